@@ -1,0 +1,148 @@
+"""What policies and guards are given, and what they give back.
+
+Policies and guards are pure functions: the program reads everything they need
+from storage first and hands it over in one of these frozen contexts.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from referralkit.model import (
+    Beneficiary,
+    Conversion,
+    Referral,
+    ReferralCode,
+    RewardKind,
+)
+from referralkit.money import Money
+
+__all__ = [
+    "Decision",
+    "Grant",
+    "GuardContext",
+    "GuardHistory",
+    "PastReward",
+    "RewardContext",
+    "Signal",
+    "Verdict",
+]
+
+#: A hashed identity signal: ``(kind, keyed hash)``, e.g. ``("email", "9f2c...")``.
+Signal = tuple[str, str]
+
+
+@attrs.frozen(slots=True)
+class PastReward:
+    """A reward already granted, as a policy sees it (for caps, budgets, windows)."""
+
+    key: str
+    policy: str
+    amount: Money | None
+    points: int
+    granted_at: datetime
+
+
+@attrs.frozen(slots=True)
+class RewardContext:
+    """Everything a reward policy may look at for one conversion.
+
+    ``qualified`` counts the referrer's qualified referrals including this one;
+    ``order_number`` is 1 for the referee's first order, 2 for the next, and so on.
+    """
+
+    referral: Referral
+    conversion: Conversion
+    qualified: int
+    order_number: int
+    referrer_rewards: tuple[PastReward, ...]
+    program_spend: Mapping[str, Money]
+    program_points: int
+    campaign: str
+    now: datetime
+    referral_conversions: tuple[Conversion, ...] = ()
+
+    @property
+    def first_order(self) -> bool:
+        """True when this conversion is the referee's first order."""
+        return self.conversion.first_order
+
+
+@attrs.frozen(slots=True)
+class Grant:
+    """One reward a policy decides to grant; the program turns it into a ledger entry.
+
+    ``key`` makes the grant idempotent: the same key for the same referral is granted
+    once (a milestone uses ``milestone:5`` so retries never pay it twice).
+    """
+
+    beneficiary: Beneficiary
+    kind: RewardKind
+    policy: str
+    explanation: str
+    key: str
+    amount: Money | None = None
+    points: int = 0
+    perk: str | None = None
+    coupon_value: Money | None = None
+    proportional: bool = False
+    per_referrer: bool = False
+
+
+class Decision(str, enum.Enum):
+    """A guard's answer: let it through, ask a person, or refuse."""
+
+    ALLOW = "allow"
+    REVIEW = "review"
+    BLOCK = "block"
+
+
+@attrs.frozen(slots=True)
+class Verdict:
+    """A guard's answer with machine-readable reasons (``self_referral.email``)."""
+
+    decision: Decision = Decision.ALLOW
+    reasons: tuple[str, ...] = ()
+    score: float = 0.0
+
+    @classmethod
+    def allow(cls) -> Verdict:
+        """Nothing to object to."""
+        return cls()
+
+
+@attrs.frozen(slots=True)
+class GuardHistory:
+    """Facts about the past that guards need, read by the program before they run.
+
+    Times are attribution times of non-rejected referrals within the guards' lookback.
+    """
+
+    referee_referred_by: str | None = None
+    referee_is_customer: bool = False
+    referrer_recent: tuple[datetime, ...] = ()
+    network_recent: tuple[datetime, ...] = ()
+    referrer_upline: tuple[str, ...] = ()
+    referee_downline: tuple[str, ...] = ()
+    sibling_signal_counts: Mapping[Signal, int] = attrs.field(factory=dict)
+    siblings: int = 0
+
+
+@attrs.frozen(slots=True)
+class GuardContext:
+    """One attribution as guards see it: both sides' hashed signals and the history."""
+
+    referrer: str
+    referee: str
+    code: ReferralCode
+    referrer_signals: frozenset[Signal]
+    referee_signals: frozenset[Signal]
+    existing_customer: bool
+    now: datetime
+    history: GuardHistory
+    referee_email_domain: str | None = None
+    channel: str | None = None

@@ -1,0 +1,165 @@
+"""Every exception referralkit raises, under one root.
+
+```
+ReferralError
+├── InvalidInput            a method argument failed validation at the boundary
+│   ├── InvalidMoney        an amount that is not a Decimal/str/int, or not finite
+│   ├── UnknownCurrency     not an ISO-4217 code
+│   └── InvalidIdentity     an identity signal that cannot be normalised
+├── CurrencyMismatch        arithmetic or comparison across two currencies
+├── InvalidCode             text that is not a well-formed code (reason in .reason)
+├── UnknownCode             a well-formed code that no one owns
+├── CodeExpired             a code past its expiry, or out of uses
+├── InvalidLink             a referral link that cannot be trusted or read
+│   ├── LinkTampered        signature missing or wrong
+│   └── LinkExpired         signed expiry in the past
+├── ConfigError             a program, format or plugin configured wrongly
+├── NotFound                an id the store does not know
+│   ├── UnknownOrder
+│   └── UnknownReferral
+├── InvalidState            an operation not allowed in the object's current state
+└── StorageError            the storage backend failed (the backend error is __cause__)
+    └── SchemaVersionError  the database was written by a newer referralkit
+```
+
+Each exception carries the value at fault in ``.value`` so a host can log it or
+show it; the message says what to do about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "CodeExpired",
+    "ConfigError",
+    "CurrencyMismatch",
+    "InvalidCode",
+    "InvalidIdentity",
+    "InvalidInput",
+    "InvalidLink",
+    "InvalidMoney",
+    "InvalidState",
+    "LinkExpired",
+    "LinkTampered",
+    "NotFound",
+    "ReferralError",
+    "SchemaVersionError",
+    "StorageError",
+    "UnknownCode",
+    "UnknownCurrency",
+    "UnknownOrder",
+    "UnknownReferral",
+]
+
+
+class ReferralError(Exception):
+    """Root of every referralkit error; ``.value`` is the offending value."""
+
+    def __init__(self, message: str, *, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep errors picklable across processes (multiprocessing workers).
+        return (_rebuild, (type(self), self.message, self.value, self.__dict__))
+
+
+def _rebuild(
+    cls: type[ReferralError], message: str, value: Any, state: dict[str, Any]
+) -> ReferralError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    err.message = message
+    err.value = value
+    return err
+
+
+class InvalidInput(ReferralError):
+    """A method argument failed validation; ``.field`` names it when known."""
+
+    def __init__(self, message: str, *, value: Any = None, field: str | None = None) -> None:
+        super().__init__(message, value=value)
+        self.field = field
+
+
+class InvalidMoney(InvalidInput):
+    """An amount that cannot be money: a float, NaN, infinity or unparsable text."""
+
+
+class UnknownCurrency(InvalidInput):
+    """A currency that is not an active ISO-4217 code."""
+
+
+class InvalidIdentity(InvalidInput):
+    """An identity signal (email, phone, IP, ...) that cannot be normalised."""
+
+
+class CurrencyMismatch(ReferralError):
+    """Two amounts in different currencies met in one operation."""
+
+
+class InvalidCode(ReferralError):
+    """Text that is not a well-formed referral code.
+
+    ``.reason`` is one of ``empty``, ``too_long``, ``bad_character``,
+    ``wrong_length``, ``bad_check``, ``bad_prefix``, ``blocked``.
+    """
+
+    def __init__(self, message: str, *, value: Any = None, reason: str = "invalid") -> None:
+        super().__init__(message, value=value)
+        self.reason = reason
+
+
+class UnknownCode(ReferralError):
+    """A well-formed code that is not issued by this program."""
+
+
+class CodeExpired(ReferralError):
+    """A code past its expiry time or its maximum number of uses."""
+
+
+class InvalidLink(ReferralError):
+    """A referral link that is malformed, unsigned where a signature is required, or bad."""
+
+
+class LinkTampered(InvalidLink):
+    """The link's signature is missing or does not match its fields."""
+
+
+class LinkExpired(InvalidLink):
+    """The link's signed expiry time has passed."""
+
+
+class ConfigError(ReferralError):
+    """A configuration error; ``.path`` points at the field (``campaigns.0.policy``)."""
+
+    def __init__(self, message: str, *, value: Any = None, path: str | None = None) -> None:
+        super().__init__(message, value=value)
+        self.path = path
+
+
+class NotFound(ReferralError):
+    """An identifier the store does not know."""
+
+
+class UnknownOrder(NotFound):
+    """No conversion was recorded under this order id."""
+
+
+class UnknownReferral(NotFound):
+    """No referral exists with this id."""
+
+
+class InvalidState(ReferralError):
+    """The operation is not allowed in the object's current state."""
+
+
+class StorageError(ReferralError):
+    """The storage backend failed; the backend's own exception is ``__cause__``."""
+
+
+class SchemaVersionError(StorageError):
+    """The database schema is newer than this version of referralkit understands."""

@@ -1,0 +1,225 @@
+"""The domain's value objects: frozen, slotted attrs classes.
+
+Everything the program stores or returns is one of these. They are plain data:
+behaviour lives in the program, the policies and the guards.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from referralkit.money import Money
+
+__all__ = [
+    "Beneficiary",
+    "CodeKind",
+    "Conversion",
+    "Event",
+    "Identity",
+    "Money",
+    "Referral",
+    "ReferralCode",
+    "ReferralStatus",
+    "ReferrerStatus",
+    "Reward",
+    "RewardKind",
+    "RewardState",
+    "TierProgress",
+]
+
+
+class ReferralStatus(str, enum.Enum):
+    """Where a referral stands: attributed, earning, refused, or waiting for a person."""
+
+    PENDING = "pending"
+    QUALIFIED = "qualified"
+    REJECTED = "rejected"
+    REVIEW = "review"
+
+
+class RewardState(str, enum.Enum):
+    """A reward's life: held through the refund window, then available, then paid."""
+
+    HELD = "held"
+    AVAILABLE = "available"
+    PAID = "paid"
+    REVERSED = "reversed"
+
+
+class Beneficiary(str, enum.Enum):
+    """Which side of the referral a reward goes to."""
+
+    REFERRER = "referrer"
+    REFEREE = "referee"
+
+
+class RewardKind(str, enum.Enum):
+    """What a reward is: store credit, cash, a coupon, points, or a perk."""
+
+    CREDIT = "credit"
+    CASH = "cash"
+    COUPON = "coupon"
+    POINTS = "points"
+    PERK = "perk"
+
+
+class CodeKind(str, enum.Enum):
+    """A generated code (with check character) or a vanity code chosen by hand."""
+
+    GENERATED = "generated"
+    VANITY = "vanity"
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        from referralkit.errors import InvalidIdentity  # noqa: PLC0415 - avoid a cycle at import
+
+        raise InvalidIdentity(
+            f"identity signals are strings, not {type(value).__name__}", value=value
+        )
+    return value
+
+
+@attrs.frozen(slots=True)
+class Identity:
+    """What the host knows about a person, for fraud checks. All optional.
+
+    The signals are normalised and stored only as keyed hashes, never in the clear.
+    """
+
+    email: str | None = attrs.field(default=None, converter=_opt_str)
+    phone: str | None = attrs.field(default=None, converter=_opt_str)
+    device_id: str | None = attrs.field(default=None, converter=_opt_str)
+    ip: str | None = attrs.field(default=None, converter=_opt_str)
+    payment_fingerprint: str | None = attrs.field(default=None, converter=_opt_str)
+    address: str | None = attrs.field(default=None, converter=_opt_str)
+
+
+@attrs.frozen(slots=True)
+class ReferralCode:
+    """A code a customer shares; one per customer and campaign."""
+
+    code: str
+    owner: str
+    campaign: str
+    kind: CodeKind
+    created_at: datetime
+    expires_at: datetime | None = None
+    max_uses: int | None = None
+
+
+@attrs.frozen(slots=True)
+class Referral:
+    """One attribution of a referee to a referrer, with the outcome and its reasons."""
+
+    id: str
+    code: str
+    referrer: str
+    referee: str
+    status: ReferralStatus
+    reasons: tuple[str, ...]
+    attributed_at: datetime
+    campaign: str
+    policy_version: str
+    channel: str | None = None
+
+
+@attrs.frozen(slots=True)
+class Conversion:
+    """An order placed by a customer; ``refunded`` grows with each refund."""
+
+    order_id: str
+    referee: str
+    amount: Money
+    occurred_at: datetime
+    first_order: bool
+    referral_id: str | None = None
+    refunded: Money | None = None
+
+    @property
+    def net(self) -> Money:
+        """The order amount less what was refunded."""
+        return self.amount if self.refunded is None else self.amount - self.refunded
+
+
+@attrs.frozen(slots=True)
+class Reward:
+    """A grant in the ledger: who gets what, for which order, under which policy and why.
+
+    ``amount`` is the current value (reduced by partial refunds); ``granted`` the original.
+    Points rewards carry ``points``; perks carry ``perk``; coupons carry ``coupon_code``.
+    """
+
+    id: str
+    key: str
+    referral_id: str
+    beneficiary: Beneficiary
+    customer_id: str
+    kind: RewardKind
+    amount: Money | None
+    granted: Money | None
+    points: int
+    state: RewardState
+    order_id: str | None
+    policy: str
+    explanation: str
+    created_at: datetime
+    hold_until: datetime | None
+    perk: str | None = None
+    coupon_code: str | None = None
+    proportional: bool = False
+    clawback: Money | None = None
+    granted_points: int = 0
+    clawback_points: int = 0
+
+
+@attrs.frozen(slots=True)
+class Event:
+    """Something that happened, written in the same transaction as the state it reports."""
+
+    id: int
+    type: str
+    payload: Mapping[str, Any]
+    occurred_at: datetime
+
+
+@attrs.frozen(slots=True)
+class TierProgress:
+    """How far a referrer is from the next tier of a tiered policy."""
+
+    qualified: int
+    current_tier: int | None
+    next_tier_at: int | None
+
+    @property
+    def remaining(self) -> int | None:
+        """Qualified referrals still needed to reach the next tier, or None at the top."""
+        return None if self.next_tier_at is None else max(self.next_tier_at - self.qualified, 0)
+
+
+@attrs.frozen(slots=True)
+class ReferrerStatus:
+    """What a referrer sees: invites, conversions, balances and tier progress."""
+
+    customer_id: str
+    codes: tuple[str, ...]
+    invites: int
+    pending: int
+    qualified: int
+    in_review: int
+    rejected: int
+    held: Mapping[str, Money]
+    available: Mapping[str, Money]
+    paid: Mapping[str, Money]
+    clawbacks: Mapping[str, Money]
+    points_held: int
+    points_available: int
+    points_paid: int
+    tier: TierProgress | None = None

@@ -1,0 +1,196 @@
+"""Money: a ``Decimal`` amount in an ISO-4217 currency.
+
+Amounts are exact: arithmetic never rounds on its own. ``round()`` rounds to the
+currency's minor unit (JPY 0 decimals, USD 2, KWD 3) with ROUND_HALF_UP, the rule
+shoppers expect from a receipt. Policies round each reward once, when they grant it.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from referralkit.errors import CurrencyMismatch, InvalidMoney, UnknownCurrency
+
+__all__ = ["CURRENCY_EXPONENTS", "Money", "minor_unit"]
+
+_ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
+_FOUR_DECIMALS = "CLF UYW"
+_TWO_DECIMALS = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN "
+    "BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN "
+    "ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES "
+    "KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK "
+    "MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR "
+    "SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD "
+    "TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG"
+)
+
+#: Minor-unit exponent of every active ISO-4217 currency (decimals after the point).
+CURRENCY_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(_TWO_DECIMALS.split(), 2),
+    **dict.fromkeys(_ZERO_DECIMALS.split(), 0),
+    **dict.fromkeys(_THREE_DECIMALS.split(), 3),
+    **dict.fromkeys(_FOUR_DECIMALS.split(), 4),
+}
+
+_QUANTA = {exp: Decimal(1).scaleb(-exp) for exp in set(CURRENCY_EXPONENTS.values())}
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: ``Decimal('0.01')`` for USD, ``1`` for JPY."""
+    return _QUANTA[CURRENCY_EXPONENTS[_check_currency(currency)]]
+
+
+def _check_currency(currency: object) -> str:
+    if not isinstance(currency, str) or currency.upper() not in CURRENCY_EXPONENTS:
+        raise UnknownCurrency(
+            f"{currency!r} is not an ISO-4217 currency code (e.g. 'USD', 'EUR', 'JPY')",
+            value=currency,
+            field="currency",
+        )
+    return currency.upper()
+
+
+def _to_decimal(amount: object) -> Decimal:
+    if isinstance(amount, bool) or isinstance(amount, float):
+        raise InvalidMoney(
+            f"money amounts must be str, int or Decimal, not {type(amount).__name__} "
+            f"({amount!r}): floats cannot hold cents exactly; pass a string such as '10.50'",
+            value=amount,
+            field="amount",
+        )
+    if isinstance(amount, Decimal):
+        value = amount
+    elif isinstance(amount, int):
+        value = Decimal(amount)
+    elif isinstance(amount, str):
+        if len(amount) > 64:
+            raise InvalidMoney("amount text is too long to be money", value=amount[:64])
+        try:
+            value = Decimal(amount.strip().replace("_", ""))
+        except InvalidOperation:
+            raise InvalidMoney(
+                f"{amount!r} is not a decimal number", value=amount, field="amount"
+            ) from None
+    else:
+        raise InvalidMoney(
+            f"money amounts must be str, int or Decimal, not {type(amount).__name__}",
+            value=amount,
+            field="amount",
+        )
+    if not value.is_finite():
+        raise InvalidMoney(f"{amount!r} is not a finite amount", value=amount, field="amount")
+    if abs(value.adjusted()) > 30:
+        raise InvalidMoney(f"{amount!r} is out of range for money", value=amount, field="amount")
+    return value
+
+
+@attrs.frozen(slots=True, eq=False, repr=False)
+class Money:
+    """An exact amount of one currency: ``Money("10.50", "USD")``.
+
+    Floats are refused (`InvalidMoney`); mixing currencies raises `CurrencyMismatch`.
+    """
+
+    amount: Decimal = attrs.field(converter=_to_decimal)
+    currency: str = attrs.field(converter=_check_currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """No money in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def from_minor(cls, units: int, currency: str) -> Money:
+        """Build from an integer count of minor units (cents): ``from_minor(1050, "USD")``."""
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise InvalidMoney("minor units must be an int", value=units, field="units")
+        return cls(Decimal(units) * minor_unit(currency), currency)
+
+    @property
+    def minor_units(self) -> int:
+        """The rounded amount as an integer count of minor units (cents for USD)."""
+        return int(self.round().amount.scaleb(CURRENCY_EXPONENTS[self.currency]))
+
+    def round(self) -> Money:
+        """Round half-up to the currency's minor unit (2 decimals for USD, 0 for JPY)."""
+        return Money(
+            self.amount.quantize(minor_unit(self.currency), rounding=ROUND_HALF_UP),
+            self.currency,
+        )
+
+    def is_zero(self) -> bool:
+        """True when the amount is exactly zero."""
+        return self.amount == 0
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(
+                f"cannot combine {self.currency} with {other.currency}",
+                value=(self.currency, other.currency),
+            )
+
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __mul__(self, factor: object) -> Money:
+        if isinstance(factor, Money):
+            return NotImplemented
+        return Money(self.amount * _to_decimal(factor), self.currency)
+
+    __rmul__ = __mul__
+
+    def _cmp(self, other: object) -> Decimal:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot compare Money with {type(other).__name__}")
+        self._same(other)
+        return self.amount - other.amount
+
+    def __lt__(self, other: object) -> bool:
+        return self._cmp(other) < 0
+
+    def __le__(self, other: object) -> bool:
+        return self._cmp(other) <= 0
+
+    def __gt__(self, other: object) -> bool:
+        return self._cmp(other) > 0
+
+    def __ge__(self, other: object) -> bool:
+        return self._cmp(other) >= 0
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        return self.currency == other.currency and self.amount == other.amount
+
+    def __hash__(self) -> int:
+        return hash((self.amount, self.currency))
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}', '{self.currency}')"
+
+    def __str__(self) -> str:
+        return f"{self.round().amount} {self.currency}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe form: ``{"amount": "10.50", "currency": "USD"}``."""
+        return {"amount": str(self.amount), "currency": self.currency}

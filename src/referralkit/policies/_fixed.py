@@ -1,0 +1,163 @@
+"""The two simplest policies: a fixed reward, and rewarding both sides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from referralkit.context import Grant, RewardContext
+from referralkit.errors import ConfigError
+from referralkit.model import Beneficiary, RewardKind, TierProgress
+from referralkit.money import Money
+from referralkit.protocols import RewardPolicy, TieredPolicy
+
+__all__ = ["DoubleSided", "Fixed"]
+
+_KIND_BY_NAME = {k.value: k for k in RewardKind}
+
+
+def _kind(value: object) -> RewardKind:
+    if isinstance(value, RewardKind):
+        return value
+    if isinstance(value, str) and value in _KIND_BY_NAME:
+        return _KIND_BY_NAME[value]
+    raise ConfigError(
+        f"reward kind must be one of {sorted(_KIND_BY_NAME)}, not {value!r}",
+        value=value,
+        path="kind",
+    )
+
+
+def _describe(value: Money | int | str) -> str:
+    if isinstance(value, Money):
+        return str(value.round())
+    if isinstance(value, int):
+        return f"{value} points"
+    return value
+
+
+@attrs.frozen(slots=True)
+class Fixed:
+    """A fixed reward per qualifying conversion.
+
+    ``Fixed(Money("10", "USD"))`` is store credit; ``kind="cash"`` a cash rebate;
+    ``kind="coupon"`` a generated coupon code worth the amount; ``Fixed(500)`` is
+    500 points; ``Fixed("vip-upgrade-30d")`` is a perk such as a membership upgrade
+    or a physical gift.
+    """
+
+    value: Money | int | str
+    kind: RewardKind = attrs.field(default=None, converter=attrs.converters.optional(_kind))  # type: ignore[assignment]
+
+    def __attrs_post_init__(self) -> None:
+        value = self.value
+        if isinstance(value, bool) or not isinstance(value, Money | int | str):
+            raise ConfigError(
+                "Fixed takes Money, an int of points, or a perk name", value=value, path="value"
+            )
+        inferred = (
+            RewardKind.CREDIT
+            if isinstance(value, Money)
+            else RewardKind.POINTS
+            if isinstance(value, int)
+            else RewardKind.PERK
+        )
+        kind = self.kind or inferred
+        money_kinds = {RewardKind.CREDIT, RewardKind.CASH, RewardKind.COUPON}
+        if isinstance(value, Money):
+            if kind not in money_kinds:
+                raise ConfigError(f"a money reward cannot be of kind {kind.value!r}", path="kind")
+            if value.amount < 0:
+                raise ConfigError("a reward cannot be negative", value=value, path="value")
+        elif isinstance(value, int):
+            if kind is not RewardKind.POINTS:
+                raise ConfigError("an int reward is points: use kind='points'", path="kind")
+            if value < 0:
+                raise ConfigError("a reward cannot be negative", value=value, path="value")
+        elif kind is not RewardKind.PERK or not value.strip():
+            raise ConfigError("a perk reward needs a non-empty perk name", value=value, path="value")
+        object.__setattr__(self, "kind", kind)
+
+    @property
+    def name(self) -> str:
+        """``fixed`` plus the value, as recorded on rewards."""
+        return f"fixed({_describe(self.value)})"
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """One grant of the fixed value for the referrer."""
+        del context
+        value = self.value
+        why = f"a fixed {self.kind.value} of {_describe(value)} for this referral"
+        if isinstance(value, Money):
+            money = value.round()
+            return [
+                Grant(
+                    beneficiary=Beneficiary.REFERRER,
+                    kind=self.kind,
+                    policy=self.name,
+                    explanation=why,
+                    key=self.name,
+                    amount=None if self.kind is RewardKind.COUPON else money,
+                    coupon_value=money if self.kind is RewardKind.COUPON else None,
+                )
+            ]
+        if isinstance(value, int):
+            return [
+                Grant(
+                    beneficiary=Beneficiary.REFERRER,
+                    kind=RewardKind.POINTS,
+                    policy=self.name,
+                    explanation=why,
+                    key=self.name,
+                    points=value,
+                )
+            ]
+        return [
+            Grant(
+                beneficiary=Beneficiary.REFERRER,
+                kind=RewardKind.PERK,
+                policy=self.name,
+                explanation=why,
+                key=self.name,
+                perk=value,
+            )
+        ]
+
+
+def _retarget(grant: Grant, beneficiary: Beneficiary) -> Grant:
+    return attrs.evolve(grant, beneficiary=beneficiary, key=f"{beneficiary.value}:{grant.key}")
+
+
+@attrs.frozen(slots=True)
+class DoubleSided:
+    """Reward both sides: ``referrer`` policy for the referrer, ``referee`` for the friend."""
+
+    referrer: RewardPolicy | None = None
+    referee: RewardPolicy | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.referrer is None and self.referee is None:
+            raise ConfigError("DoubleSided needs a referrer or a referee policy", path="referrer")
+
+    @property
+    def name(self) -> str:
+        """``double_sided`` with both sides' names."""
+        left = "-" if self.referrer is None else self.referrer.name
+        right = "-" if self.referee is None else self.referee.name
+        return f"double_sided(referrer={left}, referee={right})"
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """The referrer side's grants, then the referee side's, each sent to its side."""
+        grants: list[Grant] = []
+        if self.referrer is not None:
+            grants += [_retarget(g, Beneficiary.REFERRER) for g in self.referrer.evaluate(context)]
+        if self.referee is not None:
+            grants += [_retarget(g, Beneficiary.REFEREE) for g in self.referee.evaluate(context)]
+        return grants
+
+    def progress(self, qualified: int) -> TierProgress | None:
+        """The referrer side's tier progress, if it is tiered."""
+        if isinstance(self.referrer, TieredPolicy):
+            return self.referrer.progress(qualified)
+        return None

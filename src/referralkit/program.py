@@ -1,0 +1,937 @@
+"""`ReferralProgram`: the one orchestrator, and the only place that opens transactions.
+
+Every public method validates its input, opens one unit of work, reads what the
+pure policies and guards need, writes the new state together with its events, and
+commits. An error anywhere leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+
+from referralkit.codes import CodeFormat, generate_code, normalize_code, validate_vanity
+from referralkit.context import (
+    Decision,
+    Grant,
+    GuardContext,
+    GuardHistory,
+    PastReward,
+    RewardContext,
+    Signal,
+    Verdict,
+)
+from referralkit.errors import (
+    CodeExpired,
+    ConfigError,
+    InvalidCode,
+    InvalidInput,
+    InvalidState,
+    UnknownCode,
+    UnknownOrder,
+    UnknownReferral,
+)
+from referralkit.guards.identity import SignalHasher, identity_signals
+from referralkit.links import build_link, parse_link
+from referralkit.model import (
+    Beneficiary,
+    CodeKind,
+    Conversion,
+    Event,
+    Identity,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    ReferrerStatus,
+    Reward,
+    RewardKind,
+    RewardState,
+)
+from referralkit.money import Money
+from referralkit.protocols import Guard, LedgerEntry, RewardPolicy, Store, TieredPolicy, UnitOfWork
+from referralkit.storage import CodeTaken
+
+__all__ = ["ReferralProgram"]
+
+_MAX_ID = 200
+_CODE_ATTEMPTS = 16
+_COUPON_FORMAT_LENGTH = 12
+_LOOKBACK_LIMIT = 1000
+
+
+def utc_now() -> datetime:
+    """The default clock: the current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _require_id(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} must be a non-empty string", value=value, field=field)
+    if len(value) > _MAX_ID:
+        raise InvalidInput(
+            f"{field} is longer than {_MAX_ID} characters", value=value[:_MAX_ID], field=field
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):  # noqa: PLR2004 - ASCII controls
+        raise InvalidInput(f"{field} contains control characters", value=value, field=field)
+    return value
+
+
+def _opt_name(field: str, value: object) -> str | None:
+    return None if value is None else _require_id(field, value)
+
+
+def _require_aware(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{field} must be a timezone-aware datetime", value=value, field=field)
+    return value
+
+
+def _require_money(field: str, value: object) -> Money:
+    if not isinstance(value, Money):
+        raise InvalidInput(
+            f"{field} must be Money, e.g. Money('80', 'USD')", value=value, field=field
+        )
+    if value.round() != value:
+        raise InvalidInput(
+            f"{field} {value!r} has more decimals than {value.currency} allows",
+            value=value,
+            field=field,
+        )
+    return value
+
+
+@attrs.frozen(slots=True)
+class _Move:
+    """A ledger movement for one reward: value leaves ``source`` and enters ``target``."""
+
+    source: str | None
+    target: str | None
+    amount: Money | None
+    points: int
+    reason: str
+
+
+def _entries(reward: Reward, move: _Move, now: datetime) -> list[LedgerEntry]:
+    currency = None if move.amount is None else move.amount.currency
+    out = []
+    if move.source is not None:
+        out.append(
+            LedgerEntry(
+                reward_id=reward.id,
+                customer_id=reward.customer_id,
+                bucket=move.source,
+                currency=currency,
+                amount=None if move.amount is None else -move.amount,
+                points=-move.points,
+                occurred_at=now,
+                reason=move.reason,
+            )
+        )
+    if move.target is not None:
+        out.append(
+            LedgerEntry(
+                reward_id=reward.id,
+                customer_id=reward.customer_id,
+                bucket=move.target,
+                currency=currency,
+                amount=move.amount,
+                points=move.points,
+                occurred_at=now,
+                reason=move.reason,
+            )
+        )
+    return out
+
+
+def _reward_payload(reward: Reward) -> dict[str, Any]:
+    return {
+        "reward_id": reward.id,
+        "customer_id": reward.customer_id,
+        "beneficiary": reward.beneficiary.value,
+        "kind": reward.kind.value,
+        "amount": None if reward.amount is None else reward.amount.to_json(),
+        "points": reward.points,
+        "perk": reward.perk,
+        "coupon_code": reward.coupon_code,
+        "state": reward.state.value,
+        "order_id": reward.order_id,
+        "referral_id": reward.referral_id,
+        "policy": reward.policy,
+    }
+
+
+def policy_fingerprint(policy: RewardPolicy) -> str:
+    """A stable version id for a policy's terms: its name and full description, hashed."""
+    text = f"{policy.name}|{policy!r}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ReferralProgram:
+    """A referral program on a store: enrol, link, attribute, convert, refund, release, pay.
+
+    ``secret`` (at least 32 bytes) keys link signatures and identity hashes; keep it
+    out of source control. ``clock`` returns the current time (timezone-aware);
+    ``rng(n) -> bytes`` draws randomness for codes and ids (``secrets`` by default).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secret: bytes,
+        policy: RewardPolicy,
+        guards: Sequence[Guard] | None = None,
+        link_base: str | None = None,
+        hold: timedelta = timedelta(days=14),
+        code_format: CodeFormat | None = None,
+        campaign: str = "default",
+        sign_links: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+        rng: Callable[[int], bytes] | None = None,
+        terms: Mapping[str, RewardPolicy] | None = None,
+    ) -> None:
+        if not isinstance(secret, bytes) or len(secret) < 32:  # noqa: PLR2004 - documented minimum
+            raise ConfigError(
+                "secret must be at least 32 random bytes (e.g. secrets.token_bytes(32))",
+                path="secret",
+            )
+        if not isinstance(policy, RewardPolicy):
+            raise ConfigError(
+                "policy must have a name and an evaluate(context) method", value=policy, path="policy"
+            )
+        if not isinstance(hold, timedelta) or hold < timedelta(0):
+            raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
+        self.store = store
+        self.policy = policy
+        self.guards: tuple[Guard, ...] = tuple(guards) if guards is not None else ()
+        self.link_base = link_base
+        self.hold = hold
+        self.code_format = code_format or CodeFormat()
+        self.campaign = _require_id("campaign", campaign)
+        self.sign_links = sign_links
+        self.clock = clock
+        self.rng = rng
+        self._link_key = hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
+        self._hasher = SignalHasher(secret)
+        self.policy_version = policy_fingerprint(policy)
+        self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
+        for version, old in (terms or {}).items():
+            self._terms.setdefault(version, old)
+        self._coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ConfigError("the program clock must return timezone-aware datetimes")
+        return now
+
+    def _new_id(self) -> str:
+        if self.rng is None:
+            return uuid.uuid4().hex
+        return self.rng(16).hex()
+
+    def _canonical_code(self, text: object) -> tuple[str, CodeKind]:
+        try:
+            return normalize_code(text, self.code_format), CodeKind.GENERATED  # type: ignore[arg-type]
+        except InvalidCode as generated_error:
+            try:
+                return validate_vanity(text), CodeKind.VANITY  # type: ignore[arg-type]
+            except InvalidCode:
+                raise generated_error from None
+
+    def signals(self, identity: Identity | None) -> frozenset[Signal]:
+        """The keyed hashes the program stores for ``identity``."""
+        return identity_signals(identity, self._hasher)
+
+    # -- enrol and share -------------------------------------------------------------------
+
+    def enroll(
+        self,
+        customer_id: str,
+        *,
+        identity: Identity | None = None,
+        campaign: str | None = None,
+        vanity: str | None = None,
+        expires_at: datetime | None = None,
+        max_uses: int | None = None,
+    ) -> ReferralCode:
+        """Give a customer their referral code; the same customer gets the same code again.
+
+        ``vanity`` asks for a chosen code (an influencer's ``ANNA10``) instead of a
+        generated one; it raises `InvalidCode` (reason ``taken``) if someone else has it.
+        """
+        owner = _require_id("customer_id", customer_id)
+        campaign = _opt_name("campaign", campaign) or self.campaign
+        if expires_at is not None:
+            _require_aware("expires_at", expires_at)
+        if max_uses is not None and (isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1):
+            raise InvalidInput("max_uses must be a positive int", value=max_uses, field="max_uses")
+        wanted = None if vanity is None else validate_vanity(vanity)
+        signals = self.signals(identity)
+        now = self._now()
+        with self.store.transaction() as uow:
+            if signals:
+                uow.identities.add(owner, signals)
+            for attempt in range(_CODE_ATTEMPTS):
+                text = wanted or generate_code(self.code_format, rng=self.rng)
+                candidate = ReferralCode(
+                    code=text,
+                    owner=owner,
+                    campaign=campaign,
+                    kind=CodeKind.VANITY if wanted else CodeKind.GENERATED,
+                    created_at=now,
+                    expires_at=expires_at,
+                    max_uses=max_uses,
+                )
+                try:
+                    stored = uow.codes.add(candidate)
+                except CodeTaken:
+                    if wanted is not None:
+                        raise InvalidCode(
+                            f"the code {wanted!r} is already taken", value=wanted, reason="taken"
+                        ) from None
+                    if attempt == _CODE_ATTEMPTS - 1:  # pragma: no cover - 2^-500 odds
+                        raise
+                    continue
+                if stored is candidate:
+                    uow.events.add(
+                        "code.enrolled",
+                        {"customer_id": owner, "code": text, "campaign": campaign},
+                        now,
+                    )
+                return stored
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def link(
+        self,
+        code: str,
+        *,
+        channel: str | None = None,
+        campaign: str | None = None,
+        expires_at: datetime | None = None,
+        utm: Mapping[str, str] | None = None,
+    ) -> str:
+        """The customer's personal referral link for ``code``, signed unless disabled."""
+        if self.link_base is None:
+            raise ConfigError("set link_base on the program to build links", path="link_base")
+        canonical, _ = self._canonical_code(code)
+        return build_link(
+            self.link_base,
+            canonical,
+            secret=self._link_key if self.sign_links else None,
+            channel=channel,
+            campaign=campaign,
+            expires_at=expires_at,
+            utm=utm,
+        )
+
+    def code_for(self, customer_id: str, campaign: str | None = None) -> ReferralCode | None:
+        """The customer's code in ``campaign`` (the default campaign if omitted), if any."""
+        campaign = campaign or self.campaign
+        with self.store.transaction() as uow:
+            for code in uow.codes.for_owner(_require_id("customer_id", customer_id)):
+                if code.campaign == campaign:
+                    return code
+        return None
+
+    # -- attribution -----------------------------------------------------------------------
+
+    def attribute(
+        self,
+        *,
+        referee: str,
+        code: str | None = None,
+        link: str | None = None,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+        channel: str | None = None,
+    ) -> Referral:
+        """Attribute a new customer to the owner of ``code`` (typed) or ``link`` (clicked).
+
+        Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
+        with reason codes when a rule or a guard objects. Raises `InvalidCode`,
+        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used.
+        """
+        referee = _require_id("referee", referee)
+        channel = _opt_name("channel", channel)
+        if (code is None) == (link is None):
+            raise InvalidInput("pass exactly one of code= or link=", field="code")
+        campaign_hint: str | None = None
+        if link is not None:
+            payload = parse_link(link, secret=self._link_key if self.sign_links else None, now=self._now())
+            text = payload.code
+            channel = channel or payload.channel
+            campaign_hint = payload.campaign
+        else:
+            text = code  # type: ignore[assignment]
+        canonical, _ = self._canonical_code(text)
+        signals = self.signals(identity)
+        now = self._now()
+        with self.store.transaction() as uow:
+            rc = uow.codes.get(canonical)
+            if rc is None:
+                raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
+            if rc.expires_at is not None and rc.expires_at <= now:
+                raise CodeExpired(f"the code {canonical!r} expired at {rc.expires_at}", value=canonical)
+            if signals:
+                uow.identities.add(referee, signals)
+            existing = uow.referrals.active_for_referee(referee)
+            if existing is not None and existing.code == canonical:
+                return existing  # the same attribution again: nothing new
+            if rc.max_uses is not None and uow.referrals.count_for_code(canonical) >= rc.max_uses:
+                raise CodeExpired(
+                    f"the code {canonical!r} has been used {rc.max_uses} times, its limit",
+                    value=canonical,
+                )
+            verdict = self._judge(uow, rc, referee, signals, existing_customer, existing, now, channel)
+            status = {
+                Decision.ALLOW: ReferralStatus.PENDING,
+                Decision.REVIEW: ReferralStatus.REVIEW,
+                Decision.BLOCK: ReferralStatus.REJECTED,
+            }[verdict.decision]
+            referral = Referral(
+                id=self._new_id(),
+                code=canonical,
+                referrer=rc.owner,
+                referee=referee,
+                status=status,
+                reasons=verdict.reasons,
+                attributed_at=now,
+                campaign=campaign_hint or rc.campaign,
+                policy_version=self.policy_version,
+                channel=channel,
+            )
+            stored = uow.referrals.add(referral)
+            if stored.id != referral.id:
+                # Someone attributed this referee first: first valid attribution wins.
+                referral = attrs.evolve(
+                    referral,
+                    status=ReferralStatus.REJECTED,
+                    reasons=("duplicate_referee.already_referred",),
+                )
+                uow.referrals.add(referral)
+            uow.events.add(
+                f"referral.{referral.status.value}",
+                {
+                    "referral_id": referral.id,
+                    "referrer": referral.referrer,
+                    "referee": referee,
+                    "code": canonical,
+                    "reasons": list(referral.reasons),
+                    "channel": channel,
+                },
+                now,
+            )
+            return referral
+
+    def _judge(
+        self,
+        uow: UnitOfWork,
+        rc: ReferralCode,
+        referee: str,
+        signals: frozenset[Signal],
+        existing_customer: bool,
+        existing: Referral | None,
+        now: datetime,
+        channel: str | None,
+    ) -> Verdict:
+        # Structural rules first: these are never optional.
+        if rc.owner == referee:
+            return Verdict(Decision.BLOCK, ("self_referral.customer_id",), 1.0)
+        if existing is not None:
+            return Verdict(Decision.BLOCK, ("duplicate_referee.already_referred",), 1.0)
+        if not self.guards:
+            return Verdict.allow()
+        context = GuardContext(
+            referrer=rc.owner,
+            referee=referee,
+            code=rc,
+            referrer_signals=uow.identities.signals(rc.owner),
+            referee_signals=signals,
+            existing_customer=bool(existing_customer),
+            now=now,
+            history=self._history(uow, rc.owner, referee, signals, now),
+            channel=channel,
+        )
+        decision = Decision.ALLOW
+        reasons: list[str] = []
+        score = 0.0
+        for guard in self.guards:
+            verdict = guard.check(context)
+            if verdict.decision is Decision.ALLOW:
+                continue
+            reasons.extend(r for r in verdict.reasons if r not in reasons)
+            score = max(score, verdict.score)
+            if verdict.decision is Decision.BLOCK:
+                decision = Decision.BLOCK
+            elif decision is Decision.ALLOW:
+                decision = Decision.REVIEW
+        return Verdict(decision, tuple(reasons), score)
+
+    def _history(
+        self,
+        uow: UnitOfWork,
+        referrer: str,
+        referee: str,
+        signals: frozenset[Signal],
+        now: datetime,
+    ) -> GuardHistory:
+        needs: set[str] = set()
+        lookback = timedelta(0)
+        for guard in self.guards:
+            needs |= set(getattr(guard, "needs", ()))
+            lookback = max(lookback, getattr(guard, "lookback", timedelta(0)))
+        since = now - lookback
+        referrer_recent: tuple[datetime, ...] = ()
+        network_recent: tuple[datetime, ...] = ()
+        upline: list[str] = []
+        downline: list[str] = []
+        sibling_counts: Mapping[Signal, int] = {}
+        siblings = 0
+        if "referrer_recent" in needs:
+            referrer_recent = tuple(uow.referrals.referrer_times(referrer, since))
+        if "network_recent" in needs:
+            times = []
+            for signal in signals:
+                if signal[0] != "network":
+                    continue
+                for other in uow.identities.customers_with(signal, _LOOKBACK_LIMIT):
+                    ref = uow.referrals.active_for_referee(other)
+                    if ref is not None and ref.attributed_at >= since:
+                        times.append(ref.attributed_at)
+            network_recent = tuple(sorted(times))
+        if "upline" in needs:
+            depth = max(int(getattr(g, "max_length", 0)) for g in self.guards)
+            cursor: str | None = referrer
+            while cursor is not None and len(upline) < depth:
+                cursor = uow.referrals.referrer_of(cursor)
+                if cursor is not None:
+                    upline.append(cursor)
+            downline = uow.referrals.referees_of(referee)[:_LOOKBACK_LIMIT]
+        if "siblings" in needs:
+            others = uow.referrals.referees_of(referrer)[-_LOOKBACK_LIMIT:]
+            siblings = len(others)
+            sibling_counts = uow.identities.signal_counts(others)
+        return GuardHistory(
+            referee_referred_by=uow.referrals.referrer_of(referee),
+            referee_is_customer=uow.conversions.count_for_referee(referee) > 0,
+            referrer_recent=referrer_recent,
+            network_recent=network_recent,
+            referrer_upline=tuple(upline),
+            referee_downline=tuple(downline),
+            sibling_signal_counts=sibling_counts,
+            siblings=siblings,
+        )
+
+    # -- review ----------------------------------------------------------------------------
+
+    def review_queue(self, limit: int = 100) -> list[Referral]:
+        """Referrals waiting for a person to approve or reject them, oldest first."""
+        with self.store.transaction() as uow:
+            return uow.referrals.in_review(limit)
+
+    def approve(self, referral_id: str) -> list[Reward]:
+        """Accept a referral held for review; grants what its orders earned meanwhile, once."""
+        referral_id = _require_id("referral_id", referral_id)
+        now = self._now()
+        with self.store.transaction() as uow:
+            referral = uow.referrals.get(referral_id)
+            if referral is None:
+                raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+            if referral.status is not ReferralStatus.REVIEW:
+                raise InvalidState(
+                    f"referral {referral_id!r} is {referral.status.value}, not in review",
+                    value=referral.status.value,
+                )
+            referral = uow.referrals.set_status(
+                referral_id, ReferralStatus.PENDING, (*referral.reasons, "review.approved")
+            )
+            uow.events.add("referral.approved", {"referral_id": referral_id}, now)
+            rewards: list[Reward] = []
+            for conversion in uow.conversions.for_referral(referral_id):
+                referral, granted = self._grant(uow, referral, conversion, now)
+                rewards += granted
+            return rewards
+
+    def reject(self, referral_id: str, reason: str = "review.rejected") -> Referral:
+        """Refuse a referral held for review; it earns nothing, now or later."""
+        referral_id = _require_id("referral_id", referral_id)
+        reason = _require_id("reason", reason)
+        now = self._now()
+        with self.store.transaction() as uow:
+            referral = uow.referrals.get(referral_id)
+            if referral is None:
+                raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+            if referral.status is not ReferralStatus.REVIEW:
+                raise InvalidState(
+                    f"referral {referral_id!r} is {referral.status.value}, not in review",
+                    value=referral.status.value,
+                )
+            referral = uow.referrals.set_status(
+                referral_id, ReferralStatus.REJECTED, (*referral.reasons, reason)
+            )
+            uow.events.add("referral.rejected", {"referral_id": referral_id, "reasons": [reason]}, now)
+            return referral
+
+    # -- conversions and the ledger --------------------------------------------------------
+
+    def convert(
+        self,
+        *,
+        referee: str,
+        order_id: str,
+        amount: Money,
+        first_order: bool | None = None,
+        occurred_at: datetime | None = None,
+    ) -> list[Reward]:
+        """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
+
+        Returns the rewards this order earned (the same list on every retry). Rewards
+        start ``held`` until the program's hold period has passed.
+        """
+        referee = _require_id("referee", referee)
+        order_id = _require_id("order_id", order_id)
+        amount = _require_money("amount", amount)
+        if amount.amount < 0:
+            raise InvalidInput("an order amount cannot be negative", value=amount, field="amount")
+        now = self._now()
+        when = now if occurred_at is None else _require_aware("occurred_at", occurred_at)
+        with self.store.transaction() as uow:
+            known = uow.conversions.get(order_id)
+            if known is not None:
+                if known.referee != referee:
+                    raise InvalidInput(
+                        f"order {order_id!r} was recorded for another customer",
+                        value=order_id,
+                        field="order_id",
+                    )
+                return uow.rewards.for_order(order_id)
+            referral = uow.referrals.active_for_referee(referee)
+            number = uow.conversions.count_for_referee(referee) + 1
+            conversion = Conversion(
+                order_id=order_id,
+                referee=referee,
+                amount=amount,
+                occurred_at=when,
+                first_order=number == 1 if first_order is None else bool(first_order),
+                referral_id=None if referral is None else referral.id,
+            )
+            uow.conversions.add(conversion)
+            uow.events.add(
+                "conversion.recorded",
+                {
+                    "order_id": order_id,
+                    "referee": referee,
+                    "amount": amount.to_json(),
+                    "referral_id": conversion.referral_id,
+                },
+                now,
+            )
+            if referral is None or referral.status is ReferralStatus.REVIEW:
+                return []
+            _, rewards = self._grant(uow, referral, conversion, now)
+            return rewards
+
+    def _grant(
+        self, uow: UnitOfWork, referral: Referral, conversion: Conversion, now: datetime
+    ) -> tuple[Referral, list[Reward]]:
+        if referral.status is ReferralStatus.PENDING:
+            referral = uow.referrals.set_status(
+                referral.id, ReferralStatus.QUALIFIED, referral.reasons
+            )
+            uow.events.add(
+                "referral.qualified",
+                {"referral_id": referral.id, "referrer": referral.referrer, "order_id": conversion.order_id},
+                now,
+            )
+        policy = self._terms.get(referral.policy_version, self.policy)
+        counts = uow.referrals.counts_for_referrer(referral.referrer)
+        spend, points = uow.rewards.spend()
+        context = RewardContext(
+            referral=referral,
+            conversion=conversion,
+            qualified=counts[ReferralStatus.QUALIFIED],
+            order_number=uow.conversions.count_for_referee(conversion.referee),
+            referrer_rewards=tuple(
+                PastReward(r.key, r.policy, r.amount, r.points, r.created_at)
+                for r in uow.rewards.for_customer(referral.referrer)
+                if r.state is not RewardState.REVERSED
+            ),
+            program_spend=spend,
+            program_points=points,
+            campaign=referral.campaign,
+            now=now,
+        )
+        rewards: list[Reward] = []
+        for grant in policy.evaluate(context):
+            reward = self._materialise(grant, referral, conversion, now)
+            stored, created = uow.rewards.add(reward)
+            if not created:
+                continue
+            state_bucket = stored.state.value
+            uow.rewards.append(
+                _entries(stored, _Move(None, state_bucket, stored.amount, stored.points, "grant"), now)
+            )
+            uow.events.add("reward.granted", _reward_payload(stored), now)
+            rewards.append(stored)
+        return referral, rewards
+
+    def _materialise(
+        self, grant: Grant, referral: Referral, conversion: Conversion, now: datetime
+    ) -> Reward:
+        if not isinstance(grant, Grant):
+            raise ConfigError(f"policy returned {grant!r}, not a Grant", value=grant, path="policy")
+        amount = grant.amount if grant.kind is not RewardKind.COUPON else grant.coupon_value
+        if amount is not None:
+            amount = amount.round()
+            if amount.amount < 0:
+                raise ConfigError(f"policy {grant.policy} granted a negative amount", value=amount)
+        if grant.points < 0:
+            raise ConfigError(f"policy {grant.policy} granted negative points", value=grant.points)
+        held = self.hold > timedelta(0)
+        customer = referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
+        key = grant.key if grant.per_referrer else f"{conversion.order_id}:{grant.key}"
+        coupon = None
+        if grant.kind is RewardKind.COUPON:
+            coupon = generate_code(self._coupon_format, rng=self.rng)
+        return Reward(
+            id=self._new_id(),
+            key=key,
+            referral_id=referral.id,
+            beneficiary=grant.beneficiary,
+            customer_id=customer,
+            kind=grant.kind,
+            amount=amount,
+            granted=amount,
+            points=grant.points,
+            granted_points=grant.points,
+            state=RewardState.HELD if held else RewardState.AVAILABLE,
+            order_id=conversion.order_id,
+            policy=grant.policy,
+            explanation=grant.explanation,
+            created_at=now,
+            hold_until=now + self.hold if held else None,
+            perk=grant.perk,
+            coupon_code=coupon,
+            proportional=grant.proportional,
+        )
+
+    def refund(
+        self, *, order_id: str, amount: Money | None = None
+    ) -> list[Reward]:
+        """Refund an order in full (no ``amount``) or in part, and reverse what it earned.
+
+        Rewards that scale with the order (``proportional``) shrink in proportion; fixed
+        rewards are reversed only when the order is refunded in full. A reward already
+        paid out keeps its state and records a ``clawback`` for the host to collect.
+        Returns the rewards that changed.
+        """
+        order_id = _require_id("order_id", order_id)
+        now = self._now()
+        with self.store.transaction() as uow:
+            conversion = uow.conversions.get(order_id)
+            if conversion is None:
+                raise UnknownOrder(f"no order {order_id!r} was recorded", value=order_id)
+            remaining = conversion.net
+            if amount is None:
+                amount = remaining
+            amount = _require_money("amount", amount)
+            if amount.currency != conversion.amount.currency:
+                from referralkit.errors import CurrencyMismatch  # noqa: PLC0415 - rare path
+
+                raise CurrencyMismatch(
+                    f"order {order_id!r} is in {conversion.amount.currency}, the refund in {amount.currency}",
+                    value=amount,
+                )
+            if amount.amount < 0 or amount > remaining:
+                raise InvalidInput(
+                    f"refund {amount} is more than the {remaining} left on order {order_id!r}",
+                    value=amount,
+                    field="amount",
+                )
+            if amount.is_zero():
+                return []
+            refunded = (conversion.refunded or Money.zero(amount.currency)) + amount
+            conversion = uow.conversions.set_refunded(order_id, refunded)
+            uow.events.add(
+                "conversion.refunded",
+                {"order_id": order_id, "amount": amount.to_json(), "refunded": refunded.to_json()},
+                now,
+            )
+            changed = []
+            for reward in uow.rewards.for_order(order_id):
+                updated = self._shrink(uow, reward, conversion, now)
+                if updated is not None:
+                    changed.append(updated)
+            return changed
+
+    def _shrink(
+        self, uow: UnitOfWork, reward: Reward, conversion: Conversion, now: datetime
+    ) -> Reward | None:
+        if reward.state is RewardState.REVERSED:
+            return None
+        total, net = conversion.amount.amount, conversion.net.amount
+        full = net <= 0
+        scale = reward.proportional and total > 0 and not full
+        target_amount: Money | None = None
+        if reward.granted is not None:
+            if full:
+                target_amount = Money.zero(reward.granted.currency)
+            else:
+                target_amount = (reward.granted * (net / total)).round() if scale else reward.granted
+        if full:
+            target_points = 0
+        else:
+            target_points = int(reward.granted_points * net / total) if scale else reward.granted_points
+        paid = reward.state is RewardState.PAID
+        if paid:
+            owed = reward.clawback
+            current_amount = None if reward.granted is None else reward.granted - owed if owed else reward.granted
+            current_points = reward.granted_points - reward.clawback_points
+        else:
+            current_amount, current_points = reward.amount, reward.points
+        delta = None
+        if current_amount is not None and target_amount is not None:
+            delta = current_amount - target_amount
+            if delta.amount <= 0:
+                delta = None
+        delta_points = max(current_points - target_points, 0)
+        valueless = reward.granted is None and reward.granted_points == 0
+        if delta is None and delta_points == 0 and not (full and valueless):
+            return None
+        if paid:
+            updated = attrs.evolve(
+                reward,
+                clawback=delta if reward.clawback is None else reward.clawback + delta if delta else reward.clawback,
+                clawback_points=reward.clawback_points + delta_points,
+            )
+            move = _Move(None, "clawback", delta, delta_points, "refund")
+            event = "reward.clawback"
+        else:
+            gone = (target_amount is None or target_amount.is_zero()) and target_points == 0
+            updated = attrs.evolve(
+                reward,
+                amount=target_amount,
+                points=target_points,
+                state=RewardState.REVERSED if gone else reward.state,
+            )
+            move = _Move(reward.state.value, None, delta, delta_points, "refund")
+            event = "reward.reversed" if gone else "reward.reduced"
+        uow.rewards.update(updated)
+        if delta is not None or delta_points:
+            uow.rewards.append(_entries(updated, move, now))
+        uow.events.add(event, _reward_payload(updated), now)
+        return updated
+
+    def release_due(self, limit: int = 1000) -> list[Reward]:
+        """Make held rewards whose hold has ended available; returns them."""
+        now = self._now()
+        with self.store.transaction() as uow:
+            released = []
+            for reward in uow.rewards.due(now, limit):
+                updated = attrs.evolve(reward, state=RewardState.AVAILABLE)
+                uow.rewards.update(updated)
+                uow.rewards.append(
+                    _entries(updated, _Move("held", "available", updated.amount, updated.points, "release"), now)
+                )
+                uow.events.add("reward.available", _reward_payload(updated), now)
+                released.append(updated)
+            return released
+
+    def mark_paid(self, reward_id: str) -> Reward:
+        """Record that the host paid an available reward out (credited, sent, shipped)."""
+        reward_id = _require_id("reward_id", reward_id)
+        now = self._now()
+        with self.store.transaction() as uow:
+            reward = uow.rewards.get(reward_id)
+            if reward is None:
+                from referralkit.errors import NotFound  # noqa: PLC0415 - rare path
+
+                raise NotFound(f"no reward {reward_id!r}", value=reward_id)
+            if reward.state is RewardState.PAID:
+                return reward
+            if reward.state is not RewardState.AVAILABLE:
+                raise InvalidState(
+                    f"reward {reward_id!r} is {reward.state.value}; only available rewards can be paid",
+                    value=reward.state.value,
+                )
+            updated = attrs.evolve(reward, state=RewardState.PAID)
+            uow.rewards.update(updated)
+            uow.rewards.append(
+                _entries(updated, _Move("available", "paid", updated.amount, updated.points, "paid"), now)
+            )
+            uow.events.add("reward.paid", _reward_payload(updated), now)
+            return updated
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def rewards(self, customer_id: str) -> list[Reward]:
+        """Every reward granted to the customer, oldest first."""
+        with self.store.transaction() as uow:
+            return uow.rewards.for_customer(_require_id("customer_id", customer_id))
+
+    def rewards_for_order(self, order_id: str) -> list[Reward]:
+        """The rewards an order earned."""
+        with self.store.transaction() as uow:
+            return uow.rewards.for_order(_require_id("order_id", order_id))
+
+    def referral(self, referral_id: str) -> Referral:
+        """The referral with this id; raises `UnknownReferral`."""
+        with self.store.transaction() as uow:
+            found = uow.referrals.get(_require_id("referral_id", referral_id))
+        if found is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        return found
+
+    def status(self, customer_id: str) -> ReferrerStatus:
+        """What a referrer sees: invites, conversions, balances, progress to the next tier."""
+        customer_id = _require_id("customer_id", customer_id)
+        with self.store.transaction() as uow:
+            codes = tuple(c.code for c in uow.codes.for_owner(customer_id))
+            counts = uow.referrals.counts_for_referrer(customer_id)
+            balances = uow.rewards.balances(customer_id)
+        buckets: dict[str, dict[str, Money]] = {b: {} for b in ("held", "available", "paid", "clawback")}
+        points: dict[str, int] = dict.fromkeys(buckets, 0)
+        for bucket, currency, money, pts in balances:
+            points[bucket] = points.get(bucket, 0) + pts
+            if currency is not None and money is not None:
+                buckets.setdefault(bucket, {})[currency] = money
+        qualified = counts[ReferralStatus.QUALIFIED]
+        tier = self.policy.progress(qualified) if isinstance(self.policy, TieredPolicy) else None
+        return ReferrerStatus(
+            customer_id=customer_id,
+            codes=codes,
+            invites=sum(n for s, n in counts.items() if s is not ReferralStatus.REJECTED),
+            pending=counts[ReferralStatus.PENDING],
+            qualified=qualified,
+            in_review=counts[ReferralStatus.REVIEW],
+            rejected=counts[ReferralStatus.REJECTED],
+            held=buckets["held"],
+            available=buckets["available"],
+            paid=buckets["paid"],
+            clawbacks=buckets["clawback"],
+            points_held=points["held"],
+            points_available=points["available"],
+            points_paid=points["paid"],
+            tier=tier,
+        )
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def pending_events(self, limit: int = 100) -> list[Event]:
+        """Events not yet acknowledged, oldest first: send the emails, then `ack` them."""
+        with self.store.transaction() as uow:
+            return uow.events.pending(limit)
+
+    def ack(self, event_ids: Iterable[int]) -> int:
+        """Mark events as delivered; returns how many were still pending."""
+        with self.store.transaction() as uow:
+            return uow.events.ack(list(event_ids))

@@ -1,0 +1,313 @@
+"""The extension points, as plain ``typing.Protocol``s: no base class needed.
+
+- `RewardPolicy`: decides what a conversion earns. Must be a pure function of its
+  `RewardContext`: deterministic, never negative, one currency per grant, and it
+  never touches storage or the clock.
+- `Guard`: decides whether an attribution may stand. Pure, like a policy.
+- `Store`: opens units of work (transactions) that expose the repositories below.
+  Everything written inside one ``with store.transaction() as uow:`` block is
+  committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from referralkit.context import Grant, GuardContext, RewardContext, Signal, Verdict
+from referralkit.model import (
+    Conversion,
+    Event,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    Reward,
+    TierProgress,
+)
+from referralkit.money import Money
+
+__all__ = [
+    "CodeRepository",
+    "ConversionRepository",
+    "EventOutbox",
+    "Guard",
+    "IdentityRepository",
+    "LedgerEntry",
+    "ReferralRepository",
+    "RewardLedger",
+    "RewardPolicy",
+    "Store",
+    "TieredPolicy",
+    "UnitOfWork",
+]
+
+
+@runtime_checkable
+class RewardPolicy(Protocol):
+    """Decides the rewards one conversion earns.
+
+    ``name`` identifies the policy in the ledger ("why did I get $15?").
+    ``evaluate`` returns zero or more `Grant`s; a grant with no beneficiary side
+    chosen by a combinator goes to the referrer.
+    """
+
+    @property
+    def name(self) -> str:
+        """A short, stable name recorded on every reward this policy grants."""
+        ...
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """Return the grants for this conversion. Pure: no I/O, no clock."""
+        ...
+
+
+@runtime_checkable
+class TieredPolicy(Protocol):
+    """A policy that can tell a referrer how far the next tier is."""
+
+    def progress(self, qualified: int) -> TierProgress | None:
+        """Tier progress for a referrer with ``qualified`` qualified referrals."""
+        ...
+
+
+@runtime_checkable
+class Guard(Protocol):
+    """Decides whether an attribution is allowed, sent to review, or blocked.
+
+    Pure: everything it needs is in the `GuardContext`. A "no" is a `Verdict`,
+    not an exception. ``lookback`` tells the program how much history to read.
+    """
+
+    @property
+    def name(self) -> str:
+        """A short, stable name, used in configuration and reports."""
+        ...
+
+    def check(self, context: GuardContext) -> Verdict:
+        """Judge one attribution."""
+        ...
+
+
+@attrs.frozen(slots=True)
+class LedgerEntry:
+    """One movement of value between buckets of a customer's balance.
+
+    Buckets are ``held``, ``available``, ``paid`` and ``clawback`` (owed back after a
+    refund of a reward already paid). A grant is one entry into ``held`` (or
+    ``available``); every later transition is a pair that sums to zero, so a
+    customer's balances are exactly the sum of their entries.
+    """
+
+    reward_id: str
+    customer_id: str
+    bucket: str
+    currency: str | None
+    amount: Money | None
+    points: int
+    occurred_at: datetime
+    reason: str
+
+
+class CodeRepository(Protocol):
+    """Referral codes, unique by code text and by (owner, campaign)."""
+
+    def add(self, code: ReferralCode) -> ReferralCode:
+        """Insert ``code``; if its owner already has one in that campaign, return that one.
+
+        Raises `referralkit.storage.CodeTaken` if the text belongs to another owner.
+        """
+        ...
+
+    def get(self, code: str) -> ReferralCode | None:
+        """The code with this canonical text, if issued."""
+        ...
+
+    def for_owner(self, owner: str) -> list[ReferralCode]:
+        """Every code the customer owns, oldest first."""
+        ...
+
+
+class ReferralRepository(Protocol):
+    """Attributions. A referee has at most one non-rejected referral, enforced here."""
+
+    def add(self, referral: Referral) -> Referral:
+        """Insert; a non-rejected referral for a referee who has one already is not
+        inserted and the existing one is returned instead (first valid wins)."""
+        ...
+
+    def get(self, referral_id: str) -> Referral | None:
+        """The referral with this id."""
+        ...
+
+    def active_for_referee(self, referee: str) -> Referral | None:
+        """The referee's non-rejected referral, if any."""
+        ...
+
+    def set_status(
+        self, referral_id: str, status: ReferralStatus, reasons: tuple[str, ...]
+    ) -> Referral:
+        """Change a referral's status and reasons; returns the updated referral."""
+        ...
+
+    def count_for_code(self, code: str) -> int:
+        """Non-rejected referrals made with this code."""
+        ...
+
+    def counts_for_referrer(self, referrer: str) -> Mapping[ReferralStatus, int]:
+        """How many of the referrer's referrals are in each status."""
+        ...
+
+    def referrer_times(self, referrer: str, since: datetime) -> list[datetime]:
+        """Attribution times of the referrer's non-rejected referrals since ``since``."""
+        ...
+
+    def in_review(self, limit: int) -> list[Referral]:
+        """Referrals waiting for a person's decision, oldest first."""
+        ...
+
+    def referrer_of(self, referee: str) -> str | None:
+        """Who referred this customer (non-rejected), if anyone."""
+        ...
+
+    def referees_of(self, referrer: str) -> list[str]:
+        """The customers this referrer brought in (non-rejected)."""
+        ...
+
+
+class ConversionRepository(Protocol):
+    """Orders, unique by order id."""
+
+    def add(self, conversion: Conversion) -> tuple[Conversion, bool]:
+        """Insert unless the order id exists; returns the stored one and whether it is new."""
+        ...
+
+    def get(self, order_id: str) -> Conversion | None:
+        """The conversion recorded under this order id."""
+        ...
+
+    def count_for_referee(self, referee: str) -> int:
+        """How many orders the customer has placed."""
+        ...
+
+    def set_refunded(self, order_id: str, refunded: Money) -> Conversion:
+        """Record the total refunded so far on this order."""
+        ...
+
+    def for_referral(self, referral_id: str) -> list[Conversion]:
+        """The orders attributed to a referral, oldest first."""
+        ...
+
+
+class RewardLedger(Protocol):
+    """Rewards and the entries that move them between balance buckets."""
+
+    def add(self, reward: Reward) -> tuple[Reward, bool]:
+        """Insert unless (customer, key) exists; returns the stored reward and whether new."""
+        ...
+
+    def get(self, reward_id: str) -> Reward | None:
+        """The reward with this id."""
+        ...
+
+    def update(self, reward: Reward) -> None:
+        """Replace the stored reward with the same id (state, amount, clawback)."""
+        ...
+
+    def for_order(self, order_id: str) -> list[Reward]:
+        """Rewards granted for this order, in grant order."""
+        ...
+
+    def for_customer(self, customer_id: str) -> list[Reward]:
+        """Rewards whose beneficiary is this customer, in grant order."""
+        ...
+
+    def for_referral(self, referral_id: str) -> list[Reward]:
+        """Rewards granted under this referral, in grant order."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[Reward]:
+        """Held rewards whose hold ended at or before ``now``."""
+        ...
+
+    def append(self, entries: Iterable[LedgerEntry]) -> None:
+        """Append ledger entries."""
+        ...
+
+    def balances(self, customer_id: str) -> list[tuple[str, str | None, Money | None, int]]:
+        """Sum of the customer's entries per (bucket, currency): (bucket, currency, money, points)."""
+        ...
+
+    def spend(self) -> tuple[Mapping[str, Money], int]:
+        """Program-wide value of rewards not reversed, per currency, and points."""
+        ...
+
+
+class EventOutbox(Protocol):
+    """Events written with the state they describe, drained by the host."""
+
+    def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - the field is called type
+        """Append an event."""
+        ...
+
+    def pending(self, limit: int) -> list[Event]:
+        """Unacknowledged events, oldest first."""
+        ...
+
+    def ack(self, event_ids: Iterable[int]) -> int:
+        """Mark events delivered; returns how many were pending."""
+        ...
+
+
+class IdentityRepository(Protocol):
+    """Customers' identity signals, stored only as keyed hashes."""
+
+    def add(self, customer_id: str, signals: Iterable[Signal]) -> None:
+        """Remember these hashed signals for the customer (idempotent)."""
+        ...
+
+    def signals(self, customer_id: str) -> frozenset[Signal]:
+        """Every hashed signal known for the customer."""
+        ...
+
+    def customers_with(self, signal: Signal, limit: int) -> list[str]:
+        """Customers who share this hashed signal."""
+        ...
+
+    def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
+        """How many of these customers carry each signal."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction's view of the store."""
+
+    codes: CodeRepository
+    referrals: ReferralRepository
+    conversions: ConversionRepository
+    rewards: RewardLedger
+    events: EventOutbox
+    identities: IdentityRepository
+
+
+class Store(Protocol):
+    """Storage behind a program. ``transaction()`` commits on success, rolls back on error.
+
+    Implementations must make every write idempotent under its natural key (code text,
+    order id, referral + reward key), enforce one non-rejected referral per referee,
+    serialise concurrent units of work so they never observe each other half-done,
+    and wrap backend errors in `referralkit.StorageError`.
+    """
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """Open a unit of work."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+

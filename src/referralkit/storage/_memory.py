@@ -1,0 +1,386 @@
+"""The in-memory store: first-class for tests and demos, same contract as SQL stores.
+
+Units of work are serialised by a lock; each write records how to undo itself, so a
+unit of work that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from referralkit.context import Signal
+from referralkit.errors import UnknownOrder, UnknownReferral
+from referralkit.model import Conversion, Event, Referral, ReferralCode, ReferralStatus, Reward
+from referralkit.money import Money
+from referralkit.protocols import LedgerEntry
+from referralkit.storage._errors import CodeTaken
+
+__all__ = ["MemoryStore"]
+
+_Undo = Callable[[], None]
+
+
+class _Tables:
+    def __init__(self) -> None:
+        self.codes: dict[str, ReferralCode] = {}
+        self.code_by_owner: dict[tuple[str, str], str] = {}
+        self.owner_codes: dict[str, list[str]] = defaultdict(list)
+        self.referrals: dict[str, Referral] = {}
+        self.active_by_referee: dict[str, str] = {}
+        self.referrals_by_referrer: dict[str, list[str]] = defaultdict(list)
+        self.conversions: dict[str, Conversion] = {}
+        self.conversions_by_referee: dict[str, int] = defaultdict(int)
+        self.conversions_by_referral: dict[str, list[str]] = defaultdict(list)
+        self.rewards: dict[str, Reward] = {}
+        self.reward_keys: dict[tuple[str, str], str] = {}
+        self.rewards_by_order: dict[str, list[str]] = defaultdict(list)
+        self.rewards_by_customer: dict[str, list[str]] = defaultdict(list)
+        self.rewards_by_referral: dict[str, list[str]] = defaultdict(list)
+        self.entries: list[LedgerEntry] = []
+        self.entries_by_customer: dict[str, list[LedgerEntry]] = defaultdict(list)
+        self.events: list[Event] = []
+        self.acked: set[int] = set()
+        self.signals: dict[str, set[Signal]] = defaultdict(set)
+        self.signal_owners: dict[Signal, list[str]] = defaultdict(list)
+
+
+class _Repo:
+    def __init__(self, tables: _Tables, undo: list[_Undo]) -> None:
+        self._t = tables
+        self._undo = undo
+
+
+
+class _Codes(_Repo):
+    def add(self, code: ReferralCode) -> ReferralCode:
+        t = self._t
+        existing = t.code_by_owner.get((code.owner, code.campaign))
+        if existing is not None:
+            return t.codes[existing]
+        if code.code in t.codes:
+            raise CodeTaken(f"code {code.code!r} is already issued", value=code.code)
+        t.codes[code.code] = code
+        t.code_by_owner[code.owner, code.campaign] = code.code
+        t.owner_codes[code.owner].append(code.code)
+        self._undo.append(lambda: t.codes.pop(code.code))
+        self._undo.append(lambda: t.code_by_owner.pop((code.owner, code.campaign)))
+        self._undo.append(t.owner_codes[code.owner].pop)
+        return code
+
+    def get(self, code: str) -> ReferralCode | None:
+        return self._t.codes.get(code)
+
+    def for_owner(self, owner: str) -> list[ReferralCode]:
+        return [self._t.codes[c] for c in self._t.owner_codes.get(owner, ())]
+
+
+class _Referrals(_Repo):
+    def add(self, referral: Referral) -> Referral:
+        t = self._t
+        active = referral.status is not ReferralStatus.REJECTED
+        if active:
+            existing = t.active_by_referee.get(referral.referee)
+            if existing is not None:
+                return t.referrals[existing]
+            t.active_by_referee[referral.referee] = referral.id
+            self._undo.append(lambda: t.active_by_referee.pop(referral.referee))
+        t.referrals[referral.id] = referral
+        t.referrals_by_referrer[referral.referrer].append(referral.id)
+        self._undo.append(lambda: t.referrals.pop(referral.id))
+        self._undo.append(t.referrals_by_referrer[referral.referrer].pop)
+        return referral
+
+    def get(self, referral_id: str) -> Referral | None:
+        return self._t.referrals.get(referral_id)
+
+    def active_for_referee(self, referee: str) -> Referral | None:
+        rid = self._t.active_by_referee.get(referee)
+        return None if rid is None else self._t.referrals[rid]
+
+    def set_status(
+        self, referral_id: str, status: ReferralStatus, reasons: tuple[str, ...]
+    ) -> Referral:
+        t = self._t
+        old = t.referrals.get(referral_id)
+        if old is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        new = attrs.evolve(old, status=status, reasons=reasons)
+        t.referrals[referral_id] = new
+        self._undo.append(lambda: t.referrals.__setitem__(referral_id, old))
+        was_active = old.status is not ReferralStatus.REJECTED
+        if was_active and status is ReferralStatus.REJECTED:
+            t.active_by_referee.pop(old.referee, None)
+            self._undo.append(lambda: t.active_by_referee.__setitem__(old.referee, old.id))
+        return new
+
+    def _of(self, referrer: str) -> Iterator[Referral]:
+        t = self._t
+        return (t.referrals[r] for r in t.referrals_by_referrer.get(referrer, ()))
+
+    def count_for_code(self, code: str) -> int:
+        return sum(
+            1
+            for r in self._t.referrals.values()
+            if r.code == code and r.status is not ReferralStatus.REJECTED
+        )
+
+    def counts_for_referrer(self, referrer: str) -> Mapping[ReferralStatus, int]:
+        counts = dict.fromkeys(ReferralStatus, 0)
+        for r in self._of(referrer):
+            counts[r.status] += 1
+        return counts
+
+    def referrer_times(self, referrer: str, since: datetime) -> list[datetime]:
+        return sorted(
+            r.attributed_at
+            for r in self._of(referrer)
+            if r.status is not ReferralStatus.REJECTED and r.attributed_at >= since
+        )
+
+    def in_review(self, limit: int) -> list[Referral]:
+        found = [r for r in self._t.referrals.values() if r.status is ReferralStatus.REVIEW]
+        found.sort(key=lambda r: (r.attributed_at, r.id))
+        return found[:limit]
+
+    def referrer_of(self, referee: str) -> str | None:
+        r = self.active_for_referee(referee)
+        return None if r is None else r.referrer
+
+    def referees_of(self, referrer: str) -> list[str]:
+        return [r.referee for r in self._of(referrer) if r.status is not ReferralStatus.REJECTED]
+
+
+class _Conversions(_Repo):
+    def add(self, conversion: Conversion) -> tuple[Conversion, bool]:
+        t = self._t
+        existing = t.conversions.get(conversion.order_id)
+        if existing is not None:
+            return existing, False
+        t.conversions[conversion.order_id] = conversion
+        t.conversions_by_referee[conversion.referee] += 1
+        self._undo.append(lambda: t.conversions.pop(conversion.order_id))
+
+        def _dec() -> None:
+            t.conversions_by_referee[conversion.referee] -= 1
+
+        self._undo.append(_dec)
+        if conversion.referral_id is not None:
+            t.conversions_by_referral[conversion.referral_id].append(conversion.order_id)
+            self._undo.append(t.conversions_by_referral[conversion.referral_id].pop)
+        return conversion, True
+
+    def get(self, order_id: str) -> Conversion | None:
+        return self._t.conversions.get(order_id)
+
+    def count_for_referee(self, referee: str) -> int:
+        return self._t.conversions_by_referee.get(referee, 0)
+
+    def set_refunded(self, order_id: str, refunded: Money) -> Conversion:
+        t = self._t
+        old = t.conversions.get(order_id)
+        if old is None:
+            raise UnknownOrder(f"no order {order_id!r}", value=order_id)
+        new = attrs.evolve(old, refunded=refunded)
+        t.conversions[order_id] = new
+        self._undo.append(lambda: t.conversions.__setitem__(order_id, old))
+        return new
+
+    def for_referral(self, referral_id: str) -> list[Conversion]:
+        t = self._t
+        return [t.conversions[o] for o in t.conversions_by_referral.get(referral_id, ())]
+
+
+class _Rewards(_Repo):
+    def add(self, reward: Reward) -> tuple[Reward, bool]:
+        t = self._t
+        natural = (reward.customer_id, reward.key)
+        existing = t.reward_keys.get(natural)
+        if existing is not None:
+            return t.rewards[existing], False
+        t.rewards[reward.id] = reward
+        t.reward_keys[natural] = reward.id
+        self._undo.append(lambda: t.rewards.pop(reward.id))
+        self._undo.append(lambda: t.reward_keys.pop(natural))
+        for index, value in (
+            (t.rewards_by_order, reward.order_id),
+            (t.rewards_by_customer, reward.customer_id),
+            (t.rewards_by_referral, reward.referral_id),
+        ):
+            if value is not None:
+                index[value].append(reward.id)
+                self._undo.append(index[value].pop)
+        return reward, True
+
+    def get(self, reward_id: str) -> Reward | None:
+        return self._t.rewards.get(reward_id)
+
+    def update(self, reward: Reward) -> None:
+        t = self._t
+        old = t.rewards[reward.id]
+        t.rewards[reward.id] = reward
+        self._undo.append(lambda: t.rewards.__setitem__(reward.id, old))
+
+    def _list(self, index: dict[str, list[str]], key: str) -> list[Reward]:
+        return [self._t.rewards[r] for r in index.get(key, ())]
+
+    def for_order(self, order_id: str) -> list[Reward]:
+        return self._list(self._t.rewards_by_order, order_id)
+
+    def for_customer(self, customer_id: str) -> list[Reward]:
+        return self._list(self._t.rewards_by_customer, customer_id)
+
+    def for_referral(self, referral_id: str) -> list[Reward]:
+        return self._list(self._t.rewards_by_referral, referral_id)
+
+    def due(self, now: datetime, limit: int) -> list[Reward]:
+        from referralkit.model import RewardState  # noqa: PLC0415 - local for clarity
+
+        found = [
+            r
+            for r in self._t.rewards.values()
+            if r.state is RewardState.HELD and r.hold_until is not None and r.hold_until <= now
+        ]
+        found.sort(key=lambda r: (r.hold_until, r.id))
+        return found[:limit]
+
+    def append(self, entries: Iterable[LedgerEntry]) -> None:
+        t = self._t
+        for entry in entries:
+            t.entries.append(entry)
+            t.entries_by_customer[entry.customer_id].append(entry)
+            self._undo.append(t.entries.pop)
+            self._undo.append(t.entries_by_customer[entry.customer_id].pop)
+
+    def balances(self, customer_id: str) -> list[tuple[str, str | None, Money | None, int]]:
+        sums: dict[tuple[str, str | None], tuple[Money | None, int]] = {}
+        for e in self._t.entries_by_customer.get(customer_id, ()):
+            money, points = sums.get((e.bucket, e.currency), (None, 0))
+            if e.amount is not None:
+                money = e.amount if money is None else money + e.amount
+            sums[e.bucket, e.currency] = (money, points + e.points)
+        return sorted(
+            ((b, c, m, p) for (b, c), (m, p) in sums.items()),
+            key=lambda row: (row[0], row[1] or ""),
+        )
+
+    def spend(self) -> tuple[Mapping[str, Money], int]:
+        from referralkit.model import RewardState  # noqa: PLC0415 - local for clarity
+
+        money: dict[str, Money] = {}
+        points = 0
+        for r in self._t.rewards.values():
+            if r.state is RewardState.REVERSED:
+                continue
+            if r.amount is not None:
+                c = r.amount.currency
+                money[c] = money[c] + r.amount if c in money else r.amount
+            points += r.points
+        return money, points
+
+
+class _Events(_Repo):
+    def __init__(self, tables: _Tables, undo: list[_Undo], next_id: Callable[[], int]) -> None:
+        super().__init__(tables, undo)
+        self._next_id = next_id
+
+    def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
+        event = Event(id=self._next_id(), type=type, payload=dict(payload), occurred_at=occurred_at)
+        self._t.events.append(event)
+        self._undo.append(self._t.events.pop)
+        return event
+
+    def pending(self, limit: int) -> list[Event]:
+        acked = self._t.acked
+        return [e for e in self._t.events if e.id not in acked][:limit]
+
+    def ack(self, event_ids: Iterable[int]) -> int:
+        t = self._t
+        known = {e.id for e in t.events}
+        new = {i for i in event_ids if i in known and i not in t.acked}
+        t.acked |= new
+        self._undo.append(lambda: t.acked.difference_update(new))
+        return len(new)
+
+
+class _Identities(_Repo):
+    def add(self, customer_id: str, signals: Iterable[Signal]) -> None:
+        t = self._t
+        mine = t.signals[customer_id]
+        for s in signals:
+            if s in mine:
+                continue
+            mine.add(s)
+            t.signal_owners[s].append(customer_id)
+            self._undo.append(lambda s=s: mine.discard(s))  # type: ignore[misc]
+            self._undo.append(t.signal_owners[s].pop)
+
+    def signals(self, customer_id: str) -> frozenset[Signal]:
+        return frozenset(self._t.signals.get(customer_id, ()))
+
+    def customers_with(self, signal: Signal, limit: int) -> list[str]:
+        return list(self._t.signal_owners.get(signal, ()))[:limit]
+
+    def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
+        counts: dict[Signal, int] = defaultdict(int)
+        for cid in set(customer_ids):
+            for s in self._t.signals.get(cid, ()):
+                counts[s] += 1
+        return dict(counts)
+
+
+@attrs.define
+class _MemoryUnitOfWork:
+    codes: _Codes
+    referrals: _Referrals
+    conversions: _Conversions
+    rewards: _Rewards
+    events: _Events
+    identities: _Identities
+
+
+class MemoryStore:
+    """A complete store in process memory. Thread-safe; units of work run one at a time."""
+
+    def __init__(self) -> None:
+        self._tables = _Tables()
+        self._lock = threading.RLock()
+        self._event_seq = 0
+
+    def _next_event_id(self) -> int:
+        self._event_seq += 1
+        return self._event_seq
+
+    @contextmanager
+    def transaction(self) -> Iterator[_MemoryUnitOfWork]:
+        """Open a unit of work; it is undone entirely if the block raises."""
+        with self._lock:
+            undo: list[_Undo] = []
+            seq = self._event_seq
+            t = self._tables
+            uow = _MemoryUnitOfWork(
+                codes=_Codes(t, undo),
+                referrals=_Referrals(t, undo),
+                conversions=_Conversions(t, undo),
+                rewards=_Rewards(t, undo),
+                events=_Events(t, undo, self._next_event_id),
+                identities=_Identities(t, undo),
+            )
+            try:
+                yield uow
+            except BaseException:
+                for step in reversed(undo):
+                    step()
+                self._event_seq = seq
+                raise
+
+    def close(self) -> None:
+        """Nothing to release; present for the `Store` protocol."""
+
+

@@ -1,0 +1,116 @@
+"""The SQLite schema, as an ordered list of migrations.
+
+Version N of the schema is the result of applying ``MIGRATIONS[:N]``. A file records
+its version in ``schema_version``; opening an older file applies the missing steps in
+one transaction, and a newer file is refused. Add a step, never edit a shipped one.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+_V1 = """
+CREATE TABLE codes (
+    code        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    campaign    TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    max_uses    INTEGER,
+    UNIQUE (owner, campaign)
+);
+CREATE TABLE referrals (
+    id              TEXT PRIMARY KEY,
+    code            TEXT NOT NULL REFERENCES codes(code),
+    referrer        TEXT NOT NULL,
+    referee         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    reasons         TEXT NOT NULL,
+    attributed_at   TEXT NOT NULL,
+    campaign        TEXT NOT NULL,
+    policy_version  TEXT NOT NULL,
+    channel         TEXT
+);
+CREATE UNIQUE INDEX referrals_one_active_per_referee
+    ON referrals(referee) WHERE status <> 'rejected';
+CREATE INDEX referrals_by_referrer ON referrals(referrer, attributed_at);
+CREATE INDEX referrals_by_status ON referrals(status, attributed_at);
+CREATE INDEX referrals_by_code ON referrals(code);
+CREATE TABLE conversions (
+    order_id        TEXT PRIMARY KEY,
+    referee         TEXT NOT NULL,
+    currency        TEXT NOT NULL,
+    amount_minor    INTEGER NOT NULL,
+    refunded_minor  INTEGER NOT NULL DEFAULT 0,
+    occurred_at     TEXT NOT NULL,
+    first_order     INTEGER NOT NULL,
+    referral_id     TEXT REFERENCES referrals(id)
+);
+CREATE INDEX conversions_by_referee ON conversions(referee);
+CREATE INDEX conversions_by_referral ON conversions(referral_id);
+CREATE TABLE rewards (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    key             TEXT NOT NULL,
+    referral_id     TEXT NOT NULL REFERENCES referrals(id),
+    beneficiary     TEXT NOT NULL,
+    customer_id     TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    currency        TEXT,
+    amount_minor    INTEGER,
+    granted_minor   INTEGER,
+    points          INTEGER NOT NULL,
+    granted_points  INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    order_id        TEXT REFERENCES conversions(order_id),
+    policy          TEXT NOT NULL,
+    explanation     TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    hold_until      TEXT,
+    perk            TEXT,
+    coupon_code     TEXT,
+    proportional    INTEGER NOT NULL,
+    clawback_minor  INTEGER,
+    clawback_points INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (customer_id, key)
+);
+CREATE INDEX rewards_by_order ON rewards(order_id);
+CREATE INDEX rewards_by_customer ON rewards(customer_id);
+CREATE INDEX rewards_by_referral ON rewards(referral_id);
+CREATE INDEX rewards_due ON rewards(hold_until) WHERE state = 'held';
+CREATE TABLE ledger (
+    id           INTEGER PRIMARY KEY,
+    reward_id    TEXT NOT NULL REFERENCES rewards(id),
+    customer_id  TEXT NOT NULL,
+    bucket       TEXT NOT NULL,
+    currency     TEXT,
+    amount_minor INTEGER,
+    points       INTEGER NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    reason       TEXT NOT NULL
+);
+CREATE INDEX ledger_by_customer ON ledger(customer_id, bucket);
+CREATE TABLE events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    type         TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    acked        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_pending ON events(id) WHERE acked = 0;
+"""
+
+_V2 = """
+CREATE TABLE identity_signals (
+    customer_id  TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    digest       TEXT NOT NULL,
+    PRIMARY KEY (customer_id, kind, digest)
+) WITHOUT ROWID;
+CREATE INDEX identity_signals_by_digest ON identity_signals(kind, digest);
+"""
+
+#: Ordered migration steps; the schema version is how many have been applied.
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)

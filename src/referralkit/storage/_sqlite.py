@@ -1,0 +1,684 @@
+"""The embedded default store, on the standard library's ``sqlite3``.
+
+WAL journal, foreign keys on, a versioned schema migrated on open, unique
+constraints for every natural key, and ``BEGIN IMMEDIATE`` units of work with a busy
+timeout and retries, so threads and processes sharing one file queue up instead of
+failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from referralkit.context import Signal
+from referralkit.errors import SchemaVersionError, StorageError, UnknownOrder, UnknownReferral
+from referralkit.model import (
+    Beneficiary,
+    CodeKind,
+    Conversion,
+    Event,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    Reward,
+    RewardKind,
+    RewardState,
+)
+from referralkit.money import CURRENCY_EXPONENTS, Money
+from referralkit.protocols import LedgerEntry
+from referralkit.storage._errors import CodeTaken
+from referralkit.storage._schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["SQLiteStore"]
+
+_LOCKED_RETRIES = 50
+_UTC = timezone.utc
+
+
+def _ts(value: datetime) -> str:
+    # Fixed-width UTC text: lexical order is time order, so SQL can compare it.
+    if value.tzinfo is None:
+        raise StorageError("naive datetimes cannot be stored; pass timezone-aware times")
+    return value.astimezone(_UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _opt_ts(value: datetime | None) -> str | None:
+    return None if value is None else _ts(value)
+
+
+def _opt_dt(value: str | None) -> datetime | None:
+    return None if value is None else _dt(value)
+
+
+def _minor(money: Money) -> int:
+    rounded = money.round()
+    if rounded.amount != money.amount:
+        raise StorageError(f"{money!r} has more decimals than {money.currency} allows")
+    return int(money.amount.scaleb(CURRENCY_EXPONENTS[money.currency]))
+
+
+def _money(units: int | None, currency: str | None) -> Money | None:
+    if units is None or currency is None:
+        return None
+    return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
+
+
+def _req_money(units: int, currency: str) -> Money:
+    return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
+
+
+def _code_row(row: sqlite3.Row) -> ReferralCode:
+    return ReferralCode(
+        code=row["code"],
+        owner=row["owner"],
+        campaign=row["campaign"],
+        kind=CodeKind(row["kind"]),
+        created_at=_dt(row["created_at"]),
+        expires_at=_opt_dt(row["expires_at"]),
+        max_uses=row["max_uses"],
+    )
+
+
+def _referral_row(row: sqlite3.Row) -> Referral:
+    return Referral(
+        id=row["id"],
+        code=row["code"],
+        referrer=row["referrer"],
+        referee=row["referee"],
+        status=ReferralStatus(row["status"]),
+        reasons=tuple(json.loads(row["reasons"])),
+        attributed_at=_dt(row["attributed_at"]),
+        campaign=row["campaign"],
+        policy_version=row["policy_version"],
+        channel=row["channel"],
+    )
+
+
+def _conversion_row(row: sqlite3.Row) -> Conversion:
+    currency = row["currency"]
+    refunded = row["refunded_minor"]
+    return Conversion(
+        order_id=row["order_id"],
+        referee=row["referee"],
+        amount=_req_money(row["amount_minor"], currency),
+        occurred_at=_dt(row["occurred_at"]),
+        first_order=bool(row["first_order"]),
+        referral_id=row["referral_id"],
+        refunded=_req_money(refunded, currency) if refunded else None,
+    )
+
+
+def _reward_row(row: sqlite3.Row) -> Reward:
+    currency = row["currency"]
+    return Reward(
+        id=row["id"],
+        key=row["key"],
+        referral_id=row["referral_id"],
+        beneficiary=Beneficiary(row["beneficiary"]),
+        customer_id=row["customer_id"],
+        kind=RewardKind(row["kind"]),
+        amount=_money(row["amount_minor"], currency),
+        granted=_money(row["granted_minor"], currency),
+        points=row["points"],
+        granted_points=row["granted_points"],
+        state=RewardState(row["state"]),
+        order_id=row["order_id"],
+        policy=row["policy"],
+        explanation=row["explanation"],
+        created_at=_dt(row["created_at"]),
+        hold_until=_opt_dt(row["hold_until"]),
+        perk=row["perk"],
+        coupon_code=row["coupon_code"],
+        proportional=bool(row["proportional"]),
+        clawback=_money(row["clawback_minor"], currency),
+        clawback_points=row["clawback_points"],
+    )
+
+
+class _Repo:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+
+class _Codes(_Repo):
+    def add(self, code: ReferralCode) -> ReferralCode:
+        cur = self._c.execute(
+            "INSERT INTO codes (code, owner, campaign, kind, created_at, expires_at, max_uses)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                code.code,
+                code.owner,
+                code.campaign,
+                code.kind.value,
+                _ts(code.created_at),
+                _opt_ts(code.expires_at),
+                code.max_uses,
+            ),
+        )
+        if cur.rowcount == 1:
+            return code
+        row = self._c.execute(
+            "SELECT * FROM codes WHERE owner = ? AND campaign = ?", (code.owner, code.campaign)
+        ).fetchone()
+        if row is None:
+            raise CodeTaken(f"code {code.code!r} is already issued", value=code.code)
+        return _code_row(row)
+
+    def get(self, code: str) -> ReferralCode | None:
+        row = self._c.execute("SELECT * FROM codes WHERE code = ?", (code,)).fetchone()
+        return None if row is None else _code_row(row)
+
+    def for_owner(self, owner: str) -> list[ReferralCode]:
+        rows = self._c.execute(
+            "SELECT * FROM codes WHERE owner = ? ORDER BY created_at, rowid", (owner,)
+        )
+        return [_code_row(r) for r in rows]
+
+
+class _Referrals(_Repo):
+    def add(self, referral: Referral) -> Referral:
+        cur = self._c.execute(
+            "INSERT INTO referrals (id, code, referrer, referee, status, reasons, attributed_at,"
+            " campaign, policy_version, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                referral.id,
+                referral.code,
+                referral.referrer,
+                referral.referee,
+                referral.status.value,
+                json.dumps(list(referral.reasons)),
+                _ts(referral.attributed_at),
+                referral.campaign,
+                referral.policy_version,
+                referral.channel,
+            ),
+        )
+        if cur.rowcount == 1:
+            return referral
+        existing = self.active_for_referee(referral.referee)
+        if existing is None:  # pragma: no cover - only an id collision gets here
+            raise StorageError(f"referral id {referral.id!r} already exists", value=referral.id)
+        return existing
+
+    def get(self, referral_id: str) -> Referral | None:
+        row = self._c.execute("SELECT * FROM referrals WHERE id = ?", (referral_id,)).fetchone()
+        return None if row is None else _referral_row(row)
+
+    def active_for_referee(self, referee: str) -> Referral | None:
+        row = self._c.execute(
+            "SELECT * FROM referrals WHERE referee = ? AND status <> 'rejected'", (referee,)
+        ).fetchone()
+        return None if row is None else _referral_row(row)
+
+    def set_status(
+        self, referral_id: str, status: ReferralStatus, reasons: tuple[str, ...]
+    ) -> Referral:
+        row = self._c.execute(
+            "UPDATE referrals SET status = ?, reasons = ? WHERE id = ? RETURNING *",
+            (status.value, json.dumps(list(reasons)), referral_id),
+        ).fetchone()
+        if row is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        return _referral_row(row)
+
+    def count_for_code(self, code: str) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM referrals WHERE code = ? AND status <> 'rejected'", (code,)
+        ).fetchone()
+        return int(row[0])
+
+    def counts_for_referrer(self, referrer: str) -> Mapping[ReferralStatus, int]:
+        counts = dict.fromkeys(ReferralStatus, 0)
+        for status, n in self._c.execute(
+            "SELECT status, count(*) FROM referrals WHERE referrer = ? GROUP BY status",
+            (referrer,),
+        ):
+            counts[ReferralStatus(status)] = n
+        return counts
+
+    def referrer_times(self, referrer: str, since: datetime) -> list[datetime]:
+        rows = self._c.execute(
+            "SELECT attributed_at FROM referrals WHERE referrer = ? AND attributed_at >= ?"
+            " AND status <> 'rejected' ORDER BY attributed_at",
+            (referrer, _ts(since)),
+        )
+        return [_dt(r[0]) for r in rows]
+
+    def in_review(self, limit: int) -> list[Referral]:
+        rows = self._c.execute(
+            "SELECT * FROM referrals WHERE status = 'review' ORDER BY attributed_at, id LIMIT ?",
+            (limit,),
+        )
+        return [_referral_row(r) for r in rows]
+
+    def referrer_of(self, referee: str) -> str | None:
+        row = self._c.execute(
+            "SELECT referrer FROM referrals WHERE referee = ? AND status <> 'rejected'",
+            (referee,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def referees_of(self, referrer: str) -> list[str]:
+        rows = self._c.execute(
+            "SELECT referee FROM referrals WHERE referrer = ? AND status <> 'rejected'"
+            " ORDER BY attributed_at, rowid",
+            (referrer,),
+        )
+        return [str(r[0]) for r in rows]
+
+
+class _Conversions(_Repo):
+    def add(self, conversion: Conversion) -> tuple[Conversion, bool]:
+        cur = self._c.execute(
+            "INSERT INTO conversions (order_id, referee, currency, amount_minor, refunded_minor,"
+            " occurred_at, first_order, referral_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                conversion.order_id,
+                conversion.referee,
+                conversion.amount.currency,
+                _minor(conversion.amount),
+                0 if conversion.refunded is None else _minor(conversion.refunded),
+                _ts(conversion.occurred_at),
+                int(conversion.first_order),
+                conversion.referral_id,
+            ),
+        )
+        if cur.rowcount == 1:
+            return conversion, True
+        existing = self.get(conversion.order_id)
+        assert existing is not None  # noqa: S101 - the conflict above proves it exists
+        return existing, False
+
+    def get(self, order_id: str) -> Conversion | None:
+        row = self._c.execute(
+            "SELECT * FROM conversions WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        return None if row is None else _conversion_row(row)
+
+    def count_for_referee(self, referee: str) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM conversions WHERE referee = ?", (referee,)
+        ).fetchone()
+        return int(row[0])
+
+    def set_refunded(self, order_id: str, refunded: Money) -> Conversion:
+        row = self._c.execute(
+            "UPDATE conversions SET refunded_minor = ? WHERE order_id = ? RETURNING *",
+            (_minor(refunded), order_id),
+        ).fetchone()
+        if row is None:
+            raise UnknownOrder(f"no order {order_id!r}", value=order_id)
+        return _conversion_row(row)
+
+    def for_referral(self, referral_id: str) -> list[Conversion]:
+        rows = self._c.execute(
+            "SELECT * FROM conversions WHERE referral_id = ? ORDER BY occurred_at, rowid",
+            (referral_id,),
+        )
+        return [_conversion_row(r) for r in rows]
+
+
+_REWARD_COLUMNS = (
+    "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
+    " granted_minor, points, granted_points, state, order_id, policy, explanation,"
+    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
+)
+
+
+def _reward_values(r: Reward) -> tuple[Any, ...]:
+    money = r.amount or r.granted
+    return (
+        r.id,
+        r.key,
+        r.referral_id,
+        r.beneficiary.value,
+        r.customer_id,
+        r.kind.value,
+        None if money is None else money.currency,
+        None if r.amount is None else _minor(r.amount),
+        None if r.granted is None else _minor(r.granted),
+        r.points,
+        r.granted_points,
+        r.state.value,
+        r.order_id,
+        r.policy,
+        r.explanation,
+        _ts(r.created_at),
+        _opt_ts(r.hold_until),
+        r.perk,
+        r.coupon_code,
+        int(r.proportional),
+        None if r.clawback is None else _minor(r.clawback),
+        r.clawback_points,
+    )
+
+
+class _Rewards(_Repo):
+    def add(self, reward: Reward) -> tuple[Reward, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO rewards ({_REWARD_COLUMNS}) VALUES ({', '.join('?' * 22)})"  # noqa: S608 - constant columns
+            " ON CONFLICT (customer_id, key) DO NOTHING",
+            _reward_values(reward),
+        )
+        if cur.rowcount == 1:
+            return reward, True
+        row = self._c.execute(
+            "SELECT * FROM rewards WHERE customer_id = ? AND key = ?",
+            (reward.customer_id, reward.key),
+        ).fetchone()
+        return _reward_row(row), False
+
+    def get(self, reward_id: str) -> Reward | None:
+        row = self._c.execute("SELECT * FROM rewards WHERE id = ?", (reward_id,)).fetchone()
+        return None if row is None else _reward_row(row)
+
+    def update(self, reward: Reward) -> None:
+        values = _reward_values(reward)
+        self._c.execute(
+            "UPDATE rewards SET amount_minor = ?, state = ?, hold_until = ?, clawback_minor = ?,"
+            " points = ?, clawback_points = ? WHERE id = ?",
+            (values[7], values[11], values[16], values[20], reward.points, values[21], reward.id),
+        )
+
+    def _select(self, where: str, arg: object) -> list[Reward]:
+        rows = self._c.execute(f"SELECT * FROM rewards WHERE {where} ORDER BY seq", (arg,))  # noqa: S608 - constant clause
+        return [_reward_row(r) for r in rows]
+
+    def for_order(self, order_id: str) -> list[Reward]:
+        return self._select("order_id = ?", order_id)
+
+    def for_customer(self, customer_id: str) -> list[Reward]:
+        return self._select("customer_id = ?", customer_id)
+
+    def for_referral(self, referral_id: str) -> list[Reward]:
+        return self._select("referral_id = ?", referral_id)
+
+    def due(self, now: datetime, limit: int) -> list[Reward]:
+        rows = self._c.execute(
+            "SELECT * FROM rewards WHERE state = 'held' AND hold_until <= ?"
+            " ORDER BY hold_until, id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [_reward_row(r) for r in rows]
+
+    def append(self, entries: Iterable[LedgerEntry]) -> None:
+        self._c.executemany(
+            "INSERT INTO ledger (reward_id, customer_id, bucket, currency, amount_minor, points,"
+            " occurred_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.reward_id,
+                    e.customer_id,
+                    e.bucket,
+                    e.currency,
+                    None if e.amount is None else _minor(e.amount),
+                    e.points,
+                    _ts(e.occurred_at),
+                    e.reason,
+                )
+                for e in entries
+            ],
+        )
+
+    def balances(self, customer_id: str) -> list[tuple[str, str | None, Money | None, int]]:
+        rows = self._c.execute(
+            "SELECT bucket, currency, sum(amount_minor), sum(points) FROM ledger"
+            " WHERE customer_id = ? GROUP BY bucket, currency ORDER BY bucket, currency",
+            (customer_id,),
+        )
+        return [(b, c, _money(m, c), int(p)) for b, c, m, p in rows]
+
+    def spend(self) -> tuple[Mapping[str, Money], int]:
+        money: dict[str, Money] = {}
+        points = 0
+        for currency, minor, pts in self._c.execute(
+            "SELECT currency, sum(coalesce(amount_minor, 0)), sum(points) FROM rewards"
+            " WHERE state <> 'reversed' GROUP BY currency"
+        ):
+            points += int(pts)
+            if currency is not None:
+                money[currency] = _req_money(int(minor), currency)
+        return money, points
+
+
+class _Events(_Repo):
+    def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
+        text = json.dumps(payload, sort_keys=True, default=str)
+        cur = self._c.execute(
+            "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
+            (type, text, _ts(occurred_at)),
+        )
+        event_id = cur.lastrowid
+        assert event_id is not None  # noqa: S101 - an INSERT always sets it
+        return Event(id=event_id, type=type, payload=json.loads(text), occurred_at=occurred_at)
+
+    def pending(self, limit: int) -> list[Event]:
+        rows = self._c.execute(
+            "SELECT id, type, payload, occurred_at FROM events WHERE acked = 0 ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [
+            Event(id=i, type=t, payload=json.loads(p), occurred_at=_dt(o)) for i, t, p, o in rows
+        ]
+
+    def ack(self, event_ids: Iterable[int]) -> int:
+        ids = [(int(i),) for i in event_ids]
+        before = self._c.total_changes
+        self._c.executemany("UPDATE events SET acked = 1 WHERE id = ? AND acked = 0", ids)
+        return self._c.total_changes - before
+
+
+class _Identities(_Repo):
+    def add(self, customer_id: str, signals: Iterable[Signal]) -> None:
+        self._c.executemany(
+            "INSERT INTO identity_signals (customer_id, kind, digest) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(customer_id, kind, digest) for kind, digest in signals],
+        )
+
+    def signals(self, customer_id: str) -> frozenset[Signal]:
+        rows = self._c.execute(
+            "SELECT kind, digest FROM identity_signals WHERE customer_id = ?", (customer_id,)
+        )
+        return frozenset((str(k), str(d)) for k, d in rows)
+
+    def customers_with(self, signal: Signal, limit: int) -> list[str]:
+        rows = self._c.execute(
+            "SELECT customer_id FROM identity_signals WHERE kind = ? AND digest = ? LIMIT ?",
+            (signal[0], signal[1], limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
+        ids = sorted(set(customer_ids))
+        counts: dict[Signal, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for kind, digest, n in self._c.execute(
+                "SELECT kind, digest, count(*) FROM identity_signals"  # noqa: S608 - placeholders only
+                f" WHERE customer_id IN ({marks}) GROUP BY kind, digest",
+                chunk,
+            ):
+                key = (str(kind), str(digest))
+                counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
+
+@attrs.define
+class _SQLiteUnitOfWork:
+    codes: _Codes
+    referrals: _Referrals
+    conversions: _Conversions
+    rewards: _Rewards
+    events: _Events
+    identities: _Identities
+
+    @classmethod
+    def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
+        return cls(
+            _Codes(conn),
+            _Referrals(conn),
+            _Conversions(conn),
+            _Rewards(conn),
+            _Events(conn),
+            _Identities(conn),
+        )
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class SQLiteStore:
+    """A store in one SQLite file (or ``":memory:"``), safe across threads and processes.
+
+    Each thread gets its own connection. The schema is created or upgraded on open;
+    a file written by a newer referralkit raises `SchemaVersionError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path))
+        self._timeout = timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._shared: sqlite3.Connection | None = None
+        if self.path == ":memory:":
+            # One shared connection: a private in-memory database per connection otherwise.
+            self._shared = self._connect()
+            self._memory_lock = threading.RLock()
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,  # closed from whichever thread calls close()
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            if self.path != ":memory:":
+                self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+        with self._guard:
+            self._connections.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @staticmethod
+    def _retry(step: Any) -> Any:
+        delay = 0.001
+        for attempt in range(_LOCKED_RETRIES):
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or attempt == _LOCKED_RETRIES - 1:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.25)
+        return None  # pragma: no cover - the loop always returns or raises
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        with self._begin(conn):
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.path!r} has schema version {current}, newer than this referralkit "
+                    f"understands ({SCHEMA_VERSION}); upgrade referralkit to open it",
+                    value=current,
+                )
+            for step in MIGRATIONS[current:]:
+                for statement in _statements(step):
+                    conn.execute(statement)
+            if row is None:
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif current < SCHEMA_VERSION:
+                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the file."""
+        row = self._conn().execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0])
+
+    @contextmanager
+    def _begin(self, conn: sqlite3.Connection) -> Iterator[None]:
+        try:
+            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot start a transaction on {self.path!r}: {exc}") from exc
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        try:
+            self._retry(conn.commit)
+        except sqlite3.Error as exc:
+            conn.rollback()
+            raise StorageError(f"commit failed on {self.path!r}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteUnitOfWork]:
+        """Open a unit of work (``BEGIN IMMEDIATE``): all of it commits, or none of it."""
+        conn = self._conn()
+        lock = getattr(self, "_memory_lock", None)
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self._begin(conn):
+                try:
+                    yield _SQLiteUnitOfWork.on(conn)
+                except sqlite3.Error as exc:
+                    raise StorageError(f"SQLite error on {self.path!r}: {exc}") from exc
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._guard:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,472 @@
+"""The behavioural contract every `Store` must meet, as a pytest base class."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from referralkit.errors import UnknownOrder, UnknownReferral
+from referralkit.model import (
+    Beneficiary,
+    CodeKind,
+    Conversion,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    Reward,
+    RewardKind,
+    RewardState,
+)
+from referralkit.money import Money
+from referralkit.protocols import LedgerEntry, Store
+from referralkit.storage._errors import CodeTaken
+
+__all__ = ["StoreContract"]
+
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+
+
+class _Boom(Exception):
+    """Raised inside a unit of work to prove it is rolled back."""
+
+
+def _code(code: str = "AAAA0000", owner: str = "ann", campaign: str = "default") -> ReferralCode:
+    return ReferralCode(
+        code=code, owner=owner, campaign=campaign, kind=CodeKind.GENERATED, created_at=T0
+    )
+
+
+def _referral(
+    rid: str,
+    referee: str,
+    *,
+    referrer: str = "ann",
+    code: str = "AAAA0000",
+    status: ReferralStatus = ReferralStatus.PENDING,
+    at: datetime = T0,
+) -> Referral:
+    return Referral(
+        id=rid,
+        code=code,
+        referrer=referrer,
+        referee=referee,
+        status=status,
+        reasons=(),
+        attributed_at=at,
+        campaign="default",
+        policy_version="v1",
+        channel="email",
+    )
+
+
+def _conversion(order: str, referee: str, amount: str = "80", referral: str | None = None) -> Conversion:
+    return Conversion(
+        order_id=order,
+        referee=referee,
+        amount=Money(amount, "USD"),
+        occurred_at=T0,
+        first_order=True,
+        referral_id=referral,
+    )
+
+
+def _reward(
+    rid: str,
+    *,
+    key: str = "o-1:fixed",
+    customer: str = "ann",
+    referral: str = "r-1",
+    amount: str = "10",
+    order: str | None = "o-1",
+    state: RewardState = RewardState.HELD,
+    hold_until: datetime | None = T0,
+) -> Reward:
+    money = Money(amount, "USD")
+    return Reward(
+        id=rid,
+        key=key,
+        referral_id=referral,
+        beneficiary=Beneficiary.REFERRER,
+        customer_id=customer,
+        kind=RewardKind.CREDIT,
+        amount=money,
+        granted=money,
+        points=0,
+        state=state,
+        order_id=order,
+        policy="fixed(10.00 USD)",
+        explanation="a fixed credit",
+        created_at=T0,
+        hold_until=hold_until,
+    )
+
+
+class StoreContract:
+    """Every behaviour a `Store` must have. Subclass and override the ``store`` fixture."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        """Return a fresh, empty store. Subclasses must override this fixture."""
+        msg = "override the `store` fixture to return your adapter"
+        raise NotImplementedError(msg)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _seed(self, store: Store) -> None:
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.referrals.add(_referral("r-1", "bob"))
+            uow.conversions.add(_conversion("o-1", "bob", referral="r-1"))
+
+    # -- codes ------------------------------------------------------------------------------
+
+    def test_code_is_stored_and_read_back(self, store: Store) -> None:
+        """A code added is found by its text and by its owner."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+        with store.transaction() as uow:
+            assert uow.codes.get("AAAA0000") == _code()
+            assert uow.codes.for_owner("ann") == [_code()]
+            assert uow.codes.get("ZZZZ0000") is None
+
+    def test_second_code_for_same_owner_and_campaign_returns_the_first(self, store: Store) -> None:
+        """Enrolment is idempotent: (owner, campaign) keeps its first code."""
+        with store.transaction() as uow:
+            first = uow.codes.add(_code("AAAA0000"))
+            again = uow.codes.add(_code("BBBB0000"))
+        assert again == first
+        with store.transaction() as uow:
+            assert uow.codes.get("BBBB0000") is None
+
+    def test_same_owner_other_campaign_gets_another_code(self, store: Store) -> None:
+        """Codes are per campaign."""
+        with store.transaction() as uow:
+            uow.codes.add(_code("AAAA0000"))
+            uow.codes.add(_code("BBBB0000", campaign="spring"))
+            assert [c.code for c in uow.codes.for_owner("ann")] == ["AAAA0000", "BBBB0000"]
+
+    def test_code_text_owned_by_someone_else_raises_code_taken(self, store: Store) -> None:
+        """The database, not a prior read, enforces unique code text."""
+        with store.transaction() as uow:
+            uow.codes.add(_code("AAAA0000", owner="ann"))
+        with pytest.raises(CodeTaken), store.transaction() as uow:
+            uow.codes.add(_code("AAAA0000", owner="bob"))
+
+    # -- referrals --------------------------------------------------------------------------
+
+    def test_one_active_referral_per_referee(self, store: Store) -> None:
+        """A second non-rejected referral for the referee is not stored; the first is returned."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.codes.add(_code("CCCC0000", owner="cat"))
+            first = uow.referrals.add(_referral("r-1", "bob"))
+            second = uow.referrals.add(_referral("r-2", "bob", referrer="cat", code="CCCC0000"))
+        assert second == first
+        with store.transaction() as uow:
+            assert uow.referrals.get("r-2") is None
+            assert uow.referrals.active_for_referee("bob") == first
+
+    def test_rejected_referrals_are_always_recorded(self, store: Store) -> None:
+        """Rejected attributions are stored for reporting and never block the referee."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.referrals.add(_referral("r-0", "bob", status=ReferralStatus.REJECTED))
+            uow.referrals.add(_referral("r-00", "bob", status=ReferralStatus.REJECTED))
+            active = uow.referrals.add(_referral("r-1", "bob"))
+        with store.transaction() as uow:
+            assert uow.referrals.get("r-0") is not None
+            assert uow.referrals.get("r-00") is not None
+            assert uow.referrals.active_for_referee("bob") == active
+            counts = uow.referrals.counts_for_referrer("ann")
+        assert counts[ReferralStatus.REJECTED] == 2
+        assert counts[ReferralStatus.PENDING] == 1
+
+    def test_status_change_is_stored_and_rejection_frees_the_referee(self, store: Store) -> None:
+        """set_status persists; a rejected referral no longer holds the referee."""
+        self._seed(store)
+        with store.transaction() as uow:
+            updated = uow.referrals.set_status("r-1", ReferralStatus.REJECTED, ("manual",))
+        assert updated.status is ReferralStatus.REJECTED
+        assert updated.reasons == ("manual",)
+        with store.transaction() as uow:
+            assert uow.referrals.active_for_referee("bob") is None
+            assert uow.referrals.get("r-1") == updated
+
+    def test_unknown_referral_status_change_raises(self, store: Store) -> None:
+        """Changing a referral that does not exist is an error, not a silent no-op."""
+        with pytest.raises(UnknownReferral), store.transaction() as uow:
+            uow.referrals.set_status("nope", ReferralStatus.QUALIFIED, ())
+
+    def test_referral_queries(self, store: Store) -> None:
+        """Counts by code, times since, review queue order, up- and downline."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+            uow.referrals.add(_referral("r-1", "bob", at=T0))
+            uow.referrals.add(
+                _referral("r-2", "cat", at=T0 + timedelta(hours=2), status=ReferralStatus.REVIEW)
+            )
+            uow.referrals.add(
+                _referral("r-3", "dan", referrer="bob", code="BBBB0000", at=T0 + timedelta(hours=1))
+            )
+            uow.referrals.add(
+                _referral("r-4", "eve", at=T0 + timedelta(hours=3), status=ReferralStatus.REJECTED)
+            )
+        with store.transaction() as uow:
+            assert uow.referrals.count_for_code("AAAA0000") == 2
+            assert uow.referrals.referrer_times("ann", T0 + timedelta(hours=1)) == [
+                T0 + timedelta(hours=2)
+            ]
+            assert [r.id for r in uow.referrals.in_review(10)] == ["r-2"]
+            assert uow.referrals.referrer_of("dan") == "bob"
+            assert uow.referrals.referrer_of("eve") is None
+            assert uow.referrals.referees_of("ann") == ["bob", "cat"]
+
+    # -- conversions ------------------------------------------------------------------------
+
+    def test_conversion_is_idempotent_on_order_id(self, store: Store) -> None:
+        """The same order id twice stores one conversion and says the second was not new."""
+        with store.transaction() as uow:
+            first, created = uow.conversions.add(_conversion("o-1", "bob"))
+            again, created_again = uow.conversions.add(_conversion("o-1", "bob", amount="99"))
+        assert created
+        assert not created_again
+        assert again == first
+        with store.transaction() as uow:
+            assert uow.conversions.count_for_referee("bob") == 1
+
+    def test_refunded_total_is_stored(self, store: Store) -> None:
+        """set_refunded records the refunded total; net follows."""
+        self._seed(store)
+        with store.transaction() as uow:
+            uow.conversions.set_refunded("o-1", Money("30", "USD"))
+        with store.transaction() as uow:
+            stored = uow.conversions.get("o-1")
+            assert stored is not None
+            assert stored.net == Money("50", "USD")
+            assert [c.order_id for c in uow.conversions.for_referral("r-1")] == ["o-1"]
+
+    def test_refund_of_unknown_order_raises(self, store: Store) -> None:
+        """An unknown order id is an UnknownOrder error."""
+        with pytest.raises(UnknownOrder), store.transaction() as uow:
+            uow.conversions.set_refunded("nope", Money("1", "USD"))
+
+    @settings(
+        max_examples=25,
+        # One method, many adapters: each subclass is its own executor by design.
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+    )
+    @given(
+        cents=st.integers(min_value=0, max_value=10**12),
+        currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
+        seconds=st.integers(min_value=0, max_value=10**9),
+        micro=st.integers(min_value=0, max_value=999_999),
+        order=st.text(min_size=1, max_size=40),
+    )
+    def test_conversion_round_trips_exactly(
+        self, store: Store, cents: int, currency: str, seconds: int, micro: int, order: str
+    ) -> None:
+        """Money and times come back exactly as stored, whatever the currency."""
+        when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds, microseconds=micro)
+        conversion = Conversion(
+            order_id=f"rt-{uuid.uuid4().hex}-{order}",
+            referee="bob",
+            amount=Money.from_minor(cents, currency),
+            occurred_at=when,
+            first_order=False,
+        )
+        with store.transaction() as uow:
+            stored, _ = uow.conversions.add(conversion)
+        with store.transaction() as uow:
+            assert uow.conversions.get(conversion.order_id) == stored == conversion
+
+    # -- rewards and the ledger -------------------------------------------------------------
+
+    def test_reward_is_idempotent_on_customer_and_key(self, store: Store) -> None:
+        """A retried grant with the same key is not stored twice."""
+        self._seed(store)
+        with store.transaction() as uow:
+            first, created = uow.rewards.add(_reward("w-1"))
+            again, created_again = uow.rewards.add(_reward("w-2"))
+        assert created
+        assert not created_again
+        assert again == first
+        with store.transaction() as uow:
+            assert uow.rewards.get("w-2") is None
+            assert uow.rewards.for_order("o-1") == [first]
+            assert uow.rewards.for_customer("ann") == [first]
+            assert uow.rewards.for_referral("r-1") == [first]
+
+    def test_reward_update_and_due(self, store: Store) -> None:
+        """Held rewards are due once their hold ends; updates persist."""
+        self._seed(store)
+        with store.transaction() as uow:
+            uow.rewards.add(_reward("w-1", hold_until=T0 + timedelta(days=14)))
+            uow.rewards.add(_reward("w-2", key="o-1:other", hold_until=T0 + timedelta(days=1)))
+        with store.transaction() as uow:
+            assert uow.rewards.due(T0, 10) == []
+            assert [r.id for r in uow.rewards.due(T0 + timedelta(days=14), 10)] == ["w-2", "w-1"]
+            assert [r.id for r in uow.rewards.due(T0 + timedelta(days=14), 1)] == ["w-2"]
+            w1 = uow.rewards.get("w-1")
+            assert w1 is not None
+            paid = Reward(**{**_as_dict(w1), "state": RewardState.AVAILABLE})
+            uow.rewards.update(paid)
+        with store.transaction() as uow:
+            assert uow.rewards.get("w-1") == paid
+            assert [r.id for r in uow.rewards.due(T0 + timedelta(days=30), 10)] == ["w-2"]
+
+    def test_balances_are_sums_of_ledger_entries(self, store: Store) -> None:
+        """Balances per bucket and currency equal the sum of the entries appended."""
+        self._seed(store)
+        ten, three = Money("10", "USD"), Money("3", "USD")
+        with store.transaction() as uow:
+            uow.rewards.add(_reward("w-1"))
+            uow.rewards.append(
+                [
+                    LedgerEntry("w-1", "ann", "held", "USD", ten, 0, T0, "grant"),
+                    LedgerEntry("w-1", "ann", "held", "USD", -three, 0, T0, "refund"),
+                    LedgerEntry("w-1", "ann", "held", None, None, 25, T0, "grant"),
+                ]
+            )
+        with store.transaction() as uow:
+            rows = uow.rewards.balances("ann")
+            assert uow.rewards.balances("nobody") == []
+        assert ("held", "USD", Money("7", "USD"), 0) in rows
+        assert ("held", None, None, 25) in rows
+
+    def test_spend_excludes_reversed_rewards(self, store: Store) -> None:
+        """Program spend counts rewards that still stand."""
+        self._seed(store)
+        with store.transaction() as uow:
+            uow.rewards.add(_reward("w-1", amount="10"))
+            uow.rewards.add(_reward("w-2", key="k2", amount="4", state=RewardState.REVERSED))
+            uow.rewards.add(_reward("w-3", key="k3", amount="1.50", customer="bob"))
+        with store.transaction() as uow:
+            money, points = uow.rewards.spend()
+        assert dict(money) == {"USD": Money("11.50", "USD")}
+        assert points == 0
+
+    # -- events -----------------------------------------------------------------------------
+
+    def test_events_are_pending_until_acked(self, store: Store) -> None:
+        """The outbox returns events in order until they are acknowledged, once."""
+        with store.transaction() as uow:
+            a = uow.events.add("code.enrolled", {"customer_id": "ann"}, T0)
+            b = uow.events.add("reward.granted", {"amount": {"amount": "10", "currency": "USD"}}, T0)
+        assert a.id < b.id
+        with store.transaction() as uow:
+            pending = uow.events.pending(10)
+            assert [e.type for e in pending] == ["code.enrolled", "reward.granted"]
+            assert pending[1].payload == {"amount": {"amount": "10", "currency": "USD"}}
+            assert uow.events.ack([a.id]) == 1
+            assert uow.events.ack([a.id, 10_000]) == 0
+        with store.transaction() as uow:
+            assert [e.id for e in uow.events.pending(10)] == [b.id]
+
+    # -- identities -------------------------------------------------------------------------
+
+    def test_identity_signals_are_stored_once_and_searchable(self, store: Store) -> None:
+        """Signals are a set per customer; lookups go both ways."""
+        email, ip = ("email", "e1"), ("ip", "i1")
+        with store.transaction() as uow:
+            uow.identities.add("ann", [email, ip])
+            uow.identities.add("ann", [email])
+            uow.identities.add("bob", [ip])
+        with store.transaction() as uow:
+            assert uow.identities.signals("ann") == frozenset({email, ip})
+            assert sorted(uow.identities.customers_with(ip, 10)) == ["ann", "bob"]
+            assert uow.identities.signal_counts(["ann", "bob"]) == {email: 1, ip: 2}
+            assert uow.identities.signals("nobody") == frozenset()
+
+    # -- atomicity and concurrency ----------------------------------------------------------
+
+    def test_a_unit_of_work_that_raises_leaves_nothing_behind(self, store: Store) -> None:
+        """Every repository's writes are rolled back together when the block raises."""
+        self._seed(store)
+        with pytest.raises(_Boom), store.transaction() as uow:
+            uow.codes.add(_code("DDDD0000", owner="dan"))
+            uow.referrals.add(_referral("r-9", "zed"))
+            uow.referrals.set_status("r-1", ReferralStatus.QUALIFIED, ("x",))
+            uow.conversions.add(_conversion("o-9", "zed"))
+            uow.conversions.set_refunded("o-1", Money("5", "USD"))
+            uow.rewards.add(_reward("w-9", key="k9"))
+            uow.rewards.append([LedgerEntry("w-9", "ann", "held", "USD", Money("1", "USD"), 0, T0, "g")])
+            uow.events.add("x", {}, T0)
+            uow.identities.add("dan", [("email", "d")])
+            raise _Boom
+        with store.transaction() as uow:
+            assert uow.codes.get("DDDD0000") is None
+            assert uow.referrals.get("r-9") is None
+            assert uow.referrals.active_for_referee("zed") is None
+            r1 = uow.referrals.get("r-1")
+            assert r1 is not None
+            assert r1.status is ReferralStatus.PENDING
+            assert uow.conversions.get("o-9") is None
+            o1 = uow.conversions.get("o-1")
+            assert o1 is not None
+            assert o1.refunded is None
+            assert uow.rewards.get("w-9") is None
+            assert uow.rewards.balances("ann") == []
+            assert uow.events.pending(10) == []
+            assert uow.identities.signals("dan") == frozenset()
+
+    def test_concurrent_units_of_work_never_double_insert(self, store: Store) -> None:
+        """Eight threads racing to record the same orders store each exactly once."""
+        errors: list[BaseException] = []
+        created: list[str] = []
+        lock = threading.Lock()
+
+        def work() -> None:
+            try:
+                for i in range(50):
+                    with store.transaction() as uow:
+                        _, new = uow.conversions.add(_conversion(f"o-{i}", "bob"))
+                    if new:
+                        with lock:
+                            created.append(f"o-{i}")
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(created) == sorted(f"o-{i}" for i in range(50))
+        with store.transaction() as uow:
+            assert uow.conversions.count_for_referee("bob") == 50
+
+    def test_backend_errors_are_storage_errors(self, store: Store) -> None:
+        """A naive datetime or broken write surfaces as StorageError or a ReferralError."""
+        from referralkit.errors import ReferralError  # noqa: PLC0415 - local to the test
+
+        naive = Conversion(
+            order_id="naive",
+            referee="bob",
+            amount=Money("1", "USD"),
+            occurred_at=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
+            first_order=True,
+        )
+        try:
+            with store.transaction() as uow:
+                uow.conversions.add(naive)
+        except ReferralError:
+            pass
+        else:  # an adapter may accept naive times, but must then hand them back unchanged
+            with store.transaction() as uow:
+                assert uow.conversions.get("naive") == naive
+
+
+def _as_dict(reward: Reward) -> dict[str, object]:
+    import attrs  # noqa: PLC0415 - keep the module's imports to what the suite needs
+
+    return attrs.asdict(reward, recurse=False)
+
+
