@@ -1,9 +1,31 @@
-"""referralkit: referral programs for shops, as a typed Python library."""
+"""referralkit: referral programs for shops, as a typed Python library.
+
+The public surface is what ``__all__`` lists; everything else is internal.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from referralkit.codes import (
+    CROCKFORD,
+    CodeFormat,
+    generate_code,
+    generate_codes,
+    guess_probability,
+    is_valid_code,
+    normalize_code,
+    validate_vanity,
+)
+from referralkit.context import (
+    Decision,
+    Grant,
+    GuardContext,
+    GuardHistory,
+    PastReward,
+    RewardContext,
+    Verdict,
+)
 from referralkit.errors import (
     CodeExpired,
     ConfigError,
@@ -25,7 +47,25 @@ from referralkit.errors import (
     UnknownOrder,
     UnknownReferral,
 )
+from referralkit.links import LinkPayload, build_link, parse_link, share_links
+from referralkit.model import (
+    Beneficiary,
+    CodeKind,
+    Conversion,
+    Event,
+    Identity,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    ReferrerStatus,
+    Reward,
+    RewardKind,
+    RewardState,
+    TierProgress,
+)
 from referralkit.money import Money
+from referralkit.program import ReferralProgram
+from referralkit.protocols import Guard, RewardPolicy, Store
 
 try:
     __version__ = version("referralkit")
@@ -33,9 +73,21 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "CROCKFORD",
+    "Beneficiary",
     "CodeExpired",
+    "CodeFormat",
+    "CodeKind",
     "ConfigError",
+    "Conversion",
     "CurrencyMismatch",
+    "Decision",
+    "Event",
+    "Grant",
+    "Guard",
+    "GuardContext",
+    "GuardHistory",
+    "Identity",
     "InvalidCode",
     "InvalidIdentity",
     "InvalidInput",
@@ -43,15 +95,39 @@ __all__ = [
     "InvalidMoney",
     "InvalidState",
     "LinkExpired",
+    "LinkPayload",
     "LinkTampered",
     "Money",
     "NotFound",
+    "PastReward",
+    "Referral",
+    "ReferralCode",
     "ReferralError",
+    "ReferralProgram",
+    "ReferralStatus",
+    "ReferrerStatus",
+    "Reward",
+    "RewardContext",
+    "RewardKind",
+    "RewardPolicy",
+    "RewardState",
     "SchemaVersionError",
     "StorageError",
+    "Store",
+    "TierProgress",
     "UnknownCode",
     "UnknownCurrency",
     "UnknownOrder",
     "UnknownReferral",
+    "Verdict",
     "__version__",
+    "build_link",
+    "generate_code",
+    "generate_codes",
+    "guess_probability",
+    "is_valid_code",
+    "normalize_code",
+    "parse_link",
+    "share_links",
+    "validate_vanity",
 ]

@@ -1,0 +1,205 @@
+"""Random sequences of program calls never break the ledger's invariants, on any store."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+import referralkit as rk
+from referralkit.model import Beneficiary, ReferralStatus, RewardState
+from referralkit.policies import DoubleSided, Fixed
+from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.testing import FrozenClock
+
+SECRET = b"stateful-test-secret-0123456789abcdef"
+CUSTOMERS = [f"c{i}" for i in range(6)]
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Drives the program like a shop would, including retries and refunds."""
+
+    orders = Bundle("orders")
+
+    def make_store(self) -> rk.Store:
+        return MemoryStore()
+
+    @initialize()
+    def setup(self) -> None:
+        self.clock = FrozenClock()
+        self.store = self.make_store()
+        self.program = rk.ReferralProgram(
+            store=self.store,
+            secret=SECRET,
+            policy=DoubleSided(referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))),
+            guards=[],
+            hold=timedelta(days=14),
+            clock=self.clock,
+        )
+        self.codes: dict[str, str] = {}
+        self.order_rewards: dict[str, list[str]] = {}
+        self.order_owner: dict[str, str] = {}
+        self.reversed: set[str] = set()
+        self.counter = 0
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    @rule(customer=st.sampled_from(CUSTOMERS))
+    def enroll(self, customer: str) -> None:
+        code = self.program.enroll(customer)
+        assert self.codes.setdefault(customer, code.code) == code.code
+
+    @precondition(lambda self: bool(self.codes))
+    @rule(data=st.data(), referee=st.sampled_from(CUSTOMERS))
+    def attribute(self, data: st.DataObject, referee: str) -> None:
+        referrer = data.draw(st.sampled_from(sorted(self.codes)))
+        ref = self.program.attribute(code=self.codes[referrer], referee=referee)
+        assert ref.referrer == referrer
+        if referrer == referee:
+            assert ref.status is ReferralStatus.REJECTED
+
+    @rule(target=orders, referee=st.sampled_from(CUSTOMERS), cents=st.integers(100, 50_000))
+    def convert(self, referee: str, cents: int) -> str:
+        self.counter += 1
+        order_id = f"o-{self.counter}"
+        rewards = self.program.convert(
+            referee=referee, order_id=order_id, amount=rk.Money.from_minor(cents, "USD")
+        )
+        self.order_rewards[order_id] = [r.id for r in rewards]
+        self.order_owner[order_id] = referee
+        return order_id
+
+    @rule(order=orders)
+    def duplicate_convert(self, order: str) -> None:
+        again = self.program.convert(
+            referee=self.order_owner[order], order_id=order, amount=rk.Money("1", "USD")
+        )
+        assert sorted(r.id for r in again) == sorted(self.order_rewards[order])
+
+    @rule(order=consumes(orders))
+    def full_refund(self, order: str) -> None:
+        changed = self.program.refund(order_id=order)
+        for reward in changed:
+            if reward.state is RewardState.REVERSED:
+                self.reversed.add(reward.id)
+        assert self.program.refund(order_id=order) == []
+
+    @rule(order=orders, part=st.integers(1, 99))
+    def partial_refund(self, order: str, part: int) -> None:
+        status_before = self._all_rewards()
+        try:
+            self.program.refund(order_id=order, amount=rk.Money(f"0.{part:02d}", "USD"))
+        except rk.InvalidInput:
+            assert self._all_rewards() == status_before
+
+    @rule(days=st.integers(1, 20))
+    def release(self, days: int) -> None:
+        self.clock.advance(days=days)
+        for reward in self.program.release_due():
+            assert reward.id not in self.reversed
+            assert reward.hold_until is not None
+            assert reward.hold_until <= self.clock.now
+
+    @rule(data=st.data())
+    def mark_paid(self, data: st.DataObject) -> None:
+        rewards = self._all_rewards()
+        if not rewards:
+            return
+        reward = data.draw(st.sampled_from(sorted(rewards.values(), key=lambda r: r.id)))
+        if reward.state in (RewardState.AVAILABLE, RewardState.PAID):
+            assert self.program.mark_paid(reward.id).state is RewardState.PAID
+        else:
+            with pytest.raises(rk.InvalidState):
+                self.program.mark_paid(reward.id)
+
+    def _all_rewards(self) -> dict[str, rk.Reward]:
+        found: dict[str, rk.Reward] = {}
+        for customer in CUSTOMERS:
+            for reward in self.program.rewards(customer):
+                found[reward.id] = reward
+        return found
+
+    @invariant()
+    def no_order_pays_twice(self) -> None:
+        per_order: dict[str, list[rk.Reward]] = defaultdict(list)
+        for reward in self._all_rewards().values():
+            assert reward.order_id is not None
+            per_order[reward.order_id].append(reward)
+        for order, rewards in per_order.items():
+            sides = [r.beneficiary for r in rewards]
+            assert len(sides) == len(set(sides)) <= 2, order
+            assert sorted(r.id for r in rewards) == sorted(self.order_rewards[order])
+
+    @invariant()
+    def a_referral_pays_only_its_own_sides(self) -> None:
+        for reward in self._all_rewards().values():
+            referral = self.program.referral(reward.referral_id)
+            expected = referral.referrer if reward.beneficiary is Beneficiary.REFERRER else referral.referee
+            assert reward.customer_id == expected
+            assert referral.status is ReferralStatus.QUALIFIED
+
+    @invariant()
+    def balances_equal_the_ledger(self) -> None:
+        rewards = self._all_rewards().values()
+        for customer in CUSTOMERS:
+            expect: dict[str, rk.Money] = {}
+            for r in rewards:
+                if r.customer_id != customer or r.amount is None:
+                    continue
+                bucket = {"held": "held", "available": "available", "paid": "paid"}.get(r.state.value)
+                if bucket:
+                    expect[bucket] = expect.get(bucket, rk.Money.zero("USD")) + r.amount
+                if r.clawback is not None:
+                    expect["clawback"] = expect.get("clawback", rk.Money.zero("USD")) + r.clawback
+            status = self.program.status(customer)
+            got = {
+                "held": status.held.get("USD"),
+                "available": status.available.get("USD"),
+                "paid": status.paid.get("USD"),
+                "clawback": status.clawbacks.get("USD"),
+            }
+            for bucket, value in got.items():
+                assert (value or rk.Money.zero("USD")) == expect.get(bucket, rk.Money.zero("USD")), (
+                    customer,
+                    bucket,
+                )
+
+    @invariant()
+    def reversed_rewards_stay_reversed_and_held_are_not_spendable(self) -> None:
+        for reward in self._all_rewards().values():
+            if reward.id in self.reversed:
+                assert reward.state is RewardState.REVERSED
+            if reward.state is RewardState.HELD:
+                assert reward.hold_until is not None
+                assert reward.hold_until > self.clock.now
+
+
+class SQLiteLedgerMachine(LedgerMachine):
+    def make_store(self) -> rk.Store:
+        self.tmp = tempfile.TemporaryDirectory()
+        return SQLiteStore(Path(self.tmp.name) / "ledger.db")
+
+    def teardown(self) -> None:
+        super().teardown()
+        self.tmp.cleanup()
+
+
+TestLedgerMemory = LedgerMachine.TestCase
+TestLedgerMemory.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TestLedgerSQLite = SQLiteLedgerMachine.TestCase
+TestLedgerSQLite.settings = settings(max_examples=25, stateful_step_count=30, deadline=None)
