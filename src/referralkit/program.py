@@ -902,7 +902,7 @@ class ReferralProgram:
         points: dict[str, int] = dict.fromkeys(buckets, 0)
         for bucket, currency, money, pts in balances:
             points[bucket] = points.get(bucket, 0) + pts
-            if currency is not None and money is not None:
+            if currency is not None and money is not None and not money.is_zero():
                 buckets.setdefault(bucket, {})[currency] = money
         qualified = counts[ReferralStatus.QUALIFIED]
         tier = self.policy.progress(qualified) if isinstance(self.policy, TieredPolicy) else None

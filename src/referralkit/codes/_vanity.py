@@ -1,0 +1,179 @@
+"""Vanity codes: codes chosen by hand (an influencer's ``ANNA10``), validated, not generated."""
+
+from __future__ import annotations
+
+import string
+from typing import TYPE_CHECKING
+
+from referralkit.errors import ConfigError, InvalidCode
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = ["DEFAULT_VANITY_BLOCKLIST", "validate_vanity"]
+
+#: Words a vanity code may not contain: reserved words that could pass for the shop
+#: itself or break a naive host, and a short list of slurs and obscenities. Matched
+#: as substrings after look-alike folding, so ``AD-M1N`` and ``T3ST`` are refused too.
+DEFAULT_VANITY_BLOCKLIST: frozenset[str] = frozenset(
+    {
+        # reserved
+        "ADMIN",
+        "DEBUG",
+        "HELPDESK",
+        "MODERATOR",
+        "NONE",
+        "NULL",
+        "OFFICIAL",
+        "PASSWORD",
+        "REFERRAL",
+        "STAFF",
+        "SUPPORT",
+        "SYSTEM",
+        "TEST",
+        "UNDEFINED",
+        # offensive
+        "BITCH",
+        "CUNT",
+        "FAGGOT",
+        "FUCK",
+        "HITLER",
+        "NAZI",
+        "NIGGA",
+        "NIGGER",
+        "PORN",
+        "PUSSY",
+        "RAPIST",
+        "RETARD",
+        "SHIT",
+        "SLUT",
+        "WANKER",
+        "WHORE",
+    }
+)
+
+_ALLOWED = frozenset(string.ascii_uppercase + string.digits + "-")
+#: Digits read as letters when looking for blocked words; 1 is tried as both I and L.
+_FOLD_I = str.maketrans("01345", "OIEAS", "-")
+_FOLD_L = str.maketrans("01345", "OLEAS", "-")
+_MAX_LENGTH = 64
+
+
+def _fold(word: str) -> set[str]:
+    return {word.translate(_FOLD_I), word.translate(_FOLD_L)}
+
+
+_DEFAULT_FOLDED = frozenset(f for word in DEFAULT_VANITY_BLOCKLIST for f in _fold(word))
+
+
+def _folded_blocklist(blocklist: Iterable[str] | None, *, use_defaults: bool) -> frozenset[str]:
+    if blocklist is None:
+        return _DEFAULT_FOLDED if use_defaults else frozenset()
+    if isinstance(blocklist, str):
+        raise ConfigError(
+            "blocklist must be an iterable of words, not one str", value=blocklist, path="blocklist"
+        )
+    folded = set(_DEFAULT_FOLDED) if use_defaults else set()
+    words: Iterable[object] = blocklist
+    for word in words:
+        if not isinstance(word, str) or not word.strip("- "):
+            raise ConfigError(
+                f"blocklist words must be non-empty str, not {word!r}", value=word, path="blocklist"
+            )
+        folded |= _fold(word.strip().upper().replace(" ", ""))
+    return frozenset(folded)
+
+
+def _check_bounds(min_length: object, max_length: object) -> None:
+    for name, value in (("min_length", min_length), ("max_length", max_length)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_LENGTH:
+            raise ConfigError(
+                f"{name} must be an int from 1 to {_MAX_LENGTH}, not {value!r}",
+                value=value,
+                path=name,
+            )
+    if min_length > max_length:  # type: ignore[operator]
+        raise ConfigError(
+            f"min_length {min_length} is above max_length {max_length}",
+            value=min_length,
+            path="min_length",
+        )
+
+
+def validate_vanity(
+    text: str,
+    *,
+    min_length: int = 4,
+    max_length: int = 20,
+    blocklist: Iterable[str] | None = None,
+    use_default_blocklist: bool = True,
+) -> str:
+    """The canonical form of a hand-chosen code: trimmed and upper-cased (``ANNA10``).
+
+    A vanity code is made of the letters ``A``-``Z`` and digits ``0``-``9``, with
+    single dashes allowed *between* characters (``SPRING-SALE``); dashes are kept,
+    so ``SPRING-SALE`` and ``SPRINGSALE`` are different codes. Its length, dashes
+    included, is between ``min_length`` and ``max_length``. It may not contain a word
+    of the blocklist, compared case-insensitively after folding the look-alike digits
+    ``0→O 1→I/L 3→E 4→A 5→S`` and ignoring dashes. ``blocklist`` adds words to
+    :data:`DEFAULT_VANITY_BLOCKLIST` (``use_default_blocklist=False`` replaces it).
+
+    Vanity codes carry no check character; a host tells them from generated codes by
+    the kind it stored them with, and only a generated code passes
+    :func:`normalize_code` reliably.
+
+    Raises:
+        InvalidCode: ``.reason`` is ``empty``, ``bad_character``, ``wrong_length`` or
+            ``blocked``.
+        ConfigError: the bounds or the blocklist are invalid.
+    """
+    _check_bounds(min_length, max_length)
+    words = _folded_blocklist(blocklist, use_defaults=use_default_blocklist)
+    code = _shape(text, min_length, max_length)
+    for variant in _fold(code):
+        for word in words:
+            if word in variant:
+                raise InvalidCode(
+                    "This code is not available: it contains a reserved or offensive word.",
+                    value=text,
+                    reason="blocked",
+                )
+    return code
+
+
+def _shape(text: object, min_length: int, max_length: int) -> str:
+    """Trimmed, upper-cased ``text`` if its characters and length are right."""
+    if text is None:
+        raise InvalidCode("Please enter a code.", value=text, reason="empty")
+    if not isinstance(text, str):
+        raise InvalidCode(
+            f"A code must be text, not {type(text).__name__}.", value=text, reason="bad_character"
+        )
+    if len(text) > 4 * max_length + 16:
+        raise InvalidCode(
+            f"A code has at most {max_length} characters.", value=text, reason="wrong_length"
+        )
+    code = text.strip().upper() if text.isascii() else text.strip()
+    if not code:
+        raise InvalidCode("Please enter a code.", value=text, reason="empty")
+    bad = next((ch for ch in code if ch not in _ALLOWED), None)
+    if bad is not None:
+        shown = "A space" if bad == " " else f"{bad!a}"
+        raise InvalidCode(
+            f"{shown} cannot be part of a code: use letters A-Z, digits and dashes.",
+            value=text,
+            reason="bad_character",
+        )
+    if code.startswith("-") or code.endswith("-") or "--" in code:
+        raise InvalidCode(
+            "A dash may only sit between two characters, one at a time.",
+            value=text,
+            reason="bad_character",
+        )
+    if not min_length <= len(code) <= max_length:
+        raise InvalidCode(
+            f"A code has {min_length} to {max_length} characters; this one has {len(code)}.",
+            value=text,
+            reason="wrong_length",
+        )
+    return code
