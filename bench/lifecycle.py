@@ -146,7 +146,7 @@ def run_stripe_referral(path: Path, cycles: int) -> float | None:
     start = time.perf_counter()
     for i in range(cycles):
         created = ReferralService.create_code(session, f"referrer-{i}", "bench")
-        ReferralService.track_referral(session, created.code, f"referee-{i}", f"order-{i}", 80.0)
+        ReferralService.track_referral(session, created["code"], f"referee-{i}", f"order-{i}", 80.0)
     elapsed = time.perf_counter() - start
     session.close()
     engine.dispose()

@@ -110,6 +110,7 @@ def test_sigkill_mid_stream_leaves_a_consistent_file(tmp_path: Path) -> None:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stdout.close()
     assert committed >= 300
     _check_consistent(path)
     # The file is still usable: the next process picks up where the last one died.

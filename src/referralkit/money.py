@@ -46,6 +46,8 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def _check_currency(currency: object) -> str:
+    if currency.__class__ is str and currency in CURRENCY_EXPONENTS:
+        return currency  # type: ignore[return-value]  # the fast path: already canonical
     if not isinstance(currency, str) or currency.upper() not in CURRENCY_EXPONENTS:
         raise UnknownCurrency(
             f"{currency!r} is not an ISO-4217 currency code (e.g. 'USD', 'EUR', 'JPY')",
@@ -56,6 +58,8 @@ def _check_currency(currency: object) -> str:
 
 
 def _to_decimal(amount: object) -> Decimal:
+    if amount.__class__ is Decimal and amount.is_finite() and abs(amount.adjusted()) <= 30:  # type: ignore[attr-defined]
+        return amount  # type: ignore[return-value]  # the fast path: already a usable Decimal
     if isinstance(amount, bool) or isinstance(amount, float):
         raise InvalidMoney(
             f"money amounts must be str, int or Decimal, not {type(amount).__name__} "
@@ -118,10 +122,8 @@ class Money:
 
     def round(self) -> Money:
         """Round half-up to the currency's minor unit (2 decimals for USD, 0 for JPY)."""
-        return Money(
-            self.amount.quantize(minor_unit(self.currency), rounding=ROUND_HALF_UP),
-            self.currency,
-        )
+        quantum = _QUANTA[CURRENCY_EXPONENTS[self.currency]]
+        return _trusted(self.amount.quantize(quantum, rounding=ROUND_HALF_UP), self.currency)
 
     def is_zero(self) -> bool:
         """True when the amount is exactly zero."""
@@ -138,16 +140,16 @@ class Money:
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return _trusted(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: object) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return _trusted(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return _trusted(-self.amount, self.currency)
 
     def __abs__(self) -> Money:
         return Money(abs(self.amount), self.currency)
@@ -194,3 +196,11 @@ class Money:
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe form: ``{"amount": "10.50", "currency": "USD"}``."""
         return {"amount": str(self.amount), "currency": self.currency}
+
+
+def _trusted(amount: Decimal, currency: str) -> Money:
+    # Internal constructor for values derived from valid Money: skips re-validation.
+    money = object.__new__(Money)
+    object.__setattr__(money, "amount", amount)
+    object.__setattr__(money, "currency", currency)
+    return money

@@ -166,6 +166,16 @@ def _reward_payload(reward: Reward) -> dict[str, Any]:
     }
 
 
+#: Context fields that cost a query; a policy lists the ones it reads in ``needs``.
+COSTLY_CONTEXT = frozenset({"program_spend", "referrer_rewards"})
+
+
+def policy_needs(policy: RewardPolicy) -> frozenset[str]:
+    """The costly context fields a policy reads; all of them if it does not say."""
+    needs = getattr(policy, "needs", None)
+    return COSTLY_CONTEXT if needs is None else frozenset(needs)
+
+
 def policy_fingerprint(policy: RewardPolicy) -> str:
     """A stable version id for a policy's terms: its name and full description, hashed."""
     text = f"{policy.name}|{policy!r}"
@@ -556,8 +566,10 @@ class ReferralProgram:
             )
             uow.events.add("referral.approved", {"referral_id": referral_id}, now)
             rewards: list[Reward] = []
-            for conversion in uow.conversions.for_referral(referral_id):
-                referral, granted = self._grant(uow, referral, conversion, now)
+            conversions = uow.conversions.for_referral(referral_id)
+            before = uow.conversions.count_for_referee(referral.referee) - len(conversions)
+            for number, conversion in enumerate(conversions, start=before + 1):
+                referral, granted = self._grant(uow, referral, conversion, now, number)
                 rewards += granted
             return rewards
 
@@ -605,15 +617,6 @@ class ReferralProgram:
         now = self._now()
         when = now if occurred_at is None else _require_aware("occurred_at", occurred_at)
         with self.store.transaction() as uow:
-            known = uow.conversions.get(order_id)
-            if known is not None:
-                if known.referee != referee:
-                    raise InvalidInput(
-                        f"order {order_id!r} was recorded for another customer",
-                        value=order_id,
-                        field="order_id",
-                    )
-                return uow.rewards.for_order(order_id)
             referral = uow.referrals.active_for_referee(referee)
             number = uow.conversions.count_for_referee(referee) + 1
             conversion = Conversion(
@@ -624,7 +627,16 @@ class ReferralProgram:
                 first_order=number == 1 if first_order is None else bool(first_order),
                 referral_id=None if referral is None else referral.id,
             )
-            uow.conversions.add(conversion)
+            stored, created = uow.conversions.add(conversion)
+            if not created:
+                # A retry (or a race lost to another worker): hand back what the order earned.
+                if stored.referee != referee:
+                    raise InvalidInput(
+                        f"order {order_id!r} was recorded for another customer",
+                        value=order_id,
+                        field="order_id",
+                    )
+                return uow.rewards.for_order(order_id)
             uow.events.add(
                 "conversion.recorded",
                 {
@@ -637,11 +649,16 @@ class ReferralProgram:
             )
             if referral is None or referral.status is ReferralStatus.REVIEW:
                 return []
-            _, rewards = self._grant(uow, referral, conversion, now)
+            _, rewards = self._grant(uow, referral, conversion, now, number)
             return rewards
 
     def _grant(
-        self, uow: UnitOfWork, referral: Referral, conversion: Conversion, now: datetime
+        self,
+        uow: UnitOfWork,
+        referral: Referral,
+        conversion: Conversion,
+        now: datetime,
+        order_number: int | None = None,
     ) -> tuple[Referral, list[Reward]]:
         if referral.status is ReferralStatus.PENDING:
             referral = uow.referrals.set_status(
@@ -653,18 +670,25 @@ class ReferralProgram:
                 now,
             )
         policy = self._terms.get(referral.policy_version, self.policy)
+        needs = policy_needs(policy)
         counts = uow.referrals.counts_for_referrer(referral.referrer)
-        spend, points = uow.rewards.spend()
+        spend: Mapping[str, Money] = {}
+        points = 0
+        if "program_spend" in needs:
+            spend, points = uow.rewards.spend()
+        past: tuple[PastReward, ...] = ()
+        if "referrer_rewards" in needs:
+            past = tuple(
+                PastReward(r.key, r.policy, r.amount, r.points, r.created_at)
+                for r in uow.rewards.for_customer(referral.referrer)
+                if r.state is not RewardState.REVERSED
+            )
         context = RewardContext(
             referral=referral,
             conversion=conversion,
             qualified=counts[ReferralStatus.QUALIFIED],
-            order_number=uow.conversions.count_for_referee(conversion.referee),
-            referrer_rewards=tuple(
-                PastReward(r.key, r.policy, r.amount, r.points, r.created_at)
-                for r in uow.rewards.for_customer(referral.referrer)
-                if r.state is not RewardState.REVERSED
-            ),
+            order_number=order_number or uow.conversions.count_for_referee(conversion.referee),
+            referrer_rewards=past,
             program_spend=spend,
             program_points=points,
             campaign=referral.campaign,

@@ -80,6 +80,11 @@ class Fixed:
         object.__setattr__(self, "kind", kind)
 
     @property
+    def needs(self) -> frozenset[str]:
+        """A fixed reward reads no history."""
+        return frozenset()
+
+    @property
     def name(self) -> str:
         """``fixed`` plus the value, as recorded on rewards."""
         return f"fixed({_describe(self.value)})"
@@ -125,6 +130,13 @@ class Fixed:
         ]
 
 
+def _needs(policy: RewardPolicy | None) -> frozenset[str]:
+    if policy is None:
+        return frozenset()
+    needs = getattr(policy, "needs", None)
+    return frozenset({"program_spend", "referrer_rewards"}) if needs is None else frozenset(needs)
+
+
 def _retarget(grant: Grant, beneficiary: Beneficiary) -> Grant:
     return attrs.evolve(grant, beneficiary=beneficiary, key=f"{beneficiary.value}:{grant.key}")
 
@@ -139,6 +151,11 @@ class DoubleSided:
     def __attrs_post_init__(self) -> None:
         if self.referrer is None and self.referee is None:
             raise ConfigError("DoubleSided needs a referrer or a referee policy", path="referrer")
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """What either side reads."""
+        return _needs(self.referrer) | _needs(self.referee)
 
     @property
     def name(self) -> str:

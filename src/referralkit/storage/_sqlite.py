@@ -469,7 +469,7 @@ class _Events(_Repo):
         )
         event_id = cur.lastrowid
         assert event_id is not None  # noqa: S101 - an INSERT always sets it
-        return Event(id=event_id, type=type, payload=json.loads(text), occurred_at=occurred_at)
+        return Event(id=event_id, type=type, payload=dict(payload), occurred_at=occurred_at)
 
     def pending(self, limit: int) -> list[Event]:
         rows = self._c.execute(
