@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from sybil import Sybil
@@ -11,8 +12,6 @@ from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
 def _chdir_tmp(namespace: dict[str, object]) -> None:
     # Docs examples write files (referrals.db); keep them out of the checkout.
-    import tempfile
-
     tmp = tempfile.mkdtemp(prefix="referralkit-docs-")
     namespace["_old_cwd"] = Path.cwd()
     os.chdir(tmp)

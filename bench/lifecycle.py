@@ -32,7 +32,9 @@ def run_referralkit(store: rk.Store, cycles: int) -> float:
     program = rk.ReferralProgram(
         store=store,
         secret=SECRET,
-        policy=DoubleSided(referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))),
+        policy=DoubleSided(
+            referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))
+        ),
         guards=[],
         hold=timedelta(days=14),
         clock=clock,
@@ -55,7 +57,8 @@ FLOOR_SCHEMA = """
 CREATE TABLE codes (code TEXT PRIMARY KEY, owner TEXT NOT NULL, campaign TEXT NOT NULL,
     created_at TEXT NOT NULL, UNIQUE (owner, campaign));
 CREATE TABLE referrals (id TEXT PRIMARY KEY, code TEXT NOT NULL REFERENCES codes(code),
-    referrer TEXT NOT NULL, referee TEXT NOT NULL, status TEXT NOT NULL, attributed_at TEXT NOT NULL);
+    referrer TEXT NOT NULL, referee TEXT NOT NULL, status TEXT NOT NULL,
+    attributed_at TEXT NOT NULL);
 CREATE UNIQUE INDEX referrals_active ON referrals(referee) WHERE status <> 'rejected';
 CREATE TABLE conversions (order_id TEXT PRIMARY KEY, referee TEXT NOT NULL, amount_minor INTEGER,
     referral_id TEXT REFERENCES referrals(id));
@@ -83,42 +86,81 @@ def run_plain_sqlite(path: Path, cycles: int) -> float:
         referrer, referee, order = f"referrer-{i}", f"referee-{i}", f"order-{i}"
         code = uuid.uuid4().hex[:8].upper()
         db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO codes VALUES (?, ?, 'default', ?) ON CONFLICT DO NOTHING", (code, referrer, now))
-        db.execute("INSERT INTO events (type, payload) VALUES ('code.enrolled', ?)", (json.dumps({"c": code}),))
+        db.execute(
+            "INSERT INTO codes VALUES (?, ?, 'default', ?) ON CONFLICT DO NOTHING",
+            (code, referrer, now),
+        )
+        db.execute(
+            "INSERT INTO events (type, payload) VALUES ('code.enrolled', ?)",
+            (json.dumps({"c": code}),),
+        )
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
         owner = db.execute("SELECT owner FROM codes WHERE code = ?", (code,)).fetchone()[0]
-        db.execute("SELECT id FROM referrals WHERE referee = ? AND status <> 'rejected'", (referee,)).fetchone()
+        db.execute(
+            "SELECT id FROM referrals WHERE referee = ? AND status <> 'rejected'", (referee,)
+        ).fetchone()
         rid = uuid.uuid4().hex
-        db.execute("INSERT INTO referrals VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
-                   (rid, code, owner, referee, now))
-        db.execute("INSERT INTO events (type, payload) VALUES ('referral.pending', ?)", (json.dumps({"r": rid}),))
+        db.execute(
+            "INSERT INTO referrals VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
+            (rid, code, owner, referee, now),
+        )
+        db.execute(
+            "INSERT INTO events (type, payload) VALUES ('referral.pending', ?)",
+            (json.dumps({"r": rid}),),
+        )
         db.execute("COMMIT")
         db.execute("BEGIN IMMEDIATE")
         db.execute("SELECT 1 FROM conversions WHERE order_id = ?", (order,)).fetchone()
-        ref = db.execute("SELECT id, referrer FROM referrals WHERE referee = ? AND status <> 'rejected'",
-                         (referee,)).fetchone()
-        db.execute("INSERT INTO conversions VALUES (?, ?, 8000, ?) ON CONFLICT DO NOTHING", (order, referee, ref[0]))
+        ref = db.execute(
+            "SELECT id, referrer FROM referrals WHERE referee = ? AND status <> 'rejected'",
+            (referee,),
+        ).fetchone()
+        db.execute(
+            "INSERT INTO conversions VALUES (?, ?, 8000, ?) ON CONFLICT DO NOTHING",
+            (order, referee, ref[0]),
+        )
         db.execute("UPDATE referrals SET status = 'qualified' WHERE id = ?", (ref[0],))
         for customer, minor in ((ref[1], 1000), (referee, 500)):
             wid = uuid.uuid4().hex
-            db.execute("INSERT INTO rewards VALUES (?, ?, ?, ?, ?, ?, 'held', ?) ON CONFLICT DO NOTHING",
-                       (wid, customer, f"{order}:fixed", ref[0], order, minor, hold))
-            db.execute("INSERT INTO ledger (reward_id, customer_id, bucket, amount_minor) VALUES (?, ?, 'held', ?)",
-                       (wid, customer, minor))
-            db.execute("INSERT INTO events (type, payload) VALUES ('reward.granted', ?)", (json.dumps({"w": wid}),))
-        db.execute("INSERT INTO events (type, payload) VALUES ('conversion.recorded', ?)", (json.dumps({"o": order}),))
+            db.execute(
+                "INSERT INTO rewards VALUES (?, ?, ?, ?, ?, ?, 'held', ?) ON CONFLICT DO NOTHING",
+                (wid, customer, f"{order}:fixed", ref[0], order, minor, hold),
+            )
+            db.execute(
+                "INSERT INTO ledger (reward_id, customer_id, bucket, amount_minor)"
+                " VALUES (?, ?, 'held', ?)",
+                (wid, customer, minor),
+            )
+            db.execute(
+                "INSERT INTO events (type, payload) VALUES ('reward.granted', ?)",
+                (json.dumps({"w": wid}),),
+            )
+        db.execute(
+            "INSERT INTO events (type, payload) VALUES ('conversion.recorded', ?)",
+            (json.dumps({"o": order}),),
+        )
         db.execute("COMMIT")
     later = "2026-01-16T00:00:00.000000+00:00"
     while True:
         db.execute("BEGIN IMMEDIATE")
-        due = db.execute("SELECT id, customer_id, amount_minor FROM rewards WHERE state = 'held' AND hold_until <= ?"
-                         " LIMIT 1000", (later,)).fetchall()
+        due = db.execute(
+            "SELECT id, customer_id, amount_minor FROM rewards"
+            " WHERE state = 'held' AND hold_until <= ?"
+            " LIMIT 1000",
+            (later,),
+        ).fetchall()
         for wid, customer, minor in due:
             db.execute("UPDATE rewards SET state = 'available' WHERE id = ?", (wid,))
-            db.executemany("INSERT INTO ledger (reward_id, customer_id, bucket, amount_minor) VALUES (?, ?, ?, ?)",
-                           [(wid, customer, "held", -minor), (wid, customer, "available", minor)])
-            db.execute("INSERT INTO events (type, payload) VALUES ('reward.available', ?)", (json.dumps({"w": wid}),))
+            db.executemany(
+                "INSERT INTO ledger (reward_id, customer_id, bucket, amount_minor)"
+                " VALUES (?, ?, ?, ?)",
+                [(wid, customer, "held", -minor), (wid, customer, "available", minor)],
+            )
+            db.execute(
+                "INSERT INTO events (type, payload) VALUES ('reward.available', ?)",
+                (json.dumps({"w": wid}),),
+            )
         db.execute("COMMIT")
         if not due:
             break
@@ -140,8 +182,16 @@ def run_stripe_referral(path: Path, cycles: int) -> float | None:
     engine = create_engine(f"sqlite:///{path}")
     Base.metadata.create_all(engine)
     session = sessionmaker(bind=engine, autoflush=False)()
-    session.add(ReferralProgram(name="bench", program_key="bench", reward_amount=10.0,
-                                reward_currency="USD", reward_type="one_time", adapter_type="manual"))
+    session.add(
+        ReferralProgram(
+            name="bench",
+            program_key="bench",
+            reward_amount=10.0,
+            reward_currency="USD",
+            reward_type="one_time",
+            adapter_type="manual",
+        )
+    )
     session.commit()
     start = time.perf_counter()
     for i in range(cycles):
@@ -170,17 +220,23 @@ def main() -> None:
         sqlite_rk = best_of(3, lambda: run_referralkit(SQLiteStore(fresh("rk")), cycles))
         floor = best_of(3, lambda: run_plain_sqlite(fresh("floor"), cycles))
         peer = best_of(3, lambda: run_stripe_referral(fresh("stripe"), cycles))
-    assert memory and sqlite_rk and floor
+    assert memory
+    assert sqlite_rk
+    assert floor
     print(f"cycles per run: {cycles} (enrol + attribute + convert + release), best of 3")
     print(f"referralkit MemoryStore      {memory:10.0f} lifecycles/s")
     print(f"referralkit SQLiteStore      {sqlite_rk:10.0f} lifecycles/s")
     print(f"plain sqlite3 (floor)        {floor:10.0f} lifecycles/s")
-    print(f"  referralkit overhead vs floor: {floor / sqlite_rk:.2f}x the floor's time (target <= 3x)")
+    print(
+        f"  referralkit overhead vs floor: {floor / sqlite_rk:.2f}x the floor's time (target <= 3x)"
+    )
     if peer is None:
         print("stripe-referral              not installed (pip install stripe-referral)")
     else:
         print(f"stripe-referral (SQLite)     {peer:10.0f} create+track/s")
-        print(f"  referralkit full lifecycle vs stripe-referral create+track: {sqlite_rk / peer:.1f}x")
+        print(
+            f"  referralkit full lifecycle vs stripe-referral create+track: {sqlite_rk / peer:.1f}x"
+        )
 
 
 if __name__ == "__main__":

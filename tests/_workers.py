@@ -18,7 +18,9 @@ def program_on(path: str) -> rk.ReferralProgram:
     return rk.ReferralProgram(
         store=SQLiteStore(path),
         secret=SECRET,
-        policy=DoubleSided(referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))),
+        policy=DoubleSided(
+            referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))
+        ),
         guards=[],
         hold=timedelta(days=14),
     )
@@ -40,7 +42,9 @@ def stream(path: str, start: int) -> None:
     program = program_on(path)
     i = start
     while True:
-        program.convert(referee=f"referee-{i % 1000}", order_id=f"stream-{i}", amount=rk.Money("20", "USD"))
+        program.convert(
+            referee=f"referee-{i % 1000}", order_id=f"stream-{i}", amount=rk.Money("20", "USD")
+        )
         print(i, flush=True)
         i += 1
 

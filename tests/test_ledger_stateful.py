@@ -45,7 +45,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.program = rk.ReferralProgram(
             store=self.store,
             secret=SECRET,
-            policy=DoubleSided(referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))),
+            policy=DoubleSided(
+                referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))
+            ),
             guards=[],
             hold=timedelta(days=14),
             clock=self.clock,
@@ -149,7 +151,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def a_referral_pays_only_its_own_sides(self) -> None:
         for reward in self._all_rewards().values():
             referral = self.program.referral(reward.referral_id)
-            expected = referral.referrer if reward.beneficiary is Beneficiary.REFERRER else referral.referee
+            expected = (
+                referral.referrer
+                if reward.beneficiary is Beneficiary.REFERRER
+                else referral.referee
+            )
             assert reward.customer_id == expected
             assert referral.status is ReferralStatus.QUALIFIED
 
@@ -161,7 +167,9 @@ class LedgerMachine(RuleBasedStateMachine):
             for r in rewards:
                 if r.customer_id != customer or r.amount is None:
                     continue
-                bucket = {"held": "held", "available": "available", "paid": "paid"}.get(r.state.value)
+                bucket = {"held": "held", "available": "available", "paid": "paid"}.get(
+                    r.state.value
+                )
                 if bucket:
                     expect[bucket] = expect.get(bucket, rk.Money.zero("USD")) + r.amount
                 if r.clawback is not None:
@@ -174,7 +182,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 "clawback": status.clawbacks.get("USD"),
             }
             for bucket, value in got.items():
-                assert (value or rk.Money.zero("USD")) == expect.get(bucket, rk.Money.zero("USD")), (
+                assert (value or rk.Money.zero("USD")) == expect.get(
+                    bucket, rk.Money.zero("USD")
+                ), (
                     customer,
                     bucket,
                 )

@@ -12,7 +12,9 @@ import referralkit as rk
 from referralkit.money import CURRENCY_EXPONENTS, minor_unit
 
 currencies = st.sampled_from(sorted(CURRENCY_EXPONENTS))
-amounts = st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, allow_infinity=False, places=6)
+amounts = st.decimals(
+    min_value=-(10**12), max_value=10**12, allow_nan=False, allow_infinity=False, places=6
+)
 
 
 @pytest.mark.parametrize(
@@ -26,12 +28,19 @@ amounts = st.decimals(min_value=-(10**12), max_value=10**12, allow_nan=False, al
         ("2.5", "JPY", "3"),
     ],
 )
-def test_round_is_half_up_to_the_currency_minor_unit(amount: str, currency: str, rounded: str) -> None:
+def test_round_is_half_up_to_the_currency_minor_unit(
+    amount: str, currency: str, rounded: str
+) -> None:
     assert rk.Money(amount, currency).round().amount == Decimal(rounded)
-    assert rk.Money(amount, currency).round().amount.as_tuple().exponent == -CURRENCY_EXPONENTS[currency]
+    assert (
+        rk.Money(amount, currency).round().amount.as_tuple().exponent
+        == -CURRENCY_EXPONENTS[currency]
+    )
 
 
-@pytest.mark.parametrize("bad", [1.5, float("nan"), True, None, object(), "ten", "NaN", "Infinity", "1e400"])
+@pytest.mark.parametrize(
+    "bad", [1.5, float("nan"), True, None, object(), "ten", "NaN", "Infinity", "1e400"]
+)
 def test_non_money_amounts_are_refused_with_invalid_money(bad: object) -> None:
     with pytest.raises(rk.InvalidMoney) as err:
         rk.Money(bad, "USD")  # type: ignore[arg-type]
@@ -97,4 +106,4 @@ def test_str_and_json_forms() -> None:
     m = rk.Money("10.5", "USD")
     assert str(m) == "10.50 USD"
     assert m.to_json() == {"amount": "10.5", "currency": "USD"}
-    assert eval(repr(m), {"Money": rk.Money}) == m  # noqa: S307 - repr round trip
+    assert eval(repr(m), {"Money": rk.Money}) == m

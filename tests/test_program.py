@@ -256,7 +256,12 @@ def test_events_are_written_with_the_state_and_drained_by_ack(
     program.convert(referee="bob", order_id="o-1", amount=usd("80"))
     events = program.pending_events()
     types = [e.type for e in events]
-    assert types[:4] == ["code.enrolled", "referral.pending", "conversion.recorded", "referral.qualified"]
+    assert types[:4] == [
+        "code.enrolled",
+        "referral.pending",
+        "conversion.recorded",
+        "referral.qualified",
+    ]
     assert types.count("reward.granted") == 2
     assert program.ack([e.id for e in events]) == len(events)
     assert program.pending_events() == []

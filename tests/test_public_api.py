@@ -10,10 +10,30 @@ import referralkit as rk
 
 CONTRACT = {
     # Names the design's public API contract promises (add, never rename).
-    "ReferralProgram", "Money", "Identity", "CodeFormat", "generate_code", "generate_codes",
-    "normalize_code", "build_link", "parse_link", "share_links", "LinkPayload", "ReferralError",
-    "InvalidCode", "UnknownCode", "CodeExpired", "InvalidLink", "ConfigError", "CurrencyMismatch",
-    "StorageError", "Referral", "Reward", "ReferralCode", "Conversion", "Event",
+    "ReferralProgram",
+    "Money",
+    "Identity",
+    "CodeFormat",
+    "generate_code",
+    "generate_codes",
+    "normalize_code",
+    "build_link",
+    "parse_link",
+    "share_links",
+    "LinkPayload",
+    "ReferralError",
+    "InvalidCode",
+    "UnknownCode",
+    "CodeExpired",
+    "InvalidLink",
+    "ConfigError",
+    "CurrencyMismatch",
+    "StorageError",
+    "Referral",
+    "Reward",
+    "ReferralCode",
+    "Conversion",
+    "Event",
 }
 
 
@@ -23,8 +43,17 @@ def test_every_contract_name_is_exported() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["referralkit", "referralkit.storage", "referralkit.policies", "referralkit.guards",
-               "referralkit.testing", "referralkit.codes", "referralkit.links", "referralkit.errors"]
+    "module",
+    [
+        "referralkit",
+        "referralkit.storage",
+        "referralkit.policies",
+        "referralkit.guards",
+        "referralkit.testing",
+        "referralkit.codes",
+        "referralkit.links",
+        "referralkit.errors",
+    ],
 )
 def test_all_lists_only_names_that_exist_and_is_sorted_uniquely(module: str) -> None:
     mod = importlib.import_module(module)
@@ -55,8 +84,13 @@ def test_errors_survive_pickling_for_worker_processes() -> None:
     import pickle
 
     err = rk.InvalidCode("bad", value="X", reason="bad_check")
-    back = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own object
-    assert (type(back), back.value, back.reason, str(back)) == (rk.InvalidCode, "X", "bad_check", "bad")
+    back = pickle.loads(pickle.dumps(err))
+    assert (type(back), back.value, back.reason, str(back)) == (
+        rk.InvalidCode,
+        "X",
+        "bad_check",
+        "bad",
+    )
 
 
 def test_version_comes_from_installed_metadata() -> None:

@@ -1,4 +1,7 @@
-"""One SQLite file shared by threads and processes: every order rewarded once, crashes leave no trace."""
+"""One SQLite file shared by threads and processes.
+
+Every order is rewarded once, and a killed process leaves no trace.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import referralkit as rk
-
 from _workers import deliver, program_on
 
 WORKERS = Path(__file__).with_name("_workers.py")
@@ -115,6 +117,8 @@ def test_sigkill_mid_stream_leaves_a_consistent_file(tmp_path: Path) -> None:
     _check_consistent(path)
     # The file is still usable: the next process picks up where the last one died.
     program = program_on(str(path))
-    rewards = program.convert(referee="referee-1", order_id="after-crash", amount=rk.Money("20", "USD"))
+    rewards = program.convert(
+        referee="referee-1", order_id="after-crash", amount=rk.Money("20", "USD")
+    )
     assert len(rewards) == 2
     program.store.close()

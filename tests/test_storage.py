@@ -15,8 +15,8 @@ from referralkit.testing import StoreContract
 @pytest.mark.memory
 class TestMemoryStore(StoreContract):
     @pytest.fixture
-    def store(self) -> Iterator[Store]:
-        yield MemoryStore()
+    def store(self) -> Store:
+        return MemoryStore()
 
 
 @pytest.mark.sqlite

@@ -39,6 +39,92 @@ def _fresh(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+# How the simulated shop behaves, per day.
+SHARE_BY_LINK = 0.7  # the rest type the code at checkout
+FRIEND_BUYS = 0.6
+SELF_REFERRAL_ATTEMPT = 0.3
+REPEAT_ORDER = 0.5
+REFUND = 0.15
+HOST_PAYS_OUT = 0.5
+
+
+class _Shop:
+    """The simulated shop: customers, their codes and orders, driven day by day."""
+
+    def __init__(self, program: ReferralProgram, rng: random.Random, customers: int) -> None:
+        self.program = program
+        self.rng = rng
+        population = [f"cust-{n:04d}" for n in range(customers)]
+        self.members = population[: customers // 2]
+        self.prospects = population[customers // 2 :]
+        rng.shuffle(self.prospects)
+        self.codes: dict[str, str] = {}
+        self.orders: list[tuple[str, str]] = []
+        self.counts: Counter[str] = Counter()
+
+    def enrol_some(self) -> None:
+        for member in self.rng.sample(self.members, k=max(1, len(self.members) // 20)):
+            if member not in self.codes:
+                identity = Identity(email=f"{member}@example.com")
+                self.codes[member] = self.program.enroll(member, identity=identity).code
+                self.counts["enrolled"] += 1
+
+    def invite_some(self) -> None:
+        for referrer in self.rng.sample(sorted(self.codes), k=min(len(self.codes), 3)):
+            if not self.prospects:
+                return
+            self.invite(referrer, self.prospects.pop())
+
+    def invite(self, referrer: str, friend: str) -> None:
+        self.counts["invited"] += 1
+        code = self.codes[referrer]
+        try:
+            if self.rng.random() < SHARE_BY_LINK:
+                url = self.program.link(code, channel=self.rng.choice(CHANNELS))
+                ref = self.program.attribute(link=url, referee=friend)
+            else:
+                ref = self.program.attribute(code=code.lower(), referee=friend)
+        except ReferralError:
+            self.counts["refused"] += 1
+            return
+        self.members.append(friend)
+        if ref.status is not ReferralStatus.REJECTED and self.rng.random() < FRIEND_BUYS:
+            order_id = f"order-{len(self.orders) + 1}"
+            amount = Money.from_minor(self.rng.randint(1500, 20000), "USD")
+            self.program.convert(referee=friend, order_id=order_id, amount=amount)
+            self.program.convert(referee=friend, order_id=order_id, amount=amount)  # a retry
+            self.orders.append((order_id, friend))
+
+    def cheat_sometimes(self) -> None:
+        if self.codes and self.rng.random() < SELF_REFERRAL_ATTEMPT:
+            cheat = self.rng.choice(sorted(self.codes))
+            self.program.attribute(code=self.codes[cheat], referee=cheat)
+            self.counts["fraud_attempts"] += 1
+
+    def repeat_orders(self, day: int) -> None:
+        for order_id, customer in self.rng.sample(self.orders, k=min(len(self.orders), 2)):
+            if self.rng.random() < REPEAT_ORDER:
+                repeat = f"{order_id}-r{day}"
+                self.program.convert(
+                    referee=customer, order_id=repeat, amount=Money("42.50", "USD")
+                )
+                self.orders.append((repeat, customer))
+
+    def refund_sometimes(self) -> None:
+        if self.orders and self.rng.random() < REFUND:
+            order_id, _ = self.rng.choice(self.orders)
+            try:
+                self.program.refund(order_id=order_id)
+                self.counts["refunds"] += 1
+            except ReferralError:
+                self.counts["refused"] += 1
+
+    def pay_out(self) -> None:
+        for reward in self.program.release_due():
+            if self.rng.random() < HOST_PAYS_OUT:
+                self.program.mark_paid(reward.id)
+
+
 def run_demo(
     path: Path,
     *,
@@ -62,68 +148,24 @@ def run_demo(
         rng=rng.randbytes,
     )
     out(f"referralkit demo: {customers} customers over {days} days -> {path}")
-    population = [f"cust-{n:04d}" for n in range(customers)]
-    members = population[: customers // 2]
-    prospects = population[customers // 2 :]
-    rng.shuffle(prospects)
-    codes: dict[str, str] = {}
-    orders: list[tuple[str, str]] = []
-    counts: Counter[str] = Counter()
+    shop = _Shop(program, rng, customers)
     for day in range(days):
         clock.now += timedelta(days=1)
-        for member in rng.sample(members, k=max(1, len(members) // 20)):
-            if member not in codes:
-                email = f"{member}@example.com"
-                codes[member] = program.enroll(member, identity=Identity(email=email)).code
-                counts["enrolled"] += 1
-        for referrer in rng.sample(sorted(codes), k=min(len(codes), 3)):
-            if not prospects:
-                break
-            friend = prospects.pop()
-            counts["invited"] += 1
-            try:
-                if rng.random() < 0.7:
-                    url = program.link(codes[referrer], channel=rng.choice(CHANNELS))
-                    ref = program.attribute(link=url, referee=friend)
-                else:
-                    ref = program.attribute(code=codes[referrer].lower(), referee=friend)
-            except ReferralError:
-                counts["refused"] += 1
-                continue
-            members.append(friend)
-            if ref.status is not ReferralStatus.REJECTED and rng.random() < 0.6:
-                order_id = f"order-{len(orders) + 1}"
-                amount = Money.from_minor(rng.randint(1500, 20000), "USD")
-                program.convert(referee=friend, order_id=order_id, amount=amount)
-                program.convert(referee=friend, order_id=order_id, amount=amount)  # a webhook retry
-                orders.append((order_id, friend))
-        if codes and rng.random() < 0.3:
-            cheat = rng.choice(sorted(codes))
-            program.attribute(code=codes[cheat], referee=cheat)  # self-referral attempt
-            counts["fraud_attempts"] += 1
-        for order_id, customer in rng.sample(orders, k=min(len(orders), 2)):
-            if rng.random() < 0.5:
-                repeat = f"{order_id}-r{day}"
-                program.convert(referee=customer, order_id=repeat, amount=Money("42.50", "USD"))
-                orders.append((repeat, customer))
-        if orders and rng.random() < 0.15:
-            order_id, _ = rng.choice(orders)
-            try:
-                program.refund(order_id=order_id)
-                counts["refunds"] += 1
-            except ReferralError:
-                pass
-        for reward in program.release_due():
-            if rng.random() < 0.5:
-                program.mark_paid(reward.id)
+        shop.enrol_some()
+        shop.invite_some()
+        shop.cheat_sometimes()
+        shop.repeat_orders(day)
+        shop.refund_sometimes()
+        shop.pay_out()
         if (day + 1) % 10 == 0:
+            c = shop.counts
             out(
-                f"  day {day + 1:>3}: {counts['enrolled']} enrolled, {counts['invited']} invited,"
-                f" {len(orders)} orders, {counts['refunds']} refunds"
+                f"  day {day + 1:>3}: {c['enrolled']} enrolled, {c['invited']} invited,"
+                f" {len(shop.orders)} orders, {c['refunds']} refunds"
             )
-    _summary(program, sorted(codes), out)
+    _summary(program, sorted(shop.codes), out)
     store.close()
-    return dict(counts)
+    return dict(shop.counts)
 
 
 def _summary(program: ReferralProgram, referrers: list[str], out: Callable[[str], None]) -> None:
@@ -138,9 +180,11 @@ def _summary(program: ReferralProgram, referrers: list[str], out: Callable[[str]
         statuses["qualified"] += status.qualified
         statuses["review"] += status.in_review
         statuses["rejected"] += status.rejected
-        earned = sum((m.amount for m in status.held.values()), 0) + sum(
-            (m.amount for m in status.available.values()), 0
-        ) + sum((m.amount for m in status.paid.values()), 0)
+        earned = (
+            sum((m.amount for m in status.held.values()), 0)
+            + sum((m.amount for m in status.available.values()), 0)
+            + sum((m.amount for m in status.paid.values()), 0)
+        )
         leaderboard.append((status.qualified, earned, referrer))
     with program.store.transaction() as uow:
         for referrer in referrers:

@@ -37,6 +37,9 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(_FOUR_DECIMALS.split(), 4),
 }
 
+_MAX_EXPONENT = 30  # amounts beyond 10^30 are not money, they are bugs
+_MAX_TEXT = 64
+
 _QUANTA = {exp: Decimal(1).scaleb(-exp) for exp in set(CURRENCY_EXPONENTS.values())}
 
 
@@ -46,8 +49,8 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def _check_currency(currency: object) -> str:
-    if currency.__class__ is str and currency in CURRENCY_EXPONENTS:
-        return currency  # type: ignore[return-value]  # the fast path: already canonical
+    if type(currency) is str and currency in CURRENCY_EXPONENTS:
+        return currency  # the fast path: already canonical
     if not isinstance(currency, str) or currency.upper() not in CURRENCY_EXPONENTS:
         raise UnknownCurrency(
             f"{currency!r} is not an ISO-4217 currency code (e.g. 'USD', 'EUR', 'JPY')",
@@ -58,9 +61,9 @@ def _check_currency(currency: object) -> str:
 
 
 def _to_decimal(amount: object) -> Decimal:
-    if amount.__class__ is Decimal and amount.is_finite() and abs(amount.adjusted()) <= 30:  # type: ignore[attr-defined]
-        return amount  # type: ignore[return-value]  # the fast path: already a usable Decimal
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if type(amount) is Decimal and amount.is_finite() and abs(amount.adjusted()) <= _MAX_EXPONENT:
+        return amount  # the fast path: already a usable Decimal
+    if isinstance(amount, bool | float):
         raise InvalidMoney(
             f"money amounts must be str, int or Decimal, not {type(amount).__name__} "
             f"({amount!r}): floats cannot hold cents exactly; pass a string such as '10.50'",
@@ -72,7 +75,7 @@ def _to_decimal(amount: object) -> Decimal:
     elif isinstance(amount, int):
         value = Decimal(amount)
     elif isinstance(amount, str):
-        if len(amount) > 64:
+        if len(amount) > _MAX_TEXT:
             raise InvalidMoney("amount text is too long to be money", value=amount[:64])
         try:
             value = Decimal(amount.strip().replace("_", ""))
@@ -88,7 +91,7 @@ def _to_decimal(amount: object) -> Decimal:
         )
     if not value.is_finite():
         raise InvalidMoney(f"{amount!r} is not a finite amount", value=amount, field="amount")
-    if abs(value.adjusted()) > 30:
+    if abs(value.adjusted()) > _MAX_EXPONENT:
         raise InvalidMoney(f"{amount!r} is out of range for money", value=amount, field="amount")
     return value
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import attrs
 
+from referralkit._guard_history import read_guard_history
 from referralkit.codes import CodeFormat, generate_code, normalize_code, validate_vanity
 from referralkit.context import (
     Decision,
     Grant,
     GuardContext,
-    GuardHistory,
     PastReward,
     RewardContext,
     Signal,
@@ -30,9 +30,11 @@ from referralkit.context import (
 from referralkit.errors import (
     CodeExpired,
     ConfigError,
+    CurrencyMismatch,
     InvalidCode,
     InvalidInput,
     InvalidState,
+    NotFound,
     UnknownCode,
     UnknownOrder,
     UnknownReferral,
@@ -62,7 +64,6 @@ __all__ = ["ReferralProgram"]
 _MAX_ID = 200
 _CODE_ATTEMPTS = 16
 _COUPON_FORMAT_LENGTH = 12
-_LOOKBACK_LIMIT = 1000
 
 
 def utc_now() -> datetime:
@@ -176,6 +177,42 @@ def policy_needs(policy: RewardPolicy) -> frozenset[str]:
     return COSTLY_CONTEXT if needs is None else frozenset(needs)
 
 
+def _refund_targets(reward: Reward, conversion: Conversion) -> tuple[Money | None, int]:
+    """What a reward is worth once its order is refunded down to its net amount."""
+    total, net = conversion.amount.amount, conversion.net.amount
+    if net <= 0:
+        zero = None if reward.granted is None else Money.zero(reward.granted.currency)
+        return zero, 0
+    if not reward.proportional or total <= 0:
+        return reward.granted, reward.granted_points
+    share = net / total
+    amount = None if reward.granted is None else (reward.granted * share).round()
+    return amount, int(reward.granted_points * share)
+
+
+def _standing_value(reward: Reward) -> tuple[Money | None, int]:
+    """What the customer still holds of a reward: a paid one less its clawbacks."""
+    if reward.state is not RewardState.PAID:
+        return reward.amount, reward.points
+    amount = reward.granted
+    if amount is not None and reward.clawback is not None:
+        amount -= reward.clawback
+    return amount, reward.granted_points - reward.clawback_points
+
+
+def _positive_difference(current: Money | None, target: Money | None) -> Money | None:
+    if current is None or target is None:
+        return None
+    delta = current - target
+    return delta if delta.amount > 0 else None
+
+
+def _plus(total: Money | None, extra: Money | None) -> Money | None:
+    if extra is None:
+        return total
+    return extra if total is None else total + extra
+
+
 def policy_fingerprint(policy: RewardPolicy) -> str:
     """A stable version id for a policy's terms: its name and full description, hashed."""
     text = f"{policy.name}|{policy!r}"
@@ -213,7 +250,9 @@ class ReferralProgram:
             )
         if not isinstance(policy, RewardPolicy):
             raise ConfigError(
-                "policy must have a name and an evaluate(context) method", value=policy, path="policy"
+                "policy must have a name and an evaluate(context) method",
+                value=policy,
+                path="policy",
             )
         if not isinstance(hold, timedelta) or hold < timedelta(0):
             raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
@@ -282,7 +321,9 @@ class ReferralProgram:
         campaign = _opt_name("campaign", campaign) or self.campaign
         if expires_at is not None:
             _require_aware("expires_at", expires_at)
-        if max_uses is not None and (isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1):
+        if max_uses is not None and (
+            isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1
+        ):
             raise InvalidInput("max_uses must be a positive int", value=max_uses, field="max_uses")
         wanted = None if vanity is None else validate_vanity(vanity)
         signals = self.signals(identity)
@@ -376,7 +417,9 @@ class ReferralProgram:
             raise InvalidInput("pass exactly one of code= or link=", field="code")
         campaign_hint: str | None = None
         if link is not None:
-            payload = parse_link(link, secret=self._link_key if self.sign_links else None, now=self._now())
+            payload = parse_link(
+                link, secret=self._link_key if self.sign_links else None, now=self._now()
+            )
             text = payload.code
             channel = channel or payload.channel
             campaign_hint = payload.campaign
@@ -390,7 +433,9 @@ class ReferralProgram:
             if rc is None:
                 raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
             if rc.expires_at is not None and rc.expires_at <= now:
-                raise CodeExpired(f"the code {canonical!r} expired at {rc.expires_at}", value=canonical)
+                raise CodeExpired(
+                    f"the code {canonical!r} expired at {rc.expires_at}", value=canonical
+                )
             if signals:
                 uow.identities.add(referee, signals)
             existing = uow.referrals.active_for_referee(referee)
@@ -401,7 +446,16 @@ class ReferralProgram:
                     f"the code {canonical!r} has been used {rc.max_uses} times, its limit",
                     value=canonical,
                 )
-            verdict = self._judge(uow, rc, referee, signals, existing_customer, existing, now, channel)
+            verdict = self._judge(
+                uow,
+                rc,
+                referee=referee,
+                signals=signals,
+                existing_customer=existing_customer,
+                existing=existing,
+                now=now,
+                channel=channel,
+            )
             status = {
                 Decision.ALLOW: ReferralStatus.PENDING,
                 Decision.REVIEW: ReferralStatus.REVIEW,
@@ -446,6 +500,7 @@ class ReferralProgram:
         self,
         uow: UnitOfWork,
         rc: ReferralCode,
+        *,
         referee: str,
         signals: frozenset[Signal],
         existing_customer: bool,
@@ -468,7 +523,9 @@ class ReferralProgram:
             referee_signals=signals,
             existing_customer=bool(existing_customer),
             now=now,
-            history=self._history(uow, rc.owner, referee, signals, now),
+            history=read_guard_history(
+                uow, self.guards, referrer=rc.owner, referee=referee, signals=signals, now=now
+            ),
             channel=channel,
         )
         decision = Decision.ALLOW
@@ -485,61 +542,6 @@ class ReferralProgram:
             elif decision is Decision.ALLOW:
                 decision = Decision.REVIEW
         return Verdict(decision, tuple(reasons), score)
-
-    def _history(
-        self,
-        uow: UnitOfWork,
-        referrer: str,
-        referee: str,
-        signals: frozenset[Signal],
-        now: datetime,
-    ) -> GuardHistory:
-        needs: set[str] = set()
-        lookback = timedelta(0)
-        for guard in self.guards:
-            needs |= set(getattr(guard, "needs", ()))
-            lookback = max(lookback, getattr(guard, "lookback", timedelta(0)))
-        since = now - lookback
-        referrer_recent: tuple[datetime, ...] = ()
-        network_recent: tuple[datetime, ...] = ()
-        upline: list[str] = []
-        downline: list[str] = []
-        sibling_counts: Mapping[Signal, int] = {}
-        siblings = 0
-        if "referrer_recent" in needs:
-            referrer_recent = tuple(uow.referrals.referrer_times(referrer, since))
-        if "network_recent" in needs:
-            times = []
-            for signal in signals:
-                if signal[0] != "network":
-                    continue
-                for other in uow.identities.customers_with(signal, _LOOKBACK_LIMIT):
-                    ref = uow.referrals.active_for_referee(other)
-                    if ref is not None and ref.attributed_at >= since:
-                        times.append(ref.attributed_at)
-            network_recent = tuple(sorted(times))
-        if "upline" in needs:
-            depth = max(int(getattr(g, "max_length", 0)) for g in self.guards)
-            cursor: str | None = referrer
-            while cursor is not None and len(upline) < depth:
-                cursor = uow.referrals.referrer_of(cursor)
-                if cursor is not None:
-                    upline.append(cursor)
-            downline = uow.referrals.referees_of(referee)[:_LOOKBACK_LIMIT]
-        if "siblings" in needs:
-            others = uow.referrals.referees_of(referrer)[-_LOOKBACK_LIMIT:]
-            siblings = len(others)
-            sibling_counts = uow.identities.signal_counts(others)
-        return GuardHistory(
-            referee_referred_by=uow.referrals.referrer_of(referee),
-            referee_is_customer=uow.conversions.count_for_referee(referee) > 0,
-            referrer_recent=referrer_recent,
-            network_recent=network_recent,
-            referrer_upline=tuple(upline),
-            referee_downline=tuple(downline),
-            sibling_signal_counts=sibling_counts,
-            siblings=siblings,
-        )
 
     # -- review ----------------------------------------------------------------------------
 
@@ -590,7 +592,9 @@ class ReferralProgram:
             referral = uow.referrals.set_status(
                 referral_id, ReferralStatus.REJECTED, (*referral.reasons, reason)
             )
-            uow.events.add("referral.rejected", {"referral_id": referral_id, "reasons": [reason]}, now)
+            uow.events.add(
+                "referral.rejected", {"referral_id": referral_id, "reasons": [reason]}, now
+            )
             return referral
 
     # -- conversions and the ledger --------------------------------------------------------
@@ -666,7 +670,11 @@ class ReferralProgram:
             )
             uow.events.add(
                 "referral.qualified",
-                {"referral_id": referral.id, "referrer": referral.referrer, "order_id": conversion.order_id},
+                {
+                    "referral_id": referral.id,
+                    "referrer": referral.referrer,
+                    "order_id": conversion.order_id,
+                },
                 now,
             )
         policy = self._terms.get(referral.policy_version, self.policy)
@@ -702,7 +710,9 @@ class ReferralProgram:
                 continue
             state_bucket = stored.state.value
             uow.rewards.append(
-                _entries(stored, _Move(None, state_bucket, stored.amount, stored.points, "grant"), now)
+                _entries(
+                    stored, _Move(None, state_bucket, stored.amount, stored.points, "grant"), now
+                )
             )
             uow.events.add("reward.granted", _reward_payload(stored), now)
             rewards.append(stored)
@@ -721,7 +731,9 @@ class ReferralProgram:
         if grant.points < 0:
             raise ConfigError(f"policy {grant.policy} granted negative points", value=grant.points)
         held = self.hold > timedelta(0)
-        customer = referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
+        customer = (
+            referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
+        )
         key = grant.key if grant.per_referrer else f"{conversion.order_id}:{grant.key}"
         coupon = None
         if grant.kind is RewardKind.COUPON:
@@ -748,9 +760,7 @@ class ReferralProgram:
             proportional=grant.proportional,
         )
 
-    def refund(
-        self, *, order_id: str, amount: Money | None = None
-    ) -> list[Reward]:
+    def refund(self, *, order_id: str, amount: Money | None = None) -> list[Reward]:
         """Refund an order in full (no ``amount``) or in part, and reverse what it earned.
 
         Rewards that scale with the order (``proportional``) shrink in proportion; fixed
@@ -769,10 +779,9 @@ class ReferralProgram:
                 amount = remaining
             amount = _require_money("amount", amount)
             if amount.currency != conversion.amount.currency:
-                from referralkit.errors import CurrencyMismatch  # noqa: PLC0415 - rare path
-
                 raise CurrencyMismatch(
-                    f"order {order_id!r} is in {conversion.amount.currency}, the refund in {amount.currency}",
+                    f"order {order_id!r} is in {conversion.amount.currency},"
+                    f" the refund in {amount.currency}",
                     value=amount,
                 )
             if amount.amount < 0 or amount > remaining:
@@ -802,39 +811,19 @@ class ReferralProgram:
     ) -> Reward | None:
         if reward.state is RewardState.REVERSED:
             return None
-        total, net = conversion.amount.amount, conversion.net.amount
-        full = net <= 0
-        scale = reward.proportional and total > 0 and not full
-        target_amount: Money | None = None
-        if reward.granted is not None:
-            if full:
-                target_amount = Money.zero(reward.granted.currency)
-            else:
-                target_amount = (reward.granted * (net / total)).round() if scale else reward.granted
-        if full:
-            target_points = 0
-        else:
-            target_points = int(reward.granted_points * net / total) if scale else reward.granted_points
-        paid = reward.state is RewardState.PAID
-        if paid:
-            owed = reward.clawback
-            current_amount = None if reward.granted is None else reward.granted - owed if owed else reward.granted
-            current_points = reward.granted_points - reward.clawback_points
-        else:
-            current_amount, current_points = reward.amount, reward.points
-        delta = None
-        if current_amount is not None and target_amount is not None:
-            delta = current_amount - target_amount
-            if delta.amount <= 0:
-                delta = None
+        target_amount, target_points = _refund_targets(reward, conversion)
+        current_amount, current_points = _standing_value(reward)
+        delta = _positive_difference(current_amount, target_amount)
         delta_points = max(current_points - target_points, 0)
         valueless = reward.granted is None and reward.granted_points == 0
-        if delta is None and delta_points == 0 and not (full and valueless):
+        fully_refunded = conversion.net.amount <= 0
+        if delta is None and delta_points == 0 and not (fully_refunded and valueless):
             return None
-        if paid:
+        if reward.state is RewardState.PAID:
+            # Paid out: the value cannot be taken back here, so record what is owed.
             updated = attrs.evolve(
                 reward,
-                clawback=delta if reward.clawback is None else reward.clawback + delta if delta else reward.clawback,
+                clawback=_plus(reward.clawback, delta),
                 clawback_points=reward.clawback_points + delta_points,
             )
             move = _Move(None, "clawback", delta, delta_points, "refund")
@@ -864,7 +853,11 @@ class ReferralProgram:
                 updated = attrs.evolve(reward, state=RewardState.AVAILABLE)
                 uow.rewards.update(updated)
                 uow.rewards.append(
-                    _entries(updated, _Move("held", "available", updated.amount, updated.points, "release"), now)
+                    _entries(
+                        updated,
+                        _Move("held", "available", updated.amount, updated.points, "release"),
+                        now,
+                    )
                 )
                 uow.events.add("reward.available", _reward_payload(updated), now)
                 released.append(updated)
@@ -877,20 +870,21 @@ class ReferralProgram:
         with self.store.transaction() as uow:
             reward = uow.rewards.get(reward_id)
             if reward is None:
-                from referralkit.errors import NotFound  # noqa: PLC0415 - rare path
-
                 raise NotFound(f"no reward {reward_id!r}", value=reward_id)
             if reward.state is RewardState.PAID:
                 return reward
             if reward.state is not RewardState.AVAILABLE:
                 raise InvalidState(
-                    f"reward {reward_id!r} is {reward.state.value}; only available rewards can be paid",
+                    f"reward {reward_id!r} is {reward.state.value};"
+                    " only available rewards can be paid",
                     value=reward.state.value,
                 )
             updated = attrs.evolve(reward, state=RewardState.PAID)
             uow.rewards.update(updated)
             uow.rewards.append(
-                _entries(updated, _Move("available", "paid", updated.amount, updated.points, "paid"), now)
+                _entries(
+                    updated, _Move("available", "paid", updated.amount, updated.points, "paid"), now
+                )
             )
             uow.events.add("reward.paid", _reward_payload(updated), now)
             return updated
@@ -922,7 +916,9 @@ class ReferralProgram:
             codes = tuple(c.code for c in uow.codes.for_owner(customer_id))
             counts = uow.referrals.counts_for_referrer(customer_id)
             balances = uow.rewards.balances(customer_id)
-        buckets: dict[str, dict[str, Money]] = {b: {} for b in ("held", "available", "paid", "clawback")}
+        buckets: dict[str, dict[str, Money]] = {
+            b: {} for b in ("held", "available", "paid", "clawback")
+        }
         points: dict[str, int] = dict.fromkeys(buckets, 0)
         for bucket, currency, money, pts in balances:
             points[bucket] = points.get(bucket, 0) + pts

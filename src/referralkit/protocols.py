@@ -135,8 +135,11 @@ class ReferralRepository(Protocol):
     """Attributions. A referee has at most one non-rejected referral, enforced here."""
 
     def add(self, referral: Referral) -> Referral:
-        """Insert; a non-rejected referral for a referee who has one already is not
-        inserted and the existing one is returned instead (first valid wins)."""
+        """Insert; first valid wins for each referee.
+
+        A non-rejected referral for a referee who has one already is not inserted;
+        the existing one is returned instead.
+        """
         ...
 
     def get(self, referral_id: str) -> Referral | None:
@@ -238,7 +241,10 @@ class RewardLedger(Protocol):
         ...
 
     def balances(self, customer_id: str) -> list[tuple[str, str | None, Money | None, int]]:
-        """Sum of the customer's entries per (bucket, currency): (bucket, currency, money, points)."""
+        """Sum of the customer's entries per (bucket, currency).
+
+        Rows are ``(bucket, currency, money, points)``.
+        """
         ...
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
@@ -309,5 +315,3 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
-
-

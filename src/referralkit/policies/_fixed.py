@@ -76,7 +76,9 @@ class Fixed:
             if value < 0:
                 raise ConfigError("a reward cannot be negative", value=value, path="value")
         elif kind is not RewardKind.PERK or not value.strip():
-            raise ConfigError("a perk reward needs a non-empty perk name", value=value, path="value")
+            raise ConfigError(
+                "a perk reward needs a non-empty perk name", value=value, path="value"
+            )
         object.__setattr__(self, "kind", kind)
 
     @property

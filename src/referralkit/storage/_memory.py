@@ -57,7 +57,6 @@ class _Repo:
         self._undo = undo
 
 
-
 class _Codes(_Repo):
     def add(self, code: ReferralCode) -> ReferralCode:
         t = self._t
@@ -382,5 +381,3 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present for the `Store` protocol."""
-
-

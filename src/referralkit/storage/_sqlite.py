@@ -605,7 +605,7 @@ class SQLiteStore:
         for attempt in range(_LOCKED_RETRIES):
             try:
                 return step()
-            except sqlite3.OperationalError as exc:
+            except sqlite3.OperationalError as exc:  # noqa: PERF203 - the retry loop is the point
                 if not _is_locked(exc) or attempt == _LOCKED_RETRIES - 1:
                     raise
                 time.sleep(delay * (1 + random.random()))

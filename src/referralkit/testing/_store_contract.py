@@ -65,7 +65,9 @@ def _referral(
     )
 
 
-def _conversion(order: str, referee: str, amount: str = "80", referral: str | None = None) -> Conversion:
+def _conversion(
+    order: str, referee: str, amount: str = "80", referral: str | None = None
+) -> Conversion:
     return Conversion(
         order_id=order,
         referee=referee,
@@ -260,7 +262,10 @@ class StoreContract:
     @settings(
         max_examples=25,
         # One method, many adapters: each subclass is its own executor by design.
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
     )
     @given(
         cents=st.integers(min_value=0, max_value=10**12),
@@ -269,11 +274,13 @@ class StoreContract:
         micro=st.integers(min_value=0, max_value=999_999),
         order=st.text(min_size=1, max_size=40),
     )
-    def test_conversion_round_trips_exactly(
+    def test_conversion_round_trips_exactly(  # noqa: PLR0917 - hypothesis passes drawn values by position
         self, store: Store, cents: int, currency: str, seconds: int, micro: int, order: str
     ) -> None:
         """Money and times come back exactly as stored, whatever the currency."""
-        when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds, microseconds=micro)
+        when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(
+            seconds=seconds, microseconds=micro
+        )
         conversion = Conversion(
             order_id=f"rt-{uuid.uuid4().hex}-{order}",
             referee="bob",
@@ -358,7 +365,9 @@ class StoreContract:
         """The outbox returns events in order until they are acknowledged, once."""
         with store.transaction() as uow:
             a = uow.events.add("code.enrolled", {"customer_id": "ann"}, T0)
-            b = uow.events.add("reward.granted", {"amount": {"amount": "10", "currency": "USD"}}, T0)
+            b = uow.events.add(
+                "reward.granted", {"amount": {"amount": "10", "currency": "USD"}}, T0
+            )
         assert a.id < b.id
         with store.transaction() as uow:
             pending = uow.events.pending(10)
@@ -389,17 +398,8 @@ class StoreContract:
     def test_a_unit_of_work_that_raises_leaves_nothing_behind(self, store: Store) -> None:
         """Every repository's writes are rolled back together when the block raises."""
         self._seed(store)
-        with pytest.raises(_Boom), store.transaction() as uow:
-            uow.codes.add(_code("DDDD0000", owner="dan"))
-            uow.referrals.add(_referral("r-9", "zed"))
-            uow.referrals.set_status("r-1", ReferralStatus.QUALIFIED, ("x",))
-            uow.conversions.add(_conversion("o-9", "zed"))
-            uow.conversions.set_refunded("o-1", Money("5", "USD"))
-            uow.rewards.add(_reward("w-9", key="k9"))
-            uow.rewards.append([LedgerEntry("w-9", "ann", "held", "USD", Money("1", "USD"), 0, T0, "g")])
-            uow.events.add("x", {}, T0)
-            uow.identities.add("dan", [("email", "d")])
-            raise _Boom
+        with pytest.raises(_Boom):
+            _write_everywhere_then_fail(store)
         with store.transaction() as uow:
             assert uow.codes.get("DDDD0000") is None
             assert uow.referrals.get("r-9") is None
@@ -464,9 +464,23 @@ class StoreContract:
                 assert uow.conversions.get("naive") == naive
 
 
+def _write_everywhere_then_fail(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.codes.add(_code("DDDD0000", owner="dan"))
+        uow.referrals.add(_referral("r-9", "zed"))
+        uow.referrals.set_status("r-1", ReferralStatus.QUALIFIED, ("x",))
+        uow.conversions.add(_conversion("o-9", "zed"))
+        uow.conversions.set_refunded("o-1", Money("5", "USD"))
+        uow.rewards.add(_reward("w-9", key="k9"))
+        uow.rewards.append(
+            [LedgerEntry("w-9", "ann", "held", "USD", Money("1", "USD"), 0, T0, "g")]
+        )
+        uow.events.add("x", {}, T0)
+        uow.identities.add("dan", [("email", "d")])
+        raise _Boom
+
+
 def _as_dict(reward: Reward) -> dict[str, object]:
     import attrs  # noqa: PLC0415 - keep the module's imports to what the suite needs
 
     return attrs.asdict(reward, recurse=False)
-
-

@@ -1,0 +1,81 @@
+"""Reading the history guards need, before they run (guards themselves stay pure).
+
+Each guard lists what it reads in ``needs`` (``referrer_recent``, ``network_recent``,
+``upline``, ``siblings``); only those are read. ``lookback`` bounds time windows and
+``max_length`` bounds the referral chain walked for cycles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from referralkit.context import GuardHistory, Signal
+from referralkit.protocols import Guard, UnitOfWork
+
+__all__ = ["read_guard_history"]
+
+_LIMIT = 1000
+
+
+def _network_times(
+    uow: UnitOfWork, signals: frozenset[Signal], since: datetime
+) -> tuple[datetime, ...]:
+    times = []
+    for signal in signals:
+        if signal[0] != "network":
+            continue
+        for other in uow.identities.customers_with(signal, _LIMIT):
+            ref = uow.referrals.active_for_referee(other)
+            if ref is not None and ref.attributed_at >= since:
+                times.append(ref.attributed_at)
+    return tuple(sorted(times))
+
+
+def _upline(uow: UnitOfWork, referrer: str, depth: int) -> tuple[str, ...]:
+    chain: list[str] = []
+    cursor: str | None = referrer
+    while cursor is not None and len(chain) < depth:
+        cursor = uow.referrals.referrer_of(cursor)
+        if cursor is not None:
+            chain.append(cursor)
+    return tuple(chain)
+
+
+def read_guard_history(
+    uow: UnitOfWork,
+    guards: Sequence[Guard],
+    *,
+    referrer: str,
+    referee: str,
+    signals: frozenset[Signal],
+    now: datetime,
+) -> GuardHistory:
+    """Read what ``guards`` declare they need about this referrer and referee."""
+    needs: set[str] = set()
+    lookback = timedelta(0)
+    depth = 0
+    for guard in guards:
+        needs |= set(getattr(guard, "needs", ()))
+        lookback = max(lookback, getattr(guard, "lookback", timedelta(0)))
+        depth = max(depth, int(getattr(guard, "max_length", 0)))
+    since = now - lookback
+    sibling_counts: Mapping[Signal, int] = {}
+    siblings: list[str] = []
+    if "siblings" in needs:
+        siblings = uow.referrals.referees_of(referrer)[-_LIMIT:]
+        sibling_counts = uow.identities.signal_counts(siblings)
+    return GuardHistory(
+        referee_referred_by=uow.referrals.referrer_of(referee),
+        referee_is_customer=uow.conversions.count_for_referee(referee) > 0,
+        referrer_recent=tuple(uow.referrals.referrer_times(referrer, since))
+        if "referrer_recent" in needs
+        else (),
+        network_recent=_network_times(uow, signals, since) if "network_recent" in needs else (),
+        referrer_upline=_upline(uow, referrer, depth) if "upline" in needs else (),
+        referee_downline=tuple(uow.referrals.referees_of(referee)[:_LIMIT])
+        if "upline" in needs
+        else (),
+        sibling_signal_counts=sibling_counts,
+        siblings=len(siblings),
+    )
