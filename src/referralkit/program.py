@@ -243,7 +243,8 @@ class ReferralProgram:
         rng: Callable[[int], bytes] | None = None,
         terms: Mapping[str, RewardPolicy] | None = None,
     ) -> None:
-        if not isinstance(secret, bytes) or len(secret) < 32:  # noqa: PLR2004 - documented minimum
+        raw_secret: object = secret  # checked at runtime: callers may not be type-checked
+        if not isinstance(raw_secret, bytes) or len(raw_secret) < 32:  # noqa: PLR2004 - documented minimum
             raise ConfigError(
                 "secret must be at least 32 random bytes (e.g. secrets.token_bytes(32))",
                 path="secret",
@@ -254,7 +255,8 @@ class ReferralProgram:
                 value=policy,
                 path="policy",
             )
-        if not isinstance(hold, timedelta) or hold < timedelta(0):
+        raw_hold: object = hold
+        if not isinstance(raw_hold, timedelta) or raw_hold < timedelta(0):
             raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
         self.store = store
         self.policy = policy
@@ -321,8 +323,9 @@ class ReferralProgram:
         campaign = _opt_name("campaign", campaign) or self.campaign
         if expires_at is not None:
             _require_aware("expires_at", expires_at)
-        if max_uses is not None and (
-            isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1
+        raw_uses: object = max_uses
+        if raw_uses is not None and (
+            isinstance(raw_uses, bool) or not isinstance(raw_uses, int) or raw_uses < 1
         ):
             raise InvalidInput("max_uses must be a positive int", value=max_uses, field="max_uses")
         wanted = None if vanity is None else validate_vanity(vanity)
@@ -413,8 +416,8 @@ class ReferralProgram:
         """
         referee = _require_id("referee", referee)
         channel = _opt_name("channel", channel)
-        if (code is None) == (link is None):
-            raise InvalidInput("pass exactly one of code= or link=", field="code")
+        if code is not None and link is not None:
+            raise InvalidInput("pass code= or link=, not both", field="code")
         campaign_hint: str | None = None
         if link is not None:
             payload = parse_link(
@@ -423,8 +426,10 @@ class ReferralProgram:
             text = payload.code
             channel = channel or payload.channel
             campaign_hint = payload.campaign
+        elif code is not None:
+            text = code
         else:
-            text = code  # type: ignore[assignment]
+            raise InvalidInput("pass code= (typed) or link= (clicked)", field="code")
         canonical, _ = self._canonical_code(text)
         signals = self.signals(identity)
         now = self._now()

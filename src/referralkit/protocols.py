@@ -289,14 +289,37 @@ class IdentityRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction's view of the store."""
+    """One transaction's view of the store: the six repositories."""
 
-    codes: CodeRepository
-    referrals: ReferralRepository
-    conversions: ConversionRepository
-    rewards: RewardLedger
-    events: EventOutbox
-    identities: IdentityRepository
+    @property
+    def codes(self) -> CodeRepository:
+        """Referral codes."""
+        ...
+
+    @property
+    def referrals(self) -> ReferralRepository:
+        """Attributions."""
+        ...
+
+    @property
+    def conversions(self) -> ConversionRepository:
+        """Orders."""
+        ...
+
+    @property
+    def rewards(self) -> RewardLedger:
+        """Rewards and ledger entries."""
+        ...
+
+    @property
+    def events(self) -> EventOutbox:
+        """The transactional outbox."""
+        ...
+
+    @property
+    def identities(self) -> IdentityRepository:
+        """Hashed identity signals."""
+        ...
 
 
 class Store(Protocol):

@@ -24,7 +24,7 @@ from referralkit.storage._errors import CodeTaken
 
 __all__ = ["MemoryStore"]
 
-_Undo = Callable[[], None]
+_Undo = Callable[[], object]
 
 
 class _Tables:

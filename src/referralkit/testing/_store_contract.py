@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -322,7 +323,7 @@ class StoreContract:
             assert [r.id for r in uow.rewards.due(T0 + timedelta(days=14), 1)] == ["w-2"]
             w1 = uow.rewards.get("w-1")
             assert w1 is not None
-            paid = Reward(**{**_as_dict(w1), "state": RewardState.AVAILABLE})
+            paid = attrs.evolve(w1, state=RewardState.AVAILABLE)
             uow.rewards.update(paid)
         with store.transaction() as uow:
             assert uow.rewards.get("w-1") == paid
@@ -478,9 +479,3 @@ def _write_everywhere_then_fail(store: Store) -> None:
         uow.events.add("x", {}, T0)
         uow.identities.add("dan", [("email", "d")])
         raise _Boom
-
-
-def _as_dict(reward: Reward) -> dict[str, object]:
-    import attrs  # noqa: PLC0415 - keep the module's imports to what the suite needs
-
-    return attrs.asdict(reward, recurse=False)
