@@ -48,7 +48,7 @@ class Fixed:
     """
 
     value: Money | int | str
-    kind: RewardKind = attrs.field(default=None, converter=attrs.converters.optional(_kind))  # type: ignore[assignment]
+    kind: RewardKind = attrs.field(default=None, converter=attrs.converters.optional(_kind))
 
     def __attrs_post_init__(self) -> None:
         value = self.value
@@ -177,6 +177,7 @@ class DoubleSided:
 
     def progress(self, qualified: int) -> TierProgress | None:
         """The referrer side's tier progress, if it is tiered."""
-        if isinstance(self.referrer, TieredPolicy):
-            return self.referrer.progress(qualified)
+        referrer: object = self.referrer
+        if isinstance(referrer, TieredPolicy):
+            return referrer.progress(qualified)
         return None
