@@ -189,17 +189,19 @@ def test_non_string_links_raise_invalid_link(value):
 @given(st.text(max_size=300))
 def test_random_text_only_ever_raises_invalid_link(text):
     try:
-        rk.parse_link(text, secret=SECRET, now=NOW)
+        payload = rk.parse_link(text, secret=SECRET, now=NOW)
     except rk.InvalidLink:
-        pass
+        return
+    assert rk.normalize_code(payload.code) == payload.code  # pragma: no cover - forging is unlikely
 
 
 @given(st.text(max_size=200))
 def test_random_query_after_a_valid_base_only_raises_invalid_link(tail):
     try:
-        rk.parse_link("https://shop.example/r?" + tail, now=NOW)
+        payload = rk.parse_link("https://shop.example/r?" + tail, now=NOW)
     except rk.InvalidLink:
-        pass
+        return
+    assert rk.is_valid_code(payload.code) or rk.validate_vanity(payload.code) == payload.code
 
 
 @pytest.mark.parametrize(
