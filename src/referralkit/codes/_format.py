@@ -68,7 +68,7 @@ class _Compiled:
 class CodeFormat(_Compiled):
     """The shape of generated codes.
 
-    Args:
+    Attributes:
         length: characters after the prefix, the check character included. The
             default 8 gives 7 random Crockford characters (35 bits) and a check
             character, shown as ``XXXX-XXXX``.
