@@ -1,4 +1,4 @@
-"""Runs every Python block in docs/ as a test (Sybil), each page in its own namespace."""
+"""Runs every Python block in docs/ and the README as a test (Sybil), one namespace a page."""
 
 from __future__ import annotations
 
@@ -23,10 +23,14 @@ def _restore(namespace: dict[str, object]) -> None:
         os.chdir(old)
 
 
-pytest_collect_file = Sybil(
-    parsers=[PythonCodeBlockParser(), SkipParser()],
-    patterns=["*.md"],
-    path="docs",
-    setup=_chdir_tmp,
-    teardown=_restore,
-).pytest()
+def _sybil(path: str, patterns: list[str]) -> Sybil:
+    return Sybil(
+        parsers=[PythonCodeBlockParser(), SkipParser()],
+        patterns=patterns,
+        path=path,
+        setup=_chdir_tmp,
+        teardown=_restore,
+    )
+
+
+pytest_collect_file = (_sybil("docs", ["*.md"]) + _sybil(".", ["README.md"])).pytest()
