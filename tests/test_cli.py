@@ -1,0 +1,78 @@
+"""The `referralkit` command: the demo runs a whole shop, `codes` prints valid codes."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import referralkit as rk
+from referralkit.cli import main
+
+
+def test_demo_runs_a_shop_and_prints_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(db), "--customers", "120", "--days", "20", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "day  10:" in out
+    for heading in ("referrals", "rewards by state", "top referrers"):
+        assert heading in out
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM referrals").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM conversions").fetchone()[0] > 0
+        assert (
+            conn.execute("SELECT count(*) FROM referrals WHERE status = 'rejected'").fetchone()[0]
+            > 0
+        )
+        # Every order was delivered twice; none was rewarded twice.
+        dup = conn.execute(
+            "SELECT count(*) FROM (SELECT order_id, beneficiary FROM rewards"
+            " GROUP BY order_id, beneficiary HAVING count(*) > 1)"
+        ).fetchone()[0]
+        assert dup == 0
+    finally:
+        conn.close()
+
+
+def test_demo_is_reproducible_for_a_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["demo", "--customers", "60", "--days", "10", "--seed", "5", "--db"]
+    main([*args, str(tmp_path / "a.db")])
+    first = capsys.readouterr().out.split("\n", 1)[1]
+    main([*args, str(tmp_path / "b.db")])
+    assert capsys.readouterr().out.split("\n", 1)[1] == first
+
+
+def test_codes_prints_distinct_valid_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["codes", "50", "--display"]) == 0
+    lines = capsys.readouterr().out.split()
+    assert len(set(lines)) == 50
+    assert all(rk.is_valid_code(line) for line in lines)
+    assert all("-" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "argv", [["demo", "--customers", "1"], ["codes", "0"], ["codes", "5", "--length", "2"]]
+)
+def test_bad_arguments_exit_non_zero_with_a_message(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) in {1, 2}
+    assert "referralkit:" in capsys.readouterr().err
+
+
+def test_console_script_is_installed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "referralkit.cli", "codes", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert len(result.stdout.split()) == 3
