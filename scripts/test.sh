@@ -17,4 +17,4 @@ if [ "$status" -eq 5 ]; then
   exit 1
 fi
 [ "$status" -eq 0 ] || exit "$status"
-echo "== mkdocs build --strict"; mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+echo "== mkdocs build --strict"; NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
