@@ -22,6 +22,7 @@ from referralkit.model import (
 from referralkit.money import Money
 
 __all__ = [
+    "COSTLY_CONTEXT",
     "Decision",
     "Grant",
     "GuardContext",
@@ -30,6 +31,7 @@ __all__ = [
     "RewardContext",
     "Signal",
     "Verdict",
+    "policy_needs",
 ]
 
 #: A hashed identity signal: ``(kind, keyed hash)``, e.g. ``("email", "9f2c...")``.
@@ -146,3 +148,13 @@ class GuardContext:
     history: GuardHistory
     referee_email_domain: str | None = None
     channel: str | None = None
+
+
+#: Context fields that cost a query; a policy lists those it reads in ``needs``.
+COSTLY_CONTEXT = frozenset({"qualified", "program_spend", "referrer_rewards"})
+
+
+def policy_needs(policy: object) -> frozenset[str]:
+    """The costly context fields a policy reads; all of them if it does not say."""
+    needs = getattr(policy, "needs", None)
+    return COSTLY_CONTEXT if needs is None else frozenset(needs)

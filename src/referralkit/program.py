@@ -26,6 +26,7 @@ from referralkit.context import (
     RewardContext,
     Signal,
     Verdict,
+    policy_needs,
 )
 from referralkit.errors import (
     CodeExpired,
@@ -78,8 +79,10 @@ def _require_id(field: str, value: object) -> str:
         raise InvalidInput(
             f"{field} is longer than {_MAX_ID} characters", value=value[:_MAX_ID], field=field
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):  # noqa: PLR2004 - ASCII controls
-        raise InvalidInput(f"{field} contains control characters", value=value, field=field)
+    if not value.isprintable():
+        raise InvalidInput(
+            f"{field} contains control or unprintable characters", value=value, field=field
+        )
     return value
 
 
@@ -165,16 +168,6 @@ def _reward_payload(reward: Reward) -> dict[str, Any]:
         "referral_id": reward.referral_id,
         "policy": reward.policy,
     }
-
-
-#: Context fields that cost a query; a policy lists the ones it reads in ``needs``.
-COSTLY_CONTEXT = frozenset({"program_spend", "referrer_rewards"})
-
-
-def policy_needs(policy: RewardPolicy) -> frozenset[str]:
-    """The costly context fields a policy reads; all of them if it does not say."""
-    needs = getattr(policy, "needs", None)
-    return COSTLY_CONTEXT if needs is None else frozenset(needs)
 
 
 def _refund_targets(reward: Reward, conversion: Conversion) -> tuple[Money | None, int]:
@@ -684,7 +677,11 @@ class ReferralProgram:
             )
         policy = self._terms.get(referral.policy_version, self.policy)
         needs = policy_needs(policy)
-        counts = uow.referrals.counts_for_referrer(referral.referrer)
+        qualified = 0
+        if "qualified" in needs:
+            qualified = uow.referrals.counts_for_referrer(referral.referrer)[
+                ReferralStatus.QUALIFIED
+            ]
         spend: Mapping[str, Money] = {}
         points = 0
         if "program_spend" in needs:
@@ -699,7 +696,7 @@ class ReferralProgram:
         context = RewardContext(
             referral=referral,
             conversion=conversion,
-            qualified=counts[ReferralStatus.QUALIFIED],
+            qualified=qualified,
             order_number=order_number or uow.conversions.count_for_referee(conversion.referee),
             referrer_rewards=past,
             program_spend=spend,

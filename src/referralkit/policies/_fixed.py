@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from referralkit.context import Grant, RewardContext
+from referralkit.context import Grant, RewardContext, policy_needs
 from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind, TierProgress
 from referralkit.money import Money
@@ -49,6 +49,8 @@ class Fixed:
 
     value: Money | int | str
     kind: RewardKind = attrs.field(default=None, converter=attrs.converters.optional(_kind))
+    # The grants never depend on the context: built once, handed out as they are.
+    _grants: tuple[Grant, ...] = attrs.field(init=False, eq=False, repr=False, default=())
 
     def __attrs_post_init__(self) -> None:
         value = self.value
@@ -80,6 +82,7 @@ class Fixed:
                 "a perk reward needs a non-empty perk name", value=value, path="value"
             )
         object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "_grants", tuple(self._build()))
 
     @property
     def needs(self) -> frozenset[str]:
@@ -94,6 +97,9 @@ class Fixed:
     def evaluate(self, context: RewardContext) -> Sequence[Grant]:
         """One grant of the fixed value for the referrer."""
         del context
+        return self._grants
+
+    def _build(self) -> list[Grant]:
         value = self.value
         why = f"a fixed {self.kind.value} of {_describe(value)} for this referral"
         if isinstance(value, Money):
@@ -133,10 +139,7 @@ class Fixed:
 
 
 def _needs(policy: RewardPolicy | None) -> frozenset[str]:
-    if policy is None:
-        return frozenset()
-    needs = getattr(policy, "needs", None)
-    return frozenset({"program_spend", "referrer_rewards"}) if needs is None else frozenset(needs)
+    return frozenset() if policy is None else policy_needs(policy)
 
 
 def _retarget(grant: Grant, beneficiary: Beneficiary) -> Grant:

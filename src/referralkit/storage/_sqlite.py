@@ -8,13 +8,14 @@ failing with "database is locked".
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -45,11 +46,14 @@ from referralkit.storage._schema import MIGRATIONS, SCHEMA_VERSION
 __all__ = ["SQLiteStore"]
 
 _LOCKED_RETRIES = 50
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
 _UTC = timezone.utc
 
 
+@functools.lru_cache(maxsize=256)
 def _ts(value: datetime) -> str:
     # Fixed-width UTC text: lexical order is time order, so SQL can compare it.
+    # Cached: one unit of work stamps many rows with the same time.
     if value.tzinfo is None:
         raise StorageError("naive datetimes cannot be stored; pass timezone-aware times")
     return value.astimezone(_UTC).isoformat(timespec="microseconds")
@@ -68,10 +72,10 @@ def _opt_dt(value: str | None) -> datetime | None:
 
 
 def _minor(money: Money) -> int:
-    rounded = money.round()
-    if rounded.amount != money.amount:
+    scaled = money.amount.scaleb(CURRENCY_EXPONENTS[money.currency])
+    if scaled != scaled.to_integral_value():
         raise StorageError(f"{money!r} has more decimals than {money.currency} allows")
-    return int(money.amount.scaleb(CURRENCY_EXPONENTS[money.currency]))
+    return int(scaled)
 
 
 def _money(units: int | None, currency: str | None) -> Money | None:
@@ -462,7 +466,7 @@ class _Rewards(_Repo):
 
 class _Events(_Repo):
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
-        text = json.dumps(payload, sort_keys=True, default=str)
+        text = _encode(payload)
         cur = self._c.execute(
             "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
             (type, text, _ts(occurred_at)),
@@ -563,10 +567,12 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self._shared: sqlite3.Connection | None = None
+        self._shared: tuple[sqlite3.Connection, _SQLiteUnitOfWork] | None = None
+        self._memory_lock: threading.RLock | None = None
         if self.path == ":memory:":
             # One shared connection: a private in-memory database per connection otherwise.
-            self._shared = self._connect()
+            conn = self._connect()
+            self._shared = (conn, _SQLiteUnitOfWork.on(conn))
             self._memory_lock = threading.RLock()
         self._migrate()
 
@@ -581,7 +587,7 @@ class SQLiteStore:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             if self.path != ":memory:":
-                self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+                _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
@@ -590,31 +596,25 @@ class SQLiteStore:
             self._connections.append(conn)
         return conn
 
-    def _conn(self) -> sqlite3.Connection:
+    def _session(self) -> tuple[sqlite3.Connection, _SQLiteUnitOfWork]:
+        # A connection per thread, with its repositories built once.
         if self._shared is not None:
             return self._shared
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        session: tuple[sqlite3.Connection, _SQLiteUnitOfWork] | None = getattr(
+            self._local, "session", None
+        )
+        if session is None:
             conn = self._connect()
-            self._local.conn = conn
-        return conn
+            session = (conn, _SQLiteUnitOfWork.on(conn))
+            self._local.session = session
+        return session
 
-    @staticmethod
-    def _retry(step: Any) -> Any:
-        delay = 0.001
-        for attempt in range(_LOCKED_RETRIES):
-            try:
-                return step()
-            except sqlite3.OperationalError as exc:  # noqa: PERF203 - the retry loop is the point
-                if not _is_locked(exc) or attempt == _LOCKED_RETRIES - 1:
-                    raise
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 0.25)
-        return None  # pragma: no cover - the loop always returns or raises
+    def _conn(self) -> sqlite3.Connection:
+        return self._session()[0]
 
     def _migrate(self) -> None:
-        conn = self._conn()
-        with self._begin(conn):
+        with self.transaction():
+            conn = self._conn()
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             current = 0 if row is None else int(row[0])
@@ -638,35 +638,30 @@ class SQLiteStore:
         return int(row[0])
 
     @contextmanager
-    def _begin(self, conn: sqlite3.Connection) -> Iterator[None]:
-        try:
-            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot start a transaction on {self.path!r}: {exc}") from exc
-        try:
-            yield
-        except BaseException:
-            conn.rollback()
-            raise
-        try:
-            self._retry(conn.commit)
-        except sqlite3.Error as exc:
-            conn.rollback()
-            raise StorageError(f"commit failed on {self.path!r}: {exc}") from exc
-
-    @contextmanager
     def transaction(self) -> Iterator[_SQLiteUnitOfWork]:
         """Open a unit of work (``BEGIN IMMEDIATE``): all of it commits, or none of it."""
-        conn = self._conn()
-        lock = getattr(self, "_memory_lock", None)
+        conn, uow = self._session()
+        lock = self._memory_lock
         if lock is not None:
             lock.acquire()
         try:
-            with self._begin(conn):
-                try:
-                    yield _SQLiteUnitOfWork.on(conn)
-                except sqlite3.Error as exc:
-                    raise StorageError(f"SQLite error on {self.path!r}: {exc}") from exc
+            try:
+                _begin_immediate(conn)
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot start a transaction on {self.path!r}: {exc}") from exc
+            try:
+                yield uow
+            except sqlite3.Error as exc:
+                conn.rollback()
+                raise StorageError(f"SQLite error on {self.path!r}: {exc}") from exc
+            except BaseException:
+                conn.rollback()
+                raise
+            try:
+                _retry(conn.commit)
+            except sqlite3.Error as exc:
+                conn.rollback()
+                raise StorageError(f"commit failed on {self.path!r}: {exc}") from exc
         finally:
             if lock is not None:
                 lock.release()
@@ -678,6 +673,29 @@ class SQLiteStore:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if not _is_locked(exc):
+            raise
+        _retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+
+def _retry(step: Callable[[], Any]) -> Any:
+    """Run ``step``, retrying with jittered backoff while the database is locked."""
+    delay = 0.001
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:  # noqa: PERF203 - the retry loop is the point
+            if not _is_locked(exc) or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.25)
+    return None  # pragma: no cover - the loop always returns or raises
 
 
 def _statements(script: str) -> list[str]:
