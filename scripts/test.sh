@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 echo "== ruff check";          ruff check .
 echo "== ruff format --check"; ruff format --check .
 echo "== mypy --strict src";   mypy --strict src
+echo "== mypy typing_tests";   mypy --strict typing_tests
 echo "== pytest"
 set +e
 python -m pytest "$@"

@@ -1,0 +1,70 @@
+"""Type-checked, never run: the public API as a shop developer uses it, under mypy --strict."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import referralkit as rk
+from referralkit.policies import DoubleSided, Fixed
+from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.testing import FrozenClock, StoreContract
+
+
+def build(path: str) -> rk.ReferralProgram:
+    store: rk.Store = SQLiteStore(path)
+    return rk.ReferralProgram(
+        store=store,
+        secret=b"32+ bytes of program secret ....",
+        policy=DoubleSided(
+            referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))
+        ),
+        link_base="https://shop.example/r",
+        hold=timedelta(days=14),
+        clock=FrozenClock(),
+    )
+
+
+def flow(program: rk.ReferralProgram) -> list[rk.Reward]:
+    code: rk.ReferralCode = program.enroll("ann", identity=rk.Identity(email="ann@example.com"))
+    url: str = program.link(code.code, channel="whatsapp")
+    ref: rk.Referral = program.attribute(link=url, referee="bob")
+    status: rk.ReferralStatus = ref.status
+    reasons: tuple[str, ...] = ref.reasons
+    del status, reasons
+    rewards = program.convert(referee="bob", order_id="o-1", amount=rk.Money("80", "USD"))
+    program.refund(order_id="o-1", amount=rk.Money("10", "USD"))
+    released: list[rk.Reward] = program.release_due()
+    summary: rk.ReferrerStatus = program.status("ann")
+    held: rk.Money | None = summary.held.get("USD")
+    del released, held
+    return rewards
+
+
+def helpers() -> None:
+    fmt = rk.CodeFormat(length=10, prefix="RK")
+    bits: float = fmt.entropy_bits
+    codes: list[str] = rk.generate_codes(10, fmt)
+    canonical: str = rk.normalize_code(codes[0].lower(), fmt)
+    payload: rk.LinkPayload = rk.parse_link(rk.build_link("https://s.example/r", canonical))
+    shares: dict[str, str] = rk.share_links("https://s.example/r", "hi")
+    del bits, payload, shares
+
+
+def errors() -> None:
+    try:
+        rk.normalize_code("??")
+    except rk.InvalidCode as err:
+        reason: str = err.reason
+        del reason
+    except rk.ReferralError as err:
+        value: object = err.value
+        del value
+
+
+def memory_is_a_store() -> rk.Store:
+    return MemoryStore()
+
+
+class MyStoreContract(StoreContract):
+    def make(self) -> rk.Store:
+        return MemoryStore()
