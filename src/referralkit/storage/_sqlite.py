@@ -59,6 +59,7 @@ def _ts(value: datetime) -> str:
     return value.astimezone(_UTC).isoformat(timespec="microseconds")
 
 
+@functools.lru_cache(maxsize=1024)
 def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -396,11 +397,18 @@ class _Rewards(_Repo):
         return None if row is None else _reward_row(row)
 
     def update(self, reward: Reward) -> None:
-        values = _reward_values(reward)
         self._c.execute(
             "UPDATE rewards SET amount_minor = ?, state = ?, hold_until = ?, clawback_minor = ?,"
             " points = ?, clawback_points = ? WHERE id = ?",
-            (values[7], values[11], values[16], values[20], reward.points, values[21], reward.id),
+            (
+                None if reward.amount is None else _minor(reward.amount),
+                reward.state.value,
+                _opt_ts(reward.hold_until),
+                None if reward.clawback is None else _minor(reward.clawback),
+                reward.points,
+                reward.clawback_points,
+                reward.id,
+            ),
         )
 
     def _select(self, where: str, arg: object) -> list[Reward]:
