@@ -81,3 +81,171 @@ def typed_forms(draw: st.DrawFn, code: str, fmt: CodeFormat) -> str:
 
 #: Any Unicode text, surrogates and control characters included.
 any_text = st.text(st.characters(exclude_categories=()), max_size=80)
+
+# -- policies ------------------------------------------------------------------------------
+
+from datetime import datetime, timedelta, timezone  # noqa: E402 - appended section
+from decimal import Decimal  # noqa: E402 - appended section
+
+from referralkit.context import PastReward, RewardContext  # noqa: E402 - appended section
+from referralkit.model import Conversion, Referral, ReferralStatus  # noqa: E402 - appended section
+from referralkit.money import Money  # noqa: E402 - appended section
+
+#: The time policy tests are evaluated at.
+POLICY_NOW = datetime(2026, 5, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def reward_context(
+    amount: Money | str = "80",
+    *,
+    qualified: int = 1,
+    order_number: int = 1,
+    first_order: bool | None = None,
+    past: tuple[PastReward, ...] = (),
+    spend: Money | None = None,
+    points_spent: int = 0,
+    campaign: str = "default",
+    attributed_days_ago: float = 1,
+    now: datetime = POLICY_NOW,
+) -> RewardContext:
+    """A context of plain values for one conversion of bob, referred by ann."""
+    money = amount if isinstance(amount, Money) else Money(amount, "USD")
+    referral = Referral(
+        id="ref-1",
+        code="K3J92QWX",
+        referrer="ann",
+        referee="bob",
+        status=ReferralStatus.QUALIFIED,
+        reasons=(),
+        attributed_at=now - timedelta(days=attributed_days_ago),
+        campaign=campaign,
+        policy_version="v1",
+    )
+    conversion = Conversion(
+        order_id=f"o-{order_number}",
+        referee="bob",
+        amount=money,
+        occurred_at=now,
+        first_order=order_number == 1 if first_order is None else first_order,
+        referral_id=referral.id,
+    )
+    return RewardContext(
+        referral=referral,
+        conversion=conversion,
+        qualified=qualified,
+        order_number=order_number,
+        referrer_rewards=past,
+        program_spend={} if spend is None else {spend.currency: spend},
+        program_points=points_spent,
+        campaign=campaign,
+        now=now,
+    )
+
+
+def past_reward(amount: Money | int, *, days_ago: float = 1, key: str = "o-0:fixed") -> PastReward:
+    """A reward the referrer already holds: money, or points when ``amount`` is an int."""
+    return PastReward(
+        key=key,
+        policy="fixed",
+        amount=None if isinstance(amount, int) else amount,
+        points=amount if isinstance(amount, int) else 0,
+        granted_at=POLICY_NOW - timedelta(days=days_ago),
+    )
+
+
+#: Order amounts in USD, from nothing to a large basket.
+usd_amounts = st.integers(0, 5_000_000).map(lambda cents: Money.from_minor(cents, "USD"))
+#: Rates from 0 to 1 with up to four decimals.
+rates = st.integers(0, 10_000).map(lambda n: Decimal(n) / 10_000)
+
+
+@st.composite
+def ladders(draw: st.DrawFn) -> list[int]:
+    """Strictly ascending tier floors, starting at 1 or above."""
+    floors = draw(st.lists(st.integers(1, 200), min_size=1, max_size=8, unique=True))
+    return sorted(floors)
+
+
+_MONEY_TEXT = st.integers(0, 100_000).map(lambda cents: f"{Decimal(cents) / 100} USD")
+_LEAF_POLICIES = st.one_of(
+    _MONEY_TEXT.map(lambda m: {"policy": "fixed", "amount": m}),
+    st.builds(
+        lambda m, kind: {"policy": "fixed", "amount": m, "kind": kind},
+        _MONEY_TEXT,
+        st.sampled_from(["cash", "coupon", "credit"]),
+    ),
+    st.integers(0, 10_000).map(lambda n: {"policy": "fixed", "points": n}),
+    st.sampled_from(["tote-bag", "vip-upgrade-30d"]).map(lambda p: {"policy": "fixed", "perk": p}),
+    st.builds(
+        lambda r, cap: {"policy": "percent_of_order", "rate": r, **cap},
+        st.sampled_from(["0.05", "5%", "0.125", "1", "0"]),
+        st.sampled_from([{}, {"cap": "20 USD"}, {"cap": "20 USD", "minimum": "1 USD"}]),
+    ),
+)
+_DURATIONS = st.sampled_from(["30d", "12h", "1d12h", "P14D", "2w"])
+
+
+def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[dict[str, object]]:
+    return st.one_of(
+        st.builds(lambda r: {"policy": "first_order_only", "reward": r}, inner),
+        st.builds(
+            lambda r, a: {"policy": "minimum_order", "reward": r, "amount": a}, inner, _MONEY_TEXT
+        ),
+        st.builds(
+            lambda r, n, w: {"policy": "recurring", "reward": r, "orders": n, "within": w},
+            inner,
+            st.none() | st.integers(1, 24),
+            st.none() | _DURATIONS,
+        ),
+        st.builds(
+            lambda r, cap, w: {
+                "policy": "capped",
+                "reward": r,
+                "max_per_referrer": cap,
+                "window": w,
+            },
+            inner,
+            _MONEY_TEXT | st.integers(0, 10_000),
+            st.none() | _DURATIONS,
+        ),
+        st.builds(
+            lambda r, t: {"policy": "budget", "reward": r, "total": t},
+            inner,
+            _MONEY_TEXT | st.integers(0, 10_000),
+        ),
+        st.builds(
+            lambda ps: {"policy": "all_of", "policies": ps}, st.lists(inner, min_size=1, max_size=3)
+        ),
+        st.builds(
+            lambda ps: {"policy": "first_match", "policies": ps},
+            st.lists(inner, min_size=1, max_size=3),
+        ),
+        st.builds(
+            lambda a, b: {"policy": "double_sided", "referrer": a, "referee": b}, inner, inner
+        ),
+        st.builds(
+            lambda floors, rewards: {
+                "policy": "tiered",
+                "tiers": [
+                    {"min_referrals": f, "reward": r}
+                    for f, r in zip(floors, rewards[: len(floors)], strict=True)
+                ],
+            },
+            ladders(),
+            st.lists(inner, min_size=8, max_size=8),
+        ),
+        st.builds(
+            lambda counts, rewards: {
+                "policy": "milestone",
+                "milestones": {
+                    str(c): r for c, r in zip(counts, rewards[: len(counts)], strict=True)
+                },
+            },
+            st.lists(st.integers(1, 50), min_size=1, max_size=3, unique=True),
+            st.lists(inner, min_size=3, max_size=3),
+        ),
+    )
+
+
+#: Valid policy specifications as plain data, nested a few levels deep.
+policy_specs = st.recursive(_LEAF_POLICIES, _wrappers, max_leaves=6)

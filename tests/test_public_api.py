@@ -53,6 +53,8 @@ def test_every_contract_name_is_exported() -> None:
         "referralkit.codes",
         "referralkit.links",
         "referralkit.errors",
+        "referralkit.config",
+        "referralkit.registry",
     ],
 )
 def test_all_lists_only_names_that_exist_and_is_sorted_uniquely(module: str) -> None:

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 import attrs
 
-from referralkit.context import Grant, RewardContext, policy_needs
+from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind, TierProgress
 from referralkit.money import Money
-from referralkit.protocols import RewardPolicy, TieredPolicy
+from referralkit.policies._base import check_policy, combined_needs, first_progress
+from referralkit.protocols import RewardPolicy
 
 __all__ = ["DoubleSided", "Fixed"]
 
@@ -44,7 +45,9 @@ class Fixed:
     ``Fixed(Money("10", "USD"))`` is store credit; ``kind="cash"`` a cash rebate;
     ``kind="coupon"`` a generated coupon code worth the amount; ``Fixed(500)`` is
     500 points; ``Fixed("vip-upgrade-30d")`` is a perk such as a membership upgrade
-    or a physical gift.
+    or a physical gift. Like every policy that is not wrapped in a condition, it
+    rewards every order of the referred customer: wrap it in `FirstOrderOnly` for a
+    one-off reward.
     """
 
     value: Money | int | str
@@ -101,7 +104,13 @@ class Fixed:
 
     def _build(self) -> list[Grant]:
         value = self.value
-        why = f"a fixed {self.kind.value} of {_describe(value)} for this referral"
+        why = {
+            RewardKind.CREDIT: f"a fixed credit of {_describe(value)}",
+            RewardKind.CASH: f"a fixed cash reward of {_describe(value)}",
+            RewardKind.COUPON: f"a coupon worth {_describe(value)}",
+            RewardKind.POINTS: _describe(value),
+            RewardKind.PERK: f"the perk {value!r}",
+        }[self.kind] + " for this referral"
         if isinstance(value, Money):
             money = value.round()
             return [
@@ -138,17 +147,23 @@ class Fixed:
         ]
 
 
-def _needs(policy: RewardPolicy | None) -> frozenset[str]:
-    return frozenset() if policy is None else policy_needs(policy)
-
-
 def _retarget(grant: Grant, beneficiary: Beneficiary) -> Grant:
-    return attrs.evolve(grant, beneficiary=beneficiary, key=f"{beneficiary.value}:{grant.key}")
+    # A per-referrer key (a milestone's) is the same wherever the policy sits, so that
+    # wrapping it differently in new terms can never pay it a second time.
+    key = grant.key if grant.per_referrer else f"{beneficiary.value}:{grant.key}"
+    return attrs.evolve(grant, beneficiary=beneficiary, key=key)
 
 
 @attrs.frozen(slots=True)
 class DoubleSided:
-    """Reward both sides: ``referrer`` policy for the referrer, ``referee`` for the friend."""
+    """Reward both sides: ``referrer`` policy for the referrer, ``referee`` for the friend.
+
+    Each side's grants go to that side, whatever the inner policy says; either side may
+    be left out. Grant keys get the side in front (``referrer:fixed(10.00 USD)``), except
+    per-referrer keys (milestones): those stay as they are, so wrapping a policy
+    differently in new terms never pays a milestone again. Tier progress (`progress`)
+    is the referrer side's.
+    """
 
     referrer: RewardPolicy | None = None
     referee: RewardPolicy | None = None
@@ -156,11 +171,15 @@ class DoubleSided:
     def __attrs_post_init__(self) -> None:
         if self.referrer is None and self.referee is None:
             raise ConfigError("DoubleSided needs a referrer or a referee policy", path="referrer")
+        if self.referrer is not None:
+            check_policy(self.referrer, "referrer")
+        if self.referee is not None:
+            check_policy(self.referee, "referee")
 
     @property
     def needs(self) -> frozenset[str]:
         """What either side reads."""
-        return _needs(self.referrer) | _needs(self.referee)
+        return combined_needs(p for p in (self.referrer, self.referee) if p is not None)
 
     @property
     def name(self) -> str:
@@ -180,7 +199,4 @@ class DoubleSided:
 
     def progress(self, qualified: int) -> TierProgress | None:
         """The referrer side's tier progress, if it is tiered."""
-        referrer: object = self.referrer
-        if isinstance(referrer, TieredPolicy):
-            return referrer.progress(qualified)
-        return None
+        return first_progress([self.referrer], qualified)

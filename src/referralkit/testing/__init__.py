@@ -16,6 +16,7 @@ Requires pytest and hypothesis (``pip install referralkit[test]``).
 from __future__ import annotations
 
 from referralkit.testing._clock import FrozenClock
+from referralkit.testing._policy_contract import PolicyContract
 from referralkit.testing._store_contract import StoreContract
 
-__all__ = ["FrozenClock", "StoreContract"]
+__all__ = ["FrozenClock", "PolicyContract", "StoreContract"]

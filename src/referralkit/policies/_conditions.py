@@ -1,0 +1,172 @@
+"""Wrappers that decide *which* orders a policy rewards: first, large enough, repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import attrs
+
+from referralkit.context import Grant, RewardContext
+from referralkit.errors import ConfigError
+from referralkit.model import TierProgress
+from referralkit.money import Money
+from referralkit.policies._base import (
+    check_duration,
+    check_money,
+    check_policy,
+    combined_needs,
+    describe_duration,
+    first_progress,
+    prefixed,
+    same_currency,
+)
+from referralkit.protocols import RewardPolicy
+
+__all__ = ["FirstOrderOnly", "MinimumOrder", "Recurring"]
+
+
+@attrs.frozen(slots=True)
+class FirstOrderOnly:
+    """``reward`` on the referee's first order only (``context.first_order``).
+
+    A policy that is not wrapped rewards every order of a referred customer; this is
+    the usual "both get $10 when the friend first buys" rule.
+    """
+
+    reward: RewardPolicy
+
+    def __attrs_post_init__(self) -> None:
+        check_policy(self.reward, "reward")
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Whatever ``reward`` reads."""
+        return combined_needs([self.reward])
+
+    @property
+    def name(self) -> str:
+        """``first_order_only(<reward>)``."""
+        return f"first_order_only({self.reward.name})"
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """``reward``'s grants if this is the referee's first order, else nothing."""
+        if not context.first_order:
+            return ()
+        return prefixed(self.reward.evaluate(context), "the friend's first order")
+
+    def progress(self, qualified: int) -> TierProgress | None:
+        """The wrapped policy's tier progress, if any."""
+        return first_progress([self.reward], qualified)
+
+
+@attrs.frozen(slots=True)
+class MinimumOrder:
+    """``reward`` only on orders of at least ``amount`` (in the order's currency).
+
+    Raises:
+        CurrencyMismatch: (when evaluated) the order is in another currency.
+    """
+
+    reward: RewardPolicy
+    amount: Money
+
+    def __attrs_post_init__(self) -> None:
+        check_policy(self.reward, "reward")
+        check_money(self.amount, "amount")
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Whatever ``reward`` reads."""
+        return combined_needs([self.reward])
+
+    @property
+    def name(self) -> str:
+        """``minimum_order(50.00 USD, <reward>)``."""
+        return f"minimum_order({self.amount.round()}, {self.reward.name})"
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """``reward``'s grants if the order amount is at least ``amount``."""
+        order = context.conversion.amount
+        same_currency(self.amount, order, "the minimum order")
+        if order < self.amount:
+            return ()
+        why = f"an order of {order.round()}, at least {self.amount.round()}"
+        return prefixed(self.reward.evaluate(context), why)
+
+    def progress(self, qualified: int) -> TierProgress | None:
+        """The wrapped policy's tier progress, if any."""
+        return first_progress([self.reward], qualified)
+
+
+def _orders(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"orders must be a positive int (how many repeat orders earn), or None, not {value!r}",
+            value=value,
+            path="orders",
+        )
+    return value
+
+
+@attrs.frozen(slots=True)
+class Recurring:
+    """``reward`` on the referee's *repeat* orders: recurring commission.
+
+    Precisely, an order earns when all of these hold:
+
+    - it is not the referee's first order (``context.first_order`` is False);
+    - with ``orders=N``, its ``context.order_number`` is at most ``N + 1``: the order
+      numbers 2 to N+1, the first N repeat orders (``None``: no limit);
+    - with ``within=W``, it was placed (``conversion.occurred_at``) less than ``W``
+      after the referral was attributed (``referral.attributed_at``): "for 12 months
+      after the friend signed up" (``None``: no limit).
+
+    Combine it with `FirstOrderOnly` to pay differently on the first order:
+    ``AllOf(FirstOrderOnly(Fixed(...)), Recurring(PercentOfOrder(...), orders=12))``.
+    """
+
+    reward: RewardPolicy
+    orders: int | None = attrs.field(default=None, converter=_orders)
+    within: timedelta | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_policy(self.reward, "reward")
+        check_duration(self.within, "within")
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Whatever ``reward`` reads."""
+        return combined_needs([self.reward])
+
+    @property
+    def name(self) -> str:
+        """``recurring(<reward>, orders=12, within=365 days)``."""
+        extra = "" if self.orders is None else f", orders={self.orders}"
+        if self.within is not None:
+            extra += f", within={describe_duration(self.within)}"
+        return f"recurring({self.reward.name}{extra})"
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """``reward``'s grants on a repeat order inside the limits, else nothing."""
+        if context.first_order:
+            return ()
+        number = context.order_number
+        if self.orders is not None and number > self.orders + 1:
+            return ()
+        if self.within is not None:
+            elapsed = context.conversion.occurred_at - context.referral.attributed_at
+            if elapsed >= self.within:
+                return ()
+        why = f"repeat order {number} of the friend"
+        if self.orders is not None:
+            why += f" (repeat orders 2 to {self.orders + 1} earn)"
+        if self.within is not None:
+            why += f", within {describe_duration(self.within)} of the referral"
+        return prefixed(self.reward.evaluate(context), why)
+
+    def progress(self, qualified: int) -> TierProgress | None:
+        """The wrapped policy's tier progress, if any."""
+        return first_progress([self.reward], qualified)
