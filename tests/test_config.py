@@ -139,9 +139,7 @@ def test_a_program_loads_from_toml_and_json_files(tmp_path: Path) -> None:
 
 def test_a_configured_program_runs() -> None:
     config = ProgramConfig.from_dict({"policy": DOUBLE_SIDED, "guards": [], "hold": "0s"})
-    kwargs = program_kwargs(config)
-    kwargs.pop("campaigns")  # until ReferralProgram takes campaigns
-    program = rk.ReferralProgram(store=MemoryStore(), secret=SECRET, **kwargs)
+    program = rk.ReferralProgram.from_config(config, store=MemoryStore(), secret=SECRET)
     program.attribute(code=program.enroll("ann").code, referee="bob")
     rewards = program.convert(referee="bob", order_id="o-1", amount=usd("80"))
     assert [(r.customer_id, r.amount) for r in rewards] == [("ann", usd("10")), ("bob", usd("5"))]
@@ -376,13 +374,14 @@ def test_a_config_round_tripped_through_json_builds_an_equal_program(spec) -> No
     assert before == after
     assert policy_version(before["policy"]) == policy_version(after["policy"])
     assert list(before["terms"]) == [policy_version(before["policy"])]
-    before.pop("campaigns")
-    after.pop("campaigns")
     programs = [
-        rk.ReferralProgram(store=MemoryStore(), secret=SECRET, **k) for k in (before, after)
+        rk.ReferralProgram.from_config(c, store=MemoryStore(), secret=SECRET)
+        for c in (config, again)
     ]
-    assert programs[0].policy == programs[1].policy
-    assert programs[0].policy_version == programs[1].policy_version
+    for attribute in ("policy", "policy_version", "guards", "hold", "code_format", "campaigns"):
+        assert getattr(programs[0], attribute) == getattr(programs[1], attribute), attribute
+    east = timezone(timedelta(hours=2))
+    assert programs[0].campaigns["spring"].start == datetime(2026, 3, 1, tzinfo=east)
 
 
 def test_to_dict_is_plain_json_data_without_empty_fields() -> None:
@@ -579,9 +578,7 @@ def test_a_configured_guard_runs_in_the_program(plugins) -> None:
             "guards": [{"guard": "tests.channel_block", "channels": ["sms"]}],
         }
     )
-    kwargs = program_kwargs(config)
-    kwargs.pop("campaigns")
-    program = rk.ReferralProgram(store=MemoryStore(), secret=SECRET, **kwargs)
+    program = rk.ReferralProgram.from_config(config, store=MemoryStore(), secret=SECRET)
     code = program.enroll("ann").code
     assert program.attribute(code=code, referee="bob", channel="sms").reasons == (
         "channel_block.channel",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from referralkit.campaigns import Campaign
 from referralkit.codes import (
     CROCKFORD,
     CodeFormat,
@@ -75,6 +76,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "CROCKFORD",
     "Beneficiary",
+    "Campaign",
     "CodeExpired",
     "CodeFormat",
     "CodeKind",

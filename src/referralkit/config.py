@@ -62,6 +62,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from referralkit.campaigns import Campaign
 from referralkit.codes import CROCKFORD, CodeFormat
 from referralkit.errors import ConfigError, ReferralError
 from referralkit.money import Money
@@ -894,32 +895,6 @@ class CodeFormatSpec(_Spec):
         """`CodeFormat`."""
         result: CodeFormat = _construct(CodeFormat, path, **self.model_dump())
         return result
-
-
-@attrs.frozen(slots=True)
-class Campaign:
-    """A campaign: its own dates, terms, code format, link base and share channels.
-
-    A code belongs to one campaign; ``policy`` (the program's when None) is the terms a
-    referral made with such a code keeps. ``start``/``end`` bound when codes may be
-    used (``end`` excluded); ``channels`` lists the share channels offered (empty: all).
-    """
-
-    name: str
-    policy: RewardPolicy | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    code_format: CodeFormat | None = None
-    link_base: str | None = None
-    channels: tuple[str, ...] = ()
-
-    def is_open(self, at: datetime) -> bool:
-        """True when ``at`` is inside the campaign's dates."""
-        return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
-
-    def allows(self, channel: str | None) -> bool:
-        """True when ``channel`` is one of the campaign's channels (or it lists none)."""
-        return channel is None or not self.channels or channel in self.channels
 
 
 class CampaignSpec(_Spec):

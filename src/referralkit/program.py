@@ -7,16 +7,18 @@ commits. An error anywhere leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from referralkit._guard_history import read_guard_history
+from referralkit.campaigns import Campaign
 from referralkit.codes import CodeFormat, generate_code, normalize_code, validate_vanity
 from referralkit.context import (
     Decision,
@@ -57,7 +59,11 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
+from referralkit.policies import policy_version
 from referralkit.protocols import Guard, LedgerEntry, RewardPolicy, Store, TieredPolicy, UnitOfWork
+
+if TYPE_CHECKING:
+    from referralkit.config import ProgramConfig
 from referralkit.storage import CodeTaken
 
 __all__ = ["ReferralProgram"]
@@ -206,10 +212,21 @@ def _plus(total: Money | None, extra: Money | None) -> Money | None:
     return extra if total is None else total + extra
 
 
-def policy_fingerprint(policy: RewardPolicy) -> str:
-    """A stable version id for a policy's terms: its name and full description, hashed."""
-    text = f"{policy.name}|{policy!r}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _campaigns_by_name(campaigns: Sequence[Campaign]) -> dict[str, Campaign]:
+    by_name: dict[str, Campaign] = {}
+    for i, campaign in enumerate(campaigns):
+        if not isinstance(campaign, Campaign):
+            raise ConfigError(
+                f"campaigns[{i}] must be a Campaign", value=campaign, path=f"campaigns.{i}"
+            )
+        if campaign.name in by_name:
+            raise ConfigError(
+                f"two campaigns are called {campaign.name!r}",
+                value=campaign.name,
+                path=f"campaigns.{i}.name",
+            )
+        by_name[campaign.name] = campaign
+    return by_name
 
 
 class ReferralProgram:
@@ -235,6 +252,7 @@ class ReferralProgram:
         clock: Callable[[], datetime] = utc_now,
         rng: Callable[[int], bytes] | None = None,
         terms: Mapping[str, RewardPolicy] | None = None,
+        campaigns: Sequence[Campaign] = (),
     ) -> None:
         raw_secret: object = secret  # checked at runtime: callers may not be type-checked
         if not isinstance(raw_secret, bytes) or len(raw_secret) < 32:  # noqa: PLR2004 - documented minimum
@@ -263,11 +281,48 @@ class ReferralProgram:
         self.rng = rng
         self._link_key = hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
         self._hasher = SignalHasher(secret)
-        self.policy_version = policy_fingerprint(policy)
+        self.policy_version = policy_version(policy)
         self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
+        self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
+        self._versions: dict[str, str] = {}
+        for declared in self.campaigns.values():
+            if declared.policy is not None:
+                self._versions[declared.name] = policy_version(declared.policy)
+                self._terms.setdefault(self._versions[declared.name], declared.policy)
         for version, old in (terms or {}).items():
             self._terms.setdefault(version, old)
+        self._campaign_formats = tuple(
+            dict.fromkeys(
+                c.code_format
+                for c in self.campaigns.values()
+                if c.code_format is not None and c.code_format != self.code_format
+            )
+        )
         self._coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: ProgramConfig | Mapping[str, Any],
+        *,
+        store: Store,
+        secret: bytes,
+        clock: Callable[[], datetime] = utc_now,
+        rng: Callable[[int], bytes] | None = None,
+    ) -> ReferralProgram:
+        """A program as a `ProgramConfig` (or its dict form) describes it.
+
+        Raises `ConfigError` naming the field path when the configuration is invalid.
+        """
+        from referralkit.config import ProgramConfig, program_kwargs  # noqa: PLC0415 - pydantic models load only for configured programs
+
+        if not isinstance(config, ProgramConfig):
+            if not isinstance(config, Mapping):
+                raise ConfigError(
+                    "config must be a ProgramConfig or a dict", value=config, path="config"
+                )
+            config = ProgramConfig.from_dict(config)
+        return cls(store=store, secret=secret, clock=clock, rng=rng, **program_kwargs(config))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -286,10 +341,36 @@ class ReferralProgram:
         try:
             return normalize_code(text, self.code_format), CodeKind.GENERATED  # type: ignore[arg-type]
         except InvalidCode as generated_error:
+            for fmt in self._campaign_formats:
+                with contextlib.suppress(InvalidCode):
+                    return normalize_code(text, fmt), CodeKind.GENERATED  # type: ignore[arg-type]
             try:
                 return validate_vanity(text), CodeKind.VANITY  # type: ignore[arg-type]
             except InvalidCode:
                 raise generated_error from None
+
+    def _campaign(self, name: str | None) -> Campaign:
+        """The campaign called ``name``; undeclared names are labels on the program's terms.
+
+        Once a program declares campaigns, only those (and the default) may be named.
+        """
+        name = name or self.campaign
+        found = self.campaigns.get(name)
+        if found is not None:
+            return found
+        if self.campaigns and name != self.campaign:
+            raise InvalidInput(
+                f"no campaign {name!r}; the program has {sorted(self.campaigns)}",
+                value=name,
+                field="campaign",
+            )
+        return Campaign(name=name)
+
+    def _terms_of(self, campaign: Campaign) -> tuple[RewardPolicy, str]:
+        """The policy a referral under ``campaign`` is promised, and its version."""
+        if campaign.policy is None:
+            return self.policy, self.policy_version
+        return campaign.policy, self._versions[campaign.name]
 
     def signals(self, identity: Identity | None) -> frozenset[Signal]:
         """The keyed hashes the program stores for ``identity``."""
@@ -313,7 +394,9 @@ class ReferralProgram:
         generated one; it raises `InvalidCode` (reason ``taken``) if someone else has it.
         """
         owner = _require_id("customer_id", customer_id)
-        campaign = _opt_name("campaign", campaign) or self.campaign
+        chosen = self._campaign(_opt_name("campaign", campaign))
+        campaign = chosen.name
+        code_format = chosen.code_format or self.code_format
         if expires_at is not None:
             _require_aware("expires_at", expires_at)
         raw_uses: object = max_uses
@@ -324,11 +407,15 @@ class ReferralProgram:
         wanted = None if vanity is None else validate_vanity(vanity)
         signals = self.signals(identity)
         now = self._now()
+        if chosen.end is not None and chosen.end <= now:
+            raise InvalidState(
+                f"the campaign {campaign!r} ended at {chosen.end.isoformat()}", value=campaign
+            )
         with self.store.transaction() as uow:
             if signals:
                 uow.identities.add(owner, signals)
             for attempt in range(_CODE_ATTEMPTS):
-                text = wanted or generate_code(self.code_format, rng=self.rng)
+                text = wanted or generate_code(code_format, rng=self.rng)
                 candidate = ReferralCode(
                     code=text,
                     owner=owner,
@@ -366,23 +453,50 @@ class ReferralProgram:
         expires_at: datetime | None = None,
         utm: Mapping[str, str] | None = None,
     ) -> str:
-        """The customer's personal referral link for ``code``, signed unless disabled."""
-        if self.link_base is None:
-            raise ConfigError("set link_base on the program to build links", path="link_base")
+        """The customer's personal referral link for ``code``, signed unless disabled.
+
+        When the program declares campaigns, the link uses the code's campaign: its link
+        base, and only its channels (`InvalidInput` for another channel or campaign).
+        """
         canonical, _ = self._canonical_code(code)
+        channel = _opt_name("channel", channel)
+        chosen = self._campaign(_opt_name("campaign", campaign)) if campaign else None
+        if self.campaigns:
+            with self.store.transaction() as uow:
+                rc = uow.codes.get(canonical)
+            if rc is None:
+                raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
+            owned = self.campaigns.get(rc.campaign) or Campaign(name=rc.campaign)
+            if chosen is not None and chosen.name != owned.name:
+                raise InvalidInput(
+                    f"the code {canonical!r} belongs to the campaign {owned.name!r}",
+                    value=campaign,
+                    field="campaign",
+                )
+            chosen = owned
+        if chosen is not None and not chosen.allows(channel):
+            raise InvalidInput(
+                f"the campaign {chosen.name!r} is shared on {list(chosen.channels)},"
+                f" not {channel!r}",
+                value=channel,
+                field="channel",
+            )
+        base = (chosen.link_base if chosen is not None else None) or self.link_base
+        if base is None:
+            raise ConfigError("set link_base on the program to build links", path="link_base")
         return build_link(
-            self.link_base,
+            base,
             canonical,
             secret=self._link_key if self.sign_links else None,
             channel=channel,
-            campaign=campaign,
+            campaign=None if chosen is None else chosen.name,
             expires_at=expires_at,
             utm=utm,
         )
 
     def code_for(self, customer_id: str, campaign: str | None = None) -> ReferralCode | None:
         """The customer's code in ``campaign`` (the default campaign if omitted), if any."""
-        campaign = campaign or self.campaign
+        campaign = self._campaign(_opt_name("campaign", campaign)).name
         with self.store.transaction() as uow:
             for code in uow.codes.for_owner(_require_id("customer_id", customer_id)):
                 if code.campaign == campaign:
@@ -427,13 +541,7 @@ class ReferralProgram:
         signals = self.signals(identity)
         now = self._now()
         with self.store.transaction() as uow:
-            rc = uow.codes.get(canonical)
-            if rc is None:
-                raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
-            if rc.expires_at is not None and rc.expires_at <= now:
-                raise CodeExpired(
-                    f"the code {canonical!r} expired at {rc.expires_at}", value=canonical
-                )
+            rc, owned = self._usable_code(uow, canonical, now)
             if signals:
                 uow.identities.add(referee, signals)
             existing = uow.referrals.active_for_referee(referee)
@@ -467,8 +575,9 @@ class ReferralProgram:
                 status=status,
                 reasons=verdict.reasons,
                 attributed_at=now,
-                campaign=campaign_hint or rc.campaign,
-                policy_version=self.policy_version,
+                # Declared campaigns own their codes; otherwise a link's label is kept.
+                campaign=owned.name if self.campaigns else campaign_hint or rc.campaign,
+                policy_version=self._terms_of(owned)[1],
                 channel=channel,
             )
             stored = uow.referrals.add(referral)
@@ -493,6 +602,24 @@ class ReferralProgram:
                 now,
             )
             return referral
+
+    def _usable_code(
+        self, uow: UnitOfWork, canonical: str, now: datetime
+    ) -> tuple[ReferralCode, Campaign]:
+        """The stored code and its campaign, if the code may be used at ``now``."""
+        rc = uow.codes.get(canonical)
+        if rc is None:
+            raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
+        if rc.expires_at is not None and rc.expires_at <= now:
+            raise CodeExpired(f"the code {canonical!r} expired at {rc.expires_at}", value=canonical)
+        owned = self.campaigns.get(rc.campaign) or Campaign(name=rc.campaign)
+        if not owned.is_open(now):
+            raise CodeExpired(
+                f"the code {canonical!r} belongs to the campaign {owned.name!r},"
+                " which is not running now",
+                value=canonical,
+            )
+        return rc, owned
 
     def _judge(
         self,
@@ -675,7 +802,21 @@ class ReferralProgram:
                 },
                 now,
             )
-        policy = self._terms.get(referral.policy_version, self.policy)
+        policy = self._terms.get(referral.policy_version)
+        if policy is None:
+            # The program no longer knows these terms: say so, and apply the campaign's.
+            policy, applied = self._terms_of(
+                self.campaigns.get(referral.campaign) or Campaign(name=referral.campaign)
+            )
+            uow.events.add(
+                "referral.terms_unknown",
+                {
+                    "referral_id": referral.id,
+                    "policy_version": referral.policy_version,
+                    "applied": applied,
+                },
+                now,
+            )
         needs = policy_needs(policy)
         qualified = 0
         if "qualified" in needs:
@@ -691,7 +832,7 @@ class ReferralProgram:
             past = tuple(
                 PastReward(r.key, r.policy, r.amount, r.points, r.created_at)
                 for r in uow.rewards.for_customer(referral.referrer)
-                if r.state is not RewardState.REVERSED
+                if r.beneficiary is Beneficiary.REFERRER and r.state is not RewardState.REVERSED
             )
         context = RewardContext(
             referral=referral,
