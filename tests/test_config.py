@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import attrs
+import jsonschema
 import pytest
 from hypothesis import given, settings
 
@@ -421,7 +422,6 @@ def test_the_json_schema_describes_every_builtin_and_accepts_valid_programs(tmp_
     write_json_schema(stream)
     assert stream.getvalue() == text
 
-    jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(schema)
     good = ProgramConfig.from_toml(TOML).to_dict()
     assert list(validator.iter_errors(good)) == []
