@@ -40,7 +40,8 @@ from referralkit.errors import (
     UnknownOrder,
     UnknownReferral,
 )
-from referralkit.guards.identity import SignalHasher, identity_signals
+from referralkit.guards import default_guards
+from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
 from referralkit.links import build_link, parse_link
 from referralkit.model import (
     Beneficiary,
@@ -218,6 +219,10 @@ class ReferralProgram:
     ``secret`` (at least 32 bytes) keys link signatures and identity hashes; keep it
     out of source control. ``clock`` returns the current time (timezone-aware);
     ``rng(n) -> bytes`` draws randomness for codes and ids (``secrets`` by default).
+    ``guards`` defaults to `referralkit.guards.default_guards` (``[]`` runs none);
+    ``previous_secrets`` are older secrets whose identity hashes still match during a
+    key rotation; ``identity_rules`` sets how identities are normalised (email
+    provider rules, the phone region).
     """
 
     def __init__(
@@ -235,6 +240,8 @@ class ReferralProgram:
         clock: Callable[[], datetime] = utc_now,
         rng: Callable[[int], bytes] | None = None,
         terms: Mapping[str, RewardPolicy] | None = None,
+        previous_secrets: Sequence[bytes] = (),
+        identity_rules: IdentityNormalizer | None = None,
     ) -> None:
         raw_secret: object = secret  # checked at runtime: callers may not be type-checked
         if not isinstance(raw_secret, bytes) or len(raw_secret) < 32:  # noqa: PLR2004 - documented minimum
@@ -253,7 +260,7 @@ class ReferralProgram:
             raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
         self.store = store
         self.policy = policy
-        self.guards: tuple[Guard, ...] = tuple(guards) if guards is not None else ()
+        self.guards: tuple[Guard, ...] = tuple(default_guards() if guards is None else guards)
         self.link_base = link_base
         self.hold = hold
         self.code_format = code_format or CodeFormat()
@@ -262,7 +269,8 @@ class ReferralProgram:
         self.clock = clock
         self.rng = rng
         self._link_key = hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
-        self._hasher = SignalHasher(secret)
+        self._hasher = SignalHasher(secret, previous_secrets)
+        self._identity = identity_rules or IdentityNormalizer()
         self.policy_version = policy_fingerprint(policy)
         self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
         for version, old in (terms or {}).items():
@@ -292,8 +300,8 @@ class ReferralProgram:
                 raise generated_error from None
 
     def signals(self, identity: Identity | None) -> frozenset[Signal]:
-        """The keyed hashes the program stores for ``identity``."""
-        return identity_signals(identity, self._hasher)
+        """The keyed hashes the program stores for ``identity`` (under the current secret)."""
+        return identity_signals(identity, self._hasher, self._identity.pairs)
 
     # -- enrol and share -------------------------------------------------------------------
 
@@ -449,6 +457,7 @@ class ReferralProgram:
                 rc,
                 referee=referee,
                 signals=signals,
+                identity=identity,
                 existing_customer=existing_customer,
                 existing=existing,
                 now=now,
@@ -501,6 +510,7 @@ class ReferralProgram:
         *,
         referee: str,
         signals: frozenset[Signal],
+        identity: Identity | None,
         existing_customer: bool,
         existing: Referral | None,
         now: datetime,
@@ -513,6 +523,8 @@ class ReferralProgram:
             return Verdict(Decision.BLOCK, ("duplicate_referee.already_referred",), 1.0)
         if not self.guards:
             return Verdict.allow()
+        if self._hasher.rotating:  # match signals stored under older secrets too
+            signals = identity_signals(identity, self._hasher, self._identity.pairs, match=True)
         context = GuardContext(
             referrer=rc.owner,
             referee=referee,
@@ -524,6 +536,7 @@ class ReferralProgram:
             history=read_guard_history(
                 uow, self.guards, referrer=rc.owner, referee=referee, signals=signals, now=now
             ),
+            referee_email_domain=self._identity.email_domain(identity),
             channel=channel,
         )
         decision = Decision.ALLOW
