@@ -11,14 +11,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from referralkit.context import GuardHistory, Signal
+from referralkit.guards._duplicate import PERSONAL_KINDS
 from referralkit.protocols import Guard, UnitOfWork
 
-__all__ = ["LOOKALIKE_KINDS", "read_guard_history"]
+__all__ = ["read_guard_history"]
 
 _LIMIT = 1000
 #: Signal kinds looked up among other customers for ``lookalikes``: those that name one
 #: person. Addresses and networks are shared by design and would be long lists.
-LOOKALIKE_KINDS = frozenset({"email", "phone", "payment", "device"})
+LOOKALIKE_KINDS = frozenset(PERSONAL_KINDS)
 
 
 def _network_times(

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from referralkit.context import Decision, GuardContext, Verdict
+from referralkit.errors import ConfigError
 from referralkit.guards._base import kinds, verdict
 
-__all__ = ["DuplicateReferee"]
+__all__ = ["PERSONAL_KINDS", "DuplicateReferee"]
+
+#: The kinds looked up among other customers: those that name one person (addresses
+#: and networks are shared by design).
+PERSONAL_KINDS = ("email", "phone", "payment", "device")
+
+
+def _personal(value: Iterable[str]) -> tuple[str, ...]:
+    found = kinds(value)
+    for kind in found:
+        if kind not in PERSONAL_KINDS:
+            raise ConfigError(
+                f"DuplicateReferee compares {', '.join(PERSONAL_KINDS)}, not {kind!r}",
+                value=kind,
+            )
+    return found
 
 
 @attrs.frozen(slots=True)
@@ -22,8 +40,8 @@ class DuplicateReferee:
     (``duplicate_referee.<kind>``).
     """
 
-    block_on: tuple[str, ...] = attrs.field(default=("email", "phone"), converter=kinds)
-    review_on: tuple[str, ...] = attrs.field(default=("payment", "device"), converter=kinds)
+    block_on: tuple[str, ...] = attrs.field(default=("email", "phone"), converter=_personal)
+    review_on: tuple[str, ...] = attrs.field(default=("payment", "device"), converter=_personal)
 
     @property
     def name(self) -> str:

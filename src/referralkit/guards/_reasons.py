@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from referralkit.guards._duplicate import PERSONAL_KINDS
+
 __all__ = ["REASON_CODES"]
 
 _KIND_WORDS = {
@@ -35,6 +37,7 @@ REASON_CODES: Mapping[str, str] = MappingProxyType(
         **{
             f"duplicate_referee.{kind}": f"another customer already has the referee's {words}"
             for kind, words in _KIND_WORDS.items()
+            if kind in PERSONAL_KINDS
         },
         "velocity.referrer": "too many referrals for this referrer within the window",
         "velocity.network": "too many referees from this network within the window",
