@@ -123,7 +123,8 @@ def _split(email: str) -> tuple[str, str]:
             f"{email[:_MAX_EMAIL]!r} is not an email address", value=email, field="email"
         )
     local, _, domain = text.rpartition("@")
-    if not local or any(ch.isspace() or not ch.isprintable() for ch in local):
+    # Every whitespace character but the ASCII space is unprintable.
+    if not local or " " in local or not local.isprintable():
         raise InvalidIdentity(f"{email!r} is not an email address", value=email, field="email")
     return local, domain
 
