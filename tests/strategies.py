@@ -249,3 +249,56 @@ def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[
 
 #: Valid policy specifications as plain data, nested a few levels deep.
 policy_specs = st.recursive(_LEAF_POLICIES, _wrappers, max_leaves=6)
+
+
+# -- identity signals ----------------------------------------------------------------------
+
+#: Mailbox names as providers hand them out: letters and digits, no tags, no dots.
+mailbox_names = st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=20)
+#: Domains of ordinary providers (no aliases, dots significant).
+plain_domains = st.builds(
+    "{}.{}".format,
+    st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=12),
+    st.sampled_from(["com", "org", "net", "de", "co.uk", "io"]),
+)
+
+
+@st.composite
+def scatter_case(draw: st.DrawFn, text: str) -> str:
+    """``text`` with each letter's case chosen at random."""
+    return "".join(ch.upper() if draw(st.booleans()) else ch for ch in text)
+
+
+@st.composite
+def gmail_aliases(draw: st.DrawFn, name: str) -> str:
+    """An address that reaches the Gmail mailbox ``name``: dots, a tag, case, the other domain."""
+    dotted = "".join(
+        ch + (draw(st.sampled_from(["", "", "."])) if i else "") for i, ch in enumerate(name)
+    )
+    tag = draw(st.sampled_from(["", "+", "+shop", "+a.b", "+x+y"]))
+    domain = draw(st.sampled_from(["gmail.com", "googlemail.com", "GMail.com", "gmail.com."]))
+    space = draw(st.sampled_from(["", " ", "\t"]))
+    local = draw(scatter_case(dotted + tag if tag != "+" else dotted + "+tag"))
+    return f"{space}{local}@{domain}{space}"
+
+
+@st.composite
+def tagged_aliases(draw: st.DrawFn, name: str, domain: str) -> str:
+    """An address that reaches ``name@domain`` on any provider: a ``+tag``, case, spaces."""
+    tag = draw(st.sampled_from(["", "+", "+news", "+a-b.c"]))
+    local = draw(scatter_case(name + (tag if tag != "+" else "+t")))
+    return f"{draw(st.sampled_from(['', ' ']))}{local}@{draw(scatter_case(domain))} "
+
+
+@st.composite
+def phone_layouts(draw: st.DrawFn, digits: str) -> str:
+    """``digits`` with the separators people type between them."""
+    out = []
+    for ch in digits:
+        out.append(ch)
+        out.append(draw(st.sampled_from(["", "", "", " ", "-", ".", "\u00a0"])))
+    return "".join(out).strip()
+
+
+ipv4_addresses = st.ip_addresses(v=4).map(str)
+ipv6_addresses = st.ip_addresses(v=6).map(str)

@@ -5,6 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import referralkit as rk
+from referralkit.guards import (
+    DEFAULT_EMAIL_RULES,
+    DisposableEmail,
+    DuplicateReferee,
+    IdentityNormalizer,
+    ReferralCycle,
+    SelfReferral,
+    SharedSignals,
+    Velocity,
+    default_guards,
+    normalize_email,
+)
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock, StoreContract
@@ -68,3 +80,27 @@ def memory_is_a_store() -> rk.Store:
 class MyStoreContract(StoreContract):
     def make(self) -> rk.Store:
         return MemoryStore()
+
+
+def guarded(store: rk.Store) -> rk.ReferralProgram:
+    guards: list[rk.Guard] = [
+        SelfReferral(block_on=["email", "phone"], review_on=["ip"]),
+        DuplicateReferee(),
+        Velocity(limit=20, window=timedelta(days=1), decision="review"),
+        DisposableEmail(domains=["burner.example"]),
+        ReferralCycle(max_length=3),
+        SharedSignals(threshold=3),
+        *default_guards(),
+    ]
+    names: list[str] = [g.name for g in guards]
+    del names
+    canonical: str = normalize_email("A.nn@googlemail.com", DEFAULT_EMAIL_RULES)
+    del canonical
+    return rk.ReferralProgram(
+        store=store,
+        secret=b"32+ bytes of program secret ....",
+        policy=Fixed(rk.Money("10", "USD")),
+        guards=guards,
+        previous_secrets=[b"the secret before this one, 32+ bytes"],
+        identity_rules=IdentityNormalizer(phone_region="GB"),
+    )

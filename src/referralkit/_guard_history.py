@@ -1,8 +1,8 @@
 """Reading the history guards need, before they run (guards themselves stay pure).
 
 Each guard lists what it reads in ``needs`` (``referrer_recent``, ``network_recent``,
-``upline``, ``siblings``); only those are read. ``lookback`` bounds time windows and
-``max_length`` bounds the referral chain walked for cycles.
+``upline``, ``siblings``, ``lookalikes``); only those are read. ``lookback`` bounds
+time windows and ``max_length`` bounds the referral chain walked for cycles.
 """
 
 from __future__ import annotations
@@ -11,24 +11,29 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from referralkit.context import GuardHistory, Signal
+from referralkit.guards._duplicate import PERSONAL_KINDS
 from referralkit.protocols import Guard, UnitOfWork
 
 __all__ = ["read_guard_history"]
 
 _LIMIT = 1000
+#: Signal kinds looked up among other customers for ``lookalikes``: those that name one
+#: person. Addresses and networks are shared by design and would be long lists.
+LOOKALIKE_KINDS = frozenset(PERSONAL_KINDS)
 
 
 def _network_times(
     uow: UnitOfWork, signals: frozenset[Signal], since: datetime
 ) -> tuple[datetime, ...]:
-    times = []
+    customers: set[str] = set()
     for signal in signals:
-        if signal[0] != "network":
-            continue
-        for other in uow.identities.customers_with(signal, _LIMIT):
-            ref = uow.referrals.active_for_referee(other)
-            if ref is not None and ref.attributed_at >= since:
-                times.append(ref.attributed_at)
+        if signal[0] == "network":
+            customers.update(uow.identities.customers_with(signal, _LIMIT))
+    times = []
+    for other in customers:
+        ref = uow.referrals.active_for_referee(other)
+        if ref is not None and ref.attributed_at >= since:
+            times.append(ref.attributed_at)
     return tuple(sorted(times))
 
 
@@ -42,6 +47,20 @@ def _upline(uow: UnitOfWork, referrer: str, depth: int) -> tuple[str, ...]:
     return tuple(chain)
 
 
+def _known_kinds(
+    uow: UnitOfWork, signals: frozenset[Signal], sides: frozenset[str]
+) -> frozenset[str]:
+    """Kinds of ``signals`` that a customer other than ``sides`` carries."""
+    known = set()
+    for signal in signals:
+        kind = signal[0]
+        if kind in LOOKALIKE_KINDS and kind not in known:
+            owners = uow.identities.customers_with(signal, len(sides) + 1)
+            if any(owner not in sides for owner in owners):
+                known.add(kind)
+    return frozenset(known)
+
+
 def read_guard_history(
     uow: UnitOfWork,
     guards: Sequence[Guard],
@@ -51,7 +70,10 @@ def read_guard_history(
     signals: frozenset[Signal],
     now: datetime,
 ) -> GuardHistory:
-    """Read what ``guards`` declare they need about this referrer and referee."""
+    """Read what ``guards`` declare they need about this referrer and referee.
+
+    ``signals`` are the referee's, hashed under every active key.
+    """
     needs: set[str] = set()
     lookback = timedelta(0)
     depth = 0
@@ -64,7 +86,8 @@ def read_guard_history(
     siblings: list[str] = []
     if "siblings" in needs:
         siblings = uow.referrals.referees_of(referrer)[-_LIMIT:]
-        sibling_counts = uow.identities.signal_counts(siblings)
+        if siblings:
+            sibling_counts = uow.identities.signal_counts(siblings)
     return GuardHistory(
         referee_referred_by=uow.referrals.referrer_of(referee),
         referee_is_customer=uow.conversions.count_for_referee(referee) > 0,
@@ -78,4 +101,7 @@ def read_guard_history(
         else (),
         sibling_signal_counts=sibling_counts,
         siblings=len(siblings),
+        referee_known_kinds=_known_kinds(uow, signals, frozenset({referrer, referee}))
+        if "lookalikes" in needs
+        else frozenset(),
     )

@@ -122,6 +122,8 @@ class GuardHistory:
     """Facts about the past that guards need, read by the program before they run.
 
     Times are attribution times of non-rejected referrals within the guards' lookback.
+    ``referee_known_kinds`` names the kinds of the referee's signals that another
+    customer (neither side of this referral) already carries.
     """
 
     referee_referred_by: str | None = None
@@ -132,11 +134,18 @@ class GuardHistory:
     referee_downline: tuple[str, ...] = ()
     sibling_signal_counts: Mapping[Signal, int] = attrs.field(factory=dict)
     siblings: int = 0
+    referee_known_kinds: frozenset[str] = frozenset()
 
 
 @attrs.frozen(slots=True)
 class GuardContext:
-    """One attribution as guards see it: both sides' hashed signals and the history."""
+    """One attribution as guards see it: both sides' hashed signals and the history.
+
+    ``referee_signals`` holds each signal hashed under every active program secret
+    (one digest per key while a key rotation is under way), so set intersection with
+    stored signals finds matches made before the rotation. ``referee_email_domain``
+    is the canonical domain of the referee's email (never stored).
+    """
 
     referrer: str
     referee: str

@@ -42,7 +42,8 @@ from referralkit.errors import (
     UnknownOrder,
     UnknownReferral,
 )
-from referralkit.guards.identity import SignalHasher, identity_signals
+from referralkit.guards import default_guards
+from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
 from referralkit.links import build_link, parse_link
 from referralkit.model import (
     Beneficiary,
@@ -235,6 +236,10 @@ class ReferralProgram:
     ``secret`` (at least 32 bytes) keys link signatures and identity hashes; keep it
     out of source control. ``clock`` returns the current time (timezone-aware);
     ``rng(n) -> bytes`` draws randomness for codes and ids (``secrets`` by default).
+    ``guards`` defaults to `referralkit.guards.default_guards` (``[]`` runs none);
+    ``previous_secrets`` are older secrets whose identity hashes still match during a
+    key rotation; ``identity_rules`` sets how identities are normalised (email
+    provider rules, the phone region).
     """
 
     def __init__(
@@ -253,6 +258,8 @@ class ReferralProgram:
         rng: Callable[[int], bytes] | None = None,
         terms: Mapping[str, RewardPolicy] | None = None,
         campaigns: Sequence[Campaign] = (),
+        previous_secrets: Sequence[bytes] = (),
+        identity_rules: IdentityNormalizer | None = None,
     ) -> None:
         raw_secret: object = secret  # checked at runtime: callers may not be type-checked
         if not isinstance(raw_secret, bytes) or len(raw_secret) < 32:  # noqa: PLR2004 - documented minimum
@@ -271,7 +278,7 @@ class ReferralProgram:
             raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
         self.store = store
         self.policy = policy
-        self.guards: tuple[Guard, ...] = tuple(guards) if guards is not None else ()
+        self.guards: tuple[Guard, ...] = tuple(default_guards() if guards is None else guards)
         self.link_base = link_base
         self.hold = hold
         self.code_format = code_format or CodeFormat()
@@ -280,7 +287,8 @@ class ReferralProgram:
         self.clock = clock
         self.rng = rng
         self._link_key = hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
-        self._hasher = SignalHasher(secret)
+        self._hasher = SignalHasher(secret, previous_secrets)
+        self._identity = identity_rules or IdentityNormalizer()
         self.policy_version = policy_version(policy)
         self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
         self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
@@ -307,6 +315,7 @@ class ReferralProgram:
         *,
         store: Store,
         secret: bytes,
+        previous_secrets: Sequence[bytes] = (),
         clock: Callable[[], datetime] = utc_now,
         rng: Callable[[int], bytes] | None = None,
     ) -> ReferralProgram:
@@ -322,7 +331,14 @@ class ReferralProgram:
                     "config must be a ProgramConfig or a dict", value=config, path="config"
                 )
             config = ProgramConfig.from_dict(config)
-        return cls(store=store, secret=secret, clock=clock, rng=rng, **program_kwargs(config))
+        return cls(
+            store=store,
+            secret=secret,
+            previous_secrets=previous_secrets,
+            clock=clock,
+            rng=rng,
+            **program_kwargs(config),
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -373,8 +389,8 @@ class ReferralProgram:
         return campaign.policy, self._versions[campaign.name]
 
     def signals(self, identity: Identity | None) -> frozenset[Signal]:
-        """The keyed hashes the program stores for ``identity``."""
-        return identity_signals(identity, self._hasher)
+        """The keyed hashes the program stores for ``identity`` (under the current secret)."""
+        return identity_signals(identity, self._hasher, self._identity.pairs)
 
     # -- enrol and share -------------------------------------------------------------------
 
@@ -557,6 +573,7 @@ class ReferralProgram:
                 rc,
                 referee=referee,
                 signals=signals,
+                identity=identity,
                 existing_customer=existing_customer,
                 existing=existing,
                 now=now,
@@ -628,6 +645,7 @@ class ReferralProgram:
         *,
         referee: str,
         signals: frozenset[Signal],
+        identity: Identity | None,
         existing_customer: bool,
         existing: Referral | None,
         now: datetime,
@@ -640,6 +658,8 @@ class ReferralProgram:
             return Verdict(Decision.BLOCK, ("duplicate_referee.already_referred",), 1.0)
         if not self.guards:
             return Verdict.allow()
+        if self._hasher.rotating:  # match signals stored under older secrets too
+            signals = identity_signals(identity, self._hasher, self._identity.pairs, match=True)
         context = GuardContext(
             referrer=rc.owner,
             referee=referee,
@@ -651,6 +671,7 @@ class ReferralProgram:
             history=read_guard_history(
                 uow, self.guards, referrer=rc.owner, referee=referee, signals=signals, now=now
             ),
+            referee_email_domain=self._identity.email_domain(identity),
             channel=channel,
         )
         decision = Decision.ALLOW

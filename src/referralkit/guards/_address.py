@@ -1,0 +1,94 @@
+"""Postal addresses as fraud checks compare them: case, punctuation, abbreviations ignored.
+
+Accents and whitespace do not count either: ``12, Baker Street, Apt. 4`` and
+``12 baker st apt 4`` are one address. Word order is kept: an address written in
+another order is another address to this normaliser.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from referralkit.errors import InvalidIdentity
+
+__all__ = ["ADDRESS_ABBREVIATIONS", "normalize_address"]
+
+_MAX_TEXT = 500
+_WORD = re.compile(r"[^\W_]+")
+
+#: Words and their one written form. Every value maps to itself, so normalising twice
+#: changes nothing.
+ADDRESS_ABBREVIATIONS: Mapping[str, str] = MappingProxyType(
+    {
+        word: short
+        for short, words in {
+            "st": ("street", "st", "str", "saint", "strasse"),
+            "ave": ("avenue", "av", "ave", "avn"),
+            "rd": ("road", "rd"),
+            "blvd": ("boulevard", "blvd", "bd"),
+            "dr": ("drive", "dr", "drv"),
+            "ln": ("lane", "ln"),
+            "ct": ("court", "ct", "crt"),
+            "pl": ("place", "pl"),
+            "sq": ("square", "sq"),
+            "ter": ("terrace", "ter", "terr"),
+            "hwy": ("highway", "hwy"),
+            "pkwy": ("parkway", "pkwy", "pky"),
+            "cres": ("crescent", "cres"),
+            "cl": ("close", "cl"),
+            "apt": ("apartment", "apt", "flat", "unit"),
+            "ste": ("suite", "ste"),
+            "fl": ("floor", "fl"),
+            "bldg": ("building", "bldg"),
+            "n": ("north", "n"),
+            "s": ("south", "s"),
+            "e": ("east", "e"),
+            "w": ("west", "w"),
+            "ne": ("northeast", "ne"),
+            "nw": ("northwest", "nw"),
+            "se": ("southeast", "se"),
+            "sw": ("southwest", "sw"),
+            "no": ("number", "no", "nr", "num"),
+        }.items()
+        for word in words
+    }
+)
+
+
+def _plain(text: str) -> str:
+    """Lower-case ASCII where possible: accents dropped, compatibility forms folded."""
+    for _ in range(4):
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        again = unicodedata.normalize("NFKC", stripped)
+        if again == text:
+            break
+        text = again
+    return text
+
+
+def normalize_address(
+    address: str, abbreviations: Mapping[str, str] = ADDRESS_ABBREVIATIONS
+) -> str:
+    """One written form of a postal address: words only, lower case, abbreviations unified.
+
+    Raises `InvalidIdentity` for text with no letters or digits at all.
+    """
+    raw: object = address
+    if not isinstance(raw, str):
+        raise InvalidIdentity(
+            f"an address is a string, not {type(raw).__name__}", value=raw, field="address"
+        )
+    if len(address) > _MAX_TEXT:
+        raise InvalidIdentity(
+            "too long for a postal address", value=address[:_MAX_TEXT], field="address"
+        )
+    words = _WORD.findall(_plain(address))
+    if not words:
+        raise InvalidIdentity(
+            f"{address!r} has no letters or digits", value=address, field="address"
+        )
+    return " ".join(abbreviations.get(w, w) for w in words)

@@ -1,0 +1,155 @@
+"""Email addresses as fraud checks compare them: one form per mailbox.
+
+Provider rules are data (`EmailRules`): which domains are one mailbox provider,
+where dots in the local part do not count, which characters start a sub-address
+tag. A host extends them with `EmailRules.extend`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+import attrs
+
+from referralkit.errors import InvalidIdentity
+
+__all__ = ["DEFAULT_EMAIL_RULES", "EmailRules", "email_domain", "normalize_email"]
+
+_MAX_EMAIL = 320
+_LABELS = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+
+
+def _fold(text: str) -> str:
+    """Case-insensitive, compatibility-normalised text, stable under repetition."""
+    folded = unicodedata.normalize("NFKC", text)
+    for _ in range(4):
+        again = unicodedata.normalize("NFKC", folded.casefold())
+        if again == folded:
+            break
+        folded = again
+    return folded
+
+
+def _domain(domain: str) -> str:
+    text = _fold(domain.strip()).rstrip(".")
+    try:
+        ascii_domain = text.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidIdentity(
+            f"{domain!r} is not a valid email domain", value=domain, field="email"
+        ) from None
+    if not _LABELS.fullmatch(ascii_domain):
+        raise InvalidIdentity(
+            f"{domain!r} is not a valid email domain", value=domain, field="email"
+        )
+    return ascii_domain
+
+
+def _mapping(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType({_domain(k): v for k, v in dict(value).items()})
+
+
+def _domains(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        value = (value,)
+    return frozenset(_domain(d) for d in value)
+
+
+def _alias_targets(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType({_domain(k): _domain(v) for k, v in dict(value).items()})
+
+
+@attrs.frozen(slots=True)
+class EmailRules:
+    """How mailbox providers treat addresses, so that aliases of one mailbox match.
+
+    ``aliases`` maps a domain to the domain it is another name for
+    (``googlemail.com`` -> ``gmail.com``); ``dots_ignored`` lists domains whose
+    mailboxes ignore dots in the local part; ``separators`` are the characters that
+    start a sub-address tag (``ann+shop@``) on every domain, unless ``domain_separators``
+    names others for a domain (an empty string turns tags off there).
+    """
+
+    aliases: Mapping[str, str] = attrs.field(factory=dict, converter=_alias_targets)
+    dots_ignored: frozenset[str] = attrs.field(factory=frozenset, converter=_domains)
+    separators: str = "+"
+    domain_separators: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
+
+    def extend(
+        self,
+        *,
+        aliases: Mapping[str, str] | None = None,
+        dots_ignored: Iterable[str] = (),
+        domain_separators: Mapping[str, str] | None = None,
+    ) -> EmailRules:
+        """These rules plus a host's own: more aliases, dot-blind domains, tag characters."""
+        return EmailRules(
+            aliases={**self.aliases, **(aliases or {})},
+            dots_ignored=self.dots_ignored | _domains(dots_ignored),
+            separators=self.separators,
+            domain_separators={**self.domain_separators, **(domain_separators or {})},
+        )
+
+    def canonical_domain(self, domain: str) -> str:
+        """The domain a mailbox is known under (``googlemail.com`` -> ``gmail.com``)."""
+        return self.aliases.get(domain, domain)
+
+
+#: The built-in rules: ``+`` tags everywhere; Gmail ignores dots and answers to
+#: googlemail.com; Proton accounts answer on all of their domains.
+DEFAULT_EMAIL_RULES = EmailRules(
+    aliases={
+        "googlemail.com": "gmail.com",
+        "protonmail.com": "proton.me",
+        "protonmail.ch": "proton.me",
+        "pm.me": "proton.me",
+    },
+    dots_ignored=("gmail.com",),
+)
+
+
+def _split(email: str) -> tuple[str, str]:
+    raw: object = email
+    if not isinstance(raw, str):
+        raise InvalidIdentity(
+            f"an email is a string, not {type(raw).__name__}", value=raw, field="email"
+        )
+    text = email.strip()
+    if len(text) > _MAX_EMAIL or "@" not in text:
+        raise InvalidIdentity(
+            f"{email[:_MAX_EMAIL]!r} is not an email address", value=email, field="email"
+        )
+    local, _, domain = text.rpartition("@")
+    # Every whitespace character but the ASCII space is unprintable.
+    if not local or " " in local or not local.isprintable():
+        raise InvalidIdentity(f"{email!r} is not an email address", value=email, field="email")
+    return local, domain
+
+
+def email_domain(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
+    """The canonical domain of an address: lower-case, IDNA-encoded, aliases resolved."""
+    _, domain = _split(email)
+    return rules.canonical_domain(_domain(domain))
+
+
+def normalize_email(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
+    """One form per mailbox: case and spaces ignored, ``+tags`` cut, provider rules applied.
+
+    ``A.Nn+shop@GoogleMail.com`` and ``ann@gmail.com`` give ``ann@gmail.com``. Raises
+    `InvalidIdentity` for text that is not an address.
+    """
+    local, domain = _split(email)
+    domain = rules.canonical_domain(_domain(domain))
+    local = _fold(local)
+    if domain in rules.dots_ignored:
+        local = local.replace(".", "")
+    separators = rules.domain_separators.get(domain, rules.separators)
+    cuts = [i for i in (local.find(ch) for ch in separators) if i > 0]
+    if cuts:
+        local = local[: min(cuts)]
+    if not local:
+        raise InvalidIdentity(f"{email!r} has an empty mailbox name", value=email, field="email")
+    return f"{local}@{domain}"

@@ -1,0 +1,414 @@
+"""Identity normalisers and keyed hashes: aliases match, different people never collide."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import types
+import uuid
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import referralkit as rk
+from referralkit.guards import (
+    ADDRESS_ABBREVIATIONS,
+    DEFAULT_EMAIL_RULES,
+    PHONE_REGIONS,
+    EmailRules,
+    IdentityNormalizer,
+    PhoneRegion,
+    SignalHasher,
+    email_domain,
+    identity_signals,
+    normalize_address,
+    normalize_device,
+    normalize_email,
+    normalize_ip,
+    normalize_payment,
+    normalize_phone,
+)
+from strategies import (
+    gmail_aliases,
+    ipv4_addresses,
+    ipv6_addresses,
+    mailbox_names,
+    phone_layouts,
+    plain_domains,
+    tagged_aliases,
+)
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+OLD_SECRET = b"an older secret of thirty-two bytes!!"
+#: 020 7946 0000 in full-width digits, as some keyboards type them.
+FULLWIDTH_LONDON = "\uff10\uff12\uff10 \uff17\uff19\uff14\uff16 \uff10\uff10\uff10\uff10"
+
+# -- email ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given_address", "expected"),
+    [
+        ("ann@gmail.com", "ann@gmail.com"),
+        ("  A.Nn+shop@GoogleMail.com ", "ann@gmail.com"),
+        ("a.n.n@gmail.com.", "ann@gmail.com"),
+        ("Bob+news@Example.COM", "bob@example.com"),
+        ("bob.smith@example.com", "bob.smith@example.com"),  # dots count off Gmail
+        ("carol+x@protonmail.com", "carol@proton.me"),
+        ("+only@example.com", "+only@example.com"),  # nothing before the tag: kept
+        ("dora@bücher.de", "dora@xn--bcher-kva.de"),
+        ("ÉMILE@example.com", "émile@example.com"),
+    ],
+)
+def test_emails_normalise_to_one_form_per_mailbox(given_address: str, expected: str) -> None:
+    assert normalize_email(given_address) == expected
+
+
+@given(st.one_of(st.emails(), st.text(max_size=40)))
+def test_email_normalisation_is_idempotent(text: str) -> None:
+    try:
+        once = normalize_email(text)
+    except rk.InvalidIdentity:
+        return
+    assert normalize_email(once) == once
+
+
+@given(mailbox_names, st.data())
+def test_every_gmail_alias_of_a_mailbox_matches_it(name: str, data: st.DataObject) -> None:
+    alias = data.draw(gmail_aliases(name))
+    assert normalize_email(alias) == f"{name}@gmail.com"
+
+
+@given(mailbox_names, plain_domains, st.data())
+def test_plus_tags_and_case_never_hide_a_mailbox(name, domain, data) -> None:
+    alias = data.draw(tagged_aliases(name, domain))
+    assert normalize_email(alias) == f"{name}@{domain}"
+
+
+@given(mailbox_names, plain_domains, mailbox_names, plain_domains)
+def test_different_mailboxes_never_collide(name1, domain1, name2, domain2) -> None:
+    assume((name1, domain1) != (name2, domain2))
+    assert normalize_email(f"{name1}@{domain1}") != normalize_email(f"{name2}@{domain2}")
+    assert normalize_email(f"{name1}@gmail.com") != normalize_email(f"{name2}1@gmail.com")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "ann", "@example.com", "ann@", "a nn@example.com", "ann@exa mple.com", "x" * 400],
+)
+def test_text_that_is_no_email_is_an_invalid_identity(bad: str) -> None:
+    with pytest.raises(rk.InvalidIdentity) as err:
+        normalize_email(bad)
+    assert err.value.field == "email"
+
+
+def test_a_non_string_email_is_an_invalid_identity() -> None:
+    with pytest.raises(rk.InvalidIdentity):
+        normalize_email(42)  # type: ignore[arg-type]
+
+
+def test_provider_rules_are_data_a_host_extends() -> None:
+    rules = DEFAULT_EMAIL_RULES.extend(
+        aliases={"corp-mail.example": "corp.example"},
+        dots_ignored=["corp.example"],
+        domain_separators={"corp.example": "-+"},
+    )
+    assert normalize_email("J.Doe-sales@corp-mail.example", rules) == "jdoe@corp.example"
+    assert normalize_email("J.Doe-sales@corp-mail.example") == "j.doe-sales@corp-mail.example"
+    assert normalize_email("ann@googlemail.com", rules) == "ann@gmail.com"  # built-ins kept
+    no_tags = EmailRules(domain_separators={"example.com": ""})
+    assert normalize_email("ann+x@example.com", no_tags) == "ann+x@example.com"
+
+
+def test_email_domain_is_canonical() -> None:
+    assert email_domain("Ann@GoogleMail.com") == "gmail.com"
+    assert email_domain("x@Sub.Mailinator.com") == "sub.mailinator.com"
+
+
+# -- phone ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("(415) 555-0100", "US", "+14155550100"),
+        ("1-415-555-0100", "US", "+14155550100"),
+        ("+1 415 555 0100", "GB", "+14155550100"),
+        ("011 44 20 7946 0000", "US", "+442079460000"),
+        ("020 7946 0000", "GB", "+442079460000"),
+        ("+44 (0)20 7946 0000", "US", "+442079460000"),
+        ("0044 20 7946 0000", "DE", "+442079460000"),
+        ("06 1234 5678", "IT", "+390612345678"),  # the leading 0 is part of Italian numbers
+        ("+1 415 555 0100 ext. 12", "US", "+14155550100"),
+        (
+            "\uff10\uff12\uff10 \uff17\uff19\uff14\uff16 \uff10\uff10\uff10\uff10",
+            "GB",
+            "+442079460000",
+        ),
+    ],
+)
+def test_phones_normalise_to_e164(text: str, region: str, expected: str) -> None:
+    assert normalize_phone(text, region) == expected
+
+
+@given(
+    st.sampled_from(sorted(PHONE_REGIONS)), st.text(alphabet="0123456789", min_size=6, max_size=11)
+)
+def test_a_number_matches_however_it_is_laid_out(region, national) -> None:
+    assume(not national.startswith("0"))
+    home = PHONE_REGIONS[region]
+    assume(not home.trunk or not national.startswith(home.trunk))
+    assume(not any(national.startswith(p) for p in home.international))
+    expected = f"+{home.calling_code}{national}"
+    assume(len(expected) <= 16)
+    assert normalize_phone(national, region) == expected
+    assert normalize_phone(f"{home.trunk}{national}", region) == expected
+
+
+@given(st.data(), st.text(alphabet="0123456789", min_size=7, max_size=14))
+def test_phone_layout_never_changes_the_number(data, digits) -> None:
+    assume(not digits.startswith("0"))
+    laid_out = data.draw(phone_layouts(digits))
+    assert normalize_phone("+" + laid_out) == normalize_phone("+" + digits) == "+" + digits
+
+
+@given(st.text(max_size=30), st.sampled_from(sorted(PHONE_REGIONS)))
+def test_phone_normalisation_is_idempotent(text, region) -> None:
+    try:
+        once = normalize_phone(text, region)
+    except rk.InvalidIdentity:
+        return
+    assert normalize_phone(once, region) == once
+    assert normalize_phone(once, "US") == once  # E.164 reads the same in every region
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=7, max_size=14),
+    st.text(alphabet="0123456789", min_size=7, max_size=14),
+)
+def test_different_numbers_never_collide(a, b) -> None:
+    assume(a != b and not a.startswith("0") and not b.startswith("0"))
+    assert normalize_phone("+" + a) != normalize_phone("+" + b)
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "call me", "+1 415 555 01OO", "12345", "+0 123 4567", "9" * 80]
+)
+def test_text_that_is_no_phone_number_is_an_invalid_identity(bad: str) -> None:
+    with pytest.raises(rk.InvalidIdentity) as err:
+        normalize_phone(bad)
+    assert err.value.field == "phone"
+
+
+def test_an_unknown_region_is_a_config_error_and_regions_are_extensible() -> None:
+    with pytest.raises(rk.ConfigError, match="no phone region 'XX'"):
+        normalize_phone("030 1234567", "XX")
+    regions = {**PHONE_REGIONS, "XX": PhoneRegion("999", "0")}
+    assert normalize_phone("030 1234567", "XX", regions=regions) == "+999301234567"
+    with pytest.raises(rk.ConfigError):
+        IdentityNormalizer(phone_region="XX")
+
+
+def _pn():  # the phone extra is part of the test extra: the agreement test always runs
+    import phonenumbers as pn
+
+    return pn
+
+
+@given(st.data())
+def test_phonenumbers_agrees_on_every_region_in_the_table(data) -> None:
+    """Installing the phone extra never changes a hash: both give the same E.164."""
+    pn = _pn()
+    types_ = pn.PhoneNumberType
+    formats = pn.PhoneNumberFormat
+    region = data.draw(st.sampled_from(sorted(PHONE_REGIONS)))
+    kind = data.draw(st.sampled_from([types_.FIXED_LINE, types_.MOBILE, types_.TOLL_FREE]))
+    example = pn.example_number_for_type(region, kind)
+    assume(example is not None)
+    fmt = data.draw(st.sampled_from([formats.NATIONAL, formats.INTERNATIONAL, formats.E164]))
+    text = pn.format_number(example, fmt)
+    theirs = pn.format_number(pn.parse(text, region), formats.E164)
+    assert normalize_phone(text, region) == theirs
+    assert normalize_phone(text, region, strict=True) == theirs
+
+
+def test_strict_phones_refuse_numbers_that_cannot_exist() -> None:
+    assert normalize_phone("+1 202 555 0143") == "+12025550143"
+    with pytest.raises(rk.InvalidIdentity, match="no such number"):
+        normalize_phone("+1 111 555 0143", strict=True)
+
+
+def test_strict_phones_without_the_extra_say_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "phonenumbers", None)
+    with pytest.raises(rk.ConfigError, match=r"referralkit\[phone\]"):
+        normalize_phone("+14155550100", strict=True)
+
+
+# -- IP ------------------------------------------------------------------------------------
+
+
+@given(ipv4_addresses, st.integers(0, 255))
+def test_ipv4_addresses_of_one_slash_24_share_a_network_only(address, last) -> None:
+    neighbour = str(ipaddress.IPv4Address((int(ipaddress.IPv4Address(address)) & ~0xFF) | last))
+    ip1, net1 = normalize_ip(address)
+    ip2, net2 = normalize_ip(f" {neighbour} ")
+    assert net1 == net2
+    assert (ip1 == ip2) == (address == neighbour)
+
+
+@given(ipv6_addresses, st.integers(0, 2**64 - 1))
+def test_ipv6_addresses_of_one_slash_64_share_a_network(address, low) -> None:
+    base = int(ipaddress.IPv6Address(address)) & ~(2**64 - 1)
+    neighbour = ipaddress.IPv6Address(base | low)
+    assume(neighbour.ipv4_mapped is None and ipaddress.IPv6Address(address).ipv4_mapped is None)
+    assert normalize_ip(address)[1] == normalize_ip(neighbour.exploded.upper())[1]
+
+
+@given(st.one_of(ipv4_addresses, ipv6_addresses))
+def test_ip_normalisation_is_idempotent(address) -> None:
+    ip, network = normalize_ip(address)
+    assert normalize_ip(ip) == (ip, network)
+
+
+def test_ip_forms_that_name_one_address_match() -> None:
+    assert normalize_ip("::ffff:203.0.113.7") == ("203.0.113.7", "203.0.113.0/24")
+    assert normalize_ip("[2001:DB8::1%eth0]") == ("2001:db8::1", "2001:db8::/64")
+
+
+@pytest.mark.parametrize("bad", ["", "localhost", "1.2.3", "1.2.3.4:80", "1.2.3.256"])
+def test_text_that_is_no_ip_is_an_invalid_identity(bad: str) -> None:
+    with pytest.raises(rk.InvalidIdentity) as err:
+        normalize_ip(bad)
+    assert err.value.field == "ip"
+
+
+# -- postal address, device, payment -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("12, Baker Street, Apt. 4", "12 baker st apartment 4"),
+        ("1 North Avenue", "1 N. Ave"),
+        ("Hauptstraße 5", "HAUPTSTRASSE 5"),  # one word: the suffix is not split off
+        ("5 rue de l'Église", "5 Rue de l Eglise"),
+        ("  10   Downing   St.  ", "10 downing street"),
+    ],
+)
+def test_ways_of_writing_one_address_match(a: str, b: str) -> None:
+    assert normalize_address(a) == normalize_address(b)
+
+
+def test_abbreviations_are_fixed_points() -> None:
+    for short in set(ADDRESS_ABBREVIATIONS.values()):
+        assert ADDRESS_ABBREVIATIONS[short] == short
+
+
+@given(st.text(max_size=60))
+def test_address_normalisation_is_idempotent(text) -> None:
+    try:
+        once = normalize_address(text)
+    except rk.InvalidIdentity:
+        return
+    assert normalize_address(once) == once
+
+
+@given(st.integers(1, 9999), st.integers(1, 9999))
+def test_different_house_numbers_never_collide(a, b) -> None:
+    assume(a != b)
+    assert normalize_address(f"{a} High Street") != normalize_address(f"{b} High Street")
+
+
+def test_addresses_without_words_are_invalid() -> None:
+    with pytest.raises(rk.InvalidIdentity):
+        normalize_address(" ,.- ")
+
+
+def test_device_ids_match_in_any_uuid_spelling_and_stay_case_sensitive_otherwise() -> None:
+    u = uuid.UUID(int=0xABCDEF)
+    assert normalize_device(str(u).upper()) == normalize_device(f"{{{u}}}") == str(u)
+    assert normalize_device(" dev-AbC ") == "dev-AbC"
+    assert normalize_device("dev-abc") != normalize_device("dev-ABC")
+
+
+def test_payment_fingerprints_are_trimmed_and_digit_groups_joined() -> None:
+    assert normalize_payment(" Xt5EWLLDS7FJjR1c ") == "Xt5EWLLDS7FJjR1c"
+    assert normalize_payment("Xt5EWLLDS7FJjR1c") != normalize_payment("xt5ewllds7fjjr1c")
+    assert normalize_payment("4242 4242-4242") == "424242424242"
+    with pytest.raises(rk.InvalidIdentity):
+        normalize_payment("a\x00b")
+
+
+# -- the normaliser and keyed hashes -------------------------------------------------------
+
+
+def test_an_identity_gives_one_pair_per_signal_and_blank_values_are_absent() -> None:
+    pairs = IdentityNormalizer().pairs(
+        rk.Identity(email="A@x.com", phone=" ", ip="10.0.0.7", address="", device_id="d1")
+    )
+    assert pairs == [
+        ("email", "a@x.com"),
+        ("device", "d1"),
+        ("ip", "10.0.0.7"),
+        ("network", "10.0.0.0/24"),
+    ]
+
+
+def test_phone_region_and_email_rules_reach_the_pairs() -> None:
+    rules = IdentityNormalizer(phone_region="GB", email_rules=EmailRules())
+    pairs = rules.pairs(rk.Identity(phone="020 7946 0000", email="a.b@googlemail.com"))
+    assert pairs == [("email", "a.b@googlemail.com"), ("phone", "+442079460000")]
+
+
+@given(
+    st.sampled_from(["email", "phone", "device"]),
+    st.text(min_size=1, max_size=20),
+    st.sampled_from(["email", "phone", "device"]),
+    st.text(min_size=1, max_size=20),
+)
+def test_keyed_hashes_differ_whenever_kind_or_value_differs(k1, v1, k2, v2) -> None:
+    hasher = SignalHasher(SECRET)
+    assert (hasher.digest(k1, v1) == hasher.digest(k2, v2)) == ((k1, v1) == (k2, v2))
+
+
+def test_hashes_depend_on_the_secret_and_reveal_nothing_in_the_clear() -> None:
+    identity = rk.Identity(email="ann@gmail.com", phone="+14155550100")
+    new = identity_signals(identity, SignalHasher(SECRET))
+    old = identity_signals(identity, SignalHasher(OLD_SECRET))
+    assert not new & old
+    assert all("ann" not in digest and "4155550100" not in digest for _, digest in new)
+
+
+def test_rotation_stores_under_the_new_key_and_matches_under_both() -> None:
+    identity = rk.Identity(email="ann@gmail.com")
+    rotating = SignalHasher(SECRET, previous=[OLD_SECRET])
+    stored_before = identity_signals(identity, SignalHasher(OLD_SECRET))
+    assert rotating.rotating
+    assert identity_signals(identity, rotating) == identity_signals(identity, SignalHasher(SECRET))
+    matched = identity_signals(identity, rotating, match=True)
+    assert stored_before <= matched
+    assert len(matched) == 2
+
+
+@pytest.mark.parametrize("previous", [[b"short"], b"x" * 40, ["text" * 10]])
+def test_previous_secrets_must_be_a_list_of_long_byte_strings(previous) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        SignalHasher(SECRET, previous=previous)
+    assert err.value.path == "previous_secrets"
+
+
+def test_identity_must_be_an_identity() -> None:
+    with pytest.raises(rk.InvalidIdentity):
+        identity_signals({"email": "a@b.c"}, SignalHasher(SECRET))  # type: ignore[arg-type]
+
+
+def test_the_fraud_extra_is_found_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from referralkit.guards._disposable import package_domains
+
+    monkeypatch.setitem(sys.modules, "disposable_email_domains", None)
+    assert package_domains() == frozenset()
+    fake = types.ModuleType("disposable_email_domains")
+    fake.blocklist = {"throwaway.example", 42}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "disposable_email_domains", fake)
+    assert package_domains() == {"throwaway.example"}
