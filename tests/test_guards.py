@@ -91,9 +91,18 @@ def test_self_referral_blocks_exactly_when_a_personal_signal_is_shared(mine, the
 
 
 @given(st.sampled_from(["ip", "network", "address"]), st.sampled_from(["ip", "network", "address"]))
-def test_what_a_household_shares_is_never_blocked_by_default(k1, k2) -> None:
+def test_what_a_household_shares_is_never_blocked_by_the_default_guards(k1, k2) -> None:
     shared = {k1: "h", k2: "h2"}
-    assert SelfReferral().check(context(shared, shared)).decision is not BLOCK
+    (self_referral,) = [g for g in default_guards() if isinstance(g, SelfReferral)]
+    assert self_referral.check(context(shared, shared)).decision is not BLOCK
+
+
+def test_self_referral_defaults_are_the_documented_signature() -> None:
+    guard = SelfReferral()
+    assert guard.block_on == ("email", "phone", "device", "payment", "address")
+    assert guard.review_on == ("ip",)
+    assert guard.check(context({"ip": "h"}, {"ip": "h"})).decision is REVIEW
+    assert guard.check(context({"address": "a"}, {"address": "a"})).decision is BLOCK
 
 
 def test_self_referral_is_configurable_and_refuses_unknown_kinds() -> None:

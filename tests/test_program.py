@@ -356,3 +356,29 @@ def test_naive_clock_is_refused(store: rk.Store) -> None:
     )
     with pytest.raises(rk.ConfigError):
         program.enroll("ann")
+
+
+def test_links_signed_before_a_secret_rotation_verify_only_while_the_old_secret_is_listed(
+    store: rk.Store, clock: FrozenClock
+) -> None:
+    def program_with(secret: bytes, previous: tuple[bytes, ...] = ()) -> rk.ReferralProgram:
+        return rk.ReferralProgram(
+            store=store,
+            secret=secret,
+            previous_secrets=previous,
+            policy=Fixed(usd("10")),
+            guards=[],
+            link_base="https://shop.example/r",
+            clock=clock,
+        )
+
+    new_secret = b"N" * 32
+    old = program_with(SECRET)
+    url = old.link(old.enroll("ann").code, channel="email")
+    with pytest.raises(rk.LinkTampered):
+        program_with(new_secret).attribute(link=url, referee="bob")
+    rotating = program_with(new_secret, (SECRET,))
+    assert rotating.attribute(link=url, referee="bob").referrer == "ann"
+    fresh = rotating.link(rotating.code_for("ann").code)  # type: ignore[union-attr]
+    with pytest.raises(rk.LinkTampered):
+        old.attribute(link=fresh, referee="cy")  # new links carry the new signature

@@ -37,6 +37,7 @@ from referralkit.errors import (
     InvalidCode,
     InvalidInput,
     InvalidState,
+    LinkTampered,
     NotFound,
     UnknownCode,
     UnknownOrder,
@@ -44,7 +45,7 @@ from referralkit.errors import (
 )
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
-from referralkit.links import build_link, parse_link
+from referralkit.links import LinkPayload, build_link, parse_link
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -230,6 +231,11 @@ def _campaigns_by_name(campaigns: Sequence[Campaign]) -> dict[str, Campaign]:
     return by_name
 
 
+def _link_key(secret: bytes) -> bytes:
+    # Links are signed with a key derived from the secret, never with the secret itself.
+    return hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
+
+
 class ReferralProgram:
     """A referral program on a store: enrol, link, attribute, convert, refund, release, pay.
 
@@ -237,9 +243,9 @@ class ReferralProgram:
     out of source control. ``clock`` returns the current time (timezone-aware);
     ``rng(n) -> bytes`` draws randomness for codes and ids (``secrets`` by default).
     ``guards`` defaults to `referralkit.guards.default_guards` (``[]`` runs none);
-    ``previous_secrets`` are older secrets whose identity hashes still match during a
-    key rotation; ``identity_rules`` sets how identities are normalised (email
-    provider rules, the phone region).
+    ``previous_secrets`` are older secrets whose identity hashes still match, and whose
+    signed links still verify, during a key rotation; ``identity_rules`` sets how
+    identities are normalised (email provider rules, the phone region).
     """
 
     def __init__(
@@ -286,7 +292,8 @@ class ReferralProgram:
         self.sign_links = sign_links
         self.clock = clock
         self.rng = rng
-        self._link_key = hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
+        self._link_key = _link_key(secret)
+        self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
         self._hasher = SignalHasher(secret, previous_secrets)
         self._identity = identity_rules or IdentityNormalizer()
         self.policy_version = policy_version(policy)
@@ -543,9 +550,7 @@ class ReferralProgram:
             raise InvalidInput("pass code= or link=, not both", field="code")
         campaign_hint: str | None = None
         if link is not None:
-            payload = parse_link(
-                link, secret=self._link_key if self.sign_links else None, now=self._now()
-            )
+            payload = self._parse_link(link)
             text = payload.code
             channel = channel or payload.channel
             campaign_hint = payload.campaign
@@ -619,6 +624,18 @@ class ReferralProgram:
                 now,
             )
             return referral
+
+    def _parse_link(self, link: str) -> LinkPayload:
+        """Check a clicked link; links signed before a secret rotation still verify."""
+        if not self.sign_links:
+            return parse_link(link, now=self._now())
+        try:
+            return parse_link(link, secret=self._link_key, now=self._now())
+        except LinkTampered:
+            for old in self._old_link_keys:
+                with contextlib.suppress(LinkTampered):
+                    return parse_link(link, secret=old, now=self._now())
+            raise
 
     def _usable_code(
         self, uow: UnitOfWork, canonical: str, now: datetime

@@ -14,6 +14,9 @@ from referralkit.protocols import Guard
 
 __all__ = ["default_guards"]
 
+#: What one person owns: a match blocks. A shared home address or IP is only reviewed.
+HOUSEHOLD_SAFE_BLOCK = ("email", "phone", "device", "payment")
+
 #: More referrals than this in a day, per referrer or per network, go to review.
 DEFAULT_DAILY_LIMIT = 20
 
@@ -27,7 +30,7 @@ def default_guards() -> list[Guard]:
     device, card or network are reviewed; rings of up to three are blocked.
     """
     return [
-        SelfReferral(),
+        SelfReferral(block_on=HOUSEHOLD_SAFE_BLOCK, review_on=("address", "ip")),
         DuplicateReferee(),
         Velocity(limit=DEFAULT_DAILY_LIMIT, window=timedelta(days=1)),
         DisposableEmail(),

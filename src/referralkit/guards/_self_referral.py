@@ -15,15 +15,16 @@ class SelfReferral:
     """Refuse a referral whose referee shares a normalised signal with the referrer.
 
     A match on a ``block_on`` kind blocks; a match on a ``review_on`` kind alone sends
-    the referral to review. The defaults block on what belongs to one person (email,
-    phone, device, card) and only review what a household or an office shares
-    (postal address, IP address). Reasons: ``self_referral.<kind>`` per shared kind.
+    the referral to review. The defaults block on email, phone, device, card and postal
+    address and only review a shared IP (families and offices share one);
+    `default_guards` moves the address to review so partners at one home are never
+    blocked. Reasons: ``self_referral.<kind>`` per shared kind.
     """
 
     block_on: tuple[str, ...] = attrs.field(
-        default=("email", "phone", "device", "payment"), converter=kinds
+        default=("email", "phone", "device", "payment", "address"), converter=kinds
     )
-    review_on: tuple[str, ...] = attrs.field(default=("address", "ip"), converter=kinds)
+    review_on: tuple[str, ...] = attrs.field(default=("ip",), converter=kinds)
 
     @property
     def name(self) -> str:
