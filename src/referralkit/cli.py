@@ -1,13 +1,19 @@
-"""The ``referralkit`` command: ``demo`` (a simulated shop), ``codes`` (bulk codes)."""
+"""The ``referralkit`` command: ``demo``, ``codes``, ``metrics``.
+
+``demo`` runs a simulated shop, ``codes`` prints bulk codes, ``metrics`` prints the
+report of a program's SQLite file (a table, JSON, or an HTML page).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime, time, timezone
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator
 
 from referralkit.codes import CodeFormat, generate_codes
 from referralkit.errors import ReferralError
@@ -31,6 +37,34 @@ class _CodesArgs(BaseModel):
     display: bool
 
 
+class _MetricsArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    db: FilePath
+    json_out: bool
+    html: Path | None
+    since: datetime | None
+    until: datetime | None
+    by: list[Literal["campaign", "channel", "referrer"]]
+    active_customers: int | None = Field(ge=0)
+    top: int = Field(ge=1, le=10_000)
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _utc(cls, value: object) -> object:
+        """A date is midnight UTC; a time without a zone is UTC."""
+        if isinstance(value, str) and len(value) == len("2026-03-01"):
+            value = datetime.combine(date.fromisoformat(value), time(), timezone.utc)
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def _by(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referralkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -44,7 +78,49 @@ def _parser() -> argparse.ArgumentParser:
     codes.add_argument("--length", type=int, default=8)
     codes.add_argument("--prefix", default="")
     codes.add_argument("--display", action="store_true", help="group with dashes for print")
+    metrics = sub.add_parser("metrics", help="print the metrics report of a program's SQLite file")
+    metrics.add_argument("--db", required=True, help="the program's SQLite file")
+    metrics.add_argument("--json", dest="json_out", action="store_true", help="print JSON")
+    metrics.add_argument("--html", default=None, help="write a self-contained HTML page here")
+    metrics.add_argument("--since", default=None, help="ISO date or time (UTC if no zone)")
+    metrics.add_argument("--until", default=None, help="ISO date or time, excluded")
+    metrics.add_argument(
+        "--by", type=_by, action="extend", default=[], help="campaign, channel, referrer"
+    )
+    metrics.add_argument("--active-customers", type=int, default=None)
+    metrics.add_argument("--top", type=int, default=10, help="rows per breakdown")
     return parser
+
+
+def _metrics(opts: _MetricsArgs) -> None:
+    from referralkit.metrics import build_report, format_report, metrics_source  # noqa: PLC0415 - only this command needs it
+    from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
+
+    by = list(opts.by)
+    if opts.html is not None and "referrer" not in by:
+        by.append("referrer")  # the page shows the leaderboard
+    store = SQLiteStore(opts.db)
+    try:
+        with metrics_source(store).snapshot() as view:
+            report = build_report(
+                view,
+                since=opts.since,
+                until=opts.until,
+                active_customers=opts.active_customers,
+                by=by,
+                top=opts.top,
+            )
+    finally:
+        store.close()
+    if opts.html is not None:
+        from referralkit.metrics import write_html  # noqa: PLC0415 - needs the report extra
+
+        write_html(report, opts.html)
+        sys.stdout.write(f"wrote {opts.html}\n")
+    elif opts.json_out:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(format_report(report))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             demo = _DemoArgs.model_validate(args)
             run_demo(demo.db, customers=demo.customers, days=demo.days, seed=demo.seed)
+        elif ns.command == "metrics":
+            _metrics(_MetricsArgs.model_validate(args))
         else:
             opts = _CodesArgs.model_validate(args)
             fmt = CodeFormat(length=opts.length, prefix=opts.prefix.upper())

@@ -6,6 +6,8 @@
   streaming pass on the memory store, with the same result on both.
 - Attribution: clicks are events (`record_click`); `resolve_attribution` picks the code
   a visitor is attributed to (typed code first, then first or last touch in a window).
+- `format_report` prints the report as a table; `render_html` / `write_html` make a
+  self-contained page with charts (``pip install 'referralkit[report]'``).
 - `simulate`: a seeded Monte Carlo forecast of new customers, reward spend and CAC per
   week under a real reward policy, to compare two policies before launching.
 """
@@ -25,6 +27,7 @@ from referralkit.metrics._attribution import (
     winning_click,
 )
 from referralkit.metrics._definitions import DEFINITIONS, Definition, definitions_markdown
+from referralkit.metrics._html import CHART_COLOURS, render_html, write_html
 from referralkit.metrics._render import format_report
 from referralkit.metrics._report import (
     BREAKDOWNS,
@@ -51,6 +54,7 @@ from referralkit.metrics._source import (
 __all__ = [
     "ATTRIBUTION_MODELS",
     "BREAKDOWNS",
+    "CHART_COLOURS",
     "CLICK_EVENT",
     "DEFAULT_WINDOW",
     "DEFINITIONS",
@@ -79,8 +83,10 @@ __all__ = [
     "format_report",
     "metrics_source",
     "record_click",
+    "render_html",
     "resolve_attribution",
     "simulate",
     "visitor_clicks",
     "winning_click",
+    "write_html",
 ]

@@ -28,6 +28,10 @@ def format_duration(value: timedelta | None) -> str:
     return f"{hours // 24}d {hours % 24:02d}h"
 
 
+def _number(value: Decimal | None, places: int) -> str:
+    return _DASH if value is None else f"{value:.{places}f}"
+
+
 def _money(value: Decimal | None) -> str:
     return _DASH if value is None else f"{value:,}"
 
@@ -63,8 +67,8 @@ def _funnel(r: MetricsReport) -> list[str]:
             r.repeat_customers,
             f"{format_rate(r.repeat_purchase_rate)} of converted",
         ),
-        _line("invites per participant", r.invites_per_participant or _DASH),
-        _line("k-factor", r.k_factor or _DASH, "new paying customers per customer"),
+        _line("invites per participant", _number(r.invites_per_participant, 2)),
+        _line("k-factor", _number(r.k_factor, 3), "new paying customers per customer"),
         _line("viral cycle time", format_duration(r.viral_cycle_time)),
     ]
 
