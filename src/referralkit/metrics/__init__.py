@@ -28,7 +28,7 @@ from referralkit.metrics._attribution import (
 )
 from referralkit.metrics._definitions import DEFINITIONS, Definition, definitions_markdown
 from referralkit.metrics._html import CHART_COLOURS, render_html, write_html
-from referralkit.metrics._render import format_report
+from referralkit.metrics._render import format_forecast, format_report
 from referralkit.metrics._report import (
     BREAKDOWNS,
     BreakdownRow,
@@ -80,6 +80,7 @@ __all__ = [
     "Window",
     "build_report",
     "definitions_markdown",
+    "format_forecast",
     "format_report",
     "metrics_source",
     "record_click",

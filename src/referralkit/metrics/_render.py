@@ -7,8 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from referralkit.metrics._report import BreakdownRow, CohortRow, CurrencySection, MetricsReport
+from referralkit.metrics._simulate import Forecast, Interval
 
-__all__ = ["format_duration", "format_rate", "format_report"]
+__all__ = ["format_duration", "format_forecast", "format_rate", "format_report"]
 
 _DASH = "-"
 _LABEL = 26
@@ -149,3 +150,50 @@ def format_report(report: MetricsReport) -> str:
     if cohorts:
         blocks.append(cohorts)
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
+
+
+def _band(value: Interval | None, places: int = 1) -> str:
+    if value is None:
+        return _DASH
+    return f"{value.mean:,.{places}f} [{value.low:,.{places}f}-{value.high:,.{places}f}]"
+
+
+def format_forecast(forecast: Forecast) -> str:
+    """A forecast as a table: per week the mean and 5-95 % band of each quantity."""
+    cur = forecast.currency
+    header = [
+        "week",
+        "new customers",
+        "closed form",
+        f"reward spend ({cur})",
+        f"CAC ({cur})",
+        "spend to date",
+    ]
+    if forecast.budget is not None:
+        header.append("budget used")
+    body = []
+    for w in forecast.weeks:
+        row = [
+            str(w.week),
+            _band(w.new_customers),
+            f"{w.expected_new_customers:,.1f}",
+            _band(w.reward_spend, 2),
+            _band(w.cac, 2),
+            _band(w.spend_to_date, 2),
+        ]
+        if forecast.budget is not None:
+            used = w.budget_used
+            row.append(_DASH if used is None else f"{used.mean * 100:.1f} %")
+        body.append(row)
+    title = (
+        f"Forecast for {forecast.policy}: {forecast.customers:,} customers, K-factor"
+        f" {forecast.k_factor:.3f}, {forecast.runs} runs (seed {forecast.seed})"
+    )
+    totals = [
+        _line("new customers", _band(forecast.total_new_customers)),
+        _line(f"reward spend ({cur})", _band(forecast.total_reward_spend, 2)),
+        _line(f"CAC ({cur})", _band(forecast.cac, 2)),
+    ]
+    if forecast.budget is not None:
+        totals.append(_line(f"budget ({cur})", f"{forecast.budget:,}"))
+    return "\n".join([title, *_table(header, body), "", "Totals (mean [5 %-95 %])", *totals]) + "\n"

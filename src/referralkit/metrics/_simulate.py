@@ -318,7 +318,7 @@ def simulate(
     conversion_rate: float | Decimal | str,
     order_value: OrderValue,
     repeat_rate: float | Decimal | str = 0,
-    invites: Literal["poisson", "fixed"] = "poisson",
+    distribution: Literal["poisson", "fixed"] = "poisson",
     budget: Money | None = None,
     runs: int = 200,
     seed: int = 0,
@@ -329,7 +329,7 @@ def simulate(
 
     ``customers`` is the customer base at launch. Rates are probabilities (floats are
     fine: they are not money). ``order_value`` is one `Money`, a list to draw from (your
-    recent orders), or a function of a `random.Random` returning `Money`. ``invites``
+    recent orders), or a function of a `random.Random` returning `Money`. ``distribution``
     picks the number of invitations per participant: ``"poisson"`` around the mean, or
     ``"fixed"`` (the mean, rounded randomly to a neighbouring whole number). ``budget``
     only reports how fast it would be spent; to enforce one, wrap the policy in
@@ -339,8 +339,10 @@ def simulate(
 
     if not isinstance(policy, PolicyProtocol):
         raise ConfigError("policy must have a name and an evaluate(context) method", value=policy)
-    if invites not in {"poisson", "fixed"}:
-        raise InvalidInput("invites must be 'poisson' or 'fixed'", value=invites, field="invites")
+    if distribution not in {"poisson", "fixed"}:
+        raise InvalidInput(
+            "distribution must be 'poisson' or 'fixed'", value=distribution, field="distribution"
+        )
     if budget is not None and (not isinstance(budget, Money) or budget.amount <= 0):
         raise InvalidInput("budget must be positive Money", value=budget, field="budget")
     sim = _Simulation(
@@ -349,7 +351,7 @@ def simulate(
         invites=_rate("invites_per_participant", invites_per_participant, upper=_MAX_INVITES),
         conversion=_rate("conversion_rate", conversion_rate),
         repeat=_rate("repeat_rate", repeat_rate),
-        distribution=invites,
+        distribution=distribution,
         order_value=order_value,
         campaign=campaign,
     )
