@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write((fmt.display(code) if opts.display else code) + "\n")
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
         sys.stderr.write(f"referralkit: --{where}: {first['msg']}\n")
         return 2
     except ReferralError as exc:
