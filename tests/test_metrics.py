@@ -246,3 +246,53 @@ def test_each_figure_is_defined_once_and_documented() -> None:
     assert fields <= set(DEFINITIONS)
     reference = (DOCS / "reference" / "metrics.md").read_text()
     assert definitions_markdown() in reference
+
+
+class _CountingConnection:
+    """Hands SQL to SQLite and counts the rows that come back into Python."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.rows = 0
+
+    def execute(self, sql, params=()):
+        rows = self.conn.execute(sql, params).fetchall()
+        self.rows += len(rows)
+        return _Rows(rows)
+
+
+class _Rows(list):
+    def fetchall(self):
+        return list(self)
+
+    def fetchone(self):
+        return self[0] if self else None
+
+
+@pytest.mark.parametrize("days", [30, 90])
+def test_sqlite_hands_python_aggregates_not_rows(tmp_path: Path, days: int) -> None:
+    """However many facts are stored, the report reads a bounded number of rows."""
+    import sqlite3
+
+    from referralkit.metrics import build_report
+    from referralkit.storage._sqlite_metrics import SQLiteMetricsView
+    from referralkit.testing._metrics_program import generated_program
+
+    db = tmp_path / "program.db"
+    store = SQLiteStore(db)
+    generated_program(store, 5, days=days, customers=20)
+    store.close()
+    conn = sqlite3.connect(db)
+    stored = sum(
+        conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("referrals", "conversions", "rewards", "events")
+    )
+    counting = _CountingConnection(conn)
+    report = build_report(
+        SQLiteMetricsView(counting), by=("campaign", "channel", "referrer"), top=3
+    )
+    conn.close()
+    # A row per week, per reason, per currency; per breakdown at most top keys x currencies.
+    per_breakdown = 3 + 3 * 2 + 3 * 3 + 3  # funnel, revenue, rewards (or points), clicks
+    bound = len(report.cohorts) + 2 + len(report.fraud_reasons) + 15 + 3 * per_breakdown
+    assert counting.rows <= bound < stored
