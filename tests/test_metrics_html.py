@@ -145,3 +145,15 @@ def test_the_command_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert f"wrote {out}" in capsys.readouterr().out
     text = out.read_text()
     assert text.count("Plotly.newPlot(") == 3  # the leaderboard is added for the page
+
+
+def test_without_plotly_the_error_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, report: MetricsReport
+) -> None:
+    import sys
+
+    import referralkit as rk
+
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    with pytest.raises(rk.ConfigError, match=r"referralkit\[report\]"):
+        render_html(report)
