@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 import referralkit as rk
 from referralkit.cli import main
+from referralkit.policies import Fixed
 
 
 def test_demo_runs_a_shop_and_prints_a_summary(
@@ -22,6 +24,10 @@ def test_demo_runs_a_shop_and_prints_a_summary(
     assert "day  10:" in out
     for heading in ("referrals", "rewards by state", "top referrers"):
         assert heading in out
+    # The run ends with the metrics report, leaderboard included.
+    report = out[out.index("referralkit metrics (all time)") :]
+    for heading in ("Funnel", "Fraud and review", "Money (USD)", "Leaderboard (by referrer)"):
+        assert heading in report
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("SELECT count(*) FROM referrals").fetchone()[0] > 0
@@ -76,3 +82,60 @@ def test_console_script_is_installed() -> None:
         check=True,
     )
     assert len(result.stdout.split()) == 3
+
+
+@pytest.fixture(scope="module")
+def program_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from referralkit.storage import SQLiteStore
+    from referralkit.testing._metrics_program import generated_program
+
+    db = tmp_path_factory.mktemp("metrics") / "program.db"
+    store = SQLiteStore(db)
+    generated_program(store, 3)
+    store.close()
+    return db
+
+
+def test_metrics_prints_the_report_as_a_table(
+    program_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["metrics", "--db", str(program_db), "--by", "referrer,channel"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("referralkit metrics (all time)")
+    for heading in ("Funnel", "Money (USD)", "Leaderboard (by referrer)", "By channel"):
+        assert heading in out
+
+
+def test_metrics_json_is_the_report_for_the_window(
+    program_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from referralkit.metrics import MetricsReport
+    from referralkit.storage import SQLiteStore
+
+    argv = ["metrics", "--db", str(program_db), "--json", "--since", "2026-01-12"]
+    assert main([*argv, "--until", "2026-02-01T12:00", "--by", "campaign"]) == 0
+    report = MetricsReport.model_validate_json(capsys.readouterr().out)
+    assert report.since == datetime(2026, 1, 12, tzinfo=timezone.utc)
+    assert report.until == datetime(2026, 2, 1, 12, tzinfo=timezone.utc)
+    assert list(report.breakdowns) == ["campaign"]
+    store = SQLiteStore(program_db)
+    program = rk.ReferralProgram(store=store, secret=b"s" * 32, policy=Fixed(rk.Money("1", "USD")))
+    assert report == program.metrics(since=report.since, until=report.until, by="campaign")
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["metrics", "--db", "no-such-file.db"],
+        ["metrics", "--db", "{db}", "--by", "week"],
+        ["metrics", "--db", "{db}", "--since", "yesterday"],
+        ["metrics", "--db", "{db}", "--since", "2026-02-01", "--until", "2026-01-01"],
+        ["metrics", "--db", "{db}", "--active-customers", "-3"],
+    ],
+)
+def test_bad_metrics_arguments_exit_non_zero_with_a_message(
+    program_db: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([a.format(db=program_db) for a in argv]) in {1, 2}
+    assert "referralkit:" in capsys.readouterr().err

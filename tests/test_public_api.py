@@ -55,6 +55,7 @@ def test_every_contract_name_is_exported() -> None:
         "referralkit.errors",
         "referralkit.config",
         "referralkit.registry",
+        "referralkit.metrics",
     ],
 )
 def test_all_lists_only_names_that_exist_and_is_sorted_uniquely(module: str) -> None:

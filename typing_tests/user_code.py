@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import referralkit as rk
 from referralkit.guards import (
@@ -17,6 +18,7 @@ from referralkit.guards import (
     default_guards,
     normalize_email,
 )
+from referralkit.metrics import Attribution, Click, Forecast, MetricsReport, format_report, simulate
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock, StoreContract
@@ -104,3 +106,25 @@ def guarded(store: rk.Store) -> rk.ReferralProgram:
         previous_secrets=[b"the secret before this one, 32+ bytes"],
         identity_rules=IdentityNormalizer(phone_region="GB"),
     )
+
+
+def measure(program: rk.ReferralProgram) -> None:
+    click: Click = program.track_click("ANNA10", visitor="cookie-1", channel="qr")
+    ref: rk.Referral = program.attribute(referee="cat", visitor=click.visitor)
+    program.reassign(referee=ref.referee, code="ANNA10", note="support")
+    report: MetricsReport = program.metrics(by=["referrer", "channel"], active_customers=900)
+    k: Decimal | None = report.k_factor
+    usd = report.section("USD")
+    cac: Decimal | None = None if usd is None else usd.cac
+    text: str = format_report(report)
+    forecast: Forecast = simulate(
+        program.policy,
+        customers=1000,
+        weeks=8,
+        participation_rate=Decimal("0.2"),
+        invites_per_participant=2,
+        conversion_rate=0.3,
+        order_value=rk.Money("60", "USD"),
+    )
+    settings = Attribution("first_touch", timedelta(days=7))
+    del k, cac, text, forecast, settings

@@ -2,7 +2,8 @@
 
 Hundreds of customers enrol, share links on several channels, friends sign up with
 links or typed codes, place first and repeat orders; a few refund, a few cheat.
-Everything goes through the public `ReferralProgram` API on an SQLite file.
+Everything goes through the public `ReferralProgram` API on an SQLite file, and the
+run ends with the program's metrics report.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from referralkit.errors import ReferralError
+from referralkit.metrics import format_report
 from referralkit.model import Identity, ReferralStatus, RewardState
 from referralkit.money import Money
 from referralkit.policies import DoubleSided, Fixed
@@ -81,7 +83,8 @@ class _Shop:
         try:
             if self.rng.random() < SHARE_BY_LINK:
                 url = self.program.link(code, channel=self.rng.choice(CHANNELS))
-                ref = self.program.attribute(link=url, referee=friend)
+                self.program.track_click(url, visitor=f"visitor-{friend}")
+                ref = self.program.attribute(referee=friend, visitor=f"visitor-{friend}")
             else:
                 ref = self.program.attribute(code=code.lower(), referee=friend)
         except ReferralError:
@@ -94,6 +97,12 @@ class _Shop:
             self.program.convert(referee=friend, order_id=order_id, amount=amount)
             self.program.convert(referee=friend, order_id=order_id, amount=amount)  # a retry
             self.orders.append((order_id, friend))
+
+    def browse(self) -> None:
+        """Some shared links are clicked by people who never sign up."""
+        for referrer in self.rng.sample(sorted(self.codes), k=min(len(self.codes), 4)):
+            url = self.program.link(self.codes[referrer], channel=self.rng.choice(CHANNELS))
+            self.program.track_click(url, visitor=f"browser-{self.rng.randrange(10**6)}")
 
     def cheat_sometimes(self) -> None:
         if self.codes and self.rng.random() < SELF_REFERRAL_ATTEMPT:
@@ -153,6 +162,7 @@ def run_demo(
         clock.now += timedelta(days=1)
         shop.enrol_some()
         shop.invite_some()
+        shop.browse()
         shop.cheat_sometimes()
         shop.repeat_orders(day)
         shop.refund_sometimes()
@@ -164,6 +174,8 @@ def run_demo(
                 f" {len(shop.orders)} orders, {c['refunds']} refunds"
             )
     _summary(program, sorted(shop.codes), out)
+    out("")
+    out(format_report(program.metrics(by="referrer", top=5)).rstrip("\n"))
     store.close()
     return dict(shop.counts)
 

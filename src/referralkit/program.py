@@ -46,6 +46,8 @@ from referralkit.errors import (
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
 from referralkit.links import LinkPayload, build_link, parse_link
+from referralkit.metrics import Attribution, AttributionModel, Breakdown, Click, MetricsReport
+from referralkit.metrics import _program as _metrics
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -266,6 +268,7 @@ class ReferralProgram:
         campaigns: Sequence[Campaign] = (),
         previous_secrets: Sequence[bytes] = (),
         identity_rules: IdentityNormalizer | None = None,
+        attribution: Attribution | AttributionModel | None = None,
     ) -> None:
         raw_secret: object = secret  # checked at runtime: callers may not be type-checked
         if not isinstance(raw_secret, bytes) or len(raw_secret) < 32:  # noqa: PLR2004 - documented minimum
@@ -314,6 +317,7 @@ class ReferralProgram:
             )
         )
         self._coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
+        self.attribution = Attribution.of(attribution)
 
     @classmethod
     def from_config(
@@ -537,8 +541,12 @@ class ReferralProgram:
         identity: Identity | None = None,
         existing_customer: bool = False,
         channel: str | None = None,
+        visitor: str | None = None,
     ) -> Referral:
         """Attribute a new customer to the owner of ``code`` (typed) or ``link`` (clicked).
+
+        With ``visitor`` (and no typed code) the program's attribution model picks the
+        winning touch among the visitor's tracked clicks and ``link``, if given.
 
         Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
         with reason codes when a rule or a guard objects. Raises `InvalidCode`,
@@ -548,7 +556,10 @@ class ReferralProgram:
         channel = _opt_name("channel", channel)
         if code is not None and link is not None:
             raise InvalidInput("pass code= or link=, not both", field="code")
-        campaign_hint: str | None = None
+        # A typed code beats any click; with a visitor, the attribution model picks the touch.
+        code, link, channel, campaign_hint = _metrics.touch(
+            self, code=code, link=link, visitor=visitor, channel=channel
+        )
         if link is not None:
             payload = self._parse_link(link)
             text = payload.code
@@ -1136,3 +1147,55 @@ class ReferralProgram:
         """Mark events as delivered; returns how many were still pending."""
         with self.store.transaction() as uow:
             return uow.events.ack(list(event_ids))
+
+    # -- clicks, reassignment and metrics --------------------------------------------------
+
+    def track_click(
+        self,
+        link_or_code: str,
+        *,
+        visitor: str,
+        channel: str | None = None,
+        campaign: str | None = None,
+    ) -> Click:
+        """Record that ``visitor`` (an opaque cookie value) followed a referral link.
+
+        A link is checked as `attribute` checks it and gives its channel and campaign
+        (arguments given here win). Stored as a ``click`` event; `attribute` with
+        ``visitor=`` later credits the click the program's attribution model picks.
+        """
+        return _metrics.track_click(
+            self, link_or_code, visitor=visitor, channel=channel, campaign=campaign
+        )
+
+    def attribution_for(self, visitor: str) -> Click | None:
+        """The click that would attribute ``visitor`` now, if any (greet them by referrer)."""
+        return _metrics.attribution_for(self, visitor)
+
+    def reassign(self, *, referee: str, code: str, note: str | None = None) -> Referral:
+        """An operator's override: credit ``referee`` to the owner of ``code`` from now on.
+
+        The referee's referral keeps its id, status, time and orders; its code, referrer
+        and campaign change (a referee without one gets a new ``pending`` referral).
+        Guards are not consulted, but nobody refers themselves. Recorded as a
+        ``referral.reassigned`` event naming the previous referrer.
+        """
+        return _metrics.reassign(self, referee=referee, code=code, note=note)
+
+    def metrics(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        active_customers: int | None = None,
+        by: Breakdown | Sequence[Breakdown] | None = None,
+        top: int = 10,
+    ) -> MetricsReport:
+        """The program's `MetricsReport` for referrals attributed in ``[since, until)``.
+
+        Computed by the store (in SQL on SQL stores); every figure is defined in
+        `referralkit.metrics.DEFINITIONS`.
+        """
+        return _metrics.program_metrics(
+            self, since=since, until=until, active_customers=active_customers, by=by, top=top
+        )

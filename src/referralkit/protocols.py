@@ -180,6 +180,15 @@ class ReferralRepository(Protocol):
         """The customers this referrer brought in (non-rejected)."""
         ...
 
+    def reassign(self, referral_id: str, code: ReferralCode, reasons: tuple[str, ...]) -> Referral:
+        """Credit a referral to another code (an operator's override).
+
+        Its code, referrer (the code's owner), campaign and reasons change; its id,
+        referee, status, attribution time and orders stay. Raises
+        `referralkit.UnknownReferral` for an unknown id.
+        """
+        ...
+
 
 class ConversionRepository(Protocol):
     """Orders, unique by order id."""

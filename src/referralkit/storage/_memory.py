@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -21,6 +21,9 @@ from referralkit.model import Conversion, Event, Referral, ReferralCode, Referra
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry
 from referralkit.storage._errors import CodeTaken
+
+if TYPE_CHECKING:
+    from referralkit.storage._memory_metrics import MemoryMetricsSource
 
 __all__ = ["MemoryStore"]
 
@@ -154,6 +157,31 @@ class _Referrals(_Repo):
 
     def referees_of(self, referrer: str) -> list[str]:
         return [r.referee for r in self._of(referrer) if r.status is not ReferralStatus.REJECTED]
+
+    def reassign(self, referral_id: str, code: ReferralCode, reasons: tuple[str, ...]) -> Referral:
+        t = self._t
+        old = t.referrals.get(referral_id)
+        if old is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        new = attrs.evolve(
+            old, code=code.code, referrer=code.owner, campaign=code.campaign, reasons=reasons
+        )
+        t.referrals[referral_id] = new
+        self._undo.append(lambda: t.referrals.__setitem__(referral_id, old))
+        if new.referrer != old.referrer:
+            before = list(t.referrals_by_referrer[old.referrer])
+            after = list(t.referrals_by_referrer[new.referrer])
+            t.referrals_by_referrer[old.referrer].remove(referral_id)
+            mine = t.referrals_by_referrer[new.referrer]
+            mine.append(referral_id)
+            mine.sort(key=lambda rid: t.referrals[rid].attributed_at)  # stable: insertion order
+
+            def _restore() -> None:
+                t.referrals_by_referrer[old.referrer][:] = before
+                t.referrals_by_referrer[new.referrer][:] = after
+
+            self._undo.append(_restore)
+        return new
 
 
 class _Conversions(_Repo):
@@ -381,3 +409,9 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present for the `Store` protocol."""
+
+    def metrics_source(self) -> MemoryMetricsSource:
+        """Read the store's facts as metrics aggregates (`referralkit.metrics.MetricsSource`)."""
+        from referralkit.storage._memory_metrics import MemoryMetricsSource  # noqa: PLC0415 - metrics load on first use
+
+        return MemoryMetricsSource(self._tables, self._lock)

@@ -111,6 +111,18 @@ CREATE TABLE identity_signals (
 CREATE INDEX identity_signals_by_digest ON identity_signals(kind, digest);
 """
 
+# Metrics and click attribution: orders per referral up to a time (covering the old
+# referral index, which it replaces), events by type and time (clicks in a window),
+# a visitor's clicks (attribution), referrals by attribution time (report windows).
+_V3 = """
+CREATE INDEX conversions_by_referral_time ON conversions(referral_id, occurred_at);
+DROP INDEX conversions_by_referral;
+CREATE INDEX events_by_type ON events(type, occurred_at);
+CREATE INDEX events_click_visitor ON events(json_extract(payload, '$.visitor'), occurred_at)
+    WHERE type = 'click';
+CREATE INDEX referrals_by_time ON referrals(attributed_at);
+"""
+
 #: Ordered migration steps; the schema version is how many have been applied.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -42,6 +42,9 @@ from referralkit.money import CURRENCY_EXPONENTS, Money
 from referralkit.protocols import LedgerEntry
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
 
 __all__ = ["SQLiteStore"]
 
@@ -288,6 +291,16 @@ class _Referrals(_Repo):
             (referrer,),
         )
         return [str(r[0]) for r in rows]
+
+    def reassign(self, referral_id: str, code: ReferralCode, reasons: tuple[str, ...]) -> Referral:
+        row = self._c.execute(
+            "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?"
+            " WHERE id = ? RETURNING *",
+            (code.code, code.owner, code.campaign, json.dumps(list(reasons)), referral_id),
+        ).fetchone()
+        if row is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        return _referral_row(row)
 
 
 class _Conversions(_Repo):
@@ -681,6 +694,12 @@ class SQLiteStore:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+    def metrics_source(self) -> SQLiteMetricsSource:
+        """Read the store's facts as metrics aggregates (`referralkit.metrics.MetricsSource`)."""
+        from referralkit.storage._sqlite_metrics import SQLiteMetricsSource  # noqa: PLC0415 - metrics load on first use
+
+        return SQLiteMetricsSource(self._conn, self._memory_lock, self.path)
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:

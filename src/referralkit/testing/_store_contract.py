@@ -27,6 +27,8 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, Store
 from referralkit.storage._errors import CodeTaken
+from referralkit.storage._memory import MemoryStore
+from referralkit.testing._metrics_program import GENERATED_START, generated_program
 
 __all__ = ["StoreContract"]
 
@@ -231,6 +233,33 @@ class StoreContract:
             assert uow.referrals.referrer_of("eve") is None
             assert uow.referrals.referees_of("ann") == ["bob", "cat"]
 
+    def test_reassign_moves_the_credit_and_keeps_the_rest(self, store: Store) -> None:
+        """Reassign changes code, referrer, campaign and reasons; id, status, time, orders stay."""
+        self._seed(store)
+        other = _code("CCCC0000", owner="cat", campaign="spring")
+        with store.transaction() as uow:
+            uow.codes.add(other)
+            moved = uow.referrals.reassign("r-1", other, ("reassign.operator",))
+        assert (moved.id, moved.code, moved.referrer, moved.campaign, moved.reasons) == (
+            "r-1",
+            "CCCC0000",
+            "cat",
+            "spring",
+            ("reassign.operator",),
+        )
+        assert (moved.referee, moved.status, moved.attributed_at) == (
+            "bob",
+            ReferralStatus.PENDING,
+            T0,
+        )
+        with store.transaction() as uow:
+            assert uow.referrals.get("r-1") == moved
+            assert uow.referrals.referees_of("cat") == ["bob"]
+            assert uow.referrals.referees_of("ann") == []
+            assert [c.order_id for c in uow.conversions.for_referral("r-1")] == ["o-1"]
+        with pytest.raises(UnknownReferral), store.transaction() as uow:
+            uow.referrals.reassign("nope", other, ())
+
     # -- conversions ------------------------------------------------------------------------
 
     def test_conversion_is_idempotent_on_order_id(self, store: Store) -> None:
@@ -393,6 +422,41 @@ class StoreContract:
             assert sorted(uow.identities.customers_with(ip, 10)) == ["ann", "bob"]
             assert uow.identities.signal_counts(["ann", "bob"]) == {email: 1, ip: 2}
             assert uow.identities.signals("nobody") == frozenset()
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_metrics_are_identical_to_the_reference_on_a_generated_program(
+        self, store: Store, seed: int
+    ) -> None:
+        """Every figure, breakdown and cohort equals the memory store's on the same facts."""
+        mine = generated_program(store, seed)
+        reference = generated_program(MemoryStore(), seed)
+        whole = reference.metrics(by=("campaign", "channel", "referrer"))
+        # The generated program reaches every corner of the report.
+        assert whole.referrals
+        assert whole.converted
+        assert whole.repeat_customers
+        assert whole.rejected
+        assert whole.clicks
+        assert whole.fraud_reasons
+        assert [s.currency for s in whole.currencies] == ["EUR", "USD"]
+        assert any(s.refunded for s in whole.currencies)
+        assert whole.review_backlog or any("review" in r for r in whole.fraud_reasons)
+        assert len(whole.cohorts) > 3
+        windows = [
+            {},
+            {"by": ("campaign", "channel", "referrer"), "active_customers": 100},
+            {"since": GENERATED_START + timedelta(days=10)},
+            {"until": GENERATED_START + timedelta(days=20), "by": "referrer", "top": 3},
+            {
+                "since": GENERATED_START + timedelta(days=5),
+                "until": GENERATED_START + timedelta(days=25, hours=7),
+                "by": ("channel", "campaign"),
+            },
+        ]
+        for kwargs in windows:
+            assert mine.metrics(**kwargs) == reference.metrics(**kwargs), kwargs  # type: ignore[arg-type]
 
     # -- atomicity and concurrency ----------------------------------------------------------
 

@@ -1,0 +1,206 @@
+"""The attribution model: which referrer a visitor's clicks (or a typed code) credit.
+
+Rules, as pure functions of the facts:
+
+- a code typed at checkout beats any link click;
+- otherwise, among the visitor's clicks inside the window (``now - window <= t <= now``),
+  ``first_touch`` credits the earliest and ``last_touch`` the latest (clicks at the
+  same instant are ordered by when they were recorded);
+- once a referee is attributed the binding is permanent (the program refuses a second
+  attribution), until an operator moves it with ``program.reassign(...)``.
+
+Clicks are stored as ``click`` events (`record_click`), read back through the store's
+`MetricsSource`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import attrs
+
+from referralkit.errors import ConfigError, InvalidInput
+from referralkit.metrics._source import Click, MetricsSource
+from referralkit.protocols import UnitOfWork
+
+__all__ = [
+    "ATTRIBUTION_MODELS",
+    "CLICK_EVENT",
+    "DEFAULT_WINDOW",
+    "Attribution",
+    "AttributionModel",
+    "metrics_source",
+    "record_click",
+    "resolve_attribution",
+    "visitor_clicks",
+    "winning_click",
+]
+
+#: ``first_touch``: the first referrer a visitor clicked keeps them; ``last_touch``: the last.
+AttributionModel = Literal["first_touch", "last_touch"]
+ATTRIBUTION_MODELS: tuple[AttributionModel, ...] = ("first_touch", "last_touch")
+DEFAULT_WINDOW = timedelta(days=30)
+#: The event type a tracked click is stored as.
+CLICK_EVENT = "click"
+_MAX_TEXT = 200
+
+
+def _model(value: object) -> AttributionModel:
+    for model in ATTRIBUTION_MODELS:
+        if value == model:
+            return model
+    raise ConfigError(
+        f"attribution must be 'first_touch' or 'last_touch', not {value!r}",
+        value=value,
+        path="attribution",
+    )
+
+
+def _window(value: object) -> timedelta:
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ConfigError(
+            "attribution_window must be a positive timedelta, e.g. timedelta(days=30)",
+            value=value,
+            path="attribution_window",
+        )
+    return value
+
+
+def winning_click(
+    clicks: Iterable[Click],
+    *,
+    model: AttributionModel = "last_touch",
+    window: timedelta = DEFAULT_WINDOW,
+    now: datetime,
+) -> Click | None:
+    """The click that earns the attribution at ``now``, or None if none is in the window."""
+    inside = [c for c in clicks if now - window <= c.occurred_at <= now]
+    if not inside:
+        return None
+
+    def order(c: Click) -> tuple[datetime, int]:
+        return c.occurred_at, c.id
+
+    return min(inside, key=order) if model == "first_touch" else max(inside, key=order)
+
+
+def resolve_attribution(
+    clicks: Iterable[Click],
+    typed_code: str | None = None,
+    *,
+    model: AttributionModel = "last_touch",
+    window: timedelta = DEFAULT_WINDOW,
+    now: datetime,
+) -> str | None:
+    """The code a new customer is attributed to: the typed one, else the winning click's."""
+    if typed_code is not None:
+        return typed_code
+    click = winning_click(clicks, model=model, window=window, now=now)
+    return None if click is None else click.code
+
+
+@attrs.frozen(slots=True)
+class Attribution:
+    """A programme's attribution settings: the model and the window. Validated on build."""
+
+    model: AttributionModel = attrs.field(default="last_touch", converter=_model)
+    window: timedelta = attrs.field(default=DEFAULT_WINDOW, converter=_window)
+
+    @classmethod
+    def of(cls, value: Attribution | AttributionModel | None) -> Attribution:
+        """Settings from a program argument: an `Attribution`, a model name, or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, Attribution):
+            return value
+        return cls(model=_model(value))
+
+    def winner(self, clicks: Iterable[Click], now: datetime) -> Click | None:
+        """The click that earns the attribution at ``now`` under these settings."""
+        return winning_click(clicks, model=self.model, window=self.window, now=now)
+
+    def resolve(self, clicks: Iterable[Click], typed_code: str | None, now: datetime) -> str | None:
+        """The code to attribute: the typed one, else the winning click's."""
+        return resolve_attribution(
+            clicks, typed_code, model=self.model, window=self.window, now=now
+        )
+
+
+def _text(field: str, value: object, *, optional: bool) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
+        raise InvalidInput(
+            f"{field} must be a non-empty string of at most {_MAX_TEXT} characters",
+            value=value,
+            field=field,
+        )
+    if not value.isprintable():
+        raise InvalidInput(f"{field} contains unprintable characters", value=value, field=field)
+    return value
+
+
+def record_click(
+    uow: UnitOfWork,
+    *,
+    code: str,
+    visitor: str,
+    now: datetime,
+    channel: str | None = None,
+    campaign: str | None = None,
+) -> Click:
+    """Store a click as a ``click`` event in this unit of work; returns it with its id.
+
+    ``visitor`` is an opaque visitor id (a first-party cookie value): never an email
+    or an IP address, which the event outbox would carry in the clear.
+    """
+    payload: Mapping[str, Any] = {
+        "visitor": _text("visitor", visitor, optional=False),
+        "code": _text("code", code, optional=False),
+        "channel": _text("channel", channel, optional=True),
+        "campaign": _text("campaign", campaign, optional=True),
+    }
+    event = uow.events.add(CLICK_EVENT, payload, now)
+    return Click(
+        code=code,
+        visitor=visitor,
+        occurred_at=now,
+        channel=channel,
+        campaign=campaign,
+        id=event.id,
+    )
+
+
+def metrics_source(store: object) -> MetricsSource:
+    """The store's `MetricsSource`; `ConfigError` if the store cannot be measured."""
+    factory = getattr(store, "metrics_source", None)
+    if factory is None or not callable(factory):
+        raise ConfigError(
+            f"{type(store).__name__} has no metrics_source(): metrics and click attribution"
+            " need a store that implements referralkit.metrics.MetricsSource",
+            value=type(store).__name__,
+            path="store",
+        )
+    source = factory()
+    if not isinstance(source, MetricsSource):
+        raise ConfigError(
+            f"{type(store).__name__}.metrics_source() returned {type(source).__name__},"
+            " which has no snapshot() method",
+            value=source,
+            path="store",
+        )
+    return source
+
+
+def visitor_clicks(
+    store: object,
+    visitor: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Click]:
+    """A visitor's stored clicks in ``[since, until]``, oldest first."""
+    with metrics_source(store).snapshot() as view:
+        return view.visitor_clicks(visitor, since, until)

@@ -1,0 +1,257 @@
+"""Every figure of the metrics report, defined once: name, formula, meaning, levers.
+
+`DEFINITIONS` is the single source: the report's fields carry these descriptions,
+the reference page (``docs/reference/metrics.md``) is generated from it by
+`definitions_markdown`, and a test checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+import attrs
+
+__all__ = ["DEFINITIONS", "Definition", "definitions_markdown"]
+
+Unit = Literal["count", "rate", "money", "duration", "counts"]
+Scope = Literal["program", "currency"]
+
+
+@attrs.frozen(slots=True)
+class Definition:
+    """One figure: how it is computed, what it means, and what moves it."""
+
+    name: str
+    formula: str
+    meaning: str
+    moves: str
+    unit: Unit
+    scope: Scope = "program"
+
+
+_ALL = (
+    Definition(
+        "enrolled",
+        "customers who own a code created before `until`",
+        "How many customers could refer someone.",
+        "Enrolling customers automatically (after their first order, at sign-up).",
+        "count",
+    ),
+    Definition(
+        "participants",
+        "enrolled customers whose codes got at least one click or non-rejected referral"
+        " in the window",
+        "How many customers actually shared.",
+        "Share prompts at the right moment (order confirmation), one-step share buttons.",
+        "count",
+    ),
+    Definition(
+        "participation_rate",
+        "participants / (active_customers if given, else enrolled)",
+        "The share of your customers who take part.",
+        "Visibility of the programme, reward size for the referrer.",
+        "rate",
+    ),
+    Definition(
+        "clicks",
+        "tracked clicks (`track_click`) in the window",
+        "Traffic the referral links bring.",
+        "Number of shares, the channel chosen, the message shown with the link.",
+        "count",
+    ),
+    Definition(
+        "referrals",
+        "non-rejected referrals attributed in the window",
+        "Referees attributed to a referrer (pending, qualified or in review).",
+        "Sharing, the landing page, the referee's incentive, the attribution window.",
+        "count",
+    ),
+    Definition(
+        "converted",
+        "referrals with at least one order placed before `until`",
+        "Referees who became paying customers.",
+        "The referee reward, first-order incentives, checkout friction.",
+        "count",
+    ),
+    Definition(
+        "conversion_rate",
+        "converted / referrals",
+        "How many attributed referees buy.",
+        "Referee incentive, product fit of the referred audience.",
+        "rate",
+    ),
+    Definition(
+        "click_to_signup_rate",
+        "referrals / clicks (None when no clicks are tracked)",
+        "How well the landing page turns referral traffic into sign-ups.",
+        "Landing page, sign-up friction, showing the friend's name and the offer.",
+        "rate",
+    ),
+    Definition(
+        "invites_per_participant",
+        "referrals / participants",
+        "How many friends each sharing customer brings in.",
+        "Tiers and milestones that reward the next referral, share reminders.",
+        "rate",
+    ),
+    Definition(
+        "k_factor",
+        "converted / (active_customers if given, else enrolled)",
+        "New paying customers each customer brings (viral coefficient); above 1 the"
+        " programme grows on its own.",
+        "Everything above: participation x invites x conversion.",
+        "rate",
+    ),
+    Definition(
+        "viral_cycle_time",
+        "median over referrers of (first order of their first converted referee -"
+        " the referrer's enrolment)",
+        "How long one turn of the referral loop takes.",
+        "Prompting to share right after a purchase, time-limited referee offers.",
+        "duration",
+    ),
+    Definition(
+        "first_order_rate",
+        "converted / referrals",
+        "Referred customers who place a first order.",
+        "First-order incentives for the referee.",
+        "rate",
+    ),
+    Definition(
+        "repeat_customers",
+        "converted referees with two or more orders",
+        "Referred customers who came back.",
+        "Recurring rewards, product quality, follow-up offers.",
+        "count",
+    ),
+    Definition(
+        "repeat_purchase_rate",
+        "repeat_customers / converted",
+        "Whether referred customers stay.",
+        "Recurring rewards, product quality, follow-up offers.",
+        "rate",
+    ),
+    Definition(
+        "attributions",
+        "every referral attributed in the window, whatever its status",
+        "All attempts, honest or not.",
+        "Traffic, and fraud attempts.",
+        "count",
+    ),
+    Definition(
+        "rejected",
+        "referrals attributed in the window and rejected",
+        "Attempts refused by a rule, a guard or a reviewer.",
+        "Guards and their thresholds; how attractive the reward is to cheaters.",
+        "count",
+    ),
+    Definition(
+        "fraud_rate",
+        "rejected / attributions",
+        "The share of attributions refused.",
+        "Guards, reward size, codes posted on coupon sites.",
+        "rate",
+    ),
+    Definition(
+        "fraud_reasons",
+        "per reason code (`self_referral.email`, ...): rejected attributions citing it",
+        "Why attributions are refused.",
+        "The guards configured and what cheaters try.",
+        "counts",
+    ),
+    Definition(
+        "review_backlog",
+        "referrals attributed in the window still waiting in review",
+        "Work waiting for a person.",
+        "Review thresholds of guards, reviewers' pace.",
+        "count",
+    ),
+    Definition(
+        "reward_points",
+        "points of rewards not reversed",
+        "Points granted (not money, so not in rewards_cost).",
+        "Points policies.",
+        "count",
+    ),
+    Definition(
+        "orders",
+        "orders of referred customers (non-rejected referrals) placed before `until`",
+        "Orders the programme brought.",
+        "Conversion and repeat purchases.",
+        "count",
+        "currency",
+    ),
+    Definition(
+        "referred_revenue",
+        "referees' order amounts less refunds",
+        "Revenue the programme brought.",
+        "Conversion, order value, repeat purchases, refunds.",
+        "money",
+        "currency",
+    ),
+    Definition(
+        "refunded",
+        "refunds on referees' orders",
+        "Revenue given back.",
+        "Product quality; fraud that gets past the guards.",
+        "money",
+        "currency",
+    ),
+    Definition(
+        "rewards_cost",
+        "value of rewards not reversed, granted under the window's referrals before `until`",
+        "What the programme costs in rewards (held, available or paid).",
+        "The reward policy, caps and budgets, refunds that reverse rewards.",
+        "money",
+        "currency",
+    ),
+    Definition(
+        "cac",
+        "rewards_cost / converted",
+        "Customer acquisition cost: reward spend per new paying customer.",
+        "Reward size against conversion: first-order-only rewards, caps, budgets.",
+        "money",
+        "currency",
+    ),
+    Definition(
+        "roi",
+        "(referred_revenue - rewards_cost) / rewards_cost",
+        "Return on the reward spend.",
+        "Reward size, order value, repeat purchases.",
+        "rate",
+        "currency",
+    ),
+    Definition(
+        "average_order_value",
+        "(referred_revenue + refunded) / orders",
+        "The average referred order, before refunds.",
+        "Minimum order conditions, percentage rewards, the referred audience.",
+        "money",
+        "currency",
+    ),
+    Definition(
+        "ltv",
+        "referred_revenue / converted",
+        "Revenue per referred paying customer so far (lifetime value to date).",
+        "Repeat purchases, order value, refunds.",
+        "money",
+        "currency",
+    ),
+)
+
+#: Every figure of a `MetricsReport`, by name, in report order.
+DEFINITIONS: Mapping[str, Definition] = MappingProxyType({d.name: d for d in _ALL})
+
+
+def definitions_markdown() -> str:
+    """The reference table of every figure, as printed in ``docs/reference/metrics.md``."""
+    lines = [
+        "| Figure | Formula | What it tells you | What moves it |",
+        "| --- | --- | --- | --- |",
+    ]
+    for d in DEFINITIONS.values():
+        where = " (per currency)" if d.scope == "currency" else ""
+        lines.append(f"| `{d.name}`{where} | {d.formula} | {d.meaning} | {d.moves} |")
+    return "\n".join(lines) + "\n"

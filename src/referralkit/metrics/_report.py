@@ -1,0 +1,356 @@
+"""`MetricsReport` and the one function that computes it from a `MetricsView`'s rows.
+
+Counts are ints; money is `Decimal` in the section's currency (quotients rounded
+half-up to the currency's minor unit, like receipts); rates are `Decimal` rounded
+half-even to six decimal places (exact enough for a ratio, and equal on every store
+because every store hands back the same integer counts). A figure whose denominator
+is zero is None, never a division error and never a made-up zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from referralkit.errors import InvalidInput
+from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._source import (
+    DIMENSIONS,
+    Breakdown,
+    Dimension,
+    FunnelRow,
+    MetricsView,
+    MoneyRow,
+    RewardRow,
+    Window,
+)
+from referralkit.money import CURRENCY_EXPONENTS, Money
+
+__all__ = [
+    "BREAKDOWNS",
+    "BreakdownRow",
+    "CohortRow",
+    "CurrencySection",
+    "MetricsReport",
+    "build_report",
+    "rate",
+]
+
+#: The breakdowns a report can carry (``by=``).
+BREAKDOWNS: tuple[Breakdown, ...] = ("campaign", "channel", "referrer")
+_RATE_PLACES = Decimal("0.000001")
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _doc(name: str) -> Any:
+    d = DEFINITIONS[name]
+    return Field(description=f"{d.formula}. {d.meaning}")
+
+
+def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
+    """``numerator / denominator`` to six decimal places, or None when the denominator is 0."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(
+        _RATE_PLACES, rounding=ROUND_HALF_EVEN
+    )
+
+
+def _money(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-CURRENCY_EXPONENTS[currency])
+
+
+def _per(amount: Decimal, count: int, currency: str) -> Decimal | None:
+    if not count:
+        return None
+    return Money(amount / count, currency).round().amount
+
+
+class CurrencySection(BaseModel):
+    """The money figures in one currency (a programme selling in several has several)."""
+
+    model_config = _FROZEN
+
+    currency: str
+    orders: int = _doc("orders")
+    referred_revenue: Decimal = _doc("referred_revenue")
+    refunded: Decimal = _doc("refunded")
+    rewards_cost: Decimal = _doc("rewards_cost")
+    cac: Decimal | None = _doc("cac")
+    roi: Decimal | None = _doc("roi")
+    average_order_value: Decimal | None = _doc("average_order_value")
+    ltv: Decimal | None = _doc("ltv")
+
+
+class BreakdownRow(BaseModel):
+    """One campaign, channel or referrer (a leaderboard line)."""
+
+    model_config = _FROZEN
+
+    key: str | None = Field(description="The campaign, channel or referrer; None: none given.")
+    clicks: int = _doc("clicks")
+    attributions: int = _doc("attributions")
+    rejected: int = _doc("rejected")
+    referrals: int = _doc("referrals")
+    converted: int = _doc("converted")
+    conversion_rate: Decimal | None = _doc("conversion_rate")
+    repeat_customers: int = _doc("repeat_customers")
+    referred_revenue: dict[str, Decimal] = Field(description="referred_revenue per currency.")
+    rewards_cost: dict[str, Decimal] = Field(description="rewards_cost per currency.")
+
+
+class CohortRow(BaseModel):
+    """Referees attributed in one ISO week (starting Monday, UTC) and how they converted."""
+
+    model_config = _FROZEN
+
+    week: date = Field(description="The Monday the cohort's week starts on (UTC).")
+    referrals: int = _doc("referrals")
+    converted: int = _doc("converted")
+    conversion_rate: Decimal | None = _doc("conversion_rate")
+    repeat_customers: int = _doc("repeat_customers")
+
+
+class MetricsReport(BaseModel):
+    """The programme's figures over a window, as defined in `DEFINITIONS`.
+
+    The report follows the referrals attributed in ``[since, until)``: their orders and
+    rewards count up to ``until``, valued as they stand now (refunds and reversals
+    included). Enrolment is counted at ``until``.
+    """
+
+    model_config = _FROZEN
+
+    since: datetime | None
+    until: datetime | None
+    active_customers: int | None = Field(
+        description="The customer base rates are measured against, when the host gave it."
+    )
+    enrolled: int = _doc("enrolled")
+    participants: int = _doc("participants")
+    participation_rate: Decimal | None = _doc("participation_rate")
+    clicks: int = _doc("clicks")
+    referrals: int = _doc("referrals")
+    converted: int = _doc("converted")
+    conversion_rate: Decimal | None = _doc("conversion_rate")
+    click_to_signup_rate: Decimal | None = _doc("click_to_signup_rate")
+    invites_per_participant: Decimal | None = _doc("invites_per_participant")
+    k_factor: Decimal | None = _doc("k_factor")
+    viral_cycle_time: timedelta | None = _doc("viral_cycle_time")
+    first_order_rate: Decimal | None = _doc("first_order_rate")
+    repeat_customers: int = _doc("repeat_customers")
+    repeat_purchase_rate: Decimal | None = _doc("repeat_purchase_rate")
+    attributions: int = _doc("attributions")
+    rejected: int = _doc("rejected")
+    fraud_rate: Decimal | None = _doc("fraud_rate")
+    fraud_reasons: dict[str, int] = _doc("fraud_reasons")
+    review_backlog: int = _doc("review_backlog")
+    reward_points: int = _doc("reward_points")
+    currencies: list[CurrencySection] = Field(
+        description="The money figures, one section per currency used, by currency code."
+    )
+    breakdowns: dict[str, list[BreakdownRow]] = Field(
+        description="Per campaign, channel or referrer (as asked with by=), best first."
+    )
+    cohorts: list[CohortRow] = Field(description="Weekly cohorts of referees, oldest first.")
+
+    def section(self, currency: str) -> CurrencySection | None:
+        """The money figures in ``currency``, if the programme used it."""
+        for s in self.currencies:
+            if s.currency == currency:
+                return s
+        return None
+
+
+def _sections(
+    money: Iterable[MoneyRow], rewards: Iterable[RewardRow], converted: int
+) -> tuple[list[CurrencySection], int]:
+    orders: dict[str, MoneyRow] = {m.currency: m for m in money}
+    cost: dict[str, int] = {}
+    points = 0
+    for r in rewards:
+        points += r.points
+        if r.currency is not None:
+            cost[r.currency] = cost.get(r.currency, 0) + r.amount_minor
+    sections = []
+    for currency in sorted(set(orders) | set(cost)):
+        row = orders.get(currency)
+        n = 0 if row is None else row.orders
+        gross = _money(0 if row is None else row.amount_minor, currency)
+        refunded = _money(0 if row is None else row.refunded_minor, currency)
+        revenue = gross - refunded
+        spent = _money(cost.get(currency, 0), currency)
+        sections.append(
+            CurrencySection(
+                currency=currency,
+                orders=n,
+                referred_revenue=revenue,
+                refunded=refunded,
+                rewards_cost=spent,
+                cac=_per(spent, converted, currency),
+                roi=rate(revenue - spent, spent),
+                average_order_value=_per(gross, n, currency),
+                ltv=_per(revenue, converted, currency),
+            )
+        )
+    return sections, points
+
+
+def _by_key(
+    rows: Iterable[MoneyRow | RewardRow], net: bool
+) -> dict[str | None, dict[str, Decimal]]:
+    out: dict[str | None, dict[str, Decimal]] = {}
+    for row in rows:
+        if row.currency is None:
+            continue
+        minor = row.amount_minor
+        if net and isinstance(row, MoneyRow):
+            minor -= row.refunded_minor
+        per = out.setdefault(row.key, {})
+        per[row.currency] = per.get(row.currency, Decimal(0)) + _money(minor, row.currency)
+    return out
+
+
+def _breakdown(view: MetricsView, window: Window, dim: Dimension, top: int) -> list[BreakdownRow]:
+    funnel = view.funnel(window, dim, top)
+    keys = [f.key for f in funnel]
+    if not keys:
+        return []
+    revenue = _by_key(view.money(window, dim, keys), net=True)
+    cost = _by_key(view.rewards(window, dim, keys), net=False)
+    clicks = {c.key: c.clicks for c in view.clicks(window, dim, keys)}
+    return [
+        BreakdownRow(
+            key=f.key,
+            clicks=clicks.get(f.key, 0),
+            attributions=f.attributions,
+            rejected=f.rejected,
+            referrals=f.referrals,
+            converted=f.converted,
+            conversion_rate=rate(f.converted, f.referrals),
+            repeat_customers=f.repeated,
+            referred_revenue=revenue.get(f.key, {}),
+            rewards_cost=cost.get(f.key, {}),
+        )
+        for f in funnel
+    ]
+
+
+def _cohorts(rows: Sequence[FunnelRow]) -> list[CohortRow]:
+    # Weeks with attributions but no referral (all rejected) have no referees to follow.
+    return [
+        CohortRow(
+            week=date.fromisoformat(f.key),
+            referrals=f.referrals,
+            converted=f.converted,
+            conversion_rate=rate(f.converted, f.referrals),
+            repeat_customers=f.repeated,
+        )
+        for f in rows
+        if f.key is not None and f.referrals
+    ]
+
+
+def _check_time(name: str, value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime", value=value, field=name)
+    return value
+
+
+def check_window(since: object, until: object) -> Window:
+    """Validate the report window: aware datetimes, ``since`` before ``until``."""
+    start, end = _check_time("since", since), _check_time("until", until)
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput("since must be before until", value=(since, until), field="since")
+    return Window(start, end)
+
+
+def check_by(by: object) -> tuple[Dimension, ...]:
+    """Validate ``by=``: None, one of `BREAKDOWNS`, or a sequence of them."""
+    if by is None:
+        return ()
+    items = [by] if isinstance(by, str) else by
+    if not isinstance(items, Sequence):
+        raise InvalidInput(
+            f"by must be one of {BREAKDOWNS} or a list of them", value=by, field="by"
+        )
+    out: list[Dimension] = []
+    for item in items:
+        if item not in BREAKDOWNS:
+            raise InvalidInput(
+                f"cannot break the report down by {item!r}; choose from {', '.join(BREAKDOWNS)}",
+                value=item,
+                field="by",
+            )
+        dim = DIMENSIONS[DIMENSIONS.index(item)]
+        if dim not in out:
+            out.append(dim)
+    return tuple(out)
+
+
+def _check_count(name: str, value: object, minimum: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInput(f"{name} must be an int >= {minimum}", value=value, field=name)
+    return value
+
+
+def build_report(
+    view: MetricsView,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    active_customers: int | None = None,
+    by: Breakdown | Sequence[Breakdown] | None = None,
+    top: int = 10,
+) -> MetricsReport:
+    """Compute the report from a view's aggregate rows (see `DEFINITIONS`).
+
+    ``active_customers`` replaces ``enrolled`` as the base of ``participation_rate``
+    and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
+    ``"referrer"``), each cut to its ``top`` rows.
+    """
+    window = check_window(since, until)
+    base_override = _check_count("active_customers", active_customers, 0)
+    dims = check_by(by)
+    limit = _check_count("top", top, 1) or 10
+    enrolled, participants = view.enrolment(window)
+    (total,) = view.funnel(window)
+    sections, points = _sections(view.money(window), view.rewards(window), total.converted)
+    clicks = sum(c.clicks for c in view.clicks(window))
+    base = enrolled if base_override is None else base_override
+    return MetricsReport(
+        since=window.since,
+        until=window.until,
+        active_customers=base_override,
+        enrolled=enrolled,
+        participants=participants,
+        participation_rate=rate(participants, base),
+        clicks=clicks,
+        referrals=total.referrals,
+        converted=total.converted,
+        conversion_rate=rate(total.converted, total.referrals),
+        click_to_signup_rate=rate(total.referrals, clicks),
+        invites_per_participant=rate(total.referrals, participants),
+        k_factor=rate(total.converted, base),
+        viral_cycle_time=view.cycle_time(window),
+        first_order_rate=rate(total.converted, total.referrals),
+        repeat_customers=total.repeated,
+        repeat_purchase_rate=rate(total.repeated, total.converted),
+        attributions=total.attributions,
+        rejected=total.rejected,
+        fraud_rate=rate(total.rejected, total.attributions),
+        fraud_reasons=dict(view.fraud_reasons(window)),
+        review_backlog=total.review,
+        reward_points=points,
+        currencies=sections,
+        breakdowns={dim: _breakdown(view, window, dim, limit) for dim in dims},
+        cohorts=_cohorts(view.funnel(window, "week")),
+    )

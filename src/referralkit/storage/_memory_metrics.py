@@ -1,0 +1,289 @@
+"""The memory store's `MetricsSource`: one streaming pass over its tables per row family.
+
+The view holds the store's lock for the whole ``with`` block, so a report reads one
+consistent state, exactly as a SQL read transaction would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from referralkit.metrics._source import (
+    Click,
+    ClickRow,
+    Dimension,
+    FunnelRow,
+    MoneyRow,
+    RewardRow,
+    Window,
+    median_micros,
+    middle,
+    rank_key,
+    week_of,
+)
+from referralkit.model import Event, Referral, ReferralStatus, RewardState
+from referralkit.money import CURRENCY_EXPONENTS, Money
+
+if TYPE_CHECKING:
+    from referralkit.storage._memory import _Tables
+
+__all__ = ["MemoryMetricsSource", "MemoryMetricsView"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
+_REJECTED = ReferralStatus.REJECTED
+
+
+def _minor(money: Money) -> int:
+    return int(money.amount.scaleb(CURRENCY_EXPONENTS[money.currency]))
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICRO
+
+
+def _wanted(key: str | None, keys: Sequence[str | None] | None) -> bool:
+    return keys is None or key in keys
+
+
+class MemoryMetricsView:
+    """Aggregates over a `MemoryStore`'s tables (see `referralkit.metrics.MetricsView`)."""
+
+    def __init__(self, tables: _Tables) -> None:
+        self._t = tables
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _key(self, referral: Referral, by: Dimension | None) -> str | None:
+        if by is None:
+            return None
+        if by == "campaign":
+            return referral.campaign
+        if by == "channel":
+            return referral.channel
+        if by == "referrer":
+            return referral.referrer
+        return week_of(referral.attributed_at)
+
+    def _referrals(self, window: Window) -> Iterator[Referral]:
+        return (r for r in self._t.referrals.values() if window.holds(r.attributed_at))
+
+    def _active(self, referral_id: str | None, window: Window) -> Referral | None:
+        """The referral, if it is non-rejected and attributed in the window."""
+        if referral_id is None:
+            return None
+        r = self._t.referrals.get(referral_id)
+        if r is None or r.status is _REJECTED or not window.holds(r.attributed_at):
+            return None
+        return r
+
+    def _orders(self, window: Window) -> dict[str, tuple[int, datetime]]:
+        """Per referral id: orders placed before the window's end, and the first one's time."""
+        out: dict[str, tuple[int, datetime]] = {}
+        for c in self._t.conversions.values():
+            rid = c.referral_id
+            if rid is None or not window.before_end(c.occurred_at):
+                continue
+            n, first = out.get(rid, (0, c.occurred_at))
+            out[rid] = (n + 1, min(first, c.occurred_at))
+        return out
+
+    def _clicks(self, window: Window) -> Iterator[Event]:
+        return (e for e in self._t.events if e.type == "click" and window.holds(e.occurred_at))
+
+    def _click_key(self, event: Event, by: Dimension | None) -> str | None:
+        payload = event.payload
+        if by is None:
+            return None
+        if by == "referrer":
+            code = self._t.codes.get(payload.get("code"))  # type: ignore[arg-type]
+            return None if code is None else code.owner
+        if by == "week":
+            return week_of(event.occurred_at)
+        value = payload.get(by)
+        return value if isinstance(value, str) else None
+
+    # -- the view --------------------------------------------------------------------------
+
+    def enrolment(self, window: Window) -> tuple[int, int]:
+        """Customers with a code by the window's end, and those whose codes were used."""
+        t = self._t
+        enrolled = {c.owner for c in t.codes.values() if window.before_end(c.created_at)}
+        used = {r.code for r in self._referrals(window) if r.status is not _REJECTED}
+        used.update(str(e.payload.get("code")) for e in self._clicks(window))
+        participants = {
+            t.codes[c].owner
+            for c in used
+            if c in t.codes and window.before_end(t.codes[c].created_at)
+        }
+        return len(enrolled), len(participants)
+
+    def funnel(
+        self, window: Window, by: Dimension | None = None, limit: int | None = None
+    ) -> list[FunnelRow]:
+        """Attribution counts per group, ranked."""
+        orders = self._orders(window)
+        counts: dict[str | None, list[int]] = {}
+        if by is None:
+            counts[None] = [0] * 6
+        for r in self._referrals(window):
+            row = counts.setdefault(self._key(r, by), [0] * 6)
+            row[0] += 1
+            if r.status is _REJECTED:
+                row[1] += 1
+                continue
+            row[2] += r.status is ReferralStatus.REVIEW
+            row[3] += 1
+            n = orders.get(r.id, (0, None))[0]
+            row[4] += n >= 1
+            row[5] += n >= 2  # noqa: PLR2004 - two orders make a repeat customer
+        rows = [
+            FunnelRow(k, a, rej, rev, ref, conv, rep)
+            for k, (a, rej, rev, ref, conv, rep) in counts.items()
+        ]
+        if by == "week":
+            rows.sort(key=lambda f: f.key or "")
+        else:
+            rows.sort(key=rank_key)
+        return rows if limit is None else rows[:limit]
+
+    def money(
+        self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
+    ) -> list[MoneyRow]:
+        """Orders of the window's non-rejected referrals per group and currency."""
+        sums: dict[tuple[str | None, str], list[int]] = {}
+        for c in self._t.conversions.values():
+            r = self._active(c.referral_id, window)
+            if r is None or not window.before_end(c.occurred_at):
+                continue
+            key = self._key(r, by)
+            if not _wanted(key, keys):
+                continue
+            row = sums.setdefault((key, c.amount.currency), [0, 0, 0])
+            row[0] += 1
+            row[1] += _minor(c.amount)
+            row[2] += 0 if c.refunded is None else _minor(c.refunded)
+        return [
+            MoneyRow(k, cur, n, amount, refunded)
+            for (k, cur), (n, amount, refunded) in sorted(
+                sums.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", kv[0][1])
+            )
+        ]
+
+    def rewards(
+        self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
+    ) -> list[RewardRow]:
+        """Rewards not reversed under the window's non-rejected referrals."""
+        sums: dict[tuple[str | None, str | None], list[int]] = {}
+        for w in self._t.rewards.values():
+            if w.state is RewardState.REVERSED or not window.before_end(w.created_at):
+                continue
+            r = self._active(w.referral_id, window)
+            if r is None:
+                continue
+            key = self._key(r, by)
+            if not _wanted(key, keys):
+                continue
+            money = w.amount or w.granted
+            row = sums.setdefault((key, None if money is None else money.currency), [0, 0])
+            row[0] += 0 if w.amount is None else _minor(w.amount)
+            row[1] += w.points
+        return [
+            RewardRow(k, cur, amount, points)
+            for (k, cur), (amount, points) in sorted(
+                sums.items(),
+                key=lambda kv: (
+                    kv[0][0] is not None,
+                    kv[0][0] or "",
+                    kv[0][1] is not None,
+                    kv[0][1] or "",
+                ),
+            )
+        ]
+
+    def clicks(
+        self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
+    ) -> list[ClickRow]:
+        """Clicks in the window per group."""
+        counts: Counter[str | None] = Counter()
+        for e in self._clicks(window):
+            key = self._click_key(e, by)
+            if _wanted(key, keys):
+                counts[key] += 1
+        return [
+            ClickRow(k, n)
+            for k, n in sorted(counts.items(), key=lambda kv: (kv[0] is not None, kv[0] or ""))
+        ]
+
+    def fraud_reasons(self, window: Window) -> list[tuple[str, int]]:
+        """Reason codes of rejected attributions, counted."""
+        counts: Counter[str] = Counter()
+        for r in self._referrals(window):
+            if r.status is _REJECTED:
+                counts.update(r.reasons)
+        return sorted(counts.items())
+
+    def cycle_time(self, window: Window) -> timedelta | None:
+        """Median time from a referrer's enrolment to their first referee's first order."""
+        orders = self._orders(window)
+        first: dict[str, datetime] = {}
+        for r in self._referrals(window):
+            if r.status is _REJECTED or r.id not in orders:
+                continue
+            at = orders[r.id][1]
+            if r.referrer not in first or at < first[r.referrer]:
+                first[r.referrer] = at
+        enrolled: dict[str, datetime] = {}
+        for c in self._t.codes.values():
+            if c.owner in first and (c.owner not in enrolled or c.created_at < enrolled[c.owner]):
+                enrolled[c.owner] = c.created_at
+        deltas = sorted(
+            _micros(at) - _micros(enrolled[who]) for who, at in first.items() if who in enrolled
+        )
+        offset, count = middle(len(deltas))
+        return median_micros(deltas[offset : offset + count])
+
+    def visitor_clicks(
+        self, visitor: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Click]:
+        """The visitor's clicks in ``[since, until]``, oldest first."""
+        found = []
+        for e in self._t.events:
+            p = e.payload
+            if e.type != "click" or p.get("visitor") != visitor:
+                continue
+            if (since is not None and e.occurred_at < since) or (
+                until is not None and e.occurred_at > until
+            ):
+                continue
+            found.append(
+                Click(
+                    code=str(p.get("code")),
+                    visitor=visitor,
+                    occurred_at=e.occurred_at,
+                    channel=p.get("channel"),
+                    campaign=p.get("campaign"),
+                    id=e.id,
+                )
+            )
+        found.sort(key=lambda c: (c.occurred_at, c.id))
+        return found
+
+
+class MemoryMetricsSource:
+    """`MetricsSource` of a `MemoryStore`: views read under the store's lock."""
+
+    def __init__(self, tables: _Tables, lock: threading.RLock) -> None:
+        self._tables = tables
+        self._lock = lock
+
+    @contextmanager
+    def snapshot(self) -> Iterator[MemoryMetricsView]:
+        """A consistent view: writers wait until the block ends."""
+        with self._lock:
+            yield MemoryMetricsView(self._tables)

@@ -1,0 +1,298 @@
+"""The metrics report on a small program whose every figure is worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import referralkit as rk
+from referralkit.metrics import DEFINITIONS, MetricsReport, definitions_markdown, format_report
+from referralkit.policies import DoubleSided, FirstOrderOnly, Fixed
+from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.testing import FrozenClock
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def usd(amount: str) -> rk.Money:
+    return rk.Money(amount, "USD")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        s = SQLiteStore(tmp_path / "metrics.db")
+        yield s
+        s.close()
+
+
+@pytest.fixture
+def shop(store: rk.Store) -> rk.ReferralProgram:
+    """Ann brings p1 (two orders) and p2 (a partly refunded order); Bob brings p3 (no order)
+    and, a week later, p4 (a EUR order refunded in full). Ann tries to refer herself and
+    Bob to steal p1: both rejected. Dan enrols on day 20."""
+    clock = FrozenClock(T0)
+    program = rk.ReferralProgram(
+        store=store,
+        secret=SECRET,
+        policy=FirstOrderOnly(DoubleSided(referrer=Fixed(usd("10")), referee=Fixed(usd("5")))),
+        link_base="https://shop.example/r",
+        clock=clock,
+    )
+    ann, bob = program.enroll("ann").code, program.enroll("bob").code
+    program.enroll("cat")
+    program.track_click(program.link(ann, channel="email"), visitor="v1")
+    program.track_click(program.link(ann, channel="email"), visitor="v2")
+    program.track_click(program.link(bob, channel="sms"), visitor="v3")
+    clock.advance(days=1)
+    program.attribute(referee="p1", link=program.link(ann, channel="email"))
+    program.attribute(referee="p2", code=ann)
+    clock.advance(days=1)
+    program.attribute(referee="p3", visitor="v3")
+    program.attribute(referee="ann", code=ann)
+    program.attribute(referee="p1", code=bob)
+    clock.advance(days=1)
+    program.convert(referee="p1", order_id="o1", amount=usd("100"))
+    clock.advance(days=1)
+    program.convert(referee="p2", order_id="o3", amount=usd("40"))
+    clock.advance(days=1)
+    program.convert(referee="p1", order_id="o2", amount=usd("50"))
+    clock.advance(days=1)
+    program.refund(order_id="o3", amount=usd("10"))
+    clock.advance(days=2)  # day 8: the next week
+    program.attribute(referee="p4", code=bob)
+    program.convert(referee="p4", order_id="o4", amount=rk.Money("30", "EUR"))
+    program.refund(order_id="o4")
+    clock.advance(days=12)
+    program.enroll("dan")
+    return program
+
+
+def d(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def test_every_figure_of_the_whole_program(shop: rk.ReferralProgram) -> None:
+    r = shop.metrics()
+    assert (r.enrolled, r.participants, r.participation_rate) == (4, 2, d("0.5"))
+    assert (r.clicks, r.referrals, r.converted) == (3, 4, 3)
+    assert r.conversion_rate == r.first_order_rate == d("0.75")
+    assert r.click_to_signup_rate == d("1.333333")
+    assert r.invites_per_participant == d("2")
+    assert r.k_factor == d("0.75")
+    assert (r.repeat_customers, r.repeat_purchase_rate) == (1, d("0.333333"))
+    assert r.viral_cycle_time == timedelta(days=5, hours=12)  # median of 3 and 8 days
+    assert (r.attributions, r.rejected, r.fraud_rate) == (6, 2, d("0.333333"))
+    assert r.fraud_reasons == {
+        "duplicate_referee.already_referred": 1,
+        "self_referral.customer_id": 1,
+    }
+    assert r.review_backlog == 0
+    eur, us = r.currencies
+    assert us.model_dump() == {
+        "currency": "USD",
+        "orders": 3,
+        "referred_revenue": d("180.00"),
+        "refunded": d("10.00"),
+        "rewards_cost": d("30.00"),  # Bob's and p4's rewards were reversed by the refund
+        "cac": d("10.00"),
+        "roi": d("5"),
+        "average_order_value": d("63.33"),
+        "ltv": d("60.00"),
+    }
+    assert eur.model_dump() == {
+        "currency": "EUR",
+        "orders": 1,
+        "referred_revenue": d("0.00"),
+        "refunded": d("30.00"),
+        "rewards_cost": d("0.00"),
+        "cac": d("0.00"),
+        "roi": None,  # nothing spent in EUR: no return to speak of
+        "average_order_value": d("30.00"),
+        "ltv": d("0.00"),
+    }
+    assert [(c.week, c.referrals, c.converted, c.repeat_customers) for c in r.cohorts] == [
+        (date(2026, 3, 2), 3, 2, 1),
+        (date(2026, 3, 9), 1, 1, 0),
+    ]
+
+
+def test_active_customers_is_the_base_of_participation_and_k_factor(shop) -> None:
+    r = shop.metrics(active_customers=30)
+    assert (r.participation_rate, r.k_factor) == (d("0.066667"), d("0.1"))
+    assert shop.metrics(active_customers=0).k_factor is None
+
+
+def test_the_referrer_breakdown_is_a_leaderboard(shop) -> None:
+    (ann, bob) = shop.metrics(by="referrer").breakdowns["referrer"]
+    assert (ann.key, ann.clicks, ann.attributions, ann.rejected, ann.referrals) == (
+        "ann",
+        2,
+        3,
+        1,
+        2,
+    )
+    assert (ann.converted, ann.conversion_rate, ann.repeat_customers) == (2, d("1"), 1)
+    assert (ann.referred_revenue, ann.rewards_cost) == ({"USD": d("180")}, {"USD": d("30")})
+    assert (bob.key, bob.clicks, bob.referrals, bob.converted) == ("bob", 1, 2, 1)
+    assert (bob.referred_revenue, bob.rewards_cost) == ({"EUR": d("0")}, {})
+    top = shop.metrics(by="referrer", top=1).breakdowns["referrer"]
+    assert [row.key for row in top] == ["ann"]
+
+
+def test_channel_and_campaign_breakdowns(shop) -> None:
+    r = shop.metrics(by=["channel", "campaign"])
+    assert [(b.key, b.clicks, b.referrals, b.converted) for b in r.breakdowns["channel"]] == [
+        (None, 0, 2, 2),  # typed codes have no channel
+        ("email", 2, 1, 1),
+        ("sms", 1, 1, 0),
+    ]
+    (default,) = r.breakdowns["campaign"]
+    assert (default.key, default.clicks, default.referrals) == ("default", 3, 4)
+
+
+def test_a_window_follows_the_referrals_attributed_in_it(shop) -> None:
+    second_week = shop.metrics(since=T0 + timedelta(days=7))
+    assert (second_week.referrals, second_week.converted, second_week.attributions) == (1, 1, 1)
+    assert second_week.clicks == 0
+    assert second_week.participants == 1  # Bob's code brought p4
+    first_week = shop.metrics(until=T0 + timedelta(days=7))
+    assert (first_week.enrolled, first_week.referrals, first_week.converted) == (3, 3, 2)
+    (us,) = first_week.currencies
+    assert (us.orders, us.referred_revenue) == (3, d("180.00"))
+    before_orders = shop.metrics(until=T0 + timedelta(days=3))
+    assert (before_orders.referrals, before_orders.converted) == (3, 0)
+    assert before_orders.viral_cycle_time is None
+
+
+def test_an_empty_program_has_no_made_up_rates(store) -> None:
+    program = rk.ReferralProgram(store=store, secret=SECRET, policy=Fixed(usd("1")))
+    r = program.metrics(by="referrer")
+    assert (r.enrolled, r.referrals, r.clicks) == (0, 0, 0)
+    assert r.conversion_rate is r.k_factor is r.fraud_rate is r.viral_cycle_time is None
+    assert r.currencies == []
+    assert r.breakdowns == {"referrer": []}
+
+
+def test_the_report_round_trips_through_json(shop) -> None:
+    report = shop.metrics(by=["referrer", "channel"])
+    text = report.model_dump_json()
+    assert json.loads(text)["k_factor"] == "0.750000"
+    assert MetricsReport.model_validate_json(text) == report
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"since": T0, "until": T0},
+        {"since": datetime(2026, 1, 1)},  # noqa: DTZ001 - the point of the test
+        {"until": "2026-01-01"},
+        {"by": "week"},
+        {"by": ["referrer", "country"]},
+        {"by": 3},
+        {"active_customers": -1},
+        {"active_customers": True},
+        {"top": 0},
+    ],
+)
+def test_bad_report_arguments_raise_invalid_input(shop, kwargs) -> None:
+    with pytest.raises(rk.InvalidInput):
+        shop.metrics(**kwargs)
+
+
+def test_a_store_without_metrics_is_a_config_error() -> None:
+    class Bare:
+        def __init__(self) -> None:
+            self.inner = MemoryStore()
+
+        def transaction(self):  # type: ignore[no-untyped-def]
+            return self.inner.transaction()
+
+        def close(self) -> None:
+            pass
+
+    program = rk.ReferralProgram(store=Bare(), secret=SECRET, policy=Fixed(usd("1")))
+    with pytest.raises(rk.ConfigError, match="metrics_source"):
+        program.metrics()
+
+
+def test_the_text_report_shows_each_section(shop) -> None:
+    text = format_report(shop.metrics(by="referrer"))
+    for heading in ("Funnel", "Fraud and review", "Money (USD)", "Money (EUR)", "Leaderboard"):
+        assert heading in text
+    assert "k-factor" in text
+    assert "75.0 %" in text
+
+
+def test_each_figure_is_defined_once_and_documented() -> None:
+    """The report's fields are the definitions; the reference page prints them verbatim."""
+    fields = set(MetricsReport.model_fields) - {
+        "since",
+        "until",
+        "active_customers",
+        "currencies",
+        "breakdowns",
+        "cohorts",
+    }
+    assert fields <= set(DEFINITIONS)
+    reference = (DOCS / "reference" / "metrics.md").read_text()
+    assert definitions_markdown() in reference
+
+
+class _CountingConnection:
+    """Hands SQL to SQLite and counts the rows that come back into Python."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.rows = 0
+
+    def execute(self, sql, params=()):
+        rows = self.conn.execute(sql, params).fetchall()
+        self.rows += len(rows)
+        return _Rows(rows)
+
+
+class _Rows(list):
+    def fetchall(self):
+        return list(self)
+
+    def fetchone(self):
+        return self[0] if self else None
+
+
+@pytest.mark.parametrize("days", [30, 90])
+def test_sqlite_hands_python_aggregates_not_rows(tmp_path: Path, days: int) -> None:
+    """However many facts are stored, the report reads a bounded number of rows."""
+    import sqlite3
+
+    from referralkit.metrics import build_report
+    from referralkit.storage._sqlite_metrics import SQLiteMetricsView
+    from referralkit.testing._metrics_program import generated_program
+
+    db = tmp_path / "program.db"
+    store = SQLiteStore(db)
+    generated_program(store, 5, days=days, customers=20)
+    store.close()
+    conn = sqlite3.connect(db)
+    stored = sum(
+        conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("referrals", "conversions", "rewards", "events")
+    )
+    counting = _CountingConnection(conn)
+    report = build_report(
+        SQLiteMetricsView(counting), by=("campaign", "channel", "referrer"), top=3
+    )
+    conn.close()
+    # A row per week, per reason, per currency; per breakdown at most top keys x currencies.
+    per_breakdown = 3 + 3 * 2 + 3 * 3 + 3  # funnel, revenue, rewards (or points), clicks
+    bound = len(report.cohorts) + 2 + len(report.fraud_reasons) + 15 + 3 * per_breakdown
+    assert counting.rows <= bound < stored
