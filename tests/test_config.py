@@ -24,6 +24,7 @@ from referralkit.config import (
     write_json_schema,
 )
 from referralkit.context import Verdict
+from referralkit.metrics import Attribution
 from referralkit.policies import (
     AllOf,
     Capped,
@@ -654,3 +655,21 @@ def test_every_builtin_policy_has_a_configuration_shape() -> None:
     from referralkit.registry import POLICY_REGISTRY
 
     assert sorted(_BUILTIN_SPECS) == POLICY_REGISTRY.builtin_names()
+
+
+def test_attribution_is_configured_by_model_and_window() -> None:
+    config = ProgramConfig.from_dict(
+        {"policy": DOUBLE_SIDED, "attribution": {"model": "first_touch", "window": "7d"}}
+    )
+    program = rk.ReferralProgram.from_config(config, store=MemoryStore(), secret=SECRET)
+    assert program.attribution == Attribution("first_touch", timedelta(days=7))
+    assert ProgramConfig.from_json(config.to_json()) == config
+    default = ProgramConfig.from_dict({"policy": DOUBLE_SIDED})
+    assert program_kwargs(default)["attribution"] == Attribution("last_touch", timedelta(days=30))
+    with pytest.raises(rk.ConfigError) as caught:
+        ProgramConfig.from_dict({"policy": DOUBLE_SIDED, "attribution": {"model": "middle"}})
+    assert caught.value.path == "attribution.model"
+    with pytest.raises(rk.ConfigError) as caught:
+        ProgramConfig.from_dict({"policy": DOUBLE_SIDED, "attribution": {"window": "-1d"}})
+    assert caught.value.path is not None
+    assert caught.value.path.startswith("attribution.window")

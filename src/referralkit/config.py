@@ -65,6 +65,8 @@ from pydantic_core import PydanticCustomError
 from referralkit.campaigns import Campaign
 from referralkit.codes import CROCKFORD, CodeFormat
 from referralkit.errors import ConfigError, ReferralError
+from referralkit.metrics import Attribution
+from referralkit.metrics._attribution import DEFAULT_WINDOW
 from referralkit.money import Money
 from referralkit.policies import (
     AllOf,
@@ -87,6 +89,7 @@ from referralkit.registry import GUARD_REGISTRY, POLICY_REGISTRY, Registry
 
 __all__ = [
     "AllOfSpec",
+    "AttributionSpec",
     "BudgetSpec",
     "Campaign",
     "CampaignSpec",
@@ -882,6 +885,20 @@ class GuardSpec(_Spec):
         return result
 
 
+class AttributionSpec(_Spec):
+    """Which click earns a referee: the first or the last within the window."""
+
+    model: Literal["first_touch", "last_touch"] = "last_touch"
+    window: DurationField = Field(
+        default=DEFAULT_WINDOW, description="How long a click can still earn the referee."
+    )
+
+    def build(self, path: str = "attribution") -> Attribution:
+        """The `referralkit.metrics.Attribution` settings."""
+        result: Attribution = _construct(Attribution, path, model=self.model, window=self.window)
+        return result
+
+
 class CodeFormatSpec(_Spec):
     """The shape of generated codes (see `referralkit.CodeFormat`)."""
 
@@ -973,6 +990,9 @@ class ProgramConfig(BaseModel):
     sign_links: StrictBool = True
     campaign: Name = Field(default="default", description="The campaign codes get by default.")
     campaigns: list[CampaignSpec] = Field(default_factory=list)
+    attribution: AttributionSpec = Field(
+        default_factory=AttributionSpec, description="How clicks earn referees."
+    )
     terms: list[PolicySpec] = Field(
         default_factory=list,
         description="Earlier policies still honoured for referrals attributed under them.",
@@ -1161,8 +1181,8 @@ def program_kwargs(config: ProgramConfig) -> dict[str, Any]:
 
     Keys: ``policy``, ``hold``, ``code_format``, ``link_base``, ``sign_links``,
     ``campaign`` (the default campaign's name), ``campaigns`` (a tuple of `Campaign`),
-    ``terms`` (earlier policies by `policy_version`), and ``guards`` when the
-    configuration lists them.
+    ``terms`` (earlier policies by `policy_version`), ``attribution`` (the click
+    attribution model and window), and ``guards`` when the configuration lists them.
     """
     kwargs: dict[str, Any] = {
         "policy": config.policy.build("policy"),
@@ -1172,6 +1192,7 @@ def program_kwargs(config: ProgramConfig) -> dict[str, Any]:
         "sign_links": config.sign_links,
         "campaign": config.campaign,
         "campaigns": tuple(c.build(_join("campaigns", i)) for i, c in enumerate(config.campaigns)),
+        "attribution": config.attribution.build("attribution"),
         "terms": {
             policy_version(p): p
             for p in (spec.build(_join("terms", i)) for i, spec in enumerate(config.terms))
