@@ -1,7 +1,9 @@
 """A realistic simulated shop, run by ``referralkit demo``.
 
 Hundreds of customers enrol, share links on several channels, friends sign up with
-links or typed codes, place first and repeat orders; a few refund, a few cheat.
+links or typed codes, place first and repeat orders; a few refund, a few cheat (with
+their own id or a second account under an email alias: the default guards block
+them), and partners at one home are held for review, which the shop approves weekly.
 Everything goes through the public `ReferralProgram` API on an SQLite file, and the
 run ends with the program's metrics report.
 """
@@ -45,6 +47,9 @@ def _fresh(path: Path) -> None:
 SHARE_BY_LINK = 0.7  # the rest type the code at checkout
 FRIEND_BUYS = 0.6
 SELF_REFERRAL_ATTEMPT = 0.3
+ALIAS_ACCOUNT = 0.5  # of cheats: a second account under an email alias, not their own id
+HOUSEHOLD_FRIEND = 0.1
+REVIEW_EVERY_DAYS = 7  # a partner at the referrer's home, on the same IP and address
 REPEAT_ORDER = 0.5
 REFUND = 0.15
 HOST_PAYS_OUT = 0.5
@@ -67,9 +72,18 @@ class _Shop:
     def enrol_some(self) -> None:
         for member in self.rng.sample(self.members, k=max(1, len(self.members) // 20)):
             if member not in self.codes:
-                identity = Identity(email=f"{member}@example.com")
-                self.codes[member] = self.program.enroll(member, identity=identity).code
+                self.codes[member] = self.program.enroll(member, identity=self.home(member)).code
                 self.counts["enrolled"] += 1
+
+    @staticmethod
+    def home(customer: str) -> Identity:
+        """A customer's own email, and the IP and address of their home."""
+        n = int(customer.removeprefix("cust-"))
+        return Identity(
+            email=f"{customer}@example.com",
+            ip=f"198.51.{n // 250}.{n % 250 + 1}",
+            address=f"{n} Market Street, Springfield",
+        )
 
     def invite_some(self) -> None:
         for referrer in self.rng.sample(sorted(self.codes), k=min(len(self.codes), 3)):
@@ -80,13 +94,19 @@ class _Shop:
     def invite(self, referrer: str, friend: str) -> None:
         self.counts["invited"] += 1
         code = self.codes[referrer]
+        identity = Identity(email=f"{friend}@example.org")
+        if self.rng.random() < HOUSEHOLD_FRIEND:
+            home = self.home(referrer)
+            identity = Identity(email=identity.email, ip=home.ip, address=home.address)
         try:
             if self.rng.random() < SHARE_BY_LINK:
                 url = self.program.link(code, channel=self.rng.choice(CHANNELS))
                 self.program.track_click(url, visitor=f"visitor-{friend}")
-                ref = self.program.attribute(referee=friend, visitor=f"visitor-{friend}")
+                ref = self.program.attribute(
+                    referee=friend, visitor=f"visitor-{friend}", identity=identity
+                )
             else:
-                ref = self.program.attribute(code=code.lower(), referee=friend)
+                ref = self.program.attribute(code=code.lower(), referee=friend, identity=identity)
         except ReferralError:
             self.counts["refused"] += 1
             return
@@ -107,8 +127,22 @@ class _Shop:
     def cheat_sometimes(self) -> None:
         if self.codes and self.rng.random() < SELF_REFERRAL_ATTEMPT:
             cheat = self.rng.choice(sorted(self.codes))
-            self.program.attribute(code=self.codes[cheat], referee=cheat)
             self.counts["fraud_attempts"] += 1
+            if self.rng.random() >= ALIAS_ACCOUNT:
+                self.program.attribute(code=self.codes[cheat], referee=cheat)
+                return
+            # A second account, signing up as "first.last+deals" from the same home.
+            n = self.counts["fraud_attempts"]
+            alias = Identity(email=f"{cheat}+deals{n}@example.com", ip=self.home(cheat).ip)
+            self.program.attribute(
+                code=self.codes[cheat], referee=f"{cheat}-alt{n}", identity=alias
+            )
+
+    def review(self) -> None:
+        """The shop's support team works the review queue: households are approved."""
+        for referral in self.program.review_queue():
+            self.program.approve(referral.id)
+            self.counts["approved"] += 1
 
     def repeat_orders(self, day: int) -> None:
         for order_id, customer in self.rng.sample(self.orders, k=min(len(self.orders), 2)):
@@ -164,6 +198,8 @@ def run_demo(
         shop.invite_some()
         shop.browse()
         shop.cheat_sometimes()
+        if (day + 1) % REVIEW_EVERY_DAYS == 0:
+            shop.review()
         shop.repeat_orders(day)
         shop.refund_sometimes()
         shop.pay_out()
