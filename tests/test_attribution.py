@@ -245,3 +245,29 @@ def test_the_winner_is_the_first_or_last_click_inside_the_window(clicks, now, da
 def test_a_typed_code_always_wins(clicks, now, typed) -> None:
     for model in ("first_touch", "last_touch"):
         assert resolve_attribution(clicks, typed, model=model, now=now) == typed  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("visitor", ["", "   ", 42, "x" * 500, "tab\there"])
+def test_a_bad_visitor_is_refused_even_beside_a_typed_code(store, clock, visitor) -> None:
+    """The typed code wins, but a visitor id that could never be tracked is still an error."""
+    program = make(store, clock)
+    ann = program.enroll("ann").code
+    with pytest.raises(rk.InvalidInput) as caught:
+        program.attribute(referee="cat", code=ann, visitor=visitor)
+    assert caught.value.field == "visitor"
+    with store.transaction() as uow:
+        assert uow.referrals.active_for_referee("cat") is None
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_channel_or_campaign_is_refused_for_links_as_for_codes(store, clock, blank) -> None:
+    """A link's channel is not silently kept when the caller passes an empty one."""
+    program = make(store, clock)
+    ann = program.enroll("ann").code
+    url = program.link(ann, channel="sms")
+    for target in (url, ann):
+        for field in ("channel", "campaign"):
+            with pytest.raises(rk.InvalidInput) as caught:
+                program.track_click(target, visitor="v", **{field: blank})
+            assert caught.value.field == field
+    assert [e for e in program.pending_events(10) if e.type == "click"] == []

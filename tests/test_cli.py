@@ -139,3 +139,38 @@ def test_bad_metrics_arguments_exit_non_zero_with_a_message(
 ) -> None:
     assert main([a.format(db=program_db) for a in argv]) in {1, 2}
     assert "referralkit:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["empty", "another_app", "not_sqlite"])
+def test_metrics_refuses_a_file_that_is_not_a_program_and_leaves_it_alone(
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reading a report never creates the referralkit schema in someone else's file."""
+    db = tmp_path / "other.db"
+    if kind == "empty":
+        db.write_bytes(b"")
+    elif kind == "another_app":
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        conn.commit()
+        conn.close()
+    else:
+        db.write_text("order_id,amount\n1,80\n")
+    before = db.read_bytes()
+    assert main(["metrics", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("referralkit:")
+    assert "referralkit" in err.removeprefix("referralkit:")
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_metrics_html_to_a_missing_folder_is_a_clear_error(
+    program_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-folder" / "report.html"
+    assert main(["metrics", "--db", str(program_db), "--html", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("referralkit:")
+    assert str(target) in err
+    assert not target.exists()

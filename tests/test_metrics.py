@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import referralkit as rk
 from referralkit.metrics import DEFINITIONS, MetricsReport, definitions_markdown, format_report
@@ -296,3 +298,43 @@ def test_sqlite_hands_python_aggregates_not_rows(tmp_path: Path, days: int) -> N
     per_breakdown = 3 + 3 * 2 + 3 * 3 + 3  # funnel, revenue, rewards (or points), clicks
     bound = len(report.cohorts) + 2 + len(report.fraud_reasons) + 15 + 3 * per_breakdown
     assert counting.rows <= bound < stored
+
+
+class _Reviews:
+    """Sends every referee to review, citing ``velocity.burst`` (reviewers decide)."""
+
+    name = "reviews"
+
+    def check(self, context: object) -> rk.Verdict:
+        return rk.Verdict(rk.Decision.REVIEW, ("velocity.burst",), 0.5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    verdicts=st.lists(
+        st.sampled_from(["approve", "velocity.burst", "review.rejected", "keep"]), max_size=6
+    )
+)
+def test_fraud_reasons_count_rejected_attributions_not_citations(verdicts) -> None:
+    """A reviewer who rejects for the guard's own reason still makes one rejected attribution."""
+    for store in (MemoryStore(), SQLiteStore(":memory:")):
+        program = rk.ReferralProgram(
+            store=store, secret=SECRET, policy=Fixed(usd("1")), guards=[_Reviews()]
+        )
+        code = program.enroll("ann").code
+        rejected: list[tuple[str, ...]] = []
+        for n, verdict in enumerate(verdicts):
+            ref = program.attribute(referee=f"friend-{n}", code=code)
+            if verdict == "approve":
+                program.approve(ref.id)
+            elif verdict != "keep":
+                rejected.append(program.reject(ref.id, reason=verdict).reasons)
+        report = program.metrics()
+        expected = {
+            reason: sum(reason in reasons for reasons in rejected)
+            for reason in {r for reasons in rejected for r in reasons}
+        }
+        assert report.rejected == len(rejected)
+        assert report.fraud_reasons == expected
+        assert all(n <= report.rejected for n in report.fraud_reasons.values())
+        store.close()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import referralkit as rk
 from referralkit.cli import main
@@ -107,11 +110,62 @@ def test_order_values_can_be_drawn_from_a_list() -> None:
         ({"order_value": [usd("1"), rk.Money("1", "EUR")]}, rk.CurrencyMismatch),
         ({"budget": rk.Money("10", "EUR")}, rk.CurrencyMismatch),
         ({"distribution": "uniform"}, rk.InvalidInput),
+        ({"order_value": usd("-5")}, rk.InvalidInput),
+        ({"order_value": usd("5.125")}, rk.InvalidInput),
+        ({"order_value": [usd("20"), usd("-1")]}, rk.InvalidInput),
+        ({"order_value": lambda rng: usd(str(rng.randint(-50, 100)))}, rk.InvalidInput),
+        ({"start": datetime(2026, 1, 5)}, rk.InvalidInput),  # noqa: DTZ001 - the point of the test
+        ({"start": "2026-01-05"}, rk.InvalidInput),
+        ({"campaign": ""}, rk.InvalidInput),
     ],
 )
 def test_bad_assumptions_raise_clear_errors(overrides, error) -> None:
     with pytest.raises(error):
         forecast(**overrides)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cents=st.integers(min_value=-10_000, max_value=10_000),
+    extra=st.sampled_from(["", "5", "25"]),
+)
+def test_order_values_are_orders_the_program_would_accept(cents: int, extra: str) -> None:
+    """A forecast runs on order values the program takes: not negative, in whole cents."""
+    sign = "-" if cents < 0 else ""
+    text = f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}{extra}"
+    value = usd(text)
+    assumptions: dict[str, object] = {
+        "customers": 20,
+        "weeks": 1,
+        "participation_rate": 1,
+        "invites_per_participant": 1,
+        "conversion_rate": 1,
+        "order_value": value,
+        "runs": 1,
+    }
+    if value.amount >= 0 and not extra.strip("0"):
+        f = simulate(FLAT, **assumptions)  # type: ignore[arg-type]
+        assert f.weeks[0].orders.mean == f.weeks[0].new_customers.mean
+    else:
+        with pytest.raises(rk.InvalidInput) as caught:
+            simulate(FLAT, **assumptions)  # type: ignore[arg-type]
+        assert caught.value.field == "order_value"
+
+
+def test_a_forecast_that_would_never_finish_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """K above 1 for months means billions of simulated customers: say so instead of hanging."""
+    with pytest.raises(rk.InvalidInput, match="customers") as caught:
+        forecast(participation_rate=1, invites_per_participant=10, conversion_rate=1, weeks=30)
+    assert caught.value.field == "weeks"
+    assert main(["simulate", "--participation", "1", "--invites", "100", "--conversion", "1"]) == 1
+    assert "too many to simulate" in capsys.readouterr().err
+    # A K-factor above 1 over a short horizon still runs.
+    f = forecast(
+        participation_rate=1, invites_per_participant=2, conversion_rate=1, weeks=3, runs=5
+    )
+    assert f.weeks[-1].expected_new_customers == 1600
 
 
 def test_a_non_policy_is_a_config_error() -> None:
@@ -157,10 +211,14 @@ def test_the_command_prints_a_forecast_table(capsys: pytest.CaptureFixture[str])
         ["simulate", "--order-value", "80"],
         ["simulate", "--config", "no-such-file.toml"],
         ["simulate", "--budget", "100 XXX"],
+        ["simulate", "--order-value", "-5 USD"],
+        ["simulate", "--config", "{binary}"],
     ],
 )
 def test_bad_simulate_arguments_exit_non_zero(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(argv) in {1, 2}
+    binary = tmp_path / "program.toml"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    assert main([a.format(binary=binary) for a in argv]) in {1, 2}
     assert "referralkit:" in capsys.readouterr().err

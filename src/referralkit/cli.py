@@ -8,6 +8,7 @@ forecasts one or more reward policies before launch.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timezone
@@ -185,6 +186,32 @@ def _simulate(opts: _SimulateArgs) -> None:
         sys.stdout.write("\n".join(format_forecast(f) for f in forecasts))
 
 
+def _check_program_file(path: Path) -> None:
+    """Refuse a file that is not a referralkit database, without writing to it.
+
+    Opening an `SQLiteStore` creates the schema, which a read-only command must never
+    do to another application's file (or to an empty one named by mistake).
+    """
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise InvalidInput(
+            f"{path} is not a referralkit database: {exc}", value=str(path), field="db"
+        ) from exc
+    if found is None:
+        raise InvalidInput(
+            f"{path} is not a referralkit database (it has no referralkit schema)",
+            value=str(path),
+            field="db",
+        )
+
+
 def _metrics(opts: _MetricsArgs) -> None:
     from referralkit.metrics import build_report, format_report, metrics_source  # noqa: PLC0415 - only this command needs it
     from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
@@ -192,6 +219,7 @@ def _metrics(opts: _MetricsArgs) -> None:
     by = list(opts.by)
     if opts.html is not None and "referrer" not in by:
         by.append("referrer")  # the page shows the leaderboard
+    _check_program_file(opts.db)
     store = SQLiteStore(opts.db)
     try:
         with metrics_source(store).snapshot() as view:
@@ -208,7 +236,12 @@ def _metrics(opts: _MetricsArgs) -> None:
     if opts.html is not None:
         from referralkit.metrics import write_html  # noqa: PLC0415 - needs the report extra
 
-        write_html(report, opts.html)
+        try:
+            write_html(report, opts.html)
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot write {opts.html}: {exc.strerror}", value=str(opts.html), field="html"
+            ) from exc
         sys.stdout.write(f"wrote {opts.html}\n")
     elif opts.json_out:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")

@@ -1054,6 +1054,8 @@ class ProgramConfig(BaseModel):
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read {file}: {exc.strerror}", value=str(file)) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file} is not UTF-8 text: {exc.reason}", value=str(file)) from exc
         return cls.from_json(text) if suffix == ".json" else cls.from_toml(text)
 
     def check(self) -> None:

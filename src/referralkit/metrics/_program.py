@@ -96,7 +96,9 @@ def track_click(
     now = program._now()  # noqa: SLF001 - the program delegates here
     if _is_link(link_or_code):
         click = _link_click(program, link_or_code, visitor, now)
-        text, channel, campaign = click.code, channel or click.channel, campaign or click.campaign
+        text = click.code
+        channel = click.channel if channel is None else channel
+        campaign = click.campaign if campaign is None else campaign
     else:
         text = link_or_code
     canonical, _ = program._canonical_code(text)  # noqa: SLF001 - the program delegates here
@@ -110,7 +112,7 @@ def track_click(
             visitor=visitor,
             now=now,
             channel=channel,
-            campaign=campaign or owned.campaign,
+            campaign=owned.campaign if campaign is None else campaign,
         )
 
 
@@ -159,6 +161,8 @@ def touch(
     Without a visitor, or with a typed code, the arguments stand as given. Otherwise
     the winning touch's code replaces the link, and its channel and campaign apply.
     """
+    if visitor is not None:
+        visitor = _visitor(visitor)  # checked even when a typed code makes it moot
     if visitor is None or code is not None:
         return code, link, channel, None
     source = choose_source(program, link=link, visitor=visitor)

@@ -37,16 +37,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from referralkit.context import PastReward, RewardContext, policy_needs
 from referralkit.errors import ConfigError, CurrencyMismatch, InvalidInput
 from referralkit.model import Beneficiary, Conversion, Referral, ReferralStatus, RewardKind
-from referralkit.money import Money
+from referralkit.money import CURRENCY_EXPONENTS, Money
 from referralkit.protocols import RewardPolicy
 
-__all__ = ["Forecast", "Interval", "WeekForecast", "simulate"]
+__all__ = ["MAX_SIMULATED_CUSTOMERS", "Forecast", "Interval", "WeekForecast", "simulate"]
 
 OrderValue = Money | Sequence[Money] | Callable[[random.Random], Money]
 _START = datetime(2026, 1, 5, tzinfo=timezone.utc)
 _COUNT_PLACES = Decimal("0.001")
 _LOW, _HIGH = 0.05, 0.95
 _MAX_INVITES = Decimal(100)
+#: The most new customers one run may be expected to simulate (about a minute of work):
+#: a K-factor above 1 over many weeks would otherwise run until memory runs out.
+MAX_SIMULATED_CUSTOMERS = 10_000_000
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -119,12 +122,24 @@ def _count(name: str, value: object, minimum: int) -> int:
     return value
 
 
+def _order(value: Money) -> Money:
+    """An order value the programme would accept (`ReferralProgram.convert` refuses others)."""
+    if value.amount < 0 or value.round() != value:
+        raise InvalidInput(
+            f"order_value {value} cannot be an order: amounts are not negative and have at"
+            f" most {CURRENCY_EXPONENTS[value.currency]} decimals in {value.currency}",
+            value=value,
+            field="order_value",
+        )
+    return value
+
+
 def _order_sampler(value: object) -> tuple[Callable[[random.Random], Money], str]:
     if isinstance(value, Money):
-        constant = value
+        constant = _order(value)
         return (lambda _rng: constant), constant.currency
     if isinstance(value, list | tuple):
-        values: list[Money] = [v for v in value if isinstance(v, Money)]
+        values: list[Money] = [_order(v) for v in value if isinstance(v, Money)]
         if not values or len(values) != len(value):
             raise InvalidInput(
                 "order_value must be Money, a non-empty list of Money, or a function",
@@ -135,13 +150,17 @@ def _order_sampler(value: object) -> tuple[Callable[[random.Random], Money], str
             raise CurrencyMismatch("order values must share one currency", value=value)
         return (lambda rng: rng.choice(values)), values[0].currency
     if callable(value):
-        probe = value(random.Random(0))
-        if not isinstance(probe, Money):
-            raise InvalidInput(
-                "an order_value function must return Money", value=probe, field="order_value"
-            )
-        draw: Callable[[random.Random], Money] = value
-        return draw, probe.currency
+        function: Callable[[random.Random], object] = value
+
+        def draw(rng: random.Random) -> Money:
+            drawn = function(rng)
+            if not isinstance(drawn, Money):
+                raise InvalidInput(
+                    "an order_value function must return Money", value=drawn, field="order_value"
+                )
+            return _order(drawn)
+
+        return draw, draw(random.Random(0)).currency
     raise InvalidInput(
         "order_value must be Money, a list of Money, or a function of a random.Random",
         value=value,
@@ -334,6 +353,11 @@ def simulate(
     ``"fixed"`` (the mean, rounded randomly to a neighbouring whole number). ``budget``
     only reports how fast it would be spent; to enforce one, wrap the policy in
     `referralkit.policies.Budget`. See the module docs for the model.
+
+    Raises `InvalidInput` for an order value the programme would refuse (negative, or
+    finer than the currency's minor unit), and for a forecast whose runs would each
+    simulate more than `MAX_SIMULATED_CUSTOMERS` new customers (a K-factor above 1
+    over many weeks).
     """
     from referralkit.protocols import RewardPolicy as PolicyProtocol  # noqa: PLC0415 - runtime check
 
@@ -360,6 +384,11 @@ def simulate(
     customers = _count("customers", customers, 1)
     weeks = _count("weeks", weeks, 1)
     runs = _count("runs", runs, 1)
+    if not isinstance(start, datetime) or start.tzinfo is None:
+        raise InvalidInput("start must be a timezone-aware datetime", value=start, field="start")
+    if not isinstance(campaign, str) or not campaign.strip():
+        raise InvalidInput("campaign must be a non-empty string", value=campaign, field="campaign")
+    _check_size(customers, sim.k_factor, weeks)
     seed_rng = random.Random(_count("seed", seed, 0))
     tally = _Tally(weeks)
     for _ in range(runs):
@@ -377,6 +406,22 @@ def simulate(
             tally.to_date[w].append(run.spend.amount)
             tally.points[w].append(Decimal(run.points - points_before))
     return _forecast(sim, tally, customers=customers, budget=budget, runs=runs, seed=seed)
+
+
+def _check_size(customers: int, k: Decimal, weeks: int) -> None:
+    """Refuse a forecast whose runs would each simulate more than `MAX_SIMULATED_CUSTOMERS`."""
+    expected, week = Decimal(0), Decimal(customers)
+    for _ in range(weeks):
+        week *= k
+        expected += week
+        if expected > MAX_SIMULATED_CUSTOMERS:
+            raise InvalidInput(
+                f"with a K-factor of {k}, {customers} customers would bring more than"
+                f" {MAX_SIMULATED_CUSTOMERS:,} new customers in {weeks} weeks: too many to"
+                " simulate; forecast fewer weeks, or lower the rates",
+                value=weeks,
+                field="weeks",
+            )
 
 
 class _Tally:

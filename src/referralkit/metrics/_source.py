@@ -196,7 +196,10 @@ class MetricsView(Protocol):
         ...
 
     def fraud_reasons(self, window: Window) -> list[tuple[str, int]]:
-        """Reason codes of rejected attributions and how many cite each, by reason."""
+        """Reason codes of rejected attributions and how many attributions cite each, by reason.
+
+        An attribution citing a reason twice (a reviewer confirming a guard) counts once.
+        """
         ...
 
     def cycle_time(self, window: Window) -> timedelta | None:

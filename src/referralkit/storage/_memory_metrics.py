@@ -225,7 +225,7 @@ class MemoryMetricsView:
         counts: Counter[str] = Counter()
         for r in self._referrals(window):
             if r.status is _REJECTED:
-                counts.update(r.reasons)
+                counts.update(set(r.reasons))  # a reason cited twice is one attribution
         return sorted(counts.items())
 
     def cycle_time(self, window: Window) -> timedelta | None:

@@ -225,7 +225,7 @@ class SQLiteMetricsView:
         """Reason codes of rejected attributions, counted."""
         q = _Query().add("r.status = 'rejected'").window("r.attributed_at", window)
         rows = self._all(
-            "SELECT j.value, count(*) FROM referrals AS r, json_each(r.reasons) AS j"  # noqa: S608 - clauses are constants
+            "SELECT j.value, count(DISTINCT r.id) FROM referrals AS r, json_each(r.reasons) AS j"  # noqa: S608 - clauses are constants
             f" WHERE {q.sql()} GROUP BY j.value ORDER BY j.value",
             q.params,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referralkit.errors import UnknownOrder, UnknownReferral
+from referralkit.metrics import BREAKDOWNS
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -28,7 +30,11 @@ from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, Store
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._memory import MemoryStore
-from referralkit.testing._metrics_program import GENERATED_START, generated_program
+from referralkit.testing._metrics_program import (
+    GENERATED_START,
+    corners_program,
+    generated_program,
+)
 
 __all__ = ["StoreContract"]
 
@@ -455,6 +461,33 @@ class StoreContract:
                 "by": ("channel", "campaign"),
             },
         ]
+        for kwargs in windows:
+            assert mine.metrics(**kwargs) == reference.metrics(**kwargs), kwargs  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("seed", [1, 2])
+    def test_metrics_are_identical_to_the_reference_in_the_corners(
+        self, store: Store, seed: int
+    ) -> None:
+        """Points, perks, JPY, backdated orders, same-instant events, windows on event edges."""
+        mine = corners_program(store, seed)
+        reference = corners_program(MemoryStore(), seed)
+        whole = reference.metrics(by="referrer")
+        assert whole.reward_points
+        assert len(whole.currencies) == 3
+        assert any(n < whole.rejected for n in whole.fraud_reasons.values())
+        # Window edges on the very instants something happened, in several time zones.
+        instants = sorted({e.occurred_at for e in reference.pending_events(100_000)})
+        rng = random.Random(seed)
+        windows: list[dict[str, object]] = [{}]
+        for hours in (0, 5, -7):
+            since, until = sorted(rng.sample(instants, 2))
+            zone = timezone(timedelta(hours=hours))
+            since, until = since.astimezone(zone), until.astimezone(zone)
+            windows += [
+                {"since": since, "until": until, "by": BREAKDOWNS, "top": rng.choice([1, 3])},
+                {"until": until, "by": "referrer"},
+                {"since": since, "by": "channel"},
+            ]
         for kwargs in windows:
             assert mine.metrics(**kwargs) == reference.metrics(**kwargs), kwargs  # type: ignore[arg-type]
 
