@@ -30,10 +30,12 @@ from referralkit.guards import (
     normalize_phone,
 )
 from strategies import (
+    extension_like_words,
     gmail_aliases,
     ipv4_addresses,
     ipv6_addresses,
     mailbox_names,
+    phone_extensions,
     phone_layouts,
     plain_domains,
     tagged_aliases,
@@ -190,6 +192,32 @@ def test_phone_normalisation_is_idempotent(text, region) -> None:
 def test_different_numbers_never_collide(a, b) -> None:
     assume(a != b and not a.startswith("0") and not b.startswith("0"))
     assert normalize_phone("+" + a) != normalize_phone("+" + b)
+
+
+@given(st.data(), st.sampled_from(["+1 415 555 0100", "(415) 555-0100", "+44 20 7946 0000"]))
+def test_an_extension_never_changes_the_number(data, number) -> None:
+    extension = data.draw(phone_extensions())
+    assert normalize_phone(number + extension) == normalize_phone(number)
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("+44 (0)20 7946 0000", "+44 20 7946 0000"),  # UK: the 0 is dialled only at home
+        ("+49 (0)30 1234567", "+49 30 1234567"),
+        ("+39 (0)11 794 6000", "+39 011 794 6000"),  # Italy: the 0 is part of the number
+        ("+39 (0)2 1234 5678", "+39 02 1234 5678"),
+    ],
+)
+def test_a_written_trunk_zero_matches_the_number_as_dialled_from_abroad(written, plain) -> None:
+    assert normalize_phone(written) == normalize_phone(plain)
+
+
+@given(extension_like_words)
+def test_letters_after_a_number_are_refused_not_cut_off_as_an_extension(word) -> None:
+    """``+1 415 555 XRAY`` and ``+1 415 555 XBOX`` are not both the number ``+1415555``."""
+    with pytest.raises(rk.InvalidIdentity, match="unexpected character"):
+        normalize_phone(f"+1 415 555 {word}")
 
 
 @pytest.mark.parametrize(
