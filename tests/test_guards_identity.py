@@ -95,9 +95,35 @@ def test_different_mailboxes_never_collide(name1, domain1, name2, domain2) -> No
     assert normalize_email(f"{name1}@gmail.com") != normalize_email(f"{name2}1@gmail.com")
 
 
+@given(mailbox_names, plain_domains, st.sampled_from(["", "+news", "+a.b"]))
+def test_a_quoted_mailbox_name_is_the_name_itself(name, domain, tag) -> None:
+    """``"ann"@example.com`` and ``"ann+x"@example.com`` reach ``ann@example.com``."""
+    assert normalize_email(f'"{name}{tag}"@{domain}') == normalize_email(f"{name}@{domain}")
+    assert normalize_email(f'"{name[0]}.{name[1:]}{tag}"@googlemail.com') == f"{name}@gmail.com"
+
+
+@given(mailbox_names, plain_domains, st.sampled_from(["+x", "+news", "+a+b"]))
+def test_a_tag_is_cut_after_a_name_that_starts_with_a_separator(name, domain, tag) -> None:
+    """``+ann`` is a name (nothing before its ``+``), and ``+ann+x`` is that name tagged."""
+    assert normalize_email(f"+{name}{tag}@{domain}") == normalize_email(f"+{name}@{domain}")
+
+
+@given(st.text(alphabet='ab.+"\\@ ', max_size=12), plain_domains)
+def test_email_normalisation_is_idempotent_with_quotes_and_tags(local, domain) -> None:
+    try:
+        once = normalize_email(f"{local}@{domain}")
+    except rk.InvalidIdentity:
+        return
+    assert normalize_email(once) == once
+
+
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "ann", "@example.com", "ann@", "a nn@example.com", "ann@exa mple.com", "x" * 400],
+    [
+        *("", "   ", "ann", "@example.com", "ann@", "a nn@example.com", "ann@exa mple.com"),
+        *('""@example.com', '"a nn"@example.com', 'a"nn@example.com', "a\\nn@example.com"),
+        "x" * 400,
+    ],
 )
 def test_text_that_is_no_email_is_an_invalid_identity(bad: str) -> None:
     with pytest.raises(rk.InvalidIdentity) as err:

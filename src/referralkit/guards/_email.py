@@ -123,8 +123,12 @@ def _split(email: str) -> tuple[str, str]:
             f"{email[:_MAX_EMAIL]!r} is not an email address", value=email, field="email"
         )
     local, _, domain = text.rpartition("@")
+    # A quoted name is the name itself: "ann+x"@example.com is ann+x@example.com. Quotes
+    # and backslashes anywhere else are refused, so a normalised address has none.
+    if len(local) > 1 and local[0] == local[-1] == '"':
+        local = local[1:-1]
     # Every whitespace character but the ASCII space is unprintable.
-    if not local or " " in local or not local.isprintable():
+    if not local or " " in local or '"' in local or "\\" in local or not local.isprintable():
         raise InvalidIdentity(f"{email!r} is not an email address", value=email, field="email")
     return local, domain
 
@@ -138,8 +142,8 @@ def email_domain(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
 def normalize_email(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
     """One form per mailbox: case and spaces ignored, ``+tags`` cut, provider rules applied.
 
-    ``A.Nn+shop@GoogleMail.com`` and ``ann@gmail.com`` give ``ann@gmail.com``. Raises
-    `InvalidIdentity` for text that is not an address.
+    ``A.Nn+shop@GoogleMail.com``, ``"ann"@gmail.com`` and ``ann@gmail.com`` give
+    ``ann@gmail.com``. Raises `InvalidIdentity` for text that is not an address.
     """
     local, domain = _split(email)
     domain = rules.canonical_domain(_domain(domain))
@@ -147,7 +151,8 @@ def normalize_email(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
     if domain in rules.dots_ignored:
         local = local.replace(".", "")
     separators = rules.domain_separators.get(domain, rules.separators)
-    cuts = [i for i in (local.find(ch) for ch in separators) if i > 0]
+    # A separator in first place starts the name, not a tag: +ann+x is +ann tagged.
+    cuts = [i for i in (local.find(ch, 1) for ch in separators) if i > 0]
     if cuts:
         local = local[: min(cuts)]
     if not local:
