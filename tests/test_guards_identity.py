@@ -149,6 +149,55 @@ def test_provider_rules_are_data_a_host_extends() -> None:
     assert normalize_email("ann+x@example.com", no_tags) == "ann+x@example.com"
 
 
+def test_alias_chains_resolve_to_the_last_domain() -> None:
+    """A host's alias to an alias reaches the final domain from both names."""
+    rules = DEFAULT_EMAIL_RULES.extend(
+        aliases={"rocketmail.com": "ymail.com", "ymail.com": "yahoo.com", "pm.me": "protonmail.com"}
+    )
+    assert normalize_email("ann@rocketmail.com", rules) == "ann@yahoo.com"
+    assert normalize_email("ann@ymail.com", rules) == "ann@yahoo.com"
+    assert normalize_email("ann@pm.me", rules) == normalize_email("ann@protonmail.com", rules)
+    assert EmailRules(aliases={"a.com": "A.com"}).aliases == {}  # a domain is itself
+
+
+_DOMAINS = st.sampled_from(["a.com", "b.com", "c.com", "gmail.com", "googlemail.com"])
+
+
+@given(st.dictionaries(_DOMAINS, _DOMAINS, max_size=4), _DOMAINS)
+def test_any_alias_table_gives_one_domain_per_mailbox_or_is_refused(aliases, domain) -> None:
+    try:
+        rules = DEFAULT_EMAIL_RULES.extend(aliases=aliases)
+    except rk.ConfigError as err:
+        refused: rk.ConfigError | None = err
+    else:
+        refused = None
+    if refused is not None:
+        assert (refused.path, "ring" in str(refused)) == ("aliases", True)
+        return
+    once = normalize_email(f"A.nn+x@{domain}", rules)
+    assert normalize_email(once, rules) == once
+    assert rules.canonical_domain(rules.canonical_domain(domain)) == rules.canonical_domain(domain)
+
+
+@pytest.mark.parametrize(
+    ("build", "path"),
+    [
+        (lambda: EmailRules(aliases={"bad domain": "x.com"}), "aliases"),
+        (lambda: EmailRules(aliases={"x.com": ""}), "aliases"),
+        (lambda: EmailRules(aliases={"a.com": "b.com", "b.com": "a.com"}), "aliases"),
+        (lambda: EmailRules(dots_ignored=["bad domain"]), "dots_ignored"),
+        (lambda: EmailRules(dots_ignored=[5]), "dots_ignored"),
+        (lambda: EmailRules(domain_separators={"a..b": "+"}), "domain_separators"),
+        (lambda: EmailRules(domain_separators={"x.com": 5}), "domain_separators"),
+        (lambda: EmailRules(separators=None), "separators"),
+    ],
+)
+def test_bad_provider_rules_are_config_errors_naming_the_field(build, path) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        build()
+    assert err.value.path == path
+
+
 def test_email_domain_is_canonical() -> None:
     assert email_domain("Ann@GoogleMail.com") == "gmail.com"
     assert email_domain("x@Sub.Mailinator.com") == "sub.mailinator.com"

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 import attrs
 
-from referralkit.errors import InvalidIdentity
+from referralkit.errors import ConfigError, InvalidIdentity
 
 __all__ = ["DEFAULT_EMAIL_RULES", "EmailRules", "email_domain", "normalize_email"]
 
@@ -48,18 +48,71 @@ def _domain(domain: str) -> str:
     return ascii_domain
 
 
+def _rule_domain(domain: object, path: str) -> str:
+    """A domain named in provider rules, canonical; a bad one is a `ConfigError` at ``path``."""
+    if not isinstance(domain, str):
+        raise ConfigError(
+            f"{path} names domains as strings, not {domain!r}", value=domain, path=path
+        )
+    try:
+        return _domain(domain)
+    except InvalidIdentity:
+        raise ConfigError(f"{path}: {domain!r} is not a domain", value=domain, path=path) from None
+
+
+def _pairs(value: object, path: str) -> list[tuple[object, object]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path} must be a mapping of domains", value=value, path=path)
+    return list(value.items())
+
+
+def _separators(value: object, path: str = "separators") -> str:
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"{path} must be a string of tag characters such as '+'", value=value, path=path
+        )
+    return value
+
+
 def _mapping(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({_domain(k): v for k, v in dict(value).items()})
+    path = "domain_separators"
+    return MappingProxyType(
+        {_rule_domain(k, path): _separators(v, path) for k, v in _pairs(value, path)}
+    )
 
 
 def _domains(value: Iterable[str]) -> frozenset[str]:
     if isinstance(value, str):
         value = (value,)
-    return frozenset(_domain(d) for d in value)
+    if not isinstance(value, Iterable):
+        raise ConfigError(
+            "dots_ignored must be a list of domains", value=value, path="dots_ignored"
+        )
+    return frozenset(_rule_domain(d, "dots_ignored") for d in value)
 
 
 def _alias_targets(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({_domain(k): _domain(v) for k, v in dict(value).items()})
+    """Aliases resolved to their final domain: an alias of an alias names the last one.
+
+    A domain aliased to itself is dropped; aliases that lead round in a ring are refused.
+    """
+    path = "aliases"
+    direct = {_rule_domain(k, path): _rule_domain(v, path) for k, v in _pairs(value, path)}
+    direct = {k: v for k, v in direct.items() if k != v}
+    final = {}
+    for domain, first in direct.items():
+        seen, target = [domain], first
+        while target in direct:
+            if target in seen:
+                raise ConfigError(
+                    f"aliases lead round in a ring: {' -> '.join([*seen, target])}",
+                    value=target,
+                    path=path,
+                )
+            seen.append(target)
+            target = direct[target]
+        final[domain] = target
+    return MappingProxyType(final)
 
 
 @attrs.frozen(slots=True)
@@ -67,7 +120,8 @@ class EmailRules:
     """How mailbox providers treat addresses, so that aliases of one mailbox match.
 
     ``aliases`` maps a domain to the domain it is another name for
-    (``googlemail.com`` -> ``gmail.com``); ``dots_ignored`` lists domains whose
+    (``googlemail.com`` -> ``gmail.com``; an alias of an alias names the last domain);
+    ``dots_ignored`` lists domains whose
     mailboxes ignore dots in the local part; ``separators`` are the characters that
     start a sub-address tag (``ann+shop@``) on every domain, unless ``domain_separators``
     names others for a domain (an empty string turns tags off there).
@@ -75,7 +129,7 @@ class EmailRules:
 
     aliases: Mapping[str, str] = attrs.field(factory=dict, converter=_alias_targets)
     dots_ignored: frozenset[str] = attrs.field(factory=frozenset, converter=_domains)
-    separators: str = "+"
+    separators: str = attrs.field(default="+", converter=_separators)
     domain_separators: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
 
     def extend(
