@@ -149,6 +149,38 @@ def test_provider_rules_are_data_a_host_extends() -> None:
     assert normalize_email("ann+x@example.com", no_tags) == "ann+x@example.com"
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("straße@example.de", "strasse@example.de"),
+        ("ann@faß.de", "ann@fass.de"),  # two domains since IDNA 2008 (xn--fa-hia.de)
+    ],
+)
+def test_sharp_s_is_not_ss(one: str, other: str) -> None:
+    """ß and ss name different mailboxes and domains: their owners are two people."""
+    assert normalize_email(one) != normalize_email(other)
+
+
+@pytest.mark.parametrize(
+    ("alias", "address"),
+    [
+        ("STRAẞE@Example.DE", "straße@example.de"),
+        ("ann@FAẞ.de", "ann@xn--fa-hia.de"),
+        ("ann@faß.de", "ann@xn--fa-hia.de"),
+        ("ann@Bücher.de", "ann@xn--bcher-kva.de"),
+    ],
+)
+def test_unicode_addresses_match_in_any_case_and_in_punycode(alias: str, address: str) -> None:
+    assert normalize_email(alias) == normalize_email(address)
+
+
+@given(st.text(alphabet="asüß", max_size=4), st.text(alphabet="asüß", max_size=4))
+def test_a_name_with_sharp_s_never_collides_with_its_ss_spelling(before, after) -> None:
+    sharp, double = f"{before}ß{after}", f"{before}ss{after}"
+    assert normalize_email(f"{sharp}@example.de") != normalize_email(f"{double}@example.de")
+    assert normalize_email(f"x@{sharp}.de") != normalize_email(f"x@{double}.de")
+
+
 def test_alias_chains_resolve_to_the_last_domain() -> None:
     """A host's alias to an alias reaches the final domain from both names."""
     rules = DEFAULT_EMAIL_RULES.extend(

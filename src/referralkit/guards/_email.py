@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from encodings.idna import nameprep
 from types import MappingProxyType
 
 import attrs
@@ -19,24 +20,49 @@ from referralkit.errors import ConfigError, InvalidIdentity
 __all__ = ["DEFAULT_EMAIL_RULES", "EmailRules", "email_domain", "normalize_email"]
 
 _MAX_EMAIL = 320
+_MAX_LABEL = 63
+#: The full stops that separate domain labels (IDNA): ASCII, ideographic, full-width, half-width.
+_DOTS = re.compile("[.\u3002\uff0e\uff61]")
 _LABELS = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+
+
+_SHARP_S = "\u00df"  # ß; its capital ẞ is U+1E9E
+
+
+def _casefold(text: str) -> str:
+    """``str.casefold``, except that ß stays ß: straße and strasse are two names."""
+    return _SHARP_S.join(p.casefold() for p in text.replace("\u1e9e", _SHARP_S).split(_SHARP_S))
 
 
 def _fold(text: str) -> str:
     """Case-insensitive, compatibility-normalised text, stable under repetition."""
     folded = unicodedata.normalize("NFKC", text)
     for _ in range(4):
-        again = unicodedata.normalize("NFKC", folded.casefold())
+        again = unicodedata.normalize("NFKC", _casefold(folded))
         if again == folded:
             break
         folded = again
     return folded
 
 
+def _ascii_label(label: str) -> str:
+    """One domain label in ASCII (punycode), ß kept as IDNA 2008 keeps it (faß is not fass).
+
+    Python's ``idna`` codec follows IDNA 2003, which maps ß to ss.
+    """
+    if _SHARP_S not in label:
+        return label.encode("idna").decode("ascii")
+    prepared = _SHARP_S.join(nameprep(part) for part in label.split(_SHARP_S))
+    encoded = "xn--" + prepared.encode("punycode").decode("ascii")
+    if len(encoded) > _MAX_LABEL:
+        raise UnicodeError(label)
+    return encoded
+
+
 def _domain(domain: str) -> str:
-    text = _fold(domain.strip()).rstrip(".")
+    text = _DOTS.sub(".", _fold(domain.strip())).rstrip(".")
     try:
-        ascii_domain = text.encode("idna").decode("ascii").lower()
+        ascii_domain = ".".join(_ascii_label(label) for label in text.split(".")).lower()
     except UnicodeError:
         raise InvalidIdentity(
             f"{domain!r} is not a valid email domain", value=domain, field="email"
