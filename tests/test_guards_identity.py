@@ -533,6 +533,50 @@ def test_previous_secrets_must_be_a_list_of_long_byte_strings(previous) -> None:
     assert err.value.path == "previous_secrets"
 
 
+@pytest.mark.parametrize("secret", [b"short", "a text secret, thirty-two chars long"])
+def test_the_current_secret_must_be_long_bytes_too(secret) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        SignalHasher(secret)
+    assert err.value.path == "secret"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"phone_region": 44}, "phone_region"),
+        ({"email_rules": {"gmail.com": "googlemail.com"}}, "email_rules"),
+        ({"phone_regions": ["US"]}, "phone_regions"),
+        ({"abbreviations": {"street": "St."}}, "abbreviations"),  # would not be a fixed point
+        ({"abbreviations": {"street": "st", "st": "street"}}, "abbreviations"),
+        ({"abbreviations": {"Street": "st"}}, "abbreviations"),  # words are lower-case
+    ],
+)
+def test_bad_identity_rules_are_config_errors_naming_the_field(kwargs, path) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        IdentityNormalizer(**kwargs)
+    assert err.value.path == path
+
+
+_WORDS = ["street", "st", "road", "rd", "saint", "12"]
+
+
+@given(
+    st.dictionaries(st.sampled_from(_WORDS), st.sampled_from(_WORDS), max_size=4),
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4).map(" ".join),
+)
+def test_accepted_abbreviations_keep_address_normalisation_idempotent(table, text) -> None:
+    """A host's abbreviation table is refused unless normalising twice changes nothing."""
+    try:
+        rules = IdentityNormalizer(abbreviations=table)
+    except rk.ConfigError:
+        return
+    try:
+        once = normalize_address(text, rules.abbreviations)
+    except rk.InvalidIdentity:
+        return
+    assert normalize_address(once, rules.abbreviations) == once
+
+
 def test_identity_must_be_an_identity() -> None:
     with pytest.raises(rk.InvalidIdentity):
         identity_signals({"email": "a@b.c"}, SignalHasher(SECRET))  # type: ignore[arg-type]
