@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import string
 import sys
 import types
 import uuid
@@ -433,6 +434,19 @@ def test_text_that_is_no_ip_is_an_invalid_identity(bad: str) -> None:
 )
 def test_ways_of_writing_one_address_match(a: str, b: str) -> None:
     assert normalize_address(a) == normalize_address(b)
+
+
+@given(
+    st.integers(1, 9999),
+    st.sampled_from(string.ascii_letters),
+    st.sampled_from(["", " ", "-", "/", ", "]),
+)
+def test_a_house_letter_matches_with_or_without_punctuation(number, letter, sep) -> None:
+    """``12B``, ``12-B`` and ``12 b`` are one house: punctuation and spacing do not count."""
+    assert normalize_address(f"{number}{sep}{letter} High St") == normalize_address(
+        f"{number} {letter} high street"
+    )
+    assert normalize_address(f"Flat{sep}{number}") == normalize_address(f"flat {number}")
 
 
 def test_abbreviations_are_fixed_points() -> None:

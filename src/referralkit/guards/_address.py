@@ -1,8 +1,8 @@
 """Postal addresses as fraud checks compare them: case, punctuation, abbreviations ignored.
 
 Accents and whitespace do not count either: ``12, Baker Street, Apt. 4`` and
-``12 baker st apt 4`` are one address. Word order is kept: an address written in
-another order is another address to this normaliser.
+``12 baker st apt 4`` are one address, and so are ``12B`` and ``12-b``. Word order is
+kept: an address written in another order is another address to this normaliser.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from referralkit.errors import ConfigError, InvalidIdentity
 __all__ = ["ADDRESS_ABBREVIATIONS", "check_abbreviations", "normalize_address"]
 
 _MAX_TEXT = 500
-_WORD = re.compile(r"[^\W_]+")
+# Words are runs of digits or of letters: "12B", "12-B" and "12 b" are all "12 b".
+_WORD = re.compile(r"\d+|[^\W\d_]+")
 
 #: Words and their one written form. Every value maps to itself, so normalising twice
 #: changes nothing.
