@@ -205,7 +205,7 @@ def test_the_list_is_extendable() -> None:
     assert guard.check(context(domain="burner.example")).decision is BLOCK
 
 
-@pytest.mark.parametrize("domains", [["not a domain"], [""], "a..b", ["ann@gmail.com"]])
+@pytest.mark.parametrize("domains", [["not a domain"], [""], "a..b", ["ann@gmail.com"], 5, [5]])
 def test_a_bad_domain_on_the_list_is_a_config_error_naming_the_field(domains) -> None:
     with pytest.raises(rk.ConfigError) as err:
         DisposableEmail(domains=domains)

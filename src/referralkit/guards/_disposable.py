@@ -98,6 +98,8 @@ def _domains(value: Iterable[str] | None) -> frozenset[str]:
         return frozenset()
     if isinstance(value, str):
         value = (value,)
+    if not isinstance(value, Iterable):
+        raise ConfigError("domains must be a list of domains", value=value, path="domains")
     out = set()
     for domain in value:
         if not isinstance(domain, str):
