@@ -300,5 +300,21 @@ def phone_layouts(draw: st.DrawFn, digits: str) -> str:
     return "".join(out).strip()
 
 
+@st.composite
+def phone_extensions(draw: st.DrawFn) -> str:
+    """An extension as people write it after a number: `` ext. 12``, ``x7``, ``;ext=99``."""
+    mark = draw(
+        st.sampled_from([" ext. ", " ext ", " extension ", " x", " X ", "x", " #", ";ext="])
+    )
+    return mark + draw(st.text(alphabet=string.digits, min_size=1, max_size=5))
+
+
+#: Words of letters that start like an extension mark (``XRAY``, ``Extra``) but are not one.
+extension_like_words = st.builds(
+    "{}{}".format,
+    st.sampled_from(["x", "X", "ext", "Ext"]),
+    st.text(alphabet=string.ascii_letters, min_size=1, max_size=6),
+)
+
 ipv4_addresses = st.ip_addresses(v=4).map(str)
 ipv6_addresses = st.ip_addresses(v=6).map(str)

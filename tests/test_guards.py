@@ -203,8 +203,16 @@ def test_disposable_domains_and_their_subdomains_are_reviewed() -> None:
 def test_the_list_is_extendable() -> None:
     guard = DisposableEmail(domains=["Burner.Example"], use_package=False, decision="block")
     assert guard.check(context(domain="burner.example")).decision is BLOCK
-    with pytest.raises(rk.InvalidIdentity):
-        DisposableEmail(domains=["not a domain"])
+
+
+@pytest.mark.parametrize("domains", [["not a domain"], [""], "a..b", ["ann@gmail.com"], 5, [5]])
+def test_a_bad_domain_on_the_list_is_a_config_error_naming_the_field(domains) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        DisposableEmail(domains=domains)
+    assert err.value.path == "domains"
+    with pytest.raises(rk.ConfigError) as err:
+        build_guards([{"guard": "disposable_email", "domains": ["not a domain"]}])
+    assert err.value.path == "guards.0.domains"
 
 
 # -- ReferralCycle -------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import string
 import sys
 import types
 import uuid
@@ -30,10 +31,12 @@ from referralkit.guards import (
     normalize_phone,
 )
 from strategies import (
+    extension_like_words,
     gmail_aliases,
     ipv4_addresses,
     ipv6_addresses,
     mailbox_names,
+    phone_extensions,
     phone_layouts,
     plain_domains,
     tagged_aliases,
@@ -93,9 +96,35 @@ def test_different_mailboxes_never_collide(name1, domain1, name2, domain2) -> No
     assert normalize_email(f"{name1}@gmail.com") != normalize_email(f"{name2}1@gmail.com")
 
 
+@given(mailbox_names, plain_domains, st.sampled_from(["", "+news", "+a.b"]))
+def test_a_quoted_mailbox_name_is_the_name_itself(name, domain, tag) -> None:
+    """``"ann"@example.com`` and ``"ann+x"@example.com`` reach ``ann@example.com``."""
+    assert normalize_email(f'"{name}{tag}"@{domain}') == normalize_email(f"{name}@{domain}")
+    assert normalize_email(f'"{name[0]}.{name[1:]}{tag}"@googlemail.com') == f"{name}@gmail.com"
+
+
+@given(mailbox_names, plain_domains, st.sampled_from(["+x", "+news", "+a+b"]))
+def test_a_tag_is_cut_after_a_name_that_starts_with_a_separator(name, domain, tag) -> None:
+    """``+ann`` is a name (nothing before its ``+``), and ``+ann+x`` is that name tagged."""
+    assert normalize_email(f"+{name}{tag}@{domain}") == normalize_email(f"+{name}@{domain}")
+
+
+@given(st.text(alphabet='ab.+"\\@ ', max_size=12), plain_domains)
+def test_email_normalisation_is_idempotent_with_quotes_and_tags(local, domain) -> None:
+    try:
+        once = normalize_email(f"{local}@{domain}")
+    except rk.InvalidIdentity:
+        return
+    assert normalize_email(once) == once
+
+
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "ann", "@example.com", "ann@", "a nn@example.com", "ann@exa mple.com", "x" * 400],
+    [
+        *("", "   ", "ann", "@example.com", "ann@", "a nn@example.com", "ann@exa mple.com"),
+        *('""@example.com', '"a nn"@example.com', 'a"nn@example.com', "a\\nn@example.com"),
+        "x" * 400,
+    ],
 )
 def test_text_that_is_no_email_is_an_invalid_identity(bad: str) -> None:
     with pytest.raises(rk.InvalidIdentity) as err:
@@ -119,6 +148,87 @@ def test_provider_rules_are_data_a_host_extends() -> None:
     assert normalize_email("ann@googlemail.com", rules) == "ann@gmail.com"  # built-ins kept
     no_tags = EmailRules(domain_separators={"example.com": ""})
     assert normalize_email("ann+x@example.com", no_tags) == "ann+x@example.com"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("straße@example.de", "strasse@example.de"),
+        ("ann@faß.de", "ann@fass.de"),  # two domains since IDNA 2008 (xn--fa-hia.de)
+    ],
+)
+def test_sharp_s_is_not_ss(one: str, other: str) -> None:
+    """ß and ss name different mailboxes and domains: their owners are two people."""
+    assert normalize_email(one) != normalize_email(other)
+
+
+@pytest.mark.parametrize(
+    ("alias", "address"),
+    [
+        ("STRAẞE@Example.DE", "straße@example.de"),
+        ("ann@FAẞ.de", "ann@xn--fa-hia.de"),
+        ("ann@faß.de", "ann@xn--fa-hia.de"),
+        ("ann@Bücher.de", "ann@xn--bcher-kva.de"),
+    ],
+)
+def test_unicode_addresses_match_in_any_case_and_in_punycode(alias: str, address: str) -> None:
+    assert normalize_email(alias) == normalize_email(address)
+
+
+@given(st.text(alphabet="asüß", max_size=4), st.text(alphabet="asüß", max_size=4))
+def test_a_name_with_sharp_s_never_collides_with_its_ss_spelling(before, after) -> None:
+    sharp, double = f"{before}ß{after}", f"{before}ss{after}"
+    assert normalize_email(f"{sharp}@example.de") != normalize_email(f"{double}@example.de")
+    assert normalize_email(f"x@{sharp}.de") != normalize_email(f"x@{double}.de")
+
+
+def test_alias_chains_resolve_to_the_last_domain() -> None:
+    """A host's alias to an alias reaches the final domain from both names."""
+    rules = DEFAULT_EMAIL_RULES.extend(
+        aliases={"rocketmail.com": "ymail.com", "ymail.com": "yahoo.com", "pm.me": "protonmail.com"}
+    )
+    assert normalize_email("ann@rocketmail.com", rules) == "ann@yahoo.com"
+    assert normalize_email("ann@ymail.com", rules) == "ann@yahoo.com"
+    assert normalize_email("ann@pm.me", rules) == normalize_email("ann@protonmail.com", rules)
+    assert EmailRules(aliases={"a.com": "A.com"}).aliases == {}  # a domain is itself
+
+
+_DOMAINS = st.sampled_from(["a.com", "b.com", "c.com", "gmail.com", "googlemail.com"])
+
+
+@given(st.dictionaries(_DOMAINS, _DOMAINS, max_size=4), _DOMAINS)
+def test_any_alias_table_gives_one_domain_per_mailbox_or_is_refused(aliases, domain) -> None:
+    try:
+        rules = DEFAULT_EMAIL_RULES.extend(aliases=aliases)
+    except rk.ConfigError as err:
+        refused: rk.ConfigError | None = err
+    else:
+        refused = None
+    if refused is not None:
+        assert (refused.path, "ring" in str(refused)) == ("aliases", True)
+        return
+    once = normalize_email(f"A.nn+x@{domain}", rules)
+    assert normalize_email(once, rules) == once
+    assert rules.canonical_domain(rules.canonical_domain(domain)) == rules.canonical_domain(domain)
+
+
+@pytest.mark.parametrize(
+    ("build", "path"),
+    [
+        (lambda: EmailRules(aliases={"bad domain": "x.com"}), "aliases"),
+        (lambda: EmailRules(aliases={"x.com": ""}), "aliases"),
+        (lambda: EmailRules(aliases={"a.com": "b.com", "b.com": "a.com"}), "aliases"),
+        (lambda: EmailRules(dots_ignored=["bad domain"]), "dots_ignored"),
+        (lambda: EmailRules(dots_ignored=[5]), "dots_ignored"),
+        (lambda: EmailRules(domain_separators={"a..b": "+"}), "domain_separators"),
+        (lambda: EmailRules(domain_separators={"x.com": 5}), "domain_separators"),
+        (lambda: EmailRules(separators=None), "separators"),
+    ],
+)
+def test_bad_provider_rules_are_config_errors_naming_the_field(build, path) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        build()
+    assert err.value.path == path
 
 
 def test_email_domain_is_canonical() -> None:
@@ -193,6 +303,32 @@ def test_phone_normalisation_is_idempotent(text, region) -> None:
 def test_different_numbers_never_collide(a, b) -> None:
     assume(a != b and not a.startswith("0") and not b.startswith("0"))
     assert normalize_phone("+" + a) != normalize_phone("+" + b)
+
+
+@given(st.data(), st.sampled_from(["+1 415 555 0100", "(415) 555-0100", "+44 20 7946 0000"]))
+def test_an_extension_never_changes_the_number(data, number) -> None:
+    extension = data.draw(phone_extensions())
+    assert normalize_phone(number + extension) == normalize_phone(number)
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("+44 (0)20 7946 0000", "+44 20 7946 0000"),  # UK: the 0 is dialled only at home
+        ("+49 (0)30 1234567", "+49 30 1234567"),
+        ("+39 (0)11 794 6000", "+39 011 794 6000"),  # Italy: the 0 is part of the number
+        ("+39 (0)2 1234 5678", "+39 02 1234 5678"),
+    ],
+)
+def test_a_written_trunk_zero_matches_the_number_as_dialled_from_abroad(written, plain) -> None:
+    assert normalize_phone(written) == normalize_phone(plain)
+
+
+@given(extension_like_words)
+def test_letters_after_a_number_are_refused_not_cut_off_as_an_extension(word) -> None:
+    """``+1 415 555 XRAY`` and ``+1 415 555 XBOX`` are not both the number ``+1415555``."""
+    with pytest.raises(rk.InvalidIdentity, match="unexpected character"):
+        normalize_phone(f"+1 415 555 {word}")
 
 
 @pytest.mark.parametrize(
@@ -303,6 +439,19 @@ def test_ways_of_writing_one_address_match(a: str, b: str) -> None:
     assert normalize_address(a) == normalize_address(b)
 
 
+@given(
+    st.integers(1, 9999),
+    st.sampled_from(string.ascii_letters),
+    st.sampled_from(["", " ", "-", "/", ", "]),
+)
+def test_a_house_letter_matches_with_or_without_punctuation(number, letter, sep) -> None:
+    """``12B``, ``12-B`` and ``12 b`` are one house: punctuation and spacing do not count."""
+    assert normalize_address(f"{number}{sep}{letter} High St") == normalize_address(
+        f"{number} {letter} high street"
+    )
+    assert normalize_address(f"Flat{sep}{number}") == normalize_address(f"flat {number}")
+
+
 def test_abbreviations_are_fixed_points() -> None:
     for short in set(ADDRESS_ABBREVIATIONS.values()):
         assert ADDRESS_ABBREVIATIONS[short] == short
@@ -399,6 +548,50 @@ def test_previous_secrets_must_be_a_list_of_long_byte_strings(previous) -> None:
     with pytest.raises(rk.ConfigError) as err:
         SignalHasher(SECRET, previous=previous)
     assert err.value.path == "previous_secrets"
+
+
+@pytest.mark.parametrize("secret", [b"short", "a text secret, thirty-two chars long"])
+def test_the_current_secret_must_be_long_bytes_too(secret) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        SignalHasher(secret)
+    assert err.value.path == "secret"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"phone_region": 44}, "phone_region"),
+        ({"email_rules": {"gmail.com": "googlemail.com"}}, "email_rules"),
+        ({"phone_regions": ["US"]}, "phone_regions"),
+        ({"abbreviations": {"street": "St."}}, "abbreviations"),  # would not be a fixed point
+        ({"abbreviations": {"street": "st", "st": "street"}}, "abbreviations"),
+        ({"abbreviations": {"Street": "st"}}, "abbreviations"),  # words are lower-case
+    ],
+)
+def test_bad_identity_rules_are_config_errors_naming_the_field(kwargs, path) -> None:
+    with pytest.raises(rk.ConfigError) as err:
+        IdentityNormalizer(**kwargs)
+    assert err.value.path == path
+
+
+_WORDS = ["street", "st", "road", "rd", "saint", "12"]
+
+
+@given(
+    st.dictionaries(st.sampled_from(_WORDS), st.sampled_from(_WORDS), max_size=4),
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4).map(" ".join),
+)
+def test_accepted_abbreviations_keep_address_normalisation_idempotent(table, text) -> None:
+    """A host's abbreviation table is refused unless normalising twice changes nothing."""
+    try:
+        rules = IdentityNormalizer(abbreviations=table)
+    except rk.ConfigError:
+        return
+    try:
+        once = normalize_address(text, rules.abbreviations)
+    except rk.InvalidIdentity:
+        return
+    assert normalize_address(once, rules.abbreviations) == once
 
 
 def test_identity_must_be_an_identity() -> None:

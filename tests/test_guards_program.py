@@ -10,6 +10,7 @@ import pytest
 
 import referralkit as rk
 from referralkit.guards import (
+    REASON_CODES,
     IdentityNormalizer,
     ReferralCycle,
     SelfReferral,
@@ -191,3 +192,28 @@ def test_identity_rules_set_the_phone_region_and_email_rules(store, clock) -> No
     code = program.enroll("ann", identity=rk.Identity(phone="020 7946 0000")).code
     ref = program.attribute(code=code, referee="b", identity=rk.Identity(phone="+442079460000"))
     assert ref.reasons == ("self_referral.phone",)
+
+
+def test_every_reason_the_program_records_is_a_documented_code(store, clock) -> None:
+    """Guards, review and an operator's reassignment put only codes from `REASON_CODES`."""
+    program = make(store, clock)
+    code = program.enroll("ann", identity=rk.Identity(email="ann@x.com", ip="198.51.100.1")).code
+    other = program.enroll("bea").code
+    seen = [
+        program.attribute(code=code, referee="ann", identity=None),
+        program.attribute(code=code, referee="ann-2", identity=rk.Identity(email="Ann+2@x.com")),
+        program.attribute(code=code, referee="sam", identity=rk.Identity(ip="198.51.100.1")),
+        program.attribute(code=code, referee="tmp", identity=rk.Identity(email="t@yopmail.com")),
+        program.attribute(code=code, referee="cy"),
+    ]
+    program.approve(seen[2].id)
+    seen += [
+        program.attribute(code=other, referee="cy"),  # already referred
+        program.referral(seen[2].id),
+        program.reject(seen[3].id),
+        program.reassign(referee="cy", code=other),
+        program.reassign(referee="dee", code=other),
+    ]
+    recorded = {reason for referral in seen for reason in referral.reasons}
+    assert "reassign.operator" in recorded
+    assert recorded <= set(REASON_CODES)

@@ -1,8 +1,8 @@
 """Postal addresses as fraud checks compare them: case, punctuation, abbreviations ignored.
 
 Accents and whitespace do not count either: ``12, Baker Street, Apt. 4`` and
-``12 baker st apt 4`` are one address. Word order is kept: an address written in
-another order is another address to this normaliser.
+``12 baker st apt 4`` are one address, and so are ``12B`` and ``12-b``. Word order is
+kept: an address written in another order is another address to this normaliser.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from referralkit.errors import InvalidIdentity
+from referralkit.errors import ConfigError, InvalidIdentity
 
-__all__ = ["ADDRESS_ABBREVIATIONS", "normalize_address"]
+__all__ = ["ADDRESS_ABBREVIATIONS", "check_abbreviations", "normalize_address"]
 
 _MAX_TEXT = 500
-_WORD = re.compile(r"[^\W_]+")
+# Words are runs of digits or of letters: "12B", "12-B" and "12 b" are all "12 b".
+_WORD = re.compile(r"\d+|[^\W\d_]+")
 
 #: Words and their one written form. Every value maps to itself, so normalising twice
 #: changes nothing.
@@ -68,6 +69,36 @@ def _plain(text: str) -> str:
             break
         text = again
     return text
+
+
+def check_abbreviations(abbreviations: object) -> Mapping[str, str]:
+    """``abbreviations`` if normalising with them twice changes nothing, else `ConfigError`.
+
+    Every word and written form is one word as normalised addresses write it (lower
+    case, no punctuation), and every written form maps to itself.
+    """
+    path = "abbreviations"
+    if not isinstance(abbreviations, Mapping):
+        raise ConfigError(
+            "abbreviations must map words to their written form", value=abbreviations, path=path
+        )
+    for word, short in abbreviations.items():
+        for text in (word, short):
+            if not isinstance(text, str) or not _WORD.fullmatch(text) or _plain(text) != text:
+                raise ConfigError(
+                    f"abbreviations: {text!r} is not one word as a normalised address writes"
+                    " it (lower case, letters and digits only)",
+                    value=text,
+                    path=path,
+                )
+        if abbreviations.get(short, short) != short:
+            raise ConfigError(
+                f"abbreviations: {word!r} is written {short!r}, which is itself written"
+                f" {abbreviations[short]!r}: every written form must map to itself",
+                value=short,
+                path=path,
+            )
+    return abbreviations
 
 
 def normalize_address(

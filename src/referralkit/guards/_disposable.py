@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Iterable
 
 import attrs
 
 from referralkit.context import Decision, GuardContext, Verdict
-from referralkit.errors import ConfigError
+from referralkit.errors import ConfigError, InvalidIdentity
 from referralkit.guards._base import decision, verdict
 from referralkit.guards._email import email_domain
 
@@ -97,11 +98,19 @@ def _domains(value: Iterable[str] | None) -> frozenset[str]:
         return frozenset()
     if isinstance(value, str):
         value = (value,)
+    if not isinstance(value, Iterable):
+        raise ConfigError("domains must be a list of domains", value=value, path="domains")
     out = set()
     for domain in value:
         if not isinstance(domain, str):
             raise ConfigError("domains must be strings", value=domain, path="domains")
-        out.add(email_domain(f"x@{domain}"))
+        canonical = None
+        if "@" not in domain:  # an address is not a domain, whatever its own domain is
+            with contextlib.suppress(InvalidIdentity):
+                canonical = email_domain(f"x@{domain}")
+        if canonical is None:
+            raise ConfigError(f"domains: {domain!r} is not a domain", value=domain, path="domains")
+        out.add(canonical)
     return frozenset(out)
 
 

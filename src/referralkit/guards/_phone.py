@@ -15,6 +15,7 @@ test suite checks that, for every region in the table, this normaliser and
 from __future__ import annotations
 
 import importlib
+import re
 import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -30,7 +31,11 @@ _MIN_DIGITS = 7  # the shortest E.164 numbers in use (small island states)
 _MAX_DIGITS = 15  # E.164's maximum
 _MAX_TEXT = 64
 _SEPARATORS = frozenset(" -.()/\u00a0")
-_EXTENSION_MARKS = (";ext=", "ext.", "ext", "#", "x")
+# An extension ends the text: a mark (not the tail of a word) and digits only, so that
+# letters such as ``555 XRAY`` are refused rather than cut off.
+_EXTENSION = re.compile(
+    r"(?:;ext=|(?<![a-z])(?:extension|ext\.?|x|#))\s*[.:]?\s*\d*$", re.IGNORECASE
+)
 
 
 @attrs.frozen(slots=True)
@@ -95,11 +100,9 @@ def _invalid(phone: str, why: str) -> InvalidIdentity:
 
 
 def _without_extension(text: str) -> str:
-    lowered = text.lower()
-    for mark in _EXTENSION_MARKS:
-        index = lowered.find(mark)
-        if index > 0:
-            return text[:index]
+    found = _EXTENSION.search(text)
+    if found is not None and found.start() > 0:
+        return text[: found.start()]
     return text
 
 
@@ -135,6 +138,18 @@ def _international(home: PhoneRegion, digits: str) -> str:
     return home.calling_code + digits
 
 
+def _zero_is_part_of_numbers(regions: Mapping[str, PhoneRegion], digits: str) -> bool:
+    """True when the country ``digits`` call has no trunk prefix, as in Italy.
+
+    A written ``(0)`` (``+44 (0)20 ...``) is the trunk prefix, dialled only at home;
+    where national numbers keep their 0 from abroad (``+39 011 ...``) it is part of
+    the number.
+    """
+    return any(
+        not region.trunk and digits.startswith(region.calling_code) for region in regions.values()
+    )
+
+
 def _phonenumbers() -> Any:
     try:
         return importlib.import_module("phonenumbers")
@@ -156,8 +171,10 @@ def normalize_phone(
 ) -> str:
     """A phone number in E.164 form; national numbers are read as dialled in ``region``.
 
-    Spaces, dashes, dots, brackets, a written ``(0)`` and extensions are ignored.
-    Raises `InvalidIdentity` for text that cannot be a number (or, with ``strict``,
+    Spaces, dashes, dots, brackets and extensions (``x12``, ``ext. 12``: a mark and
+    digits) are ignored; so is a written trunk ``(0)`` (``+44 (0)20 ...``), except where
+    the 0 is part of national numbers (``+39 (0)11 ...`` is ``+39011...``). Letters are
+    refused. Raises `InvalidIdentity` for text that cannot be a number (or, with ``strict``,
     a number `phonenumbers` says does not exist) and `ConfigError` for an unknown region.
     """
     raw: object = phone
@@ -170,7 +187,10 @@ def normalize_phone(
         raise _invalid(phone[:_MAX_TEXT], "too long")
     text = _without_extension(text).strip()
     if text.startswith("+"):
-        digits = _digits(phone, text[1:].replace("(0)", ""))
+        body = text[1:]
+        digits = _digits(phone, body.replace("(0)", ""))
+        if "(0)" in body and _zero_is_part_of_numbers(regions, digits):
+            digits = _digits(phone, body.replace("(0)", "0"))
     else:
         digits = _international(_lookup(regions, region), _digits(phone, text))
     if digits.startswith("0"):

@@ -49,5 +49,6 @@ REASON_CODES: Mapping[str, str] = MappingProxyType(
         },
         "review.approved": "a person approved the referral after review",
         "review.rejected": "a person rejected the referral after review",
+        "reassign.operator": "an operator credited the referral to another referrer",
     }
 )

@@ -22,7 +22,11 @@ import attrs
 
 from referralkit.context import Signal
 from referralkit.errors import ConfigError, InvalidIdentity
-from referralkit.guards._address import ADDRESS_ABBREVIATIONS, normalize_address
+from referralkit.guards._address import (
+    ADDRESS_ABBREVIATIONS,
+    check_abbreviations,
+    normalize_address,
+)
 from referralkit.guards._email import (
     DEFAULT_EMAIL_RULES,
     EmailRules,
@@ -103,13 +107,32 @@ class IdentityNormalizer:
     abbreviations: Mapping[str, str] = ADDRESS_ABBREVIATIONS
 
     def __attrs_post_init__(self) -> None:
-        if self.phone_region.upper() not in self.phone_regions:
+        rules: object = self.email_rules
+        if not isinstance(rules, EmailRules):
+            raise ConfigError(
+                f"email_rules must be EmailRules (e.g. DEFAULT_EMAIL_RULES.extend(...)),"
+                f" not {rules!r}",
+                value=rules,
+                path="email_rules",
+            )
+        regions: object = self.phone_regions
+        if not isinstance(regions, Mapping) or not all(
+            isinstance(r, PhoneRegion) for r in regions.values()
+        ):
+            raise ConfigError(
+                "phone_regions must map region codes to PhoneRegion",
+                value=regions,
+                path="phone_regions",
+            )
+        region: object = self.phone_region
+        if not isinstance(region, str) or region.upper() not in self.phone_regions:
             raise ConfigError(
                 f"no phone region {self.phone_region!r}; known:"
                 f" {', '.join(sorted(self.phone_regions))}",
                 value=self.phone_region,
                 path="phone_region",
             )
+        check_abbreviations(self.abbreviations)
 
     def pairs(self, identity: Identity) -> list[tuple[str, str]]:
         """``(kind, normalised value)`` for every signal the identity carries.
@@ -159,6 +182,12 @@ class SignalHasher:
     """
 
     def __init__(self, secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        current: object = secret
+        if not isinstance(current, bytes) or len(current) < _MIN_SECRET:
+            raise ConfigError(
+                "secret must be at least 32 random bytes (e.g. secrets.token_bytes(32))",
+                path="secret",
+            )
         raw: object = previous
         if isinstance(raw, bytes) or not all(
             isinstance(p, bytes) and len(p) >= _MIN_SECRET for p in previous
