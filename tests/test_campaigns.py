@@ -198,7 +198,7 @@ def test_caps_count_only_what_a_customer_earned_as_a_referrer(clock: FrozenClock
         campaigns=(),
         policy=DoubleSided(
             referrer=Capped(Fixed(usd("10")), max_per_referrer=usd("15")),
-            referee=Capped(Fixed(usd("10")), max_per_referrer=usd("15")),
+            referee=Fixed(usd("10")),
         ),
     )
     program.attribute(code=program.enroll("ann").code, referee="bob")

@@ -521,3 +521,18 @@ def test_policy_version_is_stable_and_is_what_the_program_records() -> None:
     program = rk.ReferralProgram(store=MemoryStore(), secret=b"s" * 32, policy=twin)
     assert program.policy_version == policy_version(LADDER)
     assert policy_version(Fixed(usd("10"))) != policy_version(Fixed(usd("11")))
+
+
+@pytest.mark.parametrize(
+    "friend_side",
+    [
+        Capped(Fixed(usd("10")), max_per_referrer=usd("15")),
+        Milestone({5: Fixed(usd("50"))}),
+        AllOf(Fixed(usd("5")), Capped(Fixed(usd("10")), max_per_referrer=usd("15"))),
+    ],
+)
+def test_the_friend_side_refuses_policies_that_count_the_referrers_rewards(friend_side) -> None:
+    with pytest.raises(rk.ConfigError) as caught:
+        DoubleSided(referrer=Fixed(usd("10")), referee=friend_side)
+    assert caught.value.path == "referee"
+    assert DoubleSided(referrer=friend_side, referee=Fixed(usd("5"))).referrer == friend_side

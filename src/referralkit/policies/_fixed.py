@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from referralkit.context import Grant, RewardContext
+from referralkit.context import Grant, RewardContext, policy_needs
 from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind, TierProgress
 from referralkit.money import Money
@@ -162,7 +162,8 @@ class DoubleSided:
     be left out. Grant keys get the side in front (``referrer:fixed(10.00 USD)``), except
     per-referrer keys (milestones): those stay as they are, so wrapping a policy
     differently in new terms never pays a milestone again. Tier progress (`progress`)
-    is the referrer side's.
+    is the referrer side's. The referee side may not use a policy that counts the
+    referrer's rewards (`Capped`, `Milestone`): a `ConfigError` says so.
     """
 
     referrer: RewardPolicy | None = None
@@ -175,6 +176,16 @@ class DoubleSided:
             check_policy(self.referrer, "referrer")
         if self.referee is not None:
             check_policy(self.referee, "referee")
+            if "referrer_rewards" in policy_needs(self.referee):
+                # Caps and milestones count what the referrer holds: on the friend's side
+                # they would cut or pay the friend's reward by the referrer's balance.
+                raise ConfigError(
+                    f"the referee side cannot use {self.referee.name}: it counts the"
+                    " referrer's rewards (caps, milestones); cap the referrer side, or"
+                    " limit the friend's reward with FirstOrderOnly or Budget",
+                    value=self.referee,
+                    path="referee",
+                )
 
     @property
     def needs(self) -> frozenset[str]:

@@ -107,7 +107,8 @@ class Capped:
     A grant that would cross the cap is cut to the room left (a partial reward,
     explained as such); once the cap is reached nothing more is granted. Grants for
     the referee, and grants in the other unit (points under a money cap, perks), pass
-    untouched.
+    untouched. A cap sees stored rewards, not a sibling's grants in the same
+    evaluation: to cap a sum, wrap the `AllOf` in one `Capped`, not each part.
 
     Raises:
         CurrencyMismatch: (when evaluated) a money reward in another currency than the cap.
