@@ -185,6 +185,17 @@ _LEAF_POLICIES = st.one_of(
 _DURATIONS = st.sampled_from(["30d", "12h", "1d12h", "P14D", "2w"])
 
 
+def _counts_referrer_rewards(spec: object) -> bool:
+    """True for a spec using caps or milestones anywhere: the friend's side refuses them."""
+    if isinstance(spec, dict):
+        if spec.get("policy") in {"capped", "milestone"}:
+            return True
+        return any(_counts_referrer_rewards(v) for v in spec.values())
+    if isinstance(spec, list):
+        return any(_counts_referrer_rewards(v) for v in spec)
+    return False
+
+
 def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[dict[str, object]]:
     return st.one_of(
         st.builds(lambda r: {"policy": "first_order_only", "reward": r}, inner),
@@ -221,7 +232,9 @@ def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[
             st.lists(inner, min_size=1, max_size=3),
         ),
         st.builds(
-            lambda a, b: {"policy": "double_sided", "referrer": a, "referee": b}, inner, inner
+            lambda a, b: {"policy": "double_sided", "referrer": a, "referee": b},
+            inner,
+            inner.filter(lambda spec: not _counts_referrer_rewards(spec)),
         ),
         st.builds(
             lambda floors, rewards: {

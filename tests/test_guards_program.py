@@ -130,6 +130,21 @@ def test_velocity_counts_referees_from_one_network_across_referrers(store, clock
     assert [r.reasons for r in refs] == [(), (), ("velocity.network",)]
 
 
+def test_velocity_sees_a_burst_on_a_network_thousands_of_old_customers_share(store, clock) -> None:
+    guard = Velocity(limit=10_000, window=timedelta(hours=1), network_limit=3)
+    program = make(store, clock, guards=[guard])
+    carrier = [rk.Identity(ip=f"100.64.7.{i % 250 + 1}") for i in range(1200)]
+    code = program.enroll("ann").code
+    for i, who in enumerate(carrier):  # last month's customers behind the carrier's NAT
+        program.attribute(code=code, referee=f"old{i}", identity=who)
+    clock.advance(days=30)
+    burst = [
+        program.attribute(code=program.enroll(f"b{i}").code, referee=f"new{i}", identity=who)
+        for i, who in enumerate(carrier[:4])
+    ]
+    assert [r.reasons for r in burst] == [(), (), (), ("velocity.network",)]
+
+
 def test_rings_are_blocked_when_they_close(store, clock) -> None:
     program = make(store, clock, guards=[ReferralCycle(max_length=3)])
     codes = {name: program.enroll(name).code for name in ("a", "b", "c")}

@@ -25,16 +25,12 @@ LOOKALIKE_KINDS = frozenset(PERSONAL_KINDS)
 def _network_times(
     uow: UnitOfWork, signals: frozenset[Signal], since: datetime
 ) -> tuple[datetime, ...]:
-    customers: set[str] = set()
+    # One network has a digest per active key during a rotation: count each referee once.
+    seen: dict[str, datetime] = {}
     for signal in signals:
         if signal[0] == "network":
-            customers.update(uow.identities.customers_with(signal, _LIMIT))
-    times = []
-    for other in customers:
-        ref = uow.referrals.active_for_referee(other)
-        if ref is not None and ref.attributed_at >= since:
-            times.append(ref.attributed_at)
-    return tuple(sorted(times))
+            seen.update(uow.identities.referees_since(signal, since, _LIMIT))
+    return tuple(sorted(seen.values()))
 
 
 def _upline(uow: UnitOfWork, referrer: str, depth: int) -> tuple[str, ...]:

@@ -292,6 +292,16 @@ class IdentityRepository(Protocol):
         """Customers who share this hashed signal."""
         ...
 
+    def referees_since(
+        self, signal: Signal, since: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Referees carrying ``signal`` attributed (not rejected) from ``since``, with when.
+
+        Newest first, at most ``limit``: velocity per network sees recent bursts even on
+        a network thousands of customers share.
+        """
+        ...
+
     def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
         """How many of these customers carry each signal."""
         ...

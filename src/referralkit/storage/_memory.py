@@ -354,6 +354,18 @@ class _Identities(_Repo):
     def customers_with(self, signal: Signal, limit: int) -> list[str]:
         return list(self._t.signal_owners.get(signal, ()))[:limit]
 
+    def referees_since(
+        self, signal: Signal, since: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        t = self._t
+        found = []
+        for customer in set(t.signal_owners.get(signal, ())):
+            rid = t.active_by_referee.get(customer)
+            if rid is not None and t.referrals[rid].attributed_at >= since:
+                found.append((customer, t.referrals[rid].attributed_at))
+        found.sort(key=lambda pair: (pair[1], pair[0]), reverse=True)
+        return found[:limit]
+
     def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
         counts: dict[Signal, int] = defaultdict(int)
         for cid in set(customer_ids):

@@ -533,6 +533,18 @@ class _Identities(_Repo):
         )
         return [str(r[0]) for r in rows]
 
+    def referees_since(
+        self, signal: Signal, since: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        rows = self._c.execute(
+            "SELECT r.referee, r.attributed_at FROM identity_signals s"
+            " JOIN referrals r ON r.referee = s.customer_id AND r.status <> 'rejected'"
+            " WHERE s.kind = ? AND s.digest = ? AND r.attributed_at >= ?"
+            " ORDER BY r.attributed_at DESC, r.referee DESC LIMIT ?",
+            (signal[0], signal[1], _ts(since), limit),
+        )
+        return [(str(r[0]), _dt(r[1])) for r in rows]
+
     def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
         ids = sorted(set(customer_ids))
         counts: dict[Signal, int] = {}

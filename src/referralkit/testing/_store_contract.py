@@ -429,6 +429,32 @@ class StoreContract:
             assert uow.identities.signal_counts(["ann", "bob"]) == {email: 1, ip: 2}
             assert uow.identities.signals("nobody") == frozenset()
 
+    def test_referees_sharing_a_signal_are_listed_newest_first_from_a_time(
+        self, store: Store
+    ) -> None:
+        """Velocity per network: recent referees carrying a signal, rejected ones left out."""
+        net, other = ("network", "n1"), ("network", "n2")
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            for i in range(6):
+                uow.identities.add(f"f{i}", [net])
+                status = ReferralStatus.REJECTED if i == 4 else ReferralStatus.PENDING
+                at = T0 + timedelta(hours=i)
+                uow.referrals.add(_referral(f"r{i}", f"f{i}", status=status, at=at))
+            uow.identities.add("lurker", [net])  # carries the signal, never referred
+            uow.identities.add("f0", [other])
+        with store.transaction() as uow:
+            since = T0 + timedelta(hours=1)
+            assert uow.identities.referees_since(net, since, 10) == [
+                ("f5", T0 + timedelta(hours=5)),
+                ("f3", T0 + timedelta(hours=3)),
+                ("f2", T0 + timedelta(hours=2)),
+                ("f1", T0 + timedelta(hours=1)),
+            ]
+            assert [r for r, _ in uow.identities.referees_since(net, T0, 2)] == ["f5", "f3"]
+            assert uow.identities.referees_since(other, since, 10) == []
+            assert uow.identities.referees_since(("network", "none"), T0, 10) == []
+
     # -- metrics ----------------------------------------------------------------------------
 
     @pytest.mark.parametrize("seed", [1, 2, 3])
