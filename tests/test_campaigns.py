@@ -251,3 +251,21 @@ def test_from_config_points_at_the_broken_field(store: rk.Store) -> None:
     assert caught.value.path.startswith("campaigns.0.name")
     with pytest.raises(rk.ConfigError):
         rk.ReferralProgram.from_config(["not", "a", "dict"], store=store, secret=SECRET)  # type: ignore[arg-type]
+
+
+def test_reassigning_to_another_campaign_moves_the_referral_to_its_terms(
+    store: rk.Store, clock: FrozenClock
+) -> None:
+    program = make(store, clock)
+    program.attribute(code=program.enroll("ann").code, referee="bob")
+    spring_code = program.enroll("cy", campaign="spring").code
+    moved = program.reassign(referee="bob", code=spring_code, note="support ticket 12")
+    assert (moved.referrer, moved.campaign) == ("cy", "spring")
+    assert moved.policy_version == policy_version(SPRING.policy)  # type: ignore[arg-type]
+    (reward,) = program.convert(referee="bob", order_id="o-1", amount=usd("50"))
+    assert (reward.customer_id, reward.amount) == ("cy", usd("20"))
+    # Within one campaign the promise made at attribution stands.
+    other_default = program.enroll("dee").code
+    program.attribute(code=program.enroll("eve").code, referee="fay")
+    kept = program.reassign(referee="fay", code=other_default)
+    assert kept.policy_version == program.policy_version

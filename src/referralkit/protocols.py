@@ -180,12 +180,18 @@ class ReferralRepository(Protocol):
         """The customers this referrer brought in (non-rejected)."""
         ...
 
-    def reassign(self, referral_id: str, code: ReferralCode, reasons: tuple[str, ...]) -> Referral:
+    def reassign(
+        self,
+        referral_id: str,
+        code: ReferralCode,
+        reasons: tuple[str, ...],
+        policy_version: str | None = None,
+    ) -> Referral:
         """Credit a referral to another code (an operator's override).
 
-        Its code, referrer (the code's owner), campaign and reasons change; its id,
-        referee, status, attribution time and orders stay. Raises
-        `referralkit.UnknownReferral` for an unknown id.
+        Its code, referrer (the code's owner), campaign and reasons change, and its terms
+        when ``policy_version`` is given; its id, referee, status, attribution time and
+        orders stay. Raises `referralkit.UnknownReferral` for an unknown id.
         """
         ...
 

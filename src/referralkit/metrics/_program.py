@@ -200,6 +200,9 @@ def reassign(
         current = uow.referrals.active_for_referee(referee)
         if current is not None and current.code == canonical:
             return current
+        terms = program._terms_of(  # noqa: SLF001 - the program delegates here
+            program.campaigns.get(owned.campaign) or Campaign(name=owned.campaign)
+        )[1]
         if current is None:
             referral = uow.referrals.add(
                 Referral(
@@ -211,14 +214,14 @@ def reassign(
                     reasons=(REASSIGNED,),
                     attributed_at=now,
                     campaign=owned.campaign,
-                    policy_version=program._terms_of(  # noqa: SLF001 - the program delegates here
-                        program.campaigns.get(owned.campaign) or Campaign(name=owned.campaign)
-                    )[1],
+                    policy_version=terms,
                 )
             )
         else:
             reasons = (*(r for r in current.reasons if r != REASSIGNED), REASSIGNED)
-            referral = uow.referrals.reassign(current.id, owned, reasons)
+            # Moving to another campaign moves to its terms; within one, the promise stands.
+            moved_terms = None if owned.campaign == current.campaign else terms
+            referral = uow.referrals.reassign(current.id, owned, reasons, moved_terms)
         uow.events.add(
             "referral.reassigned",
             {

@@ -158,13 +158,24 @@ class _Referrals(_Repo):
     def referees_of(self, referrer: str) -> list[str]:
         return [r.referee for r in self._of(referrer) if r.status is not ReferralStatus.REJECTED]
 
-    def reassign(self, referral_id: str, code: ReferralCode, reasons: tuple[str, ...]) -> Referral:
+    def reassign(
+        self,
+        referral_id: str,
+        code: ReferralCode,
+        reasons: tuple[str, ...],
+        policy_version: str | None = None,
+    ) -> Referral:
         t = self._t
         old = t.referrals.get(referral_id)
         if old is None:
             raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
         new = attrs.evolve(
-            old, code=code.code, referrer=code.owner, campaign=code.campaign, reasons=reasons
+            old,
+            code=code.code,
+            referrer=code.owner,
+            campaign=code.campaign,
+            reasons=reasons,
+            policy_version=policy_version or old.policy_version,
         )
         t.referrals[referral_id] = new
         self._undo.append(lambda: t.referrals.__setitem__(referral_id, old))

@@ -292,11 +292,24 @@ class _Referrals(_Repo):
         )
         return [str(r[0]) for r in rows]
 
-    def reassign(self, referral_id: str, code: ReferralCode, reasons: tuple[str, ...]) -> Referral:
+    def reassign(
+        self,
+        referral_id: str,
+        code: ReferralCode,
+        reasons: tuple[str, ...],
+        policy_version: str | None = None,
+    ) -> Referral:
         row = self._c.execute(
-            "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?"
-            " WHERE id = ? RETURNING *",
-            (code.code, code.owner, code.campaign, json.dumps(list(reasons)), referral_id),
+            "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?,"
+            " policy_version = coalesce(?, policy_version) WHERE id = ? RETURNING *",
+            (
+                code.code,
+                code.owner,
+                code.campaign,
+                json.dumps(list(reasons)),
+                policy_version,
+                referral_id,
+            ),
         ).fetchone()
         if row is None:
             raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)

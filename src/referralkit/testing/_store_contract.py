@@ -263,6 +263,12 @@ class StoreContract:
             assert uow.referrals.referees_of("cat") == ["bob"]
             assert uow.referrals.referees_of("ann") == []
             assert [c.order_id for c in uow.conversions.for_referral("r-1")] == ["o-1"]
+        assert moved.policy_version == "v1"  # terms stay unless given
+        with store.transaction() as uow:
+            again = uow.referrals.reassign("r-1", other, ("reassign.operator",), "v2")
+        assert again.policy_version == "v2"
+        with store.transaction() as uow:
+            assert uow.referrals.get("r-1") == again
         with pytest.raises(UnknownReferral), store.transaction() as uow:
             uow.referrals.reassign("nope", other, ())
 
