@@ -1178,8 +1178,9 @@ class ReferralProgram:
         The referee's referral keeps its id, status, time and orders; its code, referrer
         and campaign change (a referee without one gets a new ``pending`` referral).
         Moved to another campaign, it earns that campaign's terms from then on; within
-        one campaign the terms it was promised stand. Guards are not consulted, but nobody refers themselves. Recorded as a
-        ``referral.reassigned`` event naming the previous referrer.
+        one campaign the terms it was promised stand. Guards are not consulted, but
+        nobody refers themselves. Recorded as a ``referral.reassigned`` event naming the
+        previous referrer.
         """
         return _metrics.reassign(self, referee=referee, code=code, note=note)
 
