@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import operator
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -75,6 +76,11 @@ __all__ = ["ReferralProgram"]
 _MAX_ID = 200
 _CODE_ATTEMPTS = 16
 _COUPON_FORMAT_LENGTH = 12
+_STATUS_OF = {
+    Decision.ALLOW: ReferralStatus.PENDING,
+    Decision.REVIEW: ReferralStatus.REVIEW,
+    Decision.BLOCK: ReferralStatus.REJECTED,
+}
 
 
 def utc_now() -> datetime:
@@ -118,6 +124,18 @@ def _require_money(field: str, value: object) -> Money:
             field=field,
         )
     return value
+
+
+_REWARD_FIELDS = tuple(a.name for a in attrs.fields(Reward))
+_reward_values = operator.attrgetter(*_REWARD_FIELDS)
+_STATE_AT = _REWARD_FIELDS.index("state")
+
+
+def _with_state(reward: Reward, state: RewardState) -> Reward:
+    """``attrs.evolve(reward, state=state)``, without its per-call field introspection."""
+    values = list(_reward_values(reward))
+    values[_STATE_AT] = state
+    return Reward(*values)
 
 
 @attrs.frozen(slots=True)
@@ -309,6 +327,8 @@ class ReferralProgram:
                 self._terms.setdefault(self._versions[declared.name], declared.policy)
         for version, old in (terms or {}).items():
             self._terms.setdefault(version, old)
+        # What each known policy reads, asked once: the costly context is read to match.
+        self._needs = {version: policy_needs(p) for version, p in self._terms.items()}
         self._campaign_formats = tuple(
             dict.fromkeys(
                 c.code_format
@@ -595,11 +615,7 @@ class ReferralProgram:
                 now=now,
                 channel=channel,
             )
-            status = {
-                Decision.ALLOW: ReferralStatus.PENDING,
-                Decision.REVIEW: ReferralStatus.REVIEW,
-                Decision.BLOCK: ReferralStatus.REJECTED,
-            }[verdict.decision]
+            status = _STATUS_OF[verdict.decision]
             referral = Referral(
                 id=self._new_id(),
                 code=canonical,
@@ -866,7 +882,9 @@ class ReferralProgram:
                 },
                 now,
             )
-        needs = policy_needs(policy)
+        needs = self._needs.get(referral.policy_version)
+        if needs is None:
+            needs = policy_needs(policy)
         qualified = 0
         if "qualified" in needs:
             qualified = uow.referrals.counts_for_referrer(referral.referrer)[
@@ -1042,7 +1060,7 @@ class ReferralProgram:
         with self.store.transaction() as uow:
             released = []
             for reward in uow.rewards.due(now, limit):
-                updated = attrs.evolve(reward, state=RewardState.AVAILABLE)
+                updated = _with_state(reward, RewardState.AVAILABLE)
                 uow.rewards.update(updated)
                 uow.rewards.append(
                     _entries(
@@ -1071,7 +1089,7 @@ class ReferralProgram:
                     " only available rewards can be paid",
                     value=reward.state.value,
                 )
-            updated = attrs.evolve(reward, state=RewardState.PAID)
+            updated = _with_state(reward, RewardState.PAID)
             uow.rewards.update(updated)
             uow.rewards.append(
                 _entries(
