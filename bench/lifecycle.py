@@ -29,6 +29,16 @@ from referralkit.storage._schema import MIGRATIONS
 from referralkit.testing import FrozenClock
 
 SECRET = b"bench-secret-0123456789abcdef-0123456789"
+# referralkit reads rows by these column lists (no ``SELECT *``); the floor does too.
+CODE_COLUMNS = "code, owner, campaign, kind, created_at, expires_at, max_uses"
+REFERRAL_COLUMNS = (
+    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version, channel"
+)
+REWARD_COLUMNS = (
+    "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
+    " granted_minor, points, granted_points, state, order_id, policy, explanation,"
+    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
+)
 
 
 def run_referralkit(store: rk.Store, cycles: int) -> float:
@@ -73,7 +83,7 @@ def _open_floor(path: Path) -> sqlite3.Connection:
 def _event(db: sqlite3.Connection, kind: str, payload: dict[str, object], now: str) -> None:
     db.execute(
         "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
-        (kind, json.dumps(payload, sort_keys=True), now),
+        (kind, json.dumps(payload, separators=(",", ":")), now),
     )
 
 
@@ -97,9 +107,12 @@ def run_plain_sqlite(path: Path, cycles: int) -> float:
         db.execute("COMMIT")
         # attribute
         db.execute("BEGIN IMMEDIATE")
-        owner = db.execute("SELECT * FROM codes WHERE code = ?", (code,)).fetchone()[1]
+        owner = db.execute(f"SELECT {CODE_COLUMNS} FROM codes WHERE code = ?", (code,)).fetchone()[
+            1
+        ]
         db.execute(
-            "SELECT * FROM referrals WHERE referee = ? AND status <> 'rejected'", (referee,)
+            f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
+            (referee,),
         ).fetchone()
         rid = uuid.uuid4().hex
         db.execute(
@@ -113,7 +126,8 @@ def run_plain_sqlite(path: Path, cycles: int) -> float:
         # convert
         db.execute("BEGIN IMMEDIATE")
         ref = db.execute(
-            "SELECT * FROM referrals WHERE referee = ? AND status <> 'rejected'", (referee,)
+            f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
+            (referee,),
         ).fetchone()
         db.execute("SELECT count(*) FROM conversions WHERE referee = ?", (referee,)).fetchone()
         db.execute(
@@ -124,7 +138,8 @@ def run_plain_sqlite(path: Path, cycles: int) -> float:
         )
         _event(db, "conversion.recorded", {"order_id": order, "referee": referee}, now)
         db.execute(
-            "UPDATE referrals SET status = 'qualified', reasons = '[]' WHERE id = ? RETURNING *",
+            f"UPDATE referrals SET status = 'qualified', reasons = '[]' WHERE id = ?"
+            f" RETURNING {REFERRAL_COLUMNS}",
             (ref[0],),
         ).fetchone()
         _event(db, "referral.qualified", {"referral_id": ref[0], "order_id": order}, now)
@@ -161,7 +176,7 @@ def run_plain_sqlite(path: Path, cycles: int) -> float:
     while True:
         db.execute("BEGIN IMMEDIATE")
         due = db.execute(
-            "SELECT * FROM rewards WHERE state = 'held' AND hold_until <= ?"
+            f"SELECT {REWARD_COLUMNS} FROM rewards WHERE state = 'held' AND hold_until <= ?"
             " ORDER BY hold_until, id LIMIT 1000",
             (later,),
         ).fetchall()
