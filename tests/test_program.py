@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -159,6 +160,18 @@ def test_convert_grants_double_sided_rewards_held_then_released(
     assert status.available == {USD: usd("10")}
     assert status.held == {}
     assert status.qualified == 1
+
+
+def test_generated_ids_are_version_4_uuids_in_hex(program: rk.ReferralProgram) -> None:
+    ref = program.attribute(code=program.enroll("ann").code, referee="bob")
+    rewards = program.convert(referee="bob", order_id="o-1", amount=usd("80"))
+    ids = [ref.id, *(r.id for r in rewards)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
 
 
 def test_convert_is_idempotent_on_order_id(program: rk.ReferralProgram) -> None:
