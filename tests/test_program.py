@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 import referralkit as rk
 from referralkit.model import ReferralStatus, RewardState
 from referralkit.policies import DoubleSided, Fixed
+from referralkit.program import _with_state
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
@@ -172,6 +174,36 @@ def test_generated_ids_are_version_4_uuids_in_hex(program: rk.ReferralProgram) -
         assert parsed.hex == text
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
+
+
+def test_a_state_change_keeps_every_other_field_of_the_reward() -> None:
+    """The program's state change is ``attrs.evolve(reward, state=...)``, field for field."""
+    t0 = FrozenClock()()
+    reward = rk.Reward(
+        id="w-1",
+        key="o-1:referrer:fixed",
+        referral_id="r-1",
+        beneficiary=rk.Beneficiary.REFERRER,
+        customer_id="ann",
+        kind=rk.RewardKind.COUPON,
+        amount=usd("7"),
+        granted=usd("10"),
+        points=3,
+        state=RewardState.HELD,
+        order_id="o-1",
+        policy="fixed",
+        explanation="why",
+        created_at=t0,
+        hold_until=t0 + timedelta(days=14),
+        perk="vip",
+        coupon_code="ABCD-EFGH-JKMN",
+        proportional=True,
+        clawback=usd("1"),
+        granted_points=5,
+        clawback_points=2,
+    )
+    for state in RewardState:
+        assert _with_state(reward, state) == attrs.evolve(reward, state=state)
 
 
 def test_convert_is_idempotent_on_order_id(program: rk.ReferralProgram) -> None:
