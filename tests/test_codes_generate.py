@@ -19,6 +19,7 @@ from referralkit.codes import (
     normalize_code,
 )
 from referralkit.codes._check import fold, quasigroup
+from referralkit.codes._generate import _batch
 from referralkit.errors import ConfigError, InvalidInput
 from strategies import POWER_OF_TWO_SIZES, PRIME_SIZES, code_formats, seeded_rng, typed_forms
 
@@ -104,6 +105,18 @@ def test_default_randomness_is_secrets_grade(monkeypatch: pytest.MonkeyPatch) ->
 def test_vectorised_check_equals_the_scalar_damm_check(fmt: CodeFormat, seed: int) -> None:
     for code in generate_codes(300, fmt, rng=seeded_rng(seed)):
         assert code[-1] == scalar_check(fmt, code[:-1]), code
+
+
+@given(code_formats(sizes=POWER_OF_TWO_SIZES + PRIME_SIZES + (9, 10, 12, 36)), st.integers())
+def test_one_code_is_the_bulk_paths_code_for_the_same_random_bytes(
+    fmt: CodeFormat, seed: int
+) -> None:
+    """``generate_code`` folds the check a byte at a time; the result is the bulk path's."""
+    tables = fmt._tables
+    one = generate_code(fmt, rng=seeded_rng(seed))
+    assert one == _batch(1, tables, seeded_rng(seed))[0]
+    if fmt.check:
+        assert one[-1] == scalar_check(fmt, one[:-1])
 
 
 def test_vectorised_check_equals_the_scalar_check_on_a_large_batch() -> None:

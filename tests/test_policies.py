@@ -81,6 +81,19 @@ def test_double_sided_sends_each_side_its_grants() -> None:
     assert [g.key for g in grants] == ["referrer:fixed(10.00 USD)", "referee:fixed(5.00 USD)"]
 
 
+def test_double_sided_hands_out_a_fresh_list_of_the_same_grants_on_every_call() -> None:
+    """Remembering a side's retargeted grants never lets one caller's list leak into another's."""
+    policy = DoubleSided(referrer=Fixed(usd("10")), referee=Fixed(usd("5")))
+    first = policy.evaluate(reward_context())
+    assert isinstance(first, list)
+    expected = list(first)
+    first.clear()
+    second = policy.evaluate(reward_context(order_number=2))
+    assert second == expected
+    assert second is not first
+    assert DoubleSided(referrer=Fixed(usd("10")), referee=Fixed(usd("5"))) == policy
+
+
 def test_double_sided_keeps_per_referrer_keys_as_they_are() -> None:
     """A milestone's key is the same however it is wrapped: new terms cannot pay it twice."""
     policy = DoubleSided(referrer=Milestone({1: Fixed(usd("50"))}))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 import referralkit as rk
 from referralkit.model import ReferralStatus, RewardState
 from referralkit.policies import DoubleSided, Fixed
+from referralkit.program import _with_state
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
@@ -159,6 +162,48 @@ def test_convert_grants_double_sided_rewards_held_then_released(
     assert status.available == {USD: usd("10")}
     assert status.held == {}
     assert status.qualified == 1
+
+
+def test_generated_ids_are_version_4_uuids_in_hex(program: rk.ReferralProgram) -> None:
+    ref = program.attribute(code=program.enroll("ann").code, referee="bob")
+    rewards = program.convert(referee="bob", order_id="o-1", amount=usd("80"))
+    ids = [ref.id, *(r.id for r in rewards)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(hex=text)
+        assert parsed.hex == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+
+
+def test_a_state_change_keeps_every_other_field_of_the_reward() -> None:
+    """The program's state change is ``attrs.evolve(reward, state=...)``, field for field."""
+    t0 = FrozenClock()()
+    reward = rk.Reward(
+        id="w-1",
+        key="o-1:referrer:fixed",
+        referral_id="r-1",
+        beneficiary=rk.Beneficiary.REFERRER,
+        customer_id="ann",
+        kind=rk.RewardKind.COUPON,
+        amount=usd("7"),
+        granted=usd("10"),
+        points=3,
+        state=RewardState.HELD,
+        order_id="o-1",
+        policy="fixed",
+        explanation="why",
+        created_at=t0,
+        hold_until=t0 + timedelta(days=14),
+        perk="vip",
+        coupon_code="ABCD-EFGH-JKMN",
+        proportional=True,
+        clawback=usd("1"),
+        granted_points=5,
+        clawback_points=2,
+    )
+    for state in RewardState:
+        assert _with_state(reward, state) == attrs.evolve(reward, state=state)
 
 
 def test_convert_is_idempotent_on_order_id(program: rk.ReferralProgram) -> None:

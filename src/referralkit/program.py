@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import uuid
+import operator
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -75,11 +76,24 @@ __all__ = ["ReferralProgram"]
 _MAX_ID = 200
 _CODE_ATTEMPTS = 16
 _COUPON_FORMAT_LENGTH = 12
+_STATUS_OF = {
+    Decision.ALLOW: ReferralStatus.PENDING,
+    Decision.REVIEW: ReferralStatus.REVIEW,
+    Decision.BLOCK: ReferralStatus.REJECTED,
+}
 
 
 def utc_now() -> datetime:
     """The default clock: the current time in UTC."""
     return datetime.now(timezone.utc)
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex`` (a random RFC 4122 version 4 UUID) without the UUID object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return raw.hex()
 
 
 def _require_id(field: str, value: object) -> str:
@@ -118,6 +132,18 @@ def _require_money(field: str, value: object) -> Money:
             field=field,
         )
     return value
+
+
+_REWARD_FIELDS = tuple(a.name for a in attrs.fields(Reward))
+_reward_values = operator.attrgetter(*_REWARD_FIELDS)
+_STATE_AT = _REWARD_FIELDS.index("state")
+
+
+def _with_state(reward: Reward, state: RewardState) -> Reward:
+    """``attrs.evolve(reward, state=state)``, without its per-call field introspection."""
+    values = list(_reward_values(reward))
+    values[_STATE_AT] = state
+    return Reward(*values)
 
 
 @attrs.frozen(slots=True)
@@ -309,6 +335,8 @@ class ReferralProgram:
                 self._terms.setdefault(self._versions[declared.name], declared.policy)
         for version, old in (terms or {}).items():
             self._terms.setdefault(version, old)
+        # What each known policy reads, asked once: the costly context is read to match.
+        self._needs = {version: policy_needs(p) for version, p in self._terms.items()}
         self._campaign_formats = tuple(
             dict.fromkeys(
                 c.code_format
@@ -361,7 +389,7 @@ class ReferralProgram:
 
     def _new_id(self) -> str:
         if self.rng is None:
-            return uuid.uuid4().hex
+            return _uuid4_hex()
         return self.rng(16).hex()
 
     def _canonical_code(self, text: object) -> tuple[str, CodeKind]:
@@ -595,11 +623,7 @@ class ReferralProgram:
                 now=now,
                 channel=channel,
             )
-            status = {
-                Decision.ALLOW: ReferralStatus.PENDING,
-                Decision.REVIEW: ReferralStatus.REVIEW,
-                Decision.BLOCK: ReferralStatus.REJECTED,
-            }[verdict.decision]
+            status = _STATUS_OF[verdict.decision]
             referral = Referral(
                 id=self._new_id(),
                 code=canonical,
@@ -866,7 +890,9 @@ class ReferralProgram:
                 },
                 now,
             )
-        needs = policy_needs(policy)
+        needs = self._needs.get(referral.policy_version)
+        if needs is None:
+            needs = policy_needs(policy)
         qualified = 0
         if "qualified" in needs:
             qualified = uow.referrals.counts_for_referrer(referral.referrer)[
@@ -1042,7 +1068,7 @@ class ReferralProgram:
         with self.store.transaction() as uow:
             released = []
             for reward in uow.rewards.due(now, limit):
-                updated = attrs.evolve(reward, state=RewardState.AVAILABLE)
+                updated = _with_state(reward, RewardState.AVAILABLE)
                 uow.rewards.update(updated)
                 uow.rewards.append(
                     _entries(
@@ -1071,7 +1097,7 @@ class ReferralProgram:
                     " only available rewards can be paid",
                     value=reward.state.value,
                 )
-            updated = attrs.evolve(reward, state=RewardState.PAID)
+            updated = _with_state(reward, RewardState.PAID)
             uow.rewards.update(updated)
             uow.rewards.append(
                 _entries(

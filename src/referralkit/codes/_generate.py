@@ -45,7 +45,7 @@ def generate_code(fmt: CodeFormat | None = None, *, rng: Rng | None = None) -> s
     ``rng(nbytes) -> bytes`` replaces :func:`secrets.token_bytes` (for tests).
     """
     fmt = DEFAULT_FORMAT if fmt is None else fmt
-    return _batch(1, fmt._tables, rng or secrets.token_bytes)[0]  # noqa: SLF001
+    return _one(fmt._tables, rng or secrets.token_bytes)  # noqa: SLF001
 
 
 def generate_codes(
@@ -166,6 +166,25 @@ def _check_column(columns: list[bytes], count: int, tables: _Tables) -> bytes:
     for column in columns[1:]:
         state = bytes(map(getitem, map(rows.__getitem__, state), column))
     return state.translate(tables.to_zero)
+
+
+def _one(tables: _Tables, draw: Rng) -> str:
+    """``_batch(1, tables, draw)[0]``, folding the check character a byte at a time."""
+    idx = _indices(tables.random_chars, tables, draw)
+    if tables.quasigroup is None:
+        return (tables.prefix_indices + idx).translate(tables.to_ascii).decode("ascii")
+    if tables.weights:
+        check = 0
+        for x, weight in zip(idx, tables.weights, strict=True):
+            check ^= weight[x]
+    else:
+        rows = tables.rows
+        state = tables.prefix_state
+        for x in idx:
+            state = rows[state][x]
+        check = tables.to_zero[state]
+    code = tables.prefix_indices + idx + bytes((check,))
+    return code.translate(tables.to_ascii).decode("ascii")
 
 
 def _batch(count: int, tables: _Tables, draw: Rng) -> list[str]:

@@ -168,6 +168,11 @@ class DoubleSided:
 
     referrer: RewardPolicy | None = None
     referee: RewardPolicy | None = None
+    # The last grants each side returned, retargeted: a side that hands back the very
+    # same tuple again (as `Fixed` does) is not retargeted again.
+    _sent: dict[Beneficiary, tuple[tuple[Grant, ...], list[Grant]]] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.referrer is None and self.referee is None:
@@ -203,10 +208,20 @@ class DoubleSided:
         """The referrer side's grants, then the referee side's, each sent to its side."""
         grants: list[Grant] = []
         if self.referrer is not None:
-            grants += [_retarget(g, Beneficiary.REFERRER) for g in self.referrer.evaluate(context)]
+            grants += self._side(self.referrer.evaluate(context), Beneficiary.REFERRER)
         if self.referee is not None:
-            grants += [_retarget(g, Beneficiary.REFEREE) for g in self.referee.evaluate(context)]
+            grants += self._side(self.referee.evaluate(context), Beneficiary.REFEREE)
         return grants
+
+    def _side(self, grants: Sequence[Grant], beneficiary: Beneficiary) -> list[Grant]:
+        if type(grants) is not tuple:  # a list may be refilled: only tuples are remembered
+            return [_retarget(g, beneficiary) for g in grants]
+        sent = self._sent.get(beneficiary)
+        if sent is not None and sent[0] is grants:
+            return sent[1]
+        retargeted = [_retarget(g, beneficiary) for g in grants]
+        self._sent[beneficiary] = (grants, retargeted)
+        return retargeted
 
     def progress(self, qualified: int) -> TierProgress | None:
         """The referrer side's tier progress, if it is tiered."""

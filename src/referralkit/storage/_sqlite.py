@@ -8,6 +8,7 @@ failing with "database is locked".
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import os
@@ -15,12 +16,12 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteStore"]
 
 _LOCKED_RETRIES = 50
-_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 _UTC = timezone.utc
 
 
@@ -82,81 +83,196 @@ def _minor(money: Money) -> int:
     return int(scaled)
 
 
+@functools.lru_cache(maxsize=4096)
+def _req_money(units: int, currency: str) -> Money:
+    # Cached: rows repeat the same few amounts, and Money is immutable.
+    return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
+
+
 def _money(units: int | None, currency: str | None) -> Money | None:
     if units is None or currency is None:
         return None
-    return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
+    return _req_money(units, currency)
 
 
-def _req_money(units: int, currency: str) -> Money:
-    return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
+_E = TypeVar("_E", bound=enum.Enum)
 
 
-def _code_row(row: sqlite3.Row) -> ReferralCode:
+def _enum_reader(cls: type[_E]) -> Callable[[str], _E]:
+    """``cls(value)`` through a dict: the stored values are few and always valid."""
+    members: dict[object, _E] = {m.value: m for m in cls}
+
+    def read(value: str) -> _E:
+        found = members.get(value)
+        return cls(value) if found is None else found
+
+    return read
+
+
+_code_kind = _enum_reader(CodeKind)
+_referral_status = _enum_reader(ReferralStatus)
+_beneficiary = _enum_reader(Beneficiary)
+_reward_kind = _enum_reader(RewardKind)
+_reward_state = _enum_reader(RewardState)
+
+
+def _reasons_text(reasons: tuple[str, ...]) -> str:
+    return "[]" if not reasons else json.dumps(list(reasons))
+
+
+def _reasons(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))
+
+
+# Rows are read by position, in the order of these column lists.
+_CODE_COLUMNS = "code, owner, campaign, kind, created_at, expires_at, max_uses"
+_REFERRAL_COLUMNS = (
+    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version, channel"
+)
+_CONVERSION_COLUMNS = (
+    "order_id, referee, currency, amount_minor, refunded_minor, occurred_at, first_order,"
+    " referral_id"
+)
+_REWARD_COLUMNS = (
+    "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
+    " granted_minor, points, granted_points, state, order_id, policy, explanation,"
+    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
+)
+
+
+_SELECT_CODES = f"SELECT {_CODE_COLUMNS} FROM codes"  # noqa: S608 - constant columns
+_SELECT_REFERRALS = f"SELECT {_REFERRAL_COLUMNS} FROM referrals"  # noqa: S608 - constant columns
+_SELECT_CONVERSIONS = f"SELECT {_CONVERSION_COLUMNS} FROM conversions"  # noqa: S608 - constant columns
+_SELECT_REWARDS = f"SELECT {_REWARD_COLUMNS} FROM rewards"  # noqa: S608 - constant columns
+_CODE_BY_CODE = f"{_SELECT_CODES} WHERE code = ?"
+_CODE_BY_OWNER_CAMPAIGN = f"{_SELECT_CODES} WHERE owner = ? AND campaign = ?"
+_CODES_BY_OWNER = f"{_SELECT_CODES} WHERE owner = ? ORDER BY created_at, rowid"
+_REFERRAL_BY_ID = f"{_SELECT_REFERRALS} WHERE id = ?"
+_ACTIVE_REFERRAL = f"{_SELECT_REFERRALS} WHERE referee = ? AND status <> 'rejected'"
+_REFERRALS_IN_REVIEW = (
+    f"{_SELECT_REFERRALS} WHERE status = 'review' ORDER BY attributed_at, id LIMIT ?"
+)
+_SET_REFERRAL_STATUS = (
+    f"UPDATE referrals SET status = ?, reasons = ? WHERE id = ? RETURNING {_REFERRAL_COLUMNS}"  # noqa: S608 - constant columns
+)
+_REASSIGN_REFERRAL = (
+    "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?,"  # noqa: S608 - constant columns
+    f" policy_version = coalesce(?, policy_version) WHERE id = ? RETURNING {_REFERRAL_COLUMNS}"
+)
+_CONVERSION_BY_ORDER = f"{_SELECT_CONVERSIONS} WHERE order_id = ?"
+_CONVERSIONS_BY_REFERRAL = (
+    f"{_SELECT_CONVERSIONS} WHERE referral_id = ? ORDER BY occurred_at, rowid"
+)
+_SET_REFUNDED = (
+    f"UPDATE conversions SET refunded_minor = ? WHERE order_id = ? RETURNING {_CONVERSION_COLUMNS}"  # noqa: S608 - constant columns
+)
+_REWARD_BY_ID = f"{_SELECT_REWARDS} WHERE id = ?"
+_REWARD_BY_KEY = f"{_SELECT_REWARDS} WHERE customer_id = ? AND key = ?"
+_DUE_REWARDS = (
+    f"{_SELECT_REWARDS} WHERE state = 'held' AND hold_until <= ? ORDER BY hold_until, id LIMIT ?"
+)
+
+
+def _code_row(row: Sequence[Any]) -> ReferralCode:
+    code, owner, campaign, kind, created_at, expires_at, max_uses = row
     return ReferralCode(
-        code=row["code"],
-        owner=row["owner"],
-        campaign=row["campaign"],
-        kind=CodeKind(row["kind"]),
-        created_at=_dt(row["created_at"]),
-        expires_at=_opt_dt(row["expires_at"]),
-        max_uses=row["max_uses"],
+        code=code,
+        owner=owner,
+        campaign=campaign,
+        kind=_code_kind(kind),
+        created_at=_dt(created_at),
+        expires_at=_opt_dt(expires_at),
+        max_uses=max_uses,
     )
 
 
-def _referral_row(row: sqlite3.Row) -> Referral:
+def _referral_row(row: Sequence[Any]) -> Referral:
+    (
+        referral_id,
+        code,
+        referrer,
+        referee,
+        status,
+        reasons,
+        attributed_at,
+        campaign,
+        policy_version,
+        channel,
+    ) = row
     return Referral(
-        id=row["id"],
-        code=row["code"],
-        referrer=row["referrer"],
-        referee=row["referee"],
-        status=ReferralStatus(row["status"]),
-        reasons=tuple(json.loads(row["reasons"])),
-        attributed_at=_dt(row["attributed_at"]),
-        campaign=row["campaign"],
-        policy_version=row["policy_version"],
-        channel=row["channel"],
+        id=referral_id,
+        code=code,
+        referrer=referrer,
+        referee=referee,
+        status=_referral_status(status),
+        reasons=_reasons(reasons),
+        attributed_at=_dt(attributed_at),
+        campaign=campaign,
+        policy_version=policy_version,
+        channel=channel,
     )
 
 
-def _conversion_row(row: sqlite3.Row) -> Conversion:
-    currency = row["currency"]
-    refunded = row["refunded_minor"]
+def _conversion_row(row: Sequence[Any]) -> Conversion:
+    order_id, referee, currency, amount, refunded, occurred_at, first_order, referral_id = row
     return Conversion(
-        order_id=row["order_id"],
-        referee=row["referee"],
-        amount=_req_money(row["amount_minor"], currency),
-        occurred_at=_dt(row["occurred_at"]),
-        first_order=bool(row["first_order"]),
-        referral_id=row["referral_id"],
+        order_id=order_id,
+        referee=referee,
+        amount=_req_money(amount, currency),
+        occurred_at=_dt(occurred_at),
+        first_order=bool(first_order),
+        referral_id=referral_id,
         refunded=_req_money(refunded, currency) if refunded else None,
     )
 
 
-def _reward_row(row: sqlite3.Row) -> Reward:
-    currency = row["currency"]
+def _reward_row(row: Sequence[Any]) -> Reward:
+    (
+        reward_id,
+        key,
+        referral_id,
+        beneficiary,
+        customer_id,
+        kind,
+        currency,
+        amount,
+        granted,
+        points,
+        granted_points,
+        state,
+        order_id,
+        policy,
+        explanation,
+        created_at,
+        hold_until,
+        perk,
+        coupon_code,
+        proportional,
+        clawback,
+        clawback_points,
+    ) = row
     return Reward(
-        id=row["id"],
-        key=row["key"],
-        referral_id=row["referral_id"],
-        beneficiary=Beneficiary(row["beneficiary"]),
-        customer_id=row["customer_id"],
-        kind=RewardKind(row["kind"]),
-        amount=_money(row["amount_minor"], currency),
-        granted=_money(row["granted_minor"], currency),
-        points=row["points"],
-        granted_points=row["granted_points"],
-        state=RewardState(row["state"]),
-        order_id=row["order_id"],
-        policy=row["policy"],
-        explanation=row["explanation"],
-        created_at=_dt(row["created_at"]),
-        hold_until=_opt_dt(row["hold_until"]),
-        perk=row["perk"],
-        coupon_code=row["coupon_code"],
-        proportional=bool(row["proportional"]),
-        clawback=_money(row["clawback_minor"], currency),
-        clawback_points=row["clawback_points"],
+        id=reward_id,
+        key=key,
+        referral_id=referral_id,
+        beneficiary=_beneficiary(beneficiary),
+        customer_id=customer_id,
+        kind=_reward_kind(kind),
+        amount=_money(amount, currency),
+        granted=_money(granted, currency),
+        points=points,
+        granted_points=granted_points,
+        state=_reward_state(state),
+        order_id=order_id,
+        policy=policy,
+        explanation=explanation,
+        created_at=_dt(created_at),
+        hold_until=_opt_dt(hold_until),
+        perk=perk,
+        coupon_code=coupon_code,
+        proportional=bool(proportional),
+        clawback=_money(clawback, currency),
+        clawback_points=clawback_points,
     )
 
 
@@ -182,21 +298,17 @@ class _Codes(_Repo):
         )
         if cur.rowcount == 1:
             return code
-        row = self._c.execute(
-            "SELECT * FROM codes WHERE owner = ? AND campaign = ?", (code.owner, code.campaign)
-        ).fetchone()
+        row = self._c.execute(_CODE_BY_OWNER_CAMPAIGN, (code.owner, code.campaign)).fetchone()
         if row is None:
             raise CodeTaken(f"code {code.code!r} is already issued", value=code.code)
         return _code_row(row)
 
     def get(self, code: str) -> ReferralCode | None:
-        row = self._c.execute("SELECT * FROM codes WHERE code = ?", (code,)).fetchone()
+        row = self._c.execute(_CODE_BY_CODE, (code,)).fetchone()
         return None if row is None else _code_row(row)
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
-        rows = self._c.execute(
-            "SELECT * FROM codes WHERE owner = ? ORDER BY created_at, rowid", (owner,)
-        )
+        rows = self._c.execute(_CODES_BY_OWNER, (owner,))
         return [_code_row(r) for r in rows]
 
 
@@ -212,7 +324,7 @@ class _Referrals(_Repo):
                 referral.referrer,
                 referral.referee,
                 referral.status.value,
-                json.dumps(list(referral.reasons)),
+                _reasons_text(referral.reasons),
                 _ts(referral.attributed_at),
                 referral.campaign,
                 referral.policy_version,
@@ -227,21 +339,19 @@ class _Referrals(_Repo):
         return existing
 
     def get(self, referral_id: str) -> Referral | None:
-        row = self._c.execute("SELECT * FROM referrals WHERE id = ?", (referral_id,)).fetchone()
+        row = self._c.execute(_REFERRAL_BY_ID, (referral_id,)).fetchone()
         return None if row is None else _referral_row(row)
 
     def active_for_referee(self, referee: str) -> Referral | None:
-        row = self._c.execute(
-            "SELECT * FROM referrals WHERE referee = ? AND status <> 'rejected'", (referee,)
-        ).fetchone()
+        row = self._c.execute(_ACTIVE_REFERRAL, (referee,)).fetchone()
         return None if row is None else _referral_row(row)
 
     def set_status(
         self, referral_id: str, status: ReferralStatus, reasons: tuple[str, ...]
     ) -> Referral:
         row = self._c.execute(
-            "UPDATE referrals SET status = ?, reasons = ? WHERE id = ? RETURNING *",
-            (status.value, json.dumps(list(reasons)), referral_id),
+            _SET_REFERRAL_STATUS,
+            (status.value, _reasons_text(reasons), referral_id),
         ).fetchone()
         if row is None:
             raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
@@ -272,7 +382,7 @@ class _Referrals(_Repo):
 
     def in_review(self, limit: int) -> list[Referral]:
         rows = self._c.execute(
-            "SELECT * FROM referrals WHERE status = 'review' ORDER BY attributed_at, id LIMIT ?",
+            _REFERRALS_IN_REVIEW,
             (limit,),
         )
         return [_referral_row(r) for r in rows]
@@ -300,13 +410,12 @@ class _Referrals(_Repo):
         policy_version: str | None = None,
     ) -> Referral:
         row = self._c.execute(
-            "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?,"
-            " policy_version = coalesce(?, policy_version) WHERE id = ? RETURNING *",
+            _REASSIGN_REFERRAL,
             (
                 code.code,
                 code.owner,
                 code.campaign,
-                json.dumps(list(reasons)),
+                _reasons_text(reasons),
                 policy_version,
                 referral_id,
             ),
@@ -340,9 +449,7 @@ class _Conversions(_Repo):
         return existing, False
 
     def get(self, order_id: str) -> Conversion | None:
-        row = self._c.execute(
-            "SELECT * FROM conversions WHERE order_id = ?", (order_id,)
-        ).fetchone()
+        row = self._c.execute(_CONVERSION_BY_ORDER, (order_id,)).fetchone()
         return None if row is None else _conversion_row(row)
 
     def count_for_referee(self, referee: str) -> int:
@@ -353,7 +460,7 @@ class _Conversions(_Repo):
 
     def set_refunded(self, order_id: str, refunded: Money) -> Conversion:
         row = self._c.execute(
-            "UPDATE conversions SET refunded_minor = ? WHERE order_id = ? RETURNING *",
+            _SET_REFUNDED,
             (_minor(refunded), order_id),
         ).fetchone()
         if row is None:
@@ -362,17 +469,10 @@ class _Conversions(_Repo):
 
     def for_referral(self, referral_id: str) -> list[Conversion]:
         rows = self._c.execute(
-            "SELECT * FROM conversions WHERE referral_id = ? ORDER BY occurred_at, rowid",
+            _CONVERSIONS_BY_REFERRAL,
             (referral_id,),
         )
         return [_conversion_row(r) for r in rows]
-
-
-_REWARD_COLUMNS = (
-    "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
-    " granted_minor, points, granted_points, state, order_id, policy, explanation,"
-    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
-)
 
 
 def _reward_values(r: Reward) -> tuple[Any, ...]:
@@ -413,13 +513,13 @@ class _Rewards(_Repo):
         if cur.rowcount == 1:
             return reward, True
         row = self._c.execute(
-            "SELECT * FROM rewards WHERE customer_id = ? AND key = ?",
+            _REWARD_BY_KEY,
             (reward.customer_id, reward.key),
         ).fetchone()
         return _reward_row(row), False
 
     def get(self, reward_id: str) -> Reward | None:
-        row = self._c.execute("SELECT * FROM rewards WHERE id = ?", (reward_id,)).fetchone()
+        row = self._c.execute(_REWARD_BY_ID, (reward_id,)).fetchone()
         return None if row is None else _reward_row(row)
 
     def update(self, reward: Reward) -> None:
@@ -438,7 +538,7 @@ class _Rewards(_Repo):
         )
 
     def _select(self, where: str, arg: object) -> list[Reward]:
-        rows = self._c.execute(f"SELECT * FROM rewards WHERE {where} ORDER BY seq", (arg,))  # noqa: S608 - constant clause
+        rows = self._c.execute(f"{_SELECT_REWARDS} WHERE {where} ORDER BY seq", (arg,))
         return [_reward_row(r) for r in rows]
 
     def for_order(self, order_id: str) -> list[Reward]:
@@ -452,8 +552,7 @@ class _Rewards(_Repo):
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
         rows = self._c.execute(
-            "SELECT * FROM rewards WHERE state = 'held' AND hold_until <= ?"
-            " ORDER BY hold_until, id LIMIT ?",
+            _DUE_REWARDS,
             (_ts(now), limit),
         )
         return [_reward_row(r) for r in rows]
@@ -683,34 +782,10 @@ class SQLiteStore:
         row = self._conn().execute("SELECT version FROM schema_version").fetchone()
         return int(row[0])
 
-    @contextmanager
-    def transaction(self) -> Iterator[_SQLiteUnitOfWork]:
+    def transaction(self) -> _Transaction:
         """Open a unit of work (``BEGIN IMMEDIATE``): all of it commits, or none of it."""
         conn, uow = self._session()
-        lock = self._memory_lock
-        if lock is not None:
-            lock.acquire()
-        try:
-            try:
-                _begin_immediate(conn)
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot start a transaction on {self.path!r}: {exc}") from exc
-            try:
-                yield uow
-            except sqlite3.Error as exc:
-                conn.rollback()
-                raise StorageError(f"SQLite error on {self.path!r}: {exc}") from exc
-            except BaseException:
-                conn.rollback()
-                raise
-            try:
-                _retry(conn.commit)
-            except sqlite3.Error as exc:
-                conn.rollback()
-                raise StorageError(f"commit failed on {self.path!r}: {exc}") from exc
-        finally:
-            if lock is not None:
-                lock.release()
+        return _Transaction(conn, uow, self._memory_lock, self.path)
 
     def close(self) -> None:
         """Close every connection this store opened."""
@@ -725,6 +800,64 @@ class SQLiteStore:
         from referralkit.storage._sqlite_metrics import SQLiteMetricsSource  # noqa: PLC0415 - metrics load on first use
 
         return SQLiteMetricsSource(self._conn, self._memory_lock, self.path)
+
+
+class _Transaction:
+    """One unit of work: ``BEGIN IMMEDIATE``, then commit, or roll back on any error.
+
+    A plain context manager rather than a generator: it runs on every program call.
+    SQLite errors leave as `StorageError`; other exceptions pass through unchanged.
+    """
+
+    __slots__ = ("_conn", "_lock", "_path", "_uow")
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        uow: _SQLiteUnitOfWork,
+        lock: threading.RLock | None,
+        path: str,
+    ) -> None:
+        self._conn = conn
+        self._uow = uow
+        self._lock = lock
+        self._path = path
+
+    def __enter__(self) -> _SQLiteUnitOfWork:
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            _begin_immediate(self._conn)
+        except BaseException as exc:
+            if lock is not None:
+                lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot start a transaction on {self._path!r}: {exc}") from exc
+            raise
+        return self._uow
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        try:
+            if exc is not None:
+                conn.rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"SQLite error on {self._path!r}: {exc}") from exc
+                return
+            try:
+                _retry(conn.commit)
+            except sqlite3.Error as error:
+                conn.rollback()
+                raise StorageError(f"commit failed on {self._path!r}: {error}") from error
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
