@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import referralkit as rk
 from referralkit.metrics import Attribution, Click, resolve_attribution, winning_click
-from referralkit.model import ReferralStatus
+from referralkit.model import Beneficiary, ReferralStatus
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
@@ -115,7 +115,7 @@ def test_the_link_in_hand_is_a_touch_too(store, clock) -> None:
     last = make(store, clock, "last_touch")
     assert last.attribute(referee="eve", link=url, visitor="cookie-1").referrer == "cat"
     assert last.attribute(referee="fay", link=url).referrer == "cat"
-    assert bob
+    assert bob != cat
 
 
 def test_attribution_is_permanent_until_an_operator_reassigns(store, clock) -> None:
@@ -136,7 +136,8 @@ def test_attribution_is_permanent_until_an_operator_reassigns(store, clock) -> N
     assert events[0].payload["previous_referrer"] == "ann"
     assert events[0].payload["note"] == "ticket 42"
     # Later orders earn for the new referrer.
-    program.convert(referee="cat", order_id="o-2", amount=rk.Money("50", "USD"))
+    later = program.convert(referee="cat", order_id="o-2", amount=rk.Money("50", "USD"))
+    assert {r.customer_id for r in later if r.beneficiary is Beneficiary.REFERRER} == {"bob"}
     assert program.status("bob").qualified == 1
     assert program.status("ann").qualified == 0
 

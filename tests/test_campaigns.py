@@ -232,7 +232,8 @@ def test_from_config_builds_the_whole_program(store: rk.Store, clock: FrozenCloc
         ],
     }
     program = rk.ReferralProgram.from_config(config, store=store, secret=SECRET, clock=clock)
-    assert program.from_config(ProgramConfig.from_dict(config), store=store, secret=SECRET)
+    again = program.from_config(ProgramConfig.from_dict(config), store=store, secret=SECRET)
+    assert again.campaigns == program.campaigns
     code = program.enroll("ann", campaign="spring").code
     assert code.startswith("SP")
     program.attribute(code=code, referee="bob")
@@ -264,8 +265,68 @@ def test_reassigning_to_another_campaign_moves_the_referral_to_its_terms(
     assert moved.policy_version == policy_version(SPRING.policy)  # type: ignore[arg-type]
     (reward,) = program.convert(referee="bob", order_id="o-1", amount=usd("50"))
     assert (reward.customer_id, reward.amount) == ("cy", usd("20"))
-    # Within one campaign the promise made at attribution stands.
-    other_default = program.enroll("dee").code
-    program.attribute(code=program.enroll("eve").code, referee="fay")
-    kept = program.reassign(referee="fay", code=other_default)
-    assert kept.policy_version == program.policy_version
+
+
+def test_reassigning_within_a_campaign_or_between_labels_keeps_the_promised_terms(
+    store: rk.Store, clock: FrozenClock
+) -> None:
+    for declared in ((SPRING,), ()):
+        before = make(store, clock, campaigns=declared)
+        tag = f"{len(declared)}"
+        url = before.link(
+            before.enroll(f"ann{tag}").code, campaign="newsletter" if not declared else None
+        )
+        before.attribute(link=url, referee=f"bob{tag}")
+        promised = before.policy_version
+        # The shop halves the reward; the old terms stay honoured.
+        after = make(
+            store,
+            clock,
+            campaigns=declared,
+            policy=Fixed(usd("5")),
+            terms={promised: before.policy},
+        )
+        kept = after.reassign(referee=f"bob{tag}", code=after.enroll(f"cy{tag}").code)
+        assert kept.policy_version == promised
+        (reward,) = after.convert(referee=f"bob{tag}", order_id=f"o-{tag}", amount=usd("50"))
+        assert (reward.customer_id, reward.amount) == (f"cy{tag}", usd("10"))
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"start": datetime(2026, 3, 1)}, "start"),  # noqa: DTZ001 - the point of the test
+        ({"start": JUNE, "end": MARCH}, "end"),
+        ({"channels": "whatsapp"}, "channels"),
+        ({"channels": ["email", ""]}, "channels"),
+        ({"policy": "fixed 10 USD"}, "policy"),
+        ({"code_format": "SP"}, "code_format"),
+        ({"link_base": "spring.shop.example"}, "link_base"),
+    ],
+)
+def test_a_campaign_refuses_bad_parts(changes: dict[str, object], path: str) -> None:
+    fields = {"name": "spring", **changes}
+    with pytest.raises(rk.ConfigError) as caught:
+        rk.Campaign(**fields)  # type: ignore[arg-type]
+    assert caught.value.path == path
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"previous_secrets": ["short"]}, "previous_secrets"),
+        ({"campaigns": SPRING}, "campaigns"),
+        ({"identity_rules": "GB"}, "identity_rules"),
+        ({"guards": ["self_referral"]}, "guards.0"),
+        ({"guards": "self_referral"}, "guards"),
+    ],
+)
+def test_the_program_refuses_parts_of_the_wrong_kind(
+    clock: FrozenClock, changes: dict[str, object], path: str
+) -> None:
+    with pytest.raises(rk.ConfigError) as caught:
+        make(MemoryStore(), clock, **changes)
+    assert caught.value.path is not None
+    assert caught.value.path.startswith(path)

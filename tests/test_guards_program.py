@@ -107,7 +107,9 @@ def test_key_rotation_matches_signals_stored_under_the_previous_secret(store, cl
     ref = rotated.attribute(code=code, referee="x2", identity=alias)
     assert ref.status is ReferralStatus.REJECTED
     assert ref.reasons[0] == "self_referral.email"  # x1 has the address too: a duplicate
-    assert rotated.signals(alias) == forgetful.signals(alias)  # stored under the new key
+    assert rotated.signals(alias) == forgetful.signals(alias)
+    with store.transaction() as uow:  # what the referee left behind is under the new key only
+        assert uow.identities.signals("x2") == rotated.signals(alias)
 
 
 def test_velocity_reviews_the_referral_past_the_limit_until_the_window_passes(store, clock) -> None:

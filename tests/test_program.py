@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import attrs
@@ -12,7 +13,7 @@ import pytest
 
 import referralkit as rk
 from referralkit.model import ReferralStatus, RewardState
-from referralkit.policies import DoubleSided, Fixed
+from referralkit.policies import DoubleSided, Fixed, PercentOfOrder
 from referralkit.program import _with_state
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
@@ -427,3 +428,34 @@ def test_links_signed_before_a_secret_rotation_verify_only_while_the_old_secret_
     fresh = rotating.link(rotating.code_for("ann").code)  # type: ignore[union-attr]
     with pytest.raises(rk.LinkTampered):
         old.attribute(link=fresh, referee="cy")  # new links carry the new signature
+
+
+def test_orders_refunded_while_in_review_are_refunded_on_approval(
+    store: rk.Store, clock: FrozenClock
+) -> None:
+    class AlwaysReview:
+        name = "always_review"
+
+        def check(self, context: object) -> rk.Verdict:
+            return rk.Verdict(rk.Decision.REVIEW, ("manual.check",))
+
+    program = rk.ReferralProgram(
+        store=store,
+        secret=SECRET,
+        policy=DoubleSided(referrer=Fixed(usd("10")), referee=PercentOfOrder(Decimal("0.1"))),
+        guards=[AlwaysReview()],
+        hold=timedelta(0),
+        clock=clock,
+    )
+    ref = program.attribute(code=program.enroll("ann").code, referee="bob")
+    program.convert(referee="bob", order_id="o-1", amount=usd("80"))
+    program.convert(referee="bob", order_id="o-2", amount=usd("50"))
+    program.refund(order_id="o-1")  # the whole order
+    program.refund(order_id="o-2", amount=usd("20"))  # part of it
+    granted = {(r.order_id, r.customer_id): r for r in program.approve(ref.id)}
+    assert granted["o-1", "ann"].state is RewardState.REVERSED
+    assert granted["o-1", "bob"].state is RewardState.REVERSED
+    assert granted["o-2", "ann"].amount == usd("10")  # a fixed reward stands a partial refund
+    assert granted["o-2", "bob"].amount == usd("3.00")  # 10% of what was kept
+    assert program.status("ann").available == {"USD": usd("10")}
+    assert program.status("bob").available == {"USD": usd("3.00")}

@@ -7,9 +7,18 @@ from datetime import datetime
 import attrs
 
 from referralkit.codes import CodeFormat
+from referralkit.errors import ConfigError
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["Campaign"]
+
+
+def _channels(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise ConfigError("channels must be a list of channel names", value=value, path="channels")
+    if not all(isinstance(c, str) and c.strip() for c in value):
+        raise ConfigError("channels must be non-empty names", value=value, path="channels")
+    return tuple(value)
 
 
 @attrs.frozen(slots=True)
@@ -27,7 +36,29 @@ class Campaign:
     end: datetime | None = None
     code_format: CodeFormat | None = None
     link_base: str | None = None
-    channels: tuple[str, ...] = ()
+    channels: tuple[str, ...] = attrs.field(default=(), converter=_channels)
+
+    def __attrs_post_init__(self) -> None:
+        name: object = self.name
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise ConfigError("a campaign needs a name", value=name, path="name")
+        if self.policy is not None and not isinstance(self.policy, RewardPolicy):
+            raise ConfigError("policy must be a reward policy", value=self.policy, path="policy")
+        for field in ("start", "end"):
+            when: object = getattr(self, field)
+            if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
+                raise ConfigError(
+                    f"{field} must be a timezone-aware datetime", value=when, path=field
+                )
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ConfigError("end must be after start", value=self.end, path="end")
+        if self.code_format is not None and not isinstance(self.code_format, CodeFormat):
+            raise ConfigError(
+                "code_format must be a CodeFormat", value=self.code_format, path="code_format"
+            )
+        base: object = self.link_base
+        if base is not None and (not isinstance(base, str) or "://" not in base):
+            raise ConfigError("link_base must be an absolute URL", value=base, path="link_base")
 
     def is_open(self, at: datetime) -> bool:
         """True when ``at`` is inside the campaign's dates."""

@@ -242,6 +242,28 @@ def _plus(total: Money | None, extra: Money | None) -> Money | None:
     return extra if total is None else total + extra
 
 
+def _check_parts(*, guards: object, campaigns: object, identity_rules: object) -> None:
+    """Refuse constructor parts of the wrong kind before anything uses them."""
+    if guards is not None:
+        if not isinstance(guards, Sequence) or isinstance(guards, str):
+            raise ConfigError("guards must be a list of guards", value=guards, path="guards")
+        for i, guard in enumerate(guards):
+            if not isinstance(guard, Guard):
+                raise ConfigError(
+                    "a guard needs a name and a check(context) method",
+                    value=guard,
+                    path=f"guards.{i}",
+                )
+    if not isinstance(campaigns, Sequence) or isinstance(campaigns, str):
+        raise ConfigError("campaigns must be a list of Campaign", value=campaigns, path="campaigns")
+    if identity_rules is not None and not isinstance(identity_rules, IdentityNormalizer):
+        raise ConfigError(
+            "identity_rules must be an IdentityNormalizer",
+            value=identity_rules,
+            path="identity_rules",
+        )
+
+
 def _campaigns_by_name(campaigns: Sequence[Campaign]) -> dict[str, Campaign]:
     by_name: dict[str, Campaign] = {}
     for i, campaign in enumerate(campaigns):
@@ -311,6 +333,7 @@ class ReferralProgram:
         raw_hold: object = hold
         if not isinstance(raw_hold, timedelta) or raw_hold < timedelta(0):
             raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
+        _check_parts(guards=guards, campaigns=campaigns, identity_rules=identity_rules)
         self.store = store
         self.policy = policy
         self.guards: tuple[Guard, ...] = tuple(default_guards() if guards is None else guards)
@@ -321,9 +344,9 @@ class ReferralProgram:
         self.sign_links = sign_links
         self.clock = clock
         self.rng = rng
+        self._hasher = SignalHasher(secret, previous_secrets)  # checks previous_secrets
         self._link_key = _link_key(secret)
         self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
-        self._hasher = SignalHasher(secret, previous_secrets)
         self._identity = identity_rules or IdentityNormalizer()
         self.policy_version = policy_version(policy)
         self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
@@ -770,6 +793,9 @@ class ReferralProgram:
             before = uow.conversions.count_for_referee(referral.referee) - len(conversions)
             for number, conversion in enumerate(conversions, start=before + 1):
                 referral, granted = self._grant(uow, referral, conversion, now, number)
+                if conversion.refunded is not None:
+                    # Refunded while in review: grant what the order earned, then refund it.
+                    granted = [self._shrink(uow, r, conversion, now) or r for r in granted]
                 rewards += granted
             return rewards
 

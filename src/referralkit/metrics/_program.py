@@ -220,7 +220,9 @@ def reassign(
         else:
             reasons = (*(r for r in current.reasons if r != REASSIGNED), REASSIGNED)
             # Moving to another campaign moves to its terms; within one, the promise stands.
-            moved_terms = None if owned.campaign == current.campaign else terms
+            # (Without declared campaigns, a campaign is only a label: the promise stands.)
+            moved = bool(program.campaigns) and owned.campaign != current.campaign
+            moved_terms = terms if moved else None
             referral = uow.referrals.reassign(current.id, owned, reasons, moved_terms)
         uow.events.add(
             "referral.reassigned",
