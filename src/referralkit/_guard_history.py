@@ -81,7 +81,7 @@ def read_guard_history(
     sibling_counts: Mapping[Signal, int] = {}
     siblings: list[str] = []
     if "siblings" in needs:
-        siblings = uow.referrals.referees_of(referrer)[-_LIMIT:]
+        siblings = uow.referrals.referees_of(referrer, last=_LIMIT)
         if siblings:
             sibling_counts = uow.identities.signal_counts(siblings)
     return GuardHistory(

@@ -176,8 +176,12 @@ class ReferralRepository(Protocol):
         """Who referred this customer (non-rejected), if anyone."""
         ...
 
-    def referees_of(self, referrer: str) -> list[str]:
-        """The customers this referrer brought in (non-rejected)."""
+    def referees_of(self, referrer: str, last: int | None = None) -> list[str]:
+        """The customers this referrer brought in (non-rejected), oldest first.
+
+        With ``last``, only the most recent ``last`` of them: guards read a bounded
+        window even for an influencer with a hundred thousand referees.
+        """
         ...
 
     def reassign(

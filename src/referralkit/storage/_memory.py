@@ -155,8 +155,19 @@ class _Referrals(_Repo):
         r = self.active_for_referee(referee)
         return None if r is None else r.referrer
 
-    def referees_of(self, referrer: str) -> list[str]:
-        return [r.referee for r in self._of(referrer) if r.status is not ReferralStatus.REJECTED]
+    def referees_of(self, referrer: str, last: int | None = None) -> list[str]:
+        if last is None:
+            return [
+                r.referee for r in self._of(referrer) if r.status is not ReferralStatus.REJECTED
+            ]
+        newest: list[str] = []
+        for rid in reversed(self._t.referrals_by_referrer.get(referrer, ())):
+            if len(newest) >= last:
+                break
+            r = self._t.referrals[rid]
+            if r.status is not ReferralStatus.REJECTED:
+                newest.append(r.referee)
+        return newest[::-1]
 
     def reassign(
         self,

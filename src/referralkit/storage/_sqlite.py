@@ -394,13 +394,20 @@ class _Referrals(_Repo):
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def referees_of(self, referrer: str) -> list[str]:
+    def referees_of(self, referrer: str, last: int | None = None) -> list[str]:
+        if last is None:
+            rows = self._c.execute(
+                "SELECT referee FROM referrals WHERE referrer = ? AND status <> 'rejected'"
+                " ORDER BY attributed_at, rowid",
+                (referrer,),
+            )
+            return [str(r[0]) for r in rows]
         rows = self._c.execute(
             "SELECT referee FROM referrals WHERE referrer = ? AND status <> 'rejected'"
-            " ORDER BY attributed_at, rowid",
-            (referrer,),
+            " ORDER BY attributed_at DESC, rowid DESC LIMIT ?",
+            (referrer, last),
         )
-        return [str(r[0]) for r in rows]
+        return [str(r[0]) for r in rows][::-1]
 
     def reassign(
         self,

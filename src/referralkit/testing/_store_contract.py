@@ -238,6 +238,8 @@ class StoreContract:
             assert uow.referrals.referrer_of("dan") == "bob"
             assert uow.referrals.referrer_of("eve") is None
             assert uow.referrals.referees_of("ann") == ["bob", "cat"]
+            assert uow.referrals.referees_of("ann", last=1) == ["cat"]
+            assert uow.referrals.referees_of("ann", last=5) == ["bob", "cat"]
 
     def test_reassign_moves_the_credit_and_keeps_the_rest(self, store: Store) -> None:
         """Reassign changes code, referrer, campaign and reasons; id, status, time, orders stay."""
