@@ -351,6 +351,7 @@ class ReferralProgram:
         self.policy_version = policy_version(policy)
         self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
         self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
+        self._labels: dict[str, Campaign] = {}  # undeclared campaign names seen in the store
         self._versions: dict[str, str] = {}
         for declared in self.campaigns.values():
             if declared.policy is not None:
@@ -443,6 +444,13 @@ class ReferralProgram:
                 field="campaign",
             )
         return Campaign(name=name)
+
+    def _stored_campaign(self, name: str) -> Campaign:
+        """The campaign a stored code or referral names; one no longer declared keeps its name."""
+        found = self.campaigns.get(name) or self._labels.get(name)
+        if found is None:
+            found = self._labels[name] = Campaign(name=name)
+        return found
 
     def _terms_of(self, campaign: Campaign) -> tuple[RewardPolicy, str]:
         """The policy a referral under ``campaign`` is promised, and its version."""
@@ -544,7 +552,7 @@ class ReferralProgram:
                 rc = uow.codes.get(canonical)
             if rc is None:
                 raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
-            owned = self.campaigns.get(rc.campaign) or Campaign(name=rc.campaign)
+            owned = self._stored_campaign(rc.campaign)
             if chosen is not None and chosen.name != owned.name:
                 raise InvalidInput(
                     f"the code {canonical!r} belongs to the campaign {owned.name!r}",
@@ -704,7 +712,7 @@ class ReferralProgram:
             raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
         if rc.expires_at is not None and rc.expires_at <= now:
             raise CodeExpired(f"the code {canonical!r} expired at {rc.expires_at}", value=canonical)
-        owned = self.campaigns.get(rc.campaign) or Campaign(name=rc.campaign)
+        owned = self._stored_campaign(rc.campaign)
         if not owned.is_open(now):
             raise CodeExpired(
                 f"the code {canonical!r} belongs to the campaign {owned.name!r},"
@@ -904,9 +912,7 @@ class ReferralProgram:
         policy = self._terms.get(referral.policy_version)
         if policy is None:
             # The program no longer knows these terms: say so, and apply the campaign's.
-            policy, applied = self._terms_of(
-                self.campaigns.get(referral.campaign) or Campaign(name=referral.campaign)
-            )
+            policy, applied = self._terms_of(self._stored_campaign(referral.campaign))
             uow.events.add(
                 "referral.terms_unknown",
                 {

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from referralkit.campaigns import Campaign
 from referralkit.errors import InvalidInput, NotFound, UnknownCode
 from referralkit.metrics._attribution import (
     metrics_source,
@@ -200,9 +199,8 @@ def reassign(
         current = uow.referrals.active_for_referee(referee)
         if current is not None and current.code == canonical:
             return current
-        terms = program._terms_of(  # noqa: SLF001 - the program delegates here
-            program.campaigns.get(owned.campaign) or Campaign(name=owned.campaign)
-        )[1]
+        campaign = program._stored_campaign(owned.campaign)  # noqa: SLF001 - the program delegates here
+        terms = program._terms_of(campaign)[1]  # noqa: SLF001 - the program delegates here
         if current is None:
             referral = uow.referrals.add(
                 Referral(
