@@ -443,7 +443,7 @@ class ReferralProgram:
                 value=name,
                 field="campaign",
             )
-        return Campaign(name=name)
+        return self._stored_campaign(name)
 
     def _stored_campaign(self, name: str) -> Campaign:
         """The campaign a stored code or referral names; one no longer declared keeps its name."""
