@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+import attrs
+
 from referralkit.context import GuardHistory, Signal
 from referralkit.guards._duplicate import PERSONAL_KINDS
 from referralkit.protocols import Guard, UnitOfWork
 
-__all__ = ["read_guard_history"]
+__all__ = ["HistoryNeeds", "history_needs", "read_guard_history"]
 
 _LIMIT = 1000
 #: Signal kinds looked up among other customers for ``lookalikes``: those that name one
@@ -57,19 +59,17 @@ def _known_kinds(
     return frozenset(known)
 
 
-def read_guard_history(
-    uow: UnitOfWork,
-    guards: Sequence[Guard],
-    *,
-    referrer: str,
-    referee: str,
-    signals: frozenset[Signal],
-    now: datetime,
-) -> GuardHistory:
-    """Read what ``guards`` declare they need about this referrer and referee.
+@attrs.frozen(slots=True)
+class HistoryNeeds:
+    """What a set of guards reads: the kinds of history, how far back, how deep a chain."""
 
-    ``signals`` are the referee's, hashed under every active key.
-    """
+    needs: frozenset[str]
+    lookback: timedelta
+    depth: int
+
+
+def history_needs(guards: Sequence[Guard]) -> HistoryNeeds:
+    """Gather ``needs``, ``lookback`` and ``max_length`` from ``guards`` (once per program)."""
     needs: set[str] = set()
     lookback = timedelta(0)
     depth = 0
@@ -77,13 +77,30 @@ def read_guard_history(
         needs |= set(getattr(guard, "needs", ()))
         lookback = max(lookback, getattr(guard, "lookback", timedelta(0)))
         depth = max(depth, int(getattr(guard, "max_length", 0)))
-    since = now - lookback
+    return HistoryNeeds(frozenset(needs), lookback, depth)
+
+
+def read_guard_history(
+    uow: UnitOfWork,
+    wanted: HistoryNeeds,
+    *,
+    referrer: str,
+    referee: str,
+    signals: frozenset[Signal],
+    now: datetime,
+) -> GuardHistory:
+    """Read what the guards declared they need about this referrer and referee.
+
+    ``signals`` are the referee's, hashed under every active key.
+    """
+    needs, depth = wanted.needs, wanted.depth
+    since = now - wanted.lookback
     sibling_counts: Mapping[Signal, int] = {}
     siblings: list[str] = []
     if "siblings" in needs:
         siblings = uow.referrals.referees_of(referrer, last=_LIMIT)
         if siblings:
-            sibling_counts = uow.identities.signal_counts(siblings)
+            sibling_counts = uow.identities.signal_counts(siblings, only=signals)
     return GuardHistory(
         referee_referred_by=uow.referrals.referrer_of(referee),
         referee_is_customer=uow.conversions.count_for_referee(referee) > 0,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from referralkit._guard_history import read_guard_history
+from referralkit._guard_history import HistoryNeeds, history_needs, read_guard_history
 from referralkit.campaigns import Campaign
 from referralkit.codes import CodeFormat, generate_code, normalize_code, validate_vanity
 from referralkit.context import (
@@ -337,6 +337,7 @@ class ReferralProgram:
         self.store = store
         self.policy = policy
         self.guards: tuple[Guard, ...] = tuple(default_guards() if guards is None else guards)
+        self._history_needs = (self.guards, history_needs(self.guards))
         self.link_base = link_base
         self.hold = hold
         self.code_format = code_format or CodeFormat()
@@ -444,6 +445,14 @@ class ReferralProgram:
                 field="campaign",
             )
         return self._stored_campaign(name)
+
+    def _guard_needs(self) -> HistoryNeeds:
+        """What the guards read, gathered once (again if ``guards`` is replaced)."""
+        guards, needs = self._history_needs
+        if guards is not self.guards:
+            needs = history_needs(self.guards)
+            self._history_needs = (self.guards, needs)
+        return needs
 
     def _stored_campaign(self, name: str) -> Campaign:
         """The campaign a stored code or referral names; one no longer declared keeps its name."""
@@ -752,7 +761,12 @@ class ReferralProgram:
             existing_customer=bool(existing_customer),
             now=now,
             history=read_guard_history(
-                uow, self.guards, referrer=rc.owner, referee=referee, signals=signals, now=now
+                uow,
+                self._guard_needs(),
+                referrer=rc.owner,
+                referee=referee,
+                signals=signals,
+                now=now,
             ),
             referee_email_domain=self._identity.email_domain(identity),
             channel=channel,

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -312,8 +312,10 @@ class IdentityRepository(Protocol):
         """
         ...
 
-    def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
-        """How many of these customers carry each signal."""
+    def signal_counts(
+        self, customer_ids: Sequence[str], only: Collection[Signal] | None = None
+    ) -> Mapping[Signal, int]:
+        """How many of these customers carry each signal (each of ``only``, if given)."""
         ...
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -381,14 +381,24 @@ class _Identities(_Repo):
     ) -> list[tuple[str, datetime]]:
         t = self._t
         found = []
-        for customer in set(t.signal_owners.get(signal, ())):
+        for customer in t.signal_owners.get(signal, ()):  # each owner once (see add)
             rid = t.active_by_referee.get(customer)
-            if rid is not None and t.referrals[rid].attributed_at >= since:
-                found.append((customer, t.referrals[rid].attributed_at))
-        found.sort(key=lambda pair: (pair[1], pair[0]), reverse=True)
+            if rid is not None:
+                at = t.referrals[rid].attributed_at
+                if at >= since:
+                    found.append((customer, at))
+        if len(found) > 1:
+            found.sort(key=lambda pair: (pair[1], pair[0]), reverse=True)
         return found[:limit]
 
-    def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
+    def signal_counts(
+        self, customer_ids: Sequence[str], only: Collection[Signal] | None = None
+    ) -> Mapping[Signal, int]:
+        if only is not None:
+            ids = set(customer_ids)
+            owners = self._t.signal_owners
+            found = {s: sum(1 for o in owners.get(s, ()) if o in ids) for s in only}
+            return {s: n for s, n in found.items() if n}
         counts: dict[Signal, int] = defaultdict(int)
         for cid in set(customer_ids):
             for s in self._t.signals.get(cid, ()):

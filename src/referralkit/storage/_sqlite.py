@@ -16,7 +16,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -664,9 +664,14 @@ class _Identities(_Repo):
         )
         return [(str(r[0]), _dt(r[1])) for r in rows]
 
-    def signal_counts(self, customer_ids: Sequence[str]) -> Mapping[Signal, int]:
+    def signal_counts(
+        self, customer_ids: Sequence[str], only: Collection[Signal] | None = None
+    ) -> Mapping[Signal, int]:
         ids = sorted(set(customer_ids))
         counts: dict[Signal, int] = {}
+        wanted = None if only is None else set(only)
+        if wanted is not None and not wanted:
+            return counts
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
@@ -676,7 +681,8 @@ class _Identities(_Repo):
                 chunk,
             ):
                 key = (str(kind), str(digest))
-                counts[key] = counts.get(key, 0) + int(n)
+                if wanted is None or key in wanted:
+                    counts[key] = counts.get(key, 0) + int(n)
         return counts
 
 

@@ -435,6 +435,8 @@ class StoreContract:
             assert uow.identities.signals("ann") == frozenset({email, ip})
             assert sorted(uow.identities.customers_with(ip, 10)) == ["ann", "bob"]
             assert uow.identities.signal_counts(["ann", "bob"]) == {email: 1, ip: 2}
+            assert uow.identities.signal_counts(["ann", "bob"], only=[ip]) == {ip: 2}
+            assert uow.identities.signal_counts(["bob"], only=[email, ("ip", "x")]) == {}
             assert uow.identities.signals("nobody") == frozenset()
 
     def test_referees_sharing_a_signal_are_listed_newest_first_from_a_time(
