@@ -459,3 +459,22 @@ def test_orders_refunded_while_in_review_are_refunded_on_approval(
     assert granted["o-2", "bob"].amount == usd("3.00")  # 10% of what was kept
     assert program.status("ann").available == {"USD": usd("10")}
     assert program.status("bob").available == {"USD": usd("3.00")}
+
+
+@pytest.mark.parametrize("bad", [0, -1, "10", 2.5, True, None])
+def test_bad_limits_and_event_ids_are_clear_errors_and_change_nothing(
+    program: rk.ReferralProgram, bad: object
+) -> None:
+    program.attribute(code=program.enroll("ann").code, referee="bob")
+    before = program.pending_events()
+    for call in (program.review_queue, program.release_due, program.pending_events):
+        with pytest.raises(rk.InvalidInput) as caught:
+            call(bad)  # type: ignore[arg-type]
+        assert caught.value.field == "limit"
+    if not isinstance(bad, int) or isinstance(bad, bool):  # 0 and -1 are ids, just unknown
+        with pytest.raises(rk.InvalidInput) as caught:
+            program.ack([before[0].id, bad])  # type: ignore[list-item]
+        assert caught.value.field == "event_ids"
+    with pytest.raises(rk.InvalidInput):
+        program.ack("12")  # type: ignore[arg-type]
+    assert program.pending_events() == before  # nothing acknowledged

@@ -110,6 +110,22 @@ def _require_id(field: str, value: object) -> str:
     return value
 
 
+def _limit(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput("limit must be a positive int", value=value, field="limit")
+    return value
+
+
+def _event_ids(values: object) -> list[int]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput("event_ids must be a list of event ids", value=values, field="event_ids")
+    ids = list(values)
+    for value in ids:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput("event ids are ints (Event.id)", value=value, field="event_ids")
+    return ids
+
+
 def _opt_name(field: str, value: object) -> str | None:
     return None if value is None else _require_id(field, value)
 
@@ -790,6 +806,7 @@ class ReferralProgram:
 
     def review_queue(self, limit: int = 100) -> list[Referral]:
         """Referrals waiting for a person to approve or reject them, oldest first."""
+        limit = _limit(limit)
         with self.store.transaction() as uow:
             return uow.referrals.in_review(limit)
 
@@ -1110,6 +1127,7 @@ class ReferralProgram:
 
     def release_due(self, limit: int = 1000) -> list[Reward]:
         """Make held rewards whose hold has ended available; returns them."""
+        limit = _limit(limit)
         now = self._now()
         with self.store.transaction() as uow:
             released = []
@@ -1212,13 +1230,15 @@ class ReferralProgram:
 
     def pending_events(self, limit: int = 100) -> list[Event]:
         """Events not yet acknowledged, oldest first: send the emails, then `ack` them."""
+        limit = _limit(limit)
         with self.store.transaction() as uow:
             return uow.events.pending(limit)
 
     def ack(self, event_ids: Iterable[int]) -> int:
         """Mark events as delivered; returns how many were still pending."""
+        ids = _event_ids(event_ids)
         with self.store.transaction() as uow:
-            return uow.events.ack(list(event_ids))
+            return uow.events.ack(ids)
 
     # -- clicks, reassignment and metrics --------------------------------------------------
 
