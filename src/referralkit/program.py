@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from referralkit._guard_history import HistoryNeeds, history_needs, read_guard_history
+from referralkit._validate import opt_name as _opt_name
+from referralkit._validate import require_id as _require_id
 from referralkit.campaigns import Campaign
 from referralkit.codes import CodeFormat, generate_code, normalize_code, validate_vanity
 from referralkit.context import (
@@ -73,7 +75,6 @@ from referralkit.storage import CodeTaken
 
 __all__ = ["ReferralProgram"]
 
-_MAX_ID = 200
 _CODE_ATTEMPTS = 16
 _COUPON_FORMAT_LENGTH = 12
 _STATUS_OF = {
@@ -96,20 +97,6 @@ def _uuid4_hex() -> str:
     return raw.hex()
 
 
-def _require_id(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{field} must be a non-empty string", value=value, field=field)
-    if len(value) > _MAX_ID:
-        raise InvalidInput(
-            f"{field} is longer than {_MAX_ID} characters", value=value[:_MAX_ID], field=field
-        )
-    if not value.isprintable():
-        raise InvalidInput(
-            f"{field} contains control or unprintable characters", value=value, field=field
-        )
-    return value
-
-
 def _limit(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInput("limit must be a positive int", value=value, field="limit")
@@ -124,10 +111,6 @@ def _event_ids(values: object) -> list[int]:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput("event ids are ints (Event.id)", value=value, field="event_ids")
     return ids
-
-
-def _opt_name(field: str, value: object) -> str | None:
-    return None if value is None else _require_id(field, value)
 
 
 def _require_aware(field: str, value: object) -> datetime:

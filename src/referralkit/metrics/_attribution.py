@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import attrs
 
-from referralkit.errors import ConfigError, InvalidInput
+from referralkit._validate import opt_name, require_id
+from referralkit.errors import ConfigError
 from referralkit.metrics._source import Click, MetricsSource
 from referralkit.protocols import UnitOfWork
 
@@ -44,7 +45,6 @@ ATTRIBUTION_MODELS: tuple[AttributionModel, ...] = ("first_touch", "last_touch")
 DEFAULT_WINDOW = timedelta(days=30)
 #: The event type a tracked click is stored as.
 CLICK_EVENT = "click"
-_MAX_TEXT = 200
 
 
 def _model(value: object) -> AttributionModel:
@@ -128,20 +128,6 @@ class Attribution:
         )
 
 
-def _text(field: str, value: object, *, optional: bool) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
-        raise InvalidInput(
-            f"{field} must be a non-empty string of at most {_MAX_TEXT} characters",
-            value=value,
-            field=field,
-        )
-    if not value.isprintable():
-        raise InvalidInput(f"{field} contains unprintable characters", value=value, field=field)
-    return value
-
-
 def record_click(
     uow: UnitOfWork,
     *,
@@ -157,10 +143,10 @@ def record_click(
     or an IP address, which the event outbox would carry in the clear.
     """
     payload: Mapping[str, Any] = {
-        "visitor": _text("visitor", visitor, optional=False),
-        "code": _text("code", code, optional=False),
-        "channel": _text("channel", channel, optional=True),
-        "campaign": _text("campaign", campaign, optional=True),
+        "visitor": require_id("visitor", visitor),
+        "code": require_id("code", code),
+        "channel": opt_name("channel", channel),
+        "campaign": opt_name("campaign", campaign),
     }
     event = uow.events.add(CLICK_EVENT, payload, now)
     return Click(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from referralkit._validate import opt_name, require_id
 from referralkit.errors import InvalidInput, NotFound, UnknownCode
 from referralkit.metrics._attribution import (
     metrics_source,
@@ -53,9 +54,7 @@ class Source:
 
 
 def _visitor(value: object) -> str:
-    from referralkit.program import _require_id  # noqa: PLC0415 - the program imports us
-
-    return _require_id("visitor", value)
+    return require_id("visitor", value)
 
 
 def _is_link(text: str) -> bool:
@@ -180,10 +179,8 @@ def reassign(
     refers themselves. Recorded as a ``referral.reassigned`` event naming the previous
     referrer and code. Reassigning to the current code changes nothing.
     """
-    from referralkit.program import _opt_name, _require_id  # noqa: PLC0415 - the program imports us
-
-    referee = _require_id("referee", referee)
-    note = _opt_name("note", note)
+    referee = require_id("referee", referee)
+    note = opt_name("note", note)
     canonical, _ = program._canonical_code(code)  # noqa: SLF001 - the program delegates here
     now = program._now()  # noqa: SLF001 - the program delegates here
     with program.store.transaction() as uow:
