@@ -88,10 +88,12 @@ def read_guard_history(
     referee: str,
     signals: frozenset[Signal],
     now: datetime,
+    referred_by: str | None,
 ) -> GuardHistory:
     """Read what the guards declared they need about this referrer and referee.
 
-    ``signals`` are the referee's, hashed under every active key.
+    ``signals`` are the referee's, hashed under every active key; ``referred_by`` is the
+    referrer of the referee's standing referral, which the caller has already read.
     """
     needs, depth = wanted.needs, wanted.depth
     since = now - wanted.lookback
@@ -102,7 +104,7 @@ def read_guard_history(
         if siblings:
             sibling_counts = uow.identities.signal_counts(siblings, only=signals)
     return GuardHistory(
-        referee_referred_by=uow.referrals.referrer_of(referee),
+        referee_referred_by=referred_by,
         referee_is_customer=uow.conversions.count_for_referee(referee) > 0,
         referrer_recent=tuple(uow.referrals.referrer_times(referrer, since))
         if "referrer_recent" in needs

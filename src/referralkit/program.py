@@ -766,6 +766,7 @@ class ReferralProgram:
                 referee=referee,
                 signals=signals,
                 now=now,
+                referred_by=None if existing is None else existing.referrer,
             ),
             referee_email_domain=self._identity.email_domain(identity),
             channel=channel,
