@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 import referralkit as rk
+from _together import run_together
 from referralkit.policies import AllOf, Budget, DoubleSided, Fixed, Milestone
 from referralkit.storage import SQLiteStore
 
@@ -73,31 +72,11 @@ def test_concurrent_workers_never_overspend_a_budget_nor_pay_a_milestone_twice(
     program.store.close()
 
     script = WORKER.format(module=Path(__file__).stem)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, str(HERE), str(path), str(seed)],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in range(3)
-    ]
-    errors: list[BaseException] = []
-
-    def run(seed: int) -> None:
-        try:
-            deliver(str(path), 100 + seed)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(seed,)) for seed in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-    assert errors == []
+    run_together(
+        [[sys.executable, "-c", script, str(HERE), str(path), str(seed)] for seed in range(3)],
+        lambda i: deliver(str(path), 100 + i),
+        threads=6,
+    )
 
     db = sqlite3.connect(path)
     try:

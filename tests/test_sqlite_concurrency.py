@@ -9,12 +9,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 import referralkit as rk
+from _together import run_together
 from _workers import deliver, program_on
 
 WORKERS = Path(__file__).with_name("_workers.py")
@@ -57,31 +57,14 @@ def _check_consistent(path: Path) -> None:
 def test_threads_and_processes_reward_each_order_exactly_once(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     _prepare(path, ORDERS)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKERS), "deliver", str(path), str(ORDERS), str(seed)],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in range(4)
-    ]
-    errors: list[BaseException] = []
-
-    def run(seed: int) -> None:
-        try:
-            deliver(str(path), ORDERS, 100 + seed)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(seed,)) for seed in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for p in procs:
-        _, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-    assert errors == []
+    run_together(
+        [
+            [sys.executable, str(WORKERS), "deliver", str(path), str(ORDERS), str(seed)]
+            for seed in range(4)
+        ],
+        lambda i: deliver(str(path), ORDERS, 100 + i),
+        threads=8,
+    )
     db = sqlite3.connect(path)
     try:
         assert db.execute("SELECT count(*) FROM conversions").fetchone()[0] == ORDERS
