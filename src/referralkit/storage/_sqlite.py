@@ -742,7 +742,6 @@ class SQLiteStore:
                 isolation_level=None,
                 check_same_thread=False,  # closed from whichever thread calls close()
             )
-            conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             if self.path != ":memory:":
                 _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
