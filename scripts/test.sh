@@ -8,6 +8,7 @@ echo "== ruff check";          ruff check .
 echo "== ruff format --check"; ruff format --check .
 echo "== mypy --strict src";   mypy --strict src
 echo "== mypy typing_tests";   mypy --strict typing_tests
+echo "== lint-imports";        lint-imports --no-cache --no-logo
 echo "== pytest"
 set +e
 python -m pytest "$@"

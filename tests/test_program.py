@@ -14,7 +14,7 @@ import pytest
 import referralkit as rk
 from referralkit.model import ReferralStatus, RewardState
 from referralkit.policies import DoubleSided, Fixed, PercentOfOrder
-from referralkit.program import _with_state
+from referralkit.program._ledger import with_state as _with_state
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 

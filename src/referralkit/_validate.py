@@ -1,10 +1,28 @@
-"""Checks on the ids and names callers pass in: one rule, one error, wherever they arrive."""
+"""Checks on what callers pass in: one rule, one error, wherever the value arrives.
+
+Every public entry point checks its arguments with these, so a rule (what an id may
+hold, what a limit is, which datetimes and amounts are accepted) is written once and
+fails the same way everywhere: an `InvalidInput` naming the field.
+"""
 
 from __future__ import annotations
 
-from referralkit.errors import InvalidInput
+from collections.abc import Iterable
+from datetime import datetime
 
-__all__ = ["MAX_ID", "opt_name", "require_id"]
+from referralkit.errors import InvalidInput
+from referralkit.money import Money
+
+__all__ = [
+    "MAX_ID",
+    "event_ids",
+    "opt_aware",
+    "opt_name",
+    "positive_int",
+    "require_aware",
+    "require_id",
+    "require_money",
+]
 
 #: The longest customer, order, referral, visitor or campaign id accepted.
 MAX_ID = 200
@@ -28,3 +46,48 @@ def require_id(field: str, value: object) -> str:
 def opt_name(field: str, value: object) -> str | None:
     """`require_id` for an optional name: None stays None."""
     return None if value is None else require_id(field, value)
+
+
+def positive_int(field: str, value: object) -> int:
+    """``value`` if it is an int of at least 1 (a limit, a count of uses)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{field} must be a positive int", value=value, field=field)
+    return value
+
+
+def event_ids(values: object) -> list[int]:
+    """A list of event ids (`referralkit.Event.id`), from any iterable of ints."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput("event_ids must be a list of event ids", value=values, field="event_ids")
+    ids = list(values)
+    for value in ids:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput("event ids are ints (Event.id)", value=value, field="event_ids")
+    return ids
+
+
+def require_aware(field: str, value: object) -> datetime:
+    """``value`` if it is a timezone-aware datetime."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput(f"{field} must be a timezone-aware datetime", value=value, field=field)
+    return value
+
+
+def opt_aware(field: str, value: object) -> datetime | None:
+    """`require_aware` for an optional time: None stays None."""
+    return None if value is None else require_aware(field, value)
+
+
+def require_money(field: str, value: object) -> Money:
+    """``value`` if it is `Money` holding a whole number of its currency's minor units."""
+    if not isinstance(value, Money):
+        raise InvalidInput(
+            f"{field} must be Money, e.g. Money('80', 'USD')", value=value, field=field
+        )
+    if not value.is_whole_minor():
+        raise InvalidInput(
+            f"{field} {value!r} has more decimals than {value.currency} allows",
+            value=value,
+            field=field,
+        )
+    return value

@@ -17,6 +17,7 @@ from referralkit.money import Money
 
 __all__ = [
     "Beneficiary",
+    "Bucket",
     "CodeKind",
     "Conversion",
     "Event",
@@ -49,6 +50,18 @@ class RewardState(str, enum.Enum):
     AVAILABLE = "available"
     PAID = "paid"
     REVERSED = "reversed"
+
+
+class Bucket(str, enum.Enum):
+    """A part of a customer's balance; ledger entries move value between buckets.
+
+    ``clawback`` holds what a customer owes back after a refund of a reward already paid.
+    """
+
+    HELD = "held"
+    AVAILABLE = "available"
+    PAID = "paid"
+    CLAWBACK = "clawback"
 
 
 class Beneficiary(str, enum.Enum):

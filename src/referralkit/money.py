@@ -128,6 +128,13 @@ class Money:
         quantum = _QUANTA[CURRENCY_EXPONENTS[self.currency]]
         return _trusted(self.amount.quantize(quantum, rounding=ROUND_HALF_UP), self.currency)
 
+    def is_whole_minor(self) -> bool:
+        """True when the amount is a whole number of minor units (no finer than a cent).
+
+        The one precision rule: amounts a program stores, grants or is paid must pass it.
+        """
+        return self.amount == self.round().amount
+
     def is_zero(self) -> bool:
         """True when the amount is exactly zero."""
         return self.amount == 0

@@ -20,6 +20,7 @@ from referralkit.guards._phone import PHONE_REGIONS, PhoneRegion, normalize_phon
 from referralkit.guards._reasons import REASON_CODES
 from referralkit.guards._self_referral import SelfReferral
 from referralkit.guards._shared import SharedSignals
+from referralkit.guards._structural import ALREADY_REFERRED, SELF_REFERRAL_BY_ID, Structural
 from referralkit.guards._velocity import Velocity
 from referralkit.guards.identity import (
     SIGNAL_KINDS,
@@ -34,10 +35,12 @@ from referralkit.protocols import Guard
 
 __all__ = [
     "ADDRESS_ABBREVIATIONS",
+    "ALREADY_REFERRED",
     "BUILTIN_DISPOSABLE_DOMAINS",
     "DEFAULT_EMAIL_RULES",
     "PHONE_REGIONS",
     "REASON_CODES",
+    "SELF_REFERRAL_BY_ID",
     "SIGNAL_KINDS",
     "Decision",
     "DisposableEmail",
@@ -53,6 +56,7 @@ __all__ = [
     "SharedSignals",
     "Signal",
     "SignalHasher",
+    "Structural",
     "Velocity",
     "Verdict",
     "default_guards",

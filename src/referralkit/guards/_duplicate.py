@@ -9,6 +9,7 @@ import attrs
 from referralkit.context import Decision, GuardContext, Verdict
 from referralkit.errors import ConfigError
 from referralkit.guards._base import kinds, verdict
+from referralkit.guards._structural import ALREADY_REFERRED
 
 __all__ = ["PERSONAL_KINDS", "DuplicateReferee"]
 
@@ -32,11 +33,12 @@ def _personal(value: Iterable[str]) -> tuple[str, ...]:
 class DuplicateReferee:
     """Refuse a referee who was already referred, is already a customer, or is one in disguise.
 
-    Blocks a referee already referred (``duplicate_referee.already_referred``),
-    flagged by the host (``existing_customer=True``: ``duplicate_referee.existing_customer``)
-    or with orders on record (``duplicate_referee.has_orders``). A referee whose
-    signals another customer (not the referrer) already carries is an existing
-    customer under a new account: ``block_on`` kinds block, ``review_on`` kinds review
+    Blocks a referee already referred (``duplicate_referee.already_referred``, the only
+    reason then: the first valid attribution wins), flagged by the host
+    (``existing_customer=True``: ``duplicate_referee.existing_customer``) or with orders
+    on record (``duplicate_referee.has_orders``). A referee whose signals another
+    customer (not the referrer) already carries is an existing customer under a new
+    account: ``block_on`` kinds block, ``review_on`` kinds review
     (``duplicate_referee.<kind>``).
     """
 
@@ -56,9 +58,10 @@ class DuplicateReferee:
     def check(self, context: GuardContext) -> Verdict:
         """Judge whether the referee is new to the shop."""
         history = context.history
-        reasons = []
         if history.referee_referred_by is not None:
-            reasons.append("duplicate_referee.already_referred")
+            # A standing referral is the whole story: the first valid attribution wins.
+            return verdict(Decision.BLOCK, [ALREADY_REFERRED])
+        reasons = []
         if context.existing_customer:
             reasons.append("duplicate_referee.existing_customer")
         if history.referee_is_customer:

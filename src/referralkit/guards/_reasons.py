@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from referralkit.guards._duplicate import PERSONAL_KINDS
+from referralkit.guards._structural import ALREADY_REFERRED, SELF_REFERRAL_BY_ID
 
 __all__ = ["REASON_CODES"]
 
@@ -26,12 +27,12 @@ _KIND_WORDS = {
 #: Reason code -> what it means. Built-in guards and the program use only these.
 REASON_CODES: Mapping[str, str] = MappingProxyType(
     {
-        "self_referral.customer_id": "the referee is the referrer (same customer id)",
+        SELF_REFERRAL_BY_ID: "the referee is the referrer (same customer id)",
         **{
             f"self_referral.{kind}": f"the referee has the referrer's {words}"
             for kind, words in _KIND_WORDS.items()
         },
-        "duplicate_referee.already_referred": "the referee was already referred",
+        ALREADY_REFERRED: "the referee was already referred",
         "duplicate_referee.existing_customer": "the host flagged the referee as a customer",
         "duplicate_referee.has_orders": "the referee has orders on record already",
         **{

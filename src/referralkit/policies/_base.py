@@ -71,7 +71,7 @@ def check_money(value: object, path: str, *, allow_none: bool = False) -> Money 
         )
     if value.amount < 0:
         raise ConfigError(f"{path} cannot be negative, got {value}", value=value, path=path)
-    if value.round() != value:
+    if not value.is_whole_minor():
         raise ConfigError(
             f"{path} {value!r} has more decimals than {value.currency} allows",
             value=value,

@@ -1,0 +1,29 @@
+"""The referral program: a small core, and one module per capability beside it.
+
+`ReferralProgram` (``_program``) is the public face: construction and configuration,
+and every entry point as a thin call into the capability that does the work. The
+core (``_core``: the store, clock, ids, secret, campaigns and terms) is the only place
+that opens a unit of work. The capabilities, one concept each:
+
+- ``_enrolment``: codes and links for a customer;
+- ``_attribution``: attributing a referee and judging it with the guards
+  (``_guard_history`` reads what the guards need; ``_clicks`` tracks clicks and picks
+  the winning touch; ``_reassign`` is an operator's override; ``_review`` the queue);
+- ``_conversions``: orders, granting what they earn, refunds;
+- ``_payouts``: release after the hold, and payment;
+- ``_outbox``: draining and acknowledging events;
+- ``_status``: what a referrer sees, and reward lookups;
+- ``_ledger``: how a reward's value moves between balance buckets.
+
+See *Architecture* in the docs for the layers and where a new capability goes.
+"""
+
+from __future__ import annotations
+
+from referralkit.program._core import utc_now
+from referralkit.program._program import ReferralProgram
+
+__all__ = ["ReferralProgram"]
+
+# ``utc_now`` stays importable from here (the default clock); it is documented on the core.
+_ = utc_now

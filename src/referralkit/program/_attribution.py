@@ -1,0 +1,203 @@
+"""Attribution: crediting a new customer to a code's owner, and judging it with the guards.
+
+The program runs the structural rules (`referralkit.guards.Structural`: nobody refers
+themselves) and then the configured guards on one `GuardContext`; a structural block
+is final. A referee has one standing referral: the store enforces it, and a second
+attribution that loses to it is recorded as rejected (``duplicate_referee.already_referred``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from referralkit._validate import opt_name, require_id
+from referralkit.context import Decision, GuardContext, GuardHistory, Signal, Verdict
+from referralkit.errors import CodeExpired, InvalidInput, UnknownCode
+from referralkit.guards import ALREADY_REFERRED, Structural
+from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
+from referralkit.program._clicks import touch
+from referralkit.program._core import ProgramCore
+from referralkit.program._guard_history import read_guard_history
+from referralkit.protocols import Guard, UnitOfWork
+
+__all__ = ["attribute", "usable_code"]
+
+_STRUCTURAL = Structural()
+_STATUS_OF = {
+    Decision.ALLOW: ReferralStatus.PENDING,
+    Decision.REVIEW: ReferralStatus.REVIEW,
+    Decision.BLOCK: ReferralStatus.REJECTED,
+}
+
+
+def attribute(
+    core: ProgramCore,
+    *,
+    referee: str,
+    code: str | None,
+    link: str | None,
+    identity: Identity | None,
+    existing_customer: bool,
+    channel: str | None,
+    visitor: str | None,
+) -> Referral:
+    """`referralkit.ReferralProgram.attribute`."""
+    referee = require_id("referee", referee)
+    channel = opt_name("channel", channel)
+    if code is not None and link is not None:
+        raise InvalidInput("pass code= or link=, not both", field="code")
+    # A typed code beats any click; with a visitor, the attribution model picks the touch.
+    chosen = touch(core, code=code, link=link, visitor=visitor, channel=channel)
+    channel, campaign_hint = chosen.channel, chosen.campaign
+    if chosen.link is not None:
+        payload = core.parse_link(chosen.link)
+        text = payload.code
+        channel = channel or payload.channel
+        campaign_hint = payload.campaign
+    elif chosen.code is not None:
+        text = chosen.code
+    else:
+        raise InvalidInput("pass code= (typed) or link= (clicked)", field="code")
+    canonical, _ = core.canonical_code(text)
+    signals = core.signals(identity)
+    now = core.now()
+    with core.transaction() as uow:
+        rc = usable_code(core, uow, canonical, now)
+        owned = core.stored_campaign(rc.campaign)
+        if signals:
+            uow.identities.add(referee, signals)
+        existing = uow.referrals.active_for_referee(referee)
+        if existing is not None and existing.code == canonical:
+            return existing  # the same attribution again: nothing new
+        if rc.max_uses is not None and uow.referrals.count_for_code(canonical) >= rc.max_uses:
+            raise CodeExpired(
+                f"the code {canonical!r} has been used {rc.max_uses} times, its limit",
+                value=canonical,
+            )
+        verdict = _judge(
+            core,
+            uow,
+            rc,
+            referee=referee,
+            signals=signals,
+            identity=identity,
+            existing_customer=existing_customer,
+            referred_by=None if existing is None else existing.referrer,
+            now=now,
+            channel=channel,
+        )
+        referral = Referral(
+            id=core.new_id(),
+            code=canonical,
+            referrer=rc.owner,
+            referee=referee,
+            status=_STATUS_OF[verdict.decision],
+            reasons=verdict.reasons,
+            attributed_at=now,
+            # Declared campaigns own their codes; otherwise a link's label is kept.
+            campaign=owned.name if core.campaigns else campaign_hint or rc.campaign,
+            policy_version=core.terms_of(owned)[1],
+            channel=channel,
+        )
+        stored = uow.referrals.add(referral)
+        if stored.id != referral.id:
+            # The referee has a standing referral (the store keeps one): it wins.
+            referral = attrs.evolve(
+                referral, status=ReferralStatus.REJECTED, reasons=(ALREADY_REFERRED,)
+            )
+            uow.referrals.add(referral)
+        uow.events.add(
+            f"referral.{referral.status.value}",
+            {
+                "referral_id": referral.id,
+                "referrer": referral.referrer,
+                "referee": referee,
+                "code": canonical,
+                "reasons": list(referral.reasons),
+                "channel": channel,
+            },
+            now,
+        )
+        return referral
+
+
+def usable_code(core: ProgramCore, uow: UnitOfWork, canonical: str, now: datetime) -> ReferralCode:
+    """The stored code, if it may be used at ``now`` (issued, unexpired, campaign running)."""
+    rc = uow.codes.get(canonical)
+    if rc is None:
+        raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
+    if rc.expires_at is not None and rc.expires_at <= now:
+        raise CodeExpired(f"the code {canonical!r} expired at {rc.expires_at}", value=canonical)
+    owned = core.stored_campaign(rc.campaign)
+    if not owned.is_open(now):
+        raise CodeExpired(
+            f"the code {canonical!r} belongs to the campaign {owned.name!r},"
+            " which is not running now",
+            value=canonical,
+        )
+    return rc
+
+
+def _judge(
+    core: ProgramCore,
+    uow: UnitOfWork,
+    rc: ReferralCode,
+    *,
+    referee: str,
+    signals: frozenset[Signal],
+    identity: Identity | None,
+    existing_customer: bool,
+    referred_by: str | None,
+    now: datetime,
+    channel: str | None,
+) -> Verdict:
+    """The combined verdict of the structural rules and the program's guards."""
+    guards = core.guards
+    history = GuardHistory(referee_referred_by=referred_by)
+    if guards:
+        signals = core.match_signals(identity, signals)  # older secrets too, while rotating
+        history = read_guard_history(
+            uow,
+            core.guard_needs(),
+            referrer=rc.owner,
+            referee=referee,
+            signals=signals,
+            now=now,
+            referred_by=referred_by,
+        )
+    context = GuardContext(
+        referrer=rc.owner,
+        referee=referee,
+        code=rc,
+        referrer_signals=uow.identities.signals(rc.owner) if guards else frozenset(),
+        referee_signals=signals,
+        existing_customer=bool(existing_customer),
+        now=now,
+        history=history,
+        referee_email_domain=core.identity.email_domain(identity) if guards else None,
+        channel=channel,
+    )
+    structural = _STRUCTURAL.check(context)
+    if structural.decision is Decision.BLOCK:
+        return structural  # nobody refers themselves, whatever the guards say
+    return _combine(guards, context)
+
+
+def _combine(guards: tuple[Guard, ...], context: GuardContext) -> Verdict:
+    """Every guard's verdict as one: any block blocks, any review reviews; reasons in order."""
+    decision = Decision.ALLOW
+    reasons: list[str] = []
+    score = 0.0
+    for guard in guards:
+        verdict = guard.check(context)
+        if verdict.decision is Decision.ALLOW:
+            continue
+        reasons.extend(r for r in verdict.reasons if r not in reasons)
+        score = max(score, verdict.score)
+        if verdict.decision is Decision.BLOCK:
+            decision = Decision.BLOCK
+        elif decision is Decision.ALLOW:
+            decision = Decision.REVIEW
+    return Verdict(decision, tuple(reasons), score)

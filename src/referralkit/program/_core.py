@@ -1,0 +1,284 @@
+"""`ProgramCore`: what every capability of a program shares, and the one door to the store.
+
+A program's capabilities (enrolment, attribution, conversions, payouts, the outbox,
+status, and the programme types beside them) each hold the same core: the store, the
+clock, the id source, the secret's keys, the campaigns and their terms. The core is
+the only place that opens a unit of work (`ProgramCore.transaction`); capabilities
+read and write through the unit of work it hands them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta, timezone
+
+from referralkit._validate import require_id
+from referralkit.campaigns import Campaign
+from referralkit.codes import CodeFormat, normalize_code, validate_vanity
+from referralkit.context import Signal, policy_needs
+from referralkit.errors import ConfigError, InvalidCode, InvalidInput, LinkTampered
+from referralkit.guards import default_guards
+from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
+from referralkit.links import LinkPayload, parse_link
+from referralkit.metrics._attribution import Attribution, AttributionModel
+from referralkit.model import CodeKind, Identity
+from referralkit.policies import policy_version
+from referralkit.program._guard_history import HistoryNeeds, history_needs
+from referralkit.protocols import Guard, RewardPolicy, Store, UnitOfWork
+
+__all__ = ["ProgramCore", "utc_now"]
+
+_MIN_SECRET = 32
+_COUPON_FORMAT_LENGTH = 12
+
+
+def utc_now() -> datetime:
+    """The default clock: the current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _uuid4_hex() -> str:
+    """``uuid.uuid4().hex`` (a random RFC 4122 version 4 UUID) without the UUID object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return raw.hex()
+
+
+def _link_key(secret: bytes) -> bytes:
+    # Links are signed with a key derived from the secret, never with the secret itself.
+    return hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
+
+
+def _check_parts(
+    *, secret: object, policy: object, hold: object, guards: object, identity_rules: object
+) -> None:
+    """Refuse constructor parts of the wrong kind before anything uses them."""
+    if not isinstance(secret, bytes) or len(secret) < _MIN_SECRET:
+        raise ConfigError(
+            "secret must be at least 32 random bytes (e.g. secrets.token_bytes(32))",
+            path="secret",
+        )
+    if not isinstance(policy, RewardPolicy):
+        raise ConfigError(
+            "policy must have a name and an evaluate(context) method", value=policy, path="policy"
+        )
+    if not isinstance(hold, timedelta) or hold < timedelta(0):
+        raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
+    if guards is not None:
+        if not isinstance(guards, Sequence) or isinstance(guards, str):
+            raise ConfigError("guards must be a list of guards", value=guards, path="guards")
+        for i, guard in enumerate(guards):
+            if not isinstance(guard, Guard):
+                raise ConfigError(
+                    "a guard needs a name and a check(context) method",
+                    value=guard,
+                    path=f"guards.{i}",
+                )
+    if identity_rules is not None and not isinstance(identity_rules, IdentityNormalizer):
+        raise ConfigError(
+            "identity_rules must be an IdentityNormalizer",
+            value=identity_rules,
+            path="identity_rules",
+        )
+
+
+def _campaigns_by_name(campaigns: object) -> dict[str, Campaign]:
+    if not isinstance(campaigns, Sequence) or isinstance(campaigns, str):
+        raise ConfigError("campaigns must be a list of Campaign", value=campaigns, path="campaigns")
+    by_name: dict[str, Campaign] = {}
+    for i, campaign in enumerate(campaigns):
+        if not isinstance(campaign, Campaign):
+            raise ConfigError(
+                f"campaigns[{i}] must be a Campaign", value=campaign, path=f"campaigns.{i}"
+            )
+        if campaign.name in by_name:
+            raise ConfigError(
+                f"two campaigns are called {campaign.name!r}",
+                value=campaign.name,
+                path=f"campaigns.{i}.name",
+            )
+        by_name[campaign.name] = campaign
+    return by_name
+
+
+class ProgramCore:
+    """A program's configuration and services, shared by all of its capabilities.
+
+    Built once by `referralkit.ReferralProgram`, which documents every argument.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secret: bytes,
+        policy: RewardPolicy,
+        guards: Sequence[Guard] | None,
+        link_base: str | None,
+        hold: timedelta,
+        code_format: CodeFormat | None,
+        campaign: str,
+        sign_links: bool,
+        clock: Callable[[], datetime],
+        rng: Callable[[int], bytes] | None,
+        terms: Mapping[str, RewardPolicy] | None,
+        campaigns: Sequence[Campaign],
+        previous_secrets: Sequence[bytes],
+        identity_rules: IdentityNormalizer | None,
+        attribution: Attribution | AttributionModel | None,
+    ) -> None:
+        _check_parts(
+            secret=secret, policy=policy, hold=hold, guards=guards, identity_rules=identity_rules
+        )
+        self.store = store
+        self.policy = policy
+        self.guards: tuple[Guard, ...] = tuple(default_guards() if guards is None else guards)
+        self._history_needs = (self.guards, history_needs(self.guards))
+        self.link_base = link_base
+        self.hold = hold
+        self.code_format = code_format or CodeFormat()
+        self.campaign = require_id("campaign", campaign)
+        self.sign_links = sign_links
+        self.clock = clock
+        self.rng = rng
+        self.hasher = SignalHasher(secret, previous_secrets)  # checks previous_secrets
+        self.link_key = _link_key(secret)
+        self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
+        self.identity = identity_rules or IdentityNormalizer()
+        self.policy_version = policy_version(policy)
+        self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
+        self._labels: dict[str, Campaign] = {}  # undeclared campaign names seen in the store
+        self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
+        self._versions: dict[str, str] = {}
+        for declared in self.campaigns.values():
+            if declared.policy is not None:
+                self._versions[declared.name] = policy_version(declared.policy)
+                self._terms.setdefault(self._versions[declared.name], declared.policy)
+        for version, old in (terms or {}).items():
+            self._terms.setdefault(version, old)
+        # What each known policy reads, asked once: the costly context is read to match.
+        self._needs = {version: policy_needs(p) for version, p in self._terms.items()}
+        self._campaign_formats = tuple(
+            dict.fromkeys(
+                c.code_format
+                for c in self.campaigns.values()
+                if c.code_format is not None and c.code_format != self.code_format
+            )
+        )
+        self.coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
+        self.attribution = Attribution.of(attribution)
+
+    # -- the one door to the store ---------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """Open one unit of work: everything written in it commits together, or nothing."""
+        return self.store.transaction()
+
+    # -- time, ids -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The program clock's current time (refused unless timezone-aware)."""
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ConfigError("the program clock must return timezone-aware datetimes")
+        return now
+
+    def new_id(self) -> str:
+        """A fresh random id (32 hex characters) from the program's randomness."""
+        if self.rng is None:
+            return _uuid4_hex()
+        return self.rng(16).hex()
+
+    # -- codes, links, campaigns, terms -------------------------------------------------------
+
+    def canonical_code(self, text: object) -> tuple[str, CodeKind]:
+        """The stored form of a typed or linked code, and whether it is generated or vanity."""
+        try:
+            return normalize_code(text, self.code_format), CodeKind.GENERATED  # type: ignore[arg-type]
+        except InvalidCode as generated_error:
+            for fmt in self._campaign_formats:
+                with contextlib.suppress(InvalidCode):
+                    return normalize_code(text, fmt), CodeKind.GENERATED  # type: ignore[arg-type]
+            try:
+                return validate_vanity(text), CodeKind.VANITY  # type: ignore[arg-type]
+            except InvalidCode:
+                raise generated_error from None
+
+    def parse_link(self, link: str) -> LinkPayload:
+        """Check a clicked link; links signed before a secret rotation still verify."""
+        if not self.sign_links:
+            return parse_link(link, now=self.now())
+        try:
+            return parse_link(link, secret=self.link_key, now=self.now())
+        except LinkTampered:
+            for old in self._old_link_keys:
+                with contextlib.suppress(LinkTampered):
+                    return parse_link(link, secret=old, now=self.now())
+            raise
+
+    def campaign_named(self, name: str | None) -> Campaign:
+        """The campaign called ``name``; undeclared names are labels on the program's terms.
+
+        Once a program declares campaigns, only those (and the default) may be named.
+        """
+        name = name or self.campaign
+        found = self.campaigns.get(name)
+        if found is not None:
+            return found
+        if self.campaigns and name != self.campaign:
+            raise InvalidInput(
+                f"no campaign {name!r}; the program has {sorted(self.campaigns)}",
+                value=name,
+                field="campaign",
+            )
+        return self.stored_campaign(name)
+
+    def stored_campaign(self, name: str) -> Campaign:
+        """The campaign a stored code or referral names; one no longer declared keeps its name."""
+        found = self.campaigns.get(name) or self._labels.get(name)
+        if found is None:
+            found = self._labels[name] = Campaign(name=name)
+        return found
+
+    def terms_of(self, campaign: Campaign) -> tuple[RewardPolicy, str]:
+        """The policy a referral under ``campaign`` is promised, and its version."""
+        if campaign.policy is None:
+            return self.policy, self.policy_version
+        return campaign.policy, self._versions[campaign.name]
+
+    def policy_for(self, version: str) -> RewardPolicy | None:
+        """The policy known under ``version``, if this program knows it."""
+        return self._terms.get(version)
+
+    def needs_of(self, version: str, policy: RewardPolicy) -> frozenset[str]:
+        """The costly context ``policy`` (known as ``version``) reads."""
+        needs = self._needs.get(version)
+        return policy_needs(policy) if needs is None else needs
+
+    # -- identities and guards ---------------------------------------------------------------
+
+    def signals(self, identity: Identity | None) -> frozenset[Signal]:
+        """The keyed hashes the program stores for ``identity`` (under the current secret)."""
+        return identity_signals(identity, self.hasher, self.identity.pairs)
+
+    def match_signals(
+        self, identity: Identity | None, stored: frozenset[Signal]
+    ) -> frozenset[Signal]:
+        """``stored`` signals, plus their hashes under older secrets during a rotation."""
+        if not self.hasher.rotating:
+            return stored
+        return identity_signals(identity, self.hasher, self.identity.pairs, match=True)
+
+    def guard_needs(self) -> HistoryNeeds:
+        """What the guards read, gathered once (again if ``guards`` is replaced)."""
+        guards, needs = self._history_needs
+        if guards is not self.guards:
+            needs = history_needs(self.guards)
+            self._history_needs = (self.guards, needs)
+        return needs

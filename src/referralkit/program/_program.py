@@ -1,0 +1,431 @@
+"""`ReferralProgram`: the public entry points of a referral program, each a thin call.
+
+Every method validates its input, opens one unit of work through the program's core,
+reads what the pure policies and guards need, writes the new state together with its
+events, and commits; an error anywhere leaves nothing behind. The work behind each
+method lives in the capability module named for it (`referralkit.program` lists them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from referralkit.campaigns import Campaign
+from referralkit.codes import CodeFormat
+from referralkit.context import Signal
+from referralkit.errors import ConfigError
+from referralkit.guards.identity import IdentityNormalizer
+from referralkit.metrics._attribution import Attribution, AttributionModel, metrics_source
+from referralkit.metrics._source import Click
+from referralkit.model import Event, Identity, Referral, ReferralCode, ReferrerStatus, Reward
+from referralkit.money import Money
+from referralkit.program import (
+    _attribution,
+    _clicks,
+    _conversions,
+    _enrolment,
+    _outbox,
+    _payouts,
+    _reassign,
+    _review,
+    _status,
+)
+from referralkit.program._core import ProgramCore, utc_now
+from referralkit.protocols import Guard, RewardPolicy, Store
+
+if TYPE_CHECKING:
+    from referralkit.config import ProgramConfig
+    from referralkit.metrics._report import MetricsReport
+    from referralkit.metrics._source import Breakdown
+
+__all__ = ["ReferralProgram"]
+
+
+class ReferralProgram:
+    """A referral program on a store: enrol, link, attribute, convert, refund, release, pay.
+
+    ``secret`` (at least 32 bytes) keys link signatures and identity hashes; keep it
+    out of source control. ``clock`` returns the current time (timezone-aware);
+    ``rng(n) -> bytes`` draws randomness for codes and ids (``secrets`` by default).
+    ``guards`` defaults to `referralkit.guards.default_guards` (``[]`` runs none);
+    ``previous_secrets`` are older secrets whose identity hashes still match, and whose
+    signed links still verify, during a key rotation; ``identity_rules`` sets how
+    identities are normalised (email provider rules, the phone region).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secret: bytes,
+        policy: RewardPolicy,
+        guards: Sequence[Guard] | None = None,
+        link_base: str | None = None,
+        hold: timedelta = timedelta(days=14),
+        code_format: CodeFormat | None = None,
+        campaign: str = "default",
+        sign_links: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+        rng: Callable[[int], bytes] | None = None,
+        terms: Mapping[str, RewardPolicy] | None = None,
+        campaigns: Sequence[Campaign] = (),
+        previous_secrets: Sequence[bytes] = (),
+        identity_rules: IdentityNormalizer | None = None,
+        attribution: Attribution | AttributionModel | None = None,
+    ) -> None:
+        self._core = ProgramCore(
+            store=store,
+            secret=secret,
+            policy=policy,
+            guards=guards,
+            link_base=link_base,
+            hold=hold,
+            code_format=code_format,
+            campaign=campaign,
+            sign_links=sign_links,
+            clock=clock,
+            rng=rng,
+            terms=terms,
+            campaigns=campaigns,
+            previous_secrets=previous_secrets,
+            identity_rules=identity_rules,
+            attribution=attribution,
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: ProgramConfig | Mapping[str, Any],
+        *,
+        store: Store,
+        secret: bytes,
+        previous_secrets: Sequence[bytes] = (),
+        clock: Callable[[], datetime] = utc_now,
+        rng: Callable[[int], bytes] | None = None,
+    ) -> ReferralProgram:
+        """A program as a `ProgramConfig` (or its dict form) describes it.
+
+        Raises `ConfigError` naming the field path when the configuration is invalid.
+        """
+        from referralkit.config import ProgramConfig, program_kwargs  # noqa: PLC0415 - pydantic models load only for configured programs
+
+        if not isinstance(config, ProgramConfig):
+            if not isinstance(config, Mapping):
+                raise ConfigError(
+                    "config must be a ProgramConfig or a dict", value=config, path="config"
+                )
+            config = ProgramConfig.from_dict(config)
+        return cls(
+            store=store,
+            secret=secret,
+            previous_secrets=previous_secrets,
+            clock=clock,
+            rng=rng,
+            **program_kwargs(config),
+        )
+
+    # -- configuration, as given -------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store the program reads and writes."""
+        return self._core.store
+
+    @property
+    def policy(self) -> RewardPolicy:
+        """The program's reward policy (the default campaign's terms)."""
+        return self._core.policy
+
+    @property
+    def policy_version(self) -> str:
+        """The version id of `policy` (`referralkit.policies.policy_version`)."""
+        return self._core.policy_version
+
+    @property
+    def guards(self) -> tuple[Guard, ...]:
+        """The guards every attribution runs, in order."""
+        return self._core.guards
+
+    @guards.setter
+    def guards(self, guards: Sequence[Guard]) -> None:
+        self._core.guards = tuple(guards)
+
+    @property
+    def link_base(self) -> str | None:
+        """The base URL of referral links (a campaign's own base wins)."""
+        return self._core.link_base
+
+    @property
+    def hold(self) -> timedelta:
+        """How long rewards are held before they become available."""
+        return self._core.hold
+
+    @property
+    def code_format(self) -> CodeFormat:
+        """The shape of generated codes (a campaign's own format wins)."""
+        return self._core.code_format
+
+    @property
+    def campaign(self) -> str:
+        """The campaign codes get when none is named."""
+        return self._core.campaign
+
+    @property
+    def campaigns(self) -> Mapping[str, Campaign]:
+        """The declared campaigns, by name."""
+        return self._core.campaigns
+
+    @property
+    def sign_links(self) -> bool:
+        """Whether links are signed (and unsigned ones refused)."""
+        return self._core.sign_links
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The program's clock."""
+        return self._core.clock
+
+    @property
+    def rng(self) -> Callable[[int], bytes] | None:
+        """The program's source of randomness (None: the operating system's)."""
+        return self._core.rng
+
+    @property
+    def attribution(self) -> Attribution:
+        """How clicks earn referees: the model and the window."""
+        return self._core.attribution
+
+    def signals(self, identity: Identity | None) -> frozenset[Signal]:
+        """The keyed hashes the program stores for ``identity`` (under the current secret)."""
+        return self._core.signals(identity)
+
+    # -- enrol and share -------------------------------------------------------------------
+
+    def enroll(
+        self,
+        customer_id: str,
+        *,
+        identity: Identity | None = None,
+        campaign: str | None = None,
+        vanity: str | None = None,
+        expires_at: datetime | None = None,
+        max_uses: int | None = None,
+    ) -> ReferralCode:
+        """Give a customer their referral code; the same customer gets the same code again.
+
+        ``vanity`` asks for a chosen code (an influencer's ``ANNA10``) instead of a
+        generated one; it raises `InvalidCode` (reason ``taken``) if someone else has it.
+        """
+        return _enrolment.enroll(
+            self._core,
+            customer_id,
+            identity=identity,
+            campaign=campaign,
+            vanity=vanity,
+            expires_at=expires_at,
+            max_uses=max_uses,
+        )
+
+    def link(
+        self,
+        code: str,
+        *,
+        channel: str | None = None,
+        campaign: str | None = None,
+        expires_at: datetime | None = None,
+        utm: Mapping[str, str] | None = None,
+    ) -> str:
+        """The customer's personal referral link for ``code``, signed unless disabled.
+
+        When the program declares campaigns, the link uses the code's campaign: its link
+        base, and only its channels (`InvalidInput` for another channel or campaign).
+        """
+        return _enrolment.link(
+            self._core, code, channel=channel, campaign=campaign, expires_at=expires_at, utm=utm
+        )
+
+    def code_for(self, customer_id: str, campaign: str | None = None) -> ReferralCode | None:
+        """The customer's code in ``campaign`` (the default campaign if omitted), if any."""
+        return _enrolment.code_for(self._core, customer_id, campaign)
+
+    # -- attribution -----------------------------------------------------------------------
+
+    def attribute(
+        self,
+        *,
+        referee: str,
+        code: str | None = None,
+        link: str | None = None,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+        channel: str | None = None,
+        visitor: str | None = None,
+    ) -> Referral:
+        """Attribute a new customer to the owner of ``code`` (typed) or ``link`` (clicked).
+
+        With ``visitor`` (and no typed code) the program's attribution model picks the
+        winning touch among the visitor's tracked clicks and ``link``, if given.
+
+        Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
+        with reason codes when a rule or a guard objects. Raises `InvalidCode`,
+        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used.
+        """
+        return _attribution.attribute(
+            self._core,
+            referee=referee,
+            code=code,
+            link=link,
+            identity=identity,
+            existing_customer=existing_customer,
+            channel=channel,
+            visitor=visitor,
+        )
+
+    def track_click(
+        self,
+        link_or_code: str,
+        *,
+        visitor: str,
+        channel: str | None = None,
+        campaign: str | None = None,
+    ) -> Click:
+        """Record that ``visitor`` (an opaque cookie value) followed a referral link.
+
+        A link is checked as `attribute` checks it and gives its channel and campaign
+        (arguments given here win). Stored as a ``click`` event; `attribute` with
+        ``visitor=`` later credits the click the program's attribution model picks.
+        """
+        return _clicks.track_click(
+            self._core, link_or_code, visitor=visitor, channel=channel, campaign=campaign
+        )
+
+    def attribution_for(self, visitor: str) -> Click | None:
+        """The click that would attribute ``visitor`` now, if any (greet them by referrer)."""
+        return _clicks.attribution_for(self._core, visitor)
+
+    def reassign(self, *, referee: str, code: str, note: str | None = None) -> Referral:
+        """An operator's override: credit ``referee`` to the owner of ``code`` from now on.
+
+        The referee's referral keeps its id, status, time and orders; its code, referrer
+        and campaign change (a referee without one gets a new ``pending`` referral).
+        Moved to another campaign, it earns that campaign's terms from then on; within
+        one campaign the terms it was promised stand. Guards are not consulted, but
+        nobody refers themselves. Recorded as a ``referral.reassigned`` event naming the
+        previous referrer.
+        """
+        return _reassign.reassign(self._core, referee=referee, code=code, note=note)
+
+    # -- review ----------------------------------------------------------------------------
+
+    def review_queue(self, limit: int = 100) -> list[Referral]:
+        """Referrals waiting for a person to approve or reject them, oldest first."""
+        return _review.review_queue(self._core, limit)
+
+    def approve(self, referral_id: str) -> list[Reward]:
+        """Accept a referral held for review; grants what its orders earned meanwhile, once."""
+        return _review.approve(self._core, referral_id)
+
+    def reject(self, referral_id: str, reason: str = "review.rejected") -> Referral:
+        """Refuse a referral held for review; it earns nothing, now or later."""
+        return _review.reject(self._core, referral_id, reason)
+
+    # -- conversions and the ledger --------------------------------------------------------
+
+    def convert(
+        self,
+        *,
+        referee: str,
+        order_id: str,
+        amount: Money,
+        first_order: bool | None = None,
+        occurred_at: datetime | None = None,
+    ) -> list[Reward]:
+        """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
+
+        Returns the rewards this order earned (the same list on every retry). Rewards
+        start ``held`` until the program's hold period has passed.
+        """
+        return _conversions.convert(
+            self._core,
+            referee=referee,
+            order_id=order_id,
+            amount=amount,
+            first_order=first_order,
+            occurred_at=occurred_at,
+        )
+
+    def refund(self, *, order_id: str, amount: Money | None = None) -> list[Reward]:
+        """Refund an order in full (no ``amount``) or in part, and reverse what it earned.
+
+        Rewards that scale with the order (``proportional``) shrink in proportion; fixed
+        rewards are reversed only when the order is refunded in full. A reward already
+        paid out keeps its state and records a ``clawback`` for the host to collect.
+        Returns the rewards that changed.
+        """
+        return _conversions.refund(self._core, order_id=order_id, amount=amount)
+
+    def release_due(self, limit: int = 1000) -> list[Reward]:
+        """Make held rewards whose hold has ended available; returns them."""
+        return _payouts.release_due(self._core, limit)
+
+    def mark_paid(self, reward_id: str) -> Reward:
+        """Record that the host paid an available reward out (credited, sent, shipped)."""
+        return _payouts.mark_paid(self._core, reward_id)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def rewards(self, customer_id: str) -> list[Reward]:
+        """Every reward granted to the customer, oldest first."""
+        return _status.rewards(self._core, customer_id)
+
+    def rewards_for_order(self, order_id: str) -> list[Reward]:
+        """The rewards an order earned."""
+        return _status.rewards_for_order(self._core, order_id)
+
+    def referral(self, referral_id: str) -> Referral:
+        """The referral with this id; raises `UnknownReferral`."""
+        return _status.referral(self._core, referral_id)
+
+    def status(self, customer_id: str) -> ReferrerStatus:
+        """What a referrer sees: invites, conversions, balances, progress to the next tier."""
+        return _status.status(self._core, customer_id)
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def pending_events(self, limit: int = 100) -> list[Event]:
+        """Events not yet acknowledged, oldest first: send the emails, then `ack` them."""
+        return _outbox.pending_events(self._core, limit)
+
+    def ack(self, event_ids: Iterable[int]) -> int:
+        """Mark events as delivered; returns how many were still pending."""
+        return _outbox.ack(self._core, event_ids)
+
+    # -- metrics ---------------------------------------------------------------------------
+
+    def metrics(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        active_customers: int | None = None,
+        by: Breakdown | Sequence[Breakdown] | None = None,
+        top: int = 10,
+    ) -> MetricsReport:
+        """The program's `MetricsReport` for referrals attributed in ``[since, until)``.
+
+        Computed by the store (in SQL on SQL stores); every figure is defined in
+        `referralkit.metrics.DEFINITIONS`.
+        """
+        from referralkit.metrics._report import build_report  # noqa: PLC0415 - pydantic loads with the first report
+
+        with metrics_source(self._core.store).snapshot() as view:
+            return build_report(
+                view,
+                since=since,
+                until=until,
+                active_customers=active_customers,
+                by=by,
+                top=top,
+            )

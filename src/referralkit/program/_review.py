@@ -1,0 +1,67 @@
+"""Review: the queue of referrals a guard sent to a person, and their approval or rejection."""
+
+from __future__ import annotations
+
+from referralkit._validate import positive_int, require_id
+from referralkit.errors import InvalidState, UnknownReferral
+from referralkit.model import Referral, ReferralStatus, Reward
+from referralkit.program._conversions import grant, shrink
+from referralkit.program._core import ProgramCore
+from referralkit.protocols import UnitOfWork
+
+__all__ = ["approve", "reject", "review_queue"]
+
+
+def review_queue(core: ProgramCore, limit: int) -> list[Referral]:
+    """`referralkit.ReferralProgram.review_queue`."""
+    limit = positive_int("limit", limit)
+    with core.transaction() as uow:
+        return uow.referrals.in_review(limit)
+
+
+def _in_review(uow: UnitOfWork, referral_id: str) -> Referral:
+    referral = uow.referrals.get(referral_id)
+    if referral is None:
+        raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+    if referral.status is not ReferralStatus.REVIEW:
+        raise InvalidState(
+            f"referral {referral_id!r} is {referral.status.value}, not in review",
+            value=referral.status.value,
+        )
+    return referral
+
+
+def approve(core: ProgramCore, referral_id: str) -> list[Reward]:
+    """`referralkit.ReferralProgram.approve`."""
+    referral_id = require_id("referral_id", referral_id)
+    now = core.now()
+    with core.transaction() as uow:
+        referral = _in_review(uow, referral_id)
+        referral = uow.referrals.set_status(
+            referral_id, ReferralStatus.PENDING, (*referral.reasons, "review.approved")
+        )
+        uow.events.add("referral.approved", {"referral_id": referral_id}, now)
+        rewards: list[Reward] = []
+        conversions = uow.conversions.for_referral(referral_id)
+        before = uow.conversions.count_for_referee(referral.referee) - len(conversions)
+        for number, conversion in enumerate(conversions, start=before + 1):
+            referral, granted = grant(core, uow, referral, conversion, now, order_number=number)
+            if conversion.refunded is not None:
+                # Refunded while in review: grant what the order earned, then refund it.
+                granted = [shrink(uow, r, conversion, now) or r for r in granted]
+            rewards += granted
+        return rewards
+
+
+def reject(core: ProgramCore, referral_id: str, reason: str) -> Referral:
+    """`referralkit.ReferralProgram.reject`."""
+    referral_id = require_id("referral_id", referral_id)
+    reason = require_id("reason", reason)
+    now = core.now()
+    with core.transaction() as uow:
+        referral = _in_review(uow, referral_id)
+        referral = uow.referrals.set_status(
+            referral_id, ReferralStatus.REJECTED, (*referral.reasons, reason)
+        )
+        uow.events.add("referral.rejected", {"referral_id": referral_id, "reasons": [reason]}, now)
+        return referral
