@@ -21,7 +21,6 @@ __all__ = [
     "Conversion",
     "Event",
     "Identity",
-    "Money",
     "Referral",
     "ReferralCode",
     "ReferralStatus",

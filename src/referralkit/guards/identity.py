@@ -43,7 +43,6 @@ __all__ = [
     "SignalHasher",
     "identity_signals",
     "normalize_device",
-    "normalize_email",
     "normalize_payment",
 ]
 
