@@ -49,8 +49,9 @@ from referralkit.errors import (
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
 from referralkit.links import LinkPayload, build_link, parse_link
-from referralkit.metrics import Attribution, AttributionModel, Breakdown, Click, MetricsReport
 from referralkit.metrics import _program as _metrics
+from referralkit.metrics._attribution import Attribution, AttributionModel
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -71,6 +72,7 @@ from referralkit.protocols import Guard, LedgerEntry, RewardPolicy, Store, Tiere
 
 if TYPE_CHECKING:
     from referralkit.config import ProgramConfig
+    from referralkit.metrics import Breakdown, MetricsReport
 from referralkit.storage import CodeTaken
 
 __all__ = ["ReferralProgram"]

@@ -20,11 +20,11 @@ from referralkit.metrics._attribution import (
     record_click,
     visitor_clicks,
 )
-from referralkit.metrics._report import MetricsReport, build_report
 from referralkit.metrics._source import Breakdown, Click
 from referralkit.model import Referral, ReferralStatus
 
 if TYPE_CHECKING:
+    from referralkit.metrics._report import MetricsReport
     from referralkit.program import ReferralProgram
 
 __all__ = [
@@ -245,6 +245,8 @@ def program_metrics(
     top: int = 10,
 ) -> MetricsReport:
     """The programme's `MetricsReport`, computed by the store (see `build_report`)."""
+    from referralkit.metrics._report import build_report  # noqa: PLC0415 - pydantic loads on first report
+
     with metrics_source(program.store).snapshot() as view:
         return build_report(
             view,
