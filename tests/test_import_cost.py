@@ -101,3 +101,17 @@ def test_an_unknown_metrics_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'MetricReport'"):
         _ = metrics.MetricReport
+
+
+def test_the_version_is_read_from_the_metadata_on_first_use() -> None:
+    before, version, after = _fresh(
+        "import json, sys, referralkit as rk\n"
+        "before = 'importlib.metadata' in sys.modules\n"
+        "print(json.dumps([before, rk.__version__, 'importlib.metadata' in sys.modules]))"
+    )
+    from importlib.metadata import version as installed
+
+    assert (before, version, after) == (False, installed("referralkit"), True)
+    import referralkit
+
+    assert "__version__" in dir(referralkit)
