@@ -174,3 +174,81 @@ def test_metrics_html_to_a_missing_folder_is_a_clear_error(
     assert err.startswith("referralkit:")
     assert str(target) in err
     assert not target.exists()
+
+
+def test_demo_help_shows_each_option_with_its_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    text = " ".join(out[out.index("options:") :].split())  # argparse wraps long lines
+    for option, default in [
+        ("--customers CUSTOMERS", "400"),
+        ("--days DAYS", "60"),
+        ("--seed SEED", "7"),
+        ("--db DB", "referralkit-demo.db"),
+    ]:
+        after = text[text.index(option) + len(option) :]
+        help_text, _, _ = after.partition(" --")
+        assert help_text.strip()
+        assert f"(default: {default})" in help_text.replace("- ", "-")
+
+
+@pytest.mark.parametrize("command", ["demo", "codes", "metrics", "simulate"])
+def test_every_option_is_its_model_field_with_help_and_default(command: str) -> None:
+    """The parser is derived from the command's model: one argument per field."""
+    import argparse
+
+    from referralkit.cli import _COMMANDS, _parser
+
+    model = _COMMANDS[command]
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices[
+        command
+    ]
+    actions = {a.dest: a for a in sub._actions if a.dest != "help"}
+    assert list(actions) == list(model.model_fields)
+    for name, field in model.model_fields.items():
+        action = actions[name]
+        assert action.help
+        assert field.description
+        assert action.help.startswith(field.description)
+        if not field.is_required():
+            assert action.default == field.default
+            unset = field.default is None or field.default is False or field.default in ("", [])
+            assert ("(default: %(default)s)" in action.help) != unset
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["demo"], {"customers": 400, "days": 60, "seed": 7}),
+        (["codes", "3"], {"count": 3, "length": 8, "prefix": "", "display": False}),
+        (
+            ["simulate"],
+            {"customers": 1000, "weeks": 12, "runs": 200, "seed": 0, "json_out": False},
+        ),
+        (["metrics", "--db", "x.db", "--by", "referrer,channel", "--by", "campaign"], {}),
+    ],
+)
+def test_defaults_come_from_the_model_and_parse_as_before(
+    argv: list[str], expected: dict[str, object]
+) -> None:
+    from referralkit.cli import _parser
+
+    ns = vars(_parser().parse_args(argv))
+    assert {k: ns[k] for k in expected} == expected
+    if argv[0] == "metrics":
+        assert ns["by"] == ["referrer", "channel", "campaign"]
+        assert ns["json_out"] is False
+        assert ns["top"] == 10
+
+
+def test_a_bad_int_is_refused_by_the_parser_with_its_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["demo", "--customers", "many"])
+    assert done.value.code == 2
+    assert "argument --customers: invalid int value: 'many'" in capsys.readouterr().err

@@ -5,7 +5,7 @@ The public surface is what ``__all__`` lists; everything else is internal.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from referralkit.campaigns import Campaign
 from referralkit.codes import (
@@ -68,10 +68,31 @@ from referralkit.money import Money
 from referralkit.program import ReferralProgram
 from referralkit.protocols import Guard, RewardPolicy, Store
 
-try:
-    __version__ = version("referralkit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+if TYPE_CHECKING:
+    __version__: str
+
+
+def _load(name: str) -> str:
+    """``__version__``, read from the installed metadata on first use (a cheaper import)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - on first use
+
+    try:
+        value = version("referralkit")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        value = "0.0.0+unknown"
+    globals()[name] = value
+    return value
+
+
+if not TYPE_CHECKING:  # type checkers see the annotation above; a typo stays an error
+    __getattr__ = _load
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "__version__"})
+
 
 __all__ = [
     "CROCKFORD",

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+import typing
 from collections.abc import Sequence
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
+import attrs
 from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 
 from referralkit.codes import CodeFormat, generate_codes
 from referralkit.errors import InvalidInput, ReferralError
@@ -26,32 +29,69 @@ from referralkit.protocols import RewardPolicy
 __all__ = ["main"]
 
 
-class _DemoArgs(BaseModel):
+@attrs.frozen
+class _Cli:
+    """How a field is typed on the command line, when not as ``--field-name VALUE``."""
+
+    flag: str | None = None
+    positional: bool = False
+    #: ``--by a,b`` gives both; the option may also be repeated.
+    commas: bool = False
+
+
+_POSITIONAL = _Cli(positional=True)
+
+
+class _Args(BaseModel):
+    """A command's options, one field each: its type, default, bounds and help text.
+
+    The command-line parser is derived from these fields (`_add_options`); the model
+    then validates what the parser read.
+    """
+
     model_config = ConfigDict(extra="forbid")
-    db: Path
-    customers: int = Field(ge=10, le=100_000)
-    days: int = Field(ge=1, le=3650)
-    seed: int
 
 
-class _CodesArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    count: int = Field(ge=1, le=10_000_000)
-    length: int = Field(ge=1, le=64)
-    prefix: str = Field(max_length=16)
-    display: bool
+class _DemoArgs(_Args):
+    """Run a simulated shop on an SQLite file."""
+
+    db: Path = Field(Path("referralkit-demo.db"), description="SQLite file, overwritten")
+    customers: int = Field(400, ge=10, le=100_000, description="customers in the simulated shop")
+    days: int = Field(60, ge=1, le=3650, description="days to simulate")
+    seed: int = Field(7, description="random seed: the same seed gives the same run")
 
 
-class _MetricsArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    db: FilePath
-    json_out: bool
-    html: Path | None
-    since: datetime | None
-    until: datetime | None
-    by: list[Literal["campaign", "channel", "referrer"]]
-    active_customers: int | None = Field(ge=0)
-    top: int = Field(ge=1, le=10_000)
+class _CodesArgs(_Args):
+    """Print freshly generated referral codes."""
+
+    count: Annotated[int, _POSITIONAL] = Field(ge=1, le=10_000_000, description="how many codes")
+    length: int = Field(8, ge=1, le=64, description="characters per code, check included")
+    prefix: str = Field("", max_length=16, description="characters in front of every code")
+    display: bool = Field(default=False, description="group with dashes for print")
+
+
+class _MetricsArgs(_Args):
+    """Print the metrics report of a program's SQLite file."""
+
+    db: FilePath = Field(description="the program's SQLite file")
+    json_out: Annotated[bool, _Cli(flag="--json")] = Field(default=False, description="print JSON")
+    html: Path | None = Field(None, description="write a self-contained HTML page here")
+    since: datetime | None = Field(
+        None, description="start: ISO date or time (UTC if no zone); all time if left out"
+    )
+    until: datetime | None = Field(
+        None, description="end, excluded: ISO date or time (UTC if no zone)"
+    )
+    by: Annotated[list[Literal["campaign", "channel", "referrer"]], _Cli(commas=True)] = Field(
+        [], description="breakdowns: campaign, channel, referrer (comma-separated or repeated)"
+    )
+    active_customers: int | None = Field(
+        None,
+        ge=0,
+        description="your active customers, the base of participation and k-factor "
+        "(default: the enrolled customers)",
+    )
+    top: int = Field(10, ge=1, le=10_000, description="rows per breakdown")
 
     @field_validator("since", "until", mode="before")
     @classmethod
@@ -66,22 +106,35 @@ class _MetricsArgs(BaseModel):
         return value
 
 
-class _SimulateArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    config: list[FilePath]
-    referrer_reward: str
-    referee_reward: str
-    customers: int = Field(ge=1, le=10_000_000)
-    weeks: int = Field(ge=1, le=520)
-    participation: Decimal = Field(ge=0, le=1)
-    invites: Decimal = Field(ge=0, le=100)
-    conversion: Decimal = Field(ge=0, le=1)
-    repeat: Decimal = Field(ge=0, le=1)
-    order_value: str
-    budget: str | None
-    runs: int = Field(ge=1, le=100_000)
-    seed: int = Field(ge=0)
-    json_out: bool
+class _SimulateArgs(_Args):
+    """Forecast reward policies before launching them."""
+
+    config: list[FilePath] = Field(
+        [], description="a program file (TOML or JSON) whose policy to simulate; repeat to compare"
+    )
+    referrer_reward: str = Field("10 USD", description="the referrer's reward, without --config")
+    referee_reward: str = Field("5 USD", description="the friend's reward, without --config")
+    customers: int = Field(1000, ge=1, le=10_000_000, description="customers at launch")
+    weeks: int = Field(12, ge=1, le=520, description="weeks to forecast")
+    participation: Decimal = Field(
+        Decimal("0.2"), ge=0, le=1, description="participation rate, 0-1"
+    )
+    invites: Decimal = Field(Decimal(2), ge=0, le=100, description="invites per participant")
+    conversion: Decimal = Field(Decimal("0.3"), ge=0, le=1, description="conversion rate, 0-1")
+    repeat: Decimal = Field(Decimal(0), ge=0, le=1, description="weekly repeat-order rate, 0-1")
+    order_value: str = Field("60 USD", description="the value of each order")
+    budget: str | None = Field(None, description="e.g. '5000 USD': report its burn")
+    runs: int = Field(200, ge=1, le=100_000, description="Monte Carlo runs")
+    seed: int = Field(0, ge=0, description="random seed: the same seed gives the same forecast")
+    json_out: Annotated[bool, _Cli(flag="--json")] = Field(default=False, description="print JSON")
+
+
+_COMMANDS: dict[str, type[_Args]] = {
+    "demo": _DemoArgs,
+    "codes": _CodesArgs,
+    "metrics": _MetricsArgs,
+    "simulate": _SimulateArgs,
+}
 
 
 def _money_arg(field: str, text: str) -> Money:
@@ -98,50 +151,46 @@ def _by(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _help(field: FieldInfo) -> str:
+    """The field's description, with its default when it has one worth showing."""
+    text = (field.description or "").replace("%", "%%")
+    default = field.default
+    if field.is_required() or default is None or default is False or default in ("", []):
+        return text
+    return f"{text} (default: %(default)s)"
+
+
+def _add_options(parser: argparse.ArgumentParser, model: type[_Args]) -> None:
+    """One argument per field of ``model``: int fields parse as int, the rest as text."""
+    for name, field in model.model_fields.items():
+        cli = next((m for m in field.metadata if isinstance(m, _Cli)), _Cli())
+        kwargs: dict[str, Any] = {"help": _help(field)}
+        annotation = field.annotation
+        if annotation is bool:
+            kwargs["action"] = "store_true"
+        elif typing.get_origin(annotation) is list and cli.commas:
+            kwargs.update(action="extend", type=_by)
+        elif typing.get_origin(annotation) is list:
+            kwargs["action"] = "append"
+        elif annotation is int or int in typing.get_args(annotation):
+            kwargs["type"] = int
+        if cli.positional:
+            parser.add_argument(name, **kwargs)
+            continue
+        if field.is_required():
+            kwargs["required"] = True
+        else:
+            kwargs["default"] = field.default
+        flag = cli.flag or f"--{name.replace('_', '-')}"
+        parser.add_argument(flag, dest=name, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="referralkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run a simulated shop on an SQLite file")
-    demo.add_argument("--db", default="referralkit-demo.db", help="SQLite file (overwritten)")
-    demo.add_argument("--customers", type=int, default=400)
-    demo.add_argument("--days", type=int, default=60)
-    demo.add_argument("--seed", type=int, default=7)
-    codes = sub.add_parser("codes", help="print freshly generated referral codes")
-    codes.add_argument("count", type=int)
-    codes.add_argument("--length", type=int, default=8)
-    codes.add_argument("--prefix", default="")
-    codes.add_argument("--display", action="store_true", help="group with dashes for print")
-    metrics = sub.add_parser("metrics", help="print the metrics report of a program's SQLite file")
-    metrics.add_argument("--db", required=True, help="the program's SQLite file")
-    metrics.add_argument("--json", dest="json_out", action="store_true", help="print JSON")
-    metrics.add_argument("--html", default=None, help="write a self-contained HTML page here")
-    metrics.add_argument("--since", default=None, help="ISO date or time (UTC if no zone)")
-    metrics.add_argument("--until", default=None, help="ISO date or time, excluded")
-    metrics.add_argument(
-        "--by", type=_by, action="extend", default=[], help="campaign, channel, referrer"
-    )
-    metrics.add_argument("--active-customers", type=int, default=None)
-    metrics.add_argument("--top", type=int, default=10, help="rows per breakdown")
-    sim = sub.add_parser("simulate", help="forecast reward policies before launching them")
-    sim.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        help="a program file (TOML or JSON) whose policy to simulate; repeat to compare",
-    )
-    sim.add_argument("--referrer-reward", default="10 USD", help="without --config")
-    sim.add_argument("--referee-reward", default="5 USD", help="without --config")
-    sim.add_argument("--customers", type=int, default=1000, help="customers at launch")
-    sim.add_argument("--weeks", type=int, default=12)
-    sim.add_argument("--participation", default="0.2", help="participation rate, 0-1")
-    sim.add_argument("--invites", default="2", help="invites per participant")
-    sim.add_argument("--conversion", default="0.3", help="conversion rate, 0-1")
-    sim.add_argument("--repeat", default="0", help="weekly repeat-order rate, 0-1")
-    sim.add_argument("--order-value", default="60 USD")
-    sim.add_argument("--budget", default=None, help="e.g. '5000 USD': report its burn")
-    sim.add_argument("--runs", type=int, default=200)
-    sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--json", dest="json_out", action="store_true", help="print JSON")
+    for command, model in _COMMANDS.items():
+        about = (model.__doc__ or "").strip()
+        _add_options(sub.add_parser(command, help=about, description=about), model)
     return parser
 
 
@@ -254,17 +303,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     args = {k: v for k, v in vars(ns).items() if k != "command"}
     try:
-        if ns.command == "demo":
+        opts = _COMMANDS[ns.command].model_validate(args)
+        if isinstance(opts, _DemoArgs):
             from referralkit._demo import run_demo  # noqa: PLC0415 - only the demo needs it
 
-            demo = _DemoArgs.model_validate(args)
-            run_demo(demo.db, customers=demo.customers, days=demo.days, seed=demo.seed)
-        elif ns.command == "metrics":
-            _metrics(_MetricsArgs.model_validate(args))
-        elif ns.command == "simulate":
-            _simulate(_SimulateArgs.model_validate(args))
-        else:
-            opts = _CodesArgs.model_validate(args)
+            run_demo(opts.db, customers=opts.customers, days=opts.days, seed=opts.seed)
+        elif isinstance(opts, _MetricsArgs):
+            _metrics(opts)
+        elif isinstance(opts, _SimulateArgs):
+            _simulate(opts)
+        elif isinstance(opts, _CodesArgs):
             fmt = CodeFormat(length=opts.length, prefix=opts.prefix.upper())
             for code in generate_codes(opts.count, fmt):
                 sys.stdout.write((fmt.display(code) if opts.display else code) + "\n")

@@ -91,7 +91,6 @@ __all__ = [
     "AllOfSpec",
     "AttributionSpec",
     "BudgetSpec",
-    "Campaign",
     "CampaignSpec",
     "CappedSpec",
     "CodeFormatSpec",

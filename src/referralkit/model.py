@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from referralkit.money import Money
+from referralkit.money import Money as Money  # noqa: PLC0414 - re-exported (its home is money)
 
 __all__ = [
     "Beneficiary",
@@ -22,7 +22,6 @@ __all__ = [
     "Conversion",
     "Event",
     "Identity",
-    "Money",
     "Referral",
     "ReferralCode",
     "ReferralStatus",

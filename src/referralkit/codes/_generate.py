@@ -23,8 +23,9 @@ import sys
 from collections.abc import Callable, Iterable
 from itertools import filterfalse
 
-from referralkit.codes._format import DEFAULT_FORMAT, SEPARATOR_INDEX, CodeFormat, _Tables
-from referralkit.codes._normalize import canonical_or_none
+from referralkit.codes._format import DEFAULT_FORMAT, CodeFormat
+from referralkit.codes._parse import canonical_or_none
+from referralkit.codes._tables import SEPARATOR_INDEX, Tables
 from referralkit.errors import ConfigError, InvalidInput
 
 __all__ = ["generate_code", "generate_codes"]
@@ -139,7 +140,7 @@ def _random_bytes(draw: Rng, count: int) -> bytes:
     )
 
 
-def _indices(count: int, tables: _Tables, draw: Rng) -> bytes:
+def _indices(count: int, tables: Tables, draw: Rng) -> bytes:
     """``count`` uniform alphabet indices."""
     if not tables.reject:  # the alphabet size divides 256: b % n is uniform
         return _random_bytes(draw, count).translate(tables.mod_table)
@@ -153,7 +154,7 @@ def _indices(count: int, tables: _Tables, draw: Rng) -> bytes:
     return bytes(out)
 
 
-def _check_column(columns: list[bytes], count: int, tables: _Tables) -> bytes:
+def _check_column(columns: list[bytes], count: int, tables: Tables) -> bytes:
     """The check character index of each code, from the body's columns."""
     if tables.weights:
         acc = 0
@@ -168,7 +169,7 @@ def _check_column(columns: list[bytes], count: int, tables: _Tables) -> bytes:
     return state.translate(tables.to_zero)
 
 
-def _one(tables: _Tables, draw: Rng) -> str:
+def _one(tables: Tables, draw: Rng) -> str:
     """``_batch(1, tables, draw)[0]``, folding the check character a byte at a time."""
     idx = _indices(tables.random_chars, tables, draw)
     if tables.quasigroup is None:
@@ -187,7 +188,7 @@ def _one(tables: _Tables, draw: Rng) -> str:
     return code.translate(tables.to_ascii).decode("ascii")
 
 
-def _batch(count: int, tables: _Tables, draw: Rng) -> list[str]:
+def _batch(count: int, tables: Tables, draw: Rng) -> list[str]:
     """``count`` codes, possibly with duplicates."""
     r = tables.random_chars
     prefix = tables.prefix_indices

@@ -27,12 +27,8 @@ from referralkit.guards._address import (
     check_abbreviations,
     normalize_address,
 )
-from referralkit.guards._email import (
-    DEFAULT_EMAIL_RULES,
-    EmailRules,
-    email_domain,
-    normalize_email,
-)
+from referralkit.guards._email import DEFAULT_EMAIL_RULES, EmailRules, email_domain
+from referralkit.guards._email import normalize_email as normalize_email  # noqa: PLC0414 - re-exported
 from referralkit.guards._network import normalize_ip
 from referralkit.guards._phone import PHONE_REGIONS, PhoneRegion, normalize_phone
 from referralkit.model import Identity
@@ -43,7 +39,6 @@ __all__ = [
     "SignalHasher",
     "identity_signals",
     "normalize_device",
-    "normalize_email",
     "normalize_payment",
 ]
 

@@ -14,6 +14,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from referralkit.metrics._attribution import (
     ATTRIBUTION_MODELS,
     CLICK_EVENT,
@@ -27,17 +30,6 @@ from referralkit.metrics._attribution import (
     winning_click,
 )
 from referralkit.metrics._definitions import DEFINITIONS, Definition, definitions_markdown
-from referralkit.metrics._html import CHART_COLOURS, render_html, write_html
-from referralkit.metrics._render import format_forecast, format_report
-from referralkit.metrics._report import (
-    BREAKDOWNS,
-    BreakdownRow,
-    CohortRow,
-    CurrencySection,
-    MetricsReport,
-    build_report,
-)
-from referralkit.metrics._simulate import Forecast, Interval, WeekForecast, simulate
 from referralkit.metrics._source import (
     Breakdown,
     Click,
@@ -50,6 +42,58 @@ from referralkit.metrics._source import (
     RewardRow,
     Window,
 )
+
+if TYPE_CHECKING:
+    from referralkit.metrics._html import CHART_COLOURS, render_html, write_html
+    from referralkit.metrics._render import format_forecast, format_report
+    from referralkit.metrics._report import (
+        BREAKDOWNS,
+        BreakdownRow,
+        CohortRow,
+        CurrencySection,
+        MetricsReport,
+        build_report,
+    )
+    from referralkit.metrics._simulate import Forecast, Interval, WeekForecast, simulate
+
+# The report and the forecast are pydantic models, the page is drawn by plotly: their
+# modules load on first use, so ``import referralkit`` stays cheap.
+_LAZY = {
+    "BREAKDOWNS": "_report",
+    "BreakdownRow": "_report",
+    "CHART_COLOURS": "_html",
+    "CohortRow": "_report",
+    "CurrencySection": "_report",
+    "Forecast": "_simulate",
+    "Interval": "_simulate",
+    "MetricsReport": "_report",
+    "WeekForecast": "_simulate",
+    "build_report": "_report",
+    "format_forecast": "_render",
+    "format_report": "_render",
+    "render_html": "_html",
+    "simulate": "_simulate",
+    "write_html": "_html",
+}
+
+
+def _load(name: str) -> object:
+    """Load a lazy name's module on first use, then keep the name here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above; a typo stays an error
+    __getattr__ = _load
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "ATTRIBUTION_MODELS",

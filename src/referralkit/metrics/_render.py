@@ -33,7 +33,7 @@ def _number(value: Decimal | None, places: int) -> str:
     return _DASH if value is None else f"{value:.{places}f}"
 
 
-def _money(value: Decimal | None) -> str:
+def _format_amount(value: Decimal | None) -> str:
     return _DASH if value is None else f"{value:,}"
 
 
@@ -89,13 +89,13 @@ def _section(s: CurrencySection) -> list[str]:
     return [
         f"Money ({s.currency})",
         _line("orders", s.orders),
-        _line("referred revenue", _money(s.referred_revenue), "net of refunds"),
-        _line("refunded", _money(s.refunded)),
-        _line("rewards cost", _money(s.rewards_cost), "rewards not reversed"),
-        _line("CAC", _money(s.cac), "rewards cost per converted referee"),
+        _line("referred revenue", _format_amount(s.referred_revenue), "net of refunds"),
+        _line("refunded", _format_amount(s.refunded)),
+        _line("rewards cost", _format_amount(s.rewards_cost), "rewards not reversed"),
+        _line("CAC", _format_amount(s.cac), "rewards cost per converted referee"),
         _line("ROI", format_rate(s.roi)),
-        _line("average order value", _money(s.average_order_value)),
-        _line("LTV", _money(s.ltv), "revenue per converted referee"),
+        _line("average order value", _format_amount(s.average_order_value)),
+        _line("LTV", _format_amount(s.ltv), "revenue per converted referee"),
     ]
 
 

@@ -60,7 +60,7 @@ def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None
     )
 
 
-def _money(minor: int, currency: str) -> Decimal:
+def _amount_from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-CURRENCY_EXPONENTS[currency])
 
 
@@ -180,10 +180,10 @@ def _sections(
     for currency in sorted(set(orders) | set(cost)):
         row = orders.get(currency)
         n = 0 if row is None else row.orders
-        gross = _money(0 if row is None else row.amount_minor, currency)
-        refunded = _money(0 if row is None else row.refunded_minor, currency)
+        gross = _amount_from_minor(0 if row is None else row.amount_minor, currency)
+        refunded = _amount_from_minor(0 if row is None else row.refunded_minor, currency)
         revenue = gross - refunded
-        spent = _money(cost.get(currency, 0), currency)
+        spent = _amount_from_minor(cost.get(currency, 0), currency)
         sections.append(
             CurrencySection(
                 currency=currency,
@@ -211,7 +211,9 @@ def _by_key(
         if net and isinstance(row, MoneyRow):
             minor -= row.refunded_minor
         per = out.setdefault(row.key, {})
-        per[row.currency] = per.get(row.currency, Decimal(0)) + _money(minor, row.currency)
+        per[row.currency] = per.get(row.currency, Decimal(0)) + _amount_from_minor(
+            minor, row.currency
+        )
     return out
 
 

@@ -27,7 +27,10 @@ credit of 4.00 USD``.
 
 from __future__ import annotations
 
-from referralkit.context import Grant, PastReward, RewardContext
+# Importable from here as before; their home (the __all__ they are in) is the module named.
+from referralkit.context import Grant as Grant
+from referralkit.context import PastReward as PastReward
+from referralkit.context import RewardContext as RewardContext
 from referralkit.policies._base import policy_version
 from referralkit.policies._combinators import AllOf, FirstMatch
 from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recurring
@@ -35,7 +38,8 @@ from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
 from referralkit.policies._tiers import Milestone, Tier, Tiered
-from referralkit.protocols import RewardPolicy, TieredPolicy
+from referralkit.protocols import RewardPolicy as RewardPolicy
+from referralkit.protocols import TieredPolicy as TieredPolicy
 
 __all__ = [
     "AllOf",
@@ -45,16 +49,11 @@ __all__ = [
     "FirstMatch",
     "FirstOrderOnly",
     "Fixed",
-    "Grant",
     "Milestone",
     "MinimumOrder",
-    "PastReward",
     "PercentOfOrder",
     "Recurring",
-    "RewardContext",
-    "RewardPolicy",
     "Tier",
     "Tiered",
-    "TieredPolicy",
     "policy_version",
 ]

@@ -6,17 +6,16 @@ the same contract suite, `referralkit.testing.StoreContract`.
 
 from __future__ import annotations
 
-from referralkit.protocols import (
-    CodeRepository,
-    ConversionRepository,
-    EventOutbox,
-    IdentityRepository,
-    LedgerEntry,
-    ReferralRepository,
-    RewardLedger,
-    Store,
-    UnitOfWork,
-)
+# The protocols' home is referralkit.protocols; importable from here as before.
+from referralkit.protocols import CodeRepository as CodeRepository
+from referralkit.protocols import ConversionRepository as ConversionRepository
+from referralkit.protocols import EventOutbox as EventOutbox
+from referralkit.protocols import IdentityRepository as IdentityRepository
+from referralkit.protocols import LedgerEntry as LedgerEntry
+from referralkit.protocols import ReferralRepository as ReferralRepository
+from referralkit.protocols import RewardLedger as RewardLedger
+from referralkit.protocols import Store as Store
+from referralkit.protocols import UnitOfWork as UnitOfWork
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._memory import MemoryStore
 from referralkit.storage._schema import SCHEMA_VERSION
@@ -24,16 +23,7 @@ from referralkit.storage._sqlite import SQLiteStore
 
 __all__ = [
     "SCHEMA_VERSION",
-    "CodeRepository",
     "CodeTaken",
-    "ConversionRepository",
-    "EventOutbox",
-    "IdentityRepository",
-    "LedgerEntry",
     "MemoryStore",
-    "ReferralRepository",
-    "RewardLedger",
     "SQLiteStore",
-    "Store",
-    "UnitOfWork",
 ]
