@@ -331,3 +331,68 @@ extension_like_words = st.builds(
 
 ipv4_addresses = st.ip_addresses(v=4).map(str)
 ipv6_addresses = st.ip_addresses(v=6).map(str)
+
+
+# -- domain models (JSON forms) ------------------------------------------------------------
+
+import enum  # noqa: E402 - appended section
+import typing  # noqa: E402 - appended section
+from collections.abc import Mapping  # noqa: E402 - appended section
+from types import NoneType, UnionType  # noqa: E402 - appended section
+from typing import Any, Union  # noqa: E402 - appended section
+
+import attrs  # noqa: E402 - appended section
+
+#: Money in currencies of 0, 2 and 3 decimals, whole minor units.
+any_money = st.builds(
+    Money.from_minor, st.integers(-(10**9), 10**9), st.sampled_from(["USD", "JPY", "KWD", "EUR"])
+)
+#: Aware datetimes in several UTC offsets (the JSON form keeps the offset).
+aware_times = st.datetimes(
+    min_value=datetime(1990, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=datetime(2100, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+    timezones=st.sampled_from(
+        [timezone.utc, timezone(timedelta(hours=9)), timezone(timedelta(hours=-5, minutes=-30))]
+    ),
+)
+ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def models_of(cls: type) -> st.SearchStrategy[object]:
+    """Instances of a model class, every field drawn by its annotation."""
+    hints = typing.get_type_hints(cls)
+    return st.builds(
+        cls, **{a.name: _values_for(hints[a.name]) for a in attrs.fields(cls) if a.init}
+    )
+
+
+def _values_for(tp: object) -> st.SearchStrategy[object]:  # noqa: C901, PLR0911 - one per type
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (Union, UnionType):
+        return st.one_of(*(st.none() if a is NoneType else _values_for(a) for a in args))
+    if tp is Money:
+        return any_money
+    if tp is datetime:
+        return aware_times
+    if tp is str:
+        return ids
+    if tp is int:
+        return st.integers(-(2**40), 2**40)
+    if tp is bool:
+        return st.booleans()
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return st.sampled_from(list(tp))
+    if origin is tuple:
+        return st.lists(_values_for(args[0]), max_size=3).map(tuple)
+    if origin in (Mapping, dict) and args[1] is Any:
+        return st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+    if origin in (Mapping, dict):
+        return st.dictionaries(st.sampled_from(["USD", "JPY", "EUR"]), _values_for(args[1]))
+    return models_of(tp)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from referralkit._json import JSONForm
 from referralkit.money import Money as Money  # noqa: PLC0414 - re-exported (its home is money)
 
 __all__ = [
@@ -100,7 +101,7 @@ def _opt_str(value: object) -> str | None:
 
 
 @attrs.frozen(slots=True)
-class Identity:
+class Identity(JSONForm):
     """What the host knows about a person, for fraud checks. All optional.
 
     The signals are normalised and stored only as keyed hashes, never in the clear.
@@ -115,7 +116,7 @@ class Identity:
 
 
 @attrs.frozen(slots=True)
-class ReferralCode:
+class ReferralCode(JSONForm):
     """A code a customer shares; one per customer and campaign."""
 
     code: str
@@ -128,7 +129,7 @@ class ReferralCode:
 
 
 @attrs.frozen(slots=True)
-class Referral:
+class Referral(JSONForm):
     """One attribution of a referee to a referrer, with the outcome and its reasons."""
 
     id: str
@@ -144,7 +145,7 @@ class Referral:
 
 
 @attrs.frozen(slots=True)
-class Conversion:
+class Conversion(JSONForm):
     """An order placed by a customer; ``refunded`` grows with each refund."""
 
     order_id: str
@@ -162,7 +163,7 @@ class Conversion:
 
 
 @attrs.frozen(slots=True)
-class Reward:
+class Reward(JSONForm):
     """A grant in the ledger: who gets what, for which order, under which policy and why.
 
     ``amount`` is the current value (reduced by partial refunds); ``granted`` the original.
@@ -193,7 +194,7 @@ class Reward:
 
 
 @attrs.frozen(slots=True)
-class Event:
+class Event(JSONForm):
     """Something that happened, written in the same transaction as the state it reports."""
 
     id: int
@@ -203,7 +204,7 @@ class Event:
 
 
 @attrs.frozen(slots=True)
-class TierProgress:
+class TierProgress(JSONForm):
     """How far a referrer is from the next tier of a tiered policy."""
 
     qualified: int
@@ -217,7 +218,7 @@ class TierProgress:
 
 
 @attrs.frozen(slots=True)
-class ReferrerStatus:
+class ReferrerStatus(JSONForm):
     """What a referrer sees: invites, conversions, balances and tier progress."""
 
     customer_id: str

@@ -20,6 +20,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
+from referralkit._json import JSONForm
+
 __all__ = [
     "DIMENSIONS",
     "Breakdown",
@@ -63,7 +65,7 @@ class Window:
 
 
 @attrs.frozen(slots=True)
-class Click:
+class Click(JSONForm):
     """One tracked click on a referral link (or a code shown to a visitor).
 
     ``id`` is the event id: clicks at the same instant are ordered by it.
