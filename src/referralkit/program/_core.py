@@ -55,14 +55,52 @@ def _link_key(secret: bytes) -> bytes:
     return hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
 
 
-def _check_parts(
-    *, secret: object, policy: object, hold: object, guards: object, identity_rules: object
+def _check_parts(  # noqa: C901, PLR0912 - one check per constructor argument
+    *,
+    store: object,
+    secret: object,
+    previous_secrets: object,
+    policy: object,
+    hold: object,
+    guards: object,
+    identity_rules: object,
+    code_format: object,
+    link_base: object,
+    sign_links: object,
+    clock: object,
+    rng: object,
+    terms: object,
 ) -> None:
     """Refuse constructor parts of the wrong kind before anything uses them."""
+    if not callable(getattr(store, "transaction", None)):
+        raise ConfigError("store must be a Store (with transaction())", value=store, path="store")
     if not isinstance(secret, bytes) or len(secret) < _MIN_SECRET:
         raise ConfigError(
             "secret must be at least 32 random bytes (e.g. secrets.token_bytes(32))",
             path="secret",
+        )
+    if isinstance(previous_secrets, bytes | str) or not isinstance(previous_secrets, Sequence):
+        raise ConfigError(
+            "previous_secrets must be a list of older secrets (bytes)",
+            value=previous_secrets,
+            path="previous_secrets",
+        )
+    if code_format is not None and not isinstance(code_format, CodeFormat):
+        raise ConfigError("code_format must be a CodeFormat", value=code_format, path="code_format")
+    if link_base is not None and not isinstance(link_base, str):
+        raise ConfigError("link_base must be a URL string", value=link_base, path="link_base")
+    if not isinstance(sign_links, bool):
+        raise ConfigError("sign_links must be True or False", value=sign_links, path="sign_links")
+    if not callable(clock):
+        raise ConfigError("clock must be a callable returning the time", value=clock, path="clock")
+    if rng is not None and not callable(rng):
+        raise ConfigError("rng must be a callable rng(n) -> bytes", value=rng, path="rng")
+    if terms is not None and (
+        not isinstance(terms, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, RewardPolicy) for k, v in terms.items())
+    ):
+        raise ConfigError(
+            "terms must map version names to reward policies", value=terms, path="terms"
         )
     if not isinstance(policy, RewardPolicy):
         raise ConfigError(
@@ -134,7 +172,19 @@ class ProgramCore:
         attribution: Attribution | AttributionModel | None,
     ) -> None:
         _check_parts(
-            secret=secret, policy=policy, hold=hold, guards=guards, identity_rules=identity_rules
+            store=store,
+            secret=secret,
+            previous_secrets=previous_secrets,
+            policy=policy,
+            hold=hold,
+            guards=guards,
+            identity_rules=identity_rules,
+            code_format=code_format,
+            link_base=link_base,
+            sign_links=sign_links,
+            clock=clock,
+            rng=rng,
+            terms=terms,
         )
         self.store = store
         self.policy = policy
@@ -184,16 +234,21 @@ class ProgramCore:
 
     def now(self) -> datetime:
         """The program clock's current time (refused unless timezone-aware)."""
-        now = self.clock()
-        if now.tzinfo is None:
-            raise ConfigError("the program clock must return timezone-aware datetimes")
+        now: object = self.clock()
+        if not isinstance(now, datetime) or now.tzinfo is None:
+            raise ConfigError(
+                "the program clock must return timezone-aware datetimes", value=now, path="clock"
+            )
         return now
 
     def new_id(self) -> str:
         """A fresh random id (32 hex characters) from the program's randomness."""
         if self.rng is None:
             return _uuid4_hex()
-        return self.rng(16).hex()
+        raw: object = self.rng(16)
+        if not isinstance(raw, bytes) or len(raw) != 16:  # noqa: PLR2004 - 128-bit ids
+            raise ConfigError("rng(16) must return 16 bytes", value=raw, path="rng")
+        return raw.hex()
 
     # -- codes, links, campaigns, terms -------------------------------------------------------
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from referralkit._validate import opt_aware, opt_name, positive_int, require_id
 from referralkit.codes import generate_code, validate_vanity
 from referralkit.errors import ConfigError, InvalidCode, InvalidInput, InvalidState, UnknownCode
-from referralkit.links import build_link
+from referralkit.links import SHARE_CHANNELS, build_link, share_links
 from referralkit.model import CodeKind, Identity, ReferralCode
 from referralkit.program._core import ProgramCore
 from referralkit.storage import CodeTaken
 
-__all__ = ["code_for", "enroll", "link"]
+__all__ = ["code_for", "enroll", "link", "share"]
 
 _CODE_ATTEMPTS = 16
 
@@ -131,3 +131,48 @@ def code_for(core: ProgramCore, customer_id: str, campaign: str | None) -> Refer
             if code.campaign == campaign:
                 return code
     return None
+
+
+def _offered_channels(core: ProgramCore, code: str, campaign: str | None) -> tuple[str, ...]:
+    """The channels a code's campaign is shared on (every share target if it names none)."""
+    chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
+    if core.campaigns:
+        canonical, _ = core.canonical_code(code)
+        with core.transaction() as uow:
+            rc = uow.codes.get(canonical)
+        if rc is not None:
+            chosen = core.stored_campaign(rc.campaign)
+    return chosen.channels if chosen is not None and chosen.channels else SHARE_CHANNELS
+
+
+def share(
+    core: ProgramCore,
+    code: str,
+    message: str,
+    *,
+    channels: Sequence[str] | None,
+    campaign: str | None,
+    expires_at: datetime | None,
+    utm: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """`referralkit.ReferralProgram.share`."""
+    if not isinstance(message, str):
+        raise InvalidInput("message must be a string", value=message, field="message")
+    if channels is None:
+        channels = list(_offered_channels(core, code, campaign))
+    elif isinstance(channels, str) or not isinstance(channels, Sequence):
+        raise InvalidInput(
+            "channels must be a list of channel names", value=channels, field="channels"
+        )
+    unknown = [c for c in channels if c not in SHARE_CHANNELS]
+    if unknown:
+        raise InvalidInput(
+            f"no share target for {unknown[0]!r}; channels are {list(SHARE_CHANNELS)}",
+            value=unknown[0],
+            field="channels",
+        )
+    out: dict[str, str] = {}
+    for channel in dict.fromkeys(channels):
+        url = link(core, code, channel=channel, campaign=campaign, expires_at=expires_at, utm=utm)
+        out[channel] = share_links(url, message)[channel]
+    return out

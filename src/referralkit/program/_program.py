@@ -246,6 +246,33 @@ class ReferralProgram:
             self._core, code, channel=channel, campaign=campaign, expires_at=expires_at, utm=utm
         )
 
+    def share(
+        self,
+        code: str,
+        message: str,
+        *,
+        channels: Sequence[str] | None = None,
+        campaign: str | None = None,
+        expires_at: datetime | None = None,
+        utm: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """Share targets for ``code``: channel -> a ready-to-open URL carrying its own link.
+
+        Each channel's URL shares the customer's link built for that channel, so the
+        report credits the channel a friend came from. ``channels`` defaults to the
+        campaign's channels (all of `referralkit.links.SHARE_CHANNELS` if it lists none);
+        ``message`` is the text shared with the link.
+        """
+        return _enrolment.share(
+            self._core,
+            code,
+            message,
+            channels=channels,
+            campaign=campaign,
+            expires_at=expires_at,
+            utm=utm,
+        )
+
     def code_for(self, customer_id: str, campaign: str | None = None) -> ReferralCode | None:
         """The customer's code in ``campaign`` (the default campaign if omitted), if any."""
         return _enrolment.code_for(self._core, customer_id, campaign)
