@@ -110,8 +110,9 @@ def guarded(store: rk.Store) -> rk.ReferralProgram:
 
 def measure(program: rk.ReferralProgram) -> None:
     click: Click = program.track_click("ANNA10", visitor="cookie-1", channel="qr")
-    ref: rk.Referral = program.attribute(referee="cat", visitor=click.visitor)
-    program.reassign(referee=ref.referee, code="ANNA10", note="support")
+    ref: rk.Referral | None = program.attribute(referee="cat", visitor=click.visitor)
+    if ref is not None:  # None: the visitor followed no referral link
+        program.reassign(referee=ref.referee, code="ANNA10", note="support")
     report: MetricsReport = program.metrics(by=["referrer", "channel"], active_customers=900)
     k: Decimal | None = report.k_factor
     usd = report.section("USD")

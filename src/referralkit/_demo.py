@@ -110,6 +110,9 @@ class _Shop:
         except ReferralError:
             self.counts["refused"] += 1
             return
+        if ref is None:  # followed no link after all: a plain sign-up
+            self.counts["refused"] += 1
+            return
         self.members.append(friend)
         if ref.status is not ReferralStatus.REJECTED and self.rng.random() < FRIEND_BUYS:
             order_id = f"order-{len(self.orders) + 1}"

@@ -42,7 +42,7 @@ def attribute(
     existing_customer: bool,
     channel: str | None,
     visitor: str | None,
-) -> Referral:
+) -> Referral | None:
     """`referralkit.ReferralProgram.attribute`."""
     referee = require_id("referee", referee)
     channel = opt_name("channel", channel)
@@ -50,6 +50,8 @@ def attribute(
         raise InvalidInput("pass code= or link=, not both", field="code")
     # A typed code beats any click; with a visitor, the attribution model picks the touch.
     chosen = touch(core, code=code, link=link, visitor=visitor, channel=channel)
+    if chosen is None:
+        return None  # a visitor who followed no referral link: nobody to credit
     channel, campaign_hint = chosen.channel, chosen.campaign
     if chosen.link is not None:
         payload = core.parse_link(chosen.link)

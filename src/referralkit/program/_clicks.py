@@ -12,7 +12,7 @@ from datetime import datetime
 import attrs
 
 from referralkit._validate import require_id
-from referralkit.errors import InvalidInput, NotFound, UnknownCode
+from referralkit.errors import InvalidInput, UnknownCode
 from referralkit.metrics._attribution import record_click, visitor_clicks
 from referralkit.metrics._source import Click
 from referralkit.program._core import ProgramCore
@@ -93,20 +93,15 @@ def attribution_for(core: ProgramCore, visitor: str) -> Click | None:
     return core.attribution.winner(clicks, now)
 
 
-def _winning_touch(core: ProgramCore, *, link: str | None, visitor: str) -> Click:
-    """The winning touch for a visitor who typed no code; `NotFound` when there is none."""
+def _winning_touch(core: ProgramCore, *, link: str | None, visitor: str) -> Click | None:
+    """The winning touch for a visitor who typed no code, if any."""
     now = core.now()
     window = core.attribution.window
     touches: list[Click] = []
     if link is not None:
         touches.append(_link_click(core, link, visitor, now))
     touches += visitor_clicks(core.store, visitor, since=now - window, until=now)
-    winner = core.attribution.winner(touches, now)
-    if winner is None:
-        raise NotFound(
-            f"visitor {visitor!r} followed no referral link in the last {window}", value=visitor
-        )
-    return winner
+    return core.attribution.winner(touches, now)
 
 
 def touch(
@@ -116,15 +111,18 @@ def touch(
     link: str | None,
     visitor: str | None,
     channel: str | None,
-) -> Touch:
-    """What `attribute` credits once the attribution model has chosen.
+) -> Touch | None:
+    """What `attribute` credits once the attribution model has chosen; None: nothing.
 
     Without a visitor, or with a typed code, the arguments stand as given. Otherwise the
-    winning touch's code replaces the link, and its channel and campaign apply.
+    winning touch's code replaces the link, and its channel and campaign apply; a visitor
+    with no click in the window and no link has nothing to credit.
     """
     if visitor is not None:
         visitor = require_id("visitor", visitor)  # checked even when a typed code makes it moot
     if visitor is None or code is not None:
         return Touch(code, link, channel, None)
     winner = _winning_touch(core, link=link, visitor=visitor)
+    if winner is None:
+        return None
     return Touch(winner.code, None, channel or winner.channel, winner.campaign)

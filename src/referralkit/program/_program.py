@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from referralkit.campaigns import Campaign
 from referralkit.codes import CodeFormat
@@ -279,6 +279,45 @@ class ReferralProgram:
 
     # -- attribution -----------------------------------------------------------------------
 
+    @overload
+    def attribute(
+        self,
+        *,
+        referee: str,
+        code: str,
+        link: None = None,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+        channel: str | None = None,
+        visitor: str | None = None,
+    ) -> Referral: ...
+
+    @overload
+    def attribute(
+        self,
+        *,
+        referee: str,
+        link: str,
+        code: None = None,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+        channel: str | None = None,
+        visitor: str | None = None,
+    ) -> Referral: ...
+
+    @overload
+    def attribute(
+        self,
+        *,
+        referee: str,
+        visitor: str,
+        code: None = None,
+        link: None = None,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+        channel: str | None = None,
+    ) -> Referral | None: ...
+
     def attribute(
         self,
         *,
@@ -289,11 +328,13 @@ class ReferralProgram:
         existing_customer: bool = False,
         channel: str | None = None,
         visitor: str | None = None,
-    ) -> Referral:
+    ) -> Referral | None:
         """Attribute a new customer to the owner of ``code`` (typed) or ``link`` (clicked).
 
         With ``visitor`` (and no typed code) the program's attribution model picks the
-        winning touch among the visitor's tracked clicks and ``link``, if given.
+        winning touch among the visitor's tracked clicks and ``link``, if given; a
+        visitor who followed no referral link in the window (and brings no link) is a
+        plain sign-up: the answer is None, and nothing is written.
 
         Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
         with reason codes when a rule or a guard objects. Raises `InvalidCode`,

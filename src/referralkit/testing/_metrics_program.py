@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from referralkit.context import Decision, GuardContext, Verdict
 from referralkit.errors import ReferralError
-from referralkit.model import ReferralStatus
+from referralkit.model import Referral, ReferralStatus
 from referralkit.money import Money
 from referralkit.policies import AllOf, DoubleSided, FirstOrderOnly, Fixed, PercentOfOrder
 from referralkit.program import ReferralProgram
@@ -99,6 +99,7 @@ def _sign_up(
     referee = f"ref-{day:03d}"
     owner = rng.choice(sorted(codes))
     how = rng.random()
+    ref: Referral | None
     try:
         if how < 0.1:
             program.attribute(referee=owner, code=codes[owner])  # self-referral: rejected
@@ -109,8 +110,10 @@ def _sign_up(
             url = program.link(codes[owner], channel=rng.choice(_CHANNELS))
             ref = program.attribute(referee=referee, link=url)
         else:
-            ref = program.attribute(referee=referee, visitor=f"v-{day}-0")
+            ref = program.attribute(referee=referee, visitor=f"v-{day}-0")  # may be None
     except ReferralError:
+        return None
+    if ref is None:
         return None  # a visitor who clicked nothing
     return None if ref.status is ReferralStatus.REJECTED else referee
 
