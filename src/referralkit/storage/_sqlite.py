@@ -76,7 +76,7 @@ def _opt_dt(value: str | None) -> datetime | None:
     return None if value is None else _dt(value)
 
 
-def _minor(money: Money) -> int:
+def _to_minor_units(money: Money) -> int:
     scaled = money.amount.scaleb(CURRENCY_EXPONENTS[money.currency])
     if scaled != scaled.to_integral_value():
         raise StorageError(f"{money!r} has more decimals than {money.currency} allows")
@@ -84,15 +84,15 @@ def _minor(money: Money) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _req_money(units: int, currency: str) -> Money:
+def _money_from_minor(units: int, currency: str) -> Money:
     # Cached: rows repeat the same few amounts, and Money is immutable.
     return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
 
 
-def _money(units: int | None, currency: str | None) -> Money | None:
+def _money_from_minor_or_none(units: int | None, currency: str | None) -> Money | None:
     if units is None or currency is None:
         return None
-    return _req_money(units, currency)
+    return _money_from_minor(units, currency)
 
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -218,11 +218,11 @@ def _conversion_row(row: Sequence[Any]) -> Conversion:
     return Conversion(
         order_id=order_id,
         referee=referee,
-        amount=_req_money(amount, currency),
+        amount=_money_from_minor(amount, currency),
         occurred_at=_dt(occurred_at),
         first_order=bool(first_order),
         referral_id=referral_id,
-        refunded=_req_money(refunded, currency) if refunded else None,
+        refunded=_money_from_minor(refunded, currency) if refunded else None,
     )
 
 
@@ -258,8 +258,8 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         beneficiary=_beneficiary(beneficiary),
         customer_id=customer_id,
         kind=_reward_kind(kind),
-        amount=_money(amount, currency),
-        granted=_money(granted, currency),
+        amount=_money_from_minor_or_none(amount, currency),
+        granted=_money_from_minor_or_none(granted, currency),
         points=points,
         granted_points=granted_points,
         state=_reward_state(state),
@@ -271,7 +271,7 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         perk=perk,
         coupon_code=coupon_code,
         proportional=bool(proportional),
-        clawback=_money(clawback, currency),
+        clawback=_money_from_minor_or_none(clawback, currency),
         clawback_points=clawback_points,
     )
 
@@ -442,8 +442,8 @@ class _Conversions(_Repo):
                 conversion.order_id,
                 conversion.referee,
                 conversion.amount.currency,
-                _minor(conversion.amount),
-                0 if conversion.refunded is None else _minor(conversion.refunded),
+                _to_minor_units(conversion.amount),
+                0 if conversion.refunded is None else _to_minor_units(conversion.refunded),
                 _ts(conversion.occurred_at),
                 int(conversion.first_order),
                 conversion.referral_id,
@@ -468,7 +468,7 @@ class _Conversions(_Repo):
     def set_refunded(self, order_id: str, refunded: Money) -> Conversion:
         row = self._c.execute(
             _SET_REFUNDED,
-            (_minor(refunded), order_id),
+            (_to_minor_units(refunded), order_id),
         ).fetchone()
         if row is None:
             raise UnknownOrder(f"no order {order_id!r}", value=order_id)
@@ -492,8 +492,8 @@ def _reward_values(r: Reward) -> tuple[Any, ...]:
         r.customer_id,
         r.kind.value,
         None if money is None else money.currency,
-        None if r.amount is None else _minor(r.amount),
-        None if r.granted is None else _minor(r.granted),
+        None if r.amount is None else _to_minor_units(r.amount),
+        None if r.granted is None else _to_minor_units(r.granted),
         r.points,
         r.granted_points,
         r.state.value,
@@ -505,7 +505,7 @@ def _reward_values(r: Reward) -> tuple[Any, ...]:
         r.perk,
         r.coupon_code,
         int(r.proportional),
-        None if r.clawback is None else _minor(r.clawback),
+        None if r.clawback is None else _to_minor_units(r.clawback),
         r.clawback_points,
     )
 
@@ -534,10 +534,10 @@ class _Rewards(_Repo):
             "UPDATE rewards SET amount_minor = ?, state = ?, hold_until = ?, clawback_minor = ?,"
             " points = ?, clawback_points = ? WHERE id = ?",
             (
-                None if reward.amount is None else _minor(reward.amount),
+                None if reward.amount is None else _to_minor_units(reward.amount),
                 reward.state.value,
                 _opt_ts(reward.hold_until),
-                None if reward.clawback is None else _minor(reward.clawback),
+                None if reward.clawback is None else _to_minor_units(reward.clawback),
                 reward.points,
                 reward.clawback_points,
                 reward.id,
@@ -574,7 +574,7 @@ class _Rewards(_Repo):
                     e.customer_id,
                     e.bucket,
                     e.currency,
-                    None if e.amount is None else _minor(e.amount),
+                    None if e.amount is None else _to_minor_units(e.amount),
                     e.points,
                     _ts(e.occurred_at),
                     e.reason,
@@ -589,7 +589,7 @@ class _Rewards(_Repo):
             " WHERE customer_id = ? GROUP BY bucket, currency ORDER BY bucket, currency",
             (customer_id,),
         )
-        return [(b, c, _money(m, c), int(p)) for b, c, m, p in rows]
+        return [(b, c, _money_from_minor_or_none(m, c), int(p)) for b, c, m, p in rows]
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
         money: dict[str, Money] = {}
@@ -600,7 +600,7 @@ class _Rewards(_Repo):
         ):
             points += int(pts)
             if currency is not None:
-                money[currency] = _req_money(int(minor), currency)
+                money[currency] = _money_from_minor(int(minor), currency)
         return money, points
 
 

@@ -77,7 +77,8 @@ def _no_io() -> Iterator[None]:
         yield
 
 
-def _money(currency: str, low: int, high: int) -> st.SearchStrategy[Money]:
+def _amounts_between(currency: str, low: int, high: int) -> st.SearchStrategy[Money]:
+    """Money in ``currency`` of ``low`` to ``high`` minor units (cents)."""
     return st.integers(low, high).map(lambda units: Money.from_minor(units, currency))
 
 
@@ -87,7 +88,7 @@ def _past_rewards(draw: st.DrawFn, currency: str) -> PastReward:
     return PastReward(
         key=draw(st.sampled_from(["o-0:fixed", "milestone:default:5", "o-9:percent"])),
         policy=draw(st.sampled_from(["fixed(10.00 USD)", "percent_of_order(5%)"])),
-        amount=None if points else draw(_money(currency, 0, 50_000)),
+        amount=None if points else draw(_amounts_between(currency, 0, 50_000)),
         points=draw(st.integers(0, 5_000)) if points else 0,
         granted_at=NOW - timedelta(days=draw(st.integers(0, 400))),
     )
@@ -115,7 +116,7 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
     conversion = Conversion(
         order_id=f"o-{order_number}",
         referee="bob",
-        amount=draw(_money(currency, 0, 2_000_000)),
+        amount=draw(_amounts_between(currency, 0, 2_000_000)),
         occurred_at=NOW - timedelta(minutes=draw(st.integers(0, 60 * 24 * 7))),
         first_order=order_number == 1 if realistic else draw(st.booleans()),
         referral_id=referral.id,
@@ -126,7 +127,7 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
         qualified=draw(st.integers(1, 60)),
         order_number=order_number,
         referrer_rewards=tuple(draw(st.lists(_past_rewards(currency), max_size=6))),
-        program_spend={currency: draw(_money(currency, 0, 10_000_000))},
+        program_spend={currency: draw(_amounts_between(currency, 0, 10_000_000))},
         program_points=draw(st.integers(0, 1_000_000)),
         campaign=campaign,
         now=NOW,
