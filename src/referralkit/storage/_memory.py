@@ -21,6 +21,7 @@ from referralkit.model import Conversion, Event, Referral, ReferralCode, Referra
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry
 from referralkit.storage._errors import CodeTaken
+from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
     from referralkit.storage._memory_metrics import MemoryMetricsSource
@@ -30,32 +31,8 @@ __all__ = ["MemoryStore"]
 _Undo = Callable[[], object]
 
 
-class _Tables:
-    def __init__(self) -> None:
-        self.codes: dict[str, ReferralCode] = {}
-        self.code_by_owner: dict[tuple[str, str], str] = {}
-        self.owner_codes: dict[str, list[str]] = defaultdict(list)
-        self.referrals: dict[str, Referral] = {}
-        self.active_by_referee: dict[str, str] = {}
-        self.referrals_by_referrer: dict[str, list[str]] = defaultdict(list)
-        self.conversions: dict[str, Conversion] = {}
-        self.conversions_by_referee: dict[str, int] = defaultdict(int)
-        self.conversions_by_referral: dict[str, list[str]] = defaultdict(list)
-        self.rewards: dict[str, Reward] = {}
-        self.reward_keys: dict[tuple[str, str], str] = {}
-        self.rewards_by_order: dict[str, list[str]] = defaultdict(list)
-        self.rewards_by_customer: dict[str, list[str]] = defaultdict(list)
-        self.rewards_by_referral: dict[str, list[str]] = defaultdict(list)
-        self.entries: list[LedgerEntry] = []
-        self.entries_by_customer: dict[str, list[LedgerEntry]] = defaultdict(list)
-        self.events: list[Event] = []
-        self.acked: set[int] = set()
-        self.signals: dict[str, set[Signal]] = defaultdict(set)
-        self.signal_owners: dict[Signal, list[str]] = defaultdict(list)
-
-
 class _Repo:
-    def __init__(self, tables: _Tables, undo: list[_Undo]) -> None:
+    def __init__(self, tables: MemoryTables, undo: list[_Undo]) -> None:
         self._t = tables
         self._undo = undo
 
@@ -335,7 +312,7 @@ class _Rewards(_Repo):
 
 
 class _Events(_Repo):
-    def __init__(self, tables: _Tables, undo: list[_Undo], next_id: Callable[[], int]) -> None:
+    def __init__(self, tables: MemoryTables, undo: list[_Undo], next_id: Callable[[], int]) -> None:
         super().__init__(tables, undo)
         self._next_id = next_id
 
@@ -420,7 +397,7 @@ class MemoryStore:
     """A complete store in process memory. Thread-safe; units of work run one at a time."""
 
     def __init__(self) -> None:
-        self._tables = _Tables()
+        self._tables = MemoryTables()
         self._lock = threading.RLock()
         self._event_seq = 0
 
