@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from referralkit.context import Signal
-from referralkit.errors import SchemaVersionError, StorageError, UnknownOrder, UnknownReferral
+from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -40,7 +40,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry
 from referralkit.storage._errors import CodeTaken
-from referralkit.storage._schema import MIGRATIONS, SCHEMA_VERSION
+from referralkit.storage._schema import migrate
 from referralkit.storage._sqlite_codec import (
     decode_optional_time,
     decode_time,
@@ -737,23 +737,7 @@ class SQLiteStore:
 
     def _migrate(self) -> None:
         with self.transaction():
-            conn = self._conn()
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            current = 0 if row is None else int(row[0])
-            if current > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"{self.path!r} has schema version {current}, newer than this referralkit "
-                    f"understands ({SCHEMA_VERSION}); upgrade referralkit to open it",
-                    value=current,
-                )
-            for step in MIGRATIONS[current:]:
-                for statement in _statements(step):
-                    conn.execute(statement)
-            if row is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif current < SCHEMA_VERSION:
-                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+            migrate(self._conn(), self.path)
 
     def schema_version(self) -> int:
         """The schema version recorded in the file."""
@@ -859,7 +843,3 @@ def _retry(step: Callable[[], Any]) -> Any:
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.25)
     return None  # pragma: no cover - the loop always returns or raises
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
