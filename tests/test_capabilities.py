@@ -13,10 +13,11 @@ from referralkit.protocols import (
     EventOutbox,
     IdentityRepository,
     MeasurableStore,
+    Store,
     UnitOfWork,
     missing_members,
 )
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore
 
 
 @runtime_checkable
@@ -65,14 +66,11 @@ class BareStore:
         pass
 
 
-@pytest.mark.parametrize("make", [MemoryStore, lambda: SQLiteStore(":memory:")])
-def test_the_built_in_stores_are_measurable(make) -> None:
-    store = make()
+def test_the_built_in_stores_are_measurable(store: Store) -> None:
     assert isinstance(store, MeasurableStore)
     assert missing_members(store, MeasurableStore) == ()
     with metrics_source(store).snapshot() as view:
         assert view.funnel(Window())[0].attributions == 0
-    store.close()
 
 
 def test_a_store_that_cannot_be_measured_is_a_config_error_naming_it() -> None:

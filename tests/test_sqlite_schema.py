@@ -12,6 +12,8 @@ import referralkit as rk
 from referralkit.storage import SCHEMA_VERSION, SQLiteStore
 from referralkit.storage._schema import MIGRATIONS, migrate
 
+pytestmark = pytest.mark.sqlite
+
 
 def _write_version(path: Path, version: int) -> None:
     db = sqlite3.connect(path)

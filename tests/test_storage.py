@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from referralkit.protocols import Store
-from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import StoreContract
 
 
-@pytest.mark.memory
-class TestMemoryStore(StoreContract):
+class TestBuiltinStores(StoreContract):
+    """Memory, a SQLite file and SQLite in memory: the conftest ``store`` fixture's params."""
+
     @pytest.fixture
-    def store(self) -> Store:
-        return MemoryStore()
-
-
-@pytest.mark.sqlite
-class TestSQLiteStore(StoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[Store]:
-        s = SQLiteStore(tmp_path / "contract.db")
-        yield s
-        s.close()
-
-
-@pytest.mark.sqlite
-class TestSQLiteInMemoryStore(StoreContract):
-    @pytest.fixture
-    def store(self) -> Iterator[Store]:
-        s = SQLiteStore(":memory:")
-        yield s
-        s.close()
+    def store(self, store: Store) -> Store:
+        return store
 
 
 def _storage_imports() -> dict[str, set[str]]:
