@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from referralkit.errors import StorageError
 from referralkit.money import CURRENCY_EXPONENTS, Money
+from referralkit.storage._errors import require_aware
 
 __all__ = [
     "decode_optional_time",
@@ -29,8 +30,7 @@ __all__ = [
 def encode_time(value: datetime) -> str:
     """Fixed-width UTC text; a naive time is a `StorageError`."""
     # Cached: one unit of work stamps many rows with the same time.
-    if value.tzinfo is None:
-        raise StorageError("naive datetimes cannot be stored; pass timezone-aware times")
+    require_aware(value)
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 

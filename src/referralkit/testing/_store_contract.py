@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import attrs
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from referralkit.errors import UnknownOrder, UnknownReferral
+from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -29,7 +30,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry, Store
+from referralkit.protocols import LedgerEntry, Store, UnitOfWork
 from referralkit.storage._errors import CodeTaken
 from referralkit.testing._metrics_contract import MetricsContract
 from referralkit.testing._store_base import (
@@ -141,6 +142,41 @@ def _seed(store: Store) -> None:
         uow.codes.add(_code())
         uow.referrals.add(_referral("r-1", "bob"))
         uow.conversions.add(_conversion("o-1", "bob", referral="r-1"))
+
+
+_NAIVE = datetime(2026, 1, 1)  # noqa: DTZ001 - naive on purpose: no store may accept it
+
+# Each write with a naive time, and how to look for what it would have stored.
+_NAIVE_WRITES: dict[str, tuple[Callable[[UnitOfWork], object], Callable[[UnitOfWork], object]]] = {
+    "code": (
+        lambda uow: uow.codes.add(attrs.evolve(_code("NNNN0000", "nat"), created_at=_NAIVE)),
+        lambda uow: uow.codes.get("NNNN0000"),
+    ),
+    "referral": (
+        lambda uow: uow.referrals.add(_referral("r-naive", "nat", at=_NAIVE)),
+        lambda uow: uow.referrals.get("r-naive"),
+    ),
+    "conversion": (
+        lambda uow: uow.conversions.add(
+            attrs.evolve(_conversion("naive", "bob"), occurred_at=_NAIVE)
+        ),
+        lambda uow: uow.conversions.get("naive"),
+    ),
+    "reward": (
+        lambda uow: uow.rewards.add(_reward("w-naive", key="naive", hold_until=_NAIVE)),
+        lambda uow: uow.rewards.get("w-naive"),
+    ),
+    "ledger entry": (
+        lambda uow: uow.rewards.append(
+            [LedgerEntry("w-1", "ann", "held", "USD", Money("1", "USD"), 0, _NAIVE, "grant")]
+        ),
+        lambda uow: uow.rewards.balances("ann"),
+    ),
+    "event": (
+        lambda uow: uow.events.add("naive", {}, _NAIVE),
+        lambda uow: uow.events.pending(10),
+    ),
+}
 
 
 class CodesContract(CapabilityContract):
@@ -550,25 +586,18 @@ class TransactionsContract(CapabilityContract):
         with store.transaction() as uow:
             assert uow.conversions.count_for_referee("bob") == 50
 
-    def test_backend_errors_are_storage_errors(self, store: Store) -> None:
-        """A naive datetime or broken write surfaces as StorageError or a ReferralError."""
-        from referralkit.errors import ReferralError  # noqa: PLC0415 - local to the test
+    @pytest.mark.parametrize("write", sorted(_NAIVE_WRITES))
+    def test_backend_errors_are_storage_errors(self, store: Store, write: str) -> None:
+        """A write the backend cannot store faithfully (a naive time) is a StorageError.
 
-        naive = Conversion(
-            order_id="naive",
-            referee="bob",
-            amount=Money("1", "USD"),
-            occurred_at=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
-            first_order=True,
-        )
-        try:
-            with store.transaction() as uow:
-                uow.conversions.add(naive)
-        except ReferralError:
-            pass
-        else:  # an adapter may accept naive times, but must then hand them back unchanged
-            with store.transaction() as uow:
-                assert uow.conversions.get("naive") == naive
+        The error is required, and the unit of work it ends leaves nothing behind.
+        """
+        _seed(store)
+        attempt, look_up = _NAIVE_WRITES[write]
+        with pytest.raises(StorageError), store.transaction() as uow:
+            attempt(uow)
+        with store.transaction() as uow:
+            assert not look_up(uow), f"the refused {write} was stored"
 
 
 class StoreContract(
