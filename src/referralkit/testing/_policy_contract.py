@@ -134,6 +134,46 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
     )
 
 
+@st.composite
+def first_order_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
+    """The plain case a reward policy exists for: a referred friend's first order.
+
+    2,000 to 50,000 minor units of ``currency`` (20.00 to 500.00 USD), the referrer's
+    first qualified referral, attributed in the last 30 days, no history, nothing spent.
+    """
+    referral = Referral(
+        id="ref-1",
+        code="K3J92QWX",
+        referrer="ann",
+        referee="bob",
+        status=ReferralStatus.QUALIFIED,
+        reasons=(),
+        attributed_at=NOW - timedelta(days=draw(st.integers(0, 30))),
+        campaign="default",
+        policy_version="contract",
+        channel=draw(st.sampled_from([None, "email", "whatsapp"])),
+    )
+    conversion = Conversion(
+        order_id="o-1",
+        referee="bob",
+        amount=draw(_amounts_between(currency, 2_000, 50_000)),
+        occurred_at=NOW,
+        first_order=True,
+        referral_id=referral.id,
+    )
+    return RewardContext(
+        referral=referral,
+        conversion=conversion,
+        qualified=1,
+        order_number=1,
+        referrer_rewards=(),
+        program_spend={},
+        program_points=0,
+        campaign="default",
+        now=NOW,
+    )
+
+
 def _value(grant: Grant) -> Money | None:
     return grant.coupon_value if grant.kind is RewardKind.COUPON else grant.amount
 
@@ -182,10 +222,34 @@ class PolicyContract:
         """The contexts the policy is evaluated on."""
         return reward_contexts(self.currency)
 
+    def granting_contexts(self, policy: RewardPolicy) -> st.SearchStrategy[RewardContext]:
+        """Contexts in which ``policy`` must grant something: by default, first orders.
+
+        A referred friend's first order, with no history (`first_order_contexts`).
+        Override for a policy that rightly grants nothing there, such as a milestone
+        at the fifth referral: return contexts where it must grant.
+        """
+        del policy
+        return first_order_contexts(self.currency)
+
     def evaluate(self, policy: RewardPolicy, context: RewardContext) -> Sequence[Grant]:
         """Evaluate with I/O forbidden: files, sockets, processes, SQLite."""
         with _no_io():
             return policy.evaluate(context)
+
+    def _grants(self, policy: RewardPolicy, data: st.DataObject) -> list[Grant]:
+        """Grants on a drawn context and on a context where the policy must grant.
+
+        Fails unless the second grants something, so a check made on every grant can
+        never pass by there being no grant at all.
+        """
+        must = data.draw(self.granting_contexts(policy), label="a context that must grant")
+        granted = list(self.evaluate(policy, must))
+        assert granted, (
+            f"{policy.name} granted nothing on {must.conversion.amount} as a first order;"
+            " if that is right, override granting_contexts() to say where it grants"
+        )
+        return [*self.evaluate(policy, data.draw(self.contexts())), *granted]
 
     # -- the contract --------------------------------------------------------------------------
 
@@ -212,13 +276,19 @@ class PolicyContract:
     @given(data=st.data())
     def test_returns_explained_grants(self, policy: RewardPolicy, data: st.DataObject) -> None:
         """Every grant is a Grant naming its policy, with a key and an explanation."""
-        for grant in self.evaluate(policy, data.draw(self.contexts())):
+        for grant in self._grants(policy, data):
             assert isinstance(grant, Grant)
             assert isinstance(grant.beneficiary, Beneficiary)
             assert isinstance(grant.kind, RewardKind)
             assert grant.policy.strip(), "a grant must name the policy that granted it"
             assert grant.explanation.strip(), "a grant must explain why it was granted"
             assert grant.key.strip(), "a grant needs a key (what makes it idempotent)"
+
+    @_SETTINGS
+    @given(data=st.data())
+    def test_grants_where_it_must(self, policy: RewardPolicy, data: st.DataObject) -> None:
+        """On a context from `granting_contexts` the policy grants: never granting fails."""
+        assert self._grants(policy, data)
 
     @_SETTINGS
     @given(data=st.data())
@@ -233,7 +303,7 @@ class PolicyContract:
     @given(data=st.data())
     def test_never_grants_a_negative_value(self, policy: RewardPolicy, data: st.DataObject) -> None:
         """No negative money, coupon value or points, ever."""
-        for grant in self.evaluate(policy, data.draw(self.contexts())):
+        for grant in self._grants(policy, data):
             value = _value(grant)
             assert value is None or value.amount >= 0, grant
             assert grant.points >= 0, grant
@@ -242,7 +312,7 @@ class PolicyContract:
     @given(data=st.data())
     def test_money_is_in_one_currency(self, policy: RewardPolicy, data: st.DataObject) -> None:
         """With orders in ``currency``, every money grant is in ``currency`` and exact to it."""
-        for grant in self.evaluate(policy, data.draw(self.contexts())):
+        for grant in self._grants(policy, data):
             value = _value(grant)
             if value is not None:
                 assert value.currency == self.currency, grant
