@@ -138,8 +138,8 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
 def first_order_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
     """The plain case a reward policy exists for: a referred friend's first order.
 
-    2,000 to 50,000 minor units of ``currency`` (20.00 to 500.00 USD), the referrer's
-    first qualified referral, attributed in the last 30 days, no history, nothing spent.
+    2,000 to 50,000 minor units of ``currency`` (20.00 to 500.00 USD), placed within a
+    day of the referral, the referrer's first qualified one; no history, nothing spent.
     """
     referral = Referral(
         id="ref-1",
@@ -148,7 +148,7 @@ def first_order_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContex
         referee="bob",
         status=ReferralStatus.QUALIFIED,
         reasons=(),
-        attributed_at=NOW - timedelta(days=draw(st.integers(0, 30))),
+        attributed_at=NOW - timedelta(minutes=draw(st.integers(0, 24 * 60))),
         campaign="default",
         policy_version="contract",
         channel=draw(st.sampled_from([None, "email", "whatsapp"])),
