@@ -1,7 +1,8 @@
 """Storage: the `Store` protocol's built-in adapters.
 
-`MemoryStore` for tests and demos, `SQLiteStore` as the embedded default. Both pass
-the same contract suite, `referralkit.testing.StoreContract`.
+`MemoryStore` for tests and demos, `SQLiteStore` as the embedded default. Both have
+the core and the `MeasurableStore` capability, and pass the same contract suite,
+`referralkit.testing.StoreContract`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from referralkit.protocols import (
     EventOutbox,
     IdentityRepository,
     LedgerEntry,
+    MeasurableStore,
     ReferralRepository,
     RewardLedger,
     Store,
@@ -30,6 +32,7 @@ __all__ = [
     "EventOutbox",
     "IdentityRepository",
     "LedgerEntry",
+    "MeasurableStore",
     "MemoryStore",
     "ReferralRepository",
     "RewardLedger",

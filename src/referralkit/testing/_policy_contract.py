@@ -94,6 +94,25 @@ def _past_rewards(draw: st.DrawFn, currency: str) -> PastReward:
     )
 
 
+_CHANNELS = st.sampled_from([None, "email", "whatsapp"])
+
+
+def _bobs_referral(attributed_at: datetime, campaign: str, channel: str | None) -> Referral:
+    """The qualified referral of bob by ann that every generated context is about."""
+    return Referral(
+        id="ref-1",
+        code="K3J92QWX",
+        referrer="ann",
+        referee="bob",
+        status=ReferralStatus.QUALIFIED,
+        reasons=(),
+        attributed_at=attributed_at,
+        campaign=campaign,
+        policy_version="contract",
+        channel=channel,
+    )
+
+
 @st.composite
 def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
     """Contexts made of plain values: any count, order number, history and spend."""
@@ -101,18 +120,7 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
     realistic = draw(st.booleans())  # else the host overrides first_order
     campaign = draw(st.sampled_from(["default", "spring"]))
     attributed = NOW - timedelta(days=draw(st.integers(0, 800)))
-    referral = Referral(
-        id="ref-1",
-        code="K3J92QWX",
-        referrer="ann",
-        referee="bob",
-        status=ReferralStatus.QUALIFIED,
-        reasons=(),
-        attributed_at=attributed,
-        campaign=campaign,
-        policy_version="contract",
-        channel=draw(st.sampled_from([None, "email", "whatsapp"])),
-    )
+    referral = _bobs_referral(attributed, campaign, draw(_CHANNELS))
     conversion = Conversion(
         order_id=f"o-{order_number}",
         referee="bob",
@@ -141,18 +149,8 @@ def first_order_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContex
     2,000 to 50,000 minor units of ``currency`` (20.00 to 500.00 USD), placed within a
     day of the referral, the referrer's first qualified one; no history, nothing spent.
     """
-    referral = Referral(
-        id="ref-1",
-        code="K3J92QWX",
-        referrer="ann",
-        referee="bob",
-        status=ReferralStatus.QUALIFIED,
-        reasons=(),
-        attributed_at=NOW - timedelta(minutes=draw(st.integers(0, 24 * 60))),
-        campaign="default",
-        policy_version="contract",
-        channel=draw(st.sampled_from([None, "email", "whatsapp"])),
-    )
+    attributed = NOW - timedelta(minutes=draw(st.integers(0, 24 * 60)))
+    referral = _bobs_referral(attributed, "default", draw(_CHANNELS))
     conversion = Conversion(
         order_id="o-1",
         referee="bob",
