@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,21 +12,10 @@ import referralkit as rk
 from referralkit.metrics import Attribution, Click, resolve_attribution, winning_click
 from referralkit.model import Beneficiary, ReferralStatus
 from referralkit.policies import DoubleSided, Fixed
-from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    else:
-        s = SQLiteStore(tmp_path / "attribution.db")
-        yield s
-        s.close()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +10,7 @@ import referralkit as rk
 from referralkit.config import ProgramConfig
 from referralkit.model import Beneficiary, ReferralStatus
 from referralkit.policies import Capped, DoubleSided, Fixed, policy_version
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -33,16 +31,6 @@ SPRING = rk.Campaign(
     link_base="https://spring.shop.example/r",
     channels=("email", "whatsapp"),
 )
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    else:
-        s = SQLiteStore(tmp_path / "campaigns.db")
-        yield s
-        s.close()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,23 +17,12 @@ from referralkit.guards import (
 )
 from referralkit.model import ReferralStatus
 from referralkit.policies import DoubleSided, Fixed
-from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 NEW_SECRET = b"the secret we rotate to, 32+ bytes long"
 USD = "USD"
 POLICY = DoubleSided(referrer=Fixed(rk.Money("10", USD)), referee=Fixed(rk.Money("5", USD)))
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    else:
-        s = SQLiteStore(tmp_path / "guards.db")
-        yield s
-        s.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -25,16 +24,6 @@ DOCS = Path(__file__).parent.parent / "docs"
 
 def usd(amount: str) -> rk.Money:
     return rk.Money(amount, "USD")
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    else:
-        s = SQLiteStore(tmp_path / "metrics.db")
-        yield s
-        s.close()
 
 
 @pytest.fixture
@@ -271,6 +260,7 @@ class _Rows(list):
         return self[0] if self else None
 
 
+@pytest.mark.sqlite
 @pytest.mark.parametrize("days", [30, 90])
 def test_sqlite_hands_python_aggregates_not_rows(tmp_path: Path, days: int) -> None:
     """However many facts are stored, the report reads a bounded number of rows."""

@@ -81,10 +81,37 @@ BUILTINS = {
 }
 
 
+def _at_its_first_milestone(policy: Milestone, context: rk.RewardContext) -> rk.RewardContext:
+    return attrs.evolve(context, qualified=policy.milestones[0][0])
+
+
+def _a_repeat_order(policy: Recurring, context: rk.RewardContext) -> rk.RewardContext:
+    order = attrs.evolve(context.conversion, order_id="o-2", first_order=False)
+    return attrs.evolve(context, conversion=order, order_number=2)
+
+
+def _above_its_minimum(policy: MinimumOrder, context: rk.RewardContext) -> rk.RewardContext:
+    order = attrs.evolve(context.conversion, amount=max(context.conversion.amount, policy.amount))
+    return attrs.evolve(context, conversion=order)
+
+
+# Built-ins that rightly grant nothing on a plain first order, and where they must grant.
+GRANTS_ON = {
+    Milestone: _at_its_first_milestone,
+    Recurring: _a_repeat_order,
+    MinimumOrder: _above_its_minimum,
+}
+
+
 class TestBuiltinPoliciesMeetTheContract(PolicyContract):
     @pytest.fixture(params=list(BUILTINS.values()), ids=list(BUILTINS))
     def policy(self, request):
         return request.param
+
+    def granting_contexts(self, policy):
+        contexts = super().granting_contexts(policy)
+        where = GRANTS_ON.get(type(policy))
+        return contexts if where is None else contexts.map(lambda c: where(policy, c))
 
 
 # -- the contract catches what it promises to catch ------------------------------------------
@@ -125,6 +152,8 @@ class _Bad:
                 return [grant]
         if self.flaw == "stateful":
             return [grant] if self.calls % 2 else []
+        if self.flaw == "never grants":
+            return []
         if self.flaw == "undeclared needs":
             return [grant] * min(context.qualified, 1) if money.amount >= 0 else []
         return [grant]
@@ -146,6 +175,10 @@ class _HoldsAStore(_Bad):
         ("reads a file", "test_is_deterministic"),
         ("stateful", "test_is_deterministic"),
         ("no name", "test_name_is_a_stable_non_empty_string"),
+        ("never grants", "test_grants_where_it_must"),
+        ("never grants", "test_returns_explained_grants"),
+        ("never grants", "test_never_grants_a_negative_value"),
+        ("never grants", "test_money_is_in_one_currency"),
     ],
 )
 def test_the_contract_fails_a_policy_that_breaks_it(flaw, test) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import attrs
 import pytest
@@ -15,7 +13,7 @@ import referralkit as rk
 from referralkit.model import ReferralStatus, RewardState
 from referralkit.policies import DoubleSided, Fixed, PercentOfOrder
 from referralkit.program._ledger import with_state as _with_state
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -24,16 +22,6 @@ USD = "USD"
 
 def usd(amount: str) -> rk.Money:
     return rk.Money(amount, USD)
-
-
-@pytest.fixture(params=["memory", "sqlite"], ids=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    else:
-        s = SQLiteStore(tmp_path / "program.db")
-        yield s
-        s.close()
 
 
 @pytest.fixture

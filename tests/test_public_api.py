@@ -271,18 +271,21 @@ EXPORTS: dict[str, list[str]] = {
     ],
     "referralkit.program": ["ReferralProgram"],
     "referralkit.protocols": [
+        "Capability",
         "CodeRepository",
         "ConversionRepository",
         "EventOutbox",
         "Guard",
         "IdentityRepository",
         "LedgerEntry",
+        "MeasurableStore",
         "ReferralRepository",
         "RewardLedger",
         "RewardPolicy",
         "Store",
         "TieredPolicy",
         "UnitOfWork",
+        "missing_members",
     ],
     "referralkit.registry": [
         "GUARD_GROUP",
@@ -304,7 +307,19 @@ EXPORTS: dict[str, list[str]] = {
         "unregister_policy",
     ],
     "referralkit.storage": ["SCHEMA_VERSION", "CodeTaken", "MemoryStore", "SQLiteStore"],
-    "referralkit.testing": ["FrozenClock", "PolicyContract", "StoreContract"],
+    "referralkit.testing": [
+        "CodesContract",
+        "ConversionsContract",
+        "FrozenClock",
+        "IdentitiesContract",
+        "LedgerContract",
+        "MetricsContract",
+        "OutboxContract",
+        "PolicyContract",
+        "ReferralsContract",
+        "StoreContract",
+        "TransactionsContract",
+    ],
 }
 
 CONTRACT = {

@@ -143,6 +143,9 @@ def test_registering_the_same_factory_twice_is_harmless(registered) -> None:
     register_policy("tests.double", Double)
     registered.append("tests.double")
     register_policy("fixed", Fixed)  # the built-in itself: the same object
+    assert policy_factory("tests.double") is Double
+    assert policy_factory("fixed") is Fixed
+    assert policy_names().count("tests.double") == 1
 
 
 def test_a_name_clash_names_both_claimants_and_changes_nothing(registered) -> None:

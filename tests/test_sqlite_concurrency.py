@@ -17,6 +17,8 @@ import referralkit as rk
 from _together import run_together
 from _workers import deliver, program_on
 
+pytestmark = pytest.mark.sqlite
+
 WORKERS = Path(__file__).with_name("_workers.py")
 ORDERS = 1000
 

@@ -10,14 +10,17 @@ import pytest
 
 import referralkit as rk
 from referralkit.storage import SCHEMA_VERSION, SQLiteStore
-from referralkit.storage._schema import MIGRATIONS
+from referralkit.storage._schema import MIGRATIONS, migrate
+
+pytestmark = pytest.mark.sqlite
 
 
 def _write_version(path: Path, version: int) -> None:
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     for step in MIGRATIONS[:version]:
-        db.executescript(step)
+        for statement in step:
+            db.execute(statement)
     db.execute("INSERT INTO schema_version VALUES (?)", (version,))
     db.commit()
     db.close()
@@ -47,6 +50,67 @@ def test_an_older_file_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
         assert code.owner == "ann"
         uow.identities.add("ann", [("email", "x")])  # a table from a later migration
     store.close()
+
+
+def _schema(path: Path) -> list[tuple[str, str, str]]:
+    db = sqlite3.connect(path)
+    rows = db.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name <> 'sqlite_sequence' ORDER BY name"
+    ).fetchall()
+    db.close()
+    return rows
+
+
+@pytest.mark.parametrize("version", range(SCHEMA_VERSION))
+def test_a_file_of_every_older_version_opens_with_the_schema_of_a_new_one(
+    tmp_path: Path, version: int
+) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    _write_version(old, version)
+    SQLiteStore(old).close()
+    SQLiteStore(new).close()
+    assert _schema(old) == _schema(new)
+    assert {name for kind, name, _ in _schema(new) if kind == "table"} >= {
+        "codes",
+        "referrals",
+        "conversions",
+        "rewards",
+        "ledger",
+        "events",
+        "identity_signals",
+        "schema_version",
+    }
+
+
+def test_a_step_with_a_trigger_body_and_a_semicolon_in_a_literal_applies(tmp_path: Path) -> None:
+    """Statements run one by one as written: nothing splits a step on ';'."""
+    step = (
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+        "CREATE TABLE audit (note_id INTEGER NOT NULL, what TEXT NOT NULL)",
+        """CREATE TRIGGER notes_audit AFTER INSERT ON notes BEGIN
+            INSERT INTO audit (note_id, what) VALUES (new.id, 'added; by the trigger');
+            UPDATE notes SET body = body || ';' WHERE id = new.id;
+        END""",
+        "INSERT INTO notes (body) VALUES ('first; second')",
+    )
+    path = tmp_path / "trigger.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    migrate(db, str(path), (*MIGRATIONS, step))
+    db.execute("COMMIT")
+    db.execute("INSERT INTO notes (body) VALUES ('third')")
+    assert db.execute("SELECT body FROM notes ORDER BY id").fetchall() == [
+        ("first; second;",),
+        ("third;",),
+    ]
+    assert db.execute("SELECT note_id, what FROM audit ORDER BY note_id").fetchall() == [
+        (1, "added; by the trigger"),
+        (2, "added; by the trigger"),
+    ]
+    assert db.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION + 1,)
+    db.close()
+    with pytest.raises(rk.SchemaVersionError):  # written by a "newer" referralkit
+        SQLiteStore(path)
 
 
 def test_a_newer_file_is_refused_untouched(tmp_path: Path) -> None:

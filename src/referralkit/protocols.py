@@ -7,18 +7,56 @@
 - `Store`: opens units of work (transactions) that expose the repositories below.
   Everything written inside one ``with store.transaction() as uow:`` block is
   committed together or not at all.
+
+## Stores by capability
+
+Every store has the core: `Store` opens a `UnitOfWork`, whose six repositories
+(`CodeRepository`, `ReferralRepository`, `ConversionRepository`, `RewardLedger`,
+`EventOutbox`, `IdentityRepository`) every program needs. Anything more is an optional
+**capability**: a runtime-checkable protocol of its own whose docstring is its contract
+(what an implementation must guarantee). A store opts in by having the members, never
+by inheriting or registering anything. There are two shapes:
+
+- **A store capability** is a protocol of the members it adds to a `Store`, named for
+  what it makes possible. `MeasurableStore` adds ``metrics_source()``, which the metrics report
+  and click attribution read; `referralkit.metrics.metrics_source` refuses a store
+  without it with a `ConfigError`.
+- **A repository capability** (partners, groups, invitations, the waitlist, moments,
+  outbox claims, payouts) declares its repository protocol beside a `Capability` that
+  names it, in the capability's own module. A store opts in by exposing that repository
+  on its unit of work under the capability's attribute. The capability's code asks for
+  the repository inside the program's transaction, and a store without it is a
+  `ConfigError` naming the store, the capability and the missing protocol members:
+
+```python
+@runtime_checkable
+class PartnerRepository(Protocol):  # the contract: what every implementation guarantees
+    def add(self, partner: Partner) -> Partner: ...
+
+PARTNERS: Capability[PartnerRepository] = Capability("partners", "partners", PartnerRepository)
+
+with store.transaction() as uow:  # in the program, the one place that opens it
+    partners = PARTNERS.repository(uow, store=store)
+```
+
+`missing_members` lists what an object lacks of a protocol. `Capability` and the store
+contract suites (`referralkit.testing`, one contract class per capability) use it to say
+exactly what is missing, such as ``MyStore's unit of work has no
+`identities.referees_since` (IdentityRepository)``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from referralkit.context import Grant, GuardContext, RewardContext, Signal, Verdict
+from referralkit.errors import ConfigError
 from referralkit.model import (
     Conversion,
     Event,
@@ -30,20 +68,28 @@ from referralkit.model import (
 )
 from referralkit.money import Money
 
+if TYPE_CHECKING:  # the metrics package imports this module
+    from referralkit.metrics._source import MetricsSource
+
 __all__ = [
+    "Capability",
     "CodeRepository",
     "ConversionRepository",
     "EventOutbox",
     "Guard",
     "IdentityRepository",
     "LedgerEntry",
+    "MeasurableStore",
     "ReferralRepository",
     "RewardLedger",
     "RewardPolicy",
     "Store",
     "TieredPolicy",
     "UnitOfWork",
+    "missing_members",
 ]
+
+_R = TypeVar("_R")
 
 
 @runtime_checkable
@@ -112,6 +158,7 @@ class LedgerEntry:
     reason: str
 
 
+@runtime_checkable
 class CodeRepository(Protocol):
     """Referral codes, unique by code text and by (owner, campaign)."""
 
@@ -131,6 +178,7 @@ class CodeRepository(Protocol):
         ...
 
 
+@runtime_checkable
 class ReferralRepository(Protocol):
     """Attributions. A referee has at most one non-rejected referral, enforced here."""
 
@@ -200,6 +248,7 @@ class ReferralRepository(Protocol):
         ...
 
 
+@runtime_checkable
 class ConversionRepository(Protocol):
     """Orders, unique by order id."""
 
@@ -224,6 +273,7 @@ class ConversionRepository(Protocol):
         ...
 
 
+@runtime_checkable
 class RewardLedger(Protocol):
     """Rewards and the entries that move them between balance buckets."""
 
@@ -271,6 +321,7 @@ class RewardLedger(Protocol):
         ...
 
 
+@runtime_checkable
 class EventOutbox(Protocol):
     """Events written with the state they describe, drained by the host."""
 
@@ -287,6 +338,7 @@ class EventOutbox(Protocol):
         ...
 
 
+@runtime_checkable
 class IdentityRepository(Protocol):
     """Customers' identity signals, stored only as keyed hashes."""
 
@@ -319,6 +371,7 @@ class IdentityRepository(Protocol):
         ...
 
 
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One transaction's view of the store: the six repositories."""
 
@@ -353,6 +406,7 @@ class UnitOfWork(Protocol):
         ...
 
 
+@runtime_checkable
 class Store(Protocol):
     """Storage behind a program. ``transaction()`` commits on success, rolls back on error.
 
@@ -369,3 +423,96 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+@runtime_checkable
+class MeasurableStore(Protocol):
+    """A store whose facts the metrics report and click attribution can read.
+
+    A store capability, so it holds only what it adds to a `Store`: ``metrics_source()``,
+    a `referralkit.metrics.MetricsSource` over the very facts its units of work commit.
+    An implementation must guarantee that each view (``with source.snapshot() as view:``)
+    reads one consistent state and sees every unit of work committed before it opened;
+    that it never blocks writers longer than it has to; that its methods return
+    aggregate rows, never every stored row; and that the figures equal the
+    `MemoryStore`'s on the same facts, figure by figure (the store contract's metrics
+    cases check exactly that).
+    """
+
+    def metrics_source(self) -> MetricsSource:
+        """A source of consistent, read-only metrics views over this store."""
+        ...
+
+
+def _protocol_members(protocol: type) -> list[str]:
+    """The public members ``protocol`` declares, its bases' first, in declaration order."""
+    names: dict[str, None] = {}
+    for cls in reversed(protocol.__mro__):
+        if cls is object or cls.__module__ in {"typing", "typing_extensions"}:
+            continue
+        for name in (*vars(cls), *vars(cls).get("__annotations__", {})):
+            if not name.startswith("_"):
+                names[name] = None
+    return list(names)
+
+
+def missing_members(obj: object, protocol: type) -> tuple[str, ...]:
+    """The members of ``protocol`` that ``obj`` lacks, in the protocol's order.
+
+    A method must be there and callable; a property or attribute must be there. Only
+    presence is checked: signatures and behaviour are the contract suites' business.
+    """
+    missing: list[str] = []
+    for name in _protocol_members(protocol):
+        declared = inspect.getattr_static(protocol, name, None)
+        try:
+            value = getattr(obj, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        if inspect.isfunction(declared) and not callable(value):
+            missing.append(name)
+    return tuple(missing)
+
+
+@attrs.frozen(slots=True)
+class Capability(Generic[_R]):
+    """An optional capability a store opts into with one more repository on its unit of work.
+
+    ``name`` is what the capability is called in errors (``"partners"``), ``attribute``
+    the unit of work's attribute holding its repository (``uow.partners``), and
+    ``protocol`` the repository protocol that attribute must satisfy.
+    """
+
+    name: str
+    attribute: str
+    # Any, not type[_R]: mypy refuses a protocol class where type[_R] is expected.
+    protocol: Any
+
+    def missing(self, uow: object) -> tuple[str, ...]:
+        """What ``uow`` lacks: the attribute itself, or ``attribute.method`` for each method."""
+        try:
+            repository = getattr(uow, self.attribute)
+        except AttributeError:
+            return (self.attribute,)
+        return tuple(f"{self.attribute}.{m}" for m in missing_members(repository, self.protocol))
+
+    def repository(self, uow: object, *, store: object) -> _R:
+        """The capability's repository on ``uow`` (a unit of work of ``store``).
+
+        Raises:
+            ConfigError: the store's unit of work lacks the repository or one of its
+                methods; the message names the store, the capability and the protocol.
+        """
+        missing = self.missing(uow)
+        if missing:
+            store_name = type(store).__name__
+            gaps = ", ".join(f"`{m}`" for m in missing)
+            raise ConfigError(
+                f"{store_name} does not support {self.name}: its unit of work has no {gaps}"
+                f" ({self.protocol.__name__}); use a store that implements it",
+                value=store_name,
+                path="store",
+            )
+        repository: _R = getattr(uow, self.attribute)
+        return repository

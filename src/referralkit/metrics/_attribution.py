@@ -24,7 +24,7 @@ import attrs
 from referralkit._validate import opt_name, require_id
 from referralkit.errors import ConfigError
 from referralkit.metrics._source import Click, MetricsSource
-from referralkit.protocols import UnitOfWork
+from referralkit.protocols import MeasurableStore, UnitOfWork, missing_members
 
 __all__ = [
     "ATTRIBUTION_MODELS",
@@ -160,16 +160,17 @@ def record_click(
 
 
 def metrics_source(store: object) -> MetricsSource:
-    """The store's `MetricsSource`; `ConfigError` if the store cannot be measured."""
-    factory = getattr(store, "metrics_source", None)
-    if factory is None or not callable(factory):
+    """The store's `MetricsSource`; `ConfigError` unless the store is a `MeasurableStore`."""
+    # missing_members also refuses a metrics_source that is not callable; isinstance narrows.
+    if missing_members(store, MeasurableStore) or not isinstance(store, MeasurableStore):
         raise ConfigError(
             f"{type(store).__name__} has no metrics_source(): metrics and click attribution"
-            " need a store that implements referralkit.metrics.MetricsSource",
+            " need a store that implements referralkit.protocols.MeasurableStore"
+            " (metrics_source() returning a referralkit.metrics.MetricsSource)",
             value=type(store).__name__,
             path="store",
         )
-    source = factory()
+    source = store.metrics_source()
     if not isinstance(source, MetricsSource):
         raise ConfigError(
             f"{type(store).__name__}.metrics_source() returned {type(source).__name__},"

@@ -1,7 +1,8 @@
 """Storage: the `Store` protocol's built-in adapters.
 
-`MemoryStore` for tests and demos, `SQLiteStore` as the embedded default. Both pass
-the same contract suite, `referralkit.testing.StoreContract`.
+`MemoryStore` for tests and demos, `SQLiteStore` as the embedded default. Both have
+the core and the `MeasurableStore` capability, and pass the same contract suite,
+`referralkit.testing.StoreContract`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from referralkit.protocols import ConversionRepository as ConversionRepository
 from referralkit.protocols import EventOutbox as EventOutbox
 from referralkit.protocols import IdentityRepository as IdentityRepository
 from referralkit.protocols import LedgerEntry as LedgerEntry
+from referralkit.protocols import MeasurableStore as MeasurableStore
 from referralkit.protocols import ReferralRepository as ReferralRepository
 from referralkit.protocols import RewardLedger as RewardLedger
 from referralkit.protocols import Store as Store

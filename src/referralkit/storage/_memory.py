@@ -1,7 +1,8 @@
 """The in-memory store: first-class for tests and demos, same contract as SQL stores.
 
 Units of work are serialised by a lock; each write records how to undo itself, so a
-unit of work that raises leaves nothing behind.
+unit of work that raises leaves nothing behind. Like a SQL store, it refuses naive
+datetimes with `StorageError`: it could not compare them with the others.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from referralkit.errors import UnknownOrder, UnknownReferral
 from referralkit.model import Conversion, Event, Referral, ReferralCode, ReferralStatus, Reward
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry
-from referralkit.storage._errors import CodeTaken
+from referralkit.storage._errors import CodeTaken, require_aware
+from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
     from referralkit.storage._memory_metrics import MemoryMetricsSource
@@ -30,38 +32,15 @@ __all__ = ["MemoryStore"]
 _Undo = Callable[[], object]
 
 
-class _Tables:
-    def __init__(self) -> None:
-        self.codes: dict[str, ReferralCode] = {}
-        self.code_by_owner: dict[tuple[str, str], str] = {}
-        self.owner_codes: dict[str, list[str]] = defaultdict(list)
-        self.referrals: dict[str, Referral] = {}
-        self.active_by_referee: dict[str, str] = {}
-        self.referrals_by_referrer: dict[str, list[str]] = defaultdict(list)
-        self.conversions: dict[str, Conversion] = {}
-        self.conversions_by_referee: dict[str, int] = defaultdict(int)
-        self.conversions_by_referral: dict[str, list[str]] = defaultdict(list)
-        self.rewards: dict[str, Reward] = {}
-        self.reward_keys: dict[tuple[str, str], str] = {}
-        self.rewards_by_order: dict[str, list[str]] = defaultdict(list)
-        self.rewards_by_customer: dict[str, list[str]] = defaultdict(list)
-        self.rewards_by_referral: dict[str, list[str]] = defaultdict(list)
-        self.entries: list[LedgerEntry] = []
-        self.entries_by_customer: dict[str, list[LedgerEntry]] = defaultdict(list)
-        self.events: list[Event] = []
-        self.acked: set[int] = set()
-        self.signals: dict[str, set[Signal]] = defaultdict(set)
-        self.signal_owners: dict[Signal, list[str]] = defaultdict(list)
-
-
 class _Repo:
-    def __init__(self, tables: _Tables, undo: list[_Undo]) -> None:
+    def __init__(self, tables: MemoryTables, undo: list[_Undo]) -> None:
         self._t = tables
         self._undo = undo
 
 
 class _Codes(_Repo):
     def add(self, code: ReferralCode) -> ReferralCode:
+        require_aware(code.created_at, code.expires_at)
         t = self._t
         existing = t.code_by_owner.get((code.owner, code.campaign))
         if existing is not None:
@@ -85,6 +64,7 @@ class _Codes(_Repo):
 
 class _Referrals(_Repo):
     def add(self, referral: Referral) -> Referral:
+        require_aware(referral.attributed_at)
         t = self._t
         active = referral.status is not ReferralStatus.REJECTED
         if active:
@@ -208,6 +188,7 @@ class _Referrals(_Repo):
 
 class _Conversions(_Repo):
     def add(self, conversion: Conversion) -> tuple[Conversion, bool]:
+        require_aware(conversion.occurred_at)
         t = self._t
         existing = t.conversions.get(conversion.order_id)
         if existing is not None:
@@ -248,6 +229,7 @@ class _Conversions(_Repo):
 
 class _Rewards(_Repo):
     def add(self, reward: Reward) -> tuple[Reward, bool]:
+        require_aware(reward.created_at, reward.hold_until)
         t = self._t
         natural = (reward.customer_id, reward.key)
         existing = t.reward_keys.get(natural)
@@ -271,6 +253,7 @@ class _Rewards(_Repo):
         return self._t.rewards.get(reward_id)
 
     def update(self, reward: Reward) -> None:
+        require_aware(reward.hold_until)
         t = self._t
         old = t.rewards[reward.id]
         t.rewards[reward.id] = reward
@@ -302,6 +285,7 @@ class _Rewards(_Repo):
     def append(self, entries: Iterable[LedgerEntry]) -> None:
         t = self._t
         for entry in entries:
+            require_aware(entry.occurred_at)
             t.entries.append(entry)
             t.entries_by_customer[entry.customer_id].append(entry)
             self._undo.append(t.entries.pop)
@@ -335,11 +319,12 @@ class _Rewards(_Repo):
 
 
 class _Events(_Repo):
-    def __init__(self, tables: _Tables, undo: list[_Undo], next_id: Callable[[], int]) -> None:
+    def __init__(self, tables: MemoryTables, undo: list[_Undo], next_id: Callable[[], int]) -> None:
         super().__init__(tables, undo)
         self._next_id = next_id
 
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
+        require_aware(occurred_at)
         event = Event(id=self._next_id(), type=type, payload=dict(payload), occurred_at=occurred_at)
         self._t.events.append(event)
         self._undo.append(self._t.events.pop)
@@ -420,7 +405,7 @@ class MemoryStore:
     """A complete store in process memory. Thread-safe; units of work run one at a time."""
 
     def __init__(self) -> None:
-        self._tables = _Tables()
+        self._tables = MemoryTables()
         self._lock = threading.RLock()
         self._event_seq = 0
 

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
 
 from referralkit.metrics._source import (
     Click,
@@ -28,9 +27,7 @@ from referralkit.metrics._source import (
 )
 from referralkit.model import Event, Referral, ReferralStatus, RewardState
 from referralkit.money import CURRENCY_EXPONENTS, Money
-
-if TYPE_CHECKING:
-    from referralkit.storage._memory import _Tables
+from referralkit.storage._memory_tables import MemoryTables
 
 __all__ = ["MemoryMetricsSource", "MemoryMetricsView"]
 
@@ -54,7 +51,7 @@ def _wanted(key: str | None, keys: Sequence[str | None] | None) -> bool:
 class MemoryMetricsView:
     """Aggregates over a `MemoryStore`'s tables (see `referralkit.metrics.MetricsView`)."""
 
-    def __init__(self, tables: _Tables) -> None:
+    def __init__(self, tables: MemoryTables) -> None:
         self._t = tables
 
     # -- helpers ---------------------------------------------------------------------------
@@ -278,7 +275,7 @@ class MemoryMetricsView:
 class MemoryMetricsSource:
     """`MetricsSource` of a `MemoryStore`: views read under the store's lock."""
 
-    def __init__(self, tables: _Tables, lock: threading.RLock) -> None:
+    def __init__(self, tables: MemoryTables, lock: threading.RLock) -> None:
         self._tables = tables
         self._lock = lock
 

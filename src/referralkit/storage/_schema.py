@@ -1,16 +1,27 @@
-"""The SQLite schema, as an ordered list of migrations.
+"""The SQLite schema, as an ordered list of migration steps.
 
 Version N of the schema is the result of applying ``MIGRATIONS[:N]``. A file records
 its version in ``schema_version``; opening an older file applies the missing steps in
 one transaction, and a newer file is refused. Add a step, never edit a shipped one.
+
+A step is a sequence of single SQL statements, each run with one ``execute``: nothing
+splits a script on ``;``, so a trigger body or a string literal holding one is safe.
 """
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+import sqlite3
+from collections.abc import Sequence
 
-_V1 = """
-CREATE TABLE codes (
+from referralkit.errors import SchemaVersionError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Step", "migrate"]
+
+#: One migration step: its statements, in order, each a single complete statement.
+Step = tuple[str, ...]
+
+_V1: Step = (
+    """CREATE TABLE codes (
     code        TEXT PRIMARY KEY,
     owner       TEXT NOT NULL,
     campaign    TEXT NOT NULL,
@@ -19,8 +30,8 @@ CREATE TABLE codes (
     expires_at  TEXT,
     max_uses    INTEGER,
     UNIQUE (owner, campaign)
-);
-CREATE TABLE referrals (
+)""",
+    """CREATE TABLE referrals (
     id              TEXT PRIMARY KEY,
     code            TEXT NOT NULL REFERENCES codes(code),
     referrer        TEXT NOT NULL,
@@ -31,13 +42,13 @@ CREATE TABLE referrals (
     campaign        TEXT NOT NULL,
     policy_version  TEXT NOT NULL,
     channel         TEXT
-);
-CREATE UNIQUE INDEX referrals_one_active_per_referee
-    ON referrals(referee) WHERE status <> 'rejected';
-CREATE INDEX referrals_by_referrer ON referrals(referrer, attributed_at);
-CREATE INDEX referrals_by_status ON referrals(status, attributed_at);
-CREATE INDEX referrals_by_code ON referrals(code);
-CREATE TABLE conversions (
+)""",
+    """CREATE UNIQUE INDEX referrals_one_active_per_referee
+    ON referrals(referee) WHERE status <> 'rejected'""",
+    "CREATE INDEX referrals_by_referrer ON referrals(referrer, attributed_at)",
+    "CREATE INDEX referrals_by_status ON referrals(status, attributed_at)",
+    "CREATE INDEX referrals_by_code ON referrals(code)",
+    """CREATE TABLE conversions (
     order_id        TEXT PRIMARY KEY,
     referee         TEXT NOT NULL,
     currency        TEXT NOT NULL,
@@ -46,10 +57,10 @@ CREATE TABLE conversions (
     occurred_at     TEXT NOT NULL,
     first_order     INTEGER NOT NULL,
     referral_id     TEXT REFERENCES referrals(id)
-);
-CREATE INDEX conversions_by_referee ON conversions(referee);
-CREATE INDEX conversions_by_referral ON conversions(referral_id);
-CREATE TABLE rewards (
+)""",
+    "CREATE INDEX conversions_by_referee ON conversions(referee)",
+    "CREATE INDEX conversions_by_referral ON conversions(referral_id)",
+    """CREATE TABLE rewards (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     id              TEXT NOT NULL UNIQUE,
     key             TEXT NOT NULL,
@@ -74,12 +85,12 @@ CREATE TABLE rewards (
     clawback_minor  INTEGER,
     clawback_points INTEGER NOT NULL DEFAULT 0,
     UNIQUE (customer_id, key)
-);
-CREATE INDEX rewards_by_order ON rewards(order_id);
-CREATE INDEX rewards_by_customer ON rewards(customer_id);
-CREATE INDEX rewards_by_referral ON rewards(referral_id);
-CREATE INDEX rewards_due ON rewards(hold_until) WHERE state = 'held';
-CREATE TABLE ledger (
+)""",
+    "CREATE INDEX rewards_by_order ON rewards(order_id)",
+    "CREATE INDEX rewards_by_customer ON rewards(customer_id)",
+    "CREATE INDEX rewards_by_referral ON rewards(referral_id)",
+    "CREATE INDEX rewards_due ON rewards(hold_until) WHERE state = 'held'",
+    """CREATE TABLE ledger (
     id           INTEGER PRIMARY KEY,
     reward_id    TEXT NOT NULL REFERENCES rewards(id),
     customer_id  TEXT NOT NULL,
@@ -89,40 +100,65 @@ CREATE TABLE ledger (
     points       INTEGER NOT NULL,
     occurred_at  TEXT NOT NULL,
     reason       TEXT NOT NULL
-);
-CREATE INDEX ledger_by_customer ON ledger(customer_id, bucket);
-CREATE TABLE events (
+)""",
+    "CREATE INDEX ledger_by_customer ON ledger(customer_id, bucket)",
+    """CREATE TABLE events (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     type         TEXT NOT NULL,
     payload      TEXT NOT NULL,
     occurred_at  TEXT NOT NULL,
     acked        INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX events_pending ON events(id) WHERE acked = 0;
-"""
+)""",
+    "CREATE INDEX events_pending ON events(id) WHERE acked = 0",
+)
 
-_V2 = """
-CREATE TABLE identity_signals (
+_V2: Step = (
+    """CREATE TABLE identity_signals (
     customer_id  TEXT NOT NULL,
     kind         TEXT NOT NULL,
     digest       TEXT NOT NULL,
     PRIMARY KEY (customer_id, kind, digest)
-) WITHOUT ROWID;
-CREATE INDEX identity_signals_by_digest ON identity_signals(kind, digest);
-"""
+) WITHOUT ROWID""",
+    "CREATE INDEX identity_signals_by_digest ON identity_signals(kind, digest)",
+)
 
 # Metrics and click attribution: orders per referral up to a time (covering the old
 # referral index, which it replaces), events by type and time (clicks in a window),
 # a visitor's clicks (attribution), referrals by attribution time (report windows).
-_V3 = """
-CREATE INDEX conversions_by_referral_time ON conversions(referral_id, occurred_at);
-DROP INDEX conversions_by_referral;
-CREATE INDEX events_by_type ON events(type, occurred_at);
-CREATE INDEX events_click_visitor ON events(json_extract(payload, '$.visitor'), occurred_at)
-    WHERE type = 'click';
-CREATE INDEX referrals_by_time ON referrals(attributed_at);
-"""
+_V3: Step = (
+    "CREATE INDEX conversions_by_referral_time ON conversions(referral_id, occurred_at)",
+    "DROP INDEX conversions_by_referral",
+    "CREATE INDEX events_by_type ON events(type, occurred_at)",
+    """CREATE INDEX events_click_visitor ON events(json_extract(payload, '$.visitor'), occurred_at)
+    WHERE type = 'click'""",
+    "CREATE INDEX referrals_by_time ON referrals(attributed_at)",
+)
 
 #: Ordered migration steps; the schema version is how many have been applied.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[Step, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Step] = MIGRATIONS) -> None:
+    """Bring the file on ``conn`` to version ``len(migrations)``, inside the caller's transaction.
+
+    Raises:
+        SchemaVersionError: the file records a newer version than ``migrations`` reach.
+    """
+    target = len(migrations)
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    current = 0 if row is None else int(row[0])
+    if current > target:
+        raise SchemaVersionError(
+            f"{path!r} has schema version {current}, newer than this referralkit "
+            f"understands ({target}); upgrade referralkit to open it",
+            value=current,
+        )
+    for step in migrations[current:]:
+        for statement in step:
+            conn.execute(statement)
+    if row is None:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+    elif current < target:
+        conn.execute("UPDATE schema_version SET version = ?", (target,))

@@ -9,7 +9,6 @@ failing with "database is locked".
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import os
 import random
@@ -17,8 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from referralkit.context import Signal
-from referralkit.errors import SchemaVersionError, StorageError, UnknownOrder, UnknownReferral
+from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -39,10 +37,19 @@ from referralkit.model import (
     RewardKind,
     RewardState,
 )
-from referralkit.money import CURRENCY_EXPONENTS, Money
+from referralkit.money import Money
 from referralkit.protocols import LedgerEntry
 from referralkit.storage._errors import CodeTaken
-from referralkit.storage._schema import MIGRATIONS, SCHEMA_VERSION
+from referralkit.storage._schema import migrate
+from referralkit.storage._sqlite_codec import (
+    decode_optional_time,
+    decode_time,
+    encode_optional_time,
+    encode_time,
+    money_from_minor,
+    money_from_minor_or_none,
+    to_minor_units,
+)
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -51,48 +58,6 @@ __all__ = ["SQLiteStore"]
 
 _LOCKED_RETRIES = 50
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
-_UTC = timezone.utc
-
-
-@functools.lru_cache(maxsize=256)
-def _ts(value: datetime) -> str:
-    # Fixed-width UTC text: lexical order is time order, so SQL can compare it.
-    # Cached: one unit of work stamps many rows with the same time.
-    if value.tzinfo is None:
-        raise StorageError("naive datetimes cannot be stored; pass timezone-aware times")
-    return value.astimezone(_UTC).isoformat(timespec="microseconds")
-
-
-@functools.lru_cache(maxsize=1024)
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _opt_ts(value: datetime | None) -> str | None:
-    return None if value is None else _ts(value)
-
-
-def _opt_dt(value: str | None) -> datetime | None:
-    return None if value is None else _dt(value)
-
-
-def _minor(money: Money) -> int:
-    scaled = money.amount.scaleb(CURRENCY_EXPONENTS[money.currency])
-    if scaled != scaled.to_integral_value():
-        raise StorageError(f"{money!r} has more decimals than {money.currency} allows")
-    return int(scaled)
-
-
-@functools.lru_cache(maxsize=4096)
-def _req_money(units: int, currency: str) -> Money:
-    # Cached: rows repeat the same few amounts, and Money is immutable.
-    return Money(Decimal(units).scaleb(-CURRENCY_EXPONENTS[currency]), currency)
-
-
-def _money(units: int | None, currency: str | None) -> Money | None:
-    if units is None or currency is None:
-        return None
-    return _req_money(units, currency)
 
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -180,8 +145,8 @@ def _code_row(row: Sequence[Any]) -> ReferralCode:
         owner=owner,
         campaign=campaign,
         kind=_code_kind(kind),
-        created_at=_dt(created_at),
-        expires_at=_opt_dt(expires_at),
+        created_at=decode_time(created_at),
+        expires_at=decode_optional_time(expires_at),
         max_uses=max_uses,
     )
 
@@ -206,7 +171,7 @@ def _referral_row(row: Sequence[Any]) -> Referral:
         referee=referee,
         status=_referral_status(status),
         reasons=_reasons(reasons),
-        attributed_at=_dt(attributed_at),
+        attributed_at=decode_time(attributed_at),
         campaign=campaign,
         policy_version=policy_version,
         channel=channel,
@@ -218,11 +183,11 @@ def _conversion_row(row: Sequence[Any]) -> Conversion:
     return Conversion(
         order_id=order_id,
         referee=referee,
-        amount=_req_money(amount, currency),
-        occurred_at=_dt(occurred_at),
+        amount=money_from_minor(amount, currency),
+        occurred_at=decode_time(occurred_at),
         first_order=bool(first_order),
         referral_id=referral_id,
-        refunded=_req_money(refunded, currency) if refunded else None,
+        refunded=money_from_minor(refunded, currency) if refunded else None,
     )
 
 
@@ -258,20 +223,20 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         beneficiary=_beneficiary(beneficiary),
         customer_id=customer_id,
         kind=_reward_kind(kind),
-        amount=_money(amount, currency),
-        granted=_money(granted, currency),
+        amount=money_from_minor_or_none(amount, currency),
+        granted=money_from_minor_or_none(granted, currency),
         points=points,
         granted_points=granted_points,
         state=_reward_state(state),
         order_id=order_id,
         policy=policy,
         explanation=explanation,
-        created_at=_dt(created_at),
-        hold_until=_opt_dt(hold_until),
+        created_at=decode_time(created_at),
+        hold_until=decode_optional_time(hold_until),
         perk=perk,
         coupon_code=coupon_code,
         proportional=bool(proportional),
-        clawback=_money(clawback, currency),
+        clawback=money_from_minor_or_none(clawback, currency),
         clawback_points=clawback_points,
     )
 
@@ -291,8 +256,8 @@ class _Codes(_Repo):
                 code.owner,
                 code.campaign,
                 code.kind.value,
-                _ts(code.created_at),
-                _opt_ts(code.expires_at),
+                encode_time(code.created_at),
+                encode_optional_time(code.expires_at),
                 code.max_uses,
             ),
         )
@@ -325,7 +290,7 @@ class _Referrals(_Repo):
                 referral.referee,
                 referral.status.value,
                 _reasons_text(referral.reasons),
-                _ts(referral.attributed_at),
+                encode_time(referral.attributed_at),
                 referral.campaign,
                 referral.policy_version,
                 referral.channel,
@@ -376,9 +341,9 @@ class _Referrals(_Repo):
         rows = self._c.execute(
             "SELECT attributed_at FROM referrals WHERE referrer = ? AND attributed_at >= ?"
             " AND status <> 'rejected' ORDER BY attributed_at",
-            (referrer, _ts(since)),
+            (referrer, encode_time(since)),
         )
-        return [_dt(r[0]) for r in rows]
+        return [decode_time(r[0]) for r in rows]
 
     def in_review(self, limit: int) -> list[Referral]:
         rows = self._c.execute(
@@ -442,9 +407,9 @@ class _Conversions(_Repo):
                 conversion.order_id,
                 conversion.referee,
                 conversion.amount.currency,
-                _minor(conversion.amount),
-                0 if conversion.refunded is None else _minor(conversion.refunded),
-                _ts(conversion.occurred_at),
+                to_minor_units(conversion.amount),
+                0 if conversion.refunded is None else to_minor_units(conversion.refunded),
+                encode_time(conversion.occurred_at),
                 int(conversion.first_order),
                 conversion.referral_id,
             ),
@@ -468,7 +433,7 @@ class _Conversions(_Repo):
     def set_refunded(self, order_id: str, refunded: Money) -> Conversion:
         row = self._c.execute(
             _SET_REFUNDED,
-            (_minor(refunded), order_id),
+            (to_minor_units(refunded), order_id),
         ).fetchone()
         if row is None:
             raise UnknownOrder(f"no order {order_id!r}", value=order_id)
@@ -492,20 +457,20 @@ def _reward_values(r: Reward) -> tuple[Any, ...]:
         r.customer_id,
         r.kind.value,
         None if money is None else money.currency,
-        None if r.amount is None else _minor(r.amount),
-        None if r.granted is None else _minor(r.granted),
+        None if r.amount is None else to_minor_units(r.amount),
+        None if r.granted is None else to_minor_units(r.granted),
         r.points,
         r.granted_points,
         r.state.value,
         r.order_id,
         r.policy,
         r.explanation,
-        _ts(r.created_at),
-        _opt_ts(r.hold_until),
+        encode_time(r.created_at),
+        encode_optional_time(r.hold_until),
         r.perk,
         r.coupon_code,
         int(r.proportional),
-        None if r.clawback is None else _minor(r.clawback),
+        None if r.clawback is None else to_minor_units(r.clawback),
         r.clawback_points,
     )
 
@@ -534,10 +499,10 @@ class _Rewards(_Repo):
             "UPDATE rewards SET amount_minor = ?, state = ?, hold_until = ?, clawback_minor = ?,"
             " points = ?, clawback_points = ? WHERE id = ?",
             (
-                None if reward.amount is None else _minor(reward.amount),
+                None if reward.amount is None else to_minor_units(reward.amount),
                 reward.state.value,
-                _opt_ts(reward.hold_until),
-                None if reward.clawback is None else _minor(reward.clawback),
+                encode_optional_time(reward.hold_until),
+                None if reward.clawback is None else to_minor_units(reward.clawback),
                 reward.points,
                 reward.clawback_points,
                 reward.id,
@@ -560,7 +525,7 @@ class _Rewards(_Repo):
     def due(self, now: datetime, limit: int) -> list[Reward]:
         rows = self._c.execute(
             _DUE_REWARDS,
-            (_ts(now), limit),
+            (encode_time(now), limit),
         )
         return [_reward_row(r) for r in rows]
 
@@ -574,9 +539,9 @@ class _Rewards(_Repo):
                     e.customer_id,
                     e.bucket,
                     e.currency,
-                    None if e.amount is None else _minor(e.amount),
+                    None if e.amount is None else to_minor_units(e.amount),
                     e.points,
-                    _ts(e.occurred_at),
+                    encode_time(e.occurred_at),
                     e.reason,
                 )
                 for e in entries
@@ -589,7 +554,7 @@ class _Rewards(_Repo):
             " WHERE customer_id = ? GROUP BY bucket, currency ORDER BY bucket, currency",
             (customer_id,),
         )
-        return [(b, c, _money(m, c), int(p)) for b, c, m, p in rows]
+        return [(b, c, money_from_minor_or_none(m, c), int(p)) for b, c, m, p in rows]
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
         money: dict[str, Money] = {}
@@ -600,7 +565,7 @@ class _Rewards(_Repo):
         ):
             points += int(pts)
             if currency is not None:
-                money[currency] = _req_money(int(minor), currency)
+                money[currency] = money_from_minor(int(minor), currency)
         return money, points
 
 
@@ -609,7 +574,7 @@ class _Events(_Repo):
         text = _encode(payload)
         cur = self._c.execute(
             "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
-            (type, text, _ts(occurred_at)),
+            (type, text, encode_time(occurred_at)),
         )
         event_id = cur.lastrowid
         assert event_id is not None  # noqa: S101 - an INSERT always sets it
@@ -621,7 +586,8 @@ class _Events(_Repo):
             (limit,),
         )
         return [
-            Event(id=i, type=t, payload=json.loads(p), occurred_at=_dt(o)) for i, t, p, o in rows
+            Event(id=i, type=t, payload=json.loads(p), occurred_at=decode_time(o))
+            for i, t, p, o in rows
         ]
 
     def ack(self, event_ids: Iterable[int]) -> int:
@@ -660,9 +626,9 @@ class _Identities(_Repo):
             " JOIN referrals r ON r.referee = s.customer_id AND r.status <> 'rejected'"
             " WHERE s.kind = ? AND s.digest = ? AND r.attributed_at >= ?"
             " ORDER BY r.attributed_at DESC, r.referee DESC LIMIT ?",
-            (signal[0], signal[1], _ts(since), limit),
+            (signal[0], signal[1], encode_time(since), limit),
         )
-        return [(str(r[0]), _dt(r[1])) for r in rows]
+        return [(str(r[0]), decode_time(r[1])) for r in rows]
 
     def signal_counts(
         self, customer_ids: Sequence[str], only: Collection[Signal] | None = None
@@ -771,23 +737,7 @@ class SQLiteStore:
 
     def _migrate(self) -> None:
         with self.transaction():
-            conn = self._conn()
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            current = 0 if row is None else int(row[0])
-            if current > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"{self.path!r} has schema version {current}, newer than this referralkit "
-                    f"understands ({SCHEMA_VERSION}); upgrade referralkit to open it",
-                    value=current,
-                )
-            for step in MIGRATIONS[current:]:
-                for statement in _statements(step):
-                    conn.execute(statement)
-            if row is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif current < SCHEMA_VERSION:
-                conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+            migrate(self._conn(), self.path)
 
     def schema_version(self) -> int:
         """The schema version recorded in the file."""
@@ -893,7 +843,3 @@ def _retry(step: Callable[[], Any]) -> Any:
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.25)
     return None  # pragma: no cover - the loop always returns or raises
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]

@@ -33,7 +33,7 @@ from referralkit.metrics._source import (
     Window,
     median_micros,
 )
-from referralkit.storage._sqlite import _ts
+from referralkit.storage._sqlite_codec import encode_time
 
 __all__ = ["SQLiteMetricsSource", "SQLiteMetricsView"]
 
@@ -75,12 +75,12 @@ class _Query:
 
     def window(self, column: str, window: Window, name: str = "") -> _Query:
         if window.since is not None:
-            self.add(f"{column} >= :since{name}", **{f"since{name}": _ts(window.since)})
+            self.add(f"{column} >= :since{name}", **{f"since{name}": encode_time(window.since)})
         return self.before_end(column, window, name)
 
     def before_end(self, column: str, window: Window, name: str = "") -> _Query:
         if window.until is not None:
-            self.add(f"{column} < :until{name}", **{f"until{name}": _ts(window.until)})
+            self.add(f"{column} < :until{name}", **{f"until{name}": encode_time(window.until)})
         return self
 
     def keys(self, expr: str, keys: Sequence[str | None] | None) -> _Query:
@@ -257,9 +257,9 @@ class SQLiteMetricsView:
         """The visitor's clicks in ``[since, until]``, oldest first."""
         q = _Query().add("type = 'click'").add("json_extract(payload, '$.visitor') = :v", v=visitor)
         if since is not None:
-            q.add("occurred_at >= :since", since=_ts(since))
+            q.add("occurred_at >= :since", since=encode_time(since))
         if until is not None:
-            q.add("occurred_at <= :until", until=_ts(until))
+            q.add("occurred_at <= :until", until=encode_time(until))
         rows = self._all(
             f"SELECT id, payload, occurred_at FROM events WHERE {q.sql()}"  # noqa: S608 - clauses are constants
             " ORDER BY occurred_at, id",

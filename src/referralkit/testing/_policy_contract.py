@@ -77,7 +77,8 @@ def _no_io() -> Iterator[None]:
         yield
 
 
-def _money(currency: str, low: int, high: int) -> st.SearchStrategy[Money]:
+def _amounts_between(currency: str, low: int, high: int) -> st.SearchStrategy[Money]:
+    """Money in ``currency`` of ``low`` to ``high`` minor units (cents)."""
     return st.integers(low, high).map(lambda units: Money.from_minor(units, currency))
 
 
@@ -87,9 +88,28 @@ def _past_rewards(draw: st.DrawFn, currency: str) -> PastReward:
     return PastReward(
         key=draw(st.sampled_from(["o-0:fixed", "milestone:default:5", "o-9:percent"])),
         policy=draw(st.sampled_from(["fixed(10.00 USD)", "percent_of_order(5%)"])),
-        amount=None if points else draw(_money(currency, 0, 50_000)),
+        amount=None if points else draw(_amounts_between(currency, 0, 50_000)),
         points=draw(st.integers(0, 5_000)) if points else 0,
         granted_at=NOW - timedelta(days=draw(st.integers(0, 400))),
+    )
+
+
+_CHANNELS = st.sampled_from([None, "email", "whatsapp"])
+
+
+def _bobs_referral(attributed_at: datetime, campaign: str, channel: str | None) -> Referral:
+    """The qualified referral of bob by ann that every generated context is about."""
+    return Referral(
+        id="ref-1",
+        code="K3J92QWX",
+        referrer="ann",
+        referee="bob",
+        status=ReferralStatus.QUALIFIED,
+        reasons=(),
+        attributed_at=attributed_at,
+        campaign=campaign,
+        policy_version="contract",
+        channel=channel,
     )
 
 
@@ -100,22 +120,11 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
     realistic = draw(st.booleans())  # else the host overrides first_order
     campaign = draw(st.sampled_from(["default", "spring"]))
     attributed = NOW - timedelta(days=draw(st.integers(0, 800)))
-    referral = Referral(
-        id="ref-1",
-        code="K3J92QWX",
-        referrer="ann",
-        referee="bob",
-        status=ReferralStatus.QUALIFIED,
-        reasons=(),
-        attributed_at=attributed,
-        campaign=campaign,
-        policy_version="contract",
-        channel=draw(st.sampled_from([None, "email", "whatsapp"])),
-    )
+    referral = _bobs_referral(attributed, campaign, draw(_CHANNELS))
     conversion = Conversion(
         order_id=f"o-{order_number}",
         referee="bob",
-        amount=draw(_money(currency, 0, 2_000_000)),
+        amount=draw(_amounts_between(currency, 0, 2_000_000)),
         occurred_at=NOW - timedelta(minutes=draw(st.integers(0, 60 * 24 * 7))),
         first_order=order_number == 1 if realistic else draw(st.booleans()),
         referral_id=referral.id,
@@ -126,9 +135,39 @@ def reward_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
         qualified=draw(st.integers(1, 60)),
         order_number=order_number,
         referrer_rewards=tuple(draw(st.lists(_past_rewards(currency), max_size=6))),
-        program_spend={currency: draw(_money(currency, 0, 10_000_000))},
+        program_spend={currency: draw(_amounts_between(currency, 0, 10_000_000))},
         program_points=draw(st.integers(0, 1_000_000)),
         campaign=campaign,
+        now=NOW,
+    )
+
+
+@st.composite
+def first_order_contexts(draw: st.DrawFn, currency: str = "USD") -> RewardContext:
+    """The plain case a reward policy exists for: a referred friend's first order.
+
+    2,000 to 50,000 minor units of ``currency`` (20.00 to 500.00 USD), placed within a
+    day of the referral, the referrer's first qualified one; no history, nothing spent.
+    """
+    attributed = NOW - timedelta(minutes=draw(st.integers(0, 24 * 60)))
+    referral = _bobs_referral(attributed, "default", draw(_CHANNELS))
+    conversion = Conversion(
+        order_id="o-1",
+        referee="bob",
+        amount=draw(_amounts_between(currency, 2_000, 50_000)),
+        occurred_at=NOW,
+        first_order=True,
+        referral_id=referral.id,
+    )
+    return RewardContext(
+        referral=referral,
+        conversion=conversion,
+        qualified=1,
+        order_number=1,
+        referrer_rewards=(),
+        program_spend={},
+        program_points=0,
+        campaign="default",
         now=NOW,
     )
 
@@ -181,10 +220,34 @@ class PolicyContract:
         """The contexts the policy is evaluated on."""
         return reward_contexts(self.currency)
 
+    def granting_contexts(self, policy: RewardPolicy) -> st.SearchStrategy[RewardContext]:
+        """Contexts in which ``policy`` must grant something: by default, first orders.
+
+        A referred friend's first order, with no history (`first_order_contexts`).
+        Override for a policy that rightly grants nothing there, such as a milestone
+        at the fifth referral: return contexts where it must grant.
+        """
+        del policy
+        return first_order_contexts(self.currency)
+
     def evaluate(self, policy: RewardPolicy, context: RewardContext) -> Sequence[Grant]:
         """Evaluate with I/O forbidden: files, sockets, processes, SQLite."""
         with _no_io():
             return policy.evaluate(context)
+
+    def _grants(self, policy: RewardPolicy, data: st.DataObject) -> list[Grant]:
+        """Grants on a drawn context and on a context where the policy must grant.
+
+        Fails unless the second grants something, so a check made on every grant can
+        never pass by there being no grant at all.
+        """
+        must = data.draw(self.granting_contexts(policy), label="a context that must grant")
+        granted = list(self.evaluate(policy, must))
+        assert granted, (
+            f"{policy.name} granted nothing on {must.conversion.amount} as a first order;"
+            " if that is right, override granting_contexts() to say where it grants"
+        )
+        return [*self.evaluate(policy, data.draw(self.contexts())), *granted]
 
     # -- the contract --------------------------------------------------------------------------
 
@@ -211,13 +274,19 @@ class PolicyContract:
     @given(data=st.data())
     def test_returns_explained_grants(self, policy: RewardPolicy, data: st.DataObject) -> None:
         """Every grant is a Grant naming its policy, with a key and an explanation."""
-        for grant in self.evaluate(policy, data.draw(self.contexts())):
+        for grant in self._grants(policy, data):
             assert isinstance(grant, Grant)
             assert isinstance(grant.beneficiary, Beneficiary)
             assert isinstance(grant.kind, RewardKind)
             assert grant.policy.strip(), "a grant must name the policy that granted it"
             assert grant.explanation.strip(), "a grant must explain why it was granted"
             assert grant.key.strip(), "a grant needs a key (what makes it idempotent)"
+
+    @_SETTINGS
+    @given(data=st.data())
+    def test_grants_where_it_must(self, policy: RewardPolicy, data: st.DataObject) -> None:
+        """On a context from `granting_contexts` the policy grants: never granting fails."""
+        assert self._grants(policy, data)
 
     @_SETTINGS
     @given(data=st.data())
@@ -232,7 +301,7 @@ class PolicyContract:
     @given(data=st.data())
     def test_never_grants_a_negative_value(self, policy: RewardPolicy, data: st.DataObject) -> None:
         """No negative money, coupon value or points, ever."""
-        for grant in self.evaluate(policy, data.draw(self.contexts())):
+        for grant in self._grants(policy, data):
             value = _value(grant)
             assert value is None or value.amount >= 0, grant
             assert grant.points >= 0, grant
@@ -241,7 +310,7 @@ class PolicyContract:
     @given(data=st.data())
     def test_money_is_in_one_currency(self, policy: RewardPolicy, data: st.DataObject) -> None:
         """With orders in ``currency``, every money grant is in ``currency`` and exact to it."""
-        for grant in self.evaluate(policy, data.draw(self.contexts())):
+        for grant in self._grants(policy, data):
             value = _value(grant)
             if value is not None:
                 assert value.currency == self.currency, grant

@@ -1,11 +1,15 @@
-"""The behavioural contract every `Store` must meet, as a pytest base class."""
+"""The behavioural contract every `Store` must meet, as pytest base classes by capability.
+
+One contract class per capability of the core (codes, referrals, conversions, the ledger,
+the outbox, identities, transactions), each usable on its own; `StoreContract` inherits
+them all, and the metrics contract besides.
+"""
 
 from __future__ import annotations
 
-import random
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import attrs
@@ -13,8 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from referralkit.errors import UnknownOrder, UnknownReferral
-from referralkit.metrics import BREAKDOWNS
+from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -27,16 +30,31 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry, Store
+from referralkit.protocols import LedgerEntry, Store, UnitOfWork
 from referralkit.storage._errors import CodeTaken
-from referralkit.storage._memory import MemoryStore
-from referralkit.testing._metrics_program import (
-    GENERATED_START,
-    corners_program,
-    generated_program,
+from referralkit.testing._metrics_contract import MetricsContract
+from referralkit.testing._store_base import (
+    CODES,
+    CONVERSIONS,
+    CORE,
+    EVENTS,
+    IDENTITIES,
+    REFERRALS,
+    REWARDS,
+    CapabilityContract,
+    Needs,
 )
 
-__all__ = ["StoreContract"]
+__all__ = [
+    "CodesContract",
+    "ConversionsContract",
+    "IdentitiesContract",
+    "LedgerContract",
+    "OutboxContract",
+    "ReferralsContract",
+    "StoreContract",
+    "TransactionsContract",
+]
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -118,24 +136,53 @@ def _reward(
     )
 
 
-class StoreContract:
-    """Every behaviour a `Store` must have. Subclass and override the ``store`` fixture."""
+def _seed(store: Store) -> None:
+    """A code, a referral made with it, and an order under that referral."""
+    with store.transaction() as uow:
+        uow.codes.add(_code())
+        uow.referrals.add(_referral("r-1", "bob"))
+        uow.conversions.add(_conversion("o-1", "bob", referral="r-1"))
 
-    @pytest.fixture
-    def store(self) -> Iterator[Store]:
-        """Return a fresh, empty store. Subclasses must override this fixture."""
-        msg = "override the `store` fixture to return your adapter"
-        raise NotImplementedError(msg)
 
-    # -- helpers --------------------------------------------------------------------------
+_NAIVE = datetime(2026, 1, 1)  # noqa: DTZ001 - naive on purpose: no store may accept it
 
-    def _seed(self, store: Store) -> None:
-        with store.transaction() as uow:
-            uow.codes.add(_code())
-            uow.referrals.add(_referral("r-1", "bob"))
-            uow.conversions.add(_conversion("o-1", "bob", referral="r-1"))
+# Each write with a naive time, and how to look for what it would have stored.
+_NAIVE_WRITES: dict[str, tuple[Callable[[UnitOfWork], object], Callable[[UnitOfWork], object]]] = {
+    "code": (
+        lambda uow: uow.codes.add(attrs.evolve(_code("NNNN0000", "nat"), created_at=_NAIVE)),
+        lambda uow: uow.codes.get("NNNN0000"),
+    ),
+    "referral": (
+        lambda uow: uow.referrals.add(_referral("r-naive", "nat", at=_NAIVE)),
+        lambda uow: uow.referrals.get("r-naive"),
+    ),
+    "conversion": (
+        lambda uow: uow.conversions.add(
+            attrs.evolve(_conversion("naive", "bob"), occurred_at=_NAIVE)
+        ),
+        lambda uow: uow.conversions.get("naive"),
+    ),
+    "reward": (
+        lambda uow: uow.rewards.add(_reward("w-naive", key="naive", hold_until=_NAIVE)),
+        lambda uow: uow.rewards.get("w-naive"),
+    ),
+    "ledger entry": (
+        lambda uow: uow.rewards.append(
+            [LedgerEntry("w-1", "ann", "held", "USD", Money("1", "USD"), 0, _NAIVE, "grant")]
+        ),
+        lambda uow: uow.rewards.balances("ann"),
+    ),
+    "event": (
+        lambda uow: uow.events.add("naive", {}, _NAIVE),
+        lambda uow: uow.events.pending(10),
+    ),
+}
 
-    # -- codes ------------------------------------------------------------------------------
+
+class CodesContract(CapabilityContract):
+    """Referral codes: stored, found by text and owner, unique by text and by (owner, campaign)."""
+
+    needs = Needs(repositories=(CODES,))
 
     def test_code_is_stored_and_read_back(self, store: Store) -> None:
         """A code added is found by its text and by its owner."""
@@ -169,7 +216,11 @@ class StoreContract:
         with pytest.raises(CodeTaken), store.transaction() as uow:
             uow.codes.add(_code("AAAA0000", owner="bob"))
 
-    # -- referrals --------------------------------------------------------------------------
+
+class ReferralsContract(CapabilityContract):
+    """Attributions: one non-rejected referral per referee, status, queries, reassignment."""
+
+    needs = Needs(repositories=(CODES, REFERRALS, CONVERSIONS))
 
     def test_one_active_referral_per_referee(self, store: Store) -> None:
         """A second non-rejected referral for the referee is not stored; the first is returned."""
@@ -200,7 +251,7 @@ class StoreContract:
 
     def test_status_change_is_stored_and_rejection_frees_the_referee(self, store: Store) -> None:
         """set_status persists; a rejected referral no longer holds the referee."""
-        self._seed(store)
+        _seed(store)
         with store.transaction() as uow:
             updated = uow.referrals.set_status("r-1", ReferralStatus.REJECTED, ("manual",))
         assert updated.status is ReferralStatus.REJECTED
@@ -243,7 +294,7 @@ class StoreContract:
 
     def test_reassign_moves_the_credit_and_keeps_the_rest(self, store: Store) -> None:
         """Reassign changes code, referrer, campaign and reasons; id, status, time, orders stay."""
-        self._seed(store)
+        _seed(store)
         other = _code("CCCC0000", owner="cat", campaign="spring")
         with store.transaction() as uow:
             uow.codes.add(other)
@@ -274,7 +325,11 @@ class StoreContract:
         with pytest.raises(UnknownReferral), store.transaction() as uow:
             uow.referrals.reassign("nope", other, ())
 
-    # -- conversions ------------------------------------------------------------------------
+
+class ConversionsContract(CapabilityContract):
+    """Orders: idempotent on order id, refunds recorded, money and times exact."""
+
+    needs = Needs(repositories=(CODES, REFERRALS, CONVERSIONS))
 
     def test_conversion_is_idempotent_on_order_id(self, store: Store) -> None:
         """The same order id twice stores one conversion and says the second was not new."""
@@ -289,7 +344,7 @@ class StoreContract:
 
     def test_refunded_total_is_stored(self, store: Store) -> None:
         """set_refunded records the refunded total; net follows."""
-        self._seed(store)
+        _seed(store)
         with store.transaction() as uow:
             uow.conversions.set_refunded("o-1", Money("30", "USD"))
         with store.transaction() as uow:
@@ -337,11 +392,15 @@ class StoreContract:
         with store.transaction() as uow:
             assert uow.conversions.get(conversion.order_id) == stored == conversion
 
-    # -- rewards and the ledger -------------------------------------------------------------
+
+class LedgerContract(CapabilityContract):
+    """Rewards and ledger entries: idempotent on (customer, key), due holds, balances, spend."""
+
+    needs = Needs(repositories=(CODES, REFERRALS, CONVERSIONS, REWARDS))
 
     def test_reward_is_idempotent_on_customer_and_key(self, store: Store) -> None:
         """A retried grant with the same key is not stored twice."""
-        self._seed(store)
+        _seed(store)
         with store.transaction() as uow:
             first, created = uow.rewards.add(_reward("w-1"))
             again, created_again = uow.rewards.add(_reward("w-2"))
@@ -356,7 +415,7 @@ class StoreContract:
 
     def test_reward_update_and_due(self, store: Store) -> None:
         """Held rewards are due once their hold ends; updates persist."""
-        self._seed(store)
+        _seed(store)
         with store.transaction() as uow:
             uow.rewards.add(_reward("w-1", hold_until=T0 + timedelta(days=14)))
             uow.rewards.add(_reward("w-2", key="o-1:other", hold_until=T0 + timedelta(days=1)))
@@ -374,7 +433,7 @@ class StoreContract:
 
     def test_balances_are_sums_of_ledger_entries(self, store: Store) -> None:
         """Balances per bucket and currency equal the sum of the entries appended."""
-        self._seed(store)
+        _seed(store)
         ten, three = Money("10", "USD"), Money("3", "USD")
         with store.transaction() as uow:
             uow.rewards.add(_reward("w-1"))
@@ -393,7 +452,7 @@ class StoreContract:
 
     def test_spend_excludes_reversed_rewards(self, store: Store) -> None:
         """Program spend counts rewards that still stand."""
-        self._seed(store)
+        _seed(store)
         with store.transaction() as uow:
             uow.rewards.add(_reward("w-1", amount="10"))
             uow.rewards.add(_reward("w-2", key="k2", amount="4", state=RewardState.REVERSED))
@@ -403,7 +462,11 @@ class StoreContract:
         assert dict(money) == {"USD": Money("11.50", "USD")}
         assert points == 0
 
-    # -- events -----------------------------------------------------------------------------
+
+class OutboxContract(CapabilityContract):
+    """The event outbox: events in order, pending until acknowledged, once."""
+
+    needs = Needs(repositories=(EVENTS,))
 
     def test_events_are_pending_until_acked(self, store: Store) -> None:
         """The outbox returns events in order until they are acknowledged, once."""
@@ -422,7 +485,11 @@ class StoreContract:
         with store.transaction() as uow:
             assert [e.id for e in uow.events.pending(10)] == [b.id]
 
-    # -- identities -------------------------------------------------------------------------
+
+class IdentitiesContract(CapabilityContract):
+    """Hashed identity signals: a set per customer, searchable both ways and by time."""
+
+    needs = Needs(repositories=(CODES, REFERRALS, IDENTITIES))
 
     def test_identity_signals_are_stored_once_and_searchable(self, store: Store) -> None:
         """Signals are a set per customer; lookups go both ways."""
@@ -465,73 +532,15 @@ class StoreContract:
             assert uow.identities.referees_since(other, since, 10) == []
             assert uow.identities.referees_since(("network", "none"), T0, 10) == []
 
-    # -- metrics ----------------------------------------------------------------------------
 
-    @pytest.mark.parametrize("seed", [1, 2, 3])
-    def test_metrics_are_identical_to_the_reference_on_a_generated_program(
-        self, store: Store, seed: int
-    ) -> None:
-        """Every figure, breakdown and cohort equals the memory store's on the same facts."""
-        mine = generated_program(store, seed)
-        reference = generated_program(MemoryStore(), seed)
-        whole = reference.metrics(by=("campaign", "channel", "referrer"))
-        # The generated program reaches every corner of the report.
-        assert whole.referrals
-        assert whole.converted
-        assert whole.repeat_customers
-        assert whole.rejected
-        assert whole.clicks
-        assert whole.fraud_reasons
-        assert [s.currency for s in whole.currencies] == ["EUR", "USD"]
-        assert any(s.refunded for s in whole.currencies)
-        assert whole.review_backlog or any("review" in r for r in whole.fraud_reasons)
-        assert len(whole.cohorts) > 3
-        windows = [
-            {},
-            {"by": ("campaign", "channel", "referrer"), "active_customers": 100},
-            {"since": GENERATED_START + timedelta(days=10)},
-            {"until": GENERATED_START + timedelta(days=20), "by": "referrer", "top": 3},
-            {
-                "since": GENERATED_START + timedelta(days=5),
-                "until": GENERATED_START + timedelta(days=25, hours=7),
-                "by": ("channel", "campaign"),
-            },
-        ]
-        for kwargs in windows:
-            assert mine.metrics(**kwargs) == reference.metrics(**kwargs), kwargs  # type: ignore[arg-type]
+class TransactionsContract(CapabilityContract):
+    """Units of work: all or nothing, serialised across threads, backend errors wrapped."""
 
-    @pytest.mark.parametrize("seed", [1, 2])
-    def test_metrics_are_identical_to_the_reference_in_the_corners(
-        self, store: Store, seed: int
-    ) -> None:
-        """Points, perks, JPY, backdated orders, same-instant events, windows on event edges."""
-        mine = corners_program(store, seed)
-        reference = corners_program(MemoryStore(), seed)
-        whole = reference.metrics(by="referrer")
-        assert whole.reward_points
-        assert len(whole.currencies) == 3
-        assert any(n < whole.rejected for n in whole.fraud_reasons.values())
-        # Window edges on the very instants something happened, in several time zones.
-        instants = sorted({e.occurred_at for e in reference.pending_events(100_000)})
-        rng = random.Random(seed)
-        windows: list[dict[str, object]] = [{}]
-        for hours in (0, 5, -7):
-            since, until = sorted(rng.sample(instants, 2))
-            zone = timezone(timedelta(hours=hours))
-            since, until = since.astimezone(zone), until.astimezone(zone)
-            windows += [
-                {"since": since, "until": until, "by": BREAKDOWNS, "top": rng.choice([1, 3])},
-                {"until": until, "by": "referrer"},
-                {"since": since, "by": "channel"},
-            ]
-        for kwargs in windows:
-            assert mine.metrics(**kwargs) == reference.metrics(**kwargs), kwargs  # type: ignore[arg-type]
-
-    # -- atomicity and concurrency ----------------------------------------------------------
+    needs = Needs(repositories=CORE, unit_of_work=True)
 
     def test_a_unit_of_work_that_raises_leaves_nothing_behind(self, store: Store) -> None:
         """Every repository's writes are rolled back together when the block raises."""
-        self._seed(store)
+        _seed(store)
         with pytest.raises(_Boom):
             _write_everywhere_then_fail(store)
         with store.transaction() as uow:
@@ -577,25 +586,36 @@ class StoreContract:
         with store.transaction() as uow:
             assert uow.conversions.count_for_referee("bob") == 50
 
-    def test_backend_errors_are_storage_errors(self, store: Store) -> None:
-        """A naive datetime or broken write surfaces as StorageError or a ReferralError."""
-        from referralkit.errors import ReferralError  # noqa: PLC0415 - local to the test
+    @pytest.mark.parametrize("write", sorted(_NAIVE_WRITES))
+    def test_backend_errors_are_storage_errors(self, store: Store, write: str) -> None:
+        """A write the backend cannot store faithfully (a naive time) is a StorageError.
 
-        naive = Conversion(
-            order_id="naive",
-            referee="bob",
-            amount=Money("1", "USD"),
-            occurred_at=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
-            first_order=True,
-        )
-        try:
-            with store.transaction() as uow:
-                uow.conversions.add(naive)
-        except ReferralError:
-            pass
-        else:  # an adapter may accept naive times, but must then hand them back unchanged
-            with store.transaction() as uow:
-                assert uow.conversions.get("naive") == naive
+        The error is required, and the unit of work it ends leaves nothing behind.
+        """
+        _seed(store)
+        attempt, look_up = _NAIVE_WRITES[write]
+        with pytest.raises(StorageError), store.transaction() as uow:
+            attempt(uow)
+        with store.transaction() as uow:
+            assert not look_up(uow), f"the refused {write} was stored"
+
+
+class StoreContract(
+    CodesContract,
+    ReferralsContract,
+    ConversionsContract,
+    LedgerContract,
+    OutboxContract,
+    IdentitiesContract,
+    TransactionsContract,
+    MetricsContract,
+):
+    """Every behaviour a `Store` must have. Subclass and override the ``store`` fixture.
+
+    The union of the capability contracts; each of them also runs on its own.
+    """
+
+    needs = Needs(store=MetricsContract.needs.store, repositories=CORE, unit_of_work=True)
 
 
 def _write_everywhere_then_fail(store: Store) -> None:

@@ -1,0 +1,41 @@
+"""The memory store's tables: plain dicts and lists, read by the store and its metrics.
+
+Their own module, so that the store and its metrics source both import them and
+neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from referralkit.context import Signal
+from referralkit.model import Conversion, Event, Referral, ReferralCode, Reward
+from referralkit.protocols import LedgerEntry
+
+__all__ = ["MemoryTables"]
+
+
+class MemoryTables:
+    """The memory store's rows and the indexes its queries read, shared with its metrics."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, ReferralCode] = {}
+        self.code_by_owner: dict[tuple[str, str], str] = {}
+        self.owner_codes: dict[str, list[str]] = defaultdict(list)
+        self.referrals: dict[str, Referral] = {}
+        self.active_by_referee: dict[str, str] = {}
+        self.referrals_by_referrer: dict[str, list[str]] = defaultdict(list)
+        self.conversions: dict[str, Conversion] = {}
+        self.conversions_by_referee: dict[str, int] = defaultdict(int)
+        self.conversions_by_referral: dict[str, list[str]] = defaultdict(list)
+        self.rewards: dict[str, Reward] = {}
+        self.reward_keys: dict[tuple[str, str], str] = {}
+        self.rewards_by_order: dict[str, list[str]] = defaultdict(list)
+        self.rewards_by_customer: dict[str, list[str]] = defaultdict(list)
+        self.rewards_by_referral: dict[str, list[str]] = defaultdict(list)
+        self.entries: list[LedgerEntry] = []
+        self.entries_by_customer: dict[str, list[LedgerEntry]] = defaultdict(list)
+        self.events: list[Event] = []
+        self.acked: set[int] = set()
+        self.signals: dict[str, set[Signal]] = defaultdict(set)
+        self.signal_owners: dict[Signal, list[str]] = defaultdict(list)
