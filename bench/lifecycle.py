@@ -85,7 +85,8 @@ def _open_floor(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     for step in MIGRATIONS:
-        db.executescript(step)
+        for statement in step:
+            db.execute(statement)
     return db
 
 

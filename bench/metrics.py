@@ -83,7 +83,8 @@ def generate(path: Path, referrals: int) -> None:
     db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
     for step in MIGRATIONS:
-        db.executescript(step)
+        for statement in step:
+            db.execute(statement)
     referrers = max(1, int(referrals * REFERRERS_PER_REFERRAL))
     started = time.perf_counter()
     db.execute("BEGIN")

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 import referralkit as rk
 from referralkit.guards import ALREADY_REFERRED, SELF_REFERRAL_BY_ID, DuplicateReferee
 from referralkit.model import ReferralStatus
 from referralkit.policies import Fixed
-from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    else:
-        s = SQLiteStore(tmp_path / "judging.db")
-        yield s
-        s.close()
 
 
 class Recorder:
