@@ -5,7 +5,8 @@ ReferralError
 ├── InvalidInput            a method argument failed validation at the boundary
 │   ├── InvalidMoney        an amount that is not a Decimal/str/int, or not finite
 │   ├── UnknownCurrency     not an ISO-4217 code
-│   └── InvalidIdentity     an identity signal that cannot be normalised
+│   ├── InvalidIdentity     an identity signal that cannot be normalised
+│   └── IdempotencyConflict a key seen before, sent again with other values
 ├── CurrencyMismatch        arithmetic or comparison across two currencies
 ├── InvalidCode             text that is not a well-formed code (reason in .reason)
 ├── UnknownCode             a well-formed code that no one owns
@@ -34,6 +35,7 @@ __all__ = [
     "CodeExpired",
     "ConfigError",
     "CurrencyMismatch",
+    "IdempotencyConflict",
     "InvalidCode",
     "InvalidIdentity",
     "InvalidInput",
@@ -95,6 +97,14 @@ class UnknownCurrency(InvalidInput):
 
 class InvalidIdentity(InvalidInput):
     """An identity signal (email, phone, IP, ...) that cannot be normalised."""
+
+
+class IdempotencyConflict(InvalidInput):
+    """An idempotency key (order id, refund id, payout id) came back with other values.
+
+    An exact replay changes nothing and returns the first result; a replay that differs
+    is refused, and ``.field`` names the first field that differs.
+    """
 
 
 class CurrencyMismatch(ReferralError):

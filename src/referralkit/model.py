@@ -142,11 +142,19 @@ class Referral(JSONForm):
     campaign: str
     policy_version: str
     channel: str | None = None
+    #: When the referral started counting as qualified: the grant of its earliest order
+    #: that is not fully refunded (None while it has no such order).
+    qualified_at: datetime | None = None
 
 
 @attrs.frozen(slots=True)
 class Conversion(JSONForm):
-    """An order placed by a customer; ``refunded`` grows with each refund."""
+    """An order placed by a customer; ``refunded`` grows with each refund.
+
+    ``order_number`` is the order's place among the customer's orders (1 for the first),
+    as recorded; a refund does not renumber later orders. ``recorded_at`` is when the
+    program recorded it (``occurred_at`` is when the host says it was placed).
+    """
 
     order_id: str
     referee: str
@@ -155,6 +163,8 @@ class Conversion(JSONForm):
     first_order: bool
     referral_id: str | None = None
     refunded: Money | None = None
+    order_number: int = 0
+    recorded_at: datetime | None = None
 
     @property
     def net(self) -> Money:
@@ -168,6 +178,12 @@ class Reward(JSONForm):
 
     ``amount`` is the current value (reduced by partial refunds); ``granted`` the original.
     Points rewards carry ``points``; perks carry ``perk``; coupons carry ``coupon_code``.
+    A paid reward refunded later records what is owed back in ``clawback``;
+    ``recovered`` is how much of it was collected (settled outside, or netted against
+    a later reward). ``netted`` is the part of this reward's value that went to pay
+    such a debt instead of the customer (what to pay out is ``amount - netted``).
+    ``redeemed_order`` is the order a coupon was used on; ``payout_id`` the payout
+    batch that paid the reward; ``expires_at`` when a coupon stops being usable.
     """
 
     id: str
@@ -191,6 +207,11 @@ class Reward(JSONForm):
     clawback: Money | None = None
     granted_points: int = 0
     clawback_points: int = 0
+    netted: Money | None = None
+    recovered: Money | None = None
+    redeemed_order: str | None = None
+    payout_id: str | None = None
+    expires_at: datetime | None = None
 
 
 @attrs.frozen(slots=True)

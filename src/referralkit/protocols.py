@@ -81,9 +81,11 @@ __all__ = [
     "LedgerEntry",
     "MeasurableStore",
     "ReferralRepository",
+    "RefundRecord",
     "RewardLedger",
     "RewardPolicy",
     "Store",
+    "TermsRepository",
     "TieredPolicy",
     "UnitOfWork",
     "missing_members",
@@ -204,6 +206,18 @@ class ReferralRepository(Protocol):
         """Change a referral's status and reasons; returns the updated referral."""
         ...
 
+    def set_qualified(self, referral_id: str, qualified_at: datetime | None) -> Referral:
+        """Qualify a referral from ``qualified_at``, or, with None, stop it counting.
+
+        Qualified, it counts toward tiers from ``qualified_at`` on; None sets it back to
+        pending (every order it had was fully refunded).
+        """
+        ...
+
+    def qualified_count_at(self, referrer: str, at: datetime) -> int:
+        """The referrer's qualified referrals whose ``qualified_at`` is at or before ``at``."""
+        ...
+
     def count_for_code(self, code: str) -> int:
         """Non-rejected referrals made with this code."""
         ...
@@ -272,6 +286,10 @@ class ConversionRepository(Protocol):
         """The orders attributed to a referral, oldest first."""
         ...
 
+    def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        """Record a refund unless its id exists; returns the stored one and whether new."""
+        ...
+
 
 @runtime_checkable
 class RewardLedger(Protocol):
@@ -317,7 +335,81 @@ class RewardLedger(Protocol):
         ...
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
-        """Program-wide value of rewards not reversed, per currency, and points."""
+        """Program-wide value of rewards not reversed, per currency, and points.
+
+        Kept as a running total in the same transaction as the rewards it sums, so a
+        budget reads it in constant time however large the program grows.
+        """
+        ...
+
+    def for_referrer_since(self, referrer: str, since: datetime) -> list[Reward]:
+        """Rewards not reversed, under the referrer's referrals, granted from ``since`` on.
+
+        Any beneficiary, in grant order: the rewards a change in the referrer's count of
+        qualified referrals may reprice.
+        """
+        ...
+
+    def by_coupon(self, coupon_code: str) -> Reward | None:
+        """The coupon reward with this (canonical) coupon code."""
+        ...
+
+    def add_redemption(
+        self, coupon_code: str, order_id: str, customer_id: str, at: datetime
+    ) -> tuple[str, bool]:
+        """Record that a coupon was used on an order, once per coupon.
+
+        Returns the order id the coupon is recorded against and whether it is this call's.
+        """
+        ...
+
+    def available(
+        self, *, kind: str | None, currency: str | None, after: str | None, limit: int
+    ) -> list[Reward]:
+        """Available rewards across customers, by id after ``after``, optionally filtered."""
+        ...
+
+    def outstanding(self, customer_id: str, currency: str) -> list[Reward]:
+        """The customer's rewards with a clawback not yet recovered, oldest first."""
+        ...
+
+    def add_payout(
+        self, payout_id: str, reward_ids: Sequence[str], at: datetime
+    ) -> tuple[tuple[str, ...], bool]:
+        """Record a payout batch unless its id exists; returns its reward ids and whether new."""
+        ...
+
+    def add_settlement(
+        self, reference: str, customer_id: str, amount: Money, at: datetime
+    ) -> tuple[Money, bool]:
+        """Record a clawback collected outside, once per reference.
+
+        Returns the amount recorded under the reference and whether it is this call's.
+        """
+        ...
+
+
+@attrs.frozen(slots=True)
+class RefundRecord:
+    """A refund as recorded under its id: the order, the amount, and the rewards it changed."""
+
+    refund_id: str
+    order_id: str
+    amount: Money
+    occurred_at: datetime
+    reward_ids: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class TermsRepository(Protocol):
+    """The definition of every policy version a program has run, so promises outlive it."""
+
+    def add(self, version: str, definition: str, at: datetime) -> str:
+        """Record ``definition`` under ``version`` unless recorded; returns the stored one."""
+        ...
+
+    def get(self, version: str) -> str | None:
+        """The definition recorded under ``version``."""
         ...
 
 
@@ -398,6 +490,11 @@ class UnitOfWork(Protocol):
     @property
     def events(self) -> EventOutbox:
         """The transactional outbox."""
+        ...
+
+    @property
+    def terms(self) -> TermsRepository:
+        """Policy versions and their definitions."""
         ...
 
     @property

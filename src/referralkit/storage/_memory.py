@@ -18,9 +18,17 @@ import attrs
 
 from referralkit.context import Signal
 from referralkit.errors import UnknownOrder, UnknownReferral
-from referralkit.model import Conversion, Event, Referral, ReferralCode, ReferralStatus, Reward
+from referralkit.model import (
+    Conversion,
+    Event,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    Reward,
+    RewardState,
+)
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry
+from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware
 from referralkit.storage._memory_tables import MemoryTables
 
@@ -101,6 +109,27 @@ class _Referrals(_Repo):
             t.active_by_referee.pop(old.referee, None)
             self._undo.append(lambda: t.active_by_referee.__setitem__(old.referee, old.id))
         return new
+
+    def set_qualified(self, referral_id: str, qualified_at: datetime | None) -> Referral:
+        require_aware(qualified_at)
+        t = self._t
+        old = t.referrals.get(referral_id)
+        if old is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        status = ReferralStatus.PENDING if qualified_at is None else ReferralStatus.QUALIFIED
+        new = attrs.evolve(old, status=status, qualified_at=qualified_at)
+        t.referrals[referral_id] = new
+        self._undo.append(lambda: t.referrals.__setitem__(referral_id, old))
+        return new
+
+    def qualified_count_at(self, referrer: str, at: datetime) -> int:
+        return sum(
+            1
+            for r in self._of(referrer)
+            if r.status is ReferralStatus.QUALIFIED
+            and r.qualified_at is not None
+            and r.qualified_at <= at
+        )
 
     def _of(self, referrer: str) -> Iterator[Referral]:
         t = self._t
@@ -226,6 +255,16 @@ class _Conversions(_Repo):
         t = self._t
         return [t.conversions[o] for o in t.conversions_by_referral.get(referral_id, ())]
 
+    def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        require_aware(refund.occurred_at)
+        t = self._t
+        existing = t.refunds.get(refund.refund_id)
+        if existing is not None:
+            return existing, False
+        t.refunds[refund.refund_id] = refund
+        self._undo.append(lambda: t.refunds.pop(refund.refund_id))
+        return refund, True
+
 
 class _Rewards(_Repo):
     def add(self, reward: Reward) -> tuple[Reward, bool]:
@@ -239,6 +278,10 @@ class _Rewards(_Repo):
         t.reward_keys[natural] = reward.id
         self._undo.append(lambda: t.rewards.pop(reward.id))
         self._undo.append(lambda: t.reward_keys.pop(natural))
+        if reward.coupon_code is not None:
+            t.coupons[reward.coupon_code] = reward.id
+            self._undo.append(lambda: t.coupons.pop(reward.coupon_code or ""))
+        self._count_spend(None, reward)
         for index, value in (
             (t.rewards_by_order, reward.order_id),
             (t.rewards_by_customer, reward.customer_id),
@@ -258,6 +301,25 @@ class _Rewards(_Repo):
         old = t.rewards[reward.id]
         t.rewards[reward.id] = reward
         self._undo.append(lambda: t.rewards.__setitem__(reward.id, old))
+        self._count_spend(old, reward)
+
+    def _count_spend(self, old: Reward | None, new: Reward) -> None:
+        """Move the running spend totals from ``old``'s value to ``new``'s."""
+        t = self._t
+        before_money, before_points = dict(t.spend_money), t.spend_points
+        for reward, sign in ((old, -1), (new, 1)):
+            if reward is None or reward.state is RewardState.REVERSED:
+                continue
+            t.spend_points += sign * reward.points
+            if reward.amount is not None:
+                currency = reward.amount.currency
+                total = t.spend_money.get(currency, Money.zero(currency))
+                t.spend_money[currency] = total + reward.amount * sign
+
+        def _restore() -> None:
+            t.spend_money, t.spend_points = before_money, before_points
+
+        self._undo.append(_restore)
 
     def _list(self, index: dict[str, list[str]], key: str) -> list[Reward]:
         return [self._t.rewards[r] for r in index.get(key, ())]
@@ -272,8 +334,6 @@ class _Rewards(_Repo):
         return self._list(self._t.rewards_by_referral, referral_id)
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
-        from referralkit.model import RewardState  # noqa: PLC0415 - local for clarity
-
         found = [
             r
             for r in self._t.rewards.values()
@@ -304,18 +364,87 @@ class _Rewards(_Repo):
         )
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
-        from referralkit.model import RewardState  # noqa: PLC0415 - local for clarity
+        return dict(self._t.spend_money), self._t.spend_points
 
-        money: dict[str, Money] = {}
-        points = 0
-        for r in self._t.rewards.values():
-            if r.state is RewardState.REVERSED:
-                continue
-            if r.amount is not None:
-                c = r.amount.currency
-                money[c] = money[c] + r.amount if c in money else r.amount
-            points += r.points
-        return money, points
+    def for_referrer_since(self, referrer: str, since: datetime) -> list[Reward]:
+        t = self._t
+        ids = t.referrals_by_referrer.get(referrer, ())
+        found = [
+            reward
+            for rid in ids
+            for reward in self._list(t.rewards_by_referral, rid)
+            if reward.state is not RewardState.REVERSED and reward.created_at >= since
+        ]
+        order = {reward_id: i for i, reward_id in enumerate(t.rewards)}
+        found.sort(key=lambda r: order[r.id])
+        return found
+
+    def by_coupon(self, coupon_code: str) -> Reward | None:
+        reward_id = self._t.coupons.get(coupon_code)
+        return None if reward_id is None else self._t.rewards[reward_id]
+
+    def add_redemption(
+        self, coupon_code: str, order_id: str, customer_id: str, at: datetime
+    ) -> tuple[str, bool]:
+        del customer_id
+        require_aware(at)
+        t = self._t
+        existing = t.redemptions.get(coupon_code)
+        if existing is not None:
+            return existing, False
+        t.redemptions[coupon_code] = order_id
+        self._undo.append(lambda: t.redemptions.pop(coupon_code))
+        return order_id, True
+
+    def available(
+        self, *, kind: str | None, currency: str | None, after: str | None, limit: int
+    ) -> list[Reward]:
+        found = sorted(
+            (
+                r
+                for r in self._t.rewards.values()
+                if r.state is RewardState.AVAILABLE
+                and (kind is None or r.kind.value == kind)
+                and (currency is None or (r.amount is not None and r.amount.currency == currency))
+                and (after is None or r.id > after)
+            ),
+            key=lambda r: r.id,
+        )
+        return found[:limit]
+
+    def outstanding(self, customer_id: str, currency: str) -> list[Reward]:
+        return [
+            r
+            for r in self.for_customer(customer_id)
+            if r.clawback is not None
+            and r.clawback.currency == currency
+            and r.clawback > (r.recovered or Money.zero(currency))
+        ]
+
+    def add_payout(
+        self, payout_id: str, reward_ids: Sequence[str], at: datetime
+    ) -> tuple[tuple[str, ...], bool]:
+        require_aware(at)
+        t = self._t
+        existing = t.payouts.get(payout_id)
+        if existing is not None:
+            return existing, False
+        t.payouts[payout_id] = tuple(reward_ids)
+        self._undo.append(lambda: t.payouts.pop(payout_id))
+        return tuple(reward_ids), True
+
+    def add_settlement(
+        self, reference: str, customer_id: str, amount: Money, at: datetime
+    ) -> tuple[Money, bool]:
+        del customer_id
+        require_aware(at)
+        t = self._t
+        existing = t.settlements.get(reference)
+        if existing is not None:
+            return existing, False
+        t.settlements[reference] = amount
+        self._undo.append(lambda: t.settlements.pop(reference))
+        return amount, True
 
 
 class _Events(_Repo):
@@ -391,6 +520,21 @@ class _Identities(_Repo):
         return dict(counts)
 
 
+class _Terms(_Repo):
+    def add(self, version: str, definition: str, at: datetime) -> str:
+        require_aware(at)
+        t = self._t
+        existing = t.terms.get(version)
+        if existing is not None:
+            return existing
+        t.terms[version] = definition
+        self._undo.append(lambda: t.terms.pop(version))
+        return definition
+
+    def get(self, version: str) -> str | None:
+        return self._t.terms.get(version)
+
+
 @attrs.define
 class _MemoryUnitOfWork:
     codes: _Codes
@@ -398,6 +542,7 @@ class _MemoryUnitOfWork:
     conversions: _Conversions
     rewards: _Rewards
     events: _Events
+    terms: _Terms
     identities: _Identities
 
 
@@ -426,6 +571,7 @@ class MemoryStore:
                 conversions=_Conversions(t, undo),
                 rewards=_Rewards(t, undo),
                 events=_Events(t, undo, self._next_event_id),
+                terms=_Terms(t, undo),
                 identities=_Identities(t, undo),
             )
             try:

@@ -10,7 +10,8 @@ from collections import defaultdict
 
 from referralkit.context import Signal
 from referralkit.model import Conversion, Event, Referral, ReferralCode, Reward
-from referralkit.protocols import LedgerEntry
+from referralkit.money import Money
+from referralkit.protocols import LedgerEntry, RefundRecord
 
 __all__ = ["MemoryTables"]
 
@@ -39,3 +40,12 @@ class MemoryTables:
         self.acked: set[int] = set()
         self.signals: dict[str, set[Signal]] = defaultdict(set)
         self.signal_owners: dict[Signal, list[str]] = defaultdict(list)
+        self.refunds: dict[str, RefundRecord] = {}
+        self.coupons: dict[str, str] = {}  # coupon code -> reward id
+        self.redemptions: dict[str, str] = {}  # coupon code -> order id
+        self.payouts: dict[str, tuple[str, ...]] = {}
+        self.settlements: dict[str, Money] = {}
+        self.terms: dict[str, str] = {}
+        # The running totals a budget reads: value of rewards not reversed.
+        self.spend_money: dict[str, Money] = {}
+        self.spend_points = 0

@@ -38,7 +38,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry
+from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._schema import migrate
 from referralkit.storage._sqlite_codec import (
@@ -92,17 +92,25 @@ def _reasons(text: str) -> tuple[str, ...]:
 # Rows are read by position, in the order of these column lists.
 _CODE_COLUMNS = "code, owner, campaign, kind, created_at, expires_at, max_uses"
 _REFERRAL_COLUMNS = (
-    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version, channel"
+    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version,"
+    " channel, qualified_at"
 )
 _CONVERSION_COLUMNS = (
     "order_id, referee, currency, amount_minor, refunded_minor, occurred_at, first_order,"
-    " referral_id"
+    " referral_id, order_number, recorded_at"
 )
 _REWARD_COLUMNS = (
     "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
     " granted_minor, points, granted_points, state, order_id, policy, explanation,"
-    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
+    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points,"
+    " netted_minor, recovered_minor, redeemed_order, payout_id, expires_at"
 )
+_REWARD_COLUMN_COUNT = _REWARD_COLUMNS.count(",") + 1
+_INSERT_REWARD = (
+    f"INSERT INTO rewards ({_REWARD_COLUMNS}) VALUES ({', '.join('?' * _REWARD_COLUMN_COUNT)})"  # noqa: S608 - constant columns
+    " ON CONFLICT (customer_id, key) DO NOTHING"
+)
+_PREFIXED_REWARD_COLUMNS = ", ".join(f"w.{c.strip()}" for c in _REWARD_COLUMNS.split(","))
 
 
 _SELECT_CODES = f"SELECT {_CODE_COLUMNS} FROM codes"  # noqa: S608 - constant columns
@@ -119,6 +127,10 @@ _REFERRALS_IN_REVIEW = (
 )
 _SET_REFERRAL_STATUS = (
     f"UPDATE referrals SET status = ?, reasons = ? WHERE id = ? RETURNING {_REFERRAL_COLUMNS}"  # noqa: S608 - constant columns
+)
+_SET_QUALIFIED = (
+    "UPDATE referrals SET status = ?, qualified_at = ? WHERE id = ?"  # noqa: S608 - constant columns
+    f" RETURNING {_REFERRAL_COLUMNS}"
 )
 _REASSIGN_REFERRAL = (
     "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?,"  # noqa: S608 - constant columns
@@ -163,6 +175,7 @@ def _referral_row(row: Sequence[Any]) -> Referral:
         campaign,
         policy_version,
         channel,
+        qualified_at,
     ) = row
     return Referral(
         id=referral_id,
@@ -175,11 +188,23 @@ def _referral_row(row: Sequence[Any]) -> Referral:
         campaign=campaign,
         policy_version=policy_version,
         channel=channel,
+        qualified_at=decode_optional_time(qualified_at),
     )
 
 
 def _conversion_row(row: Sequence[Any]) -> Conversion:
-    order_id, referee, currency, amount, refunded, occurred_at, first_order, referral_id = row
+    (
+        order_id,
+        referee,
+        currency,
+        amount,
+        refunded,
+        occurred_at,
+        first_order,
+        referral_id,
+        order_number,
+        recorded_at,
+    ) = row
     return Conversion(
         order_id=order_id,
         referee=referee,
@@ -188,6 +213,8 @@ def _conversion_row(row: Sequence[Any]) -> Conversion:
         first_order=bool(first_order),
         referral_id=referral_id,
         refunded=money_from_minor(refunded, currency) if refunded else None,
+        order_number=order_number,
+        recorded_at=decode_optional_time(recorded_at),
     )
 
 
@@ -215,6 +242,11 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         proportional,
         clawback,
         clawback_points,
+        netted,
+        recovered,
+        redeemed_order,
+        payout_id,
+        expires_at,
     ) = row
     return Reward(
         id=reward_id,
@@ -238,6 +270,11 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         proportional=bool(proportional),
         clawback=money_from_minor_or_none(clawback, currency),
         clawback_points=clawback_points,
+        netted=money_from_minor_or_none(netted, currency),
+        recovered=money_from_minor_or_none(recovered, currency),
+        redeemed_order=redeemed_order,
+        payout_id=payout_id,
+        expires_at=decode_optional_time(expires_at),
     )
 
 
@@ -322,6 +359,23 @@ class _Referrals(_Repo):
             raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
         return _referral_row(row)
 
+    def set_qualified(self, referral_id: str, qualified_at: datetime | None) -> Referral:
+        status = ReferralStatus.PENDING if qualified_at is None else ReferralStatus.QUALIFIED
+        row = self._c.execute(
+            _SET_QUALIFIED, (status.value, encode_optional_time(qualified_at), referral_id)
+        ).fetchone()
+        if row is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        return _referral_row(row)
+
+    def qualified_count_at(self, referrer: str, at: datetime) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM referrals WHERE referrer = ? AND status = 'qualified'"
+            " AND qualified_at <= ?",
+            (referrer, encode_time(at)),
+        ).fetchone()
+        return int(row[0])
+
     def count_for_code(self, code: str) -> int:
         row = self._c.execute(
             "SELECT count(*) FROM referrals WHERE code = ? AND status <> 'rejected'", (code,)
@@ -401,8 +455,8 @@ class _Conversions(_Repo):
     def add(self, conversion: Conversion) -> tuple[Conversion, bool]:
         cur = self._c.execute(
             "INSERT INTO conversions (order_id, referee, currency, amount_minor, refunded_minor,"
-            " occurred_at, first_order, referral_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+            " occurred_at, first_order, referral_id, order_number, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 conversion.order_id,
                 conversion.referee,
@@ -412,6 +466,8 @@ class _Conversions(_Repo):
                 encode_time(conversion.occurred_at),
                 int(conversion.first_order),
                 conversion.referral_id,
+                conversion.order_number,
+                encode_optional_time(conversion.recorded_at),
             ),
         )
         if cur.rowcount == 1:
@@ -438,6 +494,9 @@ class _Conversions(_Repo):
         if row is None:
             raise UnknownOrder(f"no order {order_id!r}", value=order_id)
         return _conversion_row(row)
+
+    def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        return _Refunds.add(self._c, refund)
 
     def for_referral(self, referral_id: str) -> list[Conversion]:
         rows = self._c.execute(
@@ -472,14 +531,52 @@ def _reward_values(r: Reward) -> tuple[Any, ...]:
         int(r.proportional),
         None if r.clawback is None else to_minor_units(r.clawback),
         r.clawback_points,
+        None if r.netted is None else to_minor_units(r.netted),
+        None if r.recovered is None else to_minor_units(r.recovered),
+        r.redeemed_order,
+        r.payout_id,
+        encode_optional_time(r.expires_at),
     )
+
+
+class _Refunds:
+    """``conversions.add_refund``: a refund recorded once under its id."""
+
+    @staticmethod
+    def add(conn: sqlite3.Connection, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        cur = conn.execute(
+            "INSERT INTO refunds (refund_id, order_id, currency, amount_minor, occurred_at,"
+            " reward_ids) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                refund.refund_id,
+                refund.order_id,
+                refund.amount.currency,
+                to_minor_units(refund.amount),
+                encode_time(refund.occurred_at),
+                json.dumps(list(refund.reward_ids)),
+            ),
+        )
+        if cur.rowcount == 1:
+            return refund, True
+        order_id, currency, amount, occurred_at, reward_ids = conn.execute(
+            "SELECT order_id, currency, amount_minor, occurred_at, reward_ids FROM refunds"
+            " WHERE refund_id = ?",
+            (refund.refund_id,),
+        ).fetchone()
+        stored = RefundRecord(
+            refund_id=refund.refund_id,
+            order_id=order_id,
+            amount=money_from_minor(amount, currency),
+            occurred_at=decode_time(occurred_at),
+            reward_ids=tuple(json.loads(reward_ids)),
+        )
+        return stored, False
 
 
 class _Rewards(_Repo):
     def add(self, reward: Reward) -> tuple[Reward, bool]:
         cur = self._c.execute(
-            f"INSERT INTO rewards ({_REWARD_COLUMNS}) VALUES ({', '.join('?' * 22)})"  # noqa: S608 - constant columns
-            " ON CONFLICT (customer_id, key) DO NOTHING",
+            _INSERT_REWARD,
             _reward_values(reward),
         )
         if cur.rowcount == 1:
@@ -497,7 +594,8 @@ class _Rewards(_Repo):
     def update(self, reward: Reward) -> None:
         self._c.execute(
             "UPDATE rewards SET amount_minor = ?, state = ?, hold_until = ?, clawback_minor = ?,"
-            " points = ?, clawback_points = ? WHERE id = ?",
+            " points = ?, clawback_points = ?, netted_minor = ?, recovered_minor = ?,"
+            " redeemed_order = ?, payout_id = ?, expires_at = ? WHERE id = ?",
             (
                 None if reward.amount is None else to_minor_units(reward.amount),
                 reward.state.value,
@@ -505,6 +603,11 @@ class _Rewards(_Repo):
                 None if reward.clawback is None else to_minor_units(reward.clawback),
                 reward.points,
                 reward.clawback_points,
+                None if reward.netted is None else to_minor_units(reward.netted),
+                None if reward.recovered is None else to_minor_units(reward.recovered),
+                reward.redeemed_order,
+                reward.payout_id,
+                encode_optional_time(reward.expires_at),
                 reward.id,
             ),
         )
@@ -557,16 +660,95 @@ class _Rewards(_Repo):
         return [(b, c, money_from_minor_or_none(m, c), int(p)) for b, c, m, p in rows]
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
+        # The running totals the rewards triggers keep (see the money-paths schema step).
         money: dict[str, Money] = {}
         points = 0
         for currency, minor, pts in self._c.execute(
-            "SELECT currency, sum(coalesce(amount_minor, 0)), sum(points) FROM rewards"
-            " WHERE state <> 'reversed' GROUP BY currency"
+            "SELECT currency, amount_minor, points FROM spend_totals"
         ):
             points += int(pts)
-            if currency is not None:
+            if currency:
                 money[currency] = money_from_minor(int(minor), currency)
         return money, points
+
+    def for_referrer_since(self, referrer: str, since: datetime) -> list[Reward]:
+        rows = self._c.execute(
+            f"SELECT {_PREFIXED_REWARD_COLUMNS} FROM rewards w"  # noqa: S608 - constant columns
+            " JOIN referrals r ON r.id = w.referral_id"
+            " WHERE r.referrer = ? AND w.state <> 'reversed' AND w.created_at >= ?"
+            " ORDER BY w.seq",
+            (referrer, encode_time(since)),
+        )
+        return [_reward_row(row) for row in rows]
+
+    def by_coupon(self, coupon_code: str) -> Reward | None:
+        row = self._c.execute(f"{_SELECT_REWARDS} WHERE coupon_code = ?", (coupon_code,)).fetchone()
+        return None if row is None else _reward_row(row)
+
+    def add_redemption(
+        self, coupon_code: str, order_id: str, customer_id: str, at: datetime
+    ) -> tuple[str, bool]:
+        cur = self._c.execute(
+            "INSERT INTO coupon_redemptions (coupon_code, order_id, customer_id, redeemed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (coupon_code, order_id, customer_id, encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return order_id, True
+        row = self._c.execute(
+            "SELECT order_id FROM coupon_redemptions WHERE coupon_code = ?", (coupon_code,)
+        ).fetchone()
+        return str(row[0]), False
+
+    def available(
+        self, *, kind: str | None, currency: str | None, after: str | None, limit: int
+    ) -> list[Reward]:
+        rows = self._c.execute(
+            f"{_SELECT_REWARDS} WHERE state = 'available'"
+            " AND (? IS NULL OR kind = ?) AND (? IS NULL OR currency = ?)"
+            " AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
+            (kind, kind, currency, currency, after, after, limit),
+        )
+        return [_reward_row(row) for row in rows]
+
+    def outstanding(self, customer_id: str, currency: str) -> list[Reward]:
+        rows = self._c.execute(
+            f"{_SELECT_REWARDS} WHERE customer_id = ? AND currency = ?"
+            " AND clawback_minor > coalesce(recovered_minor, 0) ORDER BY seq",
+            (customer_id, currency),
+        )
+        return [_reward_row(row) for row in rows]
+
+    def add_payout(
+        self, payout_id: str, reward_ids: Sequence[str], at: datetime
+    ) -> tuple[tuple[str, ...], bool]:
+        cur = self._c.execute(
+            "INSERT INTO payouts (payout_id, reward_ids, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (payout_id, json.dumps(list(reward_ids)), encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return tuple(reward_ids), True
+        row = self._c.execute(
+            "SELECT reward_ids FROM payouts WHERE payout_id = ?", (payout_id,)
+        ).fetchone()
+        return tuple(json.loads(row[0])), False
+
+    def add_settlement(
+        self, reference: str, customer_id: str, amount: Money, at: datetime
+    ) -> tuple[Money, bool]:
+        cur = self._c.execute(
+            "INSERT INTO clawback_settlements (reference, customer_id, currency, amount_minor,"
+            " settled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (reference, customer_id, amount.currency, to_minor_units(amount), encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return amount, True
+        currency, minor = self._c.execute(
+            "SELECT currency, amount_minor FROM clawback_settlements WHERE reference = ?",
+            (reference,),
+        ).fetchone()
+        return money_from_minor(minor, currency), False
 
 
 class _Events(_Repo):
@@ -652,6 +834,24 @@ class _Identities(_Repo):
         return counts
 
 
+class _Terms(_Repo):
+    def add(self, version: str, definition: str, at: datetime) -> str:
+        self._c.execute(
+            "INSERT INTO policy_versions (version, definition, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (version, definition, encode_time(at)),
+        )
+        stored = self.get(version)
+        assert stored is not None  # noqa: S101 - inserted or already there
+        return stored
+
+    def get(self, version: str) -> str | None:
+        row = self._c.execute(
+            "SELECT definition FROM policy_versions WHERE version = ?", (version,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+
 @attrs.define
 class _SQLiteUnitOfWork:
     codes: _Codes
@@ -659,6 +859,7 @@ class _SQLiteUnitOfWork:
     conversions: _Conversions
     rewards: _Rewards
     events: _Events
+    terms: _Terms
     identities: _Identities
 
     @classmethod
@@ -669,6 +870,7 @@ class _SQLiteUnitOfWork:
             _Conversions(conn),
             _Rewards(conn),
             _Events(conn),
+            _Terms(conn),
             _Identities(conn),
         )
 
