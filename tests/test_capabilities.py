@@ -107,6 +107,7 @@ def test_missing_members_reads_properties_as_attributes() -> None:
             "conversions",
             "rewards",
             "events",
+            "terms",
             "identities",
         )
 

@@ -55,6 +55,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.codes: dict[str, str] = {}
         self.order_rewards: dict[str, list[str]] = {}
         self.order_owner: dict[str, str] = {}
+        self.order_amount: dict[str, rk.Money] = {}
         self.reversed: set[str] = set()
         self.counter = 0
 
@@ -84,14 +85,26 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self.order_rewards[order_id] = [r.id for r in rewards]
         self.order_owner[order_id] = referee
+        self.order_amount[order_id] = rk.Money.from_minor(cents, "USD")
         return order_id
 
     @rule(order=orders)
     def duplicate_convert(self, order: str) -> None:
         again = self.program.convert(
-            referee=self.order_owner[order], order_id=order, amount=rk.Money("1", "USD")
+            referee=self.order_owner[order], order_id=order, amount=self.order_amount[order]
         )
         assert sorted(r.id for r in again) == sorted(self.order_rewards[order])
+
+    @rule(order=orders, cents=st.integers(1, 50_000))
+    def conflicting_convert(self, order: str, cents: int) -> None:
+        other = rk.Money.from_minor(cents, "USD")
+        if other == self.order_amount[order]:
+            return
+        before = self._all_rewards()
+        with pytest.raises(rk.IdempotencyConflict) as caught:
+            self.program.convert(referee=self.order_owner[order], order_id=order, amount=other)
+        assert caught.value.field == "amount"
+        assert self._all_rewards() == before
 
     @rule(order=consumes(orders))
     def full_refund(self, order: str) -> None:
@@ -157,7 +170,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 else referral.referee
             )
             assert reward.customer_id == expected
-            assert referral.status is ReferralStatus.QUALIFIED
+            # A referral whose every order was refunded in full stops counting (pending).
+            assert referral.status in (ReferralStatus.QUALIFIED, ReferralStatus.PENDING)
+            if referral.status is ReferralStatus.PENDING:
+                assert reward.state is RewardState.REVERSED or reward.clawback is not None
 
     @invariant()
     def balances_equal_the_ledger(self) -> None:

@@ -18,6 +18,7 @@ from referralkit.errors import CodeExpired, InvalidInput, UnknownCode
 from referralkit.guards import ALREADY_REFERRED, Structural
 from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
 from referralkit.program._clicks import touch
+from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
 from referralkit.program._guard_history import read_guard_history
 from referralkit.protocols import Guard, UnitOfWork
@@ -122,6 +123,7 @@ def attribute(
             },
             now,
         )
+        grant_signup(core, uow, referral, now)
         return referral
 
 

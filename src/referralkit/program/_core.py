@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 
@@ -21,14 +21,15 @@ from referralkit._validate import require_id
 from referralkit.campaigns import Campaign
 from referralkit.codes import CodeFormat, normalize_code, validate_vanity
 from referralkit.context import Signal, policy_needs
-from referralkit.errors import ConfigError, InvalidCode, InvalidInput, LinkTampered
+from referralkit.errors import ConfigError, InvalidCode, InvalidInput, LinkTampered, ReferralError
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
 from referralkit.links import LinkPayload, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
-from referralkit.model import CodeKind, Identity
-from referralkit.policies import policy_version
+from referralkit.model import CodeKind, Identity, RewardKind
+from referralkit.policies import DoubleSided, Fixed, policy_version
 from referralkit.program._guard_history import HistoryNeeds, history_needs
+from referralkit.program._holds import Holds
 from referralkit.protocols import Guard, RewardPolicy, Store, UnitOfWork
 
 __all__ = ["ProgramCore", "utc_now"]
@@ -106,7 +107,7 @@ def _check_parts(  # noqa: C901, PLR0912 - one check per constructor argument
         raise ConfigError(
             "policy must have a name and an evaluate(context) method", value=policy, path="policy"
         )
-    if not isinstance(hold, timedelta) or hold < timedelta(0):
+    if isinstance(hold, timedelta) and hold < timedelta(0):
         raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
     if guards is not None:
         if not isinstance(guards, Sequence) or isinstance(guards, str):
@@ -145,6 +146,59 @@ def _campaigns_by_name(campaigns: object) -> dict[str, Campaign]:
     return by_name
 
 
+def _duration(field: str, value: object) -> timedelta:
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise ConfigError(f"{field} must be a non-negative timedelta", value=value, path=field)
+    return value
+
+
+def _reward_kinds(field: str, value: object) -> frozenset[RewardKind]:
+    if isinstance(value, str) or not isinstance(value, Collection):
+        raise ConfigError(f"{field} must be a list of reward kinds", value=value, path=field)
+    by_value = {k.value: k for k in RewardKind}
+    unknown = [item for item in value if item not in by_value]
+    if unknown:
+        raise ConfigError(
+            f"{field}: {unknown[0]!r} is not a reward kind ({sorted(by_value)})",
+            value=unknown[0],
+            path=field,
+        )
+    return frozenset(by_value[item] for item in value)
+
+
+def _signup_reward(value: object) -> RewardPolicy | None:
+    """A reward for signing up: `Fixed`, or `DoubleSided` of `Fixed` (no order to read)."""
+    if value is None:
+        return None
+    sides = [value.referrer, value.referee] if isinstance(value, DoubleSided) else [value]
+    if not all(side is None or isinstance(side, Fixed) for side in sides):
+        raise ConfigError(
+            "signup_reward is granted before any order: use Fixed (a coupon, credit, points"
+            " or a perk), or DoubleSided of Fixed",
+            value=value,
+            path="signup_reward",
+        )
+    return value  # type: ignore[return-value]
+
+
+def _policy_from_definition(definition: str) -> RewardPolicy | None:
+    """The policy a stored definition (canonical configuration as JSON) describes."""
+    import json  # noqa: PLC0415 - only a program meeting forgotten terms reads them
+
+    from referralkit.config import build_policy  # noqa: PLC0415 - pydantic, on this rare path
+
+    try:
+        data = json.loads(definition)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "policy" not in data:
+        return None
+    try:
+        return build_policy(data)
+    except ReferralError:
+        return None
+
+
 class ProgramCore:
     """A program's configuration and services, shared by all of its capabilities.
 
@@ -159,7 +213,7 @@ class ProgramCore:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None,
         link_base: str | None,
-        hold: timedelta,
+        hold: timedelta | Mapping[str, timedelta],
         code_format: CodeFormat | None,
         campaign: str,
         sign_links: bool,
@@ -170,6 +224,10 @@ class ProgramCore:
         previous_secrets: Sequence[bytes],
         identity_rules: IdentityNormalizer | None,
         attribution: Attribution | AttributionModel | None,
+        order_grace: timedelta = timedelta(0),
+        coupon_expiry: timedelta | None = None,
+        net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
+        signup_reward: RewardPolicy | None = None,
     ) -> None:
         _check_parts(
             store=store,
@@ -192,6 +250,13 @@ class ProgramCore:
         self._history_needs = (self.guards, history_needs(self.guards))
         self.link_base = link_base
         self.hold = hold
+        self.holds = Holds(hold)
+        self.order_grace = _duration("order_grace", order_grace)
+        self.coupon_expiry = (
+            None if coupon_expiry is None else _duration("coupon_expiry", coupon_expiry)
+        )
+        self.net_clawbacks = _reward_kinds("net_clawbacks", net_clawbacks)
+        self.signup_reward = _signup_reward(signup_reward)
         self.code_format = code_format or CodeFormat()
         self.campaign = require_id("campaign", campaign)
         self.sign_links = sign_links
@@ -212,6 +277,7 @@ class ProgramCore:
                 self._terms.setdefault(self._versions[declared.name], declared.policy)
         for version, old in (terms or {}).items():
             self._terms.setdefault(version, old)
+        self._restored: dict[str, RewardPolicy | None] = {}
         # What each known policy reads, asked once: the costly context is read to match.
         self._needs = {version: policy_needs(p) for version, p in self._terms.items()}
         self._campaign_formats = tuple(
@@ -310,6 +376,20 @@ class ProgramCore:
     def policy_for(self, version: str) -> RewardPolicy | None:
         """The policy known under ``version``, if this program knows it."""
         return self._terms.get(version)
+
+    def restore_policy(self, uow: UnitOfWork, version: str) -> RewardPolicy | None:
+        """The policy stored under ``version`` by an earlier run, built again, if possible."""
+        found = self._restored.get(version)
+        if found is not None or version in self._restored:
+            return found
+        definition = uow.terms.get(version)
+        if definition is None:
+            return None
+        policy = _policy_from_definition(definition)
+        self._restored[version] = policy
+        if policy is not None:
+            self._needs[version] = policy_needs(policy)
+        return policy
 
     def needs_of(self, version: str, policy: RewardPolicy) -> frozenset[str]:
         """The costly context ``policy`` (known as ``version``) reads."""

@@ -8,7 +8,7 @@ method lives in the capability module named for it (`referralkit.program` lists 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
 
@@ -19,16 +19,28 @@ from referralkit.errors import ConfigError
 from referralkit.guards.identity import IdentityNormalizer
 from referralkit.metrics._attribution import Attribution, AttributionModel, metrics_source
 from referralkit.metrics._source import Click
-from referralkit.model import Event, Identity, Referral, ReferralCode, ReferrerStatus, Reward
+from referralkit.model import (
+    Conversion,
+    Event,
+    Identity,
+    Referral,
+    ReferralCode,
+    ReferrerStatus,
+    Reward,
+    RewardKind,
+)
 from referralkit.money import Money
 from referralkit.program import (
     _attribution,
+    _clawbacks,
     _clicks,
     _conversions,
+    _coupons,
     _enrolment,
     _outbox,
     _payouts,
     _reassign,
+    _refunds,
     _review,
     _status,
 )
@@ -53,6 +65,16 @@ class ReferralProgram:
     ``previous_secrets`` are older secrets whose identity hashes still match, and whose
     signed links still verify, during a key rotation; ``identity_rules`` sets how
     identities are normalised (email provider rules, the phone region).
+
+    ``hold`` is how long rewards wait out the refund window: one duration, or a mapping
+    by beneficiary and reward kind (``{"referee": timedelta(0), "referrer":
+    timedelta(days=14)}``; see `Holds`). ``order_grace`` lets an order placed that
+    long before its referral still count (clocks of two systems disagree); an order
+    placed earlier is not a referred order. ``coupon_expiry`` is how long a coupon
+    reward stays usable once available. ``net_clawbacks`` lists the reward kinds a
+    customer's clawbacks are netted against as they become available (``()``: none).
+    ``signup_reward`` is granted when a referral is accepted, before any order
+    (`Fixed`, or `DoubleSided` of `Fixed`): a friend's welcome coupon.
     """
 
     def __init__(
@@ -63,7 +85,7 @@ class ReferralProgram:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None = None,
         link_base: str | None = None,
-        hold: timedelta = timedelta(days=14),
+        hold: timedelta | Mapping[str, timedelta] = timedelta(days=14),
         code_format: CodeFormat | None = None,
         campaign: str = "default",
         sign_links: bool = True,
@@ -74,6 +96,10 @@ class ReferralProgram:
         previous_secrets: Sequence[bytes] = (),
         identity_rules: IdentityNormalizer | None = None,
         attribution: Attribution | AttributionModel | None = None,
+        order_grace: timedelta = timedelta(0),
+        coupon_expiry: timedelta | None = None,
+        net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
+        signup_reward: RewardPolicy | None = None,
     ) -> None:
         self._core = ProgramCore(
             store=store,
@@ -92,6 +118,10 @@ class ReferralProgram:
             previous_secrets=previous_secrets,
             identity_rules=identity_rules,
             attribution=attribution,
+            order_grace=order_grace,
+            coupon_expiry=coupon_expiry,
+            net_clawbacks=net_clawbacks,
+            signup_reward=signup_reward,
         )
 
     @classmethod
@@ -158,8 +188,8 @@ class ReferralProgram:
         return self._core.link_base
 
     @property
-    def hold(self) -> timedelta:
-        """How long rewards are held before they become available."""
+    def hold(self) -> timedelta | Mapping[str, timedelta]:
+        """How long rewards are held before they become available, as given."""
         return self._core.hold
 
     @property
@@ -424,23 +454,83 @@ class ReferralProgram:
             occurred_at=occurred_at,
         )
 
-    def refund(self, *, order_id: str, amount: Money | None = None) -> list[Reward]:
-        """Refund an order in full (no ``amount``) or in part, and reverse what it earned.
+    def refund(
+        self, *, order_id: str, amount: Money | None = None, refund_id: str | None = None
+    ) -> list[Reward]:
+        """Refund an order in full (no ``amount``) or in part; it earns only what is kept.
 
-        Rewards that scale with the order (``proportional``) shrink in proportion; fixed
-        rewards are reversed only when the order is refunded in full. A reward already
-        paid out keeps its state and records a ``clawback`` for the host to collect.
-        Returns the rewards that changed.
+        The order is evaluated again on its net amount: a reward the policy now grants
+        less shrinks, one it no longer grants is reversed; a reward already paid keeps
+        its state and records a ``clawback``. A referral whose every order is refunded in
+        full stops counting as qualified, and the referrer's later tier and milestone
+        rewards are repriced to match. ``refund_id`` makes a partial refund idempotent: a
+        refund id seen before changes nothing and returns the same rewards, and the same
+        id with another amount is an `IdempotencyConflict`. Returns the rewards changed.
         """
-        return _conversions.refund(self._core, order_id=order_id, amount=amount)
+        return _refunds.refund(self._core, order_id=order_id, amount=amount, refund_id=refund_id)
 
-    def release_due(self, limit: int = 1000) -> list[Reward]:
-        """Make held rewards whose hold has ended available; returns them."""
-        return _payouts.release_due(self._core, limit)
+    def conversion(self, order_id: str) -> Conversion | None:
+        """The order recorded under ``order_id``, if any (reconcile a webhook after a crash)."""
+        return _status.conversion(self._core, order_id)
+
+    def release_due(self, limit: int = 1000, *, all: bool = False) -> list[Reward]:  # noqa: A002 - the mode is called all
+        """Make held rewards whose hold has ended available; returns them.
+
+        At most ``limit`` per unit of work; with ``all=True`` it goes on, batch by batch,
+        until none is due. Each reward of a netting kind is applied to its customer's
+        clawbacks as it becomes available.
+        """
+        return _payouts.release_due(self._core, limit, every=all)
 
     def mark_paid(self, reward_id: str) -> Reward:
         """Record that the host paid an available reward out (credited, sent, shipped)."""
         return _payouts.mark_paid(self._core, reward_id)
+
+    def payable(
+        self,
+        *,
+        kind: RewardKind | str | None = None,
+        currency: str | None = None,
+        after: str | None = None,
+        limit: int = 500,
+    ) -> list[Reward]:
+        """Available rewards across all customers, by id: what a payout job pays.
+
+        ``after`` is the last id of the previous page (a cursor); what to pay for each is
+        ``amount - netted``. One query per page, however many customers.
+        """
+        return _payouts.payable(self._core, kind=kind, currency=currency, after=after, limit=limit)
+
+    def payout(self, reward_ids: Sequence[str], *, payout_id: str) -> list[Reward]:
+        """Pay these available rewards in one unit of work; idempotent on ``payout_id``.
+
+        All or nothing: a reward that is not available refuses the whole batch. The same
+        payout id again returns the same rewards; with other rewards it is an
+        `IdempotencyConflict`.
+        """
+        return _payouts.payout(self._core, reward_ids, payout_id=payout_id)
+
+    def settle_clawback(self, customer_id: str, amount: Money, *, reference: str) -> list[Reward]:
+        """Record a clawback collected outside (a transfer, a charge); once per ``reference``.
+
+        Recovers the customer's debts oldest first; returns the rewards whose clawback
+        was recovered. More than is owed is refused.
+        """
+        return _clawbacks.settle_clawback(self._core, customer_id, amount, reference=reference)
+
+    # -- coupons ---------------------------------------------------------------------------
+
+    def coupon(self, code: str) -> Reward | None:
+        """The coupon reward with this code (who owns it, its amount, state and expiry)."""
+        return _coupons.coupon(self._core, code)
+
+    def redeem_coupon(self, code: str, *, customer_id: str, order_id: str) -> Reward:
+        """Use a coupon on an order: only its owner, only while available; once.
+
+        Idempotent on ``order_id``: the same checkout again returns the same reward.
+        Recorded in the ledger (available to paid) and as a ``coupon.redeemed`` event.
+        """
+        return _coupons.redeem_coupon(self._core, code, customer_id=customer_id, order_id=order_id)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from referralkit._validate import positive_int, require_id
 from referralkit.errors import InvalidState, UnknownReferral
 from referralkit.model import Referral, ReferralStatus, Reward
-from referralkit.program._conversions import grant, shrink
+from referralkit.program._conversions import grant, grant_signup
 from referralkit.program._core import ProgramCore
+from referralkit.program._refunds import refresh_qualification, reprice_order
 from referralkit.protocols import UnitOfWork
 
 __all__ = ["approve", "reject", "review_queue"]
@@ -41,15 +42,15 @@ def approve(core: ProgramCore, referral_id: str) -> list[Reward]:
             referral_id, ReferralStatus.PENDING, (*referral.reasons, "review.approved")
         )
         uow.events.add("referral.approved", {"referral_id": referral_id}, now)
-        rewards: list[Reward] = []
-        conversions = uow.conversions.for_referral(referral_id)
-        before = uow.conversions.count_for_referee(referral.referee) - len(conversions)
-        for number, conversion in enumerate(conversions, start=before + 1):
-            referral, granted = grant(core, uow, referral, conversion, now, order_number=number)
+        rewards = grant_signup(core, uow, referral, now)
+        for conversion in uow.conversions.for_referral(referral_id):
+            referral, granted = grant(core, uow, referral, conversion, now)
             if conversion.refunded is not None:
-                # Refunded while in review: grant what the order earned, then refund it.
-                granted = [shrink(uow, r, conversion, now) or r for r in granted]
+                # Refunded while in review: grant what the order earned, then reprice it.
+                repriced = {r.id: r for r in reprice_order(core, uow, referral, conversion, now)}
+                granted = [repriced.get(r.id, r) for r in granted]
             rewards += granted
+        refresh_qualification(core, uow, referral, now)
         return rewards
 
 

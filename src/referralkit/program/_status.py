@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from referralkit._validate import require_id
 from referralkit.errors import UnknownReferral
-from referralkit.model import Bucket, Referral, ReferralStatus, ReferrerStatus, Reward
+from referralkit.model import Bucket, Conversion, Referral, ReferralStatus, ReferrerStatus, Reward
 from referralkit.money import Money
 from referralkit.program._core import ProgramCore
 from referralkit.protocols import TieredPolicy
 
-__all__ = ["referral", "rewards", "rewards_for_order", "status"]
+__all__ = ["conversion", "referral", "rewards", "rewards_for_order", "status"]
 
 
 def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
@@ -67,3 +67,10 @@ def referral(core: ProgramCore, referral_id: str) -> Referral:
     if found is None:
         raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
     return found
+
+
+def conversion(core: ProgramCore, order_id: str) -> Conversion | None:
+    """`referralkit.ReferralProgram.conversion`."""
+    order_id = require_id("order_id", order_id)
+    with core.transaction() as uow:
+        return uow.conversions.get(order_id)
