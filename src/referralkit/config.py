@@ -26,6 +26,7 @@ Every error is a `ConfigError` whose ``.path`` is the exact field at fault, such
 
 from __future__ import annotations
 
+import enum
 import importlib
 import inspect
 import json
@@ -38,7 +39,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import UnionType
-from typing import IO, Annotated, Any, ClassVar, Literal, Union
+from typing import IO, Annotated, Any, ClassVar, Literal, Optional, TypeAlias, TypeVar, Union
 from urllib.parse import urlsplit
 
 import attrs
@@ -68,21 +69,13 @@ from referralkit.errors import ConfigError, ReferralError
 from referralkit.metrics import Attribution
 from referralkit.metrics._attribution import DEFAULT_WINDOW
 from referralkit.money import Money
-from referralkit.policies import (
-    AllOf,
-    Budget,
-    Capped,
-    DoubleSided,
-    FirstMatch,
-    FirstOrderOnly,
-    Fixed,
-    Milestone,
-    MinimumOrder,
-    PercentOfOrder,
-    Recurring,
-    Tier,
-    Tiered,
-    policy_version,
+from referralkit.policies import Tier, policy_version
+from referralkit.policies._settings import (
+    ConfigField,
+    Form,
+    Setting,
+    config_fields,
+    declares_settings,
 )
 from referralkit.protocols import Guard, RewardPolicy
 from referralkit.registry import GUARD_REGISTRY, POLICY_REGISTRY, Registry
@@ -114,6 +107,8 @@ __all__ = [
     "program_kwargs",
     "write_json_schema",
 ]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # -- values: money, limits, durations, rates, names ----------------------------------------
 
@@ -389,322 +384,7 @@ def _construct(
         raise _rebased(exc, path, rename) from exc
 
 
-# -- policy specs ------------------------------------------------------------------------------
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _PolicySpec(_Spec):
-    """A policy by name, with its parameters beside the name."""
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """The policy this spec describes; errors carry paths under ``path``."""
-        raise NotImplementedError
-
-
-class FixedSpec(_PolicySpec):
-    """A fixed reward per order: money (credit, cash or a coupon), points, or a perk.
-
-    Set exactly one of ``amount``, ``points`` or ``perk``.
-    """
-
-    policy: Literal["fixed"]
-    amount: MoneyField | None = Field(default=None, description="Money: '10 USD'.")
-    points: StrictInt | None = Field(default=None, ge=0, description="Points: 500.")
-    perk: str | None = Field(default=None, min_length=1, description="A perk: 'tote-bag'.")
-    kind: Literal["credit", "cash", "coupon", "points", "perk"] | None = Field(
-        default=None, description="credit (default for money), cash, coupon, points or perk."
-    )
-
-    @model_validator(mode="after")
-    def _one_value(self) -> FixedSpec:
-        given = [v for v in (self.amount, self.points, self.perk) if v is not None]
-        if len(given) != 1:
-            msg = "set exactly one of amount (money), points or perk"
-            raise ValueError(msg)
-        return self
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`Fixed`."""
-        field, value = next(
-            (name, v)
-            for name, v in (("amount", self.amount), ("points", self.points), ("perk", self.perk))
-            if v is not None
-        )
-        result: RewardPolicy = _construct(
-            Fixed, path, value, kind=self.kind, rename={"value": field}
-        )
-        return result
-
-
-class PercentOfOrderSpec(_PolicySpec):
-    """A percentage of the order: ``rate`` '0.05' or '5%', optional ``cap`` and ``minimum``."""
-
-    policy: Literal["percent_of_order"]
-    rate: DecimalField = Field(description="A fraction from 0 to 1: '0.05' or '5%'.")
-    cap: MoneyField | None = None
-    minimum: MoneyField | None = None
-    kind: Literal["credit", "cash", "coupon"] = "credit"
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`PercentOfOrder`."""
-        result: RewardPolicy = _construct(
-            PercentOfOrder, path, self.rate, cap=self.cap, minimum=self.minimum, kind=self.kind
-        )
-        return result
-
-
-class DoubleSidedSpec(_PolicySpec):
-    """Both sides rewarded: a ``referrer`` policy and a ``referee`` policy."""
-
-    policy: Literal["double_sided"]
-    referrer: PolicySpec | None = None
-    referee: PolicySpec | None = None
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`DoubleSided`."""
-        referrer = None if self.referrer is None else self.referrer.build(_join(path, "referrer"))
-        referee = None if self.referee is None else self.referee.build(_join(path, "referee"))
-        result: RewardPolicy = _construct(DoubleSided, path, referrer=referrer, referee=referee)
-        return result
-
-
-class TierSpec(_Spec):
-    """One rung of a tiered ladder."""
-
-    min_referrals: StrictInt = Field(ge=1, description="Qualified referrals, this one included.")
-    reward: PolicySpec
-
-    def build(self, path: str) -> Tier:
-        """`Tier`."""
-        result: Tier = _construct(
-            Tier, path, self.min_referrals, self.reward.build(_join(path, "reward"))
-        )
-        return result
-
-
-class TieredSpec(_PolicySpec):
-    """Bigger rewards for more qualified referrals; tiers in ascending order."""
-
-    policy: Literal["tiered"]
-    tiers: list[TierSpec] = Field(min_length=1)
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`Tiered`."""
-        tiers = [t.build(_join(path, "tiers", i)) for i, t in enumerate(self.tiers)]
-        result: RewardPolicy = _construct(Tiered, path, tiers)
-        return result
-
-
-class MilestoneSpec(_PolicySpec):
-    """One-off bonuses by qualified-referral count: ``{"5": {...}, "10": {...}}``."""
-
-    policy: Literal["milestone"]
-    milestones: dict[int, PolicySpec] = Field(min_length=1)
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`Milestone`."""
-        built = {n: spec.build(_join(path, "milestones", n)) for n, spec in self.milestones.items()}
-        result: RewardPolicy = _construct(Milestone, path, built)
-        return result
-
-
-class RecurringSpec(_PolicySpec):
-    """``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` of the referral."""
-
-    policy: Literal["recurring"]
-    reward: PolicySpec
-    orders: StrictInt | None = Field(default=None, ge=1)
-    within: DurationField | None = None
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`Recurring`."""
-        reward = self.reward.build(_join(path, "reward"))
-        result: RewardPolicy = _construct(
-            Recurring, path, reward, orders=self.orders, within=self.within
-        )
-        return result
-
-
-class FirstOrderOnlySpec(_PolicySpec):
-    """``reward`` on the referee's first order only."""
-
-    policy: Literal["first_order_only"]
-    reward: PolicySpec
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`FirstOrderOnly`."""
-        result: RewardPolicy = _construct(
-            FirstOrderOnly, path, self.reward.build(_join(path, "reward"))
-        )
-        return result
-
-
-class MinimumOrderSpec(_PolicySpec):
-    """``reward`` on orders of at least ``amount``."""
-
-    policy: Literal["minimum_order"]
-    reward: PolicySpec
-    amount: MoneyField
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`MinimumOrder`."""
-        reward = self.reward.build(_join(path, "reward"))
-        result: RewardPolicy = _construct(MinimumOrder, path, reward, self.amount)
-        return result
-
-
-class CappedSpec(_PolicySpec):
-    """``reward`` up to ``max_per_referrer`` (money or points), optionally per ``window``."""
-
-    policy: Literal["capped"]
-    reward: PolicySpec
-    max_per_referrer: LimitField
-    window: DurationField | None = None
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`Capped`."""
-        reward = self.reward.build(_join(path, "reward"))
-        result: RewardPolicy = _construct(
-            Capped, path, reward, max_per_referrer=self.max_per_referrer, window=self.window
-        )
-        return result
-
-
-class BudgetSpec(_PolicySpec):
-    """``reward`` until the program has spent ``total`` (money or points)."""
-
-    policy: Literal["budget"]
-    reward: PolicySpec
-    total: LimitField
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`Budget`."""
-        reward = self.reward.build(_join(path, "reward"))
-        result: RewardPolicy = _construct(Budget, path, reward, total=self.total)
-        return result
-
-
-class AllOfSpec(_PolicySpec):
-    """Every policy's rewards together."""
-
-    policy: Literal["all_of"]
-    policies: list[PolicySpec] = Field(min_length=1)
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`AllOf`."""
-        built = [p.build(_join(path, "policies", i)) for i, p in enumerate(self.policies)]
-        result: RewardPolicy = _construct(AllOf, path, *built)
-        return result
-
-
-class FirstMatchSpec(_PolicySpec):
-    """The rewards of the first policy that grants anything."""
-
-    policy: Literal["first_match"]
-    policies: list[PolicySpec] = Field(min_length=1)
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """`FirstMatch`."""
-        built = [p.build(_join(path, "policies", i)) for i, p in enumerate(self.policies)]
-        result: RewardPolicy = _construct(FirstMatch, path, *built)
-        return result
-
-
-_BUILTIN_SPECS: dict[str, type[_PolicySpec]] = {
-    "fixed": FixedSpec,
-    "percent_of_order": PercentOfOrderSpec,
-    "double_sided": DoubleSidedSpec,
-    "tiered": TieredSpec,
-    "milestone": MilestoneSpec,
-    "recurring": RecurringSpec,
-    "first_order_only": FirstOrderOnlySpec,
-    "minimum_order": MinimumOrderSpec,
-    "capped": CappedSpec,
-    "budget": BudgetSpec,
-    "all_of": AllOfSpec,
-    "first_match": FirstMatchSpec,
-}
-
-
-_NOT_BUILTIN: dict[str, Any] = {"not": {"enum": sorted(_BUILTIN_SPECS)}}
-
-
-def _known(registry: Registry, name: str) -> str:
-    if name not in registry:
-        known = ", ".join(registry.names())
-        msg = f"unknown {registry.kind} {name!r}; known: {known}"
-        raise ValueError(msg)
-    return name
-
-
-class PluginPolicySpec(_PolicySpec):
-    """A policy from a plugin (or registered by the host), with its parameters beside it."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    policy: str = Field(
-        description="The registered name of a plugin policy.",
-        json_schema_extra=_NOT_BUILTIN,
-    )
-
-    @field_validator("policy")
-    @classmethod
-    def _registered(cls, name: str) -> str:
-        return _known(POLICY_REGISTRY, name)
-
-    def build(self, path: str = "policy") -> RewardPolicy:
-        """The plugin's policy, its parameters converted by its signature."""
-        result: RewardPolicy = _create(
-            POLICY_REGISTRY, self.policy, dict(self.model_extra or {}), path
-        )
-        return result
-
-
-def _policy_tag(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        name = value.get("policy")
-    elif isinstance(value, BaseModel):
-        name = getattr(value, "policy", None)
-    else:
-        return None
-    if not isinstance(name, str):
-        return None
-    return _TAG.format(name if name in _BUILTIN_SPECS else "plugin")
-
-
-#: A policy in configuration: ``{"policy": "<name>", ...parameters}``.
-PolicySpec = Annotated[
-    Union[  # noqa: UP007 - tagged members need the Union form
-        Annotated[FixedSpec, Tag(_TAG.format("fixed"))],
-        Annotated[PercentOfOrderSpec, Tag(_TAG.format("percent_of_order"))],
-        Annotated[DoubleSidedSpec, Tag(_TAG.format("double_sided"))],
-        Annotated[TieredSpec, Tag(_TAG.format("tiered"))],
-        Annotated[MilestoneSpec, Tag(_TAG.format("milestone"))],
-        Annotated[RecurringSpec, Tag(_TAG.format("recurring"))],
-        Annotated[FirstOrderOnlySpec, Tag(_TAG.format("first_order_only"))],
-        Annotated[MinimumOrderSpec, Tag(_TAG.format("minimum_order"))],
-        Annotated[CappedSpec, Tag(_TAG.format("capped"))],
-        Annotated[BudgetSpec, Tag(_TAG.format("budget"))],
-        Annotated[AllOfSpec, Tag(_TAG.format("all_of"))],
-        Annotated[FirstMatchSpec, Tag(_TAG.format("first_match"))],
-        Annotated[PluginPolicySpec, Tag(_TAG.format("plugin"))],
-    ],
-    Discriminator(
-        _policy_tag,
-        custom_error_type="policy",
-        custom_error_message="expected a policy: an object with a 'policy' name and its parameters",
-    ),
-]
-
-_SPECS: list[type[_Spec]] = [*_BUILTIN_SPECS.values(), TierSpec]
-for _model in _SPECS:
-    _model.model_rebuild()
-
-
-# -- plugin parameters, converted by the factory's signature --------------------------------
+# -- types: how plugins' annotated parameters are validated ------------------------------
 
 
 def _converter_input(converter: Any) -> Any:
@@ -774,9 +454,329 @@ def _config_type(tp: Any) -> Any:
     return _subscript(_GENERICS[origin], converted)
 
 
+# -- policy specs: derived from each policy's own declaration ----------------------------------
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _PolicySpec(_Spec):
+    """A policy by name, with its parameters beside the name."""
+
+    def build(self, path: str = "policy") -> RewardPolicy:
+        """The policy this spec describes; errors carry paths under ``path``."""
+        raise NotImplementedError
+
+
+@attrs.frozen
+class _Declaration:
+    """What a derived model was derived from: the class, its fields, and each key's field name."""
+
+    factory: type
+    fields: tuple[ConfigField, ...]
+    names: Mapping[str, str]
+
+
+class _Declared(_Spec):
+    """A model derived from a class's declared settings (`referralkit.policies.Setting`)."""
+
+    _declaration: ClassVar[_Declaration]
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> _Declared:
+        for field in self._declaration.fields:
+            if field.setting is not None and field.setting.form is Form.ONE_OF:
+                given = [key for key in _keys(field) if self._value(key) is not None]
+                if len(given) != 1:
+                    raise ValueError(field.setting.message)
+        return self
+
+    def _value(self, key: str) -> Any:
+        return getattr(self, self._declaration.names[key])
+
+    def arguments(self, path: str) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
+        """``(args, kwargs)`` to build the class from what the file gives.
+
+        Nested specs are built under ``path``. The third item maps each attribute whose
+        name differs from its key to the key, for the class's errors.
+        """
+        declaration = self._declaration
+        values: dict[str, Any] = {}
+        rename: dict[str, str] = {}
+        for field in declaration.fields:
+            keys = _keys(field)
+            if len(keys) > 1:  # one of several keys: the one given
+                key = next(k for k in keys if self._value(k) is not None)
+            elif declaration.names[keys[0]] in self.model_fields_set:
+                key = keys[0]
+            else:
+                continue  # left out: the class's default
+            values[field.parameter] = _materialise(self._value(key), _join(path, key))
+            rename.update(dict.fromkeys((field.attribute.name, field.parameter), key))
+        args, kwargs = _bind(_parameters(declaration.factory), values)
+        return args, kwargs, {name: key for name, key in rename.items() if name != key}
+
+    def build(self, path: str) -> Any:
+        """The object this spec describes; errors carry paths under ``path``."""
+        args, kwargs, rename = self.arguments(path)
+        return _construct(self._declaration.factory, path, *args, rename=rename, **kwargs)
+
+
+class _DeclaredPolicy(_Declared, _PolicySpec):
+    """A built-in policy: ``{"policy": "<name>", ...}``, derived from the policy class."""
+
+    def build(self, path: str = "policy") -> RewardPolicy:
+        """The policy; errors carry paths under ``path``."""
+        policy: RewardPolicy = super().build(path)
+        return policy
+
+
+class _DeclaredPlugin(_Declared):
+    """A plugin's parameters, derived from its declared settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+def _keys(field: ConfigField) -> tuple[str, ...]:
+    """A field's keys in a file: one, or each alternative's of a `Form.ONE_OF`."""
+    if field.setting is not None and field.setting.form is Form.ONE_OF:
+        return tuple(a.key or field.key for a in field.setting.alternatives)
+    return (field.key,)
+
+
+#: The policy union, by name, for annotations derived before it exists.
+_POLICY_REF = typing.ForwardRef("PolicySpec")
+
+
+def _form_type(setting: Setting) -> Any:
+    """The type a value declared with ``setting`` is validated as."""
+    form = setting.form
+    simple: dict[Form, Any] = {
+        Form.MONEY: MoneyField,
+        Form.LIMIT: LimitField,
+        Form.RATE: DecimalField,
+        Form.DURATION: DurationField,
+        Form.INTEGER: StrictInt,
+        Form.TEXT: str,
+        Form.POLICY: _POLICY_REF,
+        Form.POLICIES: list[_POLICY_REF],  # type: ignore[valid-type]
+        Form.POLICY_BY_COUNT: dict[int, _POLICY_REF],  # type: ignore[valid-type]
+    }
+    if form in simple:
+        return simple[form]
+    if form is Form.CHOICE:
+        return _subscript(Literal, setting.choices)
+    if form is Form.RECORDS and setting.record is not None:
+        return _subscript(list, (_record_spec(setting.record),))
+    msg = f"no configuration type for {setting!r}"  # pragma: no cover - ONE_OF is expanded
+    raise ConfigError(msg, value=setting)  # pragma: no cover
+
+
+def _derive(factory: type, *, policy: str | None, base: type[_Declared]) -> type[_Declared]:
+    """The pydantic model of ``factory``'s declared fields (plus ``policy``: its name)."""
+    fields: dict[str, Any] = {}
+    if policy is not None:
+        fields["policy"] = (_subscript(Literal, (policy,)), ...)
+    names: dict[str, str] = {}
+    declared = config_fields(factory)
+    # Undeclared attributes are typed as plugins' parameters are: by their annotations.
+    hints = _hints(factory) if any(f.setting is None for f in declared) else {}
+    for field in declared:
+        setting = field.setting
+        one_of = setting is not None and setting.form is Form.ONE_OF
+        entries = setting.alternatives if setting is not None and one_of else (setting,)
+        for entry in entries:
+            key = entry.key if entry is not None and entry.key else field.key
+            kind = _form_type(entry) if entry else _config_type(hints.get(field.parameter, Any))
+            default = attrs.NOTHING if one_of else field.attribute.default
+            if one_of or default is None:
+                kind = Optional[kind]  # noqa: UP045 - forward references need the Optional form
+            name = key if key.isidentifier() and not hasattr(BaseModel, key) else f"p{len(names)}"
+            names[key] = name
+            options = {
+                "alias": None if name == key else key,
+                "description": None if entry is None else entry.description,
+                "ge": None if entry is None else entry.ge,
+                "min_length": None if entry is None else entry.min_length,
+            }
+            given = {k: v for k, v in options.items() if v is not None}
+            fields[name] = (kind, _field(default, one_of=one_of, **given))
+    model = create_model(
+        f"{factory.__name__}Spec",
+        __base__=base,
+        __module__=__name__,
+        __doc__=getattr(factory, "config_summary", None),
+        **fields,
+    )
+    model._declaration = _Declaration(factory, declared, names)  # noqa: SLF001 - its own model
+    return model
+
+
+#: The class of attrs' ``Factory`` defaults.
+_FACTORY: type = type(attrs.Factory(list))
+
+
+def _field(default: object, *, one_of: bool, **options: Any) -> Any:
+    """A pydantic `Field` for an attrs default: required, a value, or a factory."""
+    if one_of:
+        return Field(None, **options)
+    if default is attrs.NOTHING:
+        return Field(..., **options)
+    if isinstance(default, _FACTORY):
+        factory: Any = default
+        if factory.takes_self:
+            return Field(None, **options)
+        return Field(default_factory=factory.factory, **options)
+    return Field(default.value if isinstance(default, enum.Enum) else default, **options)
+
+
+def _records(factories: Iterable[type]) -> list[type]:
+    """Every `Form.RECORDS` class the factories' settings name, nested ones first."""
+    found: list[type] = []
+
+    def visit(factory: type) -> None:
+        for field in config_fields(factory) if attrs.has(factory) else ():
+            record = None if field.setting is None else field.setting.record
+            if record is not None and record not in found:
+                visit(record)
+                found.append(record)
+
+    for factory in factories:
+        visit(factory)
+    return found
+
+
+def _declared_builtins() -> dict[str, type]:
+    """The built-in policy classes by name; each declares its configuration."""
+    found: dict[str, type] = {}
+    for name, factory in POLICY_REGISTRY.builtins().items():
+        if not declares_settings(factory):  # pragma: no cover - a built-in without settings
+            msg = f"the built-in policy {name!r} declares no configuration settings"
+            raise ConfigError(msg, value=factory, path=name)
+        found[name] = factory
+    return found
+
+
+_BUILTIN_POLICIES = _declared_builtins()
+_RECORD_SPECS: dict[type, type[_Declared]] = {}
+for _record in _records(_BUILTIN_POLICIES.values()):
+    _RECORD_SPECS[_record] = _derive(_record, policy=None, base=_Declared)
+
+
+def _record_spec(record: type) -> type[_Declared]:
+    """The model of a `Form.RECORDS` class: the built-ins' derived once, a plugin's each time."""
+    return _RECORD_SPECS.get(record) or _derive(record, policy=None, base=_DeclaredPlugin)
+
+
+_BUILTIN_SPECS: dict[str, type[_DeclaredPolicy]] = {
+    name: typing.cast("type[_DeclaredPolicy]", _derive(f, policy=name, base=_DeclaredPolicy))
+    for name, f in _BUILTIN_POLICIES.items()
+}
+
+
+_NOT_BUILTIN: dict[str, Any] = {"not": {"enum": sorted(_BUILTIN_SPECS)}}
+
+
+def _known(registry: Registry, name: str) -> str:
+    if name not in registry:
+        known = ", ".join(registry.names())
+        msg = f"unknown {registry.kind} {name!r}; known: {known}"
+        raise ValueError(msg)
+    return name
+
+
+class PluginPolicySpec(_PolicySpec):
+    """A policy from a plugin (or registered by the host), with its parameters beside it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    policy: str = Field(
+        description="The registered name of a plugin policy.",
+        json_schema_extra=_NOT_BUILTIN,
+    )
+
+    @field_validator("policy")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        return _known(POLICY_REGISTRY, name)
+
+    def build(self, path: str = "policy") -> RewardPolicy:
+        """The plugin's policy, its parameters converted by its declaration or signature."""
+        result: RewardPolicy = _create(
+            POLICY_REGISTRY, self.policy, dict(self.model_extra or {}), path
+        )
+        return result
+
+
+def _policy_tag(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        name = value.get("policy")
+    elif isinstance(value, BaseModel):
+        name = getattr(value, "policy", None)
+    else:
+        return None
+    if not isinstance(name, str):
+        return None
+    return _TAG.format(name if name in _BUILTIN_SPECS else "plugin")
+
+
+if typing.TYPE_CHECKING:
+    #: A policy in configuration: ``{"policy": "<name>", ...parameters}``.
+    PolicySpec: TypeAlias = _PolicySpec
+    FixedSpec: TypeAlias = _DeclaredPolicy
+    PercentOfOrderSpec: TypeAlias = _DeclaredPolicy
+    DoubleSidedSpec: TypeAlias = _DeclaredPolicy
+    TieredSpec: TypeAlias = _DeclaredPolicy
+    MilestoneSpec: TypeAlias = _DeclaredPolicy
+    RecurringSpec: TypeAlias = _DeclaredPolicy
+    FirstOrderOnlySpec: TypeAlias = _DeclaredPolicy
+    MinimumOrderSpec: TypeAlias = _DeclaredPolicy
+    CappedSpec: TypeAlias = _DeclaredPolicy
+    BudgetSpec: TypeAlias = _DeclaredPolicy
+    AllOfSpec: TypeAlias = _DeclaredPolicy
+    FirstMatchSpec: TypeAlias = _DeclaredPolicy
+    TierSpec: TypeAlias = _Declared
+else:
+    _MEMBERS = (
+        *(Annotated[spec, Tag(_TAG.format(name))] for name, spec in _BUILTIN_SPECS.items()),
+        Annotated[PluginPolicySpec, Tag(_TAG.format("plugin"))],
+    )
+    PolicySpec = Annotated[
+        _subscript(Union, _MEMBERS),
+        Discriminator(
+            _policy_tag,
+            custom_error_type="policy",
+            custom_error_message=(
+                "expected a policy: an object with a 'policy' name and its parameters"
+            ),
+        ),
+    ]
+    # The public names of the derived models, as config.py has always exported them.
+    FixedSpec = _BUILTIN_SPECS["fixed"]
+    PercentOfOrderSpec = _BUILTIN_SPECS["percent_of_order"]
+    DoubleSidedSpec = _BUILTIN_SPECS["double_sided"]
+    TieredSpec = _BUILTIN_SPECS["tiered"]
+    MilestoneSpec = _BUILTIN_SPECS["milestone"]
+    RecurringSpec = _BUILTIN_SPECS["recurring"]
+    FirstOrderOnlySpec = _BUILTIN_SPECS["first_order_only"]
+    MinimumOrderSpec = _BUILTIN_SPECS["minimum_order"]
+    CappedSpec = _BUILTIN_SPECS["capped"]
+    BudgetSpec = _BUILTIN_SPECS["budget"]
+    AllOfSpec = _BUILTIN_SPECS["all_of"]
+    FirstMatchSpec = _BUILTIN_SPECS["first_match"]
+    TierSpec = _RECORD_SPECS[Tier]
+
+for _model in [*_RECORD_SPECS.values(), *_BUILTIN_SPECS.values()]:
+    _model.model_rebuild()
+
+
+# -- plugin parameters, converted by the factory's signature --------------------------------
+
+
 def _materialise(value: Any, path: str) -> Any:
-    """Build every policy spec inside a validated parameter value."""
-    if isinstance(value, _PolicySpec):
+    """Build every policy spec (and declared record) inside a validated parameter value."""
+    if isinstance(value, _PolicySpec | _Declared):
         return value.build(path)
     if isinstance(value, list | tuple):
         return type(value)(_materialise(v, _join(path, i)) for i, v in enumerate(value))
@@ -812,50 +812,86 @@ def _params_model(
     return model, params
 
 
-def _arguments(
-    registry: Registry, name: str, given: Mapping[str, Any], path: str
-) -> tuple[list[Any], dict[str, Any]]:
-    """Validate ``given`` against the factory's signature; ``(args, kwargs)`` to call it."""
-    factory = registry.factory(name)
+def _parameters(factory: Callable[..., Any]) -> list[inspect.Parameter]:
+    """The parameters of ``factory``'s signature; none when it cannot be read."""
     try:
-        signature = inspect.signature(factory)
+        return list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):
-        return [], {k: _materialise(v, _join(path, k)) for k, v in given.items()}
-    model, params = _params_model(name, signature, _hints(factory))
-    try:
-        validated = model.model_validate(dict(given))
-    except ValidationError as exc:
-        raise _config_error(exc, path) from None
-    values: dict[str, Any] = {
-        field: _materialise(getattr(validated, field), _join(path, params[field].name))
-        for field in validated.model_fields_set & set(params)
-    }
+        return []
+
+
+def _bind(
+    parameters: Iterable[inspect.Parameter], values: Mapping[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """``(args, kwargs)`` passing ``values`` (by parameter name) to these parameters.
+
+    A variadic parameter given makes the parameters before it positional; values that
+    no parameter names are passed by keyword, for the callable to refuse.
+    """
+    params = [p for p in parameters if p.kind is not p.VAR_KEYWORD]
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    variadic = any(p.kind is p.VAR_POSITIONAL and f in values for f, p in params.items())
-    for field, param in params.items():
+    variadic = any(p.kind is p.VAR_POSITIONAL and p.name in values for p in params)
+    for param in params:
         if param.kind is param.VAR_POSITIONAL:
-            args.extend(values.get(field, ()))
+            args.extend(values.get(param.name, ()))
             variadic = False  # later parameters are keyword-only
         elif param.kind is param.POSITIONAL_ONLY or (
             variadic and param.kind is param.POSITIONAL_OR_KEYWORD
         ):
-            args.append(values.get(field, param.default))
-        elif field in values:
-            kwargs[param.name] = values[field]
-    for key, value in (validated.model_extra or {}).items():
-        kwargs[key] = _materialise(value, _join(path, key))
+            args.append(values.get(param.name, param.default))
+        elif param.name in values:
+            kwargs[param.name] = values[param.name]
+    bound = {p.name for p in params}
+    kwargs.update({name: value for name, value in values.items() if name not in bound})
     return args, kwargs
 
 
-def _create(registry: Registry, name: str, params: Mapping[str, Any], path: str) -> Any:
+def _validated(model: type[ModelT], given: Mapping[str, Any], path: str) -> ModelT:
     try:
-        args, kwargs = _arguments(registry, name, params, path)
+        return model.model_validate(dict(given))
+    except ValidationError as exc:
+        raise _config_error(exc, path) from None
+
+
+def _arguments(
+    registry: Registry, name: str, given: Mapping[str, Any], path: str
+) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
+    """Validate ``given`` against the factory's declaration, else its signature.
+
+    Returns ``(args, kwargs)`` to call it, and the file key of each attribute whose
+    name differs from its key (for the factory's errors).
+    """
+    factory = registry.factory(name)
+    if declares_settings(factory):
+        model = _derive(factory, policy=None, base=_DeclaredPlugin)
+        return _validated(model, given, path).arguments(path)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return [], {k: _materialise(v, _join(path, k)) for k, v in given.items()}, {}
+    parameters, params = _params_model(name, signature, _hints(factory))
+    validated = _validated(parameters, given, path)
+    values: dict[str, Any] = {
+        params[field].name: _materialise(getattr(validated, field), _join(path, params[field].name))
+        for field in validated.model_fields_set & set(params)
+    }
+    args, kwargs = _bind(params.values(), values)
+    for key, value in (validated.model_extra or {}).items():
+        kwargs[key] = _materialise(value, _join(path, key))
+    return args, kwargs, {}
+
+
+def _create(registry: Registry, name: str, params: Mapping[str, Any], path: str) -> Any:
+    rename: dict[str, str] = {}
+    try:
+        args, kwargs, rename = _arguments(registry, name, params, path)
         return registry.create(name, *args, **kwargs)
     except ConfigError as exc:
         if exc.path is not None and (exc.path == path or exc.path.startswith(f"{path}.")):
             raise
-        raise _rebased(exc, path, {name: ""}) from exc  # the registry's errors name the plugin
+        # The registry's errors name the plugin; a declared plugin's name its attributes.
+        raise _rebased(exc, path, {name: "", **rename}) from exc
 
 
 # -- guards, code formats, campaigns ----------------------------------------------------------

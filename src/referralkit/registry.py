@@ -202,6 +202,13 @@ class Registry:
         """The names referralkit itself provides, whatever is installed."""
         return sorted(self._builtins)
 
+    def builtins(self) -> dict[str, Factory]:
+        """The built-in factories by name, in the order referralkit declares them.
+
+        Loaded from referralkit itself, whatever else claims their names.
+        """
+        return {name: self._builtin_loader(name, t)() for name, t in self._builtins.items()}
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
 

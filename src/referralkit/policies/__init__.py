@@ -34,6 +34,7 @@ from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recur
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
+from referralkit.policies._settings import Form, Setting, one_of, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
 from referralkit.protocols import RewardPolicy, TieredPolicy
 
@@ -45,6 +46,7 @@ __all__ = [
     "FirstMatch",
     "FirstOrderOnly",
     "Fixed",
+    "Form",
     "Grant",
     "Milestone",
     "MinimumOrder",
@@ -53,8 +55,11 @@ __all__ = [
     "Recurring",
     "RewardContext",
     "RewardPolicy",
+    "Setting",
     "Tier",
     "Tiered",
     "TieredPolicy",
+    "one_of",
     "policy_version",
+    "setting",
 ]
