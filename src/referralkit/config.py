@@ -76,6 +76,7 @@ from referralkit.policies._settings import (
     Setting,
     config_fields,
     declares_settings,
+    duration_text,
 )
 from referralkit.protocols import Guard, RewardPolicy
 from referralkit.registry import GUARD_REGISTRY, POLICY_REGISTRY, Registry
@@ -225,25 +226,11 @@ def _duration(value: object) -> timedelta:
     return result
 
 
-def _duration_text(value: timedelta) -> str:
-    if value.microseconds:
-        return str(_TIMEDELTA.dump_python(value, mode="json"))
-    seconds = int(value.total_seconds())
-    if not seconds:
-        return "0s"
-    parts = []
-    for unit in ("d", "h", "m", "s"):
-        count, seconds = divmod(seconds, _DURATION_UNITS[unit])
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
-
-
 #: A duration: ``"14d"``, ``"12h"``, ``"1d12h"``, ``"90m"``, ``"30s"``, ``"2w"`` or ISO 8601.
 DurationField = Annotated[
     timedelta,
     PlainValidator(_duration),
-    PlainSerializer(_duration_text, return_type=str, when_used="json"),
+    PlainSerializer(duration_text, return_type=str, when_used="json"),
     WithJsonSchema(
         {
             "type": "string",

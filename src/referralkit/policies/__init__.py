@@ -34,7 +34,7 @@ from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recur
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
-from referralkit.policies._settings import Form, Setting, one_of, setting
+from referralkit.policies._settings import Form, Setting, one_of, policy_config, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
 from referralkit.protocols import RewardPolicy, TieredPolicy
 
@@ -60,6 +60,7 @@ __all__ = [
     "Tiered",
     "TieredPolicy",
     "one_of",
+    "policy_config",
     "policy_version",
     "setting",
 ]
