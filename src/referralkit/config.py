@@ -51,6 +51,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     Tag,
@@ -983,6 +984,41 @@ class CampaignSpec(_Spec):
 # -- the program ---------------------------------------------------------------------------------
 
 
+class _Built:
+    """What `ProgramConfig.check` built, kept for one `program_kwargs` call.
+
+    Every holder equals every other and pickles empty: what was built is never part of
+    what a configuration is.
+    """
+
+    __slots__ = ("_kept",)
+
+    def __init__(self) -> None:
+        self._kept: list[dict[str, Any]] = []
+
+    def keep(self, kwargs: dict[str, Any]) -> None:
+        """Keep ``kwargs`` for the next `take`, instead of anything kept before."""
+        self._kept[:] = [kwargs]
+
+    def take(self) -> dict[str, Any] | None:
+        """What was kept, once; None when nothing is (any more)."""
+        try:
+            return self._kept.pop()
+        except IndexError:
+            return None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Built)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[_Built], tuple[()]]:
+        return (_Built, ())
+
+    def __repr__(self) -> str:
+        return "_Built()"
+
+
 class ProgramConfig(BaseModel):
     """A whole referral program: policy, guards, hold, codes, links, campaigns, terms.
 
@@ -1022,6 +1058,7 @@ class ProgramConfig(BaseModel):
     )
 
     _FILE_TYPES: ClassVar[tuple[str, ...]] = (".json", ".toml")
+    _built: _Built = PrivateAttr(default_factory=_Built)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -1084,6 +1121,8 @@ class ProgramConfig(BaseModel):
     def check(self) -> None:
         """Build everything once, so semantic errors surface with their paths now.
 
+        What it builds is kept for the next `program_kwargs` of this configuration.
+
         Raises:
             ConfigError: a policy or guard refuses its parameters, or two campaigns
                 share a name.
@@ -1098,7 +1137,7 @@ class ProgramConfig(BaseModel):
                     path=f"campaigns.{i}.name",
                 )
             seen[campaign.name] = i
-        program_kwargs(self)
+        self._built.keep(_build(self))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -1208,7 +1247,18 @@ def program_kwargs(config: ProgramConfig) -> dict[str, Any]:
     ``campaign`` (the default campaign's name), ``campaigns`` (a tuple of `Campaign`),
     ``terms`` (earlier policies by `policy_version`), ``attribution`` (the click
     attribution model and window), and ``guards`` when the configuration lists them.
+
+    The first call after `ProgramConfig.check` (which `from_dict` and the other loaders
+    run) returns what the check built, so loading and starting a program builds every
+    policy and guard once; later calls build afresh, so two programs never share
+    guard or policy objects.
     """
+    kept = config._built.take()  # noqa: SLF001 - kept by this module's own check()
+    return _build(config) if kept is None else kept
+
+
+def _build(config: ProgramConfig) -> dict[str, Any]:
+    """Build every policy, guard, format and campaign ``config`` describes."""
     kwargs: dict[str, Any] = {
         "policy": config.policy.build("policy"),
         "hold": config.hold,
