@@ -120,7 +120,7 @@ _MONEY_TEXT = re.compile(
 _MONEY_HINT = "money such as '10.50 USD', or an object with 'amount' and 'currency'"
 
 
-def _money(value: object) -> Money:
+def _parse_money(value: object) -> Money:
     if isinstance(value, Money):
         return value
     try:
@@ -164,7 +164,7 @@ _MONEY_SCHEMA: dict[str, Any] = {
 #: Money in configuration: ``"10.50 USD"`` or ``{"amount": "10.50", "currency": "USD"}``.
 MoneyField = Annotated[
     Money,
-    PlainValidator(_money),
+    PlainValidator(_parse_money),
     PlainSerializer(_money_text, return_type=str, when_used="json"),
     WithJsonSchema(_MONEY_SCHEMA),
 ]
@@ -174,7 +174,7 @@ def _limit(value: object) -> Money | int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, Money | str | Mapping):
-        return _money(value)
+        return _parse_money(value)
     raise PydanticCustomError(
         "limit", "expected {hint}, or an integer of points", {"hint": _MONEY_HINT}
     )
