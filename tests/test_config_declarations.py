@@ -13,6 +13,7 @@ import pytest
 import referralkit as rk
 from referralkit import config
 from referralkit.config import ProgramConfig, build_policy
+from referralkit.config._policy_specs import _BUILTIN_SPECS
 from referralkit.policies import Fixed, Form, Setting, Tier, one_of, setting
 from referralkit.registry import POLICY_REGISTRY, register_policy, unregister_policy
 from referralkit.storage import MemoryStore
@@ -142,7 +143,7 @@ def test_a_declared_plugin_runs_in_a_configured_program(ladder) -> None:
 def test_every_builtin_model_is_derived_from_its_policy_class() -> None:
     """The public spec names are the derived models, named and described by the class."""
     for name, factory in POLICY_REGISTRY.builtins().items():
-        model = config._BUILTIN_SPECS[name]
+        model = _BUILTIN_SPECS[name]
         assert model.__name__ == f"{factory.__name__}Spec"
         assert model.__doc__ == factory.config_summary
         assert getattr(config, model.__name__) is model
