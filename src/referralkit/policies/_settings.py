@@ -28,6 +28,7 @@ import attrs
 from referralkit.errors import ConfigError
 from referralkit.money import CURRENCY_EXPONENTS, Money
 from referralkit.protocols import RewardPolicy
+from referralkit.registry import POLICY_REGISTRY
 
 __all__ = [
     "SETTING",
@@ -183,11 +184,6 @@ class ConfigField:
             return self.setting.key
         return self.parameter
 
-    @property
-    def required(self) -> bool:
-        """True when the attribute has no default."""
-        return self.attribute.default is attrs.NOTHING
-
 
 def config_fields(cls: type) -> tuple[ConfigField, ...]:
     """The configuration fields of an attrs class: every attribute its ``__init__`` takes."""
@@ -231,8 +227,6 @@ def policy_config(policy: RewardPolicy) -> dict[str, Any]:
 
 
 def _policy(policy: object, path: str | None) -> dict[str, Any]:
-    from referralkit.registry import POLICY_REGISTRY  # noqa: PLC0415 - the registry loads policies
-
     name = POLICY_REGISTRY.name_of(type(policy))
     if name is None:
         raise _undescribable(policy, path, "its class is not registered as a policy")
