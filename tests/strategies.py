@@ -396,3 +396,196 @@ def _values_for(tp: object) -> st.SearchStrategy[object]:  # noqa: C901, PLR0911
     if origin in (Mapping, dict):
         return st.dictionaries(st.sampled_from(["USD", "JPY", "EUR"]), _values_for(args[1]))
     return models_of(tp)  # type: ignore[arg-type]
+
+
+# -- policy objects, in pairs of equal policies spelled differently -------------------------
+
+
+from referralkit.context import policy_needs  # noqa: E402 - appended section
+from referralkit.model import RewardKind  # noqa: E402 - appended section
+from referralkit.policies import (  # noqa: E402 - appended section
+    AllOf,
+    Budget,
+    Capped,
+    DoubleSided,
+    FirstMatch,
+    FirstOrderOnly,
+    Fixed,
+    Milestone,
+    MinimumOrder,
+    PercentOfOrder,
+    Recurring,
+    RewardPolicy,
+    Tier,
+    Tiered,
+)
+
+#: Two equal values, or two equal policies: the same thing written two ways.
+Pair = tuple[Any, Any]
+
+
+@st.composite
+def equal_decimals(draw: st.DrawFn, value: Decimal) -> tuple[Decimal, Decimal]:
+    """``value`` twice, each with trailing zeros (or an exponent) of its own: equal, not alike."""
+
+    def spelled() -> Decimal:
+        how = draw(st.sampled_from(["as is", "normal", "zeros"]))
+        if how == "normal":
+            return value.normalize()
+        if how == "zeros":
+            return value.quantize(Decimal(1).scaleb(min(value.as_tuple().exponent, 0) - 3))
+        return value
+
+    return spelled(), spelled()
+
+
+_CURRENCIES = st.sampled_from(["USD", "EUR", "JPY", "KWD"])
+
+
+@st.composite
+def equal_money(draw: st.DrawFn, *, exact: bool = True) -> tuple[Money, Money]:
+    """Equal money in one of a few currencies; with ``exact=False`` finer than its minor unit."""
+    currency = draw(_CURRENCIES)
+    minor = Money.from_minor(1, currency).amount
+    amount = Decimal(draw(st.integers(0, 10_000_000))) * minor
+    if not exact and draw(st.booleans()):
+        amount += minor / 10 * draw(st.integers(1, 9))
+    a, b = draw(equal_decimals(amount))
+    return Money(a, currency), Money(b, currency)
+
+
+@st.composite
+def equal_rates(draw: st.DrawFn) -> tuple[Decimal, Decimal]:
+    """Equal rates from 0 to 1, each spelled its own way."""
+    value = Decimal(draw(st.integers(0, 10_000))) / 10_000
+    return draw(equal_decimals(value))
+
+
+#: Positive durations: whole units, or with microseconds.
+positive_durations = st.one_of(
+    st.builds(
+        lambda d, h, m, s: timedelta(days=d, hours=h, minutes=m, seconds=s),
+        st.integers(0, 800),
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.integers(0, 59),
+    ),
+    st.integers(1, 10**12).map(lambda us: timedelta(microseconds=us)),
+).filter(lambda d: d > timedelta(0))
+
+_PERKS = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20).filter(
+    str.strip
+)
+
+
+def _same(value: object) -> tuple[object, object]:
+    return value, value
+
+
+@st.composite
+def _fixed_pairs(draw: st.DrawFn) -> Pair:
+    choice = draw(st.sampled_from(["money", "points", "perk"]))
+    if choice == "money":
+        a, b = draw(equal_money(exact=False))
+        kind = draw(st.sampled_from([None, RewardKind.CREDIT, RewardKind.CASH, RewardKind.COUPON]))
+        # The default kind of money is credit: given or left out, the policies are equal.
+        other = "credit" if kind in (None, RewardKind.CREDIT) else kind.value
+        return Fixed(a, kind=kind), Fixed(b, kind=other)
+    if choice == "points":
+        n = draw(st.integers(0, 10**9))
+        return Fixed(n), Fixed(n, kind="points")
+    perk = draw(_PERKS)
+    return Fixed(perk), Fixed(perk, kind=RewardKind.PERK)
+
+
+@st.composite
+def _percent_pairs(draw: st.DrawFn) -> Pair:
+    rate_a, rate_b = draw(equal_rates())
+    currency = draw(_CURRENCIES)
+    minor = Money.from_minor(1, currency).amount
+    floor, ceiling = sorted(draw(st.lists(st.integers(0, 10**6), min_size=2, max_size=2)))
+    cap = draw(st.booleans())
+    minimum = draw(st.booleans())
+    caps = draw(equal_decimals(ceiling * minor)) if cap else (None, None)
+    minimums = draw(equal_decimals(floor * minor)) if minimum else (None, None)
+    kind = draw(st.sampled_from([RewardKind.CREDIT, RewardKind.CASH, RewardKind.COUPON]))
+    built = [
+        PercentOfOrder(
+            rate,
+            cap=None if c is None else Money(c, currency),
+            minimum=None if m is None else Money(m, currency),
+            kind=kind if i else kind.value,
+        )
+        for i, (rate, c, m) in enumerate(zip((rate_a, rate_b), caps, minimums, strict=True))
+    ]
+    return built[0], built[1]
+
+
+_LEAF_PAIRS = st.one_of(_fixed_pairs(), _percent_pairs())
+
+
+def _counts_referrer(policy: RewardPolicy) -> bool:
+    return "referrer_rewards" in policy_needs(policy)
+
+
+def _limits() -> st.SearchStrategy[tuple[Money | int, Money | int]]:
+    return st.one_of(equal_money(), st.integers(0, 10**6).map(_same))
+
+
+def _wrapper_pairs(inner: st.SearchStrategy[Pair]) -> st.SearchStrategy[Pair]:
+    def both(make: Any, *pairs: Pair) -> Pair:
+        return make(*(p[0] for p in pairs)), make(*(p[1] for p in pairs))
+
+    sides = inner.filter(lambda pair: not _counts_referrer(pair[0]))
+    return st.one_of(
+        inner.map(lambda r: both(FirstOrderOnly, r)),
+        st.builds(lambda r, a: both(MinimumOrder, r, a), inner, equal_money()),
+        st.builds(
+            lambda r, n, w: both(lambda x: Recurring(x, orders=n, within=w), r),
+            inner,
+            st.none() | st.integers(1, 24),
+            st.none() | positive_durations,
+        ),
+        st.builds(
+            lambda r, cap, w: both(lambda x, c: Capped(x, c, window=w), r, cap),
+            inner,
+            _limits(),
+            st.none() | positive_durations,
+        ),
+        st.builds(lambda r, total: both(Budget, r, total), inner, _limits()),
+        st.lists(inner, min_size=1, max_size=3).map(lambda ps: both(AllOf, *ps)),
+        st.lists(inner, min_size=1, max_size=3).map(lambda ps: both(FirstMatch, *ps)),
+        st.builds(
+            lambda a, b: (
+                DoubleSided(referrer=a[0], referee=b[0] if b else None),
+                DoubleSided(referrer=a[1], referee=b[1] if b else None),
+            ),
+            inner,
+            st.none() | sides,
+        ),
+        sides.map(lambda b: (DoubleSided(referee=b[0]), DoubleSided(None, b[1]))),
+        st.builds(
+            lambda floors, rewards: (
+                Tiered([Tier(f, r[0]) for f, r in zip(floors, rewards, strict=False)]),
+                Tiered(tuple(Tier(f, r[1]) for f, r in zip(floors, rewards, strict=False))),
+            ),
+            ladders(),
+            st.lists(inner, min_size=8, max_size=8),
+        ),
+        st.builds(
+            lambda counts, rewards: (
+                Milestone(dict(zip(counts, (r[0] for r in rewards), strict=False))),
+                Milestone(dict(reversed(list(zip(counts, (r[1] for r in rewards), strict=False))))),
+            ),
+            st.lists(st.integers(1, 50), min_size=1, max_size=3, unique=True),
+            st.lists(inner, min_size=3, max_size=3),
+        ),
+    )
+
+
+#: Pairs of equal built-in policies, nested a few levels deep, each spelled its own way:
+#: ``Money("10", "USD")`` and ``Money("10.000", "USD")``, a kind given and left out,
+#: milestones in another order, tiers as a list and as a tuple.
+equal_policy_pairs = st.recursive(_LEAF_PAIRS, _wrapper_pairs, max_leaves=6)
+#: Built-in policies, nested a few levels deep.
+policies = equal_policy_pairs.map(lambda pair: pair[0])

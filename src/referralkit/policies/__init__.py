@@ -37,6 +37,7 @@ from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recur
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
+from referralkit.policies._settings import Form, Setting, one_of, policy_config, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
 from referralkit.protocols import RewardPolicy as RewardPolicy
 from referralkit.protocols import TieredPolicy as TieredPolicy
@@ -49,11 +50,16 @@ __all__ = [
     "FirstMatch",
     "FirstOrderOnly",
     "Fixed",
+    "Form",
     "Milestone",
     "MinimumOrder",
     "PercentOfOrder",
     "Recurring",
+    "Setting",
     "Tier",
     "Tiered",
+    "one_of",
+    "policy_config",
     "policy_version",
+    "setting",
 ]

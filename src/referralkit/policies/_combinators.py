@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -10,6 +11,7 @@ from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
 from referralkit.policies._base import check_policy, combined_needs, first_progress
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["AllOf", "FirstMatch"]
@@ -43,7 +45,9 @@ class AllOf:
     are renamed ``<key>#2``, ``<key>#3``. Tier progress is the first tiered policy's.
     """
 
-    policies: tuple[RewardPolicy, ...]
+    config_summary: ClassVar[str] = "Every policy's rewards together."
+
+    policies: tuple[RewardPolicy, ...] = attrs.field(metadata=setting(Form.POLICIES, min_length=1))
 
     def __init__(self, *policies: RewardPolicy) -> None:
         self.__attrs_init__(_policies("AllOf", policies))
@@ -78,7 +82,9 @@ class FirstMatch:
     Fixed(Money("10", "USD")))``: 20 USD on orders of 100 USD or more, else 10 USD.
     """
 
-    policies: tuple[RewardPolicy, ...]
+    config_summary: ClassVar[str] = "The rewards of the first policy that grants anything."
+
+    policies: tuple[RewardPolicy, ...] = attrs.field(metadata=setting(Form.POLICIES, min_length=1))
 
     def __init__(self, *policies: RewardPolicy) -> None:
         self.__attrs_init__(_policies("FirstMatch", policies))

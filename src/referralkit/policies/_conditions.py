@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -21,6 +22,7 @@ from referralkit.policies._base import (
     prefixed,
     same_currency,
 )
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["FirstOrderOnly", "MinimumOrder", "Recurring"]
@@ -34,7 +36,9 @@ class FirstOrderOnly:
     the usual "both get $10 when the friend first buys" rule.
     """
 
-    reward: RewardPolicy
+    config_summary: ClassVar[str] = "``reward`` on the referee's first order only."
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -68,8 +72,10 @@ class MinimumOrder:
         CurrencyMismatch: (when evaluated) the order is in another currency.
     """
 
-    reward: RewardPolicy
-    amount: Money
+    config_summary: ClassVar[str] = "``reward`` on orders of at least ``amount``."
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    amount: Money = attrs.field(metadata=setting(Form.MONEY))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -128,9 +134,15 @@ class Recurring:
     ``AllOf(FirstOrderOnly(Fixed(...)), Recurring(PercentOfOrder(...), orders=12))``.
     """
 
-    reward: RewardPolicy
-    orders: int | None = attrs.field(default=None, converter=_orders)
-    within: timedelta | None = None
+    config_summary: ClassVar[str] = (
+        "``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` of the referral."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    orders: int | None = attrs.field(
+        default=None, converter=_orders, metadata=setting(Form.INTEGER, ge=1)
+    )
+    within: timedelta | None = attrs.field(default=None, metadata=setting(Form.DURATION))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -11,6 +12,7 @@ from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind, TierProgress
 from referralkit.money import Money
 from referralkit.policies._base import check_policy, combined_needs, first_progress
+from referralkit.policies._settings import Form, Setting, one_of, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["DoubleSided", "Fixed"]
@@ -50,8 +52,28 @@ class Fixed:
     one-off reward.
     """
 
-    value: Money | int | str
-    kind: RewardKind = attrs.field(default=None, converter=attrs.converters.optional(_kind))
+    config_summary: ClassVar[str] = (
+        "A fixed reward per order: money (credit, cash or a coupon), points, or a perk.\n\n"
+        "Set exactly one of ``amount``, ``points`` or ``perk``."
+    )
+
+    value: Money | int | str = attrs.field(
+        metadata=one_of(
+            Setting(Form.MONEY, key="amount", description="Money: '10 USD'."),
+            Setting(Form.INTEGER, key="points", ge=0, description="Points: 500."),
+            Setting(Form.TEXT, key="perk", min_length=1, description="A perk: 'tote-bag'."),
+            message="set exactly one of amount (money), points or perk",
+        )
+    )
+    kind: RewardKind = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(_kind),
+        metadata=setting(
+            Form.CHOICE,
+            choices=tuple(_KIND_BY_NAME),
+            description="credit (default for money), cash, coupon, points or perk.",
+        ),
+    )
     # The grants never depend on the context: built once, handed out as they are.
     _grants: tuple[Grant, ...] = attrs.field(init=False, eq=False, repr=False, default=())
 
@@ -166,8 +188,12 @@ class DoubleSided:
     referrer's rewards (`Capped`, `Milestone`): a `ConfigError` says so.
     """
 
-    referrer: RewardPolicy | None = None
-    referee: RewardPolicy | None = None
+    config_summary: ClassVar[str] = (
+        "Both sides rewarded: a ``referrer`` policy and a ``referee`` policy."
+    )
+
+    referrer: RewardPolicy | None = attrs.field(default=None, metadata=setting(Form.POLICY))
+    referee: RewardPolicy | None = attrs.field(default=None, metadata=setting(Form.POLICY))
     # The last grants each side returned, retargeted: a side that hands back the very
     # same tuple again (as `Fixed` does) is not retargeted again.
     _sent: dict[Beneficiary, tuple[tuple[Grant, ...], list[Grant]]] = attrs.field(

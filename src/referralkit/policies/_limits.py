@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -28,6 +29,7 @@ from referralkit.policies._base import (
     same_currency,
     with_value,
 )
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["Budget", "Capped"]
@@ -114,9 +116,13 @@ class Capped:
         CurrencyMismatch: (when evaluated) a money reward in another currency than the cap.
     """
 
-    reward: RewardPolicy
-    max_per_referrer: Money | int
-    window: timedelta | None = None
+    config_summary: ClassVar[str] = (
+        "``reward`` up to ``max_per_referrer`` (money or points), optionally per ``window``."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    max_per_referrer: Money | int = attrs.field(metadata=setting(Form.LIMIT))
+    window: timedelta | None = attrs.field(default=None, metadata=setting(Form.DURATION))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -176,8 +182,12 @@ class Budget:
         CurrencyMismatch: (when evaluated) a money reward in another currency than the budget.
     """
 
-    reward: RewardPolicy
-    total: Money | int
+    config_summary: ClassVar[str] = (
+        "``reward`` until the program has spent ``total`` (money or points)."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    total: Money | int = attrs.field(metadata=setting(Form.LIMIT))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
