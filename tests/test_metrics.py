@@ -35,7 +35,11 @@ def shop(store: rk.Store) -> rk.ReferralProgram:
     program = rk.ReferralProgram(
         store=store,
         secret=SECRET,
-        policy=FirstOrderOnly(DoubleSided(referrer=Fixed(usd("10")), referee=Fixed(usd("5")))),
+        policy=FirstOrderOnly(
+            DoubleSided(
+                referrer=Fixed({"USD": "10", "EUR": "9"}), referee=Fixed({"USD": "5", "EUR": "4"})
+            )
+        ),
         link_base="https://shop.example/r",
         clock=clock,
     )
@@ -75,12 +79,13 @@ def d(text: str) -> Decimal:
 def test_every_figure_of_the_whole_program(shop: rk.ReferralProgram) -> None:
     r = shop.metrics()
     assert (r.enrolled, r.participants, r.participation_rate) == (4, 2, d("0.5"))
-    assert (r.clicks, r.referrals, r.converted) == (3, 4, 3)
-    assert r.conversion_rate == r.first_order_rate == d("0.75")
+    # p4's only order was refunded in full: p4 does not count as converted.
+    assert (r.clicks, r.referrals, r.converted) == (3, 4, 2)
+    assert r.conversion_rate == r.first_order_rate == d("0.5")
     assert r.click_to_signup_rate == d("1.333333")
     assert r.invites_per_participant == d("2")
-    assert r.k_factor == d("0.75")
-    assert (r.repeat_customers, r.repeat_purchase_rate) == (1, d("0.333333"))
+    assert r.k_factor == d("0.5")
+    assert (r.repeat_customers, r.repeat_purchase_rate) == (1, d("0.5"))
     assert r.viral_cycle_time == timedelta(days=5, hours=12)  # median of 3 and 8 days
     assert (r.attributions, r.rejected, r.fraud_rate) == (6, 2, d("0.333333"))
     assert r.fraud_reasons == {
@@ -95,10 +100,10 @@ def test_every_figure_of_the_whole_program(shop: rk.ReferralProgram) -> None:
         "referred_revenue": d("180.00"),
         "refunded": d("10.00"),
         "rewards_cost": d("30.00"),  # Bob's and p4's rewards were reversed by the refund
-        "cac": d("10.00"),
+        "cac": d("15.00"),  # per converted referee: p1 and p2
         "roi": d("5"),
         "average_order_value": d("63.33"),
-        "ltv": d("60.00"),
+        "ltv": d("90.00"),
     }
     assert eur.model_dump() == {
         "currency": "EUR",
@@ -113,13 +118,13 @@ def test_every_figure_of_the_whole_program(shop: rk.ReferralProgram) -> None:
     }
     assert [(c.week, c.referrals, c.converted, c.repeat_customers) for c in r.cohorts] == [
         (date(2026, 3, 2), 3, 2, 1),
-        (date(2026, 3, 9), 1, 1, 0),
+        (date(2026, 3, 9), 1, 0, 0),
     ]
 
 
 def test_active_customers_is_the_base_of_participation_and_k_factor(shop) -> None:
     r = shop.metrics(active_customers=30)
-    assert (r.participation_rate, r.k_factor) == (d("0.066667"), d("0.1"))
+    assert (r.participation_rate, r.k_factor) == (d("0.066667"), d("0.066667"))  # 2 converted / 30
     assert shop.metrics(active_customers=0).k_factor is None
 
 
@@ -134,7 +139,7 @@ def test_the_referrer_breakdown_is_a_leaderboard(shop) -> None:
     )
     assert (ann.converted, ann.conversion_rate, ann.repeat_customers) == (2, d("1"), 1)
     assert (ann.referred_revenue, ann.rewards_cost) == ({"USD": d("180")}, {"USD": d("30")})
-    assert (bob.key, bob.clicks, bob.referrals, bob.converted) == ("bob", 1, 2, 1)
+    assert (bob.key, bob.clicks, bob.referrals, bob.converted) == ("bob", 1, 2, 0)
     assert (bob.referred_revenue, bob.rewards_cost) == ({"EUR": d("0")}, {})
     top = shop.metrics(by="referrer", top=1).breakdowns["referrer"]
     assert [row.key for row in top] == ["ann"]
@@ -143,7 +148,7 @@ def test_the_referrer_breakdown_is_a_leaderboard(shop) -> None:
 def test_channel_and_campaign_breakdowns(shop) -> None:
     r = shop.metrics(by=["channel", "campaign"])
     assert [(b.key, b.clicks, b.referrals, b.converted) for b in r.breakdowns["channel"]] == [
-        (None, 0, 2, 2),  # typed codes have no channel
+        (None, 0, 2, 1),  # typed codes have no channel; p4's order was refunded in full
         ("email", 2, 1, 1),
         ("sms", 1, 1, 0),
     ]
@@ -153,7 +158,7 @@ def test_channel_and_campaign_breakdowns(shop) -> None:
 
 def test_a_window_follows_the_referrals_attributed_in_it(shop) -> None:
     second_week = shop.metrics(since=T0 + timedelta(days=7))
-    assert (second_week.referrals, second_week.converted, second_week.attributions) == (1, 1, 1)
+    assert (second_week.referrals, second_week.converted, second_week.attributions) == (1, 0, 1)
     assert second_week.clicks == 0
     assert second_week.participants == 1  # Bob's code brought p4
     first_week = shop.metrics(until=T0 + timedelta(days=7))
@@ -177,7 +182,7 @@ def test_an_empty_program_has_no_made_up_rates(store) -> None:
 def test_the_report_round_trips_through_json(shop) -> None:
     report = shop.metrics(by=["referrer", "channel"])
     text = report.model_dump_json()
-    assert json.loads(text)["k_factor"] == "0.750000"
+    assert json.loads(text)["k_factor"] == "0.500000"
     assert MetricsReport.model_validate_json(text) == report
 
 
@@ -221,7 +226,7 @@ def test_the_text_report_shows_each_section(shop) -> None:
     for heading in ("Funnel", "Fraud and review", "Money (USD)", "Money (EUR)", "Leaderboard"):
         assert heading in text
     assert "k-factor" in text
-    assert "75.0 %" in text
+    assert "50.0 %" in text
 
 
 def test_each_figure_is_defined_once_and_documented() -> None:

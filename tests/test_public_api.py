@@ -254,7 +254,7 @@ EXPORTS: dict[str, list[str]] = {
         "RewardState",
         "TierProgress",
     ],
-    "referralkit.money": ["CURRENCY_EXPONENTS", "Money", "minor_unit"],
+    "referralkit.money": ["CURRENCY_EXPONENTS", "Amounts", "Money", "minor_unit"],
     "referralkit.policies": [
         "AllOf",
         "Budget",
@@ -273,6 +273,7 @@ EXPORTS: dict[str, list[str]] = {
         "Tiered",
         "one_of",
         "policy_config",
+        "policy_definition",
         "policy_version",
         "setting",
     ],

@@ -7,6 +7,7 @@ shoppers expect from a receipt. Policies round each reward once, when they grant
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +15,7 @@ import attrs
 
 from referralkit.errors import CurrencyMismatch, InvalidMoney, UnknownCurrency
 
-__all__ = ["CURRENCY_EXPONENTS", "Money", "minor_unit"]
+__all__ = ["CURRENCY_EXPONENTS", "Amounts", "Money", "minor_unit"]
 
 _ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 _THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
@@ -214,3 +215,58 @@ def _trusted(amount: Decimal, currency: str) -> Money:
     object.__setattr__(money, "amount", amount)
     object.__setattr__(money, "currency", currency)
     return money
+
+
+def _amounts(value: object) -> tuple[Money, ...]:
+    """Money per currency, from Money values or a ``{"USD": "10", ...}`` mapping."""
+    items: list[Money] = []
+    if isinstance(value, Mapping):
+        for currency, amount in value.items():
+            if isinstance(amount, Money):
+                if amount.currency != _check_currency(currency):
+                    raise CurrencyMismatch(
+                        f"the amount for {currency} is in {amount.currency}", value=amount
+                    )
+                items.append(amount)
+            else:
+                items.append(Money(amount, currency))
+    elif isinstance(value, tuple | list) and all(isinstance(m, Money) for m in value):
+        items = list(value)
+    else:
+        raise InvalidMoney(
+            "amounts are a mapping of currency to amount, e.g. {'USD': '10', 'EUR': '9'}",
+            value=value,
+            field="amounts",
+        )
+    currencies = [m.currency for m in items]
+    if not items or len(set(currencies)) != len(currencies):
+        raise InvalidMoney(
+            "amounts name each currency once, and at least one", value=value, field="amounts"
+        )
+    return tuple(sorted(items, key=lambda m: m.currency))
+
+
+@attrs.frozen(slots=True)
+class Amounts:
+    """One amount per currency: what a fixed reward pays in each currency a shop sells in.
+
+    ``Amounts({"USD": "10", "EUR": "9", "JPY": "1500"})``; an order in a currency not
+    listed is not covered.
+    """
+
+    items: tuple[Money, ...] = attrs.field(converter=_amounts)
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        """The currencies covered."""
+        return frozenset(m.currency for m in self.items)
+
+    def get(self, currency: str) -> Money | None:
+        """The amount in ``currency``, if it is covered."""
+        for money in self.items:
+            if money.currency == currency:
+                return money
+        return None
+
+    def __str__(self) -> str:
+        return " / ".join(str(m) for m in self.items)

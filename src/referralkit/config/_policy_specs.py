@@ -30,7 +30,13 @@ from pydantic import (
 )
 
 from referralkit.config._errors import _TAG, _config_error, _construct, _join, _rebased
-from referralkit.config._values import DecimalField, DurationField, LimitField, MoneyField
+from referralkit.config._values import (
+    AmountsField,
+    DecimalField,
+    DurationField,
+    LimitField,
+    MoneyField,
+)
 from referralkit.errors import ConfigError
 from referralkit.money import Money
 from referralkit.policies import Tier
@@ -216,6 +222,7 @@ def _form_type(setting: Setting) -> Any:
     form = setting.form
     simple: dict[Form, Any] = {
         Form.MONEY: MoneyField,
+        Form.AMOUNTS: AmountsField,
         Form.LIMIT: LimitField,
         Form.RATE: DecimalField,
         Form.DURATION: DurationField,

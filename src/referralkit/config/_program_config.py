@@ -28,7 +28,7 @@ from referralkit.campaigns import Campaign
 from referralkit.codes import CROCKFORD, CodeFormat
 from referralkit.config._errors import _config_error, _construct, _join
 from referralkit.config._policy_specs import PolicySpec, _create, _known, _Spec
-from referralkit.config._values import DurationField, LinkBase, Name
+from referralkit.config._values import DurationField, HoldField, LinkBase, Name
 from referralkit.errors import ConfigError
 from referralkit.metrics import Attribution
 from referralkit.metrics._attribution import DEFAULT_WINDOW
@@ -92,6 +92,9 @@ class CodeFormatSpec(_Spec):
         return result
 
 
+_RewardKindName = Literal["credit", "cash", "coupon", "points", "perk"]
+
+
 class CampaignSpec(_Spec):
     """A campaign: name, dates, its own policy (else the program's), code format, links."""
 
@@ -102,6 +105,9 @@ class CampaignSpec(_Spec):
     code_format: CodeFormatSpec | None = None
     link_base: LinkBase | None = None
     channels: list[Name] = Field(default_factory=list)
+    policy_version: Name | None = Field(
+        default=None, description="The name of this campaign's terms (derived when left out)."
+    )
 
     @field_validator("end")
     @classmethod
@@ -132,6 +138,7 @@ class CampaignSpec(_Spec):
             else self.code_format.build(_join(path, "code_format")),
             link_base=self.link_base,
             channels=tuple(self.channels),
+            policy_version=self.policy_version,
         )
 
 
@@ -195,8 +202,34 @@ class ProgramConfig(BaseModel):
     guards: list[GuardSpec] | None = Field(
         default=None, description="Guards run on every attribution (default: the program's)."
     )
-    hold: DurationField = Field(
-        default=timedelta(days=14), description="How long rewards are held before release."
+    hold: HoldField = Field(
+        default=timedelta(days=14),
+        description=(
+            "How long rewards are held before release: one duration, or durations by"
+            " 'default', beneficiary ('referrer', 'referee'), reward kind ('coupon', ...)"
+            " or both ('referee.coupon')."
+        ),
+    )
+    policy_version: Name | None = Field(
+        default=None, description="The name of the program policy's terms (derived when left out)."
+    )
+    order_grace: DurationField = Field(
+        default=timedelta(0),
+        description="An order placed up to this long before its referral still counts.",
+    )
+    coupon_expiry: DurationField | None = Field(
+        default=None, description="How long a coupon reward stays usable once available."
+    )
+    net_clawbacks: list[_RewardKindName] = Field(
+        default_factory=lambda: list[_RewardKindName](("cash", "credit")),
+        description="Reward kinds netted against a customer's clawbacks as they become available.",
+    )
+    signup_reward: PolicySpec | None = Field(
+        default=None,
+        description=(
+            "Granted when a referral is accepted, before any order"
+            " (fixed, or double_sided of fixed)."
+        ),
     )
     code_format: CodeFormatSpec = Field(default_factory=CodeFormatSpec)
     link_base: LinkBase | None = None
@@ -376,7 +409,8 @@ def build_guards(
 def program_kwargs(config: ProgramConfig) -> dict[str, Any]:
     """Keyword arguments for `ReferralProgram` (besides ``store``, ``secret`` and ``clock``).
 
-    Keys: ``policy``, ``hold``, ``code_format``, ``link_base``, ``sign_links``,
+    Keys: ``policy``, ``hold``, ``policy_version``, ``order_grace``, ``coupon_expiry``,
+    ``net_clawbacks``, ``signup_reward``, ``code_format``, ``link_base``, ``sign_links``,
     ``campaign`` (the default campaign's name), ``campaigns`` (a tuple of `Campaign`),
     ``terms`` (earlier policies by `policy_version`), ``attribution`` (the click
     attribution model and window), and ``guards`` when the configuration lists them.
@@ -395,6 +429,13 @@ def _build(config: ProgramConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "policy": config.policy.build("policy"),
         "hold": config.hold,
+        "policy_version": config.policy_version,
+        "order_grace": config.order_grace,
+        "coupon_expiry": config.coupon_expiry,
+        "net_clawbacks": tuple(config.net_clawbacks),
+        "signup_reward": None
+        if config.signup_reward is None
+        else config.signup_reward.build("signup_reward"),
         "code_format": config.code_format.build("code_format"),
         "link_base": config.link_base,
         "sign_links": config.sign_links,

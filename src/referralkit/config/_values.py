@@ -20,8 +20,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from referralkit.errors import ReferralError
-from referralkit.money import Money
-from referralkit.policies._settings import duration_text
+from referralkit.money import Amounts, Money
+from referralkit.policies._settings import amounts_form, duration_text
 
 _MONEY_TEXT = re.compile(
     r"\s*(?P<amount>[+-]?[0-9][0-9_]*(?:\.[0-9]+)?)\s*(?P<currency>[A-Za-z]{3})\s*"
@@ -76,6 +76,59 @@ MoneyField = Annotated[
     PlainValidator(_parse_money),
     PlainSerializer(_money_text, return_type=str, when_used="json"),
     WithJsonSchema(_MONEY_SCHEMA),
+]
+
+
+_CURRENCY_KEY = re.compile(r"[A-Za-z]{3}")
+_AMOUNTS_HINT = "money such as '10 USD', or one amount per currency: {'USD': '10', 'EUR': '9'}"
+
+
+def _parse_amounts(value: object) -> Money | Amounts:
+    if isinstance(value, Money | Amounts):
+        return value
+    if (
+        isinstance(value, Mapping)
+        and value
+        and set(value) != {"amount", "currency"}
+        and all(isinstance(k, str) and _CURRENCY_KEY.fullmatch(k) for k in value)
+    ):
+        if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value.values()):
+            raise PydanticCustomError(
+                "amounts", "expected {hint}: amounts are strings", {"hint": _AMOUNTS_HINT}
+            )
+        try:
+            return Amounts({k.upper(): v for k, v in value.items()})
+        except ReferralError as exc:
+            raise PydanticCustomError(
+                "amounts", "expected {hint}: {error}", {"hint": _AMOUNTS_HINT, "error": exc.message}
+            ) from None
+    return _parse_money(value)
+
+
+def _amounts_json(value: Money | Amounts) -> str | dict[str, str]:
+    return amounts_form(value) if isinstance(value, Amounts) else _money_text(value)
+
+
+#: A fixed reward's amount: money, or one per currency (`referralkit.money.Amounts`).
+AmountsField = Annotated[
+    Money | Amounts,
+    PlainValidator(_parse_amounts),
+    PlainSerializer(_amounts_json, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                *_MONEY_SCHEMA["anyOf"],
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": "^[A-Za-z]{3}$"},
+                    "additionalProperties": {"type": ["string", "integer"]},
+                    "minProperties": 1,
+                    "examples": [{"USD": "10", "EUR": "9", "JPY": "1500"}],
+                },
+            ],
+            "description": "Money ('10 USD'), or one amount per currency; never a float.",
+        }
+    ),
 ]
 
 
@@ -146,6 +199,64 @@ DurationField = Annotated[
             "type": "string",
             "examples": ["14d", "12h", "1d12h", "P14D"],
             "description": _DURATION_HINT,
+        }
+    ),
+]
+
+
+_HOLD_KEY = re.compile(
+    r"default|referrer|referee|credit|cash|coupon|points|perk"
+    r"|(referrer|referee)\.(credit|cash|coupon|points|perk)"
+)
+_HOLD_HINT = (
+    "a duration, or durations by 'default', beneficiary ('referrer', 'referee'), reward"
+    " kind ('coupon', 'cash', ...) or both ('referee.coupon')"
+)
+
+
+def _hold(value: object) -> timedelta | dict[str, timedelta]:
+    if not isinstance(value, Mapping):
+        return _duration(value)
+    holds: dict[str, timedelta] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _HOLD_KEY.fullmatch(key):
+            raise PydanticCustomError(
+                "hold",
+                "{key} is not a hold key: expected {hint}",
+                {"key": repr(key), "hint": _HOLD_HINT},
+            )
+        try:
+            holds[key] = _duration(item)
+        except PydanticCustomError as exc:
+            raise PydanticCustomError(
+                "hold", "{key}: {error}", {"key": key, "error": exc.message()}
+            ) from None
+    return holds
+
+
+def _hold_json(value: timedelta | Mapping[str, timedelta]) -> str | dict[str, str]:
+    if isinstance(value, timedelta):
+        return duration_text(value)
+    return {key: duration_text(item) for key, item in value.items()}
+
+
+#: A hold: one duration, or durations by beneficiary and reward kind.
+HoldField = Annotated[
+    timedelta | dict[str, timedelta],
+    PlainValidator(_hold),
+    PlainSerializer(_hold_json, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "examples": ["14d"], "description": _DURATION_HINT},
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": f"^({_HOLD_KEY.pattern})$"},
+                    "additionalProperties": {"type": "string", "examples": ["14d", "0s"]},
+                    "examples": [{"referee": "0s", "referrer": "14d"}],
+                },
+            ],
+            "description": _HOLD_HINT,
         }
     ),
 ]

@@ -31,7 +31,7 @@ from __future__ import annotations
 from referralkit.context import Grant as Grant
 from referralkit.context import PastReward as PastReward
 from referralkit.context import RewardContext as RewardContext
-from referralkit.policies._base import policy_version
+from referralkit.policies._base import policy_definition, policy_version
 from referralkit.policies._combinators import AllOf, FirstMatch
 from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recurring
 from referralkit.policies._fixed import DoubleSided, Fixed
@@ -60,6 +60,7 @@ __all__ = [
     "Tiered",
     "one_of",
     "policy_config",
+    "policy_definition",
     "policy_version",
     "setting",
 ]

@@ -10,7 +10,12 @@ import attrs
 from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
-from referralkit.policies._base import check_policy, combined_needs, first_progress
+from referralkit.policies._base import (
+    check_policy,
+    combined_needs,
+    covered_currencies,
+    first_progress,
+)
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
@@ -58,6 +63,11 @@ class AllOf:
         return combined_needs(self.policies)
 
     @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every policy can pay in."""
+        return covered_currencies(self.policies)
+
+    @property
     def name(self) -> str:
         """``all_of(<policy>, <policy>, ...)``."""
         return f"all_of({', '.join(p.name for p in self.policies)})"
@@ -93,6 +103,11 @@ class FirstMatch:
     def needs(self) -> frozenset[str]:
         """What any of the policies reads."""
         return combined_needs(self.policies)
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every policy can pay in."""
+        return covered_currencies(self.policies)
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ from referralkit.policies._base import (
     check_money,
     check_policy,
     combined_needs,
+    covered_currencies,
     describe_duration,
     first_progress,
     prefixed,
@@ -47,6 +48,11 @@ class FirstOrderOnly:
     def needs(self) -> frozenset[str]:
         """Whatever ``reward`` reads."""
         return combined_needs([self.reward])
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies ``reward`` can pay in."""
+        return covered_currencies([self.reward])
 
     @property
     def name(self) -> str:
@@ -85,6 +91,11 @@ class MinimumOrder:
     def needs(self) -> frozenset[str]:
         """Whatever ``reward`` reads."""
         return combined_needs([self.reward])
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The minimum's currency (and whatever ``reward`` covers)."""
+        return covered_currencies([self.reward], (self.amount,))
 
     @property
     def name(self) -> str:
@@ -152,6 +163,11 @@ class Recurring:
     def needs(self) -> frozenset[str]:
         """Whatever ``reward`` reads."""
         return combined_needs([self.reward])
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies ``reward`` can pay in."""
+        return covered_currencies([self.reward])
 
     @property
     def name(self) -> str:

@@ -22,6 +22,7 @@ from referralkit.policies._base import (
     check_limit,
     check_policy,
     combined_needs,
+    covered_currencies,
     describe_duration,
     describe_limit,
     first_progress,
@@ -135,6 +136,11 @@ class Capped:
         return combined_needs([self.reward], ("referrer_rewards",))
 
     @property
+    def currencies(self) -> frozenset[str] | None:
+        """The cap's currency (a money cap), and whatever ``reward`` covers."""
+        return covered_currencies([self.reward], (self.max_per_referrer,))
+
+    @property
     def name(self) -> str:
         """``capped(<reward>, 100.00 USD per referrer[ per 30 days])``."""
         return f"capped({self.reward.name}, {self._limit_text()})"
@@ -197,6 +203,11 @@ class Budget:
     def needs(self) -> frozenset[str]:
         """The program's spend, and whatever ``reward`` reads."""
         return combined_needs([self.reward], ("program_spend",))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The budget's currency (a money budget), and whatever ``reward`` covers."""
+        return covered_currencies([self.reward], (self.total,))
 
     @property
     def name(self) -> str:

@@ -12,7 +12,7 @@ from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind
 from referralkit.money import Money
-from referralkit.policies._base import check_money, describe_rate, same_currency
+from referralkit.policies._base import check_money, covered_currencies, describe_rate, same_currency
 from referralkit.policies._settings import Form, setting
 
 __all__ = ["PercentOfOrder"]
@@ -103,6 +103,11 @@ class PercentOfOrder:
     def needs(self) -> frozenset[str]:
         """A percentage reads only the order."""
         return frozenset()
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The cap's or minimum's currency; None (any) without them."""
+        return covered_currencies((), (self.cap, self.minimum))
 
     @property
     def name(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any, Final, TypeGuard
 import attrs
 
 from referralkit.errors import ConfigError
-from referralkit.money import CURRENCY_EXPONENTS, Money
+from referralkit.money import CURRENCY_EXPONENTS, Amounts, Money
 from referralkit.protocols import RewardPolicy
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "ConfigField",
     "Form",
     "Setting",
+    "amounts_form",
     "config_fields",
     "decimal_text",
     "declares_settings",
@@ -53,6 +54,8 @@ class Form(enum.Enum):
 
     #: ``"10.50 USD"`` or ``{"amount": "10.50", "currency": "USD"}``; never a float.
     MONEY = "money"
+    #: Money, or one amount per currency: ``{"USD": "10", "EUR": "9"}`` (`Amounts`).
+    AMOUNTS = "amounts"
     #: A cap or budget: money, or an integer of points.
     LIMIT = "limit"
     #: An exact decimal: ``"0.05"``, ``"5%"`` or an integer; never a float.
@@ -124,7 +127,12 @@ class Setting:
 
 _MIN_ALTERNATIVES = 2
 #: The Python type a `Form.ONE_OF` alternative holds, by which its key is chosen.
-_ALTERNATIVE_TYPES: dict[Form, type] = {Form.MONEY: Money, Form.INTEGER: int, Form.TEXT: str}
+_ALTERNATIVE_TYPES: dict[Form, type | tuple[type, ...]] = {
+    Form.MONEY: Money,
+    Form.AMOUNTS: (Money, Amounts),
+    Form.INTEGER: int,
+    Form.TEXT: str,
+}
 
 
 def setting(
@@ -358,6 +366,11 @@ def decimal_text(value: Decimal, places: int = 0) -> str:
     return f"{number:f}"
 
 
+def amounts_form(value: Amounts) -> dict[str, str]:
+    """``{"EUR": "9.00", "USD": "10.00"}``: each amount as `money_text` writes it."""
+    return {m.currency: decimal_text(m.amount, CURRENCY_EXPONENTS[m.currency]) for m in value.items}
+
+
 def money_text(value: Money) -> str:
     """``"10.00 USD"``: the amount to the currency's minor unit, more decimals if it has them."""
     return f"{decimal_text(value.amount, CURRENCY_EXPONENTS[value.currency])} {value.currency}"
@@ -414,6 +427,8 @@ def _scalar(value: object) -> Any:
     """``value`` as JSON if it is a scalar (text for money, decimals, durations, dates)."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, Amounts):
+        return amounts_form(value)
     if isinstance(value, float) and math.isfinite(value):
         return value
     for kind, write in _AS_TEXT:

@@ -11,7 +11,7 @@ import attrs
 from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
-from referralkit.policies._base import check_policy, combined_needs, prefixed
+from referralkit.policies._base import check_policy, combined_needs, covered_currencies, prefixed
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
@@ -107,6 +107,11 @@ class Tiered:
         return combined_needs((t.reward for t in self.tiers), ("qualified",))
 
     @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every tier can pay in."""
+        return covered_currencies(t.reward for t in self.tiers)
+
+    @property
     def name(self) -> str:
         """``tiered(1+: fixed(10.00 USD), 5+: fixed(15.00 USD))``."""
         rungs = ", ".join(f"{t.min_referrals}+: {t.reward.name}" for t in self.tiers)
@@ -191,6 +196,11 @@ class Milestone:
     def needs(self) -> frozenset[str]:
         """The qualified count and the referrer's rewards (to skip bonuses already paid)."""
         return combined_needs((p for _, p in self.milestones), ("qualified", "referrer_rewards"))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every bonus can pay in."""
+        return covered_currencies(p for _, p in self.milestones)
 
     @property
     def name(self) -> str:

@@ -363,12 +363,15 @@ def grant_signup(
     if policy is None or referral.status is not ReferralStatus.PENDING:
         return []
     # A signup reward is Fixed (or DoubleSided of Fixed): it reads no order.
+    sides = (getattr(policy, "referrer", None), getattr(policy, "referee", None), policy)
+    amounts = [getattr(side, "value", None) for side in sides]
+    currency = next((a.currency for a in amounts if isinstance(a, Money)), "USD")
     context = RewardContext(
         referral=referral,
         conversion=Conversion(
             order_id=f"signup:{referral.id}",
             referee=referral.referee,
-            amount=Money.zero("USD"),
+            amount=Money.zero(currency),
             occurred_at=now,
             first_order=False,
         ),

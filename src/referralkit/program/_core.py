@@ -27,9 +27,11 @@ from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identi
 from referralkit.links import LinkPayload, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
 from referralkit.model import CodeKind, Identity, RewardKind
-from referralkit.policies import DoubleSided, Fixed, policy_version
+from referralkit.money import Amounts
+from referralkit.policies import DoubleSided, Fixed
 from referralkit.program._guard_history import HistoryNeeds, history_needs
 from referralkit.program._holds import Holds
+from referralkit.program._terms import Terms
 from referralkit.protocols import Guard, RewardPolicy, Store, UnitOfWork
 
 __all__ = ["ProgramCore", "utc_now"]
@@ -146,6 +148,12 @@ def _campaigns_by_name(campaigns: object) -> dict[str, Campaign]:
     return by_name
 
 
+def _optional_name(field: str, value: object) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(f"{field} must be a non-empty name", value=value, path=field)
+    return value
+
+
 def _duration(field: str, value: object) -> timedelta:
     if not isinstance(value, timedelta) or value < timedelta(0):
         raise ConfigError(f"{field} must be a non-negative timedelta", value=value, path=field)
@@ -171,10 +179,13 @@ def _signup_reward(value: object) -> RewardPolicy | None:
     if value is None:
         return None
     sides = [value.referrer, value.referee] if isinstance(value, DoubleSided) else [value]
-    if not all(side is None or isinstance(side, Fixed) for side in sides):
+    if not all(
+        side is None or (isinstance(side, Fixed) and not isinstance(side.value, Amounts))
+        for side in sides
+    ):
         raise ConfigError(
             "signup_reward is granted before any order: use Fixed (a coupon, credit, points"
-            " or a perk), or DoubleSided of Fixed",
+            " or a perk, in one currency), or DoubleSided of Fixed",
             value=value,
             path="signup_reward",
         )
@@ -228,6 +239,7 @@ class ProgramCore:
         coupon_expiry: timedelta | None = None,
         net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
         signup_reward: RewardPolicy | None = None,
+        named_version: str | None = None,
     ) -> None:
         _check_parts(
             store=store,
@@ -266,17 +278,21 @@ class ProgramCore:
         self.link_key = _link_key(secret)
         self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
         self.identity = identity_rules or IdentityNormalizer()
-        self.policy_version = policy_version(policy)
         self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
         self._labels: dict[str, Campaign] = {}  # undeclared campaign names seen in the store
-        self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
-        self._versions: dict[str, str] = {}
-        for declared in self.campaigns.values():
-            if declared.policy is not None:
-                self._versions[declared.name] = policy_version(declared.policy)
-                self._terms.setdefault(self._versions[declared.name], declared.policy)
-        for version, old in (terms or {}).items():
-            self._terms.setdefault(version, old)
+        known = Terms(
+            policy,
+            named=_optional_name("policy_version", named_version),
+            campaigns={
+                c.name: (c.policy, c.policy_version)
+                for c in self.campaigns.values()
+                if c.policy is not None
+            },
+            earlier=terms or {},
+        )
+        self.policy_version = known.version
+        self._versions: dict[str, str] = dict(known.campaign_versions)
+        self._terms: dict[str, RewardPolicy] = known.policies()
         self._restored: dict[str, RewardPolicy | None] = {}
         # What each known policy reads, asked once: the costly context is read to match.
         self._needs = {version: policy_needs(p) for version, p in self._terms.items()}
@@ -289,6 +305,8 @@ class ProgramCore:
         )
         self.coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
         self.attribution = Attribution.of(attribution)
+        # Start: the promised terms are stored (or found to match) before any call.
+        known.record(self.transaction(), self.now())
 
     # -- the one door to the store ---------------------------------------------------------
 

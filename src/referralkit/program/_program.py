@@ -75,6 +75,12 @@ class ReferralProgram:
     customer's clawbacks are netted against as they become available (``()``: none).
     ``signup_reward`` is granted when a referral is accepted, before any order
     (`Fixed`, or `DoubleSided` of `Fixed`): a friend's welcome coupon.
+
+    Every policy version the program runs is stored with its definition on start, so
+    referrals keep the terms they were promised across restarts: ``policy_version``
+    names the policy's version (derived from its definition when not given; a policy
+    that cannot be described as configuration must be named). A version stored with
+    other terms refuses the start with a `ConfigError` that says what changed.
     """
 
     def __init__(
@@ -100,6 +106,7 @@ class ReferralProgram:
         coupon_expiry: timedelta | None = None,
         net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
         signup_reward: RewardPolicy | None = None,
+        policy_version: str | None = None,
     ) -> None:
         self._core = ProgramCore(
             store=store,
@@ -122,6 +129,7 @@ class ReferralProgram:
             coupon_expiry=coupon_expiry,
             net_clawbacks=net_clawbacks,
             signup_reward=signup_reward,
+            named_version=policy_version,
         )
 
     @classmethod

@@ -79,12 +79,19 @@ class MemoryMetricsView:
             return None
         return r
 
-    def _orders(self, window: Window) -> dict[str, tuple[int, datetime]]:
-        """Per referral id: orders placed before the window's end, and the first one's time."""
+    def _orders(
+        self, window: Window, *, earning: bool = False
+    ) -> dict[str, tuple[int, datetime]]:
+        """Per referral id: orders placed before the window's end, and the first one's time.
+
+        With ``earning``, only orders not refunded in full count.
+        """
         out: dict[str, tuple[int, datetime]] = {}
         for c in self._t.conversions.values():
             rid = c.referral_id
             if rid is None or not window.before_end(c.occurred_at):
+                continue
+            if earning and c.net.amount <= 0:
                 continue
             n, first = out.get(rid, (0, c.occurred_at))
             out[rid] = (n + 1, min(first, c.occurred_at))
@@ -123,8 +130,8 @@ class MemoryMetricsView:
     def funnel(
         self, window: Window, by: Dimension | None = None, limit: int | None = None
     ) -> list[FunnelRow]:
-        """Attribution counts per group, ranked."""
-        orders = self._orders(window)
+        """Attribution counts per group, ranked; refunded-in-full orders do not convert."""
+        orders = self._orders(window, earning=True)
         counts: dict[str | None, list[int]] = {}
         if by is None:
             counts[None] = [0] * 6
@@ -178,7 +185,8 @@ class MemoryMetricsView:
         """Rewards not reversed under the window's non-rejected referrals."""
         sums: dict[tuple[str | None, str | None], list[int]] = {}
         for w in self._t.rewards.values():
-            if w.state is RewardState.REVERSED or not window.before_end(w.created_at):
+            reversed_ = w.state is RewardState.REVERSED
+            if (reversed_ and w.clawback is None) or not window.before_end(w.created_at):
                 continue
             r = self._active(w.referral_id, window)
             if r is None:
@@ -188,8 +196,12 @@ class MemoryMetricsView:
                 continue
             money = w.amount or w.granted
             row = sums.setdefault((key, None if money is None else money.currency), [0, 0])
-            row[0] += 0 if w.amount is None else _minor(w.amount)
-            row[1] += w.points
+            # What it cost: its value (a reversed one's: what it had paid before), less
+            # what was recovered of its clawback.
+            value = w.clawback if reversed_ else w.amount
+            row[0] += 0 if value is None else _minor(value)
+            row[0] -= 0 if w.recovered is None else _minor(w.recovered)
+            row[1] += 0 if reversed_ else w.points
         return [
             RewardRow(k, cur, amount, points)
             for (k, cur), (amount, points) in sorted(

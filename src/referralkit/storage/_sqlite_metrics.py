@@ -132,7 +132,12 @@ class SQLiteMetricsView:
         """Attribution counts per group; orders counted up to two per referral."""
         key = "NULL" if by is None else _REFERRAL_KEYS[by]
         q = _Query().window("r.attributed_at", window)
-        orders = _Query().add("c.referral_id = r.id").before_end("c.occurred_at", window, "_c")
+        orders = (
+            _Query()
+            .add("c.referral_id = r.id")
+            .add("c.amount_minor > c.refunded_minor")  # refunded in full: no conversion
+            .before_end("c.occurred_at", window, "_c")
+        )
         q.params.update(orders.params)
         order = "k" if by == "week" else "converted DESC, referrals DESC, k"
         tail = ""
@@ -181,19 +186,25 @@ class SQLiteMetricsView:
     def rewards(
         self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
     ) -> list[RewardRow]:
-        """Rewards not reversed under the window's non-rejected referrals."""
+        """What the rewards under the window's non-rejected referrals cost, net of recoveries.
+
+        A reward's cost is its value (a reversed one's: what it had paid before, its
+        clawback), less what was recovered of its clawback.
+        """
         key = "NULL" if by is None else _REFERRAL_KEYS[by]
         q = (
             _Query()
             .add("r.status <> 'rejected'")
-            .add("w.state <> 'reversed'")
+            .add("(w.state <> 'reversed' OR w.clawback_minor IS NOT NULL)")
             .window("r.attributed_at", window)
             .before_end("w.created_at", window, "_w")
             .keys(key, keys if by is not None else None)
         )
         rows = self._all(
-            f"SELECT {key} AS k, w.currency, coalesce(sum(w.amount_minor), 0),"  # noqa: S608 - clauses are constants
-            " coalesce(sum(w.points), 0)"
+            f"SELECT {key} AS k, w.currency,"  # noqa: S608 - clauses are constants
+            " coalesce(sum(CASE WHEN w.state = 'reversed' THEN w.clawback_minor"
+            " ELSE coalesce(w.amount_minor, 0) END - coalesce(w.recovered_minor, 0)), 0),"
+            " coalesce(sum(CASE WHEN w.state = 'reversed' THEN 0 ELSE w.points END), 0)"
             " FROM referrals AS r JOIN rewards AS w ON w.referral_id = r.id"
             f" WHERE {q.sql()} GROUP BY k, w.currency ORDER BY k, w.currency",
             q.params,
