@@ -79,9 +79,7 @@ class MemoryMetricsView:
             return None
         return r
 
-    def _orders(
-        self, window: Window, *, earning: bool = False
-    ) -> dict[str, tuple[int, datetime]]:
+    def _orders(self, window: Window, *, earning: bool = False) -> dict[str, tuple[int, datetime]]:
         """Per referral id: orders placed before the window's end, and the first one's time.
 
         With ``earning``, only orders not refunded in full count.
