@@ -88,7 +88,8 @@ def test_every_figure_of_the_whole_program(shop: rk.ReferralProgram) -> None:
     assert (r.enrolled, r.participants, r.participation_rate) == (4, 2, d("0.5"))
     assert (r.clicks, r.referrals, r.converted) == (3, 4, 3)
     assert r.conversion_rate == r.first_order_rate == d("0.75")
-    assert r.click_to_signup_rate == d("1.333333")
+    # 4 referrals for 3 clicks: two codes were typed. The rate is bounded by 1.
+    assert r.click_to_signup_rate == d("1")
     assert r.invites_per_participant == d("2")
     assert r.k_factor == d("0.75")
     assert (r.repeat_customers, r.repeat_purchase_rate) == (1, d("0.333333"))
@@ -131,7 +132,12 @@ def test_every_figure_of_the_whole_program(shop: rk.ReferralProgram) -> None:
 def test_active_customers_is_the_base_of_participation_and_k_factor(shop) -> None:
     r = shop.metrics(active_customers=30)
     assert (r.participation_rate, r.k_factor) == (d("0.066667"), d("0.1"))
-    assert shop.metrics(active_customers=0).k_factor is None
+    # A base smaller than the customers who took part would make a share above 100 %.
+    for too_few in (0, 1):
+        with pytest.raises(rk.InvalidInput) as caught:
+            shop.metrics(active_customers=too_few)
+        assert caught.value.field == "active_customers"
+    assert shop.metrics(active_customers=2).participation_rate == d("1")
 
 
 def test_the_referrer_breakdown_is_a_leaderboard(shop) -> None:
@@ -183,6 +189,7 @@ def test_an_empty_program_has_no_made_up_rates(store) -> None:
     assert r.conversion_rate is r.k_factor is r.fraud_rate is r.viral_cycle_time is None
     assert r.currencies == []
     assert r.breakdowns == {"referrer": []}
+    assert program.metrics(active_customers=0).k_factor is None
 
 
 def test_the_report_round_trips_through_json(shop) -> None:

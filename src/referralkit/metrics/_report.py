@@ -328,6 +328,13 @@ def build_report(
     sections, points = _sections(view.money(window), view.rewards(window), total.converted)
     clicks = sum(c.clicks for c in view.clicks(window))
     base = enrolled if base_override is None else base_override
+    if base_override is not None and base_override < participants:
+        raise InvalidInput(
+            f"active_customers ({base_override}) is fewer than the {participants} customers"
+            " who took part: give your whole active customer base",
+            value=base_override,
+            field="active_customers",
+        )
     return MetricsReport(
         since=window.since,
         until=window.until,
@@ -339,7 +346,7 @@ def build_report(
         referrals=total.referrals,
         converted=total.converted,
         conversion_rate=rate(total.converted, total.referrals),
-        click_to_signup_rate=rate(total.referrals, clicks),
+        click_to_signup_rate=rate(min(total.referrals, clicks), clicks),
         invites_per_participant=rate(total.referrals, participants),
         k_factor=rate(total.converted, base),
         viral_cycle_time=view.cycle_time(window),
