@@ -272,9 +272,7 @@ def run_demo(
             f"referralkit demo: a shop of {customers} customers ({len(shop.members)} at the"
             f" start, {len(shop.prospects)} friends they may invite) over {days} days -> {path}"
         )
-        out(
-            "  every figure printed comes from the metrics report (referralkit.metrics.DEFINITIONS)"
-        )
+        out("  progress, as the metrics report counts it (referralkit.metrics.DEFINITIONS):")
         for day in range(days):
             clock.now += timedelta(days=1)
             shop.enrol_some()

@@ -115,7 +115,7 @@ class _MetricsArgs(_Args):
     db: FilePath = Field(description="the program's SQLite file")
     json_out: Annotated[bool, _Cli(flag="--json")] = Field(default=False, description="print JSON")
     html: _OutPath | None = Field(
-        None, description="write the report as a self-contained HTML page here (about 4.8 MB)"
+        None, description="write the report as a self-contained HTML page here (about 4.9 MB)"
     )
     plotly_js: str | None = Field(
         None,

@@ -2,7 +2,7 @@
 
 Charts are drawn by plotly (``pip install 'referralkit[report]'``). By default plotly.js
 is inlined once, so the page opens offline and can be mailed as a single file (about
-4.8 MB); ``plotly_js=URL`` loads it from a URL the host serves instead (a page of tens
+4.9 MB); ``plotly_js=URL`` loads it from a URL the host serves instead (a page of tens
 of kilobytes). Every figure carries the label of its `DEFINITIONS` entry, the same on
 cards, charts and tables, and the text report's.
 """
