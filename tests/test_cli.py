@@ -132,6 +132,7 @@ def test_metrics_json_is_the_report_for_the_window(
         ["metrics", "--db", "no-such-file.db"],
         ["metrics", "--db", "{db}", "--by", "week"],
         ["metrics", "--db", "{db}", "--since", "yesterday"],
+        ["metrics", "--db", "{db}", "--since", "0001-01-01T00:00+14:00"],
         ["metrics", "--db", "{db}", "--since", "2026-02-01", "--until", "2026-01-01"],
         ["metrics", "--db", "{db}", "--active-customers", "-3"],
     ],

@@ -206,6 +206,8 @@ def test_the_report_round_trips_through_json(shop) -> None:
         {"since": T0, "until": T0},
         {"since": datetime(2026, 1, 1)},  # noqa: DTZ001 - the point of the test
         {"until": "2026-01-01"},
+        {"since": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))},  # year 0 in UTC
+        {"until": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))},
         {"by": "week"},
         {"by": ["referrer", "country"]},
         {"by": 3},

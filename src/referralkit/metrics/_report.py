@@ -10,7 +10,7 @@ is zero is None, never a division error and never a made-up zero.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -262,6 +262,12 @@ def _check_time(name: str, value: object) -> datetime | None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput(f"{name} must be a timezone-aware datetime", value=value, field=name)
+    try:
+        value.astimezone(timezone.utc)  # stores compare times in UTC
+    except OverflowError:
+        raise InvalidInput(
+            f"{name} is out of range in UTC (years 1 to 9999)", value=value, field=name
+        ) from None
     return value
 
 
