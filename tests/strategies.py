@@ -589,3 +589,53 @@ def _wrapper_pairs(inner: st.SearchStrategy[Pair]) -> st.SearchStrategy[Pair]:
 equal_policy_pairs = st.recursive(_LEAF_PAIRS, _wrapper_pairs, max_leaves=6)
 #: Built-in policies, nested a few levels deep.
 policies = equal_policy_pairs.map(lambda pair: pair[0])
+
+
+# -- command line ----------------------------------------------------------------------------
+
+#: Option values a careless or hostile user types: small numbers (valid where a command
+#: takes them, and quick to run), huge and negative ones, number-like junk, money-like
+#: text, dates, and text with undecodable bytes (as Python decodes them from argv).
+cli_values = st.one_of(
+    st.integers(0, 40).map(str),
+    st.integers(-(10**40), -1).map(str),
+    st.integers(10**8, 10**40).map(str),
+    st.sampled_from(["", " ", "nan", "inf", "-0", "1e9", "0x10", "1_0", "0.5", "\uff11\uff12"]),
+    st.sampled_from(["10 USD", "1e999999 USD", "-5 USD", "nan USD", "10 XXX", "10.001 USD"]),
+    st.sampled_from(["2026-02-30", "9999-12-31", "0001-01-01T00:00+14:00", "yesterday"]),
+    st.sampled_from(["referrer", "week", "referrer,,channel", "https://x.example/p.js"]),
+    st.text(st.characters(exclude_categories=()), max_size=12),
+    st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1, max_size=3),
+)
+#: Flags no command has; none is an abbreviation of a real one.
+CLI_JUNK_FLAGS = ("--nope", "-x", "--", "--customers=", "-")
+
+
+@st.composite
+def cli_argvs(
+    draw: st.DrawFn,
+    bases: dict[str, list[str]],
+    flags: dict[str, list[str]],
+    path_flags: frozenset[str],
+    paths: list[str],
+) -> list[str]:
+    """An argv for the ``referralkit`` command: mostly a valid one with junk options after.
+
+    ``bases`` holds a valid, quick argv per command; ``flags`` each command's options
+    (a repeated option overrides the valid one); options in ``path_flags`` mostly get
+    one of ``paths`` (directories, missing files, files that are not databases, ...).
+    """
+    command = draw(st.sampled_from([*flags] * 4 + ["nope", ""]))
+    argv = [command]
+    if command in bases and draw(st.integers(0, 4)):
+        argv += bases[command]
+    for _ in range(draw(st.integers(0, 3))):
+        flag = draw(st.sampled_from([*flags.get(command, []) * 4, *CLI_JUNK_FLAGS]))
+        argv.append(flag)
+        if not draw(st.integers(0, 9)):
+            continue  # now and then a flag without its value
+        if flag in path_flags:
+            argv.append(draw(st.sampled_from(paths) | cli_values))
+        else:
+            argv.append(draw(cli_values | st.sampled_from(paths)))
+    return argv
