@@ -331,3 +331,32 @@ extension_like_words = st.builds(
 
 ipv4_addresses = st.ip_addresses(v=4).map(str)
 ipv6_addresses = st.ip_addresses(v=6).map(str)
+
+# -- hostile input -------------------------------------------------------------------------
+
+#: Lone surrogates and other text that cannot be encoded as UTF-8.
+unencodable_text = st.builds(
+    "{}{}{}".format,
+    st.text(max_size=5),
+    st.integers(0xD800, 0xDFFF).map(chr),
+    st.text(max_size=5),
+)
+
+#: Values of every shape a careless or hostile caller passes where something else belongs.
+junk_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.decimals(),
+    st.complex_numbers(),
+    any_text,
+    unencodable_text,
+    st.binary(max_size=20),
+    st.lists(st.integers() | st.text(max_size=5), max_size=4),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.dictionaries(st.text(max_size=5), st.integers() | st.none(), max_size=3),
+    st.datetimes(),
+    st.sampled_from([object(), type, len, Ellipsis, NotImplemented, float("nan"), float("inf")]),
+)
