@@ -313,7 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif isinstance(opts, _SimulateArgs):
             _simulate(opts)
         elif isinstance(opts, _CodesArgs):
-            fmt = CodeFormat(length=opts.length, prefix=opts.prefix.upper())
+            # Only ASCII is upper-cased here: CodeFormat refuses ß rather than reading SS.
+            prefix = opts.prefix.upper() if opts.prefix.isascii() else opts.prefix
+            fmt = CodeFormat(length=opts.length, prefix=prefix)
             for code in generate_codes(opts.count, fmt):
                 sys.stdout.write((fmt.display(code) if opts.display else code) + "\n")
     except ValidationError as exc:
