@@ -195,6 +195,7 @@ EXPORTS: dict[str, list[str]] = {
         "SHARE_CHANNELS",
         "LinkPayload",
         "build_link",
+        "canonical_base",
         "parse_link",
         "share_links",
     ],
