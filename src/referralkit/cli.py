@@ -423,7 +423,9 @@ def _demo(opts: _DemoArgs) -> None:
 
 
 def _codes(opts: _CodesArgs) -> None:
-    fmt = CodeFormat(length=opts.length, prefix=opts.prefix.upper())
+    # Only ASCII is upper-cased here: CodeFormat refuses ß rather than reading SS.
+    prefix = opts.prefix.upper() if opts.prefix.isascii() else opts.prefix
+    fmt = CodeFormat(length=opts.length, prefix=prefix)
     for code in generate_codes(opts.count, fmt):
         sys.stdout.write((fmt.display(code) if opts.display else code) + "\n")
 
