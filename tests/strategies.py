@@ -589,3 +589,202 @@ def _wrapper_pairs(inner: st.SearchStrategy[Pair]) -> st.SearchStrategy[Pair]:
 equal_policy_pairs = st.recursive(_LEAF_PAIRS, _wrapper_pairs, max_leaves=6)
 #: Built-in policies, nested a few levels deep.
 policies = equal_policy_pairs.map(lambda pair: pair[0])
+
+
+# -- command line ----------------------------------------------------------------------------
+
+#: Option values a careless or hostile user types: small numbers (valid where a command
+#: takes them, and quick to run), huge and negative ones, number-like junk, money-like
+#: text, dates, and text with undecodable bytes (as Python decodes them from argv).
+cli_values = st.one_of(
+    st.integers(0, 40).map(str),
+    st.integers(-(10**40), -1).map(str),
+    st.integers(10**8, 10**40).map(str),
+    st.sampled_from(["", " ", "nan", "inf", "-0", "1e9", "0x10", "1_0", "0.5", "\uff11\uff12"]),
+    st.sampled_from(["10 USD", "1e999999 USD", "-5 USD", "nan USD", "10 XXX", "10.001 USD"]),
+    st.sampled_from(["2026-02-30", "9999-12-31", "0001-01-01T00:00+14:00", "yesterday"]),
+    st.sampled_from(["referrer", "week", "referrer,,channel", "https://x.example/p.js"]),
+    st.text(st.characters(exclude_categories=()), max_size=12),
+    st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1, max_size=3),
+)
+#: Flags no command has; none is an abbreviation of a real one.
+CLI_JUNK_FLAGS = ("--nope", "-x", "--", "--customers=", "-")
+
+
+@st.composite
+def cli_argvs(
+    draw: st.DrawFn,
+    bases: dict[str, list[str]],
+    flags: dict[str, list[str]],
+    path_flags: frozenset[str],
+    paths: list[str],
+) -> list[str]:
+    """An argv for the ``referralkit`` command: mostly a valid one with junk options after.
+
+    ``bases`` holds a valid, quick argv per command; ``flags`` each command's options
+    (a repeated option overrides the valid one); options in ``path_flags`` mostly get
+    one of ``paths`` (directories, missing files, files that are not databases, ...).
+    """
+    command = draw(st.sampled_from([*flags] * 4 + ["nope", ""]))
+    argv = [command]
+    if command in bases and draw(st.integers(0, 4)):
+        argv += bases[command]
+    for _ in range(draw(st.integers(0, 3))):
+        flag = draw(st.sampled_from([*flags.get(command, []) * 4, *CLI_JUNK_FLAGS]))
+        argv.append(flag)
+        if not draw(st.integers(0, 9)):
+            continue  # now and then a flag without its value
+        if flag in path_flags:
+            argv.append(draw(st.sampled_from(paths) | cli_values))
+        else:
+            argv.append(draw(cli_values | st.sampled_from(paths)))
+    return argv
+
+
+# -- hostile input -------------------------------------------------------------------------
+
+#: Lone surrogates and other text that cannot be encoded as UTF-8.
+unencodable_text = st.builds(
+    "{}{}{}".format,
+    st.text(max_size=5),
+    st.integers(0xD800, 0xDFFF).map(chr),
+    st.text(max_size=5),
+)
+
+#: Values of every shape a careless or hostile caller passes where something else belongs.
+junk_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.decimals(),
+    st.complex_numbers(),
+    any_text,
+    unencodable_text,
+    st.binary(max_size=20),
+    st.lists(st.integers() | st.text(max_size=5), max_size=4),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.dictionaries(st.text(max_size=5), st.integers() | st.none(), max_size=3),
+    st.datetimes(),
+    st.sampled_from([object(), type, len, Ellipsis, NotImplemented, float("nan"), float("inf")]),
+)
+
+
+# -- links ---------------------------------------------------------------------------------
+
+from datetime import tzinfo  # noqa: E402 - appended section
+from urllib.parse import quote  # noqa: E402 - appended section
+
+#: UTC offsets of every size a tzinfo may have, odd seconds and microseconds included.
+utc_offsets = st.builds(
+    timezone,
+    st.timedeltas(
+        min_value=-timedelta(hours=23, minutes=59, seconds=59),
+        max_value=timedelta(hours=23, minutes=59, seconds=59),
+    ),
+)
+#: Timezone-aware datetimes anywhere in the range a datetime holds, in any offset.
+aware_datetimes = st.datetimes(timezones=st.just(timezone.utc) | utc_offsets)
+#: Aware datetimes whose UTC instant is a datetime too (a clock's "now").
+aware_clocks = st.datetimes(
+    min_value=datetime(1, 1, 2),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+    timezones=utc_offsets,
+)
+
+
+class NoOffset(tzinfo):
+    """A tzinfo that knows no offset: a datetime with it is naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+class BrokenOffset(tzinfo):
+    """A tzinfo whose offset is out of range: ``utcoffset()`` raises."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return timedelta(days=2)
+
+
+#: Things passed as a time that are not an aware datetime.
+not_aware_datetimes = st.one_of(
+    st.datetimes(),
+    st.datetimes(timezones=st.sampled_from([NoOffset(), BrokenOffset()])),
+    st.dates(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+)
+
+_URL_SCHEMES = st.sampled_from(
+    ["https", "http", "HTTPS", "ftp", "javascript", "mailto", "data", "", "h ttp", "https:"]
+)
+_URL_HOSTS = st.one_of(
+    st.sampled_from(
+        [
+            "shop.example",
+            "SHOP.example:443",
+            "shop.example:8443",
+            "shop.example:99999",
+            "shop.example:abc",
+            "user:pw@shop.example",
+            "shop.example@evil.example",
+            "[::1]",
+            "[::1",
+            "bücher.example",
+            "xn--.example",
+            "a..b",
+            "",
+            "shop.example\ud800",
+            "\uff53\uff48\uff4f\uff50\uff0eexample",
+        ]
+    ),
+    any_text.map(lambda t: t[:20]),
+)
+_URL_KEYS = st.one_of(
+    st.sampled_from(["ref", "ch", "cmp", "exp", "sig", "utm_source", "utm_", "fbclid", "REF"]),
+    any_text.map(lambda t: t[:8]),
+)
+_URL_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "K3J92QWX",
+            "ANNA10",
+            "",
+            "999999999999",
+            "-999999999999",
+            "-62135596801",
+            "253402300800",
+            "9" * 40,
+            "-0",
+            "\uff10\uff11\uff12",
+            "v2.AAAAAAAAAAAAAAAAAAAAAA",
+            "%ED%A0%80",
+            "\ud800",
+            "1e9",
+        ]
+    ),
+    st.integers().map(str),
+    any_text.map(lambda t: t[:30]),
+)
+
+
+@st.composite
+def junk_urls(draw: st.DrawFn) -> str:
+    """URL-ish strings of every shape: odd schemes and hosts, missing parts, repeated params."""
+    scheme = draw(_URL_SCHEMES)
+    host = draw(_URL_HOSTS)
+    path = draw(st.sampled_from(["", "/", "/r", "/r/../x", "/%7Er", "/r%ZZ"]) | any_text)
+    pairs = draw(st.lists(st.tuples(_URL_KEYS, _URL_VALUES), max_size=8))
+    sep = draw(st.sampled_from(["=", "", "=="]))
+    query = "&".join(
+        f"{k}{sep}{v}"
+        if draw(st.booleans())
+        else f"{quote(k, errors='surrogatepass')}={quote(v, errors='surrogatepass')}"
+        for k, v in pairs
+    )
+    fragment = draw(st.sampled_from(["", "#top", "#", "#ref=ANNA10"]))
+    slashes = draw(st.sampled_from(["://", ":", ":///", "//"]))
+    return f"{scheme}{slashes}{host}{path}?{query}{fragment}"

@@ -4,6 +4,7 @@
 ReferralError
 ├── InvalidInput            a method argument failed validation at the boundary
 │   ├── InvalidMoney        an amount that is not a Decimal/str/int, or not finite
+│   │   └── MoneyTypeError  Money ordered, added or multiplied with a non-Money (also a TypeError)
 │   ├── UnknownCurrency     not an ISO-4217 code
 │   ├── InvalidIdentity     an identity signal that cannot be normalised
 │   └── IdempotencyConflict a key seen before, sent again with other values
@@ -12,7 +13,8 @@ ReferralError
 ├── UnknownCode             a well-formed code that no one owns
 ├── CodeExpired             a code past its expiry, or out of uses
 ├── InvalidLink             a referral link that cannot be trusted or read
-│   ├── LinkTampered        signature missing or wrong
+│   ├── InvalidLinkInput    a build_link/share_links argument (also an InvalidInput: .field)
+│   ├── LinkTampered        signature missing or wrong, or the link moved to another base
 │   └── LinkExpired         signed expiry in the past
 ├── ConfigError             a program, format or plugin configured wrongly
 ├── NotFound                an id the store does not know
@@ -40,10 +42,12 @@ __all__ = [
     "InvalidIdentity",
     "InvalidInput",
     "InvalidLink",
+    "InvalidLinkInput",
     "InvalidMoney",
     "InvalidState",
     "LinkExpired",
     "LinkTampered",
+    "MoneyTypeError",
     "NotFound",
     "ReferralError",
     "SchemaVersionError",
@@ -91,6 +95,14 @@ class InvalidMoney(InvalidInput):
     """An amount that cannot be money: a float, NaN, infinity or unparsable text."""
 
 
+class MoneyTypeError(InvalidMoney, TypeError):
+    """`Money` met a value that is not `Money` in an ordering or arithmetic operation.
+
+    Also a `TypeError`, as Python's data model asks of ordering unrelated types, so
+    ``except TypeError`` and ``sorted()``'s own error handling keep working.
+    """
+
+
 class UnknownCurrency(InvalidInput):
     """A currency that is not an active ISO-4217 code."""
 
@@ -135,8 +147,16 @@ class InvalidLink(ReferralError):
     """A referral link that is malformed, unsigned where a signature is required, or bad."""
 
 
+class InvalidLinkInput(InvalidInput, InvalidLink):
+    """An argument that cannot go into a link: a bad base, channel, expiry, UTM, message.
+
+    Both an `InvalidInput` (``.field`` names the argument) and an `InvalidLink`, which is
+    what `referralkit.build_link` raised for such arguments before it named the field.
+    """
+
+
 class LinkTampered(InvalidLink):
-    """The link's signature is missing or does not match its fields."""
+    """The link's signature is missing or does not match its fields or its base."""
 
 
 class LinkExpired(InvalidLink):

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from referralkit.errors import ConfigError, InvalidCode
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 __all__ = ["DEFAULT_VANITY_BLOCKLIST", "validate_vanity"]
 
@@ -66,12 +63,20 @@ def _fold(word: str) -> set[str]:
 _DEFAULT_FOLDED = frozenset(f for word in DEFAULT_VANITY_BLOCKLIST for f in _fold(word))
 
 
-def _folded_blocklist(blocklist: Iterable[str] | None, *, use_defaults: bool) -> frozenset[str]:
+def _folded_blocklist(blocklist: Iterable[str] | None, *, use_defaults: object) -> frozenset[str]:
+    if not isinstance(use_defaults, bool):
+        raise ConfigError(
+            f"use_default_blocklist must be True or False, not {use_defaults!r}",
+            value=use_defaults,
+            path="use_default_blocklist",
+        )
     if blocklist is None:
         return _DEFAULT_FOLDED if use_defaults else frozenset()
-    if isinstance(blocklist, str):
+    if isinstance(blocklist, str | bytes) or not isinstance(blocklist, Iterable):
         raise ConfigError(
-            "blocklist must be an iterable of words, not one str", value=blocklist, path="blocklist"
+            f"blocklist must be an iterable of words, not {type(blocklist).__name__}",
+            value=blocklist,
+            path="blocklist",
         )
     folded = set(_DEFAULT_FOLDED) if use_defaults else set()
     words: Iterable[object] = blocklist
