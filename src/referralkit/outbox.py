@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import math
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -440,8 +441,12 @@ class Webhook:
 
     def __call__(self, event: Event) -> None:
         """Deliver ``event``; raises ``urllib.error.URLError`` (or ``HTTPError``) on failure."""
-        with _OPENER.open(self.request(event), timeout=self.timeout) as response:
-            response.read()
+        try:
+            with _OPENER.open(self.request(event), timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            error.close()  # the answer's connection: the error still says what it was
+            raise
 
 
 def _header(headers: object, name: str) -> str | None:
@@ -518,5 +523,5 @@ def verify_webhook(
         )
     try:
         return Event.from_dict(json.loads(body))
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, InvalidInput) as error:
         raise InvalidInput(f"the webhook body is not an event: {error}", field="body") from None
