@@ -439,3 +439,48 @@ def test_a_drain_result_has_a_json_form_and_adds_up() -> None:
     assert (one + two).claimed == 7
     assert DrainResult.from_dict((one + two).to_dict()) == one + two
     assert one.to_dict() == {"delivered": 2, "failed": 1, "dead_lettered": 0, "expired": 0}
+
+
+@pytest.mark.sqlite
+def test_pruning_gives_back_the_pages_acknowledged_events_took(tmp_path) -> None:
+    """Events are most of a busy file; pruned, their pages go back to the free list."""
+    import sqlite3
+
+    from referralkit.storage import SQLiteStore
+
+    clock = FrozenClock(T0)
+    path = tmp_path / "lifecycles.db"
+    program = rk.ReferralProgram(
+        store=SQLiteStore(path),
+        secret=SECRET,
+        policy=DoubleSided(
+            referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))
+        ),
+        guards=[],
+        hold=timedelta(0),
+        clock=clock,
+    )
+    for i in range(300):
+        code = program.enroll(f"referrer-{i}").code
+        program.attribute(code=code, referee=f"referee-{i}")
+        program.convert(referee=f"referee-{i}", order_id=f"o-{i}", amount=rk.Money("80", "USD"))
+    program.release_due()
+
+    def pages_in_use() -> int:
+        db = sqlite3.connect(path)
+        try:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return (
+                db.execute("PRAGMA page_count").fetchone()[0]
+                - db.execute("PRAGMA freelist_count").fetchone()[0]
+            )
+        finally:
+            db.close()
+
+    before = pages_in_use()
+    events = program.pending_events(10_000)
+    program.ack(e.id for e in events)
+    clock.advance(seconds=1)
+    assert program.prune_events(older_than=timedelta(0)) == len(events) == 300 * 6
+    assert pages_in_use() < 0.7 * before
+    program.store.close()
