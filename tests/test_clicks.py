@@ -254,3 +254,13 @@ def test_an_older_files_visitors_are_still_attributed_by_their_id(
     program.track_click("ANNA10", visitor="cookie-1")  # a new click is stored hashed
     assert program.attribute(referee="other", visitor="cookie-3").referrer == "bob"
     program.store.close()
+
+
+def test_every_built_in_stores_clicks_have_the_protocols_signatures(store) -> None:
+    from referralkit.protocols import CLICKS, ClickRepository
+    from test_interface_uniformity import _differences
+
+    with store.transaction() as uow:
+        clicks = CLICKS.repository(uow, store=store)
+        assert isinstance(clicks, ClickRepository)
+        assert _differences("uow.clicks", clicks, ClickRepository) == []

@@ -59,6 +59,12 @@ __all__ = [
 ]
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+#: The settings of the round-trip properties on the store under test.
+_ROUND_TRIPS = settings(
+    max_examples=25,
+    # One method, many adapters: each subclass is its own executor by design.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+)
 
 
 class _Boom(Exception):
@@ -364,14 +370,7 @@ class ConversionsContract(CapabilityContract):
         with pytest.raises(UnknownOrder), store.transaction() as uow:
             uow.conversions.set_refunded("nope", Money("1", "USD"))
 
-    @settings(
-        max_examples=25,
-        # One method, many adapters: each subclass is its own executor by design.
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
+    @_ROUND_TRIPS
     @given(
         cents=st.integers(min_value=0, max_value=10**12),
         currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
@@ -664,13 +663,7 @@ class ClicksContract(CapabilityContract):
             far = timedelta(days=10_000)
             assert CLICKS.repository(uow, store=store).for_visitor(["k1"], T0 - far, T0 + far) == []
 
-    @settings(
-        max_examples=25,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
+    @_ROUND_TRIPS
     @given(
         code=st.text(min_size=1, max_size=20),
         visitor=st.text(min_size=1, max_size=64),
