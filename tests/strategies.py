@@ -439,6 +439,7 @@ junk_urls = st.one_of(
             "https:///path",
             "http://exa mple.com/",
             "http://example.com/\nX: y",
+            "https://bücher.example/hook",
             "http://example.com:99999/",
             "https://" + "a" * 3000 + ".com/",
         ]

@@ -334,9 +334,11 @@ def _url(value: object) -> str:
         raise InvalidInput(
             f"url must be an http(s) URL of at most {_MAX_URL} characters", value=value, field="url"
         )
-    if not value.isprintable() or any(c.isspace() for c in value):
+    if not value.isascii() or not value.isprintable() or any(c.isspace() for c in value):
         raise InvalidInput(
-            "url must not contain spaces or control characters", value=value, field="url"
+            "url must be ASCII (percent-encode the rest), without spaces or control characters",
+            value=value,
+            field="url",
         )
     try:
         parts = urllib.parse.urlsplit(value)
@@ -375,10 +377,11 @@ def _extra_headers(value: object) -> Mapping[str, str]:
             or not isinstance(text, str)
             or not name.strip()
             or not (name + text).isprintable()
+            or not (name + text).isascii()
             or name.lower() in _OWN_HEADERS
         ):
             raise InvalidInput(
-                "headers must be printable strings, and not the signature or content headers",
+                "headers must be printable ASCII, and not the signature or content headers",
                 value=name,
                 field="headers",
             )

@@ -147,7 +147,9 @@ _OUTBOX_CLAIMS_AND_CLICKS: Step = (
     "ALTER TABLE events ADD COLUMN worker TEXT",
     "ALTER TABLE events ADD COLUMN dead_at TEXT",
     "DROP INDEX events_pending",
-    "CREATE INDEX events_undelivered ON events(id) WHERE acked = 0 AND dead_at IS NULL",
+    # Covering: a claim skips leased and waiting events without reading their rows.
+    """CREATE INDEX events_undelivered ON events(id, claimable_at)
+    WHERE acked = 0 AND dead_at IS NULL""",
     """CREATE TABLE clicks (
     id           INTEGER PRIMARY KEY,
     code         TEXT NOT NULL,
