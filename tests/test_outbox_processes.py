@@ -55,6 +55,13 @@ def _finish(procs: list[subprocess.Popen[str]]) -> None:
         assert p.returncode == 0, err
 
 
+def _kill(procs: list[subprocess.Popen[str]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
 def _delivered(folder: Path) -> Counter[int]:
     return Counter(int(line) for f in folder.glob("*.log") for line in f.read_text().split())
 
@@ -68,11 +75,14 @@ def test_drainers_deliver_every_event_and_a_killed_ones_after_its_lease(tmp_path
     started = time.perf_counter()
     victim = _drainer(path, "victim", logs / "victim.log", stuck_after=STUCK_AFTER)
     others = [_drainer(path, f"w{i}", logs / f"w{i}.log") for i in range(3)]
-    assert victim.stdout is not None
-    assert victim.stdout.readline() == "stuck\n", victim.communicate()[1]
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate()
-    _finish(others)
+    try:
+        assert victim.stdout is not None
+        assert victim.stdout.readline() == "stuck\n", victim.communicate()[1]
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate()
+        _finish(others)
+    finally:  # whatever failed, no drainer outlives the test
+        _kill([victim, *others])
     first_phase = time.perf_counter() - started
 
     leased = _unacknowledged(path)
@@ -89,7 +99,10 @@ def test_drainers_deliver_every_event_and_a_killed_ones_after_its_lease(tmp_path
     restarted = time.perf_counter()
     ahead = DRAIN_LEASE.total_seconds() + 1
     late = [_drainer(path, f"late{i}", logs / f"late{i}.log", ahead=ahead) for i in range(3)]
-    _finish(late)
+    try:
+        _finish(late)
+    finally:
+        _kill(late)
     second_phase = time.perf_counter() - restarted
 
     counts = _delivered(logs)

@@ -68,7 +68,7 @@ class Window:
 class Click(JSONForm):
     """One tracked click on a referral link (or a code shown to a visitor).
 
-    ``id`` is the event id: clicks at the same instant are ordered by it.
+    ``id`` is the id the store gave the click: clicks at the same instant are ordered by it.
     """
 
     code: str
