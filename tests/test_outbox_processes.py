@@ -22,7 +22,7 @@ import pytest
 
 from _workers import DRAIN_LEASE, program_on
 
-pytestmark = pytest.mark.sqlite  # about two seconds: not slow
+pytestmark = [pytest.mark.sqlite, pytest.mark.slow]  # it spawns processes (2-5 s)
 
 WORKERS = Path(__file__).with_name("_workers.py")
 EVENTS = 10_000
