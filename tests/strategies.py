@@ -788,3 +788,62 @@ def junk_urls(draw: st.DrawFn) -> str:
     fragment = draw(st.sampled_from(["", "#top", "#", "#ref=ANNA10"]))
     slashes = draw(st.sampled_from(["://", ":", ":///", "//"]))
     return f"{scheme}{slashes}{host}{path}?{query}{fragment}"
+
+
+# -- the outbox ------------------------------------------------------------------------------
+
+#: What no limit is: not an int, a bool, zero or less, or beyond what a store can hold.
+junk_limits = st.one_of(
+    st.integers(max_value=0),
+    st.integers(min_value=2**63),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.none(),
+)
+#: What no lease is: not a timedelta, zero, negative, or longer than a day.
+junk_leases = st.one_of(
+    st.timedeltas(max_value=timedelta(0)),
+    st.timedeltas(min_value=timedelta(days=1, microseconds=1)),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.none(),
+)
+#: What no list of event ids is: a string, a non-iterable, or one holding a non-int.
+junk_event_ids = st.one_of(
+    st.text(max_size=5),
+    st.integers(),
+    st.none(),
+    st.lists(st.one_of(st.text(max_size=3), st.floats(), st.booleans(), st.none()), min_size=1),
+    st.lists(st.integers(min_value=2**63, max_value=2**70), min_size=1),
+)
+#: What no webhook URL is: another scheme, no host, spaces or control characters, not text.
+junk_webhook_urls = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "example.com/hook",
+            "ftp://example.com/hook",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://",
+            "https:///path",
+            "http://exa mple.com/",
+            "http://example.com/\nX: y",
+            "https://bücher.example/hook",
+            "http://example.com:99999/",
+            "https://" + "a" * 3000 + ".com/",
+        ]
+    ),
+    st.integers(),
+    st.none(),
+    st.binary(max_size=10),
+)
+#: What no webhook secret is: shorter than 32 bytes, or not bytes.
+junk_secrets = st.one_of(
+    st.binary(max_size=31),
+    st.text(min_size=32, max_size=40),
+    st.integers(),
+    st.none(),
+)

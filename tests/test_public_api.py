@@ -281,8 +281,23 @@ EXPORTS: dict[str, list[str]] = {
         "setting",
     ],
     "referralkit.program": ["ReferralProgram"],
+    "referralkit.outbox": [
+        "DEFAULT_BACKOFF",
+        "EVENT_ID_HEADER",
+        "SIGNATURE_HEADER",
+        "Backoff",
+        "DrainResult",
+        "Handler",
+        "Webhook",
+        "drain",
+        "drain_all",
+        "sign_webhook",
+        "verify_webhook",
+    ],
     "referralkit.protocols": [
+        "CLICKS",
         "Capability",
+        "ClickRepository",
         "CodeRepository",
         "ConversionRepository",
         "EventOutbox",
@@ -321,6 +336,7 @@ EXPORTS: dict[str, list[str]] = {
     ],
     "referralkit.storage": ["SCHEMA_VERSION", "CodeTaken", "MemoryStore", "SQLiteStore"],
     "referralkit.testing": [
+        "ClicksContract",
         "CodesContract",
         "ConversionsContract",
         "FrozenClock",
@@ -573,3 +589,22 @@ def test_the_package_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("referralkit").joinpath("py.typed").is_file()
+
+
+def test_the_outbox_entry_points_have_the_designed_signatures() -> None:
+    """The design names claim_events and prune_events with these defaults: they are the contract."""
+    from datetime import timedelta
+
+    def defaults(name: str) -> dict[str, object]:
+        parameters = inspect.signature(getattr(rk.ReferralProgram, name)).parameters
+        return {p.name: p.default for p in parameters.values() if p.name != "self"}
+
+    assert defaults("claim_events") == {
+        "limit": 100,
+        "lease": timedelta(minutes=5),
+        "worker": None,
+    }
+    assert defaults("prune_events") == {"older_than": timedelta(days=90)}
+    assert defaults("release_events") == {"event_ids": inspect.Parameter.empty, "retry_at": None}
+    assert defaults("dead_letter") == {"event_ids": inspect.Parameter.empty}
+    assert defaults("dead_letters") == {"limit": 100}

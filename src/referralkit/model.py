@@ -216,12 +216,18 @@ class Reward(JSONForm):
 
 @attrs.frozen(slots=True)
 class Event(JSONForm):
-    """Something that happened, written in the same transaction as the state it reports."""
+    """Something that happened, written in the same transaction as the state it reports.
+
+    ``attempts`` counts the claims that handed the event to a drainer
+    (`referralkit.ReferralProgram.claim_events`): 0 until first claimed, so a host can
+    give an event up after a number of failed deliveries.
+    """
 
     id: int
     type: str
     payload: Mapping[str, Any]
     occurred_at: datetime
+    attempts: int = 0
 
 
 @attrs.frozen(slots=True)

@@ -18,12 +18,13 @@ Every store has the core: `Store` opens a `UnitOfWork`, whose six repositories
 by inheriting or registering anything. There are two shapes:
 
 - **A store capability** is a protocol of the members it adds to a `Store`, named for
-  what it makes possible. `MeasurableStore` adds ``metrics_source()``, which the metrics report
-  and click attribution read; `referralkit.metrics.metrics_source` refuses a store
-  without it with a `ConfigError`.
+  what it makes possible. `MeasurableStore` adds ``metrics_source()``, which the metrics
+  report reads; `referralkit.metrics.metrics_source` refuses a store without it with a
+  `ConfigError`.
 - **A repository capability** (partners, groups, invitations, the waitlist, moments,
-  outbox claims, payouts) declares its repository protocol beside a `Capability` that
-  names it, in the capability's own module. A store opts in by exposing that repository
+  payouts) declares its repository protocol beside a `Capability` that names it, in the
+  capability's own module; click tracking (`ClickRepository`, `CLICKS`), which the
+  metrics layer writes too, is declared here. A store opts in by exposing that repository
   on its unit of work under the capability's attribute. The capability's code asks for
   the repository inside the program's transaction, and a store without it is a
   `ConfigError` naming the store, the capability and the missing protocol members:
@@ -69,10 +70,12 @@ from referralkit.model import (
 from referralkit.money import Money
 
 if TYPE_CHECKING:  # the metrics package imports this module
-    from referralkit.metrics._source import MetricsSource
+    from referralkit.metrics._source import Click, MetricsSource
 
 __all__ = [
+    "CLICKS",
     "Capability",
+    "ClickRepository",
     "CodeRepository",
     "ConversionRepository",
     "EventOutbox",
@@ -415,18 +418,93 @@ class TermsRepository(Protocol):
 
 @runtime_checkable
 class EventOutbox(Protocol):
-    """Events written with the state they describe, drained by the host."""
+    """Events written with the state they describe, claimed by drainers and acknowledged.
+
+    An event is *pending* until acknowledged (`ack`) or given up (`dead_letter`). A claim
+    (`claim`) hands pending events to one drainer under a lease: until the lease ends,
+    no other claim returns them, so drainers running at once never share an event while
+    its lease holds. The store decides who wins a claim, atomically (one statement, or
+    one serialised unit of work), never by a read and a later write. An event whose lease
+    ended without an acknowledgement is claimable again: delivery is at least once.
+    Every claim adds one to the event's ``attempts``. Ids only grow: a pruned event's id
+    is never reused.
+    """
 
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - the field is called type
         """Append an event."""
         ...
 
-    def pending(self, limit: int) -> list[Event]:
-        """Unacknowledged events, oldest first."""
+    def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
+        """Unacknowledged events not given up, oldest first; read only.
+
+        With ``now``, only those claimable at ``now``: not under a lease, nor waiting
+        for a retry (`release`) later than ``now``.
+        """
         ...
 
     def ack(self, event_ids: Iterable[int]) -> int:
         """Mark events delivered; returns how many were pending."""
+        ...
+
+    def claim(
+        self, limit: int, now: datetime, until: datetime, worker: str | None = None
+    ) -> list[Event]:
+        """Lease up to ``limit`` events claimable at ``now`` to one drainer until ``until``.
+
+        Oldest first; each returned event's ``attempts`` already counts this claim.
+        ``worker`` is recorded with the lease, for an operator reading the store.
+        """
+        ...
+
+    def release(self, event_ids: Iterable[int], at: datetime) -> int:
+        """Hand unacknowledged events back, claimable again from ``at`` (a retry's backoff).
+
+        Ends their lease; a dead letter released is pending again. Returns how many changed.
+        """
+        ...
+
+    def dead_letter(self, event_ids: Iterable[int], at: datetime) -> int:
+        """Give unacknowledged events up at ``at``: never pending nor claimed again.
+
+        They stay stored (`dead_letters`) until released or acknowledged; returns how
+        many were given up by this call.
+        """
+        ...
+
+    def dead_letters(self, limit: int) -> list[Event]:
+        """Events given up and not acknowledged since, oldest first."""
+        ...
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` acknowledged events that occurred before ``before``.
+
+        Never an unacknowledged event; returns how many were deleted.
+        """
+        ...
+
+
+@runtime_checkable
+class ClickRepository(Protocol):
+    """Tracked clicks on referral links: facts that attribution and the metrics read.
+
+    A repository capability (`CLICKS`, ``uow.clicks``). Clicks are not events: they never
+    reach the outbox. ``visitor`` is the key the program stores, a keyed hash of the
+    host's visitor id, so a visitor id that is an IP or an email is not stored in the
+    clear. Ids only grow: clicks of the same instant are ordered by id.
+    """
+
+    def add(self, click: Click) -> Click:
+        """Store ``click`` (its ``id`` is ignored); returns it with the id the store gave it."""
+        ...
+
+    def for_visitor(
+        self, visitors: Collection[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        """Clicks stored under any of ``visitors`` with ``since <= t <= until``.
+
+        Oldest first, then by id. Several keys: a visitor's hash under each secret still
+        accepted during a rotation.
+        """
         ...
 
 
@@ -524,7 +602,7 @@ class Store(Protocol):
 
 @runtime_checkable
 class MeasurableStore(Protocol):
-    """A store whose facts the metrics report and click attribution can read.
+    """A store whose facts the metrics report can read.
 
     A store capability, so it holds only what it adds to a `Store`: ``metrics_source()``,
     a `referralkit.metrics.MetricsSource` over the very facts its units of work commit.
@@ -613,3 +691,8 @@ class Capability(Generic[_R]):
             )
         repository: _R = getattr(uow, self.attribute)
         return repository
+
+
+#: Click tracking (`ClickRepository` as ``uow.clicks``): ``track_click`` and attribution
+#: by ``visitor=`` need it; a store without it is a `ConfigError` naming what it lacks.
+CLICKS: Capability[ClickRepository] = Capability("click tracking", "clicks", ClickRepository)

@@ -11,7 +11,7 @@ that opens a unit of work. The capabilities, one concept each:
   the winning touch; ``_reassign`` is an operator's override; ``_review`` the queue);
 - ``_conversions``: orders, granting what they earn, refunds;
 - ``_payouts``: release after the hold, and payment;
-- ``_outbox``: draining and acknowledging events;
+- ``_outbox``: claiming, acknowledging, retrying, giving up and pruning events;
 - ``_status``: what a referrer sees, and reward lookups;
 - ``_ledger``: how a reward's value moves between balance buckets.
 

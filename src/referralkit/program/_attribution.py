@@ -17,7 +17,7 @@ from referralkit.context import Decision, GuardContext, GuardHistory, Signal, Ve
 from referralkit.errors import CodeExpired, InvalidInput, UnknownCode
 from referralkit.guards import ALREADY_REFERRED, Structural
 from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
-from referralkit.program._clicks import touch
+from referralkit.program._clicks import Touch, touch
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
 from referralkit.program._guard_history import read_guard_history
@@ -49,24 +49,15 @@ def attribute(
     channel = opt_name("channel", channel)
     if code is not None and link is not None:
         raise InvalidInput("pass code= or link=, not both", field="code")
-    # A typed code beats any click; with a visitor, the attribution model picks the touch.
-    chosen = touch(core, code=code, link=link, visitor=visitor, channel=channel)
-    if chosen is None:
-        return None  # a visitor who followed no referral link: nobody to credit
-    channel, campaign_hint = chosen.channel, chosen.campaign
-    if chosen.link is not None:
-        payload = core.parse_link(chosen.link)
-        text = payload.code
-        channel = channel or payload.channel
-        campaign_hint = payload.campaign
-    elif chosen.code is not None:
-        text = chosen.code
-    else:
-        raise InvalidInput("pass code= (typed) or link= (clicked)", field="code")
-    canonical, _ = core.canonical_code(text)
-    signals = core.signals(identity)
     now = core.now()
     with core.transaction() as uow:
+        # A typed code beats any click; with a visitor, the attribution model picks the
+        # touch among the clicks read in this very unit of work.
+        chosen = touch(core, uow, code=code, link=link, visitor=visitor, channel=channel, now=now)
+        if chosen is None:
+            return None  # a visitor who followed no referral link: nobody to credit
+        canonical, channel, campaign_hint = _credited(core, chosen)
+        signals = core.signals(identity)
         rc = usable_code(core, uow, canonical, now)
         owned = core.stored_campaign(rc.campaign)
         if signals:
@@ -125,6 +116,22 @@ def attribute(
         )
         grant_signup(core, uow, referral, now)
         return referral
+
+
+def _credited(core: ProgramCore, chosen: Touch) -> tuple[str, str | None, str | None]:
+    """The canonical code a touch credits, with its channel and campaign label."""
+    channel, campaign_hint = chosen.channel, chosen.campaign
+    if chosen.link is not None:
+        payload = core.parse_link(chosen.link)
+        text = payload.code
+        channel = channel or payload.channel
+        campaign_hint = payload.campaign
+    elif chosen.code is not None:
+        text = chosen.code
+    else:
+        raise InvalidInput("pass code= (typed) or link= (clicked)", field="code")
+    canonical, _ = core.canonical_code(text)
+    return canonical, channel, campaign_hint
 
 
 def usable_code(core: ProgramCore, uow: UnitOfWork, canonical: str, now: datetime) -> ReferralCode:

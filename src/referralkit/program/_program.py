@@ -397,18 +397,23 @@ class ReferralProgram:
         channel: str | None = None,
         campaign: str | None = None,
     ) -> Click:
-        """Record that ``visitor`` (an opaque cookie value) followed a referral link.
+        """Record that ``visitor`` (a cookie value, or any stable id) followed a referral link.
 
         A link is checked as `attribute` checks it and gives its channel and campaign
-        (arguments given here win). Stored as a ``click`` event; `attribute` with
-        ``visitor=`` later credits the click the program's attribution model picks.
+        (arguments given here win). Stored as a click (a fact, not an outbox event) under
+        a keyed hash of ``visitor``, never the id itself; the returned `Click` carries
+        ``visitor`` as given. `attribute` with ``visitor=`` later credits the click the
+        program's attribution model picks, read in the attribution's unit of work.
         """
         return _clicks.track_click(
             self._core, link_or_code, visitor=visitor, channel=channel, campaign=campaign
         )
 
     def attribution_for(self, visitor: str) -> Click | None:
-        """The click that would attribute ``visitor`` now, if any (greet them by referrer)."""
+        """The click that would attribute ``visitor`` now, if any (greet them by referrer).
+
+        Its ``visitor`` is the id passed here (the store holds only its keyed hash).
+        """
         return _clicks.attribution_for(self._core, visitor)
 
     def reassign(self, *, referee: str, code: str, note: str | None = None) -> Referral:
@@ -561,12 +566,67 @@ class ReferralProgram:
     # -- the outbox ------------------------------------------------------------------------
 
     def pending_events(self, limit: int = 100) -> list[Event]:
-        """Events not yet acknowledged, oldest first: send the emails, then `ack` them."""
+        """Events not yet acknowledged, oldest first: send the emails, then `ack` them.
+
+        Read only. Events under a drainer's lease (`claim_events`), waiting for a retry,
+        or given up (`dead_letter`) are left out. Several drainers at once: use
+        `claim_events` (or `referralkit.outbox.drain`), which never shares an event.
+        """
         return _outbox.pending_events(self._core, limit)
 
     def ack(self, event_ids: Iterable[int]) -> int:
-        """Mark events as delivered; returns how many were still pending."""
+        """Mark events as delivered; returns how many were not acknowledged before.
+
+        Ends their lease; acknowledging a dead letter (delivered by hand) clears it.
+        """
         return _outbox.ack(self._core, event_ids)
+
+    def claim_events(
+        self,
+        limit: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+        worker: str | None = None,
+    ) -> list[Event]:
+        """Claim up to ``limit`` pending events, oldest first, for one drainer for ``lease``.
+
+        The store decides the claim atomically: while the lease holds, no other claim
+        gets these events. `ack` each one delivered; one not acknowledged when the lease
+        ends is claimable again, so delivery is at least once and a handler must be
+        idempotent (key it on `Event.id`). Each claim adds one to `Event.attempts`.
+        ``worker`` names the drainer in the store. Refuses a ``limit`` above 10,000 and a
+        ``lease`` that is not positive or longer than a day.
+        """
+        return _outbox.claim_events(self._core, limit, lease, worker)
+
+    def release_events(self, event_ids: Iterable[int], retry_at: datetime | None = None) -> int:
+        """Hand unacknowledged events back, to be claimed again from ``retry_at`` (now).
+
+        Ends their lease: a drainer whose delivery failed gives the event back with a
+        backoff. A dead letter released is pending again (its ``attempts`` kept). Returns
+        how many events changed.
+        """
+        return _outbox.release_events(self._core, event_ids, retry_at)
+
+    def dead_letter(self, event_ids: Iterable[int]) -> int:
+        """Give unacknowledged events up: never claimed or pending again, kept for a look.
+
+        They are listed by `dead_letters` until released (`release_events`) or
+        acknowledged; returns how many were given up by this call.
+        """
+        return _outbox.dead_letter(self._core, event_ids)
+
+    def dead_letters(self, limit: int = 100) -> list[Event]:
+        """Events given up (`dead_letter`) and neither released nor acknowledged, oldest first."""
+        return _outbox.dead_letters(self._core, limit)
+
+    def prune_events(self, older_than: timedelta = timedelta(days=90)) -> int:
+        """Delete acknowledged events that occurred more than ``older_than`` ago.
+
+        Never an unacknowledged event (pending, leased or dead), and never a fact the
+        metrics read: events are notifications, the metrics' facts live in their own
+        tables. Deletes in batches, each its own unit of work; returns how many went.
+        """
+        return _outbox.prune_events(self._core, older_than)
 
     # -- metrics ---------------------------------------------------------------------------
 

@@ -7,17 +7,20 @@ datetimes with `StorageError`: it could not compare them with the others.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from referralkit.context import Signal
 from referralkit.errors import UnknownOrder, UnknownReferral
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Conversion,
     Event,
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 _Undo = Callable[[], object]
+_V = TypeVar("_V")
 
 
 class _Repo:
@@ -455,21 +459,145 @@ class _Events(_Repo):
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
         require_aware(occurred_at)
         event = Event(id=self._next_id(), type=type, payload=dict(payload), occurred_at=occurred_at)
-        self._t.events.append(event)
-        self._undo.append(self._t.events.pop)
+        events = self._t.events
+        events[event.id] = event
+        self._undo.append(lambda: events.pop(event.id))
         return event
 
-    def pending(self, limit: int) -> list[Event]:
-        acked = self._t.acked
-        return [e for e in self._t.events if e.id not in acked][:limit]
+    def _undelivered(self, now: datetime | None) -> Iterator[Event]:
+        """Unacknowledged events not given up, in id order; with ``now``, claimable then."""
+        t = self._t
+        for e in t.events.values():
+            if e.id in t.acked or e.id in t.dead:
+                continue
+            at = t.claimable_at.get(e.id)
+            if now is None or at is None or at <= now:
+                yield e
+
+    def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
+        require_aware(now)
+        return list(itertools.islice(self._undelivered(now), limit))
 
     def ack(self, event_ids: Iterable[int]) -> int:
         t = self._t
-        known = {e.id for e in t.events}
-        new = {i for i in event_ids if i in known and i not in t.acked}
+        new = {i for i in event_ids if i in t.events and i not in t.acked}
         t.acked |= new
         self._undo.append(lambda: t.acked.difference_update(new))
         return len(new)
+
+    def _set(self, table: dict[int, _V], key: int, value: _V | None) -> None:
+        """``table[key] = value`` (None: deleted), undone with the unit of work."""
+        restore: _Undo
+        if key in table:
+            old = table[key]
+            restore = functools.partial(table.__setitem__, key, old)
+        else:
+            restore = functools.partial(table.pop, key, None)
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+        self._undo.append(restore)
+
+    def claim(
+        self, limit: int, now: datetime, until: datetime, worker: str | None = None
+    ) -> list[Event]:
+        require_aware(now, until)
+        t = self._t
+        claimed = []
+        for event in list(itertools.islice(self._undelivered(now), limit)):
+            leased = attrs.evolve(event, attempts=event.attempts + 1)
+            self._set(t.events, event.id, leased)
+            self._set(t.claimable_at, event.id, until)
+            self._set(t.workers, event.id, worker)
+            claimed.append(leased)
+        return claimed
+
+    def _unacked(self, event_ids: Iterable[int]) -> list[int]:
+        t = self._t
+        return [i for i in dict.fromkeys(event_ids) if i in t.events and i not in t.acked]
+
+    def release(self, event_ids: Iterable[int], at: datetime) -> int:
+        require_aware(at)
+        t = self._t
+        ids = self._unacked(event_ids)
+        for i in ids:
+            self._set(t.claimable_at, i, at)
+            self._set(t.workers, i, None)
+            self._set(t.dead, i, None)
+        return len(ids)
+
+    def dead_letter(self, event_ids: Iterable[int], at: datetime) -> int:
+        require_aware(at)
+        t = self._t
+        ids = [i for i in self._unacked(event_ids) if i not in t.dead]
+        for i in ids:
+            self._set(t.dead, i, at)
+            self._set(t.claimable_at, i, None)
+            self._set(t.workers, i, None)
+        return len(ids)
+
+    def dead_letters(self, limit: int) -> list[Event]:
+        t = self._t
+        dead = (t.events[i] for i in sorted(t.dead) if i not in t.acked)
+        return list(itertools.islice(dead, limit))
+
+    def prune(self, before: datetime, limit: int) -> int:
+        require_aware(before)
+        t = self._t
+        old = [e for e in t.events.values() if e.id in t.acked and e.occurred_at < before]
+        gone = old[:limit]
+        if not gone:
+            return 0
+        side: tuple[dict[int, Any], ...] = (t.claimable_at, t.workers, t.dead)
+        kept = [(table, e.id, table[e.id]) for table in side for e in gone if e.id in table]
+        for e in gone:
+            del t.events[e.id]
+            t.acked.discard(e.id)
+            for table in side:
+                table.pop(e.id, None)
+
+        def restore() -> None:
+            merged = sorted([*t.events.values(), *gone], key=lambda e: e.id)
+            t.events.clear()
+            t.events.update((e.id, e) for e in merged)
+            t.acked.update(e.id for e in gone)
+            for table, key, value in kept:
+                table[key] = value
+
+        self._undo.append(restore)
+        return len(gone)
+
+
+class _Clicks(_Repo):
+    def __init__(self, tables: MemoryTables, undo: list[_Undo], next_id: Callable[[], int]) -> None:
+        super().__init__(tables, undo)
+        self._next_id = next_id
+
+    def add(self, click: Click) -> Click:
+        require_aware(click.occurred_at)
+        t = self._t
+        stored = attrs.evolve(click, id=self._next_id())
+        t.clicks.append(stored)
+        mine = t.clicks_by_visitor[stored.visitor]
+        mine.append(stored)
+        self._undo.append(t.clicks.pop)
+        self._undo.append(mine.pop)
+        return stored
+
+    def for_visitor(
+        self, visitors: Collection[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        require_aware(since, until)
+        by_visitor = self._t.clicks_by_visitor
+        found = [
+            c
+            for v in dict.fromkeys(visitors)
+            for c in by_visitor.get(v, ())
+            if since <= c.occurred_at <= until
+        ]
+        found.sort(key=lambda c: (c.occurred_at, c.id))
+        return found
 
 
 class _Identities(_Repo):
@@ -544,6 +672,7 @@ class _MemoryUnitOfWork:
     events: _Events
     terms: _Terms
     identities: _Identities
+    clicks: _Clicks
 
 
 class MemoryStore:
@@ -553,17 +682,22 @@ class MemoryStore:
         self._tables = MemoryTables()
         self._lock = threading.RLock()
         self._event_seq = 0
+        self._click_seq = 0
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
         return self._event_seq
+
+    def _next_click_id(self) -> int:
+        self._click_seq += 1
+        return self._click_seq
 
     @contextmanager
     def transaction(self) -> Iterator[_MemoryUnitOfWork]:
         """Open a unit of work; it is undone entirely if the block raises."""
         with self._lock:
             undo: list[_Undo] = []
-            seq = self._event_seq
+            seq, click_seq = self._event_seq, self._click_seq
             t = self._tables
             uow = _MemoryUnitOfWork(
                 codes=_Codes(t, undo),
@@ -573,13 +707,14 @@ class MemoryStore:
                 events=_Events(t, undo, self._next_event_id),
                 terms=_Terms(t, undo),
                 identities=_Identities(t, undo),
+                clicks=_Clicks(t, undo, self._next_click_id),
             )
             try:
                 yield uow
             except BaseException:
                 for step in reversed(undo):
                     step()
-                self._event_seq = seq
+                self._event_seq, self._click_seq = seq, click_seq
                 raise
 
     def close(self) -> None:

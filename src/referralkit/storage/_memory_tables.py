@@ -7,8 +7,10 @@ neither imports the other.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from referralkit.context import Signal
+from referralkit.metrics._source import Click
 from referralkit.model import Conversion, Event, Referral, ReferralCode, Reward
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
@@ -36,8 +38,13 @@ class MemoryTables:
         self.rewards_by_referral: dict[str, list[str]] = defaultdict(list)
         self.entries: list[LedgerEntry] = []
         self.entries_by_customer: dict[str, list[LedgerEntry]] = defaultdict(list)
-        self.events: list[Event] = []
+        self.events: dict[int, Event] = {}  # by id, in id order
         self.acked: set[int] = set()
+        self.claimable_at: dict[int, datetime] = {}  # leased, or waiting for a retry
+        self.workers: dict[int, str | None] = {}  # who holds each lease
+        self.dead: dict[int, datetime] = {}  # given up, and when
+        self.clicks: list[Click] = []  # in id order; visitor is the stored key
+        self.clicks_by_visitor: dict[str, list[Click]] = defaultdict(list)
         self.signals: dict[str, set[Signal]] = defaultdict(set)
         self.signal_owners: dict[Signal, list[str]] = defaultdict(list)
         self.refunds: dict[str, RefundRecord] = {}

@@ -230,8 +230,44 @@ _MONEY_PATHS: Step = (
     END""",
 )
 
+# Outbox claims and clicks as facts. Events get what a claim needs: an attempt count,
+# when the event may next be claimed (a lease's end, or a retry's), who holds the lease,
+# and when it was given up (a dead letter); the pending index leaves dead letters out.
+# Clicks leave the outbox for a table of their own, keeping their ids (the order of
+# clicks at the same instant) and their metrics; the indexes that found clicks among
+# events go with them. Visitor ids of clicks moved here stay as they were stored (the
+# file holds no secret to hash them with); the program still finds them by that id.
+_OUTBOX_CLAIMS_AND_CLICKS: Step = (
+    "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE events ADD COLUMN claimable_at TEXT",
+    "ALTER TABLE events ADD COLUMN worker TEXT",
+    "ALTER TABLE events ADD COLUMN dead_at TEXT",
+    "DROP INDEX events_pending",
+    # Covering: a claim skips leased and waiting events without reading their rows.
+    """CREATE INDEX events_undelivered ON events(id, claimable_at)
+    WHERE acked = 0 AND dead_at IS NULL""",
+    """CREATE TABLE clicks (
+    id           INTEGER PRIMARY KEY,
+    code         TEXT NOT NULL,
+    visitor      TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    channel      TEXT,
+    campaign     TEXT
+)""",
+    """INSERT INTO clicks (id, code, visitor, occurred_at, channel, campaign)
+    SELECT id, coalesce(json_extract(payload, '$.code'), ''),
+        coalesce(json_extract(payload, '$.visitor'), ''), occurred_at,
+        json_extract(payload, '$.channel'), json_extract(payload, '$.campaign')
+    FROM events WHERE type = 'click' ORDER BY id""",
+    "DELETE FROM events WHERE type = 'click'",
+    "DROP INDEX events_click_visitor",
+    "DROP INDEX events_by_type",
+    "CREATE INDEX clicks_by_visitor ON clicks(visitor, occurred_at)",
+    "CREATE INDEX clicks_by_time ON clicks(occurred_at)",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
-MIGRATIONS: tuple[Step, ...] = (_V1, _V2, _V3, _MONEY_PATHS)
+MIGRATIONS: tuple[Step, ...] = (_V1, _V2, _V3, _MONEY_PATHS, _OUTBOX_CLAIMS_AND_CLICKS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -25,6 +25,7 @@ import attrs
 
 from referralkit.context import Signal
 from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -751,6 +752,50 @@ class _Rewards(_Repo):
         return money_from_minor(minor, currency), False
 
 
+_EVENT_COLUMNS = "id, type, payload, occurred_at, attempts"
+# Unacknowledged and not given up: the partial index events_undelivered covers it.
+_UNDELIVERED = "acked = 0 AND dead_at IS NULL"
+_CLAIMABLE = f"{_UNDELIVERED} AND (claimable_at IS NULL OR claimable_at <= :now)"
+_PENDING = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_UNDELIVERED} ORDER BY id LIMIT :limit"  # noqa: S608 - constant columns
+_PENDING_AT = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_CLAIMABLE} ORDER BY id LIMIT :limit"  # noqa: S608 - constant columns
+# One statement decides the claim: no other unit of work can take the same rows.
+_CLAIM = (
+    "UPDATE events SET claimable_at = :until, worker = :worker, attempts = attempts + 1"  # noqa: S608 - constant columns
+    f" WHERE id IN (SELECT id FROM events WHERE {_CLAIMABLE} ORDER BY id LIMIT :limit)"
+    f" RETURNING {_EVENT_COLUMNS}"
+)
+_RELEASE = (
+    "UPDATE events SET claimable_at = ?, worker = NULL, dead_at = NULL WHERE id = ? AND acked = 0"
+)
+_DEAD_LETTER = (
+    "UPDATE events SET dead_at = ?, claimable_at = NULL, worker = NULL"  # noqa: S608 - constant clauses
+    f" WHERE id = ? AND {_UNDELIVERED}"
+)
+_DEAD_LETTERS = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE acked = 0 AND dead_at IS NOT NULL"  # noqa: S608 - constant columns
+    " ORDER BY id LIMIT ?"
+)
+_PRUNE = (
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE acked = 1"
+    " AND occurred_at < ? ORDER BY id LIMIT ?)"
+)
+
+
+def _event_row(row: Sequence[Any]) -> Event:
+    event_id, type_, payload, occurred_at, attempts = row
+    return Event(
+        id=event_id,
+        type=type_,
+        payload=json.loads(payload),
+        occurred_at=decode_time(occurred_at),
+        attempts=attempts,
+    )
+
+
+def _ids(event_ids: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in event_ids))
+
+
 class _Events(_Repo):
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
         text = _encode(payload)
@@ -762,21 +807,95 @@ class _Events(_Repo):
         assert event_id is not None  # noqa: S101 - an INSERT always sets it
         return Event(id=event_id, type=type, payload=dict(payload), occurred_at=occurred_at)
 
-    def pending(self, limit: int) -> list[Event]:
-        rows = self._c.execute(
-            "SELECT id, type, payload, occurred_at FROM events WHERE acked = 0 ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [
-            Event(id=i, type=t, payload=json.loads(p), occurred_at=decode_time(o))
-            for i, t, p, o in rows
-        ]
+    def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
+        if now is None:
+            rows = self._c.execute(_PENDING, {"limit": limit})
+        else:
+            rows = self._c.execute(_PENDING_AT, {"limit": limit, "now": encode_time(now)})
+        return [_event_row(r) for r in rows]
 
     def ack(self, event_ids: Iterable[int]) -> int:
         ids = [(int(i),) for i in event_ids]
         before = self._c.total_changes
         self._c.executemany("UPDATE events SET acked = 1 WHERE id = ? AND acked = 0", ids)
         return self._c.total_changes - before
+
+    def claim(
+        self, limit: int, now: datetime, until: datetime, worker: str | None = None
+    ) -> list[Event]:
+        rows = self._c.execute(
+            _CLAIM,
+            {
+                "now": encode_time(now),
+                "until": encode_time(until),
+                "worker": worker,
+                "limit": limit,
+            },
+        ).fetchall()
+        return sorted((_event_row(r) for r in rows), key=lambda e: e.id)
+
+    def _update(self, sql: str, at: datetime, event_ids: Iterable[int]) -> int:
+        stamp = encode_time(at)
+        before = self._c.total_changes
+        self._c.executemany(sql, [(stamp, i) for i in _ids(event_ids)])
+        return self._c.total_changes - before
+
+    def release(self, event_ids: Iterable[int], at: datetime) -> int:
+        return self._update(_RELEASE, at, event_ids)
+
+    def dead_letter(self, event_ids: Iterable[int], at: datetime) -> int:
+        return self._update(_DEAD_LETTER, at, event_ids)
+
+    def dead_letters(self, limit: int) -> list[Event]:
+        return [_event_row(r) for r in self._c.execute(_DEAD_LETTERS, (limit,))]
+
+    def prune(self, before: datetime, limit: int) -> int:
+        return self._c.execute(_PRUNE, (encode_time(before), limit)).rowcount
+
+
+_CLICK_COLUMNS = "id, code, visitor, occurred_at, channel, campaign"
+
+
+class _Clicks(_Repo):
+    def add(self, click: Click) -> Click:
+        cur = self._c.execute(
+            "INSERT INTO clicks (code, visitor, occurred_at, channel, campaign)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                click.code,
+                click.visitor,
+                encode_time(click.occurred_at),
+                click.channel,
+                click.campaign,
+            ),
+        )
+        click_id = cur.lastrowid
+        assert click_id is not None  # noqa: S101 - an INSERT always sets it
+        return attrs.evolve(click, id=click_id)
+
+    def for_visitor(
+        self, visitors: Collection[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        keys = list(dict.fromkeys(visitors))
+        if not keys:
+            return []
+        marks = ", ".join("?" * len(keys))
+        rows = self._c.execute(
+            f"SELECT {_CLICK_COLUMNS} FROM clicks WHERE visitor IN ({marks})"  # noqa: S608 - placeholders only
+            " AND occurred_at >= ? AND occurred_at <= ? ORDER BY occurred_at, id",
+            (*keys, encode_time(since), encode_time(until)),
+        )
+        return [
+            Click(
+                id=i,
+                code=code,
+                visitor=visitor,
+                occurred_at=decode_time(at),
+                channel=channel,
+                campaign=campaign,
+            )
+            for i, code, visitor, at, channel, campaign in rows
+        ]
 
 
 class _Identities(_Repo):
@@ -861,6 +980,7 @@ class _SQLiteUnitOfWork:
     events: _Events
     terms: _Terms
     identities: _Identities
+    clicks: _Clicks
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -872,6 +992,7 @@ class _SQLiteUnitOfWork:
             _Events(conn),
             _Terms(conn),
             _Identities(conn),
+            _Clicks(conn),
         )
 
 

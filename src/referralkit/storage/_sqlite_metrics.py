@@ -14,7 +14,6 @@ own date functions round fractional seconds, so they only ever see whole seconds
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -44,12 +43,12 @@ _REFERRAL_KEYS: dict[str, str] = {
     "referrer": "r.referrer",
     "week": "date(substr(r.attributed_at, 1, 10), '-6 days', 'weekday 1')",
 }
-# Group keys of a click event (alias e; the clicked code as cd for the referrer).
+# Group keys of a click (alias k; the clicked code as cd for the referrer).
 _CLICK_KEYS: dict[str, str] = {
-    "campaign": "json_extract(e.payload, '$.campaign')",
-    "channel": "json_extract(e.payload, '$.channel')",
+    "campaign": "k.campaign",
+    "channel": "k.channel",
     "referrer": "cd.owner",
-    "week": "date(substr(e.occurred_at, 1, 10), '-6 days', 'weekday 1')",
+    "week": "date(substr(k.occurred_at, 1, 10), '-6 days', 'weekday 1')",
 }
 
 
@@ -115,13 +114,12 @@ class SQLiteMetricsView:
             codes.params,
         ).fetchone()
         referrals = _Query().add("r.status <> 'rejected'").window("r.attributed_at", window)
-        clicks = _Query().add("e.type = 'click'").window("e.occurred_at", window)
+        clicks = _Query().window("k.occurred_at", window)
         used = _Query().before_end("created_at", window)
         (participants,) = self._c.execute(
             "SELECT count(DISTINCT owner) FROM codes WHERE code IN ("  # noqa: S608 - clauses are constants
             f"SELECT r.code FROM referrals AS r WHERE {referrals.sql()}"
-            " UNION SELECT json_extract(e.payload, '$.code') FROM events AS e"
-            f" WHERE {clicks.sql()}) AND {used.sql()}",
+            f" UNION SELECT k.code FROM clicks AS k WHERE {clicks.sql()}) AND {used.sql()}",
             {**referrals.params, **clicks.params, **used.params},
         ).fetchone()
         return int(enrolled), int(participants)
@@ -218,16 +216,11 @@ class SQLiteMetricsView:
         key = "NULL" if by is None else _CLICK_KEYS[by]
         join = ""
         if by == "referrer":
-            join = " LEFT JOIN codes AS cd ON cd.code = json_extract(e.payload, '$.code')"
-        q = (
-            _Query()
-            .add("e.type = 'click'")
-            .window("e.occurred_at", window)
-            .keys(key, keys if by is not None else None)
-        )
+            join = " LEFT JOIN codes AS cd ON cd.code = k.code"
+        q = _Query().window("k.occurred_at", window).keys(key, keys if by is not None else None)
         rows = self._all(
-            f"SELECT {key} AS k, count(*) FROM events AS e{join}"  # noqa: S608 - clauses are constants
-            f" WHERE {q.sql()} GROUP BY k ORDER BY k",
+            f"SELECT {key} AS g, count(*) FROM clicks AS k{join}"  # noqa: S608 - clauses are constants
+            f" WHERE {q.sql()} GROUP BY g ORDER BY g",
             q.params,
         )
         return [ClickRow(*row) for row in rows]
@@ -265,31 +258,28 @@ class SQLiteMetricsView:
     def visitor_clicks(
         self, visitor: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[Click]:
-        """The visitor's clicks in ``[since, until]``, oldest first."""
-        q = _Query().add("type = 'click'").add("json_extract(payload, '$.visitor') = :v", v=visitor)
+        """The clicks stored under ``visitor`` in ``[since, until]``, oldest first."""
+        q = _Query().add("visitor = :v", v=visitor)
         if since is not None:
             q.add("occurred_at >= :since", since=encode_time(since))
         if until is not None:
             q.add("occurred_at <= :until", until=encode_time(until))
         rows = self._all(
-            f"SELECT id, payload, occurred_at FROM events WHERE {q.sql()}"  # noqa: S608 - clauses are constants
-            " ORDER BY occurred_at, id",
+            "SELECT id, code, occurred_at, channel, campaign FROM clicks"  # noqa: S608 - clauses are constants
+            f" WHERE {q.sql()} ORDER BY occurred_at, id",
             q.params,
         )
-        out = []
-        for event_id, payload, at in rows:
-            p = json.loads(payload)
-            out.append(
-                Click(
-                    code=str(p.get("code")),
-                    visitor=visitor,
-                    occurred_at=datetime.fromisoformat(at),
-                    channel=p.get("channel"),
-                    campaign=p.get("campaign"),
-                    id=int(event_id),
-                )
+        return [
+            Click(
+                code=code,
+                visitor=visitor,
+                occurred_at=datetime.fromisoformat(at),
+                channel=channel,
+                campaign=campaign,
+                id=int(click_id),
             )
-        return out
+            for click_id, code, at, channel, campaign in rows
+        ]
 
 
 class SQLiteMetricsSource:

@@ -12,8 +12,9 @@ the ``store`` fixture; it then runs every behaviour the built-in adapters guaran
 
 `StoreContract` is the union of one contract class per capability, each usable on its
 own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsContract`,
-`LedgerContract`, `OutboxContract`, `IdentitiesContract`, `TransactionsContract` and
-`MetricsContract` (for a `referralkit.protocols.MeasurableStore`). Before each test the
+`LedgerContract`, `OutboxContract`, `IdentitiesContract`, `TransactionsContract`,
+`ClicksContract` (click tracking, ``uow.clicks``) and `MetricsContract` (for a
+`referralkit.protocols.MeasurableStore`). Before each test the
 store is checked against the protocols that capability relies on, and a missing method
 fails the test with a message naming it and its protocol.
 
@@ -26,6 +27,7 @@ from referralkit.testing._clock import FrozenClock
 from referralkit.testing._metrics_contract import MetricsContract
 from referralkit.testing._policy_contract import PolicyContract
 from referralkit.testing._store_contract import (
+    ClicksContract,
     CodesContract,
     ConversionsContract,
     IdentitiesContract,
@@ -37,6 +39,7 @@ from referralkit.testing._store_contract import (
 )
 
 __all__ = [
+    "ClicksContract",
     "CodesContract",
     "ConversionsContract",
     "FrozenClock",

@@ -2,7 +2,7 @@
 
 One contract class per capability of the core (codes, referrals, conversions, the ledger,
 the outbox, identities, transactions), each usable on its own; `StoreContract` inherits
-them all, and the metrics contract besides.
+them all, and the click tracking and metrics contracts besides.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -30,7 +31,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry, Store, UnitOfWork
+from referralkit.protocols import CLICKS, LedgerEntry, Store, UnitOfWork
 from referralkit.storage._errors import CodeTaken
 from referralkit.testing._metrics_contract import MetricsContract
 from referralkit.testing._store_base import (
@@ -46,6 +47,7 @@ from referralkit.testing._store_base import (
 )
 
 __all__ = [
+    "ClicksContract",
     "CodesContract",
     "ConversionsContract",
     "IdentitiesContract",
@@ -57,6 +59,12 @@ __all__ = [
 ]
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+#: The settings of the round-trip properties on the store under test.
+_ROUND_TRIPS = settings(
+    max_examples=25,
+    # One method, many adapters: each subclass is its own executor by design.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+)
 
 
 class _Boom(Exception):
@@ -174,6 +182,10 @@ _NAIVE_WRITES: dict[str, tuple[Callable[[UnitOfWork], object], Callable[[UnitOfW
     ),
     "event": (
         lambda uow: uow.events.add("naive", {}, _NAIVE),
+        lambda uow: uow.events.pending(10),
+    ),
+    "event claim": (
+        lambda uow: (uow.events.add("ok", {}, T0), uow.events.claim(10, _NAIVE, _NAIVE)),
         lambda uow: uow.events.pending(10),
     ),
 }
@@ -358,14 +370,7 @@ class ConversionsContract(CapabilityContract):
         with pytest.raises(UnknownOrder), store.transaction() as uow:
             uow.conversions.set_refunded("nope", Money("1", "USD"))
 
-    @settings(
-        max_examples=25,
-        # One method, many adapters: each subclass is its own executor by design.
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
+    @_ROUND_TRIPS
     @given(
         cents=st.integers(min_value=0, max_value=10**12),
         currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
@@ -464,7 +469,7 @@ class LedgerContract(CapabilityContract):
 
 
 class OutboxContract(CapabilityContract):
-    """The event outbox: events in order, pending until acknowledged, once."""
+    """The event outbox: events in order, pending until acknowledged, claimed under leases."""
 
     needs = Needs(repositories=(EVENTS,))
 
@@ -484,6 +489,213 @@ class OutboxContract(CapabilityContract):
             assert uow.events.ack([a.id, 10_000]) == 0
         with store.transaction() as uow:
             assert [e.id for e in uow.events.pending(10)] == [b.id]
+
+    def test_a_claim_hands_each_event_out_once_while_its_lease_holds(self, store: Store) -> None:
+        """Claims take the oldest claimable events; a leased event comes back only at its end."""
+        ids = _add_events(store, 5)
+        lease = T0 + timedelta(minutes=5)
+        with store.transaction() as uow:
+            first = uow.events.claim(3, T0, lease, "w1")
+        assert [(e.id, e.attempts) for e in first] == [(i, 1) for i in ids[:3]]
+        with store.transaction() as uow:
+            second = uow.events.claim(10, T0 + timedelta(minutes=1), lease, "w2")
+            assert uow.events.claim(10, T0 + timedelta(minutes=2), lease, "w3") == []
+            assert uow.events.pending(10, T0 + timedelta(minutes=2)) == []
+            assert [e.id for e in uow.events.pending(10)] == ids  # without a time: every one
+        assert [e.id for e in second] == ids[3:]
+        with store.transaction() as uow:
+            assert uow.events.ack([ids[0]]) == 1
+            again = uow.events.claim(10, lease, lease + timedelta(minutes=5))
+        assert [(e.id, e.attempts) for e in again] == [(i, 2) for i in ids[1:]]
+        assert [e.type for e in again] == [f"e{i}" for i in range(1, 5)]
+
+    def test_a_released_event_is_claimable_again_from_its_retry_time(self, store: Store) -> None:
+        """Release ends the lease; the event waits for its retry time, unless acknowledged."""
+        ids = _add_events(store, 3)
+        retry = T0 + timedelta(minutes=10)
+        with store.transaction() as uow:
+            uow.events.claim(10, T0, T0 + timedelta(hours=1))
+            assert uow.events.release([ids[0], ids[0], ids[1], 10_000], retry) == 2
+            assert uow.events.ack([ids[1]]) == 1
+            assert uow.events.release([ids[1]], T0) == 0  # acknowledged: nothing to hand back
+        with store.transaction() as uow:
+            assert uow.events.claim(10, retry - timedelta(seconds=1), retry) == []
+            assert [e.id for e in uow.events.pending(10, retry)] == [ids[0]]
+            (back,) = uow.events.claim(10, retry, retry + timedelta(minutes=5))
+        assert (back.id, back.attempts) == (ids[0], 2)
+
+    def test_a_dead_letter_is_never_claimed_until_released(self, store: Store) -> None:
+        """Given up: not pending, not claimable; listed; released, it is pending again."""
+        ids = _add_events(store, 3)
+        later = T0 + timedelta(days=30)
+        with store.transaction() as uow:
+            uow.events.claim(10, T0, T0 + timedelta(minutes=5))
+            assert uow.events.dead_letter([ids[0], ids[2], 10_000], T0) == 2
+            assert uow.events.dead_letter([ids[0]], T0) == 0  # given up already
+        with store.transaction() as uow:
+            assert [e.id for e in uow.events.pending(10)] == [ids[1]]
+            assert [e.id for e in uow.events.claim(10, later, later)] == [ids[1]]
+            dead = uow.events.dead_letters(10)
+            assert [(e.id, e.attempts) for e in dead] == [(ids[0], 1), (ids[2], 1)]
+            assert [e.id for e in uow.events.dead_letters(1)] == [ids[0]]
+            assert uow.events.release([ids[0]], later) == 1
+            assert uow.events.ack([ids[2]]) == 1
+        with store.transaction() as uow:
+            assert uow.events.dead_letters(10) == []
+            assert [e.id for e in uow.events.claim(10, later, later)] == [ids[0], ids[1]]
+
+    def test_prune_deletes_only_acknowledged_events_from_before_a_time(self, store: Store) -> None:
+        """Old acknowledged events go, in batches; pending, leased and dead ones stay; ids grow."""
+        ids = _add_events(store, 6)
+        with store.transaction() as uow:
+            uow.events.ack(ids[:4])
+            uow.events.claim(1, T0, T0 + timedelta(minutes=5))  # ids[4]: leased
+            uow.events.dead_letter([ids[5]], T0)
+            newer = uow.events.add("newer", {}, T0 + timedelta(days=2))
+            uow.events.ack([newer.id])
+        cutoff = T0 + timedelta(days=1)
+        with store.transaction() as uow:
+            assert uow.events.prune(cutoff, 3) == 3
+            assert uow.events.prune(cutoff, 3) == 1
+            assert uow.events.prune(cutoff, 3) == 0
+        with store.transaction() as uow:
+            assert [e.id for e in uow.events.pending(10)] == [ids[4]]
+            assert [e.id for e in uow.events.dead_letters(10)] == [ids[5]]
+            assert uow.events.ack(ids[:4]) == 0  # gone, not pending again
+            assert uow.events.prune(T0 + timedelta(days=3), 10) == 1  # the newer one
+            latest = uow.events.add("latest", {}, T0)
+        assert latest.id > newer.id  # a pruned id is never reused
+
+    def test_a_rolled_back_claim_leaves_the_events_unclaimed(self, store: Store) -> None:
+        """A claim is part of its unit of work: undone with it, attempts included."""
+        ids = _add_events(store, 2)
+        with pytest.raises(_Boom):
+            _then_fail(
+                store,
+                lambda uow: uow.events.claim(10, T0, T0 + timedelta(hours=1)),
+                lambda uow: uow.events.dead_letter([ids[1]], T0),
+            )
+        with store.transaction() as uow:
+            claimed = uow.events.claim(10, T0, T0 + timedelta(hours=1))
+        assert [(e.id, e.attempts) for e in claimed] == [(ids[0], 1), (ids[1], 1)]
+
+    def test_concurrent_claims_never_share_an_event(self, store: Store) -> None:
+        """Eight threads claiming at once get disjoint batches that cover every event."""
+        ids = _add_events(store, 240)
+        taken: list[list[int]] = [[] for _ in range(8)]
+        errors: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            try:
+                for _ in range(len(ids)):  # bounded: a store that ignores leases never runs dry
+                    with store.transaction() as uow:
+                        batch = uow.events.claim(7, T0, T0 + timedelta(hours=1), f"w{worker}")
+                    if not batch:
+                        return
+                    taken[worker].extend(e.id for e in batch)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        every = [i for batch in taken for i in batch]
+        assert sorted(every) == ids  # each event once, none twice
+
+
+def _then_fail(store: Store, *writes: Callable[[UnitOfWork], object]) -> None:
+    """Run ``writes`` in one unit of work, then raise inside it."""
+    with store.transaction() as uow:
+        for write in writes:
+            write(uow)
+        raise _Boom
+
+
+def _add_events(store: Store, n: int) -> list[int]:
+    """``n`` events ``e0``, ``e1``, ... at `T0`; their ids."""
+    with store.transaction() as uow:
+        return [uow.events.add(f"e{i}", {"n": i}, T0).id for i in range(n)]
+
+
+class ClicksContract(CapabilityContract):
+    """Click tracking (``uow.clicks``): clicks stored with growing ids, found by visitor keys."""
+
+    needs = Needs(repositories=(CLICKS,))
+
+    def test_clicks_are_found_by_any_of_a_visitors_keys_inside_a_window(self, store: Store) -> None:
+        """Both ends of the window count; oldest first, then by id; other visitors left out."""
+        hour = timedelta(hours=1)
+        with store.transaction() as uow:
+            clicks = CLICKS.repository(uow, store=store)
+            a = clicks.add(_click("AAAA0000", "k1", T0, channel="sms", campaign="spring"))
+            b = clicks.add(_click("BBBB0000", "k2", T0 + hour))
+            c = clicks.add(_click("CCCC0000", "k1", T0 + hour))
+            clicks.add(_click("DDDD0000", "other", T0 + hour))
+            clicks.add(_click("EEEE0000", "k1", T0 + 3 * hour))
+        assert a.id < b.id < c.id
+        assert (a.code, a.visitor, a.occurred_at, a.channel, a.campaign) == (
+            "AAAA0000",
+            "k1",
+            T0,
+            "sms",
+            "spring",
+        )
+        with store.transaction() as uow:
+            clicks = CLICKS.repository(uow, store=store)
+            found = clicks.for_visitor(["k1", "k2", "k1"], T0, T0 + 2 * hour)
+            assert clicks.for_visitor(["k1"], T0 + hour, T0 + hour) == [c]
+            assert clicks.for_visitor(["nobody"], T0, T0 + 9 * hour) == []
+            assert clicks.for_visitor([], T0, T0 + 9 * hour) == []
+        assert found == [a, b, c]
+
+    def test_a_unit_of_work_that_raises_leaves_no_click(self, store: Store) -> None:
+        """Clicks are rolled back with their unit of work; a naive time is a StorageError."""
+        with pytest.raises(_Boom):
+            _then_fail(
+                store, lambda uow: CLICKS.repository(uow, store=store).add(_click("A", "k1", T0))
+            )
+        with pytest.raises(StorageError), store.transaction() as uow:
+            CLICKS.repository(uow, store=store).add(_click("AAAA0000", "k1", _NAIVE))
+        with store.transaction() as uow:
+            far = timedelta(days=10_000)
+            assert CLICKS.repository(uow, store=store).for_visitor(["k1"], T0 - far, T0 + far) == []
+
+    @_ROUND_TRIPS
+    @given(
+        code=st.text(min_size=1, max_size=20),
+        visitor=st.text(min_size=1, max_size=64),
+        seconds=st.integers(min_value=0, max_value=10**9),
+        micro=st.integers(min_value=0, max_value=999_999),
+        channel=st.none() | st.text(min_size=1, max_size=20),
+    )
+    def test_a_click_round_trips_exactly(  # noqa: PLR0917 - hypothesis passes drawn values by position
+        self, store: Store, code: str, visitor: str, seconds: int, micro: int, channel: str | None
+    ) -> None:
+        """What is stored is what comes back, to the microsecond."""
+        when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(
+            seconds=seconds, microseconds=micro
+        )
+        key = f"{uuid.uuid4().hex}-{visitor}"
+        with store.transaction() as uow:
+            stored = CLICKS.repository(uow, store=store).add(
+                _click(code, key, when, channel=channel)
+            )
+        with store.transaction() as uow:
+            assert CLICKS.repository(uow, store=store).for_visitor([key], when, when) == [stored]
+
+
+def _click(
+    code: str,
+    visitor: str,
+    at: datetime,
+    *,
+    channel: str | None = None,
+    campaign: str | None = None,
+) -> Click:
+    return Click(code=code, visitor=visitor, occurred_at=at, channel=channel, campaign=campaign)
 
 
 class IdentitiesContract(CapabilityContract):
@@ -608,6 +820,7 @@ class StoreContract(
     OutboxContract,
     IdentitiesContract,
     TransactionsContract,
+    ClicksContract,
     MetricsContract,
 ):
     """Every behaviour a `Store` must have. Subclass and override the ``store`` fixture.
@@ -615,7 +828,9 @@ class StoreContract(
     The union of the capability contracts; each of them also runs on its own.
     """
 
-    needs = Needs(store=MetricsContract.needs.store, repositories=CORE, unit_of_work=True)
+    needs = Needs(
+        store=MetricsContract.needs.store, repositories=(*CORE, CLICKS), unit_of_work=True
+    )
 
 
 def _write_everywhere_then_fail(store: Store) -> None:
