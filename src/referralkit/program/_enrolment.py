@@ -67,6 +67,13 @@ def enroll(
                 if attempt == _CODE_ATTEMPTS - 1:  # pragma: no cover - 2^-500 odds
                     raise
                 continue
+            if wanted is not None and stored.code != wanted:
+                # Never drop a vanity code silently: one code per customer and campaign.
+                raise InvalidState(
+                    f"{owner!r} already has the code {stored.code!r} in the campaign"
+                    f" {campaign!r}: enrol the vanity code {wanted!r} in another campaign",
+                    value=wanted,
+                )
             if stored is candidate:
                 uow.events.add(
                     "code.enrolled",

@@ -205,7 +205,8 @@ def reprice_order(
     """Bring the order's rewards down to what its promised policy grants for it now.
 
     The policy is evaluated on the order's net amount with the referrer's count of
-    qualified referrals as of the order's grant; a reward that evaluation no longer
+    qualified referrals as of the order's grant, against every other reward standing
+    now (for caps, budgets and milestones already held); a reward that evaluation no longer
     grants is reversed (clawed back if paid), one it grants less is shrunk, and a grant
     the order did not have (a lower tier) is made. Nothing is ever raised.
     """
@@ -226,8 +227,9 @@ def reprice_order(
             net,
             now=now,
             qualified=uow.referrals.qualified_count_at(referral.referrer, granted_at),
+            # Caps, budgets and milestones see every other reward standing now: the
+            # order can then take no more than the room the others leave.
             exclude_order=conversion.order_id,
-            as_of=granted_at,
         )
         grants = list(policy.evaluate(context))
     by_key = {(g.beneficiary, g.key): g for g in grants}
@@ -340,11 +342,14 @@ def _claw_back(
     *,
     reverse: bool,
 ) -> Reward | None:
-    """A paid reward worth less now: record what is owed back (a perk: say so)."""
-    kept = reward.granted
+    """A paid reward worth less now: record what is owed back (a perk: say so).
+
+    What the customer keeps is what was paid (its amount then) less its clawbacks.
+    """
+    kept = reward.amount
     if kept is not None and reward.clawback is not None:
         kept -= reward.clawback
-    kept_points = reward.granted_points - reward.clawback_points
+    kept_points = reward.points - reward.clawback_points
     delta = None if kept is None or amount is None or amount >= kept else kept - amount
     delta_points = max(kept_points - points, 0)
     if delta is None and delta_points == 0 and not (reverse and kept is None and not kept_points):
