@@ -99,8 +99,8 @@ _ALL = (
     ),
     Definition(
         "converted",
-        "referrals with at least one order placed before `until`",
-        "Referees who became paying customers.",
+        "referrals with at least one order placed before `until` and not refunded in full",
+        "Referees who became paying customers (a refund in full takes it back).",
         "The referee reward, first-order incentives, checkout friction.",
         "count",
     ),
@@ -152,7 +152,7 @@ _ALL = (
     ),
     Definition(
         "repeat_customers",
-        "converted referees with two or more orders",
+        "converted referees with two or more orders not refunded in full",
         "Referred customers who came back.",
         "Recurring rewards, product quality, follow-up offers.",
         "count",
@@ -232,9 +232,11 @@ _ALL = (
     ),
     Definition(
         "rewards_cost",
-        "value of rewards not reversed, granted under the window's referrals before `until`",
-        "What the programme costs in rewards (held, available or paid).",
-        "The reward policy, caps and budgets, refunds that reverse rewards.",
+        "value of rewards granted under the window's referrals before `until` and not"
+        " reversed (a paid one in full, a reversed one what it had paid out), less the"
+        " clawbacks recovered (settled or netted)",
+        "What the programme costs in rewards (held, available or paid), net of recoveries.",
+        "The reward policy, caps and budgets, refunds that reverse rewards, clawback collection.",
         "money",
         "currency",
     ),
