@@ -79,6 +79,9 @@ class _Renamed:
     def get(self, code: str) -> ReferralCode | None:
         return None
 
+    def find(self, key: str) -> ReferralCode | None:
+        return None
+
     def for_owner(self, owner: str, limit: int = 10) -> list[ReferralCode]:
         return []
 

@@ -560,10 +560,23 @@ def test_every_error_is_a_referral_error_and_carries_a_value() -> None:
 
     for name in errors.__all__:
         cls = getattr(errors, name)
+        if issubclass(cls, Warning):
+            continue  # the warnings, pinned below
         assert issubclass(cls, rk.ReferralError)
         err = cls("message", value=42)
         assert err.value == 42
         assert str(err) == "message"
+
+
+def test_every_warning_is_a_referral_warning_and_a_user_warning() -> None:
+    from referralkit import errors
+
+    warnings = [getattr(errors, n) for n in errors.__all__ if n.endswith("Warning")]
+    assert warnings == [errors.ReferralWarning, errors.SharedNetworkWarning]
+    for cls in warnings:
+        assert issubclass(cls, errors.ReferralWarning)
+        assert issubclass(cls, UserWarning)
+        assert not issubclass(cls, rk.ReferralError)
 
 
 def test_errors_survive_pickling_for_worker_processes() -> None:
