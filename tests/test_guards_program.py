@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 import referralkit as rk
+from referralkit.errors import SharedNetworkWarning
 from referralkit.guards import (
     REASON_CODES,
     IdentityNormalizer,
@@ -15,7 +16,6 @@ from referralkit.guards import (
     SharedSignals,
     Velocity,
 )
-from referralkit.errors import SharedNetworkWarning
 from referralkit.model import ReferralStatus
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.storage import MemoryStore
@@ -128,11 +128,15 @@ def test_velocity_sees_a_burst_on_a_network_thousands_of_old_customers_share(sto
     program = make(store, clock, guards=[guard])
     carrier = [rk.Identity(ip=f"100.64.7.{i % 250 + 1}") for i in range(1200)]
     code = program.enroll("ann").code
+
     # Last month's customers behind the carrier's NAT: one network, which the program
     # notices (it would be a proxy's address, were the host passing the wrong one).
-    with pytest.warns(SharedNetworkWarning, match="from one network"):
+    def last_month() -> None:
         for i, who in enumerate(carrier):
             program.attribute(code=code, referee=f"old{i}", identity=who)
+
+    with pytest.warns(SharedNetworkWarning, match="from one network"):
+        last_month()
     clock.advance(days=30)
     burst = [
         program.attribute(code=program.enroll(f"b{i}").code, referee=f"new{i}", identity=who)
