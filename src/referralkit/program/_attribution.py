@@ -60,7 +60,7 @@ def attribute(
             return None  # a visitor who followed no referral link: nobody to credit
         text, channel, campaign_hint = _credited(core, chosen)
         signals = core.signals(identity)
-        rc = usable_code(core, uow, core.find_code(uow, text), now)
+        rc = usable_code(core, core.find_code(uow, text), now)
         canonical = rc.code
         owned = core.stored_campaign(rc.campaign)
         if signals:
@@ -152,11 +152,11 @@ def _credited(core: ProgramCore, chosen: Touch) -> tuple[str, str | None, str | 
     return text, channel, campaign_hint
 
 
-def usable_code(
-    core: ProgramCore, uow: UnitOfWork, rc: ReferralCode, now: datetime
-) -> ReferralCode:
-    """``rc``, if it may be used at ``now`` (unexpired, its campaign running)."""
-    del uow  # the uses limit is checked once the referee's own referral is known
+def usable_code(core: ProgramCore, rc: ReferralCode, now: datetime) -> ReferralCode:
+    """``rc``, if it may be used at ``now`` (unexpired, its campaign running).
+
+    The uses limit is checked once the referee's own standing referral is known.
+    """
     owned = core.stored_campaign(rc.campaign)
     reason = unusable(rc, owned, now)
     if reason is Unusable.EXPIRED:

@@ -258,7 +258,9 @@ class ReferralProgram:
         """Give a customer their referral code; the same customer gets the same code again.
 
         ``vanity`` asks for a chosen code (an influencer's ``ANNA10``) instead of a
-        generated one; it raises `InvalidCode` (reason ``taken``) if someone else has it.
+        generated one, kept as given (upper-cased) for display; it raises `InvalidCode`
+        (reason ``taken``) if someone else has it in any spelling (case, spaces and
+        dashes do not make another code: ``ANNA-10`` takes ``ANNA10``).
         """
         return _enrolment.enroll(
             self._core,
@@ -412,7 +414,11 @@ class ReferralProgram:
 
         Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
         with reason codes when a rule or a guard objects. Raises `InvalidCode`,
-        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used.
+        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used: a
+        typed code is found in any case, with spaces or dashes; a generated code with a
+        typo is an `InvalidCode` with reason ``bad_check`` (its message is for the person
+        who typed it), unless a vanity code is spelled exactly so; a link must point at
+        the program's ``link_base`` or a campaign's (`LinkTampered` otherwise).
         """
         return _attribution.attribute(
             self._core,
