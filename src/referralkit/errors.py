@@ -27,6 +27,14 @@ ReferralError
 
 Each exception carries the value at fault in ``.value`` so a host can log it or
 show it; the message says what to do about it.
+
+Warnings are not errors: `ReferralWarning` (a `UserWarning`) is the root of what
+referralkit warns about, issued once with `warnings.warn`:
+
+```
+ReferralWarning
+└── SharedNetworkWarning    most recent attributions came from one network (a proxy's address?)
+```
 """
 
 from __future__ import annotations
@@ -50,7 +58,9 @@ __all__ = [
     "MoneyTypeError",
     "NotFound",
     "ReferralError",
+    "ReferralWarning",
     "SchemaVersionError",
+    "SharedNetworkWarning",
     "StorageError",
     "UnknownCode",
     "UnknownCurrency",
@@ -193,3 +203,15 @@ class StorageError(ReferralError):
 
 class SchemaVersionError(StorageError):
     """The database schema is newer than this version of referralkit understands."""
+
+
+class ReferralWarning(UserWarning):
+    """Root of referralkit's warnings: something works, but probably not as intended."""
+
+
+class SharedNetworkWarning(ReferralWarning):
+    """Most recent attributions share one network: is ``ip=`` a proxy's address?
+
+    Issued once per program when more than half of its last 50 attributions (at least
+    20) carry the same network signal; see the *Behind a proxy* how-to.
+    """

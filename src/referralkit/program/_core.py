@@ -13,24 +13,33 @@ import contextlib
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 
 from referralkit._validate import require_id
 from referralkit.campaigns import Campaign
-from referralkit.codes import CodeFormat, normalize_code, validate_vanity
+from referralkit.codes import CodeFormat
 from referralkit.context import Signal, policy_needs
-from referralkit.errors import ConfigError, InvalidCode, InvalidInput, LinkTampered, ReferralError
+from referralkit.errors import (
+    ConfigError,
+    InvalidInput,
+    InvalidLink,
+    LinkTampered,
+    ReferralError,
+)
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
-from referralkit.links import LinkPayload, parse_link
+from referralkit.links import LinkPayload, canonical_base, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
-from referralkit.model import CodeKind, Identity, RewardKind
+from referralkit.model import Identity, ReferralCode, RewardKind
 from referralkit.money import Amounts
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.program._guard_history import HistoryNeeds, history_needs
 from referralkit.program._holds import Holds
+from referralkit.program._lookup import TypedCode, find_code, read_code
+from referralkit.program._networks import NetworkWatch
+from referralkit.program._secret import check_secret
 from referralkit.program._terms import Terms
 from referralkit.protocols import Guard, RewardPolicy, Store, UnitOfWork
 
@@ -192,6 +201,16 @@ def _signup_reward(value: object) -> RewardPolicy | None:
     return value  # type: ignore[return-value]
 
 
+def _link_bases(link_base: str | None, campaigns: Iterable[Campaign]) -> frozenset[str]:
+    """The canonical bases of the program's links: its own and its campaigns'."""
+    bases: set[str] = set()
+    for base in (link_base, *(c.link_base for c in campaigns)):
+        if base is not None:
+            with contextlib.suppress(InvalidLink):  # a base that is no URL matches no link
+                bases.add(canonical_base(base))
+    return frozenset(bases)
+
+
 def _policy_from_definition(definition: str) -> RewardPolicy | None:
     """The policy a stored definition (canonical configuration as JSON) describes."""
     import json  # noqa: PLC0415 - only a program meeting forgotten terms reads them
@@ -275,6 +294,7 @@ class ProgramCore:
         self.clock = clock
         self.rng = rng
         self.hasher = SignalHasher(secret, previous_secrets)  # checks previous_secrets
+        previous_secrets = tuple(previous_secrets)
         self.link_key = _link_key(secret)
         self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
         self.identity = identity_rules or IdentityNormalizer()
@@ -303,10 +323,17 @@ class ProgramCore:
                 if c.code_format is not None and c.code_format != self.code_format
             )
         )
+        self._formats = (self.code_format, *self._campaign_formats)
+        self.link_bases = _link_bases(link_base, self.campaigns.values())
         self.coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
         self.attribution = Attribution.of(attribution)
-        # Start: the promised terms are stored (or found to match) before any call.
-        known.record(self.transaction(), self.now())
+        self.networks = NetworkWatch()
+        # Start: the secret is checked against the store's, and the promised terms are
+        # stored (or found to match), in one unit of work, before any call.
+        now = self.now()
+        with self.transaction() as uow:
+            check_secret(uow, store, secret, previous_secrets, now)
+            known.record(uow, now)
 
     # -- the one door to the store ---------------------------------------------------------
 
@@ -336,21 +363,42 @@ class ProgramCore:
 
     # -- codes, links, campaigns, terms -------------------------------------------------------
 
-    def canonical_code(self, text: object) -> tuple[str, CodeKind]:
-        """The stored form of a typed or linked code, and whether it is generated or vanity."""
-        try:
-            return normalize_code(text, self.code_format), CodeKind.GENERATED  # type: ignore[arg-type]
-        except InvalidCode as generated_error:
-            for fmt in self._campaign_formats:
-                with contextlib.suppress(InvalidCode):
-                    return normalize_code(text, fmt), CodeKind.GENERATED  # type: ignore[arg-type]
-            try:
-                return validate_vanity(text), CodeKind.VANITY  # type: ignore[arg-type]
-            except InvalidCode:
-                raise generated_error from None
+    def read_code(self, text: object) -> TypedCode:
+        """What typed or linked text can be, against every generated format and as vanity."""
+        return read_code(text, self._formats)
+
+    def find_code(self, uow: UnitOfWork, text: object) -> ReferralCode:
+        """The stored code ``text`` names, read in ``uow``.
+
+        Raises:
+            InvalidCode: the text is no code, or a generated code with a typo
+                (``bad_check``) that no vanity code spells.
+            UnknownCode: no customer owns the code.
+        """
+        typed = text if isinstance(text, TypedCode) else self.read_code(text)
+        found = find_code(uow, typed)
+        if found is None:
+            raise typed.missing()
+        return found
 
     def parse_link(self, link: str) -> LinkPayload:
-        """Check a clicked link; links signed before a secret rotation still verify."""
+        """Check a clicked link: its signature, then that it points at one of our bases.
+
+        Links signed before a secret rotation still verify. A link to another base (of a
+        program sharing the secret, say) is `LinkTampered` if signed, else `InvalidLink`.
+        """
+        payload = self._verified(link)
+        if payload.base not in self.link_bases:
+            ours = ", ".join(sorted(self.link_bases)) or "none: set link_base"
+            error = LinkTampered if payload.signed else InvalidLink
+            raise error(
+                f"the link points at {payload.base}, not at one of this program's link bases"
+                f" ({ours})",
+                value=payload.base,
+            )
+        return payload
+
+    def _verified(self, link: str) -> LinkPayload:
         if not self.sign_links:
             return parse_link(link, now=self.now())
         try:
