@@ -381,6 +381,8 @@ class _Rewards(_Repo):
 
     def _count_spend(self, old: Reward | None, new: Reward) -> None:
         """Move the running spend totals from ``old``'s value to ``new``'s."""
+        if _spend_of(old) == _spend_of(new):
+            return  # most moves (held to available, paid) leave the spend as it was
         t = self._t
         before_money, before_points = dict(t.spend_money), t.spend_points
         for reward, sign in ((old, -1), (new, 1)):
@@ -828,3 +830,10 @@ class MemoryStore:
         from referralkit.storage._memory_metrics import MemoryMetricsSource  # noqa: PLC0415 - metrics load on first use
 
         return MemoryMetricsSource(self._tables, self._lock)
+
+
+def _spend_of(reward: Reward | None) -> tuple[int, Money | None]:
+    """What ``reward`` adds to the running spend: nothing once reversed."""
+    if reward is None or reward.state is RewardState.REVERSED:
+        return (0, None)
+    return (reward.points, reward.amount)
