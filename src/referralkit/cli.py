@@ -21,6 +21,7 @@ import attrs
 from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 
+from referralkit._db_cli import add_db_command, run_db_command
 from referralkit.codes import CodeFormat, generate_codes
 from referralkit.errors import InvalidInput, ReferralError
 from referralkit.money import Money
@@ -191,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     for command, model in _COMMANDS.items():
         about = (model.__doc__ or "").strip()
         _add_options(sub.add_parser(command, help=about, description=about), model)
+    add_db_command(sub)
     return parser
 
 
@@ -301,6 +303,8 @@ def _metrics(opts: _MetricsArgs) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``referralkit`` console script."""
     ns = _parser().parse_args(argv)
+    if ns.command == "db":
+        return run_db_command(ns)
     args = {k: v for k, v in vars(ns).items() if k != "command"}
     try:
         opts = _COMMANDS[ns.command].model_validate(args)

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from referralkit.errors import ConfigError, RetryableStorageError
-from referralkit.storage._sqlalchemy_errors import storage_error
+from referralkit.storage._sqlalchemy_errors import cause, storage_error
 from referralkit.storage._sqlalchemy_migrations import check_revision, upgrade
 from referralkit.storage._sqlalchemy_repositories import SQLAlchemyUnitOfWork, Statements
 from referralkit.storage._sqlalchemy_session import Session, lock_salt
@@ -39,7 +39,7 @@ from referralkit.storage._sqlalchemy_tables import Tables, build_tables
 if TYPE_CHECKING:
     from referralkit.storage._sqlalchemy_metrics import SQLAlchemyMetricsSource
 
-__all__ = ["SQLAlchemyStore"]
+__all__ = ["SQLAlchemyStore", "make_engine"]
 
 _DIALECTS = ("postgresql", "sqlite")
 # Host connections bound to a store in this context (thread, task): (store, connection).
@@ -68,7 +68,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _engine(url: str, options: Mapping[str, Any]) -> Engine:
+def make_engine(url: str, options: Mapping[str, Any] | None = None) -> Engine:
     """An engine for ``url``: pre-pinged pool on PostgreSQL, a tuned file on SQLite."""
     url = _url(url)
     try:
@@ -81,7 +81,7 @@ def _engine(url: str, options: Mapping[str, Any]) -> Engine:
         kwargs["connect_args"] = {"timeout": 30.0, "check_same_thread": False}
         if database in ("", ":memory:"):
             kwargs["poolclass"] = StaticPool  # one database, shared by every thread
-    kwargs.update(options)
+    kwargs.update(options or {})
     try:
         engine = create_engine(url, **kwargs)
     except (sa_exc.ArgumentError, ImportError) as exc:
@@ -89,6 +89,29 @@ def _engine(url: str, options: Mapping[str, Any]) -> Engine:
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _host_owns_the_transaction(*_: object) -> None:
+    """BEGIN, COMMIT and ROLLBACK of a borrowed connection: the host issues its own."""
+
+
+def _borrowing_engine(engine: Engine, dbapi_connection: Any) -> Engine:
+    """An engine whose one connection is the host's driver connection, never closed by it.
+
+    It only ever emits SAVEPOINTs: beginning, committing and rolling back the outer
+    transaction are the host's, and returning the connection resets nothing.
+    """
+    borrowed = create_engine(
+        engine.url,
+        creator=lambda: dbapi_connection,
+        poolclass=StaticPool,
+        pool_reset_on_return=None,
+    )
+    dialect = borrowed.dialect
+    dialect.do_begin = _host_owns_the_transaction  # type: ignore[method-assign,assignment]
+    dialect.do_commit = _host_owns_the_transaction  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = _host_owns_the_transaction  # type: ignore[method-assign,assignment]
+    return borrowed
 
 
 def _begin_immediate(conn: Connection) -> None:
@@ -139,7 +162,10 @@ class SQLAlchemyStore:
         #: The engine units of work run on (the host's engine with referralkit's options).
         self.engine = self._writer(base)
         reader = base if read_engine is None else self._adopt(read_engine, options, "read_engine")
+        #: The engine metrics views read from (``read_engine``, or the primary).
         self.read_engine = self._reader(reader)
+        #: Whether metrics read from an engine of their own (a replica, say).
+        self.separate_reads = read_engine is not None
         self._statements = Statements(self.tables, self.dialect)
         self._salt = lock_salt(self.tables.prefix, self.tables.schema)
         self._advisory = self.dialect == "postgresql"
@@ -154,7 +180,7 @@ class SQLAlchemyStore:
                 check_revision(conn, table_prefix=table_prefix, schema=schema)
         except sa_exc.SQLAlchemyError as error:
             self.close()
-            raise storage_error(error, "opening the store") from None
+            raise storage_error(error, "opening the store") from cause(error)
         except BaseException:
             self.close()
             raise
@@ -163,7 +189,7 @@ class SQLAlchemyStore:
         if isinstance(engine_or_url, Engine):
             return engine_or_url
         if isinstance(engine_or_url, str):
-            engine = _engine(engine_or_url, options)
+            engine = make_engine(engine_or_url, options)
             self._owned.append(engine)
             return engine
         raise ConfigError(
@@ -205,9 +231,9 @@ class SQLAlchemyStore:
             except (sa_exc.SQLAlchemyError, OSError) as error:
                 failure = storage_error(error, "connecting to the database")
                 if not isinstance(failure, RetryableStorageError):
-                    raise failure from None
+                    raise failure from cause(error)
                 if time.monotonic() + delay > deadline:
-                    raise failure from None
+                    raise failure from cause(error)
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
 
@@ -219,23 +245,43 @@ class SQLAlchemyStore:
     # -- the shop's transaction ---------------------------------------------------------
 
     @contextmanager
-    def bind(self, connection: Connection) -> Iterator[SQLAlchemyStore]:
+    def bind(self, connection: Connection | Any) -> Iterator[SQLAlchemyStore]:
         """Inside the block, this store's units of work are SAVEPOINTs on ``connection``.
 
-        ``connection`` is the host's SQLAlchemy connection, in the transaction that writes
-        the shop's own rows (its order, say). Program calls in the block write through it,
-        so the host's commit keeps the shop's rows and referralkit's together, and its
-        rollback leaves neither. A program call that fails rolls back only its own
-        SAVEPOINT. The binding is local to the calling thread (or task). On PostgreSQL
-        the host transaction must be READ COMMITTED (the default) or SERIALIZABLE:
-        REPEATABLE READ would make the store's locks read a stale snapshot.
+        ``connection`` is the host's SQLAlchemy `Connection`, in the transaction that
+        writes the shop's own rows (its order, say), or the host's own driver connection
+        (a psycopg connection, such as Django's ``connection.connection``) inside its
+        transaction. Program calls in the block write through it, so the host's commit
+        keeps the shop's rows and referralkit's together, and its rollback leaves
+        neither; the store never commits or rolls back the host's transaction, and a
+        program call that fails rolls back only its own SAVEPOINT. The binding is local
+        to the calling thread (or task). On PostgreSQL the host transaction must be READ
+        COMMITTED (the default) or SERIALIZABLE: REPEATABLE READ would make the store's
+        locks read a stale snapshot.
         """
-        if not isinstance(connection, Connection):
+        if isinstance(connection, Connection):
+            with self._bound_to(connection):
+                yield self
+            return
+        if not callable(getattr(connection, "cursor", None)):
             raise ConfigError(
-                "bind() takes an sqlalchemy Connection (engine.connect() or engine.begin())",
+                "bind() takes an sqlalchemy Connection or a driver (DB-API) connection",
                 value=connection,
                 path="connection",
             )
+        if getattr(connection, "autocommit", False):
+            raise ConfigError(
+                "the driver connection is in autocommit mode, outside any transaction: bind"
+                " it inside the host's transaction (Django: inside transaction.atomic())",
+                value=connection,
+                path="connection",
+            )
+        borrowed = _borrowing_engine(self.engine, connection)
+        with borrowed.connect() as conn, self._bound_to(conn):
+            yield self
+
+    @contextmanager
+    def _bound_to(self, connection: Connection) -> Iterator[None]:
         if connection.dialect.name != self.dialect:
             raise ConfigError(
                 f"the connection is to {connection.dialect.name}, the store to {self.dialect}",
@@ -246,7 +292,7 @@ class SQLAlchemyStore:
             self._check_isolation(connection)
         token = _BOUND.set(((self, connection), *_BOUND.get()))
         try:
-            yield self
+            yield
         finally:
             _BOUND.reset(token)
 
@@ -254,7 +300,7 @@ class SQLAlchemyStore:
         try:
             level = str(connection.exec_driver_sql("SHOW transaction_isolation").scalar())
         except sa_exc.SQLAlchemyError as error:
-            raise storage_error(error, "reading the host transaction's isolation") from None
+            raise storage_error(error, "reading the host transaction's isolation") from cause(error)
         if level == "repeatable read":
             raise ConfigError(
                 "the host transaction is REPEATABLE READ: run program calls in a READ"
@@ -328,7 +374,7 @@ class _UnitOfWorkScope:
         except BaseException as error:
             self._release()
             if isinstance(error, sa_exc.SQLAlchemyError):
-                raise storage_error(error, "starting a unit of work") from None
+                raise storage_error(error, "starting a unit of work") from cause(error)
             raise
         return store.unit_of_work(conn)
 
@@ -345,13 +391,13 @@ class _UnitOfWorkScope:
                     tx.commit()
                 except (sa_exc.SQLAlchemyError, OSError) as error:
                     _quietly_roll_back(tx)
-                    raise storage_error(error, "committing a unit of work") from None
+                    raise storage_error(error, "committing a unit of work") from cause(error)
             elif tx is not None:
                 _quietly_roll_back(tx)
         finally:
             self._release()
         if isinstance(exc, sa_exc.SQLAlchemyError):
-            raise storage_error(exc, "a unit of work") from None
+            raise storage_error(exc, "a unit of work") from cause(exc)
 
     def _release(self) -> None:
         conn, self._conn = self._conn, None

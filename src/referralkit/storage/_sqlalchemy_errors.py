@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 
 from referralkit.errors import ReferralError, RetryableStorageError, StorageError
 
-__all__ = ["is_retryable", "storage_error"]
+__all__ = ["cause", "is_retryable", "storage_error"]
 
 # SQLSTATE classes and codes that describe a passing condition, not a wrong statement:
 # 08 connection exception, 40 transaction rollback (serialization failure, deadlock),
@@ -52,9 +52,9 @@ def storage_error(error: BaseException, doing: str) -> ReferralError:
     """The error to raise for ``error``, which happened while ``doing`` (for the message).
 
     A referralkit error raised inside SQLAlchemy (a naive time refused while binding a
-    parameter) is returned as it is; anything else becomes a `StorageError` whose
-    ``__cause__`` is the driver's exception (SQLAlchemy's own when there is none, as for
-    a pool timeout), a `RetryableStorageError` when it may pass.
+    parameter) is returned as it is; anything else becomes a `StorageError`, a
+    `RetryableStorageError` when it may pass. Raise it ``from cause(error)``, so that its
+    ``__cause__`` is the driver's exception.
     """
     orig = error.orig if isinstance(error, sa_exc.StatementError) else None
     if isinstance(orig, ReferralError):
@@ -62,7 +62,16 @@ def storage_error(error: BaseException, doing: str) -> ReferralError:
     detail = str(orig if orig is not None else error).strip().splitlines()
     first = detail[0] if detail else type(error).__name__
     kind = RetryableStorageError if is_retryable(error) else StorageError
-    wrapped = kind(f"{doing} failed: {first}", value=_sqlstate(orig))
-    wrapped.__cause__ = orig if isinstance(orig, BaseException) else error
-    wrapped.__suppress_context__ = True
-    return wrapped
+    return kind(f"{doing} failed: {first}", value=_sqlstate(orig))
+
+
+def cause(error: BaseException) -> BaseException | None:
+    """What to raise `storage_error` from: the driver's exception (SQLAlchemy's without one).
+
+    ``raise storage_error(error, doing) from cause(error)``; None for a referralkit error
+    that SQLAlchemy only carried, which is raised as it is.
+    """
+    orig = error.orig if isinstance(error, sa_exc.StatementError) else None
+    if isinstance(orig, ReferralError):
+        return None
+    return orig if isinstance(orig, BaseException) else error

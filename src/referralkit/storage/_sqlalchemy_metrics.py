@@ -52,7 +52,7 @@ from referralkit.metrics._source import (
     Window,
     median_micros,
 )
-from referralkit.storage._sqlalchemy_errors import storage_error
+from referralkit.storage._sqlalchemy_errors import cause, storage_error
 from referralkit.storage._sqlalchemy_tables import Tables
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class SQLAlchemyMetricsView:
         try:
             return list(self._c.execute(statement).all())
         except sa_exc.SQLAlchemyError as error:
-            raise storage_error(error, "reading metrics") from None
+            raise storage_error(error, "reading metrics") from cause(error)
 
     def _referral_key(self, by: Dimension | None) -> ColumnElement[Any]:
         r = self._t.referrals.c
@@ -375,13 +375,13 @@ class SQLAlchemyMetricsView:
 
     def _primary_rows(self, statement: Select[Any]) -> list[Any]:
         store = self._store
-        if store.read_engine.url == store.engine.url or store.bound_connection() is not None:
+        if not store.separate_reads or store.bound_connection() is not None:
             return self._all(statement)
         try:
             with store.connect() as conn:
                 return list(conn.execute(statement).all())
         except sa_exc.SQLAlchemyError as error:
-            raise storage_error(error, "reading clicks") from None
+            raise storage_error(error, "reading clicks") from cause(error)
 
 
 def _desc(label: str) -> Any:
@@ -410,12 +410,12 @@ class SQLAlchemyMetricsSource:
             try:
                 conn = store.read_engine.connect()
             except sa_exc.SQLAlchemyError as error:
-                raise storage_error(error, "opening a metrics view") from None
+                raise storage_error(error, "opening a metrics view") from cause(error)
             try:
                 try:
                     conn.begin()
                 except sa_exc.SQLAlchemyError as error:
-                    raise storage_error(error, "opening a metrics view") from None
+                    raise storage_error(error, "opening a metrics view") from cause(error)
                 yield SQLAlchemyMetricsView(conn, store)
             finally:
                 try:

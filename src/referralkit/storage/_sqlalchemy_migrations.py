@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select, tex
 from sqlalchemy import exc as sa_exc
 
 from referralkit.errors import ConfigError, SchemaVersionError
-from referralkit.storage._sqlalchemy_errors import storage_error
+from referralkit.storage._sqlalchemy_errors import cause, storage_error
 from referralkit.storage._sqlalchemy_session import lock_salt
 from referralkit.storage._sqlalchemy_tables import build_tables
 
@@ -62,7 +62,7 @@ def current_revision(
         ).c.version_num
         found = connection.execute(select(version)).scalars().all()
     except sa_exc.SQLAlchemyError as error:
-        raise storage_error(error, "reading the schema revision") from None
+        raise storage_error(error, "reading the schema revision") from cause(error)
     return found[0] if len(found) == 1 else None
 
 
@@ -147,4 +147,4 @@ def upgrade(
             context.run_migrations()
         return context.get_current_revision()
     except sa_exc.SQLAlchemyError as error:
-        raise storage_error(error, "migrating referralkit's tables") from None
+        raise storage_error(error, "migrating referralkit's tables") from cause(error)

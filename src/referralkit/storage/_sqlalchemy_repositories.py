@@ -472,7 +472,7 @@ class SQLAlchemyCodes(_Repo):
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
         """The owner's codes, oldest first."""
-        return [_code_row(r) for r in self._s.run(self._q.codes_by_owner, {"owner": owner})]
+        return [_code_row(r) for r in self._s.rows(self._q.codes_by_owner, {"owner": owner})]
 
 
 # -- referrals -----------------------------------------------------------------------
@@ -554,19 +554,19 @@ class SQLAlchemyReferrals(_Repo):
         """The referrer's referrals per status, under the referrer's lock (tiers, milestones)."""
         self._s.locks.customer(referrer)
         counts = dict.fromkeys(ReferralStatus, 0)
-        for status, n in self._s.run(self._q.counts_for_referrer, {"referrer": referrer}):
+        for status, n in self._s.rows(self._q.counts_for_referrer, {"referrer": referrer}):
             counts[_STATUS[status]] = int(n)
         return counts
 
     def referrer_times(self, referrer: str, since: datetime) -> list[datetime]:
         """Attribution times since ``since``, under the referrer's lock (velocity)."""
         self._s.locks.customer(referrer)
-        rows = self._s.run(self._q.referrer_times, {"referrer": referrer, "since": since})
+        rows = self._s.rows(self._q.referrer_times, {"referrer": referrer, "since": since})
         return [r[0] for r in rows]
 
     def in_review(self, limit: int) -> list[Referral]:
         """The review queue, oldest first."""
-        rows = self._s.run(self._q.referrals_in_review, {"limit": limit})
+        rows = self._s.rows(self._q.referrals_in_review, {"limit": limit})
         return [_referral_row(r) for r in rows]
 
     def referrer_of(self, referee: str) -> str | None:
@@ -579,9 +579,9 @@ class SQLAlchemyReferrals(_Repo):
         """The referrer's referees, oldest first, under the referrer's lock."""
         self._s.locks.customer(referrer)
         if last is None:
-            rows = self._s.run(self._q.referees_of, {"referrer": referrer})
+            rows = self._s.rows(self._q.referees_of, {"referrer": referrer})
             return [str(r[0]) for r in rows]
-        rows = self._s.run(self._q.last_referees_of, {"referrer": referrer, "last": last})
+        rows = self._s.rows(self._q.last_referees_of, {"referrer": referrer, "last": last})
         return [str(r[0]) for r in rows][::-1]
 
     def reassign(
@@ -661,7 +661,7 @@ class SQLAlchemyConversions(_Repo):
 
     def for_referral(self, referral_id: str) -> list[Conversion]:
         """The referral's orders, oldest first."""
-        rows = self._s.run(self._q.conversions_for_referral, {"referral_id": referral_id})
+        rows = self._s.rows(self._q.conversions_for_referral, {"referral_id": referral_id})
         return [_conversion_row(r) for r in rows]
 
 
@@ -735,23 +735,23 @@ class SQLAlchemyRewards(_Repo):
 
     def for_order(self, order_id: str) -> list[Reward]:
         """The order's rewards in grant order, locked for update (a refund shrinks them)."""
-        rows = self._s.run(self._q.rewards_for_order, {"order_id": order_id})
+        rows = self._s.rows(self._q.rewards_for_order, {"order_id": order_id})
         return [_reward_row(r) for r in rows]
 
     def for_customer(self, customer_id: str) -> list[Reward]:
         """The customer's rewards in grant order, under the customer's lock (caps)."""
         self._s.locks.customer(customer_id)
-        rows = self._s.run(self._q.rewards_for_customer, {"customer_id": customer_id})
+        rows = self._s.rows(self._q.rewards_for_customer, {"customer_id": customer_id})
         return [_reward_row(r) for r in rows]
 
     def for_referral(self, referral_id: str) -> list[Reward]:
         """The referral's rewards in grant order, locked for update."""
-        rows = self._s.run(self._q.rewards_for_referral, {"referral_id": referral_id})
+        rows = self._s.rows(self._q.rewards_for_referral, {"referral_id": referral_id})
         return [_reward_row(r) for r in rows]
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
         """Held rewards due at ``now``, skipping any another unit of work is releasing."""
-        rows = self._s.run(self._q.due_rewards, {"now": now, "limit": limit})
+        rows = self._s.rows(self._q.due_rewards, {"now": now, "limit": limit})
         return [_reward_row(r) for r in rows]
 
     def append(self, entries: Iterable[LedgerEntry]) -> None:
@@ -774,7 +774,7 @@ class SQLAlchemyRewards(_Repo):
 
     def balances(self, customer_id: str) -> list[tuple[str, str | None, Money | None, int]]:
         """Sums of the customer's entries per bucket and currency."""
-        rows = self._s.run(self._q.balances, {"customer_id": customer_id})
+        rows = self._s.rows(self._q.balances, {"customer_id": customer_id})
         return [(b, c, money_from_minor_or_none(m, c), int(p)) for b, c, m, p in rows]
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
@@ -782,7 +782,7 @@ class SQLAlchemyRewards(_Repo):
         self._s.locks.spend()
         money: dict[str, Money] = {}
         points = 0
-        for currency, minor, pts in self._s.run(self._q.spend):
+        for currency, minor, pts in self._s.rows(self._q.spend):
             points += int(pts)
             if currency is not None:
                 money[currency] = money_from_minor(int(minor), currency)
@@ -807,7 +807,7 @@ class SQLAlchemyEvents(_Repo):
 
     def pending(self, limit: int) -> list[Event]:
         """Unacknowledged events, oldest first."""
-        rows = self._s.run(self._q.pending_events, {"limit": limit})
+        rows = self._s.rows(self._q.pending_events, {"limit": limit})
         return [Event(id=int(i), type=t, payload=p, occurred_at=o) for i, t, p, o in rows]
 
     def ack(self, event_ids: Iterable[int]) -> int:
@@ -840,13 +840,13 @@ class SQLAlchemyIdentities(_Repo):
 
     def signals(self, customer_id: str) -> frozenset[Signal]:
         """Every hashed signal of the customer."""
-        rows = self._s.run(self._q.signals_of, {"customer_id": customer_id})
+        rows = self._s.rows(self._q.signals_of, {"customer_id": customer_id})
         return frozenset((str(k), str(d)) for k, d in rows)
 
     def customers_with(self, signal: Signal, limit: int) -> list[str]:
         """Customers carrying the signal, under the signal's lock (duplicates)."""
         self._s.locks.signals((signal,))
-        rows = self._s.run(
+        rows = self._s.rows(
             self._q.customers_with, {"kind": signal[0], "digest": signal[1], "limit": limit}
         )
         return [str(r[0]) for r in rows]
@@ -856,7 +856,7 @@ class SQLAlchemyIdentities(_Repo):
     ) -> list[tuple[str, datetime]]:
         """Recent referees carrying the signal, newest first, under its lock (velocity)."""
         self._s.locks.signals((signal,))
-        rows = self._s.run(
+        rows = self._s.rows(
             self._q.referees_since,
             {"kind": signal[0], "digest": signal[1], "since": since, "limit": limit},
         )
@@ -877,7 +877,7 @@ class SQLAlchemyIdentities(_Repo):
             if wanted is not None:
                 statement = self._q.signal_counts_only
                 params["only"] = wanted
-            for kind, digest, n in self._s.run(statement, params):
+            for kind, digest, n in self._s.rows(statement, params):
                 key = (str(kind), str(digest))
                 counts[key] = counts.get(key, 0) + int(n)
         return counts

@@ -37,7 +37,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from referralkit.context import Signal
-from referralkit.storage._sqlalchemy_errors import storage_error
+from referralkit.storage._sqlalchemy_errors import cause, storage_error
 
 __all__ = ["Locks", "Session", "lock_salt"]
 
@@ -70,7 +70,14 @@ class Session:
         try:
             return self.conn.execute(statement, params)
         except (sa_exc.SQLAlchemyError, OSError) as error:
-            raise storage_error(error, "a statement") from None
+            raise storage_error(error, "a statement") from cause(error)
+
+    def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Execute ``statement`` and fetch every row at once; failures are `StorageError`s."""
+        try:
+            return list(self.conn.execute(statement, params).all())
+        except (sa_exc.SQLAlchemyError, OSError) as error:
+            raise storage_error(error, "a statement") from cause(error)
 
 
 class Locks:
