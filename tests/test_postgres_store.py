@@ -111,7 +111,8 @@ def test_prefix_and_schema_apply_to_every_table_index_and_the_version_table(fres
         }
         assert found.get_table_names() == []  # nothing in the default schema
         indexes = {i["name"] for t in tables for i in found.get_indexes(t, schema="referrals")}
-        assert indexes and all(str(name).startswith("rk_") for name in indexes)
+        assert len(indexes) == 22  # 16 indexes and 6 unique constraints
+        assert all(str(name).startswith("rk_") for name in indexes)
         with engine.connect() as conn:
             assert current_revision(conn, table_prefix="rk_", schema="referrals") == HEAD
             assert current_revision(conn) is None
@@ -222,7 +223,7 @@ def test_the_db_commands_upgrade_report_and_check(fresh_url: str, capsys) -> Non
 
 
 @pytest.fixture
-def orders(postgres_engine: Engine) -> Iterator[Table]:
+def orders(postgres_engine: Engine) -> Table:
     """The shop's own orders table, beside referralkit's in the same database."""
     table = Table(
         "shop_orders", MetaData(), Column("id", Text, primary_key=True), Column("cents", Integer)
@@ -230,7 +231,7 @@ def orders(postgres_engine: Engine) -> Iterator[Table]:
     table.create(postgres_engine, checkfirst=True)
     with postgres_engine.begin() as conn:
         conn.execute(table.delete())
-    yield table
+    return table
 
 
 class _ShopFailed(Exception):
@@ -249,13 +250,21 @@ def test_a_shop_transaction_that_rolls_back_leaves_no_conversion_reward_or_event
 ) -> None:
     program = _referred(store)
     before = _counts(postgres_engine)
-    with pytest.raises(_ShopFailed), postgres_engine.begin() as conn:
-        conn.execute(insert(orders).values(id="o-1", cents=8000))
-        with store.bind(conn):
-            rewards = program.convert(referee="bob", order_id="o-1", amount=rk.Money("80", "USD"))
-            assert len(rewards) == 2
-            assert len(program.pending_events(100)) == 4  # seen inside the shop's transaction
-        raise _ShopFailed  # say, the payment was declined after the order was written
+    seen: list[int] = []
+
+    def checkout() -> None:
+        with postgres_engine.begin() as conn:
+            conn.execute(insert(orders).values(id="o-1", cents=8000))
+            with store.bind(conn):
+                rewards = program.convert(
+                    referee="bob", order_id="o-1", amount=rk.Money("80", "USD")
+                )
+                seen.extend([len(rewards), len(program.pending_events(100))])
+            raise _ShopFailed  # say, the payment was declined after the order was written
+
+    with pytest.raises(_ShopFailed):
+        checkout()
+    assert seen == [2, 4]  # written, and seen inside the shop's transaction
     assert _counts(postgres_engine) == before
     with postgres_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 0
@@ -335,8 +344,8 @@ def test_the_shops_driver_connection_can_be_bound_as_django_does(
 def test_a_repeatable_read_host_transaction_is_refused(
     store: SQLAlchemyStore, postgres_engine: Engine
 ) -> None:
-    with postgres_engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    with postgres_engine.connect() as plain:
+        conn = plain.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin(), pytest.raises(rk.ConfigError, match="REPEATABLE READ"), store.bind(conn):
             pass
 
@@ -354,6 +363,18 @@ def test_binding_is_local_to_the_thread(store: SQLAlchemyStore, postgres_engine:
 
 
 # -- errors ----------------------------------------------------------------------------
+
+
+def test_ids_holding_nul_round_trip(store: SQLAlchemyStore) -> None:
+    """PostgreSQL text cannot hold NUL: the store escapes it, and its escape character."""
+    weird = ["a\x00b", "c\x01d", "e\x010", "\x01\x00\x01"]
+    with store.transaction() as uow:
+        for text_id in weird:
+            uow.identities.add(text_id, [("email", text_id)])
+    with store.transaction() as uow:
+        for text_id in weird:
+            assert uow.identities.signals(text_id) == frozenset({("email", text_id)})
+            assert uow.identities.customers_with(("email", text_id), 5) == [text_id]
 
 
 def _terminate_idle_in_transaction(server: PostgresServer) -> int:
