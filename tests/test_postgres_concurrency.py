@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,59 @@ def test_a_server_restart_under_load_loses_and_doubles_nothing(
         _check_ledger(engine)
     finally:
         engine.dispose()
+
+
+def test_racing_threads_never_cross_a_referrers_cap_or_skip_a_tier(
+    postgres_engine: Engine,
+) -> None:
+    """Sixteen threads convert one referrer's referees at once: the cap holds to the cent,
+    and every tier is paid at exactly the count it starts at."""
+    import threading
+
+    import referralkit as rk
+    from conftest import empty_postgres
+    from referralkit.policies import Capped, Fixed, Tier, Tiered
+    from referralkit.storage import SQLAlchemyStore
+
+    empty_postgres(postgres_engine)
+    store = SQLAlchemyStore(postgres_engine)
+    tiers = Tiered(
+        [
+            Tier(min_referrals=1, reward=Fixed(rk.Money("10", "USD"))),
+            Tier(min_referrals=20, reward=Fixed(rk.Money("20", "USD"))),
+        ]
+    )
+    program = rk.ReferralProgram(
+        store=store,
+        secret=b"cap-test-secret-0123456789abcdef-0123",
+        policy=Capped(tiers, max_per_referrer=rk.Money("405.50", "USD")),
+        guards=[],
+    )
+    code = program.enroll("ann").code
+    referees = [f"friend-{i}" for i in range(40)]
+    for referee in referees:
+        program.attribute(code=code, referee=referee)
+    errors: list[BaseException] = []
+
+    def work(lane: int) -> None:
+        try:
+            for referee in referees[lane::16]:
+                program.convert(
+                    referee=referee, order_id=f"o-{referee}", amount=rk.Money("9", "USD")
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(lane,)) for lane in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    amounts = [r.amount for r in program.rewards("ann")]
+    # 19 x 10 USD, then 10 x 20 USD, then the 15.50 USD left under the cap.
+    assert sum(a.amount for a in amounts if a is not None) == Decimal("405.50")
+    # The qualified count each conversion saw was exact: 19 tens, then twenties.
+    assert sorted(a.amount for a in amounts if a is not None)[:19] == [10] * 19
+    assert [a.amount for a in amounts if a is not None].count(20) == 10
+    store.close()

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from referralkit.errors import ConfigError, RetryableStorageError
+from referralkit.storage._sqlalchemy_direct import DirectStatements
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
 from referralkit.storage._sqlalchemy_migrations import check_revision, upgrade
 from referralkit.storage._sqlalchemy_repositories import SQLAlchemyUnitOfWork, Statements
@@ -169,6 +170,7 @@ class SQLAlchemyStore:
         self._statements = Statements(self.tables, self.dialect)
         self._salt = lock_salt(self.tables.prefix, self.tables.schema)
         self._advisory = self.dialect == "postgresql"
+        self._direct = DirectStatements(base.dialect) if self._advisory else None
         self._reconnect_for = float(reconnect_for)
         memory = self.dialect == "sqlite" and isinstance(base.pool, StaticPool)
         self._memory_lock = threading.RLock() if memory else None
@@ -239,7 +241,7 @@ class SQLAlchemyStore:
 
     def unit_of_work(self, connection: Connection) -> SQLAlchemyUnitOfWork:
         """The repositories of a unit of work on ``connection`` (already in a transaction)."""
-        session = Session(connection, advisory=self._advisory, salt=self._salt)
+        session = Session(connection, advisory=self._advisory, salt=self._salt, direct=self._direct)
         return SQLAlchemyUnitOfWork.on(session, self._statements)
 
     # -- the shop's transaction ---------------------------------------------------------

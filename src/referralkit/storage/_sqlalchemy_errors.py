@@ -21,6 +21,7 @@ __all__ = ["cause", "is_retryable", "storage_error"]
 # canceled (statement_timeout), 57P01-57P05 the server shutting down, crashed or idle.
 _RETRYABLE_CLASSES = ("08", "40")
 _RETRYABLE_CODES = frozenset({"53300", "55P03", "57014", "57P01", "57P02", "57P03", "57P05"})
+_LOST = frozenset({"OperationalError", "InterfaceError"})
 _SQLITE_BUSY = ("database is locked", "database is busy", "database table is locked")
 
 
@@ -39,13 +40,11 @@ def is_retryable(error: BaseException) -> bool:
     state = _sqlstate(orig)
     if state is not None:
         return state.startswith(_RETRYABLE_CLASSES) or state in _RETRYABLE_CODES
-    if isinstance(error, sa_exc.OperationalError):
-        text = str(orig).lower()
-        if any(busy in text for busy in _SQLITE_BUSY):
-            return True
-        # psycopg raises OperationalError without a SQLSTATE when the server is gone.
-        return type(orig).__module__.startswith("psycopg") and state is None
-    return False
+    if any(busy in str(orig).lower() for busy in _SQLITE_BUSY):
+        return True
+    # psycopg raises these without a SQLSTATE when the connection is gone.
+    kind = type(orig)
+    return kind.__module__.startswith("psycopg") and kind.__name__ in _LOST
 
 
 def storage_error(error: BaseException, doing: str) -> ReferralError:

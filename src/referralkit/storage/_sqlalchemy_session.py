@@ -37,7 +37,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from referralkit.context import Signal
+from referralkit.storage._sqlalchemy_direct import DirectStatements, Prepared, Rows
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
+
+try:  # the driver's own errors, raised by statements run on its cursor
+    from psycopg import Error as _PsycopgError
+
+    _DRIVER_ERRORS: tuple[type[BaseException], ...] = (_PsycopgError,)
+except ImportError:  # pragma: no cover - SQLite only
+    _DRIVER_ERRORS = ()
 
 __all__ = ["Locks", "Session", "lock_salt"]
 
@@ -55,29 +63,70 @@ def lock_salt(prefix: str, schema: str | None) -> bytes:
 
 
 class Session:
-    """A unit of work's connection: every statement runs through `run`."""
+    """A unit of work's connection: every statement runs through `run`.
 
-    __slots__ = ("conn", "locks")
+    With ``direct`` (PostgreSQL), statements run on the connection's DB-API cursor as
+    `referralkit.storage._sqlalchemy_direct` prepares them; otherwise through SQLAlchemy.
+    """
 
-    def __init__(self, conn: Connection, *, advisory: bool, salt: bytes) -> None:
+    __slots__ = ("_cursor", "conn", "direct", "locks")
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        advisory: bool,
+        salt: bytes,
+        direct: DirectStatements | None = None,
+    ) -> None:
         self.conn = conn
+        self.direct = direct
+        self._cursor: Any = None
         self.locks = Locks(self, salt) if advisory else _NoLocks()
 
     def run(
         self, statement: Executable, params: Mapping[str, Any] | list[dict[str, Any]] | None = None
     ) -> Any:
-        """Execute ``statement`` (its `sqlalchemy.CursorResult`); failures are `StorageError`s."""
+        """Execute ``statement``; returns its `sqlalchemy.CursorResult` (or `Rows`).
+
+        Failures are `StorageError`s.
+        """
+        prepared = None if self.direct is None else self.direct.get(statement, params)
         try:
+            if prepared is not None:
+                return self._direct(prepared, params)
             return self.conn.execute(statement, params)
         except (sa_exc.SQLAlchemyError, OSError) as error:
+            raise storage_error(error, "a statement") from cause(error)
+        except _DRIVER_ERRORS as error:
+            self._lost(error)
             raise storage_error(error, "a statement") from cause(error)
 
     def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Execute ``statement`` and fetch every row at once; failures are `StorageError`s."""
+        result = self.run(statement, params)
         try:
-            return list(self.conn.execute(statement, params).all())
+            return list(result.all())
         except (sa_exc.SQLAlchemyError, OSError) as error:
             raise storage_error(error, "a statement") from cause(error)
+
+    def _direct(self, prepared: Prepared, params: Any) -> Rows:
+        cursor = self._cursor
+        if cursor is None:
+            self.conn.connection  # noqa: B018 - checks the connection out of the pool, if not yet
+            cursor = self._cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        if isinstance(params, list):
+            cursor.executemany(prepared.sql, [prepared.parameters(p) for p in params])
+            return Rows([], cursor.rowcount)
+        cursor.execute(prepared.sql, prepared.parameters(params or {}))
+        rows = [prepared.row(r) for r in cursor.fetchall()] if prepared.returns_rows else []
+        return Rows(rows, cursor.rowcount)
+
+    def _lost(self, error: BaseException) -> None:
+        """A driver error SQLAlchemy did not see: a lost connection must leave the pool."""
+        state = getattr(error, "sqlstate", None)
+        if state is None or state.startswith(("08", "57P")):
+            self.conn.invalidate()
 
 
 class Locks:
