@@ -220,40 +220,123 @@ class Replay:
         ]
 
 
+class _Floor:
+    """Plain psycopg on one connection: the traced statements, COMMIT at each mark."""
+
+    def __init__(self, dsn: str) -> None:
+        self.conn = psycopg.connect(dsn)
+        self.cur = self.conn.cursor()
+
+    def execute(self, sql: str, params: Any, many: bool) -> list[Any]:
+        try:
+            if many:
+                self.cur.executemany(sql, params)
+                return []
+            self.cur.execute(sql, params)
+            return self.cur.fetchall() if self.cur.description is not None else []
+        except psycopg.Error as exc:
+            raise RuntimeError(f"{exc}: {sql} {params}") from None
+
+    def run(self, steps: list[Step]) -> None:
+        releasing = False
+        for k, step in enumerate(steps):
+            if step is None:
+                self.conn.commit()
+                releasing = False
+            elif not releasing:  # a release's statements depend on the rows due: see below
+                sql, params, many = step
+                rows = self.execute(sql, params, many)
+                if "SKIP LOCKED" in sql:
+                    self.release(steps[k + 1 : k + 4], rows, params["now"])
+                    releasing = True
+
+    def release(self, texts: list[Step], rows: list[Any], now: datetime) -> None:
+        """As the store does: release the rows this worker got (the others skip them)."""
+        update, ledger, event = (step[0] for step in texts if step is not None)
+        by_role = {"update": update, "ledger": ledger, "event": event}
+        for row in rows:
+            for role, params, many in _release_row(row, now):
+                self.execute(by_role[role], params, many)
+
+
 def floor_worker(  # noqa: PLR0917 - the pool passes arguments by position
     dsn: str, first: list[Step], second: list[Step], worker: int, cycles: int, barrier: Any
 ) -> tuple[float, float]:
     """The same statements on one plain psycopg connection: implicit BEGIN, COMMIT per mark."""
     replay = Replay(first, second)
     plans = [replay.cycle(worker, j) for j in range(2, cycles + WARMUP + 2)]
-    conn = psycopg.connect(dsn)
-
-    def run(steps: list[Step]) -> None:
-        cur = conn.cursor()
-        for step in steps:
-            if step is None:
-                conn.commit()
-                continue
-            sql, params, many = step
-            try:
-                if many:
-                    cur.executemany(sql, params)
-                else:
-                    cur.execute(sql, params)
-                    if cur.description is not None:
-                        cur.fetchall()
-            except psycopg.Error as exc:
-                raise RuntimeError(f"{exc}: {sql} {params}") from None
-
+    floor = _Floor(dsn)
     for plan in plans[:WARMUP]:
-        run(plan)
+        floor.run(plan)
     barrier.wait()
     start = time.time()
     for plan in plans[WARMUP:]:
-        run(plan)
+        floor.run(plan)
     end = time.time()
-    conn.close()
+    floor.conn.close()
     return start, end
+
+
+def _release_row(row: tuple[Any, ...], now: datetime) -> list[tuple[str, Any, bool]]:
+    """One due reward's release, as the store writes it: its state, two entries, an event."""
+    (rid, _key, referral_id, beneficiary, customer, kind, currency, amount, _granted, points,
+     _gp, _state, order_id, policy, _expl, _created, hold_until, perk, coupon, _prop,
+     clawback, clawback_points) = row  # fmt: skip
+    entry = {"reward_id": rid, "customer_id": customer, "currency": currency, "reason": "release"}
+    payload = {
+        "reward_id": rid,
+        "customer_id": customer,
+        "beneficiary": beneficiary,
+        "kind": kind,
+        "amount": {"amount": str(Decimal(amount).scaleb(-2)), "currency": currency},
+        "points": points,
+        "perk": perk,
+        "coupon_code": coupon,
+        "state": "available",
+        "order_id": order_id,
+        "referral_id": referral_id,
+        "policy": policy,
+    }
+    return [
+        (
+            "update",
+            {
+                "rid": rid,
+                "new_amount": amount,
+                "new_state": "available",
+                "new_hold_until": hold_until,
+                "new_clawback": clawback,
+                "new_points": points,
+                "new_clawback_points": clawback_points,
+            },
+            False,
+        ),
+        (
+            "ledger",
+            [
+                {
+                    **entry,
+                    "bucket": "held",
+                    "amount_minor": -amount,
+                    "points": -points,
+                    "occurred_at": now,
+                },
+                {
+                    **entry,
+                    "bucket": "available",
+                    "amount_minor": amount,
+                    "points": points,
+                    "occurred_at": now,
+                },
+            ],
+            True,
+        ),
+        (
+            "event",
+            {"type": "reward.available", "payload": Jsonb(payload), "occurred_at": now},
+            False,
+        ),
+    ]
 
 
 def _together(workers: int, target: Callable[..., tuple[float, float]], *args: Any) -> float:

@@ -34,14 +34,19 @@ settings.register_profile("fast", max_examples=10, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+def require_bindir(bindir: Path | None, *, ci: bool) -> Path:
+    """The server binaries' folder; without one, skip (or, under CI, fail) the test."""
+    if bindir is None:
+        if ci:
+            pytest.fail(f"CI must run the PostgreSQL tests: {INSTALL_HINT}", pytrace=False)
+        pytest.skip(INSTALL_HINT)
+    return bindir
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the whole session, on a free port of 127.0.0.1."""
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the PostgreSQL tests: {INSTALL_HINT}", pytrace=False)
-        pytest.skip(INSTALL_HINT)
+    bindir = require_bindir(find_bindir(), ci=bool(os.environ.get("CI")))
     server = PostgresServer(bindir).start()
     yield server
     server.stop()

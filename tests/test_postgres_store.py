@@ -85,6 +85,33 @@ def _counts(
         }
 
 
+# -- the server the tests start -------------------------------------------------------------
+
+
+def test_missing_server_binaries_skip_locally_and_fail_under_ci(tmp_path) -> None:
+    from conftest import require_bindir
+
+    with pytest.raises(pytest.skip.Exception, match="apt-get install postgresql"):
+        require_bindir(None, ci=False)
+    with pytest.raises(pytest.fail.Exception, match="CI must run the PostgreSQL tests"):
+        require_bindir(None, ci=True)
+    assert require_bindir(tmp_path, ci=True) == tmp_path
+
+
+def test_the_server_owns_its_throwaway_folder_and_never_runs_as_root(
+    postgres_server: PostgresServer,
+) -> None:
+    """initdb refuses root: as root the server runs as the postgres user, in its own folder."""
+    import os
+
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
+        (data,) = conn.execute("SELECT current_setting('data_directory')").fetchone()
+    assert data == str(postgres_server.data)
+    owner = postgres_server.data.stat().st_uid
+    assert owner != 0
+    assert owner == os.geteuid() or os.geteuid() == 0
+
+
 # -- migrations ----------------------------------------------------------------------
 
 

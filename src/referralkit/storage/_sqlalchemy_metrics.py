@@ -15,15 +15,17 @@ no lock taken, writers never wait for it), a deferred transaction on SQLite. Wit
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Engine,
     Integer,
     Select,
     String,
@@ -55,8 +57,28 @@ from referralkit.metrics._source import (
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
 from referralkit.storage._sqlalchemy_tables import Tables
 
-if TYPE_CHECKING:
-    from referralkit.storage._sqlalchemy import SQLAlchemyStore
+
+class MeasuredStore(Protocol):
+    """What a metrics source reads of its `referralkit.storage.SQLAlchemyStore`."""
+
+    tables: Tables
+    dialect: str
+    read_engine: Engine
+    separate_reads: bool
+
+    @property
+    def memory_lock(self) -> threading.RLock | None:
+        """The lock of an in-memory SQLite database, if any."""
+        ...
+
+    def bound_connection(self) -> Connection | None:
+        """The host connection bound in this context, if any."""
+        ...
+
+    def connect(self) -> Connection:
+        """A connection to the primary."""
+        ...
+
 
 __all__ = ["SQLAlchemyMetricsSource", "SQLAlchemyMetricsView"]
 
@@ -126,7 +148,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 class SQLAlchemyMetricsView:
     """Aggregate queries on one read transaction (see `referralkit.metrics.MetricsView`)."""
 
-    def __init__(self, conn: Connection, store: SQLAlchemyStore) -> None:
+    def __init__(self, conn: Connection, store: MeasuredStore) -> None:
         self._c = conn
         self._store = store
         self._t: Tables = store.tables
@@ -392,7 +414,7 @@ def _desc(label: str) -> Any:
 class SQLAlchemyMetricsSource:
     """`MetricsSource` of an `SQLAlchemyStore`: each view is one read transaction."""
 
-    def __init__(self, store: SQLAlchemyStore) -> None:
+    def __init__(self, store: MeasuredStore) -> None:
         self._store = store
 
     @contextmanager
