@@ -45,12 +45,15 @@ from referralkit.errors import ConfigError
 from referralkit.storage._errors import require_aware
 
 __all__ = [
+    "NAMING_CONVENTION",
+    "Document",
+    "IdText",
+    "Serial",
     "Tables",
     "UTCDateTime",
     "build_tables",
     "check_prefix",
     "check_schema",
-    "naming_convention",
 ]
 
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,29}\Z|\Z")
@@ -84,14 +87,12 @@ def check_schema(schema: object) -> str | None:
     return schema
 
 
-def naming_convention(prefix: str) -> dict[str, str]:
-    """Constraint names: table (prefixed) then columns, so none clashes with the shop's."""
-    del prefix  # the table names carry it
-    return {
-        "pk": "%(table_name)s_pkey",
-        "uq": "%(table_name)s_%(column_0_N_name)s_key",
-        "fk": "%(table_name)s_%(column_0_name)s_fkey",
-    }
+#: Constraint names: the (prefixed) table, then the columns, so none clashes with the shop's.
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+}
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -363,7 +364,7 @@ def _identity_signals(md: MetaData, p: str) -> Table:
 def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
     """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
     prefix, schema = check_prefix(prefix), check_schema(schema)
-    md = MetaData(schema=schema, naming_convention=naming_convention(prefix))
+    md = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
     codes = _codes(md, prefix)
     referrals = _referrals(md, prefix, codes)
     conversions = _conversions(md, prefix, referrals)
