@@ -1,7 +1,7 @@
 """The full metrics report over a big SQLite programme, against hand-written SQL.
 
 Generates a programme file directly with bulk SQL on referralkit's schema (codes,
-referrals, orders, rewards, click events: 1,000,000 referrals and 3,000,000 orders at
+referrals, orders, rewards, clicks: 1,000,000 referrals and 3,000,000 orders at
 full size), then measures in the same run:
 
 - referralkit: ``build_report`` over ``SQLiteStore.metrics_source()`` with every
@@ -162,13 +162,13 @@ def generate(path: Path, referrals: int) -> None:
             f" FROM (SELECT rowid, id, referrer, referee, attributed_at,"
             f" {_h('rowid', salt)} % 100 AS b FROM referrals WHERE status = 'qualified') AS r"
         )
-    # Clicks: two per referral, on random codes, as the program's click events.
+    # Clicks: two per referral, on random codes, in the program's clicks table.
     db.execute(
-        "INSERT INTO events (type, payload, occurred_at, acked)"
-        " SELECT 'click', json_object('campaign', c.campaign,"
-        f" 'channel', json_extract({channels}, '$[' || (s.n % 7) || ']'),"
-        " 'code', c.code, 'visitor', printf('v%09d', s.n)),"
-        f" {_ts(f'59 + s.n * 366.0 / {referrals * CLICKS_PER_REFERRAL}')}, 1"
+        "INSERT INTO clicks (campaign, channel, code, visitor, occurred_at)"
+        " SELECT c.campaign,"
+        f" json_extract({channels}, '$[' || (s.n % 7) || ']'),"
+        " c.code, printf('v%09d', s.n),"
+        f" {_ts(f'59 + s.n * 366.0 / {referrals * CLICKS_PER_REFERRAL}')}"
         f" FROM (SELECT n, {_h('n', 10)} % {referrers} AS who FROM seq"
         f" WHERE n < {referrals * CLICKS_PER_REFERRAL}) AS s"
         " JOIN codes AS c ON c.code = printf('C%08d', s.who)"
@@ -289,8 +289,8 @@ _KEYS = {
     "week": "date(substr(r.attributed_at, 1, 10), '-6 days', 'weekday 1')",
 }
 _CLICK_KEYS = {
-    "campaign": "json_extract(e.payload, '$.campaign')",
-    "channel": "json_extract(e.payload, '$.channel')",
+    "campaign": "e.campaign",
+    "channel": "e.channel",
     "referrer": "cd.owner",
 }
 
@@ -307,9 +307,9 @@ def floor_report(path: Path) -> dict[str, object]:
     (participants,) = q(
         "SELECT count(DISTINCT owner) FROM codes WHERE code IN ("
         " SELECT code FROM referrals WHERE status <> 'rejected'"
-        " UNION SELECT json_extract(payload, '$.code') FROM events WHERE type = 'click')"
+        " UNION SELECT code FROM clicks)"
     ).fetchone()
-    (clicks,) = q("SELECT count(*) FROM events WHERE type = 'click'").fetchone()
+    (clicks,) = q("SELECT count(*) FROM clicks").fetchone()
 
     def funnel(key: str | None, top: int | None = None) -> list[tuple]:
         k = "NULL" if key is None else _KEYS[key]
@@ -391,12 +391,12 @@ def floor_report(path: Path) -> dict[str, object]:
             args,
         ):
             cost.setdefault(k, {})[currency] = str(Decimal(_minor_text(minor)))
-        join = " LEFT JOIN codes AS cd ON cd.code = json_extract(e.payload, '$.code')"
+        join = " LEFT JOIN codes AS cd ON cd.code = e.code"
         click_where = where.replace(_KEYS[dim], _CLICK_KEYS[dim])
         click_counts = dict(
             q(
-                f"SELECT {_CLICK_KEYS[dim]} AS k, count(*) FROM events AS e"
-                f"{join if dim == 'referrer' else ''} WHERE e.type = 'click' AND {click_where}"
+                f"SELECT {_CLICK_KEYS[dim]} AS k, count(*) FROM clicks AS e"
+                f"{join if dim == 'referrer' else ''} WHERE {click_where}"
                 " GROUP BY k",
                 args,
             ).fetchall()

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import attrs
 
+from referralkit.codes import code_key
 from referralkit.model import ReferralStatus
 from referralkit.storage import MemoryStore
-from referralkit.storage._memory import _Codes, _Conversions, _Events, _Referrals, _Rewards
+from referralkit.storage._memory import (
+    _Clicks,
+    _Codes,
+    _Conversions,
+    _Events,
+    _Referrals,
+    _Rewards,
+)
 from referralkit.storage._memory_metrics import MemoryMetricsView
 
 
@@ -97,7 +105,10 @@ class _CodeTextOverwritten(_Codes):
         taken = t.codes.get(code.code)
         if taken is not None and (code.owner, code.campaign) not in t.code_by_owner:
             del t.codes[code.code]  # another owner's code text is silently taken over
+            key = code_key(code.code)
+            t.code_keys.pop(key, None)
             self._undo.append(lambda: t.codes.__setitem__(code.code, taken))
+            self._undo.append(lambda: t.code_keys.__setitem__(key, taken.code))
         return super().add(code)
 
 
@@ -108,14 +119,51 @@ class CodeTextNotUnique(_Swapped):
 
 
 class _NewestEventsFirst(_Events):
-    def pending(self, limit):
-        return sorted(super().pending(10**9), key=lambda e: -e.id)[:limit]
+    def pending(self, limit, now=None):
+        return sorted(super().pending(10**9, now), key=lambda e: -e.id)[:limit]
 
 
 class EventsOutOfOrder(_Swapped):
     """Pending events come newest first."""
 
     swaps: ClassVar = {"events": _recast(_NewestEventsFirst)}
+
+
+class _ClaimsIgnoreLeases(_Events):
+    def claim(self, limit, now, until, worker=None):
+        t = self._t
+        for event_id in list(t.claimable_at):  # every lease forgotten before the claim
+            self._set(t.claimable_at, event_id, None)
+        return super().claim(limit, now, until, worker)
+
+
+class LeasesIgnored(_Swapped):
+    """A claim hands out events another claim still holds."""
+
+    swaps: ClassVar = {"events": _recast(_ClaimsIgnoreLeases)}
+
+
+class _PrunesPending(_Events):
+    def prune(self, before, limit):
+        self.ack(list(self._t.events))  # pending, leased and dead events count as delivered
+        return super().prune(before, limit)
+
+
+class PruneTakesPending(_Swapped):
+    """Pruning deletes events that were never acknowledged."""
+
+    swaps: ClassVar = {"events": _recast(_PrunesPending)}
+
+
+class _ClicksOfAllTime(_Clicks):
+    def for_visitor(self, visitors, since, until):
+        return super().for_visitor(visitors, datetime.min.replace(tzinfo=timezone.utc), until)
+
+
+class ClicksOutsideTheWindow(_Swapped):
+    """A visitor's clicks from before the window are returned too."""
+
+    swaps: ClassVar = {"clicks": _recast(_ClicksOfAllTime)}
 
 
 class _AssumesUtc(_Conversions):
@@ -181,6 +229,9 @@ VARIANTS: dict[str, type[MemoryStore]] = {
         DuplicateRewardKeys,
         CodeTextNotUnique,
         EventsOutOfOrder,
+        LeasesIgnored,
+        PruneTakesPending,
+        ClicksOutsideTheWindow,
         NaiveTimesAccepted,
         MissingRefereesSince,
         MetricsWithoutClicks,

@@ -12,18 +12,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 import referralkit as rk
+from referralkit.outbox import drain_all
 from referralkit.policies import AllOf, Budget, DoubleSided, Fixed, Milestone
 from referralkit.storage import SQLiteStore
 
 SECRET = b"concurrency-test-secret-0123456789abcdef"
 
 
-def program_on(path: str) -> rk.ReferralProgram:
-    """The program every worker builds on the shared file."""
+def program_on(path: str, clock: Callable[[], datetime] | None = None) -> rk.ReferralProgram:
+    """The program every worker builds on the shared file (on the real clock by default)."""
     return rk.ReferralProgram(
         store=SQLiteStore(path),
         secret=SECRET,
@@ -32,6 +33,7 @@ def program_on(path: str) -> rk.ReferralProgram:
         ),
         guards=[],
         hold=timedelta(days=14),
+        **({} if clock is None else {"clock": clock}),
     )
 
 
@@ -145,6 +147,36 @@ def pg_stream(url: str, start: int, count: int) -> None:
     program.store.close()
 
 
+#: The lease every drainer takes.
+DRAIN_LEASE = timedelta(minutes=5)
+
+
+def drain_to(path: str, name: str, out: str, ahead: float, stuck_after: int) -> None:
+    """Drain the outbox as worker ``name``, appending each delivered id to ``out``.
+
+    The clock runs ``ahead`` seconds ahead of real time (a drainer started after the
+    others' leases have ended, without waiting for it). With ``stuck_after`` >= 0 the
+    worker hangs for good after that many deliveries, its last claim still leased,
+    printing ``stuck`` (the test kills it).
+    """
+    offset = timedelta(seconds=ahead)
+    program = program_on(path, clock=lambda: datetime.now(timezone.utc) + offset)
+    delivered = 0
+    with open(out, "a", encoding="utf-8") as sink:  # noqa: PTH123 - a plain append-only log
+
+        def deliver(event: rk.Event) -> None:
+            nonlocal delivered
+            sink.write(f"{event.id}\n")
+            sink.flush()
+            delivered += 1
+            if delivered == stuck_after:
+                print("stuck", flush=True)
+                time.sleep(3600)  # until SIGKILL
+
+        drain_all(program, deliver, batch=100, lease=DRAIN_LEASE, worker=name)
+    program.store.close()
+
+
 if __name__ == "__main__":
     command, db = sys.argv[1], sys.argv[2]
     if command == "deliver":
@@ -155,3 +187,5 @@ if __name__ == "__main__":
         app_server(db, *(int(a) for a in sys.argv[3:8]))
     elif command == "pg-stream":
         pg_stream(db, int(sys.argv[3]), int(sys.argv[4]))
+    elif command == "drain":
+        drain_to(db, sys.argv[3], sys.argv[4], float(sys.argv[5]), int(sys.argv[6]))

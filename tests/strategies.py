@@ -396,3 +396,492 @@ def _values_for(tp: object) -> st.SearchStrategy[object]:  # noqa: C901, PLR0911
     if origin in (Mapping, dict):
         return st.dictionaries(st.sampled_from(["USD", "JPY", "EUR"]), _values_for(args[1]))
     return models_of(tp)  # type: ignore[arg-type]
+
+
+# -- policy objects, in pairs of equal policies spelled differently -------------------------
+
+
+from referralkit.context import policy_needs  # noqa: E402 - appended section
+from referralkit.model import RewardKind  # noqa: E402 - appended section
+from referralkit.policies import (  # noqa: E402 - appended section
+    AllOf,
+    Budget,
+    Capped,
+    DoubleSided,
+    FirstMatch,
+    FirstOrderOnly,
+    Fixed,
+    Milestone,
+    MinimumOrder,
+    PercentOfOrder,
+    Recurring,
+    RewardPolicy,
+    Tier,
+    Tiered,
+)
+
+#: Two equal values, or two equal policies: the same thing written two ways.
+Pair = tuple[Any, Any]
+
+
+@st.composite
+def equal_decimals(draw: st.DrawFn, value: Decimal) -> tuple[Decimal, Decimal]:
+    """``value`` twice, each with trailing zeros (or an exponent) of its own: equal, not alike."""
+
+    def spelled() -> Decimal:
+        how = draw(st.sampled_from(["as is", "normal", "zeros"]))
+        if how == "normal":
+            return value.normalize()
+        if how == "zeros":
+            return value.quantize(Decimal(1).scaleb(min(value.as_tuple().exponent, 0) - 3))
+        return value
+
+    return spelled(), spelled()
+
+
+_CURRENCIES = st.sampled_from(["USD", "EUR", "JPY", "KWD"])
+
+
+@st.composite
+def equal_money(draw: st.DrawFn, *, exact: bool = True) -> tuple[Money, Money]:
+    """Equal money in one of a few currencies; with ``exact=False`` finer than its minor unit."""
+    currency = draw(_CURRENCIES)
+    minor = Money.from_minor(1, currency).amount
+    amount = Decimal(draw(st.integers(0, 10_000_000))) * minor
+    if not exact and draw(st.booleans()):
+        amount += minor / 10 * draw(st.integers(1, 9))
+    a, b = draw(equal_decimals(amount))
+    return Money(a, currency), Money(b, currency)
+
+
+@st.composite
+def equal_rates(draw: st.DrawFn) -> tuple[Decimal, Decimal]:
+    """Equal rates from 0 to 1, each spelled its own way."""
+    value = Decimal(draw(st.integers(0, 10_000))) / 10_000
+    return draw(equal_decimals(value))
+
+
+#: Positive durations: whole units, or with microseconds.
+positive_durations = st.one_of(
+    st.builds(
+        lambda d, h, m, s: timedelta(days=d, hours=h, minutes=m, seconds=s),
+        st.integers(0, 800),
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.integers(0, 59),
+    ),
+    st.integers(1, 10**12).map(lambda us: timedelta(microseconds=us)),
+).filter(lambda d: d > timedelta(0))
+
+_PERKS = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20).filter(
+    str.strip
+)
+
+
+def _same(value: object) -> tuple[object, object]:
+    return value, value
+
+
+@st.composite
+def _fixed_pairs(draw: st.DrawFn) -> Pair:
+    choice = draw(st.sampled_from(["money", "points", "perk"]))
+    if choice == "money":
+        a, b = draw(equal_money(exact=False))
+        kind = draw(st.sampled_from([None, RewardKind.CREDIT, RewardKind.CASH, RewardKind.COUPON]))
+        # The default kind of money is credit: given or left out, the policies are equal.
+        other = "credit" if kind in (None, RewardKind.CREDIT) else kind.value
+        return Fixed(a, kind=kind), Fixed(b, kind=other)
+    if choice == "points":
+        n = draw(st.integers(0, 10**9))
+        return Fixed(n), Fixed(n, kind="points")
+    perk = draw(_PERKS)
+    return Fixed(perk), Fixed(perk, kind=RewardKind.PERK)
+
+
+@st.composite
+def _percent_pairs(draw: st.DrawFn) -> Pair:
+    rate_a, rate_b = draw(equal_rates())
+    currency = draw(_CURRENCIES)
+    minor = Money.from_minor(1, currency).amount
+    floor, ceiling = sorted(draw(st.lists(st.integers(0, 10**6), min_size=2, max_size=2)))
+    cap = draw(st.booleans())
+    minimum = draw(st.booleans())
+    caps = draw(equal_decimals(ceiling * minor)) if cap else (None, None)
+    minimums = draw(equal_decimals(floor * minor)) if minimum else (None, None)
+    kind = draw(st.sampled_from([RewardKind.CREDIT, RewardKind.CASH, RewardKind.COUPON]))
+    built = [
+        PercentOfOrder(
+            rate,
+            cap=None if c is None else Money(c, currency),
+            minimum=None if m is None else Money(m, currency),
+            kind=kind if i else kind.value,
+        )
+        for i, (rate, c, m) in enumerate(zip((rate_a, rate_b), caps, minimums, strict=True))
+    ]
+    return built[0], built[1]
+
+
+_LEAF_PAIRS = st.one_of(_fixed_pairs(), _percent_pairs())
+
+
+def _counts_referrer(policy: RewardPolicy) -> bool:
+    return "referrer_rewards" in policy_needs(policy)
+
+
+def _limits() -> st.SearchStrategy[tuple[Money | int, Money | int]]:
+    return st.one_of(equal_money(), st.integers(0, 10**6).map(_same))
+
+
+def _wrapper_pairs(inner: st.SearchStrategy[Pair]) -> st.SearchStrategy[Pair]:
+    def both(make: Any, *pairs: Pair) -> Pair:
+        return make(*(p[0] for p in pairs)), make(*(p[1] for p in pairs))
+
+    sides = inner.filter(lambda pair: not _counts_referrer(pair[0]))
+    return st.one_of(
+        inner.map(lambda r: both(FirstOrderOnly, r)),
+        st.builds(lambda r, a: both(MinimumOrder, r, a), inner, equal_money()),
+        st.builds(
+            lambda r, n, w: both(lambda x: Recurring(x, orders=n, within=w), r),
+            inner,
+            st.none() | st.integers(1, 24),
+            st.none() | positive_durations,
+        ),
+        st.builds(
+            lambda r, cap, w: both(lambda x, c: Capped(x, c, window=w), r, cap),
+            inner,
+            _limits(),
+            st.none() | positive_durations,
+        ),
+        st.builds(lambda r, total: both(Budget, r, total), inner, _limits()),
+        st.lists(inner, min_size=1, max_size=3).map(lambda ps: both(AllOf, *ps)),
+        st.lists(inner, min_size=1, max_size=3).map(lambda ps: both(FirstMatch, *ps)),
+        st.builds(
+            lambda a, b: (
+                DoubleSided(referrer=a[0], referee=b[0] if b else None),
+                DoubleSided(referrer=a[1], referee=b[1] if b else None),
+            ),
+            inner,
+            st.none() | sides,
+        ),
+        sides.map(lambda b: (DoubleSided(referee=b[0]), DoubleSided(None, b[1]))),
+        st.builds(
+            lambda floors, rewards: (
+                Tiered([Tier(f, r[0]) for f, r in zip(floors, rewards, strict=False)]),
+                Tiered(tuple(Tier(f, r[1]) for f, r in zip(floors, rewards, strict=False))),
+            ),
+            ladders(),
+            st.lists(inner, min_size=8, max_size=8),
+        ),
+        st.builds(
+            lambda counts, rewards: (
+                Milestone(dict(zip(counts, (r[0] for r in rewards), strict=False))),
+                Milestone(dict(reversed(list(zip(counts, (r[1] for r in rewards), strict=False))))),
+            ),
+            st.lists(st.integers(1, 50), min_size=1, max_size=3, unique=True),
+            st.lists(inner, min_size=3, max_size=3),
+        ),
+    )
+
+
+#: Pairs of equal built-in policies, nested a few levels deep, each spelled its own way:
+#: ``Money("10", "USD")`` and ``Money("10.000", "USD")``, a kind given and left out,
+#: milestones in another order, tiers as a list and as a tuple.
+equal_policy_pairs = st.recursive(_LEAF_PAIRS, _wrapper_pairs, max_leaves=6)
+#: Built-in policies, nested a few levels deep.
+policies = equal_policy_pairs.map(lambda pair: pair[0])
+
+
+# -- command line ----------------------------------------------------------------------------
+
+#: Option values a careless or hostile user types: small numbers (valid where a command
+#: takes them, and quick to run), huge and negative ones, number-like junk, money-like
+#: text, dates, and text with undecodable bytes (as Python decodes them from argv).
+cli_values = st.one_of(
+    st.integers(0, 40).map(str),
+    st.integers(-(10**40), -1).map(str),
+    st.integers(10**8, 10**40).map(str),
+    st.sampled_from(["", " ", "nan", "inf", "-0", "1e9", "0x10", "1_0", "0.5", "\uff11\uff12"]),
+    st.sampled_from(["10 USD", "1e999999 USD", "-5 USD", "nan USD", "10 XXX", "10.001 USD"]),
+    st.sampled_from(["2026-02-30", "9999-12-31", "0001-01-01T00:00+14:00", "yesterday"]),
+    st.sampled_from(["referrer", "week", "referrer,,channel", "https://x.example/p.js"]),
+    st.text(st.characters(exclude_categories=()), max_size=12),
+    st.text(st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1, max_size=3),
+)
+#: Flags no command has; none is an abbreviation of a real one.
+CLI_JUNK_FLAGS = ("--nope", "-x", "--", "--customers=", "-")
+
+
+@st.composite
+def cli_argvs(
+    draw: st.DrawFn,
+    bases: dict[str, list[str]],
+    flags: dict[str, list[str]],
+    path_flags: frozenset[str],
+    paths: list[str],
+) -> list[str]:
+    """An argv for the ``referralkit`` command: mostly a valid one with junk options after.
+
+    ``bases`` holds a valid, quick argv per command; ``flags`` each command's options
+    (a repeated option overrides the valid one); options in ``path_flags`` mostly get
+    one of ``paths`` (directories, missing files, files that are not databases, ...).
+    """
+    command = draw(st.sampled_from([*flags] * 4 + ["nope", ""]))
+    argv = [command]
+    if command in bases and draw(st.integers(0, 4)):
+        argv += bases[command]
+    for _ in range(draw(st.integers(0, 3))):
+        flag = draw(st.sampled_from([*flags.get(command, []) * 4, *CLI_JUNK_FLAGS]))
+        argv.append(flag)
+        if not draw(st.integers(0, 9)):
+            continue  # now and then a flag without its value
+        if flag in path_flags:
+            argv.append(draw(st.sampled_from(paths) | cli_values))
+        else:
+            argv.append(draw(cli_values | st.sampled_from(paths)))
+    return argv
+
+
+# -- hostile input -------------------------------------------------------------------------
+
+#: Lone surrogates and other text that cannot be encoded as UTF-8.
+unencodable_text = st.builds(
+    "{}{}{}".format,
+    st.text(max_size=5),
+    st.integers(0xD800, 0xDFFF).map(chr),
+    st.text(max_size=5),
+)
+
+#: Values of every shape a careless or hostile caller passes where something else belongs.
+junk_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.decimals(),
+    st.complex_numbers(),
+    any_text,
+    unencodable_text,
+    st.binary(max_size=20),
+    st.lists(st.integers() | st.text(max_size=5), max_size=4),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.dictionaries(st.text(max_size=5), st.integers() | st.none(), max_size=3),
+    st.datetimes(),
+    st.sampled_from([object(), type, len, Ellipsis, NotImplemented, float("nan"), float("inf")]),
+)
+
+
+# -- links ---------------------------------------------------------------------------------
+
+from datetime import tzinfo  # noqa: E402 - appended section
+from urllib.parse import quote  # noqa: E402 - appended section
+
+#: UTC offsets of every size a tzinfo may have, odd seconds and microseconds included.
+utc_offsets = st.builds(
+    timezone,
+    st.timedeltas(
+        min_value=-timedelta(hours=23, minutes=59, seconds=59),
+        max_value=timedelta(hours=23, minutes=59, seconds=59),
+    ),
+)
+#: Timezone-aware datetimes anywhere in the range a datetime holds, in any offset.
+aware_datetimes = st.datetimes(timezones=st.just(timezone.utc) | utc_offsets)
+#: Aware datetimes whose UTC instant is a datetime too (a clock's "now").
+aware_clocks = st.datetimes(
+    min_value=datetime(1, 1, 2),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+    timezones=utc_offsets,
+)
+
+
+class NoOffset(tzinfo):
+    """A tzinfo that knows no offset: a datetime with it is naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+class BrokenOffset(tzinfo):
+    """A tzinfo whose offset is out of range: ``utcoffset()`` raises."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return timedelta(days=2)
+
+
+#: Things passed as a time that are not an aware datetime.
+not_aware_datetimes = st.one_of(
+    st.datetimes(),
+    st.datetimes(timezones=st.sampled_from([NoOffset(), BrokenOffset()])),
+    st.dates(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+)
+
+_URL_SCHEMES = st.sampled_from(
+    ["https", "http", "HTTPS", "ftp", "javascript", "mailto", "data", "", "h ttp", "https:"]
+)
+_URL_HOSTS = st.one_of(
+    st.sampled_from(
+        [
+            "shop.example",
+            "SHOP.example:443",
+            "shop.example:8443",
+            "shop.example:99999",
+            "shop.example:abc",
+            "user:pw@shop.example",
+            "shop.example@evil.example",
+            "[::1]",
+            "[::1",
+            "bücher.example",
+            "xn--.example",
+            "a..b",
+            "",
+            "shop.example\ud800",
+            "\uff53\uff48\uff4f\uff50\uff0eexample",
+        ]
+    ),
+    any_text.map(lambda t: t[:20]),
+)
+_URL_KEYS = st.one_of(
+    st.sampled_from(["ref", "ch", "cmp", "exp", "sig", "utm_source", "utm_", "fbclid", "REF"]),
+    any_text.map(lambda t: t[:8]),
+)
+_URL_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "K3J92QWX",
+            "ANNA10",
+            "",
+            "999999999999",
+            "-999999999999",
+            "-62135596801",
+            "253402300800",
+            "9" * 40,
+            "-0",
+            "\uff10\uff11\uff12",
+            "v2.AAAAAAAAAAAAAAAAAAAAAA",
+            "%ED%A0%80",
+            "\ud800",
+            "1e9",
+        ]
+    ),
+    st.integers().map(str),
+    any_text.map(lambda t: t[:30]),
+)
+
+
+@st.composite
+def junk_urls(draw: st.DrawFn) -> str:
+    """URL-ish strings of every shape: odd schemes and hosts, missing parts, repeated params."""
+    scheme = draw(_URL_SCHEMES)
+    host = draw(_URL_HOSTS)
+    path = draw(st.sampled_from(["", "/", "/r", "/r/../x", "/%7Er", "/r%ZZ"]) | any_text)
+    pairs = draw(st.lists(st.tuples(_URL_KEYS, _URL_VALUES), max_size=8))
+    sep = draw(st.sampled_from(["=", "", "=="]))
+    query = "&".join(
+        f"{k}{sep}{v}"
+        if draw(st.booleans())
+        else f"{quote(k, errors='surrogatepass')}={quote(v, errors='surrogatepass')}"
+        for k, v in pairs
+    )
+    fragment = draw(st.sampled_from(["", "#top", "#", "#ref=ANNA10"]))
+    slashes = draw(st.sampled_from(["://", ":", ":///", "//"]))
+    return f"{scheme}{slashes}{host}{path}?{query}{fragment}"
+
+
+# -- the outbox ------------------------------------------------------------------------------
+
+#: What no limit is: not an int, a bool, zero or less, or beyond what a store can hold.
+junk_limits = st.one_of(
+    st.integers(max_value=0),
+    st.integers(min_value=2**63),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.none(),
+)
+#: What no lease is: not a timedelta, zero, negative, or longer than a day.
+junk_leases = st.one_of(
+    st.timedeltas(max_value=timedelta(0)),
+    st.timedeltas(min_value=timedelta(days=1, microseconds=1)),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.none(),
+)
+#: What no list of event ids is: a string, a non-iterable, or one holding a non-int.
+junk_event_ids = st.one_of(
+    st.text(max_size=5),
+    st.integers(),
+    st.none(),
+    st.lists(st.one_of(st.text(max_size=3), st.floats(), st.booleans(), st.none()), min_size=1),
+    st.lists(st.integers(min_value=2**63, max_value=2**70), min_size=1),
+)
+#: What no webhook URL is: another scheme, no host, spaces or control characters, not text.
+junk_webhook_urls = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "example.com/hook",
+            "ftp://example.com/hook",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://",
+            "https:///path",
+            "http://exa mple.com/",
+            "http://example.com/\nX: y",
+            "https://bücher.example/hook",
+            "http://example.com:99999/",
+            "https://" + "a" * 3000 + ".com/",
+        ]
+    ),
+    st.integers(),
+    st.none(),
+    st.binary(max_size=10),
+)
+#: What no webhook secret is: shorter than 32 bytes, or not bytes.
+junk_secrets = st.one_of(
+    st.binary(max_size=31),
+    st.text(min_size=32, max_size=40),
+    st.integers(),
+    st.none(),
+)
+
+
+# -- codes as hosts meet them ----------------------------------------------------------------
+
+
+@st.composite
+def code_typos(draw: st.DrawFn, code: str, fmt: CodeFormat) -> str:
+    """``code`` with one typo a check character catches, typed any way a person types.
+
+    One character after the prefix replaced by another of the alphabet, or two adjacent
+    different ones swapped; then any case, separators and look-alikes (`typed_forms`).
+    """
+    body_start = len(fmt.prefix)
+    chars = list(code)
+    swaps = [i for i in range(body_start, len(code) - 1) if code[i] != code[i + 1]]
+    if swaps and draw(st.booleans()):
+        i = draw(st.sampled_from(swaps))
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    else:
+        i = draw(st.integers(body_start, len(code) - 1))
+        chars[i] = draw(st.sampled_from([c for c in fmt.alphabet if c != code[i]]))
+    return draw(typed_forms("".join(chars), fmt))
+
+
+@st.composite
+def vanity_spellings(draw: st.DrawFn, code: str) -> str:
+    """``code`` (a vanity code) typed any way: any case, spaces, dashes, underscores anywhere."""
+    key = code.replace("-", "")
+    out = [draw(st.sampled_from(["", " ", "\t"]))]
+    for ch in key:
+        out.append(ch.lower() if draw(st.booleans()) else ch)
+        out.append(draw(st.sampled_from(["", "", "-", " ", "_", " - "])))
+    out.append(draw(st.sampled_from(["", " "])))
+    return "".join(out)
+
+
+#: Vanity codes a program issues: letters and digits, single dashes between.
+vanity_codes = st.from_regex(r"[A-Z][A-Z0-9]{3,7}(-[A-Z0-9]{2,6})?", fullmatch=True)

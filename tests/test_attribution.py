@@ -149,7 +149,8 @@ def test_reassign_refuses_self_referral_and_unknown_codes(store, clock) -> None:
         program.reassign(referee="bob", code=rk.generate_code())
 
 
-def test_a_click_is_an_event_with_its_visitor_channel_and_campaign(store, clock) -> None:
+def test_a_click_is_a_fact_with_its_visitor_channel_and_campaign_not_an_event(store, clock) -> None:
+    """A click is stored in the clicks, under the visitor's keyed hash; the outbox stays empty."""
     program = make(store, clock)
     ann = program.enroll("ann", campaign="spring").code
     click = program.track_click(ann.lower(), visitor="cookie-9", channel="qr")
@@ -159,14 +160,19 @@ def test_a_click_is_an_event_with_its_visitor_channel_and_campaign(store, clock)
         "qr",
         "spring",
     )
-    (event,) = [e for e in program.pending_events(10) if e.type == "click"]
-    assert event.payload == {
-        "code": ann,
-        "visitor": "cookie-9",
-        "channel": "qr",
-        "campaign": "spring",
-    }
-    assert event.occurred_at == T0
+    assert [e for e in program.pending_events(10) if e.type == "click"] == []
+    with store.transaction() as uow:
+        (stored,) = uow.clicks.for_visitor(
+            [program._core.hasher.digest("visitor", "cookie-9")], T0, T0
+        )
+        assert uow.clicks.for_visitor(["cookie-9"], T0, T0) == []  # never the id itself
+    assert (stored.code, stored.channel, stored.campaign, stored.occurred_at) == (
+        ann,
+        "qr",
+        "spring",
+        T0,
+    )
+    assert stored.id == click.id
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,24 @@ EXPECTED: dict[str, tuple[str, set[str], str]] = {
         {"test_events_are_pending_until_acked"},
         "",
     ),
+    "LeasesIgnored": (
+        "OutboxContract",
+        {
+            "test_a_claim_hands_each_event_out_once_while_its_lease_holds",
+            "test_concurrent_claims_never_share_an_event",
+        },
+        "",
+    ),
+    "PruneTakesPending": (
+        "OutboxContract",
+        {"test_prune_deletes_only_acknowledged_events_from_before_a_time"},
+        "",
+    ),
+    "ClicksOutsideTheWindow": (
+        "ClicksContract",
+        {"test_clicks_are_found_by_any_of_a_visitors_keys_inside_a_window"},
+        "",
+    ),
     "NaiveTimesAccepted": (
         "TransactionsContract",
         {"test_backend_errors_are_storage_errors[conversion]"},
@@ -74,6 +92,8 @@ CAPABILITY_CONTRACTS = [
     "OutboxContract",
     "IdentitiesContract",
     "TransactionsContract",
+    "ClicksContract",
+    "MetaContract",
     "MetricsContract",
 ]
 

@@ -69,7 +69,9 @@ def test_a_campaign_code_uses_its_format_and_earns_its_policy(
     assert reward.amount == usd("20")
     default = program.enroll("cy")
     assert default.campaign == "default"
-    assert not default.code.startswith("SP")
+    # A default code has the program's format (it may start with SP by chance: 1 in 1024).
+    assert rk.is_valid_code(default.code, program.code_format)
+    assert len(default.code) != len(code.code)
     program.attribute(code=default.code, referee="dee")
     (reward,) = program.convert(referee="dee", order_id="o-2", amount=usd("50"))
     assert reward.amount == usd("10")
@@ -152,10 +154,38 @@ def test_a_referral_keeps_the_terms_it_was_attributed_under(
     assert after.referral(bob.referral_id).policy_version == promised
 
 
-def test_forgotten_terms_fall_back_to_the_campaign_and_say_so(
+def test_promised_terms_survive_a_restart_with_new_terms(
     store: rk.Store, clock: FrozenClock
 ) -> None:
+    """The program stores each version's definition and builds it again from the store."""
     before = make(store, clock)
+    code = before.enroll("ann", campaign="spring").code
+    before.attribute(code=code, referee="bob")
+    before.ack(e.id for e in before.pending_events())
+    cheaper = attrs_evolve(SPRING, policy=Fixed(usd("15")))
+    after = make(store, clock, campaigns=(cheaper,))  # no terms= given
+    (reward,) = after.convert(referee="bob", order_id="o-1", amount=usd("50"))
+    assert reward.amount == usd("20")  # what bob's referral was promised
+    assert [e for e in after.pending_events() if e.type == "referral.terms_unknown"] == []
+
+
+class _OwnPolicy:
+    """A host's own Python policy: it cannot be described as configuration."""
+
+    name = "own"
+
+    def __init__(self, amount: str) -> None:
+        self.amount = amount
+
+    def evaluate(self, context: object) -> list[rk.Grant]:
+        return list(Fixed(usd(self.amount)).evaluate(context))  # type: ignore[arg-type]
+
+
+def test_terms_that_cannot_be_rebuilt_fall_back_to_the_campaign_and_say_so(
+    store: rk.Store, clock: FrozenClock
+) -> None:
+    spring = attrs_evolve(SPRING, policy=_OwnPolicy("20"), policy_version="own-v1")
+    before = make(store, clock, campaigns=(spring,))
     code = before.enroll("ann", campaign="spring").code
     before.attribute(code=code, referee="bob")
     before.ack(e.id for e in before.pending_events())
@@ -164,6 +194,7 @@ def test_forgotten_terms_fall_back_to_the_campaign_and_say_so(
     (reward,) = after.convert(referee="bob", order_id="o-1", amount=usd("50"))
     assert reward.amount == usd("15")
     (unknown,) = [e for e in after.pending_events() if e.type == "referral.terms_unknown"]
+    assert unknown.payload["policy_version"] == "own-v1"
     assert unknown.payload["applied"] == policy_version(cheaper.policy)  # type: ignore[arg-type]
 
 

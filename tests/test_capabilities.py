@@ -94,7 +94,16 @@ def test_missing_members_lists_what_is_absent_or_not_callable_in_protocol_order(
     assert missing_members(_Hello(), Greetings) == ()
     assert missing_members(_HalfHello(), Greetings) == ("count",)
     assert missing_members(object(), Greetings) == ("hello", "count")
-    assert missing_members(object(), EventOutbox) == ("add", "pending", "ack")
+    assert missing_members(object(), EventOutbox) == (
+        "add",
+        "pending",
+        "ack",
+        "claim",
+        "release",
+        "dead_letter",
+        "dead_letters",
+        "prune",
+    )
 
 
 def test_missing_members_reads_properties_as_attributes() -> None:
@@ -107,6 +116,7 @@ def test_missing_members_reads_properties_as_attributes() -> None:
             "conversions",
             "rewards",
             "events",
+            "terms",
             "identities",
         )
 

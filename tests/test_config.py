@@ -651,7 +651,7 @@ def test_milestone_and_recurring_specs_build_their_policies() -> None:
 
 
 def test_every_builtin_policy_has_a_configuration_shape() -> None:
-    from referralkit.config import _BUILTIN_SPECS
+    from referralkit.config._policy_specs import _BUILTIN_SPECS
     from referralkit.registry import POLICY_REGISTRY
 
     assert sorted(_BUILTIN_SPECS) == POLICY_REGISTRY.builtin_names()

@@ -236,6 +236,170 @@ def test_email_domain_is_canonical() -> None:
     assert email_domain("x@Sub.Mailinator.com") == "sub.mailinator.com"
 
 
+@pytest.mark.parametrize(
+    ("alias", "mailbox"),
+    [
+        ("ann@me.com", "ann@icloud.com"),
+        ("Ann@Mac.com", "ann@icloud.com"),
+        ("ann+shop@icloud.com", "ann@icloud.com"),
+        ("shop@ann.fastmail.com", "ann@fastmail.com"),
+        ("Shop+x@Ann.FastMail.com", "ann@fastmail.com"),
+        ("news@ann.fastmail.fm", "ann@fastmail.fm"),
+        ("ann+x@fastmail.com", "ann@fastmail.com"),
+        ("x@a.b.fastmail.com", "x@a.b.fastmail.com"),  # one label deep, as Fastmail delivers
+        ("shop@ann.example.com", "shop@ann.example.com"),  # no subdomain addressing elsewhere
+    ],
+)
+def test_apple_and_fastmail_aliases_reach_one_mailbox(alias: str, mailbox: str) -> None:
+    assert normalize_email(alias) == mailbox
+    assert email_domain(alias) == mailbox.partition("@")[2]
+
+
+@given(mailbox_names, st.sampled_from(["me.com", "mac.com", "icloud.com"]), st.data())
+def test_every_apple_domain_is_one_icloud_mailbox(name: str, domain: str, data) -> None:
+    alias = data.draw(tagged_aliases(name, domain))
+    assert normalize_email(alias) == f"{name}@icloud.com"
+
+
+@given(mailbox_names, mailbox_names, st.sampled_from(["fastmail.com", "fastmail.fm"]), st.data())
+def test_a_fastmail_subdomain_names_the_mailbox(name, tag, domain, data) -> None:
+    alias = data.draw(tagged_aliases(tag, f"{name}.{domain}"))
+    once = normalize_email(alias)
+    assert once == f"{name}@{domain}"
+    assert normalize_email(once) == once
+
+
+def test_subdomain_addressing_is_data_a_host_extends() -> None:
+    rules = DEFAULT_EMAIL_RULES.extend(subdomain_addressing=["mail.example"])
+    assert normalize_email("shop@ann.mail.example", rules) == "ann@mail.example"
+    assert normalize_email("shop@ann.mail.example") == "shop@ann.mail.example"
+    assert normalize_email("shop@ann.fastmail.com", rules) == "ann@fastmail.com"  # kept
+    for bad in (["bad domain"], [5], 5):
+        with pytest.raises(rk.ConfigError) as err:
+            EmailRules(subdomain_addressing=bad)  # type: ignore[arg-type]
+        assert err.value.path == "subdomain_addressing"
+
+
+# The comparison with the email-normalize package (PyPI), which keeps a provider table of
+# its own. It detects providers by MX record; here its own DNS mode runs with MX records
+# taken from its provider table (a domain, or any parent of it, in its DomainMap), so no
+# network is needed. Each difference below is deliberate; a new one fails the test.
+
+#: Proton's domains, one mailbox for referralkit, three for email-normalize.
+_PROTON = {"protonmail.com", "protonmail.ch", "pm.me"}
+
+
+def _cut_tags(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local.partition('+')[0]}@{domain}"
+
+
+def _deeper_than_one_label(address: str) -> bool:
+    domain = address.partition("@")[2]
+    return any(
+        domain.endswith(f".{d}") and domain[: -len(d) - 1].count(".") >= 1
+        for d in DEFAULT_EMAIL_RULES.subdomain_addressing
+    )
+
+
+#: Every way the built-in rules differ from email-normalize's, on purpose, each with the
+#: check that the difference is exactly that one. docs/explanation/signals.md lists them.
+DELIBERATE_DIFFERENCES = {
+    # email-normalize cuts tags only where a provider is known to support them (not at
+    # Yahoo/AOL, not on unknown domains): a fraud check cuts them everywhere, since a
+    # self-referrer gains from inventing a tagged address that delivers nowhere too.
+    "plus tags are cut on every domain": lambda address, ours, theirs: (
+        "+" in theirs.partition("@")[0] and _cut_tags(theirs) == ours
+    ),
+    # One Proton account answers on all of its domains; email-normalize keeps them apart.
+    "Proton's domains are one mailbox": lambda address, ours, theirs: (
+        theirs.partition("@")[2] in _PROTON
+        and ours == f"{_cut_tags(theirs).partition('@')[0]}@proton.me"
+    ),
+    # Fastmail delivers anything@ann.fastmail.com to ann; email-normalize also moves the
+    # first label of deeper subdomains (x@a.b.fastmail.com -> a@b.fastmail.com), a
+    # mailbox that does not exist.
+    "subdomain addressing is one label deep": lambda address, ours, theirs: (
+        _deeper_than_one_label(address) and ours == address.lower()
+    ),
+}
+
+
+def _sample_addresses() -> list[str]:
+    from email_normalize import providers
+
+    rules = DEFAULT_EMAIL_RULES
+    domains = sorted(
+        {*providers.DomainMap, *rules.aliases, *rules.aliases.values(), *rules.dots_ignored}
+        | rules.subdomain_addressing
+        | {"example.com"}
+    )
+    locals_ = ["ann", "a.nn", "ann+shop", "A.Nn+x+y"]
+    addresses = [f"{local}@{domain}" for domain in domains for local in locals_]
+    for domain in sorted({*rules.subdomain_addressing, "fastmail.com", "fastmail.fm"}):
+        addresses += [f"shop@ann.{domain}", f"Shop+x@Ann.{domain}", f"x@a.b.{domain}"]
+    return addresses
+
+
+def _email_normalize(addresses: list[str]) -> list[str]:
+    import asyncio
+
+    from email_normalize import Normalizer, providers
+
+    class TableMX(Normalizer):  # type: ignore[misc]
+        """email-normalize's DNS mode, with MX records from its own provider table."""
+
+        async def mx_records(self, domain_part: str) -> list[tuple[int, str]]:
+            domain = domain_part
+            while domain:
+                provider = providers.DomainMap.get(domain)
+                if provider is not None:
+                    return [(10, f"mx.{min(provider.MXDomains)}")]
+                domain = domain.partition(".")[2]
+            return []
+
+    async def run() -> list[str]:
+        normalizer = TableMX()
+        return [(await normalizer.normalize(a)).normalized_address for a in addresses]
+
+    return asyncio.run(run())
+
+
+def test_the_provider_rules_match_email_normalize_but_for_deliberate_differences() -> None:
+    pytest.importorskip(
+        "email_normalize",
+        reason="the comparison needs email-normalize: pip install -e '.[test]' "
+        "(or pip install email-normalize)",
+    )
+    addresses = _sample_addresses()
+    unexplained, used = [], set()
+    for address, theirs in zip(addresses, _email_normalize(addresses), strict=True):
+        ours = normalize_email(address)
+        if ours == theirs:
+            continue
+        reasons = [n for n, check in DELIBERATE_DIFFERENCES.items() if check(address, ours, theirs)]
+        if len(reasons) != 1:
+            unexplained.append((address, ours, theirs, reasons))
+        used.update(reasons)
+    assert unexplained == []
+    assert used == set(DELIBERATE_DIFFERENCES)  # no stale entry in the allow-list
+
+
+def test_email_normalize_has_no_alias_domain_the_built_in_rules_lack() -> None:
+    """Its CanonicalDomains (Apple's, Google's) are ours too: me.com used to slip through."""
+    providers = pytest.importorskip(
+        "email_normalize.providers",
+        reason="pip install -e '.[test]' (or pip install email-normalize)",
+    )
+    theirs = {
+        alias: target
+        for provider in providers.Providers
+        for alias, target in provider.CanonicalDomains.items()
+    }
+    assert theirs
+    assert {a: DEFAULT_EMAIL_RULES.canonical_domain(a) for a in theirs} == theirs
+
+
 # -- phone ---------------------------------------------------------------------------------
 
 

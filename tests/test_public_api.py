@@ -39,6 +39,7 @@ EXPORTS: dict[str, list[str]] = {
         "Guard",
         "GuardContext",
         "GuardHistory",
+        "IdempotencyConflict",
         "Identity",
         "InvalidCode",
         "InvalidIdentity",
@@ -92,12 +93,14 @@ EXPORTS: dict[str, list[str]] = {
         "DEFAULT_VANITY_BLOCKLIST",
         "CodeFormat",
         "Rng",
+        "code_key",
         "generate_code",
         "generate_codes",
         "guess_probability",
         "is_valid_code",
         "normalize_code",
         "validate_vanity",
+        "vanity_key",
     ],
     "referralkit.config": [
         "AllOfSpec",
@@ -141,18 +144,23 @@ EXPORTS: dict[str, list[str]] = {
         "CodeExpired",
         "ConfigError",
         "CurrencyMismatch",
+        "IdempotencyConflict",
         "InvalidCode",
         "InvalidIdentity",
         "InvalidInput",
         "InvalidLink",
+        "InvalidLinkInput",
         "InvalidMoney",
         "InvalidState",
         "LinkExpired",
         "LinkTampered",
+        "MoneyTypeError",
         "NotFound",
         "ReferralError",
+        "ReferralWarning",
         "RetryableStorageError",
         "SchemaVersionError",
+        "SharedNetworkWarning",
         "StorageError",
         "UnknownCode",
         "UnknownCurrency",
@@ -195,6 +203,7 @@ EXPORTS: dict[str, list[str]] = {
         "SHARE_CHANNELS",
         "LinkPayload",
         "build_link",
+        "canonical_base",
         "parse_link",
         "share_links",
     ],
@@ -241,9 +250,14 @@ EXPORTS: dict[str, list[str]] = {
     "referralkit.model": [
         "Beneficiary",
         "Bucket",
+        "CheckReason",
+        "CodeCheck",
         "CodeKind",
         "Conversion",
         "Event",
+        "Friend",
+        "FriendReward",
+        "FriendStage",
         "Identity",
         "Referral",
         "ReferralCode",
@@ -254,7 +268,7 @@ EXPORTS: dict[str, list[str]] = {
         "RewardState",
         "TierProgress",
     ],
-    "referralkit.money": ["CURRENCY_EXPONENTS", "Money", "minor_unit"],
+    "referralkit.money": ["CURRENCY_EXPONENTS", "Amounts", "Money", "minor_unit"],
     "referralkit.policies": [
         "AllOf",
         "Budget",
@@ -263,17 +277,39 @@ EXPORTS: dict[str, list[str]] = {
         "FirstMatch",
         "FirstOrderOnly",
         "Fixed",
+        "Form",
         "Milestone",
         "MinimumOrder",
         "PercentOfOrder",
         "Recurring",
+        "Setting",
         "Tier",
         "Tiered",
+        "one_of",
+        "policy_config",
+        "policy_definition",
         "policy_version",
+        "setting",
     ],
     "referralkit.program": ["ReferralProgram"],
+    "referralkit.outbox": [
+        "DEFAULT_BACKOFF",
+        "EVENT_ID_HEADER",
+        "SIGNATURE_HEADER",
+        "Backoff",
+        "DrainResult",
+        "Handler",
+        "Webhook",
+        "drain",
+        "drain_all",
+        "sign_webhook",
+        "verify_webhook",
+    ],
     "referralkit.protocols": [
+        "CLICKS",
+        "META",
         "Capability",
+        "ClickRepository",
         "CodeRepository",
         "ConversionRepository",
         "EventOutbox",
@@ -281,10 +317,13 @@ EXPORTS: dict[str, list[str]] = {
         "IdentityRepository",
         "LedgerEntry",
         "MeasurableStore",
+        "MetaRepository",
         "ReferralRepository",
+        "RefundRecord",
         "RewardLedger",
         "RewardPolicy",
         "Store",
+        "TermsRepository",
         "TieredPolicy",
         "UnitOfWork",
         "missing_members",
@@ -317,11 +356,13 @@ EXPORTS: dict[str, list[str]] = {
         "upgrade",
     ],
     "referralkit.testing": [
+        "ClicksContract",
         "CodesContract",
         "ConversionsContract",
         "FrozenClock",
         "IdentitiesContract",
         "LedgerContract",
+        "MetaContract",
         "MetricsContract",
         "OutboxContract",
         "PolicyContract",
@@ -540,10 +581,23 @@ def test_every_error_is_a_referral_error_and_carries_a_value() -> None:
 
     for name in errors.__all__:
         cls = getattr(errors, name)
+        if issubclass(cls, Warning):
+            continue  # the warnings, pinned below
         assert issubclass(cls, rk.ReferralError)
         err = cls("message", value=42)
         assert err.value == 42
         assert str(err) == "message"
+
+
+def test_every_warning_is_a_referral_warning_and_a_user_warning() -> None:
+    from referralkit import errors
+
+    warnings = [getattr(errors, n) for n in errors.__all__ if n.endswith("Warning")]
+    assert warnings == [errors.ReferralWarning, errors.SharedNetworkWarning]
+    for cls in warnings:
+        assert issubclass(cls, errors.ReferralWarning)
+        assert issubclass(cls, UserWarning)
+        assert not issubclass(cls, rk.ReferralError)
 
 
 def test_errors_survive_pickling_for_worker_processes() -> None:
@@ -569,3 +623,22 @@ def test_the_package_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("referralkit").joinpath("py.typed").is_file()
+
+
+def test_the_outbox_entry_points_have_the_designed_signatures() -> None:
+    """The design names claim_events and prune_events with these defaults: they are the contract."""
+    from datetime import timedelta
+
+    def defaults(name: str) -> dict[str, object]:
+        parameters = inspect.signature(getattr(rk.ReferralProgram, name)).parameters
+        return {p.name: p.default for p in parameters.values() if p.name != "self"}
+
+    assert defaults("claim_events") == {
+        "limit": 100,
+        "lease": timedelta(minutes=5),
+        "worker": None,
+    }
+    assert defaults("prune_events") == {"older_than": timedelta(days=90)}
+    assert defaults("release_events") == {"event_ids": inspect.Parameter.empty, "retry_at": None}
+    assert defaults("dead_letter") == {"event_ids": inspect.Parameter.empty}
+    assert defaults("dead_letters") == {"limit": 100}

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from referralkit.errors import ReferralError
 
 __all__ = ["add_db_command", "run_db_command"]
+
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 _ACTIONS = {
     "upgrade": "create or upgrade referralkit's tables to the newest revision",
@@ -35,7 +38,7 @@ class _DbArgs(BaseModel):
     db_schema: str | None = Field(None, max_length=63)
 
 
-def add_db_command(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_db_command(subcommands: argparse._SubParsersAction[_P]) -> None:
     """Register ``db`` and its actions on the ``referralkit`` parser's subcommands."""
     about = "migrate the SQLAlchemy (PostgreSQL) store's tables"
     db = subcommands.add_parser("db", help=about, description=about)

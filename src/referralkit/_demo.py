@@ -5,26 +5,37 @@ links or typed codes, place first and repeat orders; a few refund, a few cheat (
 their own id or a second account under an email alias: the default guards block
 them), and partners at one home are held for review, which the shop approves weekly.
 Everything goes through the public `ReferralProgram` API on an SQLite file, and the
-run ends with the program's metrics report.
+run ends with the program's metrics report: every figure the demo prints comes from
+that report (`referralkit.metrics.DEFINITIONS`), except the ledger's rewards by state,
+which say how they add up to the report's rewards cost.
+
+The demo only ever replaces a database it made itself: its files carry
+`DEMO_APPLICATION_ID` in the SQLite header (``PRAGMA application_id``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from referralkit.errors import ReferralError
-from referralkit.metrics import format_report
+from referralkit.errors import InvalidInput, ReferralError
+from referralkit.metrics import DEFINITIONS, format_report
 from referralkit.model import Identity, ReferralStatus, RewardState
 from referralkit.money import Money
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.program import ReferralProgram
 from referralkit.storage import SQLiteStore
 
-__all__ = ["run_demo"]
+if TYPE_CHECKING:
+    from referralkit.metrics import MetricsReport
+
+__all__ = ["DEMO_APPLICATION_ID", "is_demo_database", "run_demo"]
 
 CHANNELS = ("whatsapp", "email", "sms", "x", "facebook", "telegram", "line", "copy")
 DEMO_SECRET = b"referralkit-demo-secret-not-for-production!"
@@ -38,9 +49,68 @@ class _Clock:
         return self.now
 
 
-def _fresh(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+#: ``PRAGMA application_id`` of a demo database ("RKDm"): the mark that lets a later run
+#: replace it, and refuse any other file.
+DEMO_APPLICATION_ID = 0x524B446D
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_APPLICATION_ID_AT = slice(68, 72)  # in the database header, big-endian
+
+
+def _companions(path: Path) -> list[Path]:
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+
+
+def is_demo_database(path: Path) -> bool:
+    """True when ``path`` is an SQLite file the demo created (its header carries the mark)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+    except OSError:
+        return False
+    return (
+        header.startswith(_SQLITE_HEADER)
+        and int.from_bytes(header[_APPLICATION_ID_AT], "big") == DEMO_APPLICATION_ID
+    )
+
+
+def _fresh(path: Path, *, force: bool) -> None:
+    """Make ``path`` a new, marked demo database; replace only a previous demo's files.
+
+    Anything else found there (another application's database, a live program, a
+    leftover ``-wal``) is refused with `InvalidInput`, unless ``force``.
+    """
+    if path.is_dir():
+        raise InvalidInput(
+            f"{path} is a directory; give the demo a file,"
+            f" e.g. --db {path / 'referralkit-demo.db'}",
+            value=str(path),
+            field="db",
+        )
+    if not path.parent.is_dir():
+        raise InvalidInput(
+            f"cannot create {path}: the folder {path.parent} does not exist",
+            value=str(path),
+            field="db",
+        )
+    found = [p for p in _companions(path) if p.exists() or p.is_symlink()]
+    if found and not force and not is_demo_database(path):
+        raise InvalidInput(
+            f"{found[0]} exists and is not a database made by the demo: not replacing it;"
+            " choose another --db, or pass --force to replace it",
+            value=str(found[0]),
+            field="db",
+        )
+    try:
+        for p in found:
+            p.unlink()
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+            conn.commit()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise InvalidInput(f"cannot create {path}: {exc}", value=str(path), field="db") from exc
 
 
 # How the simulated shop behaves, per day.
@@ -67,13 +137,17 @@ class _Shop:
         rng.shuffle(self.prospects)
         self.codes: dict[str, str] = {}
         self.orders: list[tuple[str, str]] = []
-        self.counts: Counter[str] = Counter()
+        self.referees: list[str] = []
+        self.cheats = 0
+
+    def customers(self) -> list[str]:
+        """Everyone who may hold a reward: the enrolled and the friends attributed."""
+        return sorted({*self.codes, *self.referees})
 
     def enrol_some(self) -> None:
         for member in self.rng.sample(self.members, k=max(1, len(self.members) // 20)):
             if member not in self.codes:
                 self.codes[member] = self.program.enroll(member, identity=self.home(member)).code
-                self.counts["enrolled"] += 1
 
     @staticmethod
     def home(customer: str) -> Identity:
@@ -92,7 +166,6 @@ class _Shop:
             self.invite(referrer, self.prospects.pop())
 
     def invite(self, referrer: str, friend: str) -> None:
-        self.counts["invited"] += 1
         code = self.codes[referrer]
         identity = Identity(email=f"{friend}@example.org")
         if self.rng.random() < HOUSEHOLD_FRIEND:
@@ -108,12 +181,11 @@ class _Shop:
             else:
                 ref = self.program.attribute(code=code.lower(), referee=friend, identity=identity)
         except ReferralError:
-            self.counts["refused"] += 1
-            return
+            return  # e.g. the friend was already referred by someone else
         if ref is None:  # followed no link after all: a plain sign-up
-            self.counts["refused"] += 1
             return
         self.members.append(friend)
+        self.referees.append(friend)
         if ref.status is not ReferralStatus.REJECTED and self.rng.random() < FRIEND_BUYS:
             order_id = f"order-{len(self.orders) + 1}"
             amount = Money.from_minor(self.rng.randint(1500, 20000), "USD")
@@ -130,13 +202,14 @@ class _Shop:
     def cheat_sometimes(self) -> None:
         if self.codes and self.rng.random() < SELF_REFERRAL_ATTEMPT:
             cheat = self.rng.choice(sorted(self.codes))
-            self.counts["fraud_attempts"] += 1
+            self.cheats += 1
             if self.rng.random() >= ALIAS_ACCOUNT:
                 self.program.attribute(code=self.codes[cheat], referee=cheat)
                 return
             # A second account, signing up as "first.last+deals" from the same home.
-            n = self.counts["fraud_attempts"]
+            n = self.cheats
             alias = Identity(email=f"{cheat}+deals{n}@example.com", ip=self.home(cheat).ip)
+            self.referees.append(f"{cheat}-alt{n}")
             self.program.attribute(
                 code=self.codes[cheat], referee=f"{cheat}-alt{n}", identity=alias
             )
@@ -145,7 +218,6 @@ class _Shop:
         """The shop's support team works the review queue: households are approved."""
         for referral in self.program.review_queue():
             self.program.approve(referral.id)
-            self.counts["approved"] += 1
 
     def repeat_orders(self, day: int) -> None:
         for order_id, customer in self.rng.sample(self.orders, k=min(len(self.orders), 2)):
@@ -159,11 +231,8 @@ class _Shop:
     def refund_sometimes(self) -> None:
         if self.orders and self.rng.random() < REFUND:
             order_id, _ = self.rng.choice(self.orders)
-            try:
+            with contextlib.suppress(ReferralError):  # e.g. refunded in full already
                 self.program.refund(order_id=order_id)
-                self.counts["refunds"] += 1
-            except ReferralError:
-                self.counts["refused"] += 1
 
     def pay_out(self) -> None:
         for reward in self.program.release_due():
@@ -177,85 +246,119 @@ def run_demo(
     customers: int = 400,
     days: int = 60,
     seed: int = 7,
+    force: bool = False,
     out: Callable[[str], None] = print,
-) -> dict[str, int]:
-    """Simulate ``days`` of a shop with ``customers`` customers; returns summary counts."""
+) -> MetricsReport:
+    """Simulate ``days`` of a shop with ``customers`` customers; returns the final report.
+
+    ``path`` must be free, or a previous demo's database (replaced), unless ``force``.
+    """
     rng = random.Random(seed)
-    _fresh(path)
+    _fresh(path, force=force)
     clock = _Clock(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))
     store = SQLiteStore(path)
-    program = ReferralProgram(
-        store=store,
-        secret=DEMO_SECRET,
-        policy=DoubleSided(referrer=Fixed(Money("10", "USD")), referee=Fixed(Money("5", "USD"))),
-        link_base="https://shop.example/r",
-        hold=timedelta(days=14),
-        clock=clock,
-        rng=rng.randbytes,
-    )
-    out(f"referralkit demo: {customers} customers over {days} days -> {path}")
-    shop = _Shop(program, rng, customers)
-    for day in range(days):
-        clock.now += timedelta(days=1)
-        shop.enrol_some()
-        shop.invite_some()
-        shop.browse()
-        shop.cheat_sometimes()
-        if (day + 1) % REVIEW_EVERY_DAYS == 0:
-            shop.review()
-        shop.repeat_orders(day)
-        shop.refund_sometimes()
-        shop.pay_out()
-        if (day + 1) % 10 == 0:
-            c = shop.counts
-            out(
-                f"  day {day + 1:>3}: {c['enrolled']} enrolled, {c['invited']} invited,"
-                f" {len(shop.orders)} orders, {c['refunds']} refunds"
-            )
-    _summary(program, sorted(shop.codes), out)
-    out("")
-    out(format_report(program.metrics(by="referrer", top=5)).rstrip("\n"))
-    store.close()
-    return dict(shop.counts)
-
-
-def _summary(program: ReferralProgram, referrers: list[str], out: Callable[[str], None]) -> None:
-    statuses: Counter[str] = Counter()
-    reward_states: Counter[str] = Counter()
-    reward_totals: dict[str, Money] = {}
-    leaderboard = []
-    customers = set(referrers)
-    for referrer in referrers:
-        status = program.status(referrer)
-        statuses["pending"] += status.pending
-        statuses["qualified"] += status.qualified
-        statuses["review"] += status.in_review
-        statuses["rejected"] += status.rejected
-        earned = (
-            sum((m.amount for m in status.held.values()), 0)
-            + sum((m.amount for m in status.available.values()), 0)
-            + sum((m.amount for m in status.paid.values()), 0)
+    try:
+        program = ReferralProgram(
+            store=store,
+            secret=DEMO_SECRET,
+            policy=DoubleSided(
+                referrer=Fixed(Money("10", "USD")), referee=Fixed(Money("5", "USD"))
+            ),
+            link_base="https://shop.example/r",
+            hold=timedelta(days=14),
+            clock=clock,
+            rng=rng.randbytes,
         )
-        leaderboard.append((status.qualified, earned, referrer))
-    with program.store.transaction() as uow:
-        for referrer in referrers:
-            customers.update(uow.referrals.referees_of(referrer))
-    for customer in sorted(customers):
+        shop = _Shop(program, rng, customers)
+        out(
+            f"referralkit demo: a shop of {customers} customers ({len(shop.members)} at the"
+            f" start, {len(shop.prospects)} friends they may invite) over {days} days -> {path}"
+        )
+        out("  progress, as the metrics report counts it (referralkit.metrics.DEFINITIONS):")
+        for day in range(days):
+            clock.now += timedelta(days=1)
+            shop.enrol_some()
+            shop.invite_some()
+            shop.browse()
+            shop.cheat_sometimes()
+            if (day + 1) % REVIEW_EVERY_DAYS == 0:
+                shop.review()
+            shop.repeat_orders(day)
+            shop.refund_sometimes()
+            shop.pay_out()
+            if (day + 1) % 10 == 0:
+                out(f"  day {day + 1:>3}: {_progress(program.metrics())}")
+        report = program.metrics(by="referrer", top=5)
+        out("")
+        for line in _ledger(program, shop.customers(), report):
+            out(line)
+        out("")
+        out(
+            f"{report.enrolled} of the shop's {customers} customers enrolled (own a code):"
+            " the report's 'enrolled'."
+        )
+        out("")
+        out(format_report(report).rstrip("\n"))
+    finally:
+        store.close()
+    return report
+
+
+#: The figures of the progress lines, by their `DEFINITIONS` names.
+PROGRESS = ("enrolled", "attributions", "referrals", "converted", "orders")
+
+
+def progress_figures(report: MetricsReport) -> dict[str, int]:
+    """The figures of a progress line: the report's, orders in USD (the demo's currency)."""
+    section = report.section("USD")
+    figures = {n: getattr(report, n) for n in PROGRESS if n != "orders"}
+    figures["orders"] = 0 if section is None else section.orders
+    return figures
+
+
+def _progress(report: MetricsReport) -> str:
+    figures = progress_figures(report)
+    return ", ".join(f"{figures[n]} {DEFINITIONS[n].label}" for n in PROGRESS)
+
+
+def _ledger(program: ReferralProgram, customers: list[str], report: MetricsReport) -> list[str]:
+    """Every reward by state, and how the states add up to the report's rewards cost."""
+    counts: Counter[RewardState] = Counter()
+    totals = dict.fromkeys(RewardState, Money.zero("USD"))
+    owed = Money.zero("USD")  # what reversed rewards had already paid out (their clawback)
+    recovered = Money.zero("USD")
+    for customer in customers:
         for reward in program.rewards(customer):
-            reward_states[reward.state.value] += 1
-            value = reward.amount if reward.state is not RewardState.REVERSED else None
+            counts[reward.state] += 1
+            # A reversed reward is worth nothing now: show what it was granted at.
+            value = reward.granted if reward.state is RewardState.REVERSED else reward.amount
             if value is not None:
-                key = reward.state.value
-                reward_totals[key] = reward_totals.get(key, Money.zero("USD")) + value
-    out("")
-    out("referrals")
-    for name in ("pending", "qualified", "review", "rejected"):
-        out(f"  {name:<12}{statuses[name]:>8}")
-    out("rewards by state")
-    for state in RewardState:
-        total = reward_totals.get(state.value)
-        out(f"  {state.value:<12}{reward_states[state.value]:>8}  {total or '-'}")
-    out("top referrers")
-    out(f"  {'customer':<12}{'qualified':>10}{'earned':>12}")
-    for qualified, earned, referrer in sorted(leaderboard, reverse=True)[:5]:
-        out(f"  {referrer:<12}{qualified:>10}{earned:>12}")
+                totals[reward.state] += value
+            if reward.state is RewardState.REVERSED and reward.clawback is not None:
+                owed += reward.clawback
+            if reward.recovered is not None:
+                recovered += reward.recovered
+    kept = sum((totals[s] for s in RewardState if s is not RewardState.REVERSED), Money.zero("USD"))
+    kept = kept + owed - recovered
+    section = report.section("USD")
+    cost = Money.zero("USD") if section is None else Money(section.rewards_cost, "USD")
+    lines = ["Rewards by state (the ledger)"]
+    lines += [
+        f"  {state.value:<12}{counts[state]:>8}  {totals[state].amount:>12,}"
+        for state in RewardState
+    ]
+    lines.append(f"  {'recovered':<12}{'':>8}  {recovered.amount:>12,}")
+    cost_label = DEFINITIONS["rewards_cost"].label
+    lines.append(
+        f"  held + available + paid - recovered = {kept.amount:,} USD, the report's"
+        f" {cost_label} ({cost.amount:,} USD)"
+    )
+    lines.append(
+        "  recovered: clawbacks of refunded paid rewards netted against later rewards"
+        " or settled; a reversed reward's clawback not yet recovered still costs"
+    )
+    lines.append(
+        "  reversed rewards (their orders were refunded) show what they were granted at;"
+        " they cost nothing"
+    )
+    return lines

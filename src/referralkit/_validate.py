@@ -8,7 +8,7 @@ fails the same way everywhere: an `InvalidInput` naming the field.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from referralkit.errors import InvalidInput
 from referralkit.money import Money
@@ -20,12 +20,15 @@ __all__ = [
     "opt_name",
     "positive_int",
     "require_aware",
+    "require_duration",
     "require_id",
     "require_money",
 ]
 
 #: The longest customer, order, referral, visitor or campaign id accepted.
 MAX_ID = 200
+#: The largest int a store can hold (a signed 64-bit integer): bigger ids and limits are junk.
+_MAX_INT = 2**63 - 1
 
 
 def require_id(field: str, value: object) -> str:
@@ -50,7 +53,7 @@ def opt_name(field: str, value: object) -> str | None:
 
 def positive_int(field: str, value: object) -> int:
     """``value`` if it is an int of at least 1 (a limit, a count of uses)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_INT:
         raise InvalidInput(f"{field} must be a positive int", value=value, field=field)
     return value
 
@@ -63,7 +66,25 @@ def event_ids(values: object) -> list[int]:
     for value in ids:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput("event ids are ints (Event.id)", value=value, field="event_ids")
+        if abs(value) > _MAX_INT:
+            raise InvalidInput("no event has an id this large", value=value, field="event_ids")
     return ids
+
+
+def require_duration(
+    field: str, value: object, *, zero: bool = False, at_most: timedelta | None = None
+) -> timedelta:
+    """``value`` if it is a positive `timedelta` (or zero, with ``zero``), up to ``at_most``."""
+    if not isinstance(value, timedelta) or value < timedelta(0) or (not zero and not value):
+        kind = "non-negative" if zero else "positive"
+        raise InvalidInput(
+            f"{field} must be a {kind} timedelta, e.g. timedelta(minutes=5)",
+            value=value,
+            field=field,
+        )
+    if at_most is not None and value > at_most:
+        raise InvalidInput(f"{field} must be at most {at_most}", value=value, field=field)
+    return value
 
 
 def require_aware(field: str, value: object) -> datetime:

@@ -26,7 +26,9 @@ class Campaign:
     """A campaign: its own dates, terms, code format, link base and share channels.
 
     A code belongs to one campaign; ``policy`` (the program's when None) is the terms a
-    referral made with such a code keeps. ``start``/``end`` bound when codes may be
+    referral made with such a code keeps, under ``policy_version`` if it is named
+    (derived from the policy's definition otherwise; a policy that cannot be described
+    as configuration must be named). ``start``/``end`` bound when codes may be
     used (``end`` excluded); ``channels`` lists the share channels offered (empty: all).
     """
 
@@ -37,6 +39,7 @@ class Campaign:
     code_format: CodeFormat | None = None
     link_base: str | None = None
     channels: tuple[str, ...] = attrs.field(default=(), converter=_channels)
+    policy_version: str | None = None
 
     def __attrs_post_init__(self) -> None:
         name: object = self.name
@@ -55,6 +58,11 @@ class Campaign:
         if self.code_format is not None and not isinstance(self.code_format, CodeFormat):
             raise ConfigError(
                 "code_format must be a CodeFormat", value=self.code_format, path="code_format"
+            )
+        version: object = self.policy_version
+        if version is not None and (not isinstance(version, str) or not version.strip()):
+            raise ConfigError(
+                "policy_version must be a non-empty name", value=version, path="policy_version"
             )
         base: object = self.link_base
         if base is not None and (not isinstance(base, str) or "://" not in base):

@@ -1,13 +1,16 @@
-"""The ``referralkit`` command: ``demo``, ``codes``, ``metrics``, ``simulate``.
+"""The referralkit command: demo, codes, metrics, simulate.
 
-``demo`` runs a simulated shop, ``codes`` prints bulk codes, ``metrics`` prints the
-report of a program's SQLite file (a table, JSON, or an HTML page), ``simulate``
-forecasts one or more reward policies before launch.
+demo runs a simulated shop on an SQLite file, codes prints fresh referral codes,
+metrics prints the report of a program's SQLite file (a table, JSON, or an HTML
+page), simulate forecasts one or more reward policies before launch. Bad input
+ends with a one-line message and exit status 2; no file is replaced unless it is
+one the command wrote before, or --force says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import typing
@@ -18,7 +21,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import attrs
-from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    ValidationError,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 
 from referralkit._db_cli import add_db_command, run_db_command
@@ -26,6 +37,11 @@ from referralkit.codes import CodeFormat, generate_codes
 from referralkit.errors import InvalidInput, ReferralError
 from referralkit.money import Money
 from referralkit.protocols import RewardPolicy
+
+if typing.TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+    from referralkit.metrics import MetricsReport
 
 __all__ = ["main"]
 
@@ -53,13 +69,36 @@ class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _no_nul(value: Path) -> Path:
+    if "\x00" in str(value):
+        raise ValueError("a path cannot contain a NUL character")
+    return value
+
+
+#: A file to write: any path, but not one no system can open.
+_OutPath = Annotated[Path, AfterValidator(_no_nul)]
+
+
+_FORCE = Field(
+    default=False,
+    description="replace the output file even when it is not one this command wrote before",
+)
+
+
 class _DemoArgs(_Args):
     """Run a simulated shop on an SQLite file."""
 
-    db: Path = Field(Path("referralkit-demo.db"), description="SQLite file, overwritten")
+    db: _OutPath = Field(
+        Path("referralkit-demo.db"),
+        description="SQLite file to create; a previous demo's is replaced, any other refused",
+    )
     customers: int = Field(400, ge=10, le=100_000, description="customers in the simulated shop")
     days: int = Field(60, ge=1, le=3650, description="days to simulate")
     seed: int = Field(7, description="random seed: the same seed gives the same run")
+    html: _OutPath | None = Field(
+        None, description="also write the report as an HTML page here (the report extra)"
+    )
+    force: bool = _FORCE
 
 
 class _CodesArgs(_Args):
@@ -76,7 +115,15 @@ class _MetricsArgs(_Args):
 
     db: FilePath = Field(description="the program's SQLite file")
     json_out: Annotated[bool, _Cli(flag="--json")] = Field(default=False, description="print JSON")
-    html: Path | None = Field(None, description="write a self-contained HTML page here")
+    html: _OutPath | None = Field(
+        None, description="write the report as a self-contained HTML page here (about 4.9 MB)"
+    )
+    plotly_js: str | None = Field(
+        None,
+        description="with --html: load plotly.js from this URL instead of inlining it"
+        " (a page of tens of kB)",
+    )
+    force: bool = _FORCE
     since: datetime | None = Field(
         None, description="start: ISO date or time (UTC if no zone); all time if left out"
     )
@@ -186,8 +233,15 @@ def _add_options(parser: argparse.ArgumentParser, model: type[_Args]) -> None:
         parser.add_argument(flag, dest=name, **kwargs)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, printing what it cannot encode (an undecodable path) escaped."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        super()._print_message(_safe(message), file)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="referralkit", description=__doc__)
+    parser = _Parser(prog="referralkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for command, model in _COMMANDS.items():
         about = (model.__doc__ or "").strip()
@@ -232,9 +286,9 @@ def _simulate(opts: _SimulateArgs) -> None:
     ]
     if opts.json_out:
         text = ",\n".join(f.model_dump_json(indent=2) for f in forecasts)
-        sys.stdout.write(f"[{text}]\n")
+        _say(sys.stdout, f"[{text}]\n")
     else:
-        sys.stdout.write("\n".join(format_forecast(f) for f in forecasts))
+        _say(sys.stdout, "\n".join(format_forecast(f) for f in forecasts))
 
 
 def _check_program_file(path: Path) -> None:
@@ -263,13 +317,74 @@ def _check_program_file(path: Path) -> None:
         )
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
+
+
+def _check_report_target(target: Path, *, db: Path, force: bool) -> None:
+    """Refuse to write the HTML report where it would destroy something.
+
+    Never over the program database (or its ``-wal`` / ``-shm``); over an existing
+    file only when it is a report written before (it carries the report's marker), or
+    with ``--force``.
+    """
+    from referralkit.metrics._html import is_report_file  # noqa: PLC0415 - only --html needs it
+
+    if any(_same_file(target, Path(f"{db}{suffix}")) for suffix in ("", "-wal", "-shm")):
+        raise InvalidInput(
+            f"--html {target} is the program database: not writing the report over it",
+            value=str(target),
+            field="html",
+        )
+    if target.is_dir():
+        raise InvalidInput(
+            f"--html {target} is a directory; give a file, e.g. {target / 'report.html'}",
+            value=str(target),
+            field="html",
+        )
+    if not target.parent.is_dir():
+        raise InvalidInput(
+            f"cannot write {target}: the folder {target.parent} does not exist",
+            value=str(target),
+            field="html",
+        )
+    if (target.exists() or target.is_symlink()) and not force and not is_report_file(target):
+        raise InvalidInput(
+            f"{target} exists and is not a report this command wrote: not replacing it;"
+            " choose another file, or pass --force to replace it",
+            value=str(target),
+            field="html",
+        )
+
+
+def _write_html(report: MetricsReport, target: Path, plotly_js: str | None) -> None:
+    from referralkit.metrics import write_html  # noqa: PLC0415 - needs the report extra
+
+    try:
+        write_html(report, target, plotly_js=plotly_js)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write {target}: {exc.strerror}", value=str(target), field="html"
+        ) from exc
+    _say(sys.stdout, f"wrote {target}\n")
+
+
 def _metrics(opts: _MetricsArgs) -> None:
     from referralkit.metrics import build_report, format_report, metrics_source  # noqa: PLC0415 - only this command needs it
     from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
 
     by = list(opts.by)
-    if opts.html is not None and "referrer" not in by:
-        by.append("referrer")  # the page shows the leaderboard
+    if opts.plotly_js is not None and opts.html is None:
+        raise InvalidInput(
+            "--plotly-js only applies to --html", value=opts.plotly_js, field="plotly_js"
+        )
+    if opts.html is not None:
+        _check_report_target(opts.html, db=opts.db, force=opts.force)
+        if "referrer" not in by:
+            by.append("referrer")  # the page shows the leaderboard
     _check_program_file(opts.db)
     store = SQLiteStore(opts.db)
     try:
@@ -285,49 +400,120 @@ def _metrics(opts: _MetricsArgs) -> None:
     finally:
         store.close()
     if opts.html is not None:
-        from referralkit.metrics import write_html  # noqa: PLC0415 - needs the report extra
-
-        try:
-            write_html(report, opts.html)
-        except OSError as exc:
-            raise InvalidInput(
-                f"cannot write {opts.html}: {exc.strerror}", value=str(opts.html), field="html"
-            ) from exc
-        sys.stdout.write(f"wrote {opts.html}\n")
+        _write_html(report, opts.html, opts.plotly_js)
     elif opts.json_out:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        _say(sys.stdout, report.model_dump_json(indent=2) + "\n")
     else:
-        sys.stdout.write(format_report(report))
+        _say(sys.stdout, format_report(report))
+
+
+def _demo(opts: _DemoArgs) -> None:
+    from referralkit._demo import run_demo  # noqa: PLC0415 - only the demo needs it
+
+    if opts.html is not None:
+        _check_report_target(opts.html, db=opts.db, force=opts.force)
+    report = run_demo(
+        opts.db,
+        customers=opts.customers,
+        days=opts.days,
+        seed=opts.seed,
+        force=opts.force,
+        out=lambda line: _say(sys.stdout, line + "\n"),
+    )
+    if opts.html is not None:
+        _write_html(report, opts.html, None)
+
+
+def _codes(opts: _CodesArgs) -> None:
+    # Only ASCII is upper-cased here: CodeFormat refuses ß rather than reading SS.
+    prefix = opts.prefix.upper() if opts.prefix.isascii() else opts.prefix
+    fmt = CodeFormat(length=opts.length, prefix=prefix)
+    for code in generate_codes(opts.count, fmt):
+        sys.stdout.write((fmt.display(code) if opts.display else code) + "\n")
+
+
+def _safe(text: str) -> str:
+    """``text`` printable on any terminal: undecodable bytes of a path shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _say(stream: typing.TextIO, text: str) -> None:
+    stream.write(_safe(text))
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _flag(command: type[_Args], name: str) -> str:
+    field = command.model_fields.get(name)
+    cli = next((m for m in field.metadata if isinstance(m, _Cli)), None) if field else None
+    if cli is not None and cli.flag:
+        return cli.flag
+    if cli is not None and cli.positional:
+        return name
+    return f"--{name.replace('_', '-')}"
+
+
+def _validation_message(command: type[_Args], exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = first["loc"]
+    where = _flag(command, str(loc[0])) if loc else "arguments"
+    given = first.get("input")
+    shown = f" (got {given!r})" if isinstance(given, str | int | Path) and given != "" else ""
+    return f"{where}: {first['msg']}{shown}"
+
+
+def _run(opts: _Args) -> None:
+    """Carry out one validated command."""
+    if isinstance(opts, _DemoArgs):
+        _demo(opts)
+    elif isinstance(opts, _MetricsArgs):
+        _metrics(opts)
+    elif isinstance(opts, _SimulateArgs):
+        _simulate(opts)
+    elif isinstance(opts, _CodesArgs):
+        _codes(opts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``referralkit`` console script."""
+    """Entry point of the ``referralkit`` console script.
+
+    Exit status: 0 done, 2 bad input (a one-line message, never a traceback), 1 an
+    operating-system failure while working, 130 interrupted.
+    """
     ns = _parser().parse_args(argv)
     if ns.command == "db":
         return run_db_command(ns)
-    args = {k: v for k, v in vars(ns).items() if k != "command"}
-    try:
-        opts = _COMMANDS[ns.command].model_validate(args)
-        if isinstance(opts, _DemoArgs):
-            from referralkit._demo import run_demo  # noqa: PLC0415 - only the demo needs it
+    return _main_command(ns)
 
-            run_demo(opts.db, customers=opts.customers, days=opts.days, seed=opts.seed)
-        elif isinstance(opts, _MetricsArgs):
-            _metrics(opts)
-        elif isinstance(opts, _SimulateArgs):
-            _simulate(opts)
-        elif isinstance(opts, _CodesArgs):
-            fmt = CodeFormat(length=opts.length, prefix=opts.prefix.upper())
-            for code in generate_codes(opts.count, fmt):
-                sys.stdout.write((fmt.display(code) if opts.display else code) + "\n")
+
+def _main_command(ns: argparse.Namespace) -> int:
+    """Validate and run a command other than ``db``; the exit status as ``main`` says."""
+    args = {k: v for k, v in vars(ns).items() if k != "command"}
+    command = _COMMANDS[ns.command]
+    try:
+        _run(command.model_validate(args))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]).replace("_", "-")
-        sys.stderr.write(f"referralkit: --{where}: {first['msg']}\n")
+        _say(sys.stderr, f"referralkit: {_validation_message(command, exc)}\n")
         return 2
     except ReferralError as exc:
-        sys.stderr.write(f"referralkit: {exc}\n")
+        _say(sys.stderr, f"referralkit: {exc}\n")
+        return 2
+    except BrokenPipeError:  # the reader left (``| head``): stop quietly
+        _silence_stdout()
         return 1
+    except OSError as exc:
+        _say(sys.stderr, f"referralkit: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        _say(sys.stderr, "referralkit: interrupted\n")
+        return 130
     return 0
 
 

@@ -4,14 +4,17 @@
 ReferralError
 ├── InvalidInput            a method argument failed validation at the boundary
 │   ├── InvalidMoney        an amount that is not a Decimal/str/int, or not finite
+│   │   └── MoneyTypeError  Money ordered, added or multiplied with a non-Money (also a TypeError)
 │   ├── UnknownCurrency     not an ISO-4217 code
-│   └── InvalidIdentity     an identity signal that cannot be normalised
+│   ├── InvalidIdentity     an identity signal that cannot be normalised
+│   └── IdempotencyConflict a key seen before, sent again with other values
 ├── CurrencyMismatch        arithmetic or comparison across two currencies
 ├── InvalidCode             text that is not a well-formed code (reason in .reason)
 ├── UnknownCode             a well-formed code that no one owns
 ├── CodeExpired             a code past its expiry, or out of uses
 ├── InvalidLink             a referral link that cannot be trusted or read
-│   ├── LinkTampered        signature missing or wrong
+│   ├── InvalidLinkInput    a build_link/share_links argument (also an InvalidInput: .field)
+│   ├── LinkTampered        signature missing or wrong, or the link moved to another base
 │   └── LinkExpired         signed expiry in the past
 ├── ConfigError             a program, format or plugin configured wrongly
 ├── NotFound                an id the store does not know
@@ -26,6 +29,14 @@ ReferralError
 
 Each exception carries the value at fault in ``.value`` so a host can log it or
 show it; the message says what to do about it.
+
+Warnings are not errors: `ReferralWarning` (a `UserWarning`) is the root of what
+referralkit warns about, issued once with `warnings.warn`:
+
+```
+ReferralWarning
+└── SharedNetworkWarning    most recent attributions came from one network (a proxy's address?)
+```
 """
 
 from __future__ import annotations
@@ -36,18 +47,23 @@ __all__ = [
     "CodeExpired",
     "ConfigError",
     "CurrencyMismatch",
+    "IdempotencyConflict",
     "InvalidCode",
     "InvalidIdentity",
     "InvalidInput",
     "InvalidLink",
+    "InvalidLinkInput",
     "InvalidMoney",
     "InvalidState",
     "LinkExpired",
     "LinkTampered",
+    "MoneyTypeError",
     "NotFound",
     "ReferralError",
+    "ReferralWarning",
     "RetryableStorageError",
     "SchemaVersionError",
+    "SharedNetworkWarning",
     "StorageError",
     "UnknownCode",
     "UnknownCurrency",
@@ -92,12 +108,28 @@ class InvalidMoney(InvalidInput):
     """An amount that cannot be money: a float, NaN, infinity or unparsable text."""
 
 
+class MoneyTypeError(InvalidMoney, TypeError):
+    """`Money` met a value that is not `Money` in an ordering or arithmetic operation.
+
+    Also a `TypeError`, as Python's data model asks of ordering unrelated types, so
+    ``except TypeError`` and ``sorted()``'s own error handling keep working.
+    """
+
+
 class UnknownCurrency(InvalidInput):
     """A currency that is not an active ISO-4217 code."""
 
 
 class InvalidIdentity(InvalidInput):
     """An identity signal (email, phone, IP, ...) that cannot be normalised."""
+
+
+class IdempotencyConflict(InvalidInput):
+    """An idempotency key (order id, refund id, payout id) came back with other values.
+
+    An exact replay changes nothing and returns the first result; a replay that differs
+    is refused, and ``.field`` names the first field that differs.
+    """
 
 
 class CurrencyMismatch(ReferralError):
@@ -128,8 +160,16 @@ class InvalidLink(ReferralError):
     """A referral link that is malformed, unsigned where a signature is required, or bad."""
 
 
+class InvalidLinkInput(InvalidInput, InvalidLink):
+    """An argument that cannot go into a link: a bad base, channel, expiry, UTM, message.
+
+    Both an `InvalidInput` (``.field`` names the argument) and an `InvalidLink`, which is
+    what `referralkit.build_link` raised for such arguments before it named the field.
+    """
+
+
 class LinkTampered(InvalidLink):
-    """The link's signature is missing or does not match its fields."""
+    """The link's signature is missing or does not match its fields or its base."""
 
 
 class LinkExpired(InvalidLink):
@@ -185,3 +225,15 @@ class RetryableStorageError(StorageError):
     """
 
     retryable = True
+
+
+class ReferralWarning(UserWarning):
+    """Root of referralkit's warnings: something works, but probably not as intended."""
+
+
+class SharedNetworkWarning(ReferralWarning):
+    """Most recent attributions share one network: is ``ip=`` a proxy's address?
+
+    Issued once per program when more than half of its last 50 attributions (at least
+    20) carry the same network signal; see the *Behind a proxy* how-to.
+    """

@@ -19,9 +19,14 @@ from referralkit.money import Money as Money  # noqa: PLC0414 - re-exported (its
 __all__ = [
     "Beneficiary",
     "Bucket",
+    "CheckReason",
+    "CodeCheck",
     "CodeKind",
     "Conversion",
     "Event",
+    "Friend",
+    "FriendReward",
+    "FriendStage",
     "Identity",
     "Referral",
     "ReferralCode",
@@ -142,11 +147,19 @@ class Referral(JSONForm):
     campaign: str
     policy_version: str
     channel: str | None = None
+    #: When the referral started counting as qualified: the grant of its earliest order
+    #: that is not fully refunded (None while it has no such order).
+    qualified_at: datetime | None = None
 
 
 @attrs.frozen(slots=True)
 class Conversion(JSONForm):
-    """An order placed by a customer; ``refunded`` grows with each refund."""
+    """An order placed by a customer; ``refunded`` grows with each refund.
+
+    ``order_number`` is the order's place among the customer's orders (1 for the first),
+    as recorded; a refund does not renumber later orders. ``recorded_at`` is when the
+    program recorded it (``occurred_at`` is when the host says it was placed).
+    """
 
     order_id: str
     referee: str
@@ -155,6 +168,8 @@ class Conversion(JSONForm):
     first_order: bool
     referral_id: str | None = None
     refunded: Money | None = None
+    order_number: int = 0
+    recorded_at: datetime | None = None
 
     @property
     def net(self) -> Money:
@@ -168,6 +183,12 @@ class Reward(JSONForm):
 
     ``amount`` is the current value (reduced by partial refunds); ``granted`` the original.
     Points rewards carry ``points``; perks carry ``perk``; coupons carry ``coupon_code``.
+    A paid reward refunded later records what is owed back in ``clawback``;
+    ``recovered`` is how much of it was collected (settled outside, or netted against
+    a later reward). ``netted`` is the part of this reward's value that went to pay
+    such a debt instead of the customer (what to pay out is ``amount - netted``).
+    ``redeemed_order`` is the order a coupon was used on; ``payout_id`` the payout
+    batch that paid the reward; ``expires_at`` when a coupon stops being usable.
     """
 
     id: str
@@ -191,16 +212,27 @@ class Reward(JSONForm):
     clawback: Money | None = None
     granted_points: int = 0
     clawback_points: int = 0
+    netted: Money | None = None
+    recovered: Money | None = None
+    redeemed_order: str | None = None
+    payout_id: str | None = None
+    expires_at: datetime | None = None
 
 
 @attrs.frozen(slots=True)
 class Event(JSONForm):
-    """Something that happened, written in the same transaction as the state it reports."""
+    """Something that happened, written in the same transaction as the state it reports.
+
+    ``attempts`` counts the claims that handed the event to a drainer
+    (`referralkit.ReferralProgram.claim_events`): 0 until first claimed, so a host can
+    give an event up after a number of failed deliveries.
+    """
 
     id: int
     type: str
     payload: Mapping[str, Any]
     occurred_at: datetime
+    attempts: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -219,7 +251,18 @@ class TierProgress(JSONForm):
 
 @attrs.frozen(slots=True)
 class ReferrerStatus(JSONForm):
-    """What a referrer sees: invites, conversions, balances and tier progress."""
+    """What a referrer sees: invites, conversions, balances and tier progress.
+
+    The counts are of the referrer's referrals, one per friend at most (a friend has one
+    standing referral): ``invites`` is every referral that is not rejected (pending,
+    qualified and in review); ``friends_joined`` those accepted (pending or qualified,
+    not in review); ``friends_ordered`` the accepted ones with at least one order,
+    refunded or not; ``qualified`` those with an order that is not refunded in full
+    (what tiers count). So ``invites >= friends_joined >= friends_ordered >= qualified``.
+    ``pending``, ``in_review`` and ``rejected`` count referrals in those statuses
+    (``rejected`` counts every refused attempt). ``tier`` is the ladder of the terms
+    the referrer's codes are under (see `referralkit.ReferralProgram.status`).
+    """
 
     customer_id: str
     codes: tuple[str, ...]
@@ -236,3 +279,87 @@ class ReferrerStatus(JSONForm):
     points_available: int
     points_paid: int
     tier: TierProgress | None = None
+    friends_joined: int = 0
+    friends_ordered: int = 0
+
+
+class CheckReason(str, enum.Enum):
+    """Why a typed code cannot be used now (`CodeCheck.reason`)."""
+
+    UNKNOWN = "unknown"
+    TYPO = "typo"
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    CAMPAIGN_NOT_RUNNING = "campaign_not_running"
+
+
+@attrs.frozen(slots=True)
+class CodeCheck(JSONForm):
+    """What a sign-up page learns about a typed code, before any account exists.
+
+    ``code`` is the code as issued when one is found (the canonical form of what was
+    typed when no customer owns it; None for a typo or text that is no code);
+    ``usable`` whether an attribution with it would be accepted for its code now;
+    ``reason`` why not (None when usable); ``message`` a sentence for the person.
+    """
+
+    code: str | None
+    usable: bool
+    reason: CheckReason | None
+    message: str
+
+
+class FriendStage(str, enum.Enum):
+    """How far a friend a referrer brought has come (`Friend.stage`).
+
+    - ``joined``: accepted, no order yet;
+    - ``in_review``: held for a person to approve or reject;
+    - ``ordered``: accepted, with an order that is not refunded in full, and no reward
+      for the referrer past its hold yet;
+    - ``rewarded``: an order of theirs earned the referrer a reward that is available or
+      paid (its hold is over);
+    - ``refunded``: accepted, with orders, every one of them refunded in full;
+    - ``rejected``: refused, by a guard or a person (the reasons say why).
+    """
+
+    JOINED = "joined"
+    IN_REVIEW = "in_review"
+    ORDERED = "ordered"
+    REWARDED = "rewarded"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+@attrs.frozen(slots=True)
+class FriendReward(JSONForm):
+    """A reward a friend's referral earned, as a referrer page shows it: no coupon code."""
+
+    beneficiary: Beneficiary
+    kind: RewardKind
+    amount: Money | None
+    points: int
+    state: RewardState
+    hold_until: datetime | None = None
+
+
+@attrs.frozen(slots=True)
+class Friend(JSONForm):
+    """A friend a referrer brought, by the host's own customer id; no personal data.
+
+    ``referral_id`` is the referral this entry shows (the friend's standing referral, or
+    their last rejected one) and the cursor of the list: pass the last entry's as
+    ``after`` for the next page. ``rewards`` are every reward that referral earned,
+    either side, reversed ones included.
+    """
+
+    referee: str
+    referral_id: str
+    stage: FriendStage
+    attributed_at: datetime
+    code: str
+    campaign: str
+    channel: str | None = None
+    orders: int = 0
+    reasons: tuple[str, ...] = ()
+    rewards: tuple[FriendReward, ...] = ()

@@ -18,12 +18,14 @@ Every store has the core: `Store` opens a `UnitOfWork`, whose six repositories
 by inheriting or registering anything. There are two shapes:
 
 - **A store capability** is a protocol of the members it adds to a `Store`, named for
-  what it makes possible. `MeasurableStore` adds ``metrics_source()``, which the metrics report
-  and click attribution read; `referralkit.metrics.metrics_source` refuses a store
-  without it with a `ConfigError`.
+  what it makes possible. `MeasurableStore` adds ``metrics_source()``, which the metrics
+  report reads; `referralkit.metrics.metrics_source` refuses a store without it with a
+  `ConfigError`.
 - **A repository capability** (partners, groups, invitations, the waitlist, moments,
-  outbox claims, payouts) declares its repository protocol beside a `Capability` that
-  names it, in the capability's own module. A store opts in by exposing that repository
+  payouts) declares its repository protocol beside a `Capability` that names it, in the
+  capability's own module; click tracking (`ClickRepository`, `CLICKS`), which the
+  metrics layer writes too, and store metadata (`MetaRepository`, `META`), where the
+  program checks its secret, are declared here. A store opts in by exposing that repository
   on its unit of work under the capability's attribute. The capability's code asks for
   the repository inside the program's transaction, and a store without it is a
   `ConfigError` naming the store, the capability and the missing protocol members:
@@ -69,10 +71,13 @@ from referralkit.model import (
 from referralkit.money import Money
 
 if TYPE_CHECKING:  # the metrics package imports this module
-    from referralkit.metrics._source import MetricsSource
+    from referralkit.metrics._source import Click, MetricsSource
 
 __all__ = [
+    "CLICKS",
+    "META",
     "Capability",
+    "ClickRepository",
     "CodeRepository",
     "ConversionRepository",
     "EventOutbox",
@@ -80,10 +85,13 @@ __all__ = [
     "IdentityRepository",
     "LedgerEntry",
     "MeasurableStore",
+    "MetaRepository",
     "ReferralRepository",
+    "RefundRecord",
     "RewardLedger",
     "RewardPolicy",
     "Store",
+    "TermsRepository",
     "TieredPolicy",
     "UnitOfWork",
     "missing_members",
@@ -160,17 +168,26 @@ class LedgerEntry:
 
 @runtime_checkable
 class CodeRepository(Protocol):
-    """Referral codes, unique by code text and by (owner, campaign)."""
+    """Referral codes, unique by code text, by key and by (owner, campaign).
+
+    A code's key is `referralkit.codes.code_key` of its text (``ANNA-10`` -> ``ANNA10``):
+    case, spaces and dashes do not make two codes.
+    """
 
     def add(self, code: ReferralCode) -> ReferralCode:
         """Insert ``code``; if its owner already has one in that campaign, return that one.
 
-        Raises `referralkit.storage.CodeTaken` if the text belongs to another owner.
+        Raises `referralkit.storage.CodeTaken` if the text, or its key, belongs to another
+        code.
         """
         ...
 
     def get(self, code: str) -> ReferralCode | None:
         """The code with this canonical text, if issued."""
+        ...
+
+    def find(self, key: str) -> ReferralCode | None:
+        """The code whose key (`referralkit.codes.code_key` of its text) is ``key``."""
         ...
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
@@ -204,6 +221,18 @@ class ReferralRepository(Protocol):
         """Change a referral's status and reasons; returns the updated referral."""
         ...
 
+    def set_qualified(self, referral_id: str, qualified_at: datetime | None) -> Referral:
+        """Qualify a referral from ``qualified_at``, or, with None, stop it counting.
+
+        Qualified, it counts toward tiers from ``qualified_at`` on; None sets it back to
+        pending (every order it had was fully refunded).
+        """
+        ...
+
+    def qualified_count_at(self, referrer: str, at: datetime) -> int:
+        """The referrer's qualified referrals whose ``qualified_at`` is at or before ``at``."""
+        ...
+
     def count_for_code(self, code: str) -> int:
         """Non-rejected referrals made with this code."""
         ...
@@ -218,6 +247,34 @@ class ReferralRepository(Protocol):
 
     def in_review(self, limit: int) -> list[Referral]:
         """Referrals waiting for a person's decision, oldest first."""
+        ...
+
+    def review_page(
+        self, limit: int, *, after: str | None, reason: str | None, referrer: str | None
+    ) -> list[Referral]:
+        """Up to ``limit`` referrals in review, by (attribution time, id), after ``after``.
+
+        ``after`` is the id of the last referral of the previous page (a cursor: the page
+        continues after that referral's place, whatever its status now); ``reason``
+        keeps those carrying that reason code, ``referrer`` those of that referrer.
+        """
+        ...
+
+    def friends(self, referrer: str, *, after: str | None, limit: int) -> list[Referral]:
+        """Up to ``limit`` of the referrer's referees, one referral each, after ``after``.
+
+        For each referee among the referrer's referrals: the standing (not rejected)
+        referral if it is this referrer's, else the most recent rejected one. Ordered by
+        (attribution time, id); ``after`` is the id of the previous page's last one.
+        """
+        ...
+
+    def rejected_for_referee(self, referee: str) -> Referral | None:
+        """The referee's most recent rejected referral, if any."""
+        ...
+
+    def ordered_count(self, referrer: str) -> int:
+        """The referrer's accepted referrals (pending or qualified) with at least one order."""
         ...
 
     def referrer_of(self, referee: str) -> str | None:
@@ -272,6 +329,14 @@ class ConversionRepository(Protocol):
         """The orders attributed to a referral, oldest first."""
         ...
 
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Conversion]:
+        """The orders attributed to any of these referrals, oldest first (one query)."""
+        ...
+
+    def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        """Record a refund unless its id exists; returns the stored one and whether new."""
+        ...
+
 
 @runtime_checkable
 class RewardLedger(Protocol):
@@ -301,6 +366,10 @@ class RewardLedger(Protocol):
         """Rewards granted under this referral, in grant order."""
         ...
 
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Reward]:
+        """Rewards granted under any of these referrals, in grant order (one query)."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[Reward]:
         """Held rewards whose hold ended at or before ``now``."""
         ...
@@ -317,24 +386,198 @@ class RewardLedger(Protocol):
         ...
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
-        """Program-wide value of rewards not reversed, per currency, and points."""
+        """Program-wide value of rewards not reversed, per currency, and points.
+
+        Kept as a running total in the same transaction as the rewards it sums, so a
+        budget reads it in constant time however large the program grows.
+        """
+        ...
+
+    def for_referrer_since(self, referrer: str, since: datetime) -> list[Reward]:
+        """Rewards not reversed, under the referrer's referrals, granted from ``since`` on.
+
+        Any beneficiary, in grant order: the rewards a change in the referrer's count of
+        qualified referrals may reprice.
+        """
+        ...
+
+    def by_coupon(self, coupon_code: str) -> Reward | None:
+        """The coupon reward with this (canonical) coupon code."""
+        ...
+
+    def add_redemption(
+        self, coupon_code: str, order_id: str, customer_id: str, at: datetime
+    ) -> tuple[str, bool]:
+        """Record that a coupon was used on an order, once per coupon.
+
+        Returns the order id the coupon is recorded against and whether it is this call's.
+        """
+        ...
+
+    def available(
+        self, *, kind: str | None, currency: str | None, after: str | None, limit: int
+    ) -> list[Reward]:
+        """Available rewards across customers, by id after ``after``, optionally filtered."""
+        ...
+
+    def outstanding(self, customer_id: str, currency: str) -> list[Reward]:
+        """The customer's rewards with a clawback not yet recovered, oldest first."""
+        ...
+
+    def add_payout(
+        self, payout_id: str, reward_ids: Sequence[str], at: datetime
+    ) -> tuple[tuple[str, ...], bool]:
+        """Record a payout batch unless its id exists; returns its reward ids and whether new."""
+        ...
+
+    def add_settlement(
+        self, reference: str, customer_id: str, amount: Money, at: datetime
+    ) -> tuple[Money, bool]:
+        """Record a clawback collected outside, once per reference.
+
+        Returns the amount recorded under the reference and whether it is this call's.
+        """
+        ...
+
+
+@attrs.frozen(slots=True)
+class RefundRecord:
+    """A refund as recorded under its id: the order, the amount, and the rewards it changed."""
+
+    refund_id: str
+    order_id: str
+    amount: Money
+    occurred_at: datetime
+    reward_ids: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class TermsRepository(Protocol):
+    """The definition of every policy version a program has run, so promises outlive it."""
+
+    def add(self, version: str, definition: str, at: datetime) -> str:
+        """Record ``definition`` under ``version`` unless recorded; returns the stored one."""
+        ...
+
+    def get(self, version: str) -> str | None:
+        """The definition recorded under ``version``."""
+        ...
+
+
+@runtime_checkable
+class MetaRepository(Protocol):
+    """Small facts about the store itself, by name: the check value of the program secret.
+
+    A repository capability (`META`, ``uow.meta``). A program records there a keyed check
+    value of its secret the first time it runs on the store, and refuses to start on the
+    store under another secret; a store without it starts without that check.
+    """
+
+    def add(self, name: str, value: str, at: datetime) -> str:
+        """Record ``value`` under ``name`` unless one is recorded; returns the stored value.
+
+        The store decides atomically: of two programs starting at once, one value wins.
+        """
+        ...
+
+    def put(self, name: str, value: str, at: datetime) -> None:
+        """Record ``value`` under ``name``, replacing any value recorded before."""
+        ...
+
+    def get(self, name: str) -> str | None:
+        """The value recorded under ``name``."""
         ...
 
 
 @runtime_checkable
 class EventOutbox(Protocol):
-    """Events written with the state they describe, drained by the host."""
+    """Events written with the state they describe, claimed by drainers and acknowledged.
+
+    An event is *pending* until acknowledged (`ack`) or given up (`dead_letter`). A claim
+    (`claim`) hands pending events to one drainer under a lease: until the lease ends,
+    no other claim returns them, so drainers running at once never share an event while
+    its lease holds. The store decides who wins a claim, atomically (one statement, or
+    one serialised unit of work), never by a read and a later write. An event whose lease
+    ended without an acknowledgement is claimable again: delivery is at least once.
+    Every claim adds one to the event's ``attempts``. Ids only grow: a pruned event's id
+    is never reused.
+    """
 
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - the field is called type
         """Append an event."""
         ...
 
-    def pending(self, limit: int) -> list[Event]:
-        """Unacknowledged events, oldest first."""
+    def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
+        """Unacknowledged events not given up, oldest first; read only.
+
+        With ``now``, only those claimable at ``now``: not under a lease, nor waiting
+        for a retry (`release`) later than ``now``.
+        """
         ...
 
     def ack(self, event_ids: Iterable[int]) -> int:
         """Mark events delivered; returns how many were pending."""
+        ...
+
+    def claim(
+        self, limit: int, now: datetime, until: datetime, worker: str | None = None
+    ) -> list[Event]:
+        """Lease up to ``limit`` events claimable at ``now`` to one drainer until ``until``.
+
+        Oldest first; each returned event's ``attempts`` already counts this claim.
+        ``worker`` is recorded with the lease, for an operator reading the store.
+        """
+        ...
+
+    def release(self, event_ids: Iterable[int], at: datetime) -> int:
+        """Hand unacknowledged events back, claimable again from ``at`` (a retry's backoff).
+
+        Ends their lease; a dead letter released is pending again. Returns how many changed.
+        """
+        ...
+
+    def dead_letter(self, event_ids: Iterable[int], at: datetime) -> int:
+        """Give unacknowledged events up at ``at``: never pending nor claimed again.
+
+        They stay stored (`dead_letters`) until released or acknowledged; returns how
+        many were given up by this call.
+        """
+        ...
+
+    def dead_letters(self, limit: int) -> list[Event]:
+        """Events given up and not acknowledged since, oldest first."""
+        ...
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` acknowledged events that occurred before ``before``.
+
+        Never an unacknowledged event; returns how many were deleted.
+        """
+        ...
+
+
+@runtime_checkable
+class ClickRepository(Protocol):
+    """Tracked clicks on referral links: facts that attribution and the metrics read.
+
+    A repository capability (`CLICKS`, ``uow.clicks``). Clicks are not events: they never
+    reach the outbox. ``visitor`` is the key the program stores, a keyed hash of the
+    host's visitor id, so a visitor id that is an IP or an email is not stored in the
+    clear. Ids only grow: clicks of the same instant are ordered by id.
+    """
+
+    def add(self, click: Click) -> Click:
+        """Store ``click`` (its ``id`` is ignored); returns it with the id the store gave it."""
+        ...
+
+    def for_visitor(
+        self, visitors: Collection[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        """Clicks stored under any of ``visitors`` with ``since <= t <= until``.
+
+        Oldest first, then by id. Several keys: a visitor's hash under each secret still
+        accepted during a rotation.
+        """
         ...
 
 
@@ -401,6 +644,11 @@ class UnitOfWork(Protocol):
         ...
 
     @property
+    def terms(self) -> TermsRepository:
+        """Policy versions and their definitions."""
+        ...
+
+    @property
     def identities(self) -> IdentityRepository:
         """Hashed identity signals."""
         ...
@@ -427,7 +675,7 @@ class Store(Protocol):
 
 @runtime_checkable
 class MeasurableStore(Protocol):
-    """A store whose facts the metrics report and click attribution can read.
+    """A store whose facts the metrics report can read.
 
     A store capability, so it holds only what it adds to a `Store`: ``metrics_source()``,
     a `referralkit.metrics.MetricsSource` over the very facts its units of work commit.
@@ -516,3 +764,12 @@ class Capability(Generic[_R]):
             )
         repository: _R = getattr(uow, self.attribute)
         return repository
+
+
+#: Store metadata (`MetaRepository` as ``uow.meta``): the program checks its secret there on
+#: start; a store without it starts without the check.
+META: Capability[MetaRepository] = Capability("store metadata", "meta", MetaRepository)
+
+#: Click tracking (`ClickRepository` as ``uow.clicks``): ``track_click`` and attribution
+#: by ``visitor=`` need it; a store without it is a `ConfigError` naming what it lacks.
+CLICKS: Capability[ClickRepository] = Capability("click tracking", "clicks", ClickRepository)

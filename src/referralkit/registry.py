@@ -111,6 +111,14 @@ def _import(target: str) -> object:
     return obj
 
 
+def _loads_as(ep: EntryPoint, factory: object) -> bool:
+    """True when ``ep`` loads ``factory``; a plugin that fails to load is not it."""
+    try:
+        return ep.load() is factory
+    except Exception:  # noqa: BLE001 - any failure to load means it is another plugin
+        return False
+
+
 def _ep_origin(ep: EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     where = "" if dist is None else f" from {dist.name} {dist.version}"
@@ -201,6 +209,31 @@ class Registry:
     def builtin_names(self) -> list[str]:
         """The names referralkit itself provides, whatever is installed."""
         return sorted(self._builtins)
+
+    def builtins(self) -> dict[str, Factory]:
+        """The built-in factories by name, in the order referralkit declares them.
+
+        Loaded from referralkit itself, whatever else claims their names.
+        """
+        return {name: self._builtin_loader(name, t)() for name, t in self._builtins.items()}
+
+    def name_of(self, factory: object) -> str | None:
+        """The name ``factory`` is known by, or None.
+
+        Built-ins are looked at first, then registrations, then entry points (a plugin
+        that fails to load is passed over).
+        """
+        with self._lock:
+            for name, target in self._builtins.items():
+                if self._builtin_loader(name, target)() is factory:
+                    return name
+            for name, registered in self._registered.items():
+                if registered is factory:
+                    return name
+            for name, eps in self._scan().items():
+                if any(_loads_as(ep, factory) for ep in eps):
+                    return name
+        return None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import string
+import unicodedata
 from typing import Any
 
 import attrs
@@ -13,7 +14,7 @@ from referralkit.codes._parse import parse_code
 from referralkit.codes._tables import Tables
 from referralkit.errors import ConfigError
 
-__all__ = ["CROCKFORD", "DEFAULT_FORMAT", "CodeFormat"]
+__all__ = ["CROCKFORD", "DEFAULT_FORMAT", "CodeFormat", "resolve_format"]
 
 #: Crockford's base-32: digits and upper-case letters without I, L, O and U.
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -213,6 +214,17 @@ def _validate_alphabet(alphabet: object) -> None:
 def _validate_prefix(prefix: object, alphabet: str) -> None:
     if not isinstance(prefix, str):
         raise _config_error(f"prefix must be a str, not {prefix!r}", prefix, "prefix")
+    # ß upper-cases to SS, ﬁ to FI, full-width R (U+FF32) normalises to R: a prefix that changes
+    # like that would be printed, typed and matched as something else than was asked for.
+    changed = {ch: _changed(ch) for ch in prefix if not ch.isascii() and _changed(ch) != ch}
+    if changed:
+        shown = ", ".join(f"{ch!a} becomes {to!r}" for ch, to in changed.items())
+        raise _config_error(
+            f"prefix {prefix!a} changes when upper-cased or normalised ({shown}); "
+            "use the alphabet's ASCII letters and digits",
+            prefix,
+            "prefix",
+        )
     if len(prefix) > MAX_PREFIX:
         raise _config_error(f"prefix must be at most {MAX_PREFIX} characters", prefix, "prefix")
     bad = sorted({ch for ch in prefix if ch not in alphabet}, key=ord)
@@ -224,6 +236,11 @@ def _validate_prefix(prefix: object, alphabet: str) -> None:
         )
 
 
+def _changed(ch: str) -> str:
+    """``ch`` upper-cased and NFKC-normalised, as a code's reader would see it."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).upper())
+
+
 def _describe_alphabet(alphabet: str) -> str:
     if alphabet == CROCKFORD:
         return "digits and letters except I, L, O and U"
@@ -231,3 +248,16 @@ def _describe_alphabet(alphabet: str) -> str:
 
 
 DEFAULT_FORMAT = CodeFormat()
+
+
+def resolve_format(fmt: object) -> CodeFormat:
+    """``fmt``, or `DEFAULT_FORMAT` for ``None``; anything else is a `ConfigError` at ``fmt``."""
+    if fmt is None:
+        return DEFAULT_FORMAT
+    if not isinstance(fmt, CodeFormat):
+        raise _config_error(
+            f"fmt must be a CodeFormat (or None for the default), not {type(fmt).__name__}",
+            fmt,
+            "fmt",
+        )
+    return fmt

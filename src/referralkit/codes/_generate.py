@@ -17,13 +17,14 @@ once, and split into codes.
 
 from __future__ import annotations
 
+import math
 import operator
 import secrets
 import sys
 from collections.abc import Callable, Iterable
 from itertools import filterfalse
 
-from referralkit.codes._format import DEFAULT_FORMAT, CodeFormat
+from referralkit.codes._format import CodeFormat, resolve_format
 from referralkit.codes._parse import canonical_or_none
 from referralkit.codes._tables import SEPARATOR_INDEX, Tables
 from referralkit.errors import ConfigError, InvalidInput
@@ -37,6 +38,8 @@ Rng = Callable[[int], bytes]
 _BATCH = 1 << 20
 #: Top-up rounds in a row that may add nothing before the rng is declared broken.
 _MAX_IDLE_ROUNDS = 64
+#: The most codes one call generates; more is a request to make in batches.
+MAX_CODES = 10_000_000
 _BYTEORDER = sys.byteorder
 
 
@@ -45,8 +48,8 @@ def generate_code(fmt: CodeFormat | None = None, *, rng: Rng | None = None) -> s
 
     ``rng(nbytes) -> bytes`` replaces :func:`secrets.token_bytes` (for tests).
     """
-    fmt = DEFAULT_FORMAT if fmt is None else fmt
-    return _one(fmt._tables, rng or secrets.token_bytes)  # noqa: SLF001
+    tables = resolve_format(fmt)._tables  # noqa: SLF001
+    return _one(tables, _rng(rng))
 
 
 def generate_codes(
@@ -65,18 +68,20 @@ def generate_codes(
     random guess would hit an issued code with more than that probability.
 
     Raises:
-        InvalidInput: ``n`` is not a non-negative int.
-        ConfigError: the format is too small for that many codes (the message says
-            which length is safe), or ``rng`` misbehaves.
+        InvalidInput: ``n`` is not an int from 0 to `MAX_CODES`, ``exclude`` is not an
+            iterable of codes, or ``max_guess_probability`` is not a number above 0 and
+            at most 1.
+        ConfigError: ``fmt`` is not a `CodeFormat`, the format is too small for that
+            many codes (the message says which length is safe), or ``rng`` misbehaves.
     """
     n = _count(n)
-    fmt = DEFAULT_FORMAT if fmt is None else fmt
+    fmt = resolve_format(fmt)
     tables = fmt._tables  # noqa: SLF001
-    excluded = {c for x in exclude if (c := canonical_or_none(x, tables))}
-    _check_density(n + len(excluded), fmt, max_guess_probability)
+    excluded = {c for x in _iterable(exclude) if (c := canonical_or_none(x, tables))}
+    _check_density(n + len(excluded), fmt, _probability(max_guess_probability))
+    draw = _rng(rng)
     if n == 0:
         return []
-    draw = rng or secrets.token_bytes
     # A dict dedupes and keeps the order of drawing, so an injected rng gives a
     # reproducible list (a set would order by the per-process string hash).
     codes: dict[str, None] = {}
@@ -107,7 +112,51 @@ def generate_codes(
 def _count(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise InvalidInput(f"n must be a non-negative int, not {n!r}", value=n, field="n")
+    if n > MAX_CODES:
+        raise InvalidInput(
+            f"n is at most {MAX_CODES:,} codes a call, not {n:,}: generate in batches, "
+            "passing the codes issued so far as exclude",
+            value=n,
+            field="n",
+        )
     return n
+
+
+def _iterable(exclude: object) -> Iterable[object]:
+    if isinstance(exclude, str | bytes) or not isinstance(exclude, Iterable):
+        raise InvalidInput(
+            f"exclude must be an iterable of codes (a list, a set), not {type(exclude).__name__}",
+            value=exclude,
+            field="exclude",
+        )
+    return exclude
+
+
+def _probability(limit: object) -> float:
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, int | float)
+        or not math.isfinite(limit)
+        or not 0 < limit <= 1
+    ):
+        raise InvalidInput(
+            f"max_guess_probability must be a number above 0 and at most 1, not {limit!r}",
+            value=limit,
+            field="max_guess_probability",
+        )
+    return float(limit)
+
+
+def _rng(rng: object) -> Rng:
+    if rng is None:
+        return secrets.token_bytes
+    if not callable(rng):
+        raise ConfigError(
+            f"rng must be a function rng(nbytes) -> bytes, not {type(rng).__name__}",
+            value=rng,
+            path="rng",
+        )
+    return rng
 
 
 def _check_density(total: int, fmt: CodeFormat, limit: float) -> None:
@@ -129,7 +178,12 @@ def _check_density(total: int, fmt: CodeFormat, limit: float) -> None:
 
 
 def _random_bytes(draw: Rng, count: int) -> bytes:
-    raw: object = draw(count)
+    try:
+        raw: object = draw(count)
+    except Exception as exc:
+        raise ConfigError(
+            f"rng({count}) failed: {type(exc).__name__}: {exc}", value=draw, path="rng"
+        ) from exc
     if isinstance(raw, bytes | bytearray) and len(raw) == count:
         return bytes(raw)
     raise ConfigError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from referralkit.codes._format import DEFAULT_FORMAT, CodeFormat
+from referralkit.codes._format import CodeFormat, resolve_format
 from referralkit.errors import InvalidInput
 
 __all__ = ["guess_probability"]
@@ -28,8 +28,9 @@ def guess_probability(issued: int, fmt: CodeFormat | None = None, *, attempts: i
     Raises:
         InvalidInput: ``issued`` or ``attempts`` is negative or not an int, or more codes
             are issued than the format has.
+        ConfigError: ``fmt`` is not a `CodeFormat`.
     """
-    fmt = DEFAULT_FORMAT if fmt is None else fmt
+    fmt = resolve_format(fmt)
     issued = _count(issued, "issued")
     attempts = _count(attempts, "attempts")
     space = fmt.space
@@ -41,4 +42,7 @@ def guess_probability(issued: int, fmt: CodeFormat | None = None, *, attempts: i
         return 0.0
     if issued == space:
         return 1.0
-    return -math.expm1(attempts * math.log1p(-issued / space))
+    try:
+        return -math.expm1(attempts * math.log1p(-issued / space))
+    except OverflowError:  # more attempts than a float holds: a hit is certain
+        return 1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from referralkit.codes._format import DEFAULT_FORMAT, CodeFormat
+from referralkit.codes._format import DEFAULT_FORMAT, CodeFormat, resolve_format
 from referralkit.codes._parse import parse_code
 from referralkit.errors import InvalidCode
 
@@ -26,13 +26,20 @@ def normalize_code(text: str, fmt: CodeFormat | None = None) -> str:
     Raises:
         InvalidCode: with ``.reason`` ``empty``, ``too_long``, ``bad_character``,
             ``bad_prefix``, ``wrong_length`` or ``bad_check``; the message can be
-            shown to the person who typed the code. It is the only exception raised.
+            shown to the person who typed the code. It is the only exception ``text``
+            can cause.
+        ConfigError: ``fmt`` is not a `CodeFormat` (a programming error, not a typo).
     """
-    return parse_code(text, _DEFAULT_TABLES if fmt is None else fmt._tables)  # noqa: SLF001
+    tables = _DEFAULT_TABLES if fmt is None else resolve_format(fmt)._tables  # noqa: SLF001
+    return parse_code(text, tables)
 
 
 def is_valid_code(text: str, fmt: CodeFormat | None = None) -> bool:
-    """Whether :func:`normalize_code` accepts ``text``; never raises."""
+    """Whether :func:`normalize_code` accepts ``text``; never raises for any ``text``.
+
+    Raises:
+        ConfigError: ``fmt`` is not a `CodeFormat`.
+    """
     try:
         normalize_code(text, fmt)
     except InvalidCode:

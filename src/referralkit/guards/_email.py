@@ -2,7 +2,8 @@
 
 Provider rules are data (`EmailRules`): which domains are one mailbox provider,
 where dots in the local part do not count, which characters start a sub-address
-tag. A host extends them with `EmailRules.extend`.
+tag, where a subdomain names the mailbox (Fastmail's ``shop@ann.fastmail.com``). A
+host extends them with `EmailRules.extend`.
 """
 
 from __future__ import annotations
@@ -107,14 +108,16 @@ def _mapping(value: Mapping[str, str]) -> Mapping[str, str]:
     )
 
 
-def _domains(value: Iterable[str]) -> frozenset[str]:
+def _domains(value: Iterable[str], path: str = "dots_ignored") -> frozenset[str]:
     if isinstance(value, str):
         value = (value,)
     if not isinstance(value, Iterable):
-        raise ConfigError(
-            "dots_ignored must be a list of domains", value=value, path="dots_ignored"
-        )
-    return frozenset(_rule_domain(d, "dots_ignored") for d in value)
+        raise ConfigError(f"{path} must be a list of domains", value=value, path=path)
+    return frozenset(_rule_domain(d, path) for d in value)
+
+
+def _subdomain_domains(value: Iterable[str]) -> frozenset[str]:
+    return _domains(value, "subdomain_addressing")
 
 
 def _alias_targets(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -150,13 +153,18 @@ class EmailRules:
     ``dots_ignored`` lists domains whose
     mailboxes ignore dots in the local part; ``separators`` are the characters that
     start a sub-address tag (``ann+shop@``) on every domain, unless ``domain_separators``
-    names others for a domain (an empty string turns tags off there).
+    names others for a domain (an empty string turns tags off there);
+    ``subdomain_addressing`` lists domains where ``anything@name.domain`` reaches
+    ``name@domain`` (one label deep, as Fastmail delivers it).
     """
 
     aliases: Mapping[str, str] = attrs.field(factory=dict, converter=_alias_targets)
     dots_ignored: frozenset[str] = attrs.field(factory=frozenset, converter=_domains)
     separators: str = attrs.field(default="+", converter=_separators)
     domain_separators: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
+    subdomain_addressing: frozenset[str] = attrs.field(
+        factory=frozenset, converter=_subdomain_domains
+    )
 
     def extend(
         self,
@@ -164,13 +172,16 @@ class EmailRules:
         aliases: Mapping[str, str] | None = None,
         dots_ignored: Iterable[str] = (),
         domain_separators: Mapping[str, str] | None = None,
+        subdomain_addressing: Iterable[str] = (),
     ) -> EmailRules:
-        """These rules plus a host's own: more aliases, dot-blind domains, tag characters."""
+        """These rules plus a host's own: aliases, dot-blind domains, tags, subdomain mailboxes."""
         return EmailRules(
             aliases={**self.aliases, **(aliases or {})},
             dots_ignored=self.dots_ignored | _domains(dots_ignored),
             separators=self.separators,
             domain_separators={**self.domain_separators, **(domain_separators or {})},
+            subdomain_addressing=self.subdomain_addressing
+            | _subdomain_domains(subdomain_addressing),
         )
 
     def canonical_domain(self, domain: str) -> str:
@@ -179,16 +190,40 @@ class EmailRules:
 
 
 #: The built-in rules: ``+`` tags everywhere; Gmail ignores dots and answers to
-#: googlemail.com; Proton accounts answer on all of their domains.
+#: googlemail.com; Proton accounts answer on all of their domains, iCloud on me.com
+#: and mac.com; Fastmail delivers ``anything@ann.fastmail.com`` to ``ann@fastmail.com``.
+#: ``tests/test_guards_identity.py`` compares them with the email-normalize package.
 DEFAULT_EMAIL_RULES = EmailRules(
     aliases={
         "googlemail.com": "gmail.com",
         "protonmail.com": "proton.me",
         "protonmail.ch": "proton.me",
         "pm.me": "proton.me",
+        "me.com": "icloud.com",
+        "mac.com": "icloud.com",
     },
     dots_ignored=("gmail.com",),
+    subdomain_addressing=("fastmail.com", "fastmail.fm"),
 )
+
+
+def _mailbox(rules: EmailRules, local: str, domain: str) -> tuple[str, str]:
+    """``(local, domain)`` with the domain canonical and a subdomain mailbox moved left.
+
+    ``("shop", "ann.fastmail.com")`` gives ``("ann", "fastmail.com")``; ``domain`` is in
+    `_domain`'s canonical ASCII form.
+    """
+    label, _, parent = domain.partition(".")
+    if (
+        parent
+        and domain not in rules.subdomain_addressing
+        and (
+            parent in rules.subdomain_addressing
+            or rules.canonical_domain(parent) in rules.subdomain_addressing
+        )
+    ):
+        local, domain = label, parent
+    return local, rules.canonical_domain(domain)
 
 
 def _split(email: str) -> tuple[str, str]:
@@ -215,8 +250,8 @@ def _split(email: str) -> tuple[str, str]:
 
 def email_domain(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
     """The canonical domain of an address: lower-case, IDNA-encoded, aliases resolved."""
-    _, domain = _split(email)
-    return rules.canonical_domain(_domain(domain))
+    local, domain = _split(email)
+    return _mailbox(rules, local, _domain(domain))[1]
 
 
 def normalize_email(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
@@ -226,7 +261,7 @@ def normalize_email(email: str, rules: EmailRules = DEFAULT_EMAIL_RULES) -> str:
     ``ann@gmail.com``. Raises `InvalidIdentity` for text that is not an address.
     """
     local, domain = _split(email)
-    domain = rules.canonical_domain(_domain(domain))
+    local, domain = _mailbox(rules, local, _domain(domain))
     local = _fold(local)
     if domain in rules.dots_ignored:
         local = local.replace(".", "")

@@ -4,8 +4,9 @@
   currency, breakdowns by campaign, channel or referrer, weekly cohorts. Computed from a
   store's `MetricsSource` (``store.metrics_source()``): in SQL on SQL stores, in one
   streaming pass on the memory store, with the same result on both.
-- Attribution: clicks are events (`record_click`); `resolve_attribution` picks the code
-  a visitor is attributed to (typed code first, then first or last touch in a window).
+- Attribution: clicks are facts in their own table, not events (`record_click`);
+  `resolve_attribution` picks the code a visitor is attributed to (typed code first,
+  then first or last touch in a window).
 - `format_report` prints the report as a table; `render_html` / `write_html` make a
   self-contained page with charts (``pip install 'referralkit[report]'``).
 - `simulate`: a seeded Monte Carlo forecast of new customers, reward spend and CAC per

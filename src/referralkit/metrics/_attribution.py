@@ -9,22 +9,24 @@ Rules, as pure functions of the facts:
 - once a referee is attributed the binding is permanent (the program refuses a second
   attribution), until an operator moves it with ``program.reassign(...)``.
 
-Clicks are stored as ``click`` events (`record_click`), read back through the store's
-`MetricsSource`.
+Clicks are facts, not notifications: `record_click` stores them in the store's click
+repository (``uow.clicks``, `referralkit.protocols.ClickRepository`), never in the event
+outbox. The program reads a visitor's clicks in the unit of work that attributes them,
+and the metrics views count clicks from the same repository.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
 from referralkit._validate import opt_name, require_id
 from referralkit.errors import ConfigError
 from referralkit.metrics._source import Click, MetricsSource
-from referralkit.protocols import MeasurableStore, UnitOfWork, missing_members
+from referralkit.protocols import CLICKS, MeasurableStore, UnitOfWork, missing_members
 
 __all__ = [
     "ATTRIBUTION_MODELS",
@@ -43,7 +45,8 @@ __all__ = [
 AttributionModel = Literal["first_touch", "last_touch"]
 ATTRIBUTION_MODELS: tuple[AttributionModel, ...] = ("first_touch", "last_touch")
 DEFAULT_WINDOW = timedelta(days=30)
-#: The event type a tracked click is stored as.
+#: The event type tracked clicks were stored as before they had a table of their own; no
+#: click event is written now (an older SQLite file's click events move to its clicks).
 CLICK_EVENT = "click"
 
 
@@ -137,26 +140,20 @@ def record_click(
     channel: str | None = None,
     campaign: str | None = None,
 ) -> Click:
-    """Store a click as a ``click`` event in this unit of work; returns it with its id.
+    """Store a click in this unit of work's click repository; returns it with its id.
 
-    ``visitor`` is an opaque visitor id (a first-party cookie value): never an email
-    or an IP address, which the event outbox would carry in the clear.
+    ``visitor`` is stored as given: the program passes a keyed hash of the host's visitor
+    id (`referralkit.ReferralProgram.track_click`), so no raw id reaches the disk. A unit
+    of work without ``clicks`` is a `ConfigError` naming what it lacks.
     """
-    payload: Mapping[str, Any] = {
-        "visitor": require_id("visitor", visitor),
-        "code": require_id("code", code),
-        "channel": opt_name("channel", channel),
-        "campaign": opt_name("campaign", campaign),
-    }
-    event = uow.events.add(CLICK_EVENT, payload, now)
-    return Click(
-        code=code,
-        visitor=visitor,
+    click = Click(
+        code=require_id("code", code),
+        visitor=require_id("visitor", visitor),
         occurred_at=now,
-        channel=channel,
-        campaign=campaign,
-        id=event.id,
+        channel=opt_name("channel", channel),
+        campaign=opt_name("campaign", campaign),
     )
+    return CLICKS.repository(uow, store=uow).add(click)
 
 
 def metrics_source(store: object) -> MetricsSource:
@@ -188,6 +185,11 @@ def visitor_clicks(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[Click]:
-    """A visitor's stored clicks in ``[since, until]``, oldest first."""
+    """The clicks stored under ``visitor`` in ``[since, until]``, oldest first.
+
+    ``visitor`` is the stored key: for clicks tracked by a program, the keyed hash of the
+    host's visitor id. `referralkit.ReferralProgram.attribution_for` looks a visitor up
+    by the id itself.
+    """
     with metrics_source(store).snapshot() as view:
         return view.visitor_clicks(visitor, since, until)

@@ -15,13 +15,40 @@ import attrs
 
 __all__ = ["DEFINITIONS", "Definition", "definitions_markdown"]
 
-Unit = Literal["count", "rate", "money", "duration", "counts"]
+#: ``rate``: a share, always in [0, 1] (or None); ``ratio``: a quotient with no upper
+#: bound (K-factor, ROI); ``counts``: a count per reason code.
+Unit = Literal["count", "rate", "ratio", "money", "duration", "counts"]
 Scope = Literal["program", "currency"]
+
+_LABELS = {
+    "click_to_signup_rate": "click-to-sign-up rate",
+    "k_factor": "k-factor",
+    "first_order_rate": "first-order rate",
+    "cac": "CAC",
+    "roi": "ROI",
+    "ltv": "LTV",
+}
+_UNITS = {
+    "count": "count",
+    "rate": "rate, 0-1",
+    "ratio": "ratio",
+    "money": "money",
+    "duration": "duration",
+    "counts": "count per reason",
+}
+
+
+def _label(definition: Definition) -> str:
+    return _LABELS.get(definition.name, definition.name.replace("_", " "))
 
 
 @attrs.frozen(slots=True)
 class Definition:
-    """One figure: how it is computed, what it means, and what moves it."""
+    """One figure: how it is computed, what it means, and what moves it.
+
+    ``label`` is the figure's name for people, the same in the text report, on the
+    HTML page's cards, charts and tables, and in the demo.
+    """
 
     name: str
     formula: str
@@ -29,6 +56,7 @@ class Definition:
     moves: str
     unit: Unit
     scope: Scope = "program"
+    label: str = attrs.field(default=attrs.Factory(_label, takes_self=True))
 
 
 _ALL = (
@@ -49,7 +77,8 @@ _ALL = (
     ),
     Definition(
         "participation_rate",
-        "participants / (active_customers if given, else enrolled)",
+        "participants / (active_customers if given, else enrolled); active_customers"
+        " below participants is refused",
         "The share of your customers who take part.",
         "Visibility of the programme, reward size for the referrer.",
         "rate",
@@ -70,8 +99,8 @@ _ALL = (
     ),
     Definition(
         "converted",
-        "referrals with at least one order placed before `until`",
-        "Referees who became paying customers.",
+        "referrals with at least one order placed before `until` and not refunded in full",
+        "Referees who became paying customers (a refund in full takes it back).",
         "The referee reward, first-order incentives, checkout friction.",
         "count",
     ),
@@ -84,8 +113,10 @@ _ALL = (
     ),
     Definition(
         "click_to_signup_rate",
-        "referrals / clicks (None when no clicks are tracked)",
-        "How well the landing page turns referral traffic into sign-ups.",
+        "min(referrals, clicks) / clicks (None when no clicks are tracked): an upper"
+        " bound on the share of clicks followed by a sign-up, since referrals by typed"
+        " code have no click and the store does not record which referrals followed one",
+        "How well the landing page turns referral traffic into sign-ups (at most).",
         "Landing page, sign-up friction, showing the friend's name and the offer.",
         "rate",
     ),
@@ -94,7 +125,7 @@ _ALL = (
         "referrals / participants",
         "How many friends each sharing customer brings in.",
         "Tiers and milestones that reward the next referral, share reminders.",
-        "rate",
+        "ratio",
     ),
     Definition(
         "k_factor",
@@ -102,7 +133,7 @@ _ALL = (
         "New paying customers each customer brings (viral coefficient); above 1 the"
         " programme grows on its own.",
         "Everything above: participation x invites x conversion.",
-        "rate",
+        "ratio",
     ),
     Definition(
         "viral_cycle_time",
@@ -121,7 +152,7 @@ _ALL = (
     ),
     Definition(
         "repeat_customers",
-        "converted referees with two or more orders",
+        "converted referees with two or more orders not refunded in full",
         "Referred customers who came back.",
         "Recurring rewards, product quality, follow-up offers.",
         "count",
@@ -201,9 +232,11 @@ _ALL = (
     ),
     Definition(
         "rewards_cost",
-        "value of rewards not reversed, granted under the window's referrals before `until`",
-        "What the programme costs in rewards (held, available or paid).",
-        "The reward policy, caps and budgets, refunds that reverse rewards.",
+        "value of rewards granted under the window's referrals before `until` and not"
+        " reversed (a paid one in full, a reversed one what it had paid out), less the"
+        " clawbacks recovered (settled or netted)",
+        "What the programme costs in rewards (held, available or paid), net of recoveries.",
+        "The reward policy, caps and budgets, refunds that reverse rewards, clawback collection.",
         "money",
         "currency",
     ),
@@ -218,9 +251,10 @@ _ALL = (
     Definition(
         "roi",
         "(referred_revenue - rewards_cost) / rewards_cost",
-        "Return on the reward spend.",
+        "Return on the reward spend: what it brought back, net of itself, per unit spent"
+        " (printed as a percentage; a ratio of two amounts in one currency, not money).",
         "Reward size, order value, repeat purchases.",
-        "rate",
+        "ratio",
         "currency",
     ),
     Definition(
@@ -248,10 +282,13 @@ DEFINITIONS: Mapping[str, Definition] = MappingProxyType({d.name: d for d in _AL
 def definitions_markdown() -> str:
     """The reference table of every figure, as printed in ``docs/reference/metrics.md``."""
     lines = [
-        "| Figure | Formula | What it tells you | What moves it |",
-        "| --- | --- | --- | --- |",
+        "| Figure | Label | Unit | Formula | What it tells you | What moves it |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for d in DEFINITIONS.values():
         where = " (per currency)" if d.scope == "currency" else ""
-        lines.append(f"| `{d.name}`{where} | {d.formula} | {d.meaning} | {d.moves} |")
+        lines.append(
+            f"| `{d.name}`{where} | {d.label} | {_UNITS[d.unit]} | {d.formula} | {d.meaning}"
+            f" | {d.moves} |"
+        )
     return "\n".join(lines) + "\n"

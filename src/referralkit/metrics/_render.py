@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 
+from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._report import BreakdownRow, CohortRow, CurrencySection, MetricsReport
 from referralkit.metrics._simulate import Forecast, Interval
 
-__all__ = ["format_duration", "format_forecast", "format_rate", "format_report"]
+__all__ = ["format_duration", "format_figure", "format_forecast", "format_rate", "format_report"]
 
 _DASH = "-"
 _LABEL = 26
@@ -37,9 +38,90 @@ def _format_amount(value: Decimal | None) -> str:
     return _DASH if value is None else f"{value:,}"
 
 
+#: Decimal places of the ratios printed as numbers (ROI prints as a percentage).
+_RATIO_PLACES = {"k_factor": 3, "invites_per_participant": 2}
+
+
+def format_figure(name: str, value: object) -> str:
+    """A figure of `DEFINITIONS` as printed everywhere: by its unit, ``-`` for None."""
+    unit = DEFINITIONS[name].unit
+    if value is None:
+        return _DASH
+    if unit == "rate" or (unit == "ratio" and name not in _RATIO_PLACES):
+        return format_rate(Decimal(str(value)))
+    if unit == "ratio":
+        return _number(Decimal(str(value)), _RATIO_PLACES[name])
+    if unit == "money":
+        return _format_amount(Decimal(str(value)))
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return str(value)
+
+
+def label(name: str) -> str:
+    """The figure's label, as `DEFINITIONS` gives it."""
+    return DEFINITIONS[name].label
+
+
+#: What the text report says beside a figure, where its base needs saying.
+_NOTES = {
+    "conversion_rate": "of referrals",
+    "click_to_signup_rate": "at most: typed codes count as sign-ups, not clicks",
+    "repeat_purchase_rate": "of converted",
+    "k_factor": "new paying customers per customer",
+    "review_backlog": "attributions waiting for a reviewer",
+    "referred_revenue": "net of refunds",
+    "rewards_cost": "rewards not reversed",
+    "cac": "rewards cost per converted referee",
+    "roi": "(referred revenue - rewards cost) / rewards cost",
+    "ltv": "referred revenue per converted referee",
+}
+#: One rejection can cite several reasons: said wherever the reasons are listed.
+FRAUD_REASONS_NOTE = (
+    "one rejected attribution can cite several reasons, so these can add up to more"
+    " than the rejected"
+)
+FUNNEL = (
+    "enrolled",
+    "participants",
+    "participation_rate",
+    "clicks",
+    "referrals",
+    "click_to_signup_rate",
+    "converted",
+    "conversion_rate",
+    "repeat_customers",
+    "repeat_purchase_rate",
+    "invites_per_participant",
+    "k_factor",
+    "viral_cycle_time",
+)
+FRAUD = ("attributions", "rejected", "fraud_rate", "review_backlog")
+MONEY = (
+    "orders",
+    "referred_revenue",
+    "refunded",
+    "rewards_cost",
+    "cac",
+    "roi",
+    "average_order_value",
+    "ltv",
+)
+
+
+def base_note(report: MetricsReport) -> str:
+    """What participation and the k-factor are measured against."""
+    return "of active customers" if report.active_customers is not None else "of enrolled"
+
+
 def _line(label: str, value: object, note: str = "") -> str:
     text = f"  {label:<{_LABEL}}{value!s:>{_VALUE}}"
     return f"{text}   {note}" if note else text
+
+
+def _figure_line(name: str, value: object, note: str | None = None) -> str:
+    note = _NOTES.get(name, "") if note is None else note
+    return _line(label(name), format_figure(name, value), note)
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -55,96 +137,101 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 
 
 def _funnel(r: MetricsReport) -> list[str]:
-    base = "active customers" if r.active_customers is not None else "enrolled"
-    return [
-        "Funnel",
-        _line("enrolled", r.enrolled),
-        _line("participants", r.participants, f"{format_rate(r.participation_rate)} of {base}"),
-        _line("clicks", r.clicks),
-        _line("referrals", r.referrals, f"{format_rate(r.click_to_signup_rate)} of clicks"),
-        _line("converted", r.converted, f"{format_rate(r.conversion_rate)} of referrals"),
-        _line(
-            "repeat customers",
-            r.repeat_customers,
-            f"{format_rate(r.repeat_purchase_rate)} of converted",
-        ),
-        _line("invites per participant", _number(r.invites_per_participant, 2)),
-        _line("k-factor", _number(r.k_factor, 3), "new paying customers per customer"),
-        _line("viral cycle time", format_duration(r.viral_cycle_time)),
-    ]
+    base = base_note(r)
+    notes = {"participation_rate": base, "k_factor": f"{_NOTES['k_factor']} ({base})"}
+    return ["Funnel", *(_figure_line(n, getattr(r, n), notes.get(n)) for n in FUNNEL)]
 
 
 def _fraud(r: MetricsReport) -> list[str]:
-    lines = [
-        "Fraud and review",
-        _line("attributions", r.attributions),
-        _line("rejected", r.rejected, f"fraud rate {format_rate(r.fraud_rate)}"),
-        _line("review backlog", r.review_backlog),
-    ]
-    lines += [_line(f"  {reason}", n) for reason, n in r.fraud_reasons.items()]
+    lines = ["Fraud and review", *(_figure_line(n, getattr(r, n)) for n in FRAUD)]
+    if r.fraud_reasons:
+        lines.append(_line(label("fraud_reasons"), "", FRAUD_REASONS_NOTE))
+        lines += [_line(f"  {reason}", n) for reason, n in r.fraud_reasons.items()]
     return lines
 
 
 def _section(s: CurrencySection) -> list[str]:
-    return [
-        f"Money ({s.currency})",
-        _line("orders", s.orders),
-        _line("referred revenue", _format_amount(s.referred_revenue), "net of refunds"),
-        _line("refunded", _format_amount(s.refunded)),
-        _line("rewards cost", _format_amount(s.rewards_cost), "rewards not reversed"),
-        _line("CAC", _format_amount(s.cac), "rewards cost per converted referee"),
-        _line("ROI", format_rate(s.roi)),
-        _line("average order value", _format_amount(s.average_order_value)),
-        _line("LTV", _format_amount(s.ltv), "revenue per converted referee"),
-    ]
+    return [f"Money ({s.currency})", *(_figure_line(n, getattr(s, n)) for n in MONEY)]
 
 
-def _amounts(values: dict[str, Decimal]) -> str:
+def amounts(values: dict[str, Decimal]) -> str:
+    """Amounts in several currencies, as ``12.00 USD + 3.00 EUR``."""
     return " + ".join(f"{v:,} {c}" for c, v in sorted(values.items())) or _DASH
 
 
-def _breakdown(name: str, rows: list[BreakdownRow]) -> list[str]:
-    header = [name, "clicks", "referrals", "converted", "conv.", "revenue", "rewards cost"]
+BREAKDOWN_COLUMNS = (
+    "clicks",
+    "referrals",
+    "converted",
+    "conversion_rate",
+    "referred_revenue",
+    "rewards_cost",
+)
+
+
+def breakdown_table(name: str, rows: list[BreakdownRow]) -> tuple[list[str], list[list[str]]]:
+    """A breakdown's header and cells, as the text report and the HTML page show them."""
+    header = [name, *(label(c) for c in BREAKDOWN_COLUMNS)]
     body = [
         [
             "(none)" if row.key is None else row.key,
-            str(row.clicks),
-            str(row.referrals),
-            str(row.converted),
-            format_rate(row.conversion_rate),
-            _amounts(row.referred_revenue),
-            _amounts(row.rewards_cost),
+            *(
+                amounts(getattr(row, c))
+                if isinstance(getattr(row, c), dict)
+                else format_figure(c, getattr(row, c))
+                for c in BREAKDOWN_COLUMNS
+            ),
         ]
         for row in rows
     ]
-    title = "Leaderboard (by referrer)" if name == "referrer" else f"By {name}"
+    return header, body
+
+
+def breakdown_title(name: str) -> str:
+    """The heading of a breakdown."""
+    return "Leaderboard (by referrer)" if name == "referrer" else f"By {name}"
+
+
+def _breakdown(name: str, rows: list[BreakdownRow]) -> list[str]:
+    header, body = breakdown_table(name, rows)
+    title = breakdown_title(name)
     return [title, *_table(header, body)] if body else [title, "  (no referrals)"]
 
 
-def _cohorts(rows: list[CohortRow]) -> list[str]:
-    header = ["week of", "referrals", "converted", "conv.", "repeat"]
+COHORT_COLUMNS = ("referrals", "converted", "conversion_rate", "repeat_customers")
+
+
+def cohort_table(rows: list[CohortRow]) -> tuple[list[str], list[list[str]]]:
+    """The cohorts' header and cells."""
+    header = ["week of", *(label(c) for c in COHORT_COLUMNS)]
     body = [
-        [
-            row.week.isoformat(),
-            str(row.referrals),
-            str(row.converted),
-            format_rate(row.conversion_rate),
-            str(row.repeat_customers),
-        ]
+        [row.week.isoformat(), *(format_figure(c, getattr(row, c)) for c in COHORT_COLUMNS)]
         for row in rows
     ]
-    return ["Weekly cohorts (by attribution week)", *_table(header, body)] if body else []
+    return header, body
+
+
+COHORTS_TITLE = "Weekly cohorts (by attribution week)"
+
+
+def _cohorts(rows: list[CohortRow]) -> list[str]:
+    header, body = cohort_table(rows)
+    return [COHORTS_TITLE, *_table(header, body)] if body else []
+
+
+def period(report: MetricsReport) -> str:
+    """The report's window, as ``all time`` or ``since .. until``."""
+    since = _DASH if report.since is None else report.since.isoformat()
+    until = _DASH if report.until is None else report.until.isoformat()
+    return "all time" if report.since is None and report.until is None else f"{since} .. {until}"
 
 
 def format_report(report: MetricsReport) -> str:
     """The report as aligned text: funnel, fraud, money per currency, breakdowns, cohorts."""
-    since = _DASH if report.since is None else report.since.isoformat()
-    until = _DASH if report.until is None else report.until.isoformat()
-    period = "all time" if report.since is None and report.until is None else f"{since} .. {until}"
-    blocks = [[f"referralkit metrics ({period})"], _funnel(report), _fraud(report)]
+    blocks = [[f"referralkit metrics ({period(report)})"], _funnel(report), _fraud(report)]
     blocks += [_section(s) for s in report.currencies]
     if report.reward_points:
-        blocks.append(["Points", _line("reward points", report.reward_points)])
+        blocks.append(["Points", _figure_line("reward_points", report.reward_points)])
     blocks += [_breakdown(name, rows) for name, rows in report.breakdowns.items()]
     cohorts = _cohorts(report.cohorts)
     if cohorts:

@@ -10,7 +10,7 @@ is zero is None, never a division error and never a made-up zero.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -262,6 +262,12 @@ def _check_time(name: str, value: object) -> datetime | None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput(f"{name} must be a timezone-aware datetime", value=value, field=name)
+    try:
+        value.astimezone(timezone.utc)  # stores compare times in UTC
+    except OverflowError:
+        raise InvalidInput(
+            f"{name} is out of range in UTC (years 1 to 9999)", value=value, field=name
+        ) from None
     return value
 
 
@@ -328,6 +334,13 @@ def build_report(
     sections, points = _sections(view.money(window), view.rewards(window), total.converted)
     clicks = sum(c.clicks for c in view.clicks(window))
     base = enrolled if base_override is None else base_override
+    if base_override is not None and base_override < participants:
+        raise InvalidInput(
+            f"active_customers ({base_override}) is fewer than the {participants} customers"
+            " who took part: give your whole active customer base",
+            value=base_override,
+            field="active_customers",
+        )
     return MetricsReport(
         since=window.since,
         until=window.until,
@@ -339,7 +352,7 @@ def build_report(
         referrals=total.referrals,
         converted=total.converted,
         conversion_rate=rate(total.converted, total.referrals),
-        click_to_signup_rate=rate(total.referrals, clicks),
+        click_to_signup_rate=rate(min(total.referrals, clicks), clicks),
         invites_per_participant=rate(total.referrals, participants),
         k_factor=rate(total.converted, base),
         viral_cycle_time=view.cycle_time(window),

@@ -40,7 +40,15 @@ from referralkit.model import Beneficiary, Conversion, Referral, ReferralStatus,
 from referralkit.money import CURRENCY_EXPONENTS, Money
 from referralkit.protocols import RewardPolicy
 
-__all__ = ["MAX_SIMULATED_CUSTOMERS", "Forecast", "Interval", "WeekForecast", "simulate"]
+__all__ = [
+    "MAX_SIMULATED_CUSTOMERS",
+    "MAX_SIMULATION_STEPS",
+    "Forecast",
+    "Interval",
+    "WeekForecast",
+    "simulate",
+    "simulation_steps",
+]
 
 OrderValue = Money | Sequence[Money] | Callable[[random.Random], Money]
 _START = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -50,6 +58,14 @@ _MAX_INVITES = Decimal(100)
 #: The most new customers one run may be expected to simulate (about a minute of work):
 #: a K-factor above 1 over many weeks would otherwise run until memory runs out.
 MAX_SIMULATED_CUSTOMERS = 10_000_000
+#: The most work a forecast may take, in simulation steps (about a minute on a laptop):
+#: a forecast that would run for hours is refused up front, saying what to reduce.
+#: A step is one customer who may share in a week; a referred customer's weekly
+#: repeat-order draw is 1/8 of a step; each order (it goes through the reward policy)
+#: is 64 steps, as measured with the built-in policies (about 2-3 million steps a second).
+MAX_SIMULATION_STEPS = 200_000_000
+_STEPS_PER_ORDER = 64
+_REFERRED_PER_STEP = 8
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -355,9 +371,10 @@ def simulate(
     `referralkit.policies.Budget`. See the module docs for the model.
 
     Raises `InvalidInput` for an order value the programme would refuse (negative, or
-    finer than the currency's minor unit), and for a forecast whose runs would each
+    finer than the currency's minor unit), for a forecast whose runs would each
     simulate more than `MAX_SIMULATED_CUSTOMERS` new customers (a K-factor above 1
-    over many weeks).
+    over many weeks), and for one that would take more than `MAX_SIMULATION_STEPS`
+    (runs x weeks x customers and their referees: it would run for hours).
     """
     from referralkit.protocols import RewardPolicy as PolicyProtocol  # noqa: PLC0415 - runtime check
 
@@ -389,6 +406,7 @@ def simulate(
     if not isinstance(campaign, str) or not campaign.strip():
         raise InvalidInput("campaign must be a non-empty string", value=campaign, field="campaign")
     _check_size(customers, sim.k_factor, weeks)
+    _check_work(customers, sim, weeks, runs)
     seed_rng = random.Random(_count("seed", seed, 0))
     tally = _Tally(weeks)
     for _ in range(runs):
@@ -422,6 +440,35 @@ def _check_size(customers: int, k: Decimal, weeks: int) -> None:
                 value=weeks,
                 field="weeks",
             )
+
+
+def simulation_steps(
+    customers: int, k_factor: Decimal, repeat_rate: Decimal, weeks: int, runs: int
+) -> int:
+    """The expected work of a forecast, in the steps `MAX_SIMULATION_STEPS` counts."""
+    k, repeat = float(k_factor), float(repeat_rate)
+    sharers, referred, steps = float(customers), 0.0, 0.0
+    for _ in range(weeks):
+        new = sharers * k
+        steps += sharers + referred / _REFERRED_PER_STEP
+        steps += _STEPS_PER_ORDER * (new + repeat * referred)
+        referred += new
+        sharers = new
+    return math.ceil(steps * runs)
+
+
+def _check_work(customers: int, sim: _Simulation, weeks: int, runs: int) -> None:
+    """Refuse a forecast that would take more than `MAX_SIMULATION_STEPS`."""
+    steps = simulation_steps(customers, sim.k_factor, Decimal(str(sim.repeat)), weeks, runs)
+    if steps > MAX_SIMULATION_STEPS:
+        raise InvalidInput(
+            f"this forecast would take about {steps:,} simulation steps ({runs} runs of"
+            f" {weeks} weeks from {customers} customers), more than the"
+            f" {MAX_SIMULATION_STEPS:,} (about a minute) a forecast may take: reduce runs"
+            " (the bands need no more than a few hundred), weeks or customers",
+            value=steps,
+            field="runs",
+        )
 
 
 class _Tally:

@@ -68,7 +68,7 @@ class Window:
 class Click(JSONForm):
     """One tracked click on a referral link (or a code shown to a visitor).
 
-    ``id`` is the event id: clicks at the same instant are ordered by it.
+    ``id`` is the id the store gave the click: clicks at the same instant are ordered by it.
     """
 
     code: str
@@ -215,7 +215,10 @@ class MetricsView(Protocol):
     def visitor_clicks(
         self, visitor: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[Click]:
-        """A visitor's clicks with ``since <= t <= until``, oldest first (then by id)."""
+        """Clicks stored under ``visitor`` with ``since <= t <= until``, oldest first, then by id.
+
+        ``visitor`` is the stored key: the program stores a keyed hash of a visitor id.
+        """
         ...
 
 

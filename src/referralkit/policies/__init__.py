@@ -31,12 +31,13 @@ from __future__ import annotations
 from referralkit.context import Grant as Grant
 from referralkit.context import PastReward as PastReward
 from referralkit.context import RewardContext as RewardContext
-from referralkit.policies._base import policy_version
+from referralkit.policies._base import policy_definition, policy_version
 from referralkit.policies._combinators import AllOf, FirstMatch
 from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recurring
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
+from referralkit.policies._settings import Form, Setting, one_of, policy_config, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
 from referralkit.protocols import RewardPolicy as RewardPolicy
 from referralkit.protocols import TieredPolicy as TieredPolicy
@@ -49,11 +50,17 @@ __all__ = [
     "FirstMatch",
     "FirstOrderOnly",
     "Fixed",
+    "Form",
     "Milestone",
     "MinimumOrder",
     "PercentOfOrder",
     "Recurring",
+    "Setting",
     "Tier",
     "Tiered",
+    "one_of",
+    "policy_config",
+    "policy_definition",
     "policy_version",
+    "setting",
 ]

@@ -8,6 +8,7 @@ in the same words as the configuration file (``tiers.1.min_referrals``).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
@@ -26,11 +27,14 @@ __all__ = [
     "check_money",
     "check_policy",
     "combined_needs",
+    "covered_currencies",
     "describe_duration",
     "describe_limit",
     "describe_rate",
     "first_progress",
     "grant_value",
+    "legacy_policy_version",
+    "policy_definition",
     "policy_version",
     "prefixed",
     "same_currency",
@@ -38,13 +42,39 @@ __all__ = [
 ]
 
 
-def policy_version(policy: RewardPolicy) -> str:
-    """A stable version id for a policy's terms: its name and full description, hashed.
+def policy_definition(policy: RewardPolicy) -> str | None:
+    """The canonical configuration of ``policy`` as JSON text, or None if it has none.
 
-    Two policies built from the same parameters have the same version, in any process;
-    a referral records the version in force when it was attributed, so a program can
-    keep honouring earlier terms after the policy changes.
+    The text a store keeps for each policy version (`policy_config`, sorted keys, no
+    spaces): equal policies give the same text, and `referralkit.config.build_policy`
+    builds the policy again from it.
     """
+    from referralkit.policies._settings import policy_config  # noqa: PLC0415 - a sibling that imports this module
+
+    try:
+        config = policy_config(policy)
+    except ConfigError:
+        return None
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
+
+
+def policy_version(policy: RewardPolicy) -> str:
+    """A stable version id for a policy's terms, derived from its definition.
+
+    The hash of `policy_definition` when the policy can be described as configuration;
+    otherwise of its name and full description (``repr``), as before. Two policies
+    built from the same parameters have the same version, in any process; a referral
+    records the version in force when it was attributed, so a program keeps honouring
+    earlier terms after the policy changes.
+    """
+    definition = policy_definition(policy)
+    if definition is None:
+        return legacy_policy_version(policy)
+    return hashlib.sha256(definition.encode()).hexdigest()[:16]
+
+
+def legacy_policy_version(policy: RewardPolicy) -> str:
+    """The version id earlier releases derived (name and ``repr``), for stored referrals."""
     text = f"{policy.name}|{policy!r}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -141,6 +171,21 @@ def combined_needs(policies: Iterable[RewardPolicy], own: Iterable[str] = ()) ->
     for policy in policies:
         needs |= policy_needs(policy)
     return needs
+
+
+def covered_currencies(
+    policies: Iterable[object], own: Iterable[Money | int | None] = ()
+) -> frozenset[str] | None:
+    """The order currencies every one of ``policies`` (and the ``own`` limits) can pay in.
+
+    None when nothing limits the currency (points, percentages without a money cap).
+    """
+    covered: frozenset[str] | None = None
+    limits = [frozenset({m.currency}) for m in own if isinstance(m, Money)]
+    for part in [*(getattr(p, "currencies", None) for p in policies), *limits]:
+        if part is not None:
+            covered = frozenset(part) if covered is None else covered & frozenset(part)
+    return covered
 
 
 def first_progress(policies: Sequence[object], qualified: int) -> TierProgress | None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
 from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
-from referralkit.policies._base import check_policy, combined_needs, first_progress
+from referralkit.policies._base import (
+    check_policy,
+    combined_needs,
+    covered_currencies,
+    first_progress,
+)
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["AllOf", "FirstMatch"]
@@ -43,7 +50,9 @@ class AllOf:
     are renamed ``<key>#2``, ``<key>#3``. Tier progress is the first tiered policy's.
     """
 
-    policies: tuple[RewardPolicy, ...]
+    config_summary: ClassVar[str] = "Every policy's rewards together."
+
+    policies: tuple[RewardPolicy, ...] = attrs.field(metadata=setting(Form.POLICIES, min_length=1))
 
     def __init__(self, *policies: RewardPolicy) -> None:
         self.__attrs_init__(_policies("AllOf", policies))
@@ -52,6 +61,11 @@ class AllOf:
     def needs(self) -> frozenset[str]:
         """What any of the policies reads."""
         return combined_needs(self.policies)
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every policy can pay in."""
+        return covered_currencies(self.policies)
 
     @property
     def name(self) -> str:
@@ -78,7 +92,9 @@ class FirstMatch:
     Fixed(Money("10", "USD")))``: 20 USD on orders of 100 USD or more, else 10 USD.
     """
 
-    policies: tuple[RewardPolicy, ...]
+    config_summary: ClassVar[str] = "The rewards of the first policy that grants anything."
+
+    policies: tuple[RewardPolicy, ...] = attrs.field(metadata=setting(Form.POLICIES, min_length=1))
 
     def __init__(self, *policies: RewardPolicy) -> None:
         self.__attrs_init__(_policies("FirstMatch", policies))
@@ -87,6 +103,11 @@ class FirstMatch:
     def needs(self) -> frozenset[str]:
         """What any of the policies reads."""
         return combined_needs(self.policies)
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every policy can pay in."""
+        return covered_currencies(self.policies)
 
     @property
     def name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -16,11 +17,13 @@ from referralkit.policies._base import (
     check_money,
     check_policy,
     combined_needs,
+    covered_currencies,
     describe_duration,
     first_progress,
     prefixed,
     same_currency,
 )
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["FirstOrderOnly", "MinimumOrder", "Recurring"]
@@ -34,7 +37,9 @@ class FirstOrderOnly:
     the usual "both get $10 when the friend first buys" rule.
     """
 
-    reward: RewardPolicy
+    config_summary: ClassVar[str] = "``reward`` on the referee's first order only."
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -43,6 +48,11 @@ class FirstOrderOnly:
     def needs(self) -> frozenset[str]:
         """Whatever ``reward`` reads."""
         return combined_needs([self.reward])
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies ``reward`` can pay in."""
+        return covered_currencies([self.reward])
 
     @property
     def name(self) -> str:
@@ -68,8 +78,10 @@ class MinimumOrder:
         CurrencyMismatch: (when evaluated) the order is in another currency.
     """
 
-    reward: RewardPolicy
-    amount: Money
+    config_summary: ClassVar[str] = "``reward`` on orders of at least ``amount``."
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    amount: Money = attrs.field(metadata=setting(Form.MONEY))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -79,6 +91,11 @@ class MinimumOrder:
     def needs(self) -> frozenset[str]:
         """Whatever ``reward`` reads."""
         return combined_needs([self.reward])
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The minimum's currency (and whatever ``reward`` covers)."""
+        return covered_currencies([self.reward], (self.amount,))
 
     @property
     def name(self) -> str:
@@ -128,9 +145,15 @@ class Recurring:
     ``AllOf(FirstOrderOnly(Fixed(...)), Recurring(PercentOfOrder(...), orders=12))``.
     """
 
-    reward: RewardPolicy
-    orders: int | None = attrs.field(default=None, converter=_orders)
-    within: timedelta | None = None
+    config_summary: ClassVar[str] = (
+        "``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` of the referral."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    orders: int | None = attrs.field(
+        default=None, converter=_orders, metadata=setting(Form.INTEGER, ge=1)
+    )
+    within: timedelta | None = attrs.field(default=None, metadata=setting(Form.DURATION))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -140,6 +163,11 @@ class Recurring:
     def needs(self) -> frozenset[str]:
         """Whatever ``reward`` reads."""
         return combined_needs([self.reward])
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies ``reward`` can pay in."""
+        return covered_currencies([self.reward])
 
     @property
     def name(self) -> str:

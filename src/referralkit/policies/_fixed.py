@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import attrs
 
 from referralkit.context import Grant, RewardContext, policy_needs
-from referralkit.errors import ConfigError
+from referralkit.errors import ConfigError, CurrencyMismatch, ReferralError
 from referralkit.model import Beneficiary, RewardKind, TierProgress
-from referralkit.money import Money
-from referralkit.policies._base import check_policy, combined_needs, first_progress
+from referralkit.money import Amounts, Money
+from referralkit.policies._base import (
+    check_policy,
+    combined_needs,
+    covered_currencies,
+    first_progress,
+)
+from referralkit.policies._settings import Form, Setting, one_of, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["DoubleSided", "Fixed"]
@@ -30,9 +37,19 @@ def _kind(value: object) -> RewardKind:
     )
 
 
-def _describe(value: Money | int | str) -> str:
-    if isinstance(value, Money):
-        return str(value.round())
+def _value(value: object) -> object:
+    """Amounts per currency from a mapping; anything else as given (checked after)."""
+    if isinstance(value, Mapping):
+        try:
+            return Amounts(value)
+        except ReferralError as exc:
+            raise ConfigError(exc.message, value=value, path="value") from None
+    return value
+
+
+def _describe(value: Money | Amounts | int | str) -> str:
+    if isinstance(value, Money | Amounts):
+        return str(value.round()) if isinstance(value, Money) else str(value)
     if isinstance(value, int):
         return f"{value} points"
     return value
@@ -45,35 +62,70 @@ class Fixed:
     ``Fixed(Money("10", "USD"))`` is store credit; ``kind="cash"`` a cash rebate;
     ``kind="coupon"`` a generated coupon code worth the amount; ``Fixed(500)`` is
     500 points; ``Fixed("vip-upgrade-30d")`` is a perk such as a membership upgrade
-    or a physical gift. Like every policy that is not wrapped in a condition, it
-    rewards every order of the referred customer: wrap it in `FirstOrderOnly` for a
-    one-off reward.
+    or a physical gift. ``Fixed({"USD": "10", "EUR": "9", "JPY": "1500"})`` pays the
+    amount in the order's currency; a money reward covers only its currencies
+    (`currencies`), and the program refuses an order in another one before writing
+    anything. Like every policy that is not wrapped in a condition, it rewards every
+    order of the referred customer: wrap it in `FirstOrderOnly` for a one-off reward.
     """
 
-    value: Money | int | str
-    kind: RewardKind = attrs.field(default=None, converter=attrs.converters.optional(_kind))
+    config_summary: ClassVar[str] = (
+        "A fixed reward per order: money (credit, cash or a coupon), points, or a perk.\n\n"
+        "Set exactly one of ``amount``, ``points`` or ``perk``; ``amount`` may give one"
+        " amount per currency: {'USD': '10', 'EUR': '9'}."
+    )
+
+    value: Money | Amounts | int | str = attrs.field(
+        converter=_value,
+        metadata=one_of(
+            Setting(
+                Form.AMOUNTS,
+                key="amount",
+                description="Money: '10 USD', or one per currency: {'USD': '10', 'EUR': '9'}.",
+            ),
+            Setting(Form.INTEGER, key="points", ge=0, description="Points: 500."),
+            Setting(Form.TEXT, key="perk", min_length=1, description="A perk: 'tote-bag'."),
+            message="set exactly one of amount (money), points or perk",
+        ),
+    )
+    kind: RewardKind = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(_kind),
+        metadata=setting(
+            Form.CHOICE,
+            choices=tuple(_KIND_BY_NAME),
+            description="credit (default for money), cash, coupon, points or perk.",
+        ),
+    )
     # The grants never depend on the context: built once, handed out as they are.
     _grants: tuple[Grant, ...] = attrs.field(init=False, eq=False, repr=False, default=())
 
+    _by_currency: dict[str, tuple[Grant, ...]] = attrs.field(
+        init=False, eq=False, repr=False, factory=dict
+    )
+
     def __attrs_post_init__(self) -> None:
         value = self.value
-        if isinstance(value, bool) or not isinstance(value, Money | int | str):
+        if isinstance(value, bool) or not isinstance(value, Money | Amounts | int | str):
             raise ConfigError(
-                "Fixed takes Money, an int of points, or a perk name", value=value, path="value"
+                "Fixed takes Money, amounts per currency, an int of points, or a perk name",
+                value=value,
+                path="value",
             )
         inferred = (
             RewardKind.CREDIT
-            if isinstance(value, Money)
+            if isinstance(value, Money | Amounts)
             else RewardKind.POINTS
             if isinstance(value, int)
             else RewardKind.PERK
         )
         kind = self.kind or inferred
         money_kinds = {RewardKind.CREDIT, RewardKind.CASH, RewardKind.COUPON}
-        if isinstance(value, Money):
+        if isinstance(value, Money | Amounts):
             if kind not in money_kinds:
                 raise ConfigError(f"a money reward cannot be of kind {kind.value!r}", path="kind")
-            if value.amount < 0:
+            amounts = value.items if isinstance(value, Amounts) else (value,)
+            if any(m.amount < 0 for m in amounts):
                 raise ConfigError("a reward cannot be negative", value=value, path="value")
         elif isinstance(value, int):
             if kind is not RewardKind.POINTS:
@@ -85,7 +137,11 @@ class Fixed:
                 "a perk reward needs a non-empty perk name", value=value, path="value"
             )
         object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "_grants", tuple(self._build()))
+        if isinstance(value, Amounts):
+            by_currency = {m.currency: tuple(self._build(m)) for m in value.items}
+            object.__setattr__(self, "_by_currency", by_currency)
+        else:
+            object.__setattr__(self, "_grants", tuple(self._build(value)))
 
     @property
     def needs(self) -> frozenset[str]:
@@ -93,17 +149,34 @@ class Fixed:
         return frozenset()
 
     @property
+    def currencies(self) -> frozenset[str] | None:
+        """The order currencies a money reward covers (None: points and perks cover all)."""
+        value = self.value
+        if isinstance(value, Money):
+            return frozenset({value.currency})
+        if isinstance(value, Amounts):
+            return value.currencies
+        return None
+
+    @property
     def name(self) -> str:
         """``fixed`` plus the value, as recorded on rewards."""
         return f"fixed({_describe(self.value)})"
 
     def evaluate(self, context: RewardContext) -> Sequence[Grant]:
-        """One grant of the fixed value for the referrer."""
-        del context
-        return self._grants
+        """One grant of the fixed value (in the order's currency) for the referrer."""
+        if not self._by_currency:
+            return self._grants
+        currency = context.conversion.amount.currency
+        grants = self._by_currency.get(currency)
+        if grants is None:
+            raise CurrencyMismatch(
+                f"{self.name} pays in {sorted(self._by_currency)}, not {currency}",
+                value=currency,
+            )
+        return grants
 
-    def _build(self) -> list[Grant]:
-        value = self.value
+    def _build(self, value: Money | int | str) -> list[Grant]:
         why = {
             RewardKind.CREDIT: f"a fixed credit of {_describe(value)}",
             RewardKind.CASH: f"a fixed cash reward of {_describe(value)}",
@@ -166,8 +239,12 @@ class DoubleSided:
     referrer's rewards (`Capped`, `Milestone`): a `ConfigError` says so.
     """
 
-    referrer: RewardPolicy | None = None
-    referee: RewardPolicy | None = None
+    config_summary: ClassVar[str] = (
+        "Both sides rewarded: a ``referrer`` policy and a ``referee`` policy."
+    )
+
+    referrer: RewardPolicy | None = attrs.field(default=None, metadata=setting(Form.POLICY))
+    referee: RewardPolicy | None = attrs.field(default=None, metadata=setting(Form.POLICY))
     # The last grants each side returned, retargeted: a side that hands back the very
     # same tuple again (as `Fixed` does) is not retargeted again.
     _sent: dict[Beneficiary, tuple[tuple[Grant, ...], list[Grant]]] = attrs.field(
@@ -196,6 +273,11 @@ class DoubleSided:
     def needs(self) -> frozenset[str]:
         """What either side reads."""
         return combined_needs(p for p in (self.referrer, self.referee) if p is not None)
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies both sides can pay in."""
+        return covered_currencies(p for p in (self.referrer, self.referee) if p is not None)
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import ClassVar
 
 import attrs
 
@@ -21,6 +22,7 @@ from referralkit.policies._base import (
     check_limit,
     check_policy,
     combined_needs,
+    covered_currencies,
     describe_duration,
     describe_limit,
     first_progress,
@@ -28,6 +30,7 @@ from referralkit.policies._base import (
     same_currency,
     with_value,
 )
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["Budget", "Capped"]
@@ -114,9 +117,13 @@ class Capped:
         CurrencyMismatch: (when evaluated) a money reward in another currency than the cap.
     """
 
-    reward: RewardPolicy
-    max_per_referrer: Money | int
-    window: timedelta | None = None
+    config_summary: ClassVar[str] = (
+        "``reward`` up to ``max_per_referrer`` (money or points), optionally per ``window``."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    max_per_referrer: Money | int = attrs.field(metadata=setting(Form.LIMIT))
+    window: timedelta | None = attrs.field(default=None, metadata=setting(Form.DURATION))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -127,6 +134,11 @@ class Capped:
     def needs(self) -> frozenset[str]:
         """The referrer's rewards, and whatever ``reward`` reads."""
         return combined_needs([self.reward], ("referrer_rewards",))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The cap's currency (a money cap), and whatever ``reward`` covers."""
+        return covered_currencies([self.reward], (self.max_per_referrer,))
 
     @property
     def name(self) -> str:
@@ -176,8 +188,12 @@ class Budget:
         CurrencyMismatch: (when evaluated) a money reward in another currency than the budget.
     """
 
-    reward: RewardPolicy
-    total: Money | int
+    config_summary: ClassVar[str] = (
+        "``reward`` until the program has spent ``total`` (money or points)."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    total: Money | int = attrs.field(metadata=setting(Form.LIMIT))
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -187,6 +203,11 @@ class Budget:
     def needs(self) -> frozenset[str]:
         """The program's spend, and whatever ``reward`` reads."""
         return combined_needs([self.reward], ("program_spend",))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The budget's currency (a money budget), and whatever ``reward`` covers."""
+        return covered_currencies([self.reward], (self.total,))
 
     @property
     def name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import ClassVar
 
 import attrs
 
@@ -11,7 +12,8 @@ from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind
 from referralkit.money import Money
-from referralkit.policies._base import check_money, describe_rate, same_currency
+from referralkit.policies._base import check_money, covered_currencies, describe_rate, same_currency
+from referralkit.policies._settings import Form, setting
 
 __all__ = ["PercentOfOrder"]
 
@@ -69,10 +71,21 @@ class PercentOfOrder:
         CurrencyMismatch: (when evaluated) the order is not in the cap's currency.
     """
 
-    rate: Decimal = attrs.field(converter=_rate)
-    cap: Money | None = None
-    minimum: Money | None = None
-    kind: RewardKind = attrs.field(default=RewardKind.CREDIT, converter=_money_kind)
+    config_summary: ClassVar[str] = (
+        "A percentage of the order: ``rate`` '0.05' or '5%', optional ``cap`` and ``minimum``."
+    )
+
+    rate: Decimal = attrs.field(
+        converter=_rate,
+        metadata=setting(Form.RATE, description="A fraction from 0 to 1: '0.05' or '5%'."),
+    )
+    cap: Money | None = attrs.field(default=None, metadata=setting(Form.MONEY))
+    minimum: Money | None = attrs.field(default=None, metadata=setting(Form.MONEY))
+    kind: RewardKind = attrs.field(
+        default=RewardKind.CREDIT,
+        converter=_money_kind,
+        metadata=setting(Form.CHOICE, choices=tuple(_MONEY_KINDS)),
+    )
 
     def __attrs_post_init__(self) -> None:
         check_money(self.cap, "cap", allow_none=True)
@@ -90,6 +103,11 @@ class PercentOfOrder:
     def needs(self) -> frozenset[str]:
         """A percentage reads only the order."""
         return frozenset()
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The cap's or minimum's currency; None (any) without them."""
+        return covered_currencies((), (self.cap, self.minimum))
 
     @property
     def name(self) -> str:

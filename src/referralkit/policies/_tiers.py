@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import attrs
 
 from referralkit.context import Grant, RewardContext
 from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
-from referralkit.policies._base import check_policy, combined_needs, prefixed
+from referralkit.policies._base import check_policy, combined_needs, covered_currencies, prefixed
+from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
 __all__ = ["Milestone", "Tier", "Tiered"]
@@ -37,8 +39,12 @@ def _plural(n: int) -> str:
 class Tier:
     """One rung of a `Tiered` ladder: ``reward`` from ``min_referrals`` qualified referrals on."""
 
-    min_referrals: int
-    reward: RewardPolicy
+    config_summary: ClassVar[str] = "One rung of a tiered ladder."
+
+    min_referrals: int = attrs.field(
+        metadata=setting(Form.INTEGER, ge=1, description="Qualified referrals, this one included.")
+    )
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
 
     def __attrs_post_init__(self) -> None:
         _count(self.min_referrals, "min_referrals")
@@ -66,7 +72,13 @@ class Tiered:
     Explanations read ``tier 2 (5+ qualified referrals): ...``.
     """
 
-    tiers: tuple[Tier, ...] = attrs.field(converter=_tiers)
+    config_summary: ClassVar[str] = (
+        "Bigger rewards for more qualified referrals; tiers in ascending order."
+    )
+
+    tiers: tuple[Tier, ...] = attrs.field(
+        converter=_tiers, metadata=setting(Form.RECORDS, record=Tier, min_length=1)
+    )
     _floors: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False, default=())
 
     def __attrs_post_init__(self) -> None:
@@ -93,6 +105,11 @@ class Tiered:
     def needs(self) -> frozenset[str]:
         """The qualified count, and whatever the tiers' rewards read."""
         return combined_needs((t.reward for t in self.tiers), ("qualified",))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every tier can pay in."""
+        return covered_currencies(t.reward for t in self.tiers)
 
     @property
     def name(self) -> str:
@@ -161,7 +178,13 @@ class Milestone:
     full reverses the bonus, and it is not paid again.
     """
 
-    milestones: tuple[tuple[int, RewardPolicy], ...] = attrs.field(converter=_milestones)
+    config_summary: ClassVar[str] = (
+        'One-off bonuses by qualified-referral count: ``{"5": {...}, "10": {...}}``.'
+    )
+
+    milestones: tuple[tuple[int, RewardPolicy], ...] = attrs.field(
+        converter=_milestones, metadata=setting(Form.POLICY_BY_COUNT, min_length=1)
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.milestones:
@@ -173,6 +196,11 @@ class Milestone:
     def needs(self) -> frozenset[str]:
         """The qualified count and the referrer's rewards (to skip bonuses already paid)."""
         return combined_needs((p for _, p in self.milestones), ("qualified", "referrer_rewards"))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies every bonus can pay in."""
+        return covered_currencies(p for _, p in self.milestones)
 
     @property
     def name(self) -> str:

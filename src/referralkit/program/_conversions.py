@@ -1,14 +1,15 @@
-"""Conversions: recording orders, granting what they earn under the promised terms, refunds.
+"""Conversions: recording orders and granting what they earn under the promised terms.
 
-A referral qualifies at its first order; each order is evaluated by the policy the
-referral was promised (its ``policy_version``), with the costly context that policy
-says it reads, inside the unit of work that writes the grants. A refund shrinks or
-reverses what the order earned; a reward already paid records a clawback instead.
+A referral qualifies at its first order that earns (an order with an amount, placed
+after the referral: see `convert`). Each order is evaluated by the policy the referral
+was promised (its ``policy_version``), with the costly context that policy says it
+reads, inside the unit of work that writes the grants. An exact replay of an order
+grants nothing new; a replay that differs is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -16,10 +17,9 @@ import attrs
 from referralkit._validate import require_aware, require_id, require_money
 from referralkit.codes import generate_code
 from referralkit.context import Grant, PastReward, RewardContext
-from referralkit.errors import ConfigError, CurrencyMismatch, InvalidInput, UnknownOrder
+from referralkit.errors import ConfigError, IdempotencyConflict, InvalidInput
 from referralkit.model import (
     Beneficiary,
-    Bucket,
     Conversion,
     Referral,
     ReferralStatus,
@@ -28,20 +28,21 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
+from referralkit.program._clawbacks import net_against_debts
 from referralkit.program._core import ProgramCore
-from referralkit.program._ledger import (
-    Move,
-    bucket_of,
-    entries,
-    plus,
-    positive_difference,
-    refund_targets,
-    reward_payload,
-    standing_value,
-)
-from referralkit.protocols import UnitOfWork
+from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
+from referralkit.protocols import RewardPolicy, UnitOfWork
 
-__all__ = ["convert", "grant", "refund", "shrink"]
+__all__ = [
+    "convert",
+    "grant",
+    "grant_signup",
+    "materialise",
+    "promised_policy",
+    "qualify",
+    "reward_context",
+    "store_grants",
+]
 
 
 def convert(
@@ -59,29 +60,35 @@ def convert(
     amount = require_money("amount", amount)
     if amount.amount < 0:
         raise InvalidInput("an order amount cannot be negative", value=amount, field="amount")
+    if first_order is not None and not isinstance(first_order, bool):
+        raise InvalidInput(
+            "first_order must be True, False or None", value=first_order, field="first_order"
+        )
     now = core.now()
     when = now if occurred_at is None else require_aware("occurred_at", occurred_at)
     with core.transaction() as uow:
+        existing = uow.conversions.get(order_id)
+        if existing is not None:
+            return _replay(uow, existing, referee=referee, amount=amount)
         referral = uow.referrals.active_for_referee(referee)
+        if referral is not None and when < referral.attributed_at - core.order_grace:
+            referral = None  # placed before the referral existed: not a referred order
         number = uow.conversions.count_for_referee(referee) + 1
         conversion = Conversion(
             order_id=order_id,
             referee=referee,
             amount=amount,
             occurred_at=when,
-            first_order=number == 1 if first_order is None else bool(first_order),
+            first_order=number == 1 if first_order is None else first_order,
             referral_id=None if referral is None else referral.id,
+            order_number=number,
+            recorded_at=now,
         )
+        if referral is not None:  # in review too: its orders are granted on approval
+            _check_currency(core, referral, amount)  # before anything is written
         stored, created = uow.conversions.add(conversion)
-        if not created:
-            # A retry (or a race lost to another worker): hand back what the order earned.
-            if stored.referee != referee:
-                raise InvalidInput(
-                    f"order {order_id!r} was recorded for another customer",
-                    value=order_id,
-                    field="order_id",
-                )
-            return uow.rewards.for_order(order_id)
+        if not created:  # a race lost to another worker inside this instant
+            return _replay(uow, stored, referee=referee, amount=amount)
         uow.events.add(
             "conversion.recorded",
             {
@@ -89,19 +96,50 @@ def convert(
                 "referee": referee,
                 "amount": amount.to_json(),
                 "referral_id": conversion.referral_id,
+                "order_number": number,
             },
             now,
         )
         if referral is None or referral.status is ReferralStatus.REVIEW:
             return []
-        _, rewards = grant(core, uow, referral, conversion, now, order_number=number)
+        _, rewards = grant(core, uow, referral, conversion, now)
         return rewards
 
 
-def _qualify(uow: UnitOfWork, referral: Referral, order_id: str, now: datetime) -> Referral:
-    if referral.status is not ReferralStatus.PENDING:
+def _replay(uow: UnitOfWork, stored: Conversion, *, referee: str, amount: Money) -> list[Reward]:
+    """The rewards of an order recorded before, if this call describes the same order."""
+    for field, was, now in (
+        ("referee", stored.referee, referee),
+        ("currency", stored.amount.currency, amount.currency),
+        ("amount", stored.amount.amount, amount.amount),
+    ):
+        if was != now:
+            raise IdempotencyConflict(
+                f"order {stored.order_id!r} was recorded with {field} {was!s}, not {now!s}",
+                value=now,
+                field=field,
+            )
+    return uow.rewards.for_order(stored.order_id)
+
+
+def _check_currency(core: ProgramCore, referral: Referral, amount: Money) -> None:
+    policy = promised_policy(core, None, referral)
+    covers = getattr(policy, "currencies", None)
+    if covers is not None and amount.currency not in covers:
+        from referralkit.errors import CurrencyMismatch  # noqa: PLC0415 - the rare path
+
+        raise CurrencyMismatch(
+            f"the terms of this referral ({policy.name}) pay in {sorted(covers)},"
+            f" not {amount.currency}: give the policy an amount in {amount.currency}",
+            value=amount.currency,
+        )
+
+
+def qualify(uow: UnitOfWork, referral: Referral, order_id: str, now: datetime) -> Referral:
+    """``referral`` counting as qualified from ``now``, if it did not already."""
+    if referral.status is ReferralStatus.QUALIFIED:
         return referral
-    referral = uow.referrals.set_status(referral.id, ReferralStatus.QUALIFIED, referral.reasons)
+    referral = uow.referrals.set_qualified(referral.id, now)
     uow.events.add(
         "referral.qualified",
         {"referral_id": referral.id, "referrer": referral.referrer, "order_id": order_id},
@@ -110,21 +148,18 @@ def _qualify(uow: UnitOfWork, referral: Referral, order_id: str, now: datetime) 
     return referral
 
 
-def grant(
-    core: ProgramCore,
-    uow: UnitOfWork,
-    referral: Referral,
-    conversion: Conversion,
-    now: datetime,
-    *,
-    order_number: int | None = None,
-) -> tuple[Referral, list[Reward]]:
-    """Qualify ``referral`` and grant what ``conversion`` earns under its promised terms."""
-    referral = _qualify(uow, referral, conversion.order_id, now)
+def promised_policy(
+    core: ProgramCore, uow: UnitOfWork | None, referral: Referral, now: datetime | None = None
+) -> RewardPolicy:
+    """The policy ``referral`` was promised; the campaign's when the program forgot it."""
     policy = core.policy_for(referral.policy_version)
-    if policy is None:
-        # The program no longer knows these terms: say so, and apply the campaign's.
-        policy, applied = core.terms_of(core.stored_campaign(referral.campaign))
+    if policy is not None:
+        return policy
+    restored = core.restore_policy(uow, referral.policy_version) if uow is not None else None
+    if restored is not None:
+        return restored
+    policy, applied = core.terms_of(core.stored_campaign(referral.campaign))
+    if uow is not None and now is not None:
         uow.events.add(
             "referral.terms_unknown",
             {
@@ -134,48 +169,148 @@ def grant(
             },
             now,
         )
+    return policy
+
+
+def reward_context(
+    core: ProgramCore,
+    uow: UnitOfWork,
+    policy: RewardPolicy,
+    referral: Referral,
+    conversion: Conversion,
+    *,
+    now: datetime,
+    qualified: int | None = None,
+    exclude_order: str | None = None,
+    as_of: datetime | None = None,
+) -> RewardContext:
+    """What ``policy`` may read for ``conversion``, read in this unit of work.
+
+    For a repricing, ``qualified`` is the count as of the original grant, ``as_of`` that
+    time, and ``exclude_order`` the order being repriced (its own rewards do not count
+    against its caps and budgets).
+    """
     needs = core.needs_of(referral.policy_version, policy)
-    qualified = 0
+    count = 0
     if "qualified" in needs:
-        qualified = uow.referrals.counts_for_referrer(referral.referrer)[ReferralStatus.QUALIFIED]
+        count = (
+            uow.referrals.counts_for_referrer(referral.referrer)[ReferralStatus.QUALIFIED]
+            if qualified is None
+            else qualified
+        )
     spend: Mapping[str, Money] = {}
     points = 0
     if "program_spend" in needs:
         spend, points = uow.rewards.spend()
+        if exclude_order is not None:
+            spend, points = _less_order(uow, exclude_order, spend, points)
     past: tuple[PastReward, ...] = ()
     if "referrer_rewards" in needs:
         past = tuple(
             PastReward(r.key, r.policy, r.amount, r.points, r.created_at)
             for r in uow.rewards.for_customer(referral.referrer)
-            if r.beneficiary is Beneficiary.REFERRER and r.state is not RewardState.REVERSED
+            if r.beneficiary is Beneficiary.REFERRER
+            and r.state is not RewardState.REVERSED
+            and (exclude_order is None or r.order_id != exclude_order)
+            and (as_of is None or r.created_at <= as_of)
         )
-    context = RewardContext(
+    return RewardContext(
         referral=referral,
         conversion=conversion,
-        qualified=qualified,
-        order_number=order_number or uow.conversions.count_for_referee(conversion.referee),
+        qualified=count,
+        order_number=conversion.order_number
+        or uow.conversions.count_for_referee(conversion.referee),
         referrer_rewards=past,
         program_spend=spend,
         program_points=points,
         campaign=referral.campaign,
         now=now,
     )
+
+
+def _less_order(
+    uow: UnitOfWork, order_id: str, spend: Mapping[str, Money], points: int
+) -> tuple[dict[str, Money], int]:
+    money = dict(spend)
+    for reward in uow.rewards.for_order(order_id):
+        if reward.state is RewardState.REVERSED:
+            continue
+        points -= reward.points
+        if reward.amount is not None:
+            currency = reward.amount.currency
+            money[currency] = money.get(currency, Money.zero(currency)) - reward.amount
+    return money, points
+
+
+def grant(
+    core: ProgramCore,
+    uow: UnitOfWork,
+    referral: Referral,
+    conversion: Conversion,
+    now: datetime,
+) -> tuple[Referral, list[Reward]]:
+    """Qualify ``referral`` and grant what ``conversion`` earns under its promised terms.
+
+    A free order (an amount of zero) earns nothing and does not qualify the referral.
+    An order refunded before its grant (in review) is granted on what it was, then
+    repriced by the caller.
+    """
+    if conversion.amount.amount <= 0:
+        return referral, []
+    referral = qualify(uow, referral, conversion.order_id, now)
+    policy = promised_policy(core, uow, referral, now)
+    context = reward_context(core, uow, policy, referral, conversion, now=now)
+    return referral, store_grants(
+        core, uow, policy.evaluate(context), referral, conversion, now=now
+    )
+
+
+def store_grants(
+    core: ProgramCore,
+    uow: UnitOfWork,
+    grants: Sequence[Grant],
+    referral: Referral,
+    conversion: Conversion | None,
+    *,
+    now: datetime,
+) -> list[Reward]:
+    """Write what a policy granted, once per key, with its ledger entry and event."""
     rewards: list[Reward] = []
-    for granted in policy.evaluate(context):
-        reward = _materialise(core, granted, referral, conversion, now)
+    for granted in grants:
+        reward = materialise(core, granted, referral, conversion, now)
         stored, created = uow.rewards.add(reward)
+        if not created and stored.state is RewardState.REVERSED and granted.per_referrer:
+            # Earned again after it was taken back (the count fell, then rose again).
+            stored, created = _revive(uow, reward)
         if not created:
             continue
         move = Move(None, bucket_of(stored.state), stored.amount, stored.points, "grant")
         uow.rewards.append(entries(stored, move, now))
         uow.events.add("reward.granted", reward_payload(stored), now)
+        if stored.state is RewardState.AVAILABLE:
+            stored = net_against_debts(core, uow, stored, now)
         rewards.append(stored)
-    return referral, rewards
+    return rewards
 
 
-def _materialise(
-    core: ProgramCore, grant: Grant, referral: Referral, conversion: Conversion, now: datetime
+def _revive(uow: UnitOfWork, reward: Reward) -> tuple[Reward, bool]:
+    """Store ``reward`` under the next free ``key~n``: each try is a unique key."""
+    n = 2
+    while True:
+        stored, created = uow.rewards.add(attrs.evolve(reward, key=f"{reward.key}~{n}"))
+        if created or stored.state is not RewardState.REVERSED:
+            return stored, created
+        n += 1
+
+
+def materialise(
+    core: ProgramCore,
+    grant: Grant,
+    referral: Referral,
+    conversion: Conversion | None,
+    now: datetime,
 ) -> Reward:
+    """The reward a grant becomes: its key, hold, coupon code and state."""
     if not isinstance(grant, Grant):
         raise ConfigError(f"policy returned {grant!r}, not a Grant", value=grant, path="policy")
     amount = grant.amount if grant.kind is not RewardKind.COUPON else grant.coupon_value
@@ -185,12 +320,17 @@ def _materialise(
             raise ConfigError(f"policy {grant.policy} granted a negative amount", value=amount)
     if grant.points < 0:
         raise ConfigError(f"policy {grant.policy} granted negative points", value=grant.points)
-    held = core.hold > timedelta(0)
+    hold = core.holds.for_reward(grant.beneficiary, grant.kind)
+    held = hold > timedelta(0)
     customer = referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
-    key = grant.key if grant.per_referrer else f"{conversion.order_id}:{grant.key}"
+    scope = f"signup:{referral.id}" if conversion is None else conversion.order_id
+    key = grant.key if grant.per_referrer else f"{scope}:{grant.key}"
     coupon = None
+    expires = None
     if grant.kind is RewardKind.COUPON:
         coupon = generate_code(core.coupon_format, rng=core.rng)
+        if core.coupon_expiry is not None:
+            expires = now + hold + core.coupon_expiry
     return Reward(
         id=core.new_id(),
         key=key,
@@ -203,91 +343,48 @@ def _materialise(
         points=grant.points,
         granted_points=grant.points,
         state=RewardState.HELD if held else RewardState.AVAILABLE,
-        order_id=conversion.order_id,
+        order_id=None if conversion is None else conversion.order_id,
         policy=grant.policy,
         explanation=grant.explanation,
         created_at=now,
-        hold_until=now + core.hold if held else None,
+        hold_until=now + hold if held else None,
         perk=grant.perk,
         coupon_code=coupon,
         proportional=grant.proportional,
+        expires_at=expires,
     )
 
 
-def refund(core: ProgramCore, *, order_id: str, amount: Money | None) -> list[Reward]:
-    """`referralkit.ReferralProgram.refund`."""
-    order_id = require_id("order_id", order_id)
-    now = core.now()
-    with core.transaction() as uow:
-        conversion = uow.conversions.get(order_id)
-        if conversion is None:
-            raise UnknownOrder(f"no order {order_id!r} was recorded", value=order_id)
-        remaining = conversion.net
-        if amount is None:
-            amount = remaining
-        amount = require_money("amount", amount)
-        if amount.currency != conversion.amount.currency:
-            raise CurrencyMismatch(
-                f"order {order_id!r} is in {conversion.amount.currency},"
-                f" the refund in {amount.currency}",
-                value=amount,
-            )
-        if amount.amount < 0 or amount > remaining:
-            raise InvalidInput(
-                f"refund {amount} is more than the {remaining} left on order {order_id!r}",
-                value=amount,
-                field="amount",
-            )
-        if amount.is_zero():
-            return []
-        refunded = (conversion.refunded or Money.zero(amount.currency)) + amount
-        conversion = uow.conversions.set_refunded(order_id, refunded)
-        uow.events.add(
-            "conversion.refunded",
-            {"order_id": order_id, "amount": amount.to_json(), "refunded": refunded.to_json()},
-            now,
-        )
-        changed = []
-        for reward in uow.rewards.for_order(order_id):
-            updated = shrink(uow, reward, conversion, now)
-            if updated is not None:
-                changed.append(updated)
-        return changed
-
-
-def shrink(uow: UnitOfWork, reward: Reward, conversion: Conversion, now: datetime) -> Reward | None:
-    """Bring ``reward`` down to what its refunded order still earns; None if unchanged."""
-    if reward.state is RewardState.REVERSED:
-        return None
-    target_amount, target_points = refund_targets(reward, conversion)
-    current_amount, current_points = standing_value(reward)
-    delta = positive_difference(current_amount, target_amount)
-    delta_points = max(current_points - target_points, 0)
-    valueless = reward.granted is None and reward.granted_points == 0
-    fully_refunded = conversion.net.amount <= 0
-    if delta is None and delta_points == 0 and not (fully_refunded and valueless):
-        return None
-    if reward.state is RewardState.PAID:
-        # Paid out: the value cannot be taken back here, so record what is owed.
-        updated = attrs.evolve(
-            reward,
-            clawback=plus(reward.clawback, delta),
-            clawback_points=reward.clawback_points + delta_points,
-        )
-        move = Move(None, Bucket.CLAWBACK, delta, delta_points, "refund")
-        event = "reward.clawback"
-    else:
-        gone = (target_amount is None or target_amount.is_zero()) and target_points == 0
-        updated = attrs.evolve(
-            reward,
-            amount=target_amount,
-            points=target_points,
-            state=RewardState.REVERSED if gone else reward.state,
-        )
-        move = Move(bucket_of(reward.state), None, delta, delta_points, "refund")
-        event = "reward.reversed" if gone else "reward.reduced"
-    uow.rewards.update(updated)
-    if delta is not None or delta_points:
-        uow.rewards.append(entries(updated, move, now))
-    uow.events.add(event, reward_payload(updated), now)
-    return updated
+def grant_signup(
+    core: ProgramCore, uow: UnitOfWork, referral: Referral, now: datetime
+) -> list[Reward]:
+    """Grant the program's signup reward for an accepted referral (once per referral)."""
+    policy = core.signup_reward
+    if policy is None or referral.status is not ReferralStatus.PENDING:
+        return []
+    # A signup reward is Fixed (or DoubleSided of Fixed): it reads no order.
+    sides = (getattr(policy, "referrer", None), getattr(policy, "referee", None), policy)
+    amounts = [getattr(side, "value", None) for side in sides]
+    currency = next((a.currency for a in amounts if isinstance(a, Money)), "USD")
+    context = RewardContext(
+        referral=referral,
+        conversion=Conversion(
+            order_id=f"signup:{referral.id}",
+            referee=referral.referee,
+            amount=Money.zero(currency),
+            occurred_at=now,
+            first_order=False,
+        ),
+        qualified=0,
+        order_number=0,
+        referrer_rewards=(),
+        program_spend={},
+        program_points=0,
+        campaign=referral.campaign,
+        now=now,
+    )
+    grants = [
+        attrs.evolve(g, explanation=f"for signing up: {g.explanation}")
+        for g in policy.evaluate(context)
+    ]
+    return store_grants(core, uow, grants, referral, None, now=now)

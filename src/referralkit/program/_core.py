@@ -13,22 +13,34 @@ import contextlib
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 
 from referralkit._validate import require_id
 from referralkit.campaigns import Campaign
-from referralkit.codes import CodeFormat, normalize_code, validate_vanity
+from referralkit.codes import CodeFormat
 from referralkit.context import Signal, policy_needs
-from referralkit.errors import ConfigError, InvalidCode, InvalidInput, LinkTampered
+from referralkit.errors import (
+    ConfigError,
+    InvalidInput,
+    InvalidLink,
+    LinkTampered,
+    ReferralError,
+)
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
-from referralkit.links import LinkPayload, parse_link
+from referralkit.links import LinkPayload, canonical_base, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
-from referralkit.model import CodeKind, Identity
-from referralkit.policies import policy_version
+from referralkit.model import Identity, ReferralCode, RewardKind
+from referralkit.money import Amounts
+from referralkit.policies import DoubleSided, Fixed
 from referralkit.program._guard_history import HistoryNeeds, history_needs
+from referralkit.program._holds import Holds
+from referralkit.program._lookup import TypedCode, find_code, read_code
+from referralkit.program._networks import NetworkWatch
+from referralkit.program._secret import check_secret
+from referralkit.program._terms import Terms
 from referralkit.protocols import Guard, RewardPolicy, Store, UnitOfWork
 
 __all__ = ["ProgramCore", "utc_now"]
@@ -106,7 +118,7 @@ def _check_parts(  # noqa: C901, PLR0912 - one check per constructor argument
         raise ConfigError(
             "policy must have a name and an evaluate(context) method", value=policy, path="policy"
         )
-    if not isinstance(hold, timedelta) or hold < timedelta(0):
+    if isinstance(hold, timedelta) and hold < timedelta(0):
         raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
     if guards is not None:
         if not isinstance(guards, Sequence) or isinstance(guards, str):
@@ -145,6 +157,78 @@ def _campaigns_by_name(campaigns: object) -> dict[str, Campaign]:
     return by_name
 
 
+def _optional_name(field: str, value: object) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(f"{field} must be a non-empty name", value=value, path=field)
+    return value
+
+
+def _duration(field: str, value: object) -> timedelta:
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise ConfigError(f"{field} must be a non-negative timedelta", value=value, path=field)
+    return value
+
+
+def _reward_kinds(field: str, value: object) -> frozenset[RewardKind]:
+    if isinstance(value, str) or not isinstance(value, Collection):
+        raise ConfigError(f"{field} must be a list of reward kinds", value=value, path=field)
+    by_value = {k.value: k for k in RewardKind}
+    unknown = [item for item in value if item not in by_value]
+    if unknown:
+        raise ConfigError(
+            f"{field}: {unknown[0]!r} is not a reward kind ({sorted(by_value)})",
+            value=unknown[0],
+            path=field,
+        )
+    return frozenset(by_value[item] for item in value)
+
+
+def _signup_reward(value: object) -> RewardPolicy | None:
+    """A reward for signing up: `Fixed`, or `DoubleSided` of `Fixed` (no order to read)."""
+    if value is None:
+        return None
+    sides = [value.referrer, value.referee] if isinstance(value, DoubleSided) else [value]
+    if not all(
+        side is None or (isinstance(side, Fixed) and not isinstance(side.value, Amounts))
+        for side in sides
+    ):
+        raise ConfigError(
+            "signup_reward is granted before any order: use Fixed (a coupon, credit, points"
+            " or a perk, in one currency), or DoubleSided of Fixed",
+            value=value,
+            path="signup_reward",
+        )
+    return value  # type: ignore[return-value]
+
+
+def _link_bases(link_base: str | None, campaigns: Iterable[Campaign]) -> frozenset[str]:
+    """The canonical bases of the program's links: its own and its campaigns'."""
+    bases: set[str] = set()
+    for base in (link_base, *(c.link_base for c in campaigns)):
+        if base is not None:
+            with contextlib.suppress(InvalidLink):  # a base that is no URL matches no link
+                bases.add(canonical_base(base))
+    return frozenset(bases)
+
+
+def _policy_from_definition(definition: str) -> RewardPolicy | None:
+    """The policy a stored definition (canonical configuration as JSON) describes."""
+    import json  # noqa: PLC0415 - only a program meeting forgotten terms reads them
+
+    from referralkit.config import build_policy  # noqa: PLC0415 - pydantic, on this rare path
+
+    try:
+        data = json.loads(definition)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "policy" not in data:
+        return None
+    try:
+        return build_policy(data)
+    except ReferralError:
+        return None
+
+
 class ProgramCore:
     """A program's configuration and services, shared by all of its capabilities.
 
@@ -159,7 +243,7 @@ class ProgramCore:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None,
         link_base: str | None,
-        hold: timedelta,
+        hold: timedelta | Mapping[str, timedelta],
         code_format: CodeFormat | None,
         campaign: str,
         sign_links: bool,
@@ -170,6 +254,11 @@ class ProgramCore:
         previous_secrets: Sequence[bytes],
         identity_rules: IdentityNormalizer | None,
         attribution: Attribution | AttributionModel | None,
+        order_grace: timedelta = timedelta(0),
+        coupon_expiry: timedelta | None = None,
+        net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
+        signup_reward: RewardPolicy | None = None,
+        named_version: str | None = None,
     ) -> None:
         _check_parts(
             store=store,
@@ -192,26 +281,39 @@ class ProgramCore:
         self._history_needs = (self.guards, history_needs(self.guards))
         self.link_base = link_base
         self.hold = hold
+        self.holds = Holds(hold)
+        self.order_grace = _duration("order_grace", order_grace)
+        self.coupon_expiry = (
+            None if coupon_expiry is None else _duration("coupon_expiry", coupon_expiry)
+        )
+        self.net_clawbacks = _reward_kinds("net_clawbacks", net_clawbacks)
+        self.signup_reward = _signup_reward(signup_reward)
         self.code_format = code_format or CodeFormat()
         self.campaign = require_id("campaign", campaign)
         self.sign_links = sign_links
         self.clock = clock
         self.rng = rng
         self.hasher = SignalHasher(secret, previous_secrets)  # checks previous_secrets
+        previous_secrets = tuple(previous_secrets)
         self.link_key = _link_key(secret)
         self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
         self.identity = identity_rules or IdentityNormalizer()
-        self.policy_version = policy_version(policy)
         self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
         self._labels: dict[str, Campaign] = {}  # undeclared campaign names seen in the store
-        self._terms: dict[str, RewardPolicy] = {self.policy_version: policy}
-        self._versions: dict[str, str] = {}
-        for declared in self.campaigns.values():
-            if declared.policy is not None:
-                self._versions[declared.name] = policy_version(declared.policy)
-                self._terms.setdefault(self._versions[declared.name], declared.policy)
-        for version, old in (terms or {}).items():
-            self._terms.setdefault(version, old)
+        known = Terms(
+            policy,
+            named=_optional_name("policy_version", named_version),
+            campaigns={
+                c.name: (c.policy, c.policy_version)
+                for c in self.campaigns.values()
+                if c.policy is not None
+            },
+            earlier=terms or {},
+        )
+        self.policy_version = known.version
+        self._versions: dict[str, str] = dict(known.campaign_versions)
+        self._terms: dict[str, RewardPolicy] = known.policies()
+        self._restored: dict[str, RewardPolicy | None] = {}
         # What each known policy reads, asked once: the costly context is read to match.
         self._needs = {version: policy_needs(p) for version, p in self._terms.items()}
         self._campaign_formats = tuple(
@@ -221,8 +323,17 @@ class ProgramCore:
                 if c.code_format is not None and c.code_format != self.code_format
             )
         )
+        self._formats = (self.code_format, *self._campaign_formats)
+        self.link_bases = _link_bases(link_base, self.campaigns.values())
         self.coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
         self.attribution = Attribution.of(attribution)
+        self.networks = NetworkWatch()
+        # Start: the secret is checked against the store's, and the promised terms are
+        # stored (or found to match), in one unit of work, before any call.
+        now = self.now()
+        with self.transaction() as uow:
+            check_secret(uow, store, secret, previous_secrets, now)
+            known.record(uow, now)
 
     # -- the one door to the store ---------------------------------------------------------
 
@@ -252,21 +363,42 @@ class ProgramCore:
 
     # -- codes, links, campaigns, terms -------------------------------------------------------
 
-    def canonical_code(self, text: object) -> tuple[str, CodeKind]:
-        """The stored form of a typed or linked code, and whether it is generated or vanity."""
-        try:
-            return normalize_code(text, self.code_format), CodeKind.GENERATED  # type: ignore[arg-type]
-        except InvalidCode as generated_error:
-            for fmt in self._campaign_formats:
-                with contextlib.suppress(InvalidCode):
-                    return normalize_code(text, fmt), CodeKind.GENERATED  # type: ignore[arg-type]
-            try:
-                return validate_vanity(text), CodeKind.VANITY  # type: ignore[arg-type]
-            except InvalidCode:
-                raise generated_error from None
+    def read_code(self, text: object) -> TypedCode:
+        """What typed or linked text can be, against every generated format and as vanity."""
+        return read_code(text, self._formats)
+
+    def find_code(self, uow: UnitOfWork, text: object) -> ReferralCode:
+        """The stored code ``text`` names, read in ``uow``.
+
+        Raises:
+            InvalidCode: the text is no code, or a generated code with a typo
+                (``bad_check``) that no vanity code spells.
+            UnknownCode: no customer owns the code.
+        """
+        typed = text if isinstance(text, TypedCode) else self.read_code(text)
+        found = find_code(uow, typed)
+        if found is None:
+            raise typed.missing()
+        return found
 
     def parse_link(self, link: str) -> LinkPayload:
-        """Check a clicked link; links signed before a secret rotation still verify."""
+        """Check a clicked link: its signature, then that it points at one of our bases.
+
+        Links signed before a secret rotation still verify. A link to another base (of a
+        program sharing the secret, say) is `LinkTampered` if signed, else `InvalidLink`.
+        """
+        payload = self._verified(link)
+        if payload.base not in self.link_bases:
+            ours = ", ".join(sorted(self.link_bases)) or "none: set link_base"
+            error = LinkTampered if payload.signed else InvalidLink
+            raise error(
+                f"the link points at {payload.base}, not at one of this program's link bases"
+                f" ({ours})",
+                value=payload.base,
+            )
+        return payload
+
+    def _verified(self, link: str) -> LinkPayload:
         if not self.sign_links:
             return parse_link(link, now=self.now())
         try:
@@ -310,6 +442,20 @@ class ProgramCore:
     def policy_for(self, version: str) -> RewardPolicy | None:
         """The policy known under ``version``, if this program knows it."""
         return self._terms.get(version)
+
+    def restore_policy(self, uow: UnitOfWork, version: str) -> RewardPolicy | None:
+        """The policy stored under ``version`` by an earlier run, built again, if possible."""
+        found = self._restored.get(version)
+        if found is not None or version in self._restored:
+            return found
+        definition = uow.terms.get(version)
+        if definition is None:
+            return None
+        policy = _policy_from_definition(definition)
+        self._restored[version] = policy
+        if policy is not None:
+            self._needs[version] = policy_needs(policy)
+        return policy
 
     def needs_of(self, version: str, policy: RewardPolicy) -> frozenset[str]:
         """The costly context ``policy`` (known as ``version``) reads."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from referralkit.model import Bucket, Conversion, Reward, RewardState
+from referralkit.model import Bucket, Reward, RewardState
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, UnitOfWork
 
@@ -24,9 +24,7 @@ __all__ = [
     "entries",
     "plus",
     "positive_difference",
-    "refund_targets",
     "reward_payload",
-    "standing_value",
     "transition",
     "with_state",
 ]
@@ -123,37 +121,22 @@ def transition(
     reason: str,
     event: str,
     now: datetime,
+    **changes: Any,
 ) -> Reward:
-    """Move ``reward`` whole from its state's bucket to ``state``'s; returns it updated."""
-    updated = with_state(reward, state)
+    """Move ``reward`` from its state's bucket to ``state``'s; returns it updated.
+
+    What moves is what sits in the bucket: the part of it netted against a debt has
+    left already. ``changes`` are other fields set with the move (a payout id).
+    """
+    updated = attrs.evolve(reward, state=state, **changes) if changes else with_state(reward, state)
     uow.rewards.update(updated)
-    move = Move(bucket_of(reward.state), bucket_of(state), updated.amount, updated.points, reason)
+    amount = updated.amount
+    if amount is not None and updated.netted is not None:
+        amount -= updated.netted
+    move = Move(bucket_of(reward.state), bucket_of(state), amount, updated.points, reason)
     uow.rewards.append(entries(updated, move, now))
     uow.events.add(event, reward_payload(updated), now)
     return updated
-
-
-def refund_targets(reward: Reward, conversion: Conversion) -> tuple[Money | None, int]:
-    """What a reward is worth once its order is refunded down to its net amount."""
-    total, net = conversion.amount.amount, conversion.net.amount
-    if net <= 0:
-        zero = None if reward.granted is None else Money.zero(reward.granted.currency)
-        return zero, 0
-    if not reward.proportional or total <= 0:
-        return reward.granted, reward.granted_points
-    share = net / total
-    amount = None if reward.granted is None else (reward.granted * share).round()
-    return amount, int(reward.granted_points * share)
-
-
-def standing_value(reward: Reward) -> tuple[Money | None, int]:
-    """What the customer still holds of a reward: a paid one less its clawbacks."""
-    if reward.state is not RewardState.PAID:
-        return reward.amount, reward.points
-    amount = reward.granted
-    if amount is not None and reward.clawback is not None:
-        amount -= reward.clawback
-    return amount, reward.granted_points - reward.clawback_points
 
 
 def positive_difference(current: Money | None, target: Money | None) -> Money | None:

@@ -8,7 +8,7 @@ method lives in the capability module named for it (`referralkit.program` lists 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, overload
 
@@ -19,16 +19,32 @@ from referralkit.errors import ConfigError
 from referralkit.guards.identity import IdentityNormalizer
 from referralkit.metrics._attribution import Attribution, AttributionModel, metrics_source
 from referralkit.metrics._source import Click
-from referralkit.model import Event, Identity, Referral, ReferralCode, ReferrerStatus, Reward
+from referralkit.model import (
+    CodeCheck,
+    Conversion,
+    Event,
+    Friend,
+    Identity,
+    Referral,
+    ReferralCode,
+    ReferrerStatus,
+    Reward,
+    RewardKind,
+)
 from referralkit.money import Money
 from referralkit.program import (
     _attribution,
+    _clawbacks,
     _clicks,
+    _code_check,
     _conversions,
+    _coupons,
     _enrolment,
+    _friends,
     _outbox,
     _payouts,
     _reassign,
+    _refunds,
     _review,
     _status,
 )
@@ -53,6 +69,22 @@ class ReferralProgram:
     ``previous_secrets`` are older secrets whose identity hashes still match, and whose
     signed links still verify, during a key rotation; ``identity_rules`` sets how
     identities are normalised (email provider rules, the phone region).
+
+    ``hold`` is how long rewards wait out the refund window: one duration, or a mapping
+    by beneficiary and reward kind (``{"referee": timedelta(0), "referrer":
+    timedelta(days=14)}``; see `Holds`). ``order_grace`` lets an order placed that
+    long before its referral still count (clocks of two systems disagree); an order
+    placed earlier is not a referred order. ``coupon_expiry`` is how long a coupon
+    reward stays usable once available. ``net_clawbacks`` lists the reward kinds a
+    customer's clawbacks are netted against as they become available (``()``: none).
+    ``signup_reward`` is granted when a referral is accepted, before any order
+    (`Fixed`, or `DoubleSided` of `Fixed`): a friend's welcome coupon.
+
+    Every policy version the program runs is stored with its definition on start, so
+    referrals keep the terms they were promised across restarts: ``policy_version``
+    names the policy's version (derived from its definition when not given; a policy
+    that cannot be described as configuration must be named). A version stored with
+    other terms refuses the start with a `ConfigError` that says what changed.
     """
 
     def __init__(
@@ -63,7 +95,7 @@ class ReferralProgram:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None = None,
         link_base: str | None = None,
-        hold: timedelta = timedelta(days=14),
+        hold: timedelta | Mapping[str, timedelta] = timedelta(days=14),
         code_format: CodeFormat | None = None,
         campaign: str = "default",
         sign_links: bool = True,
@@ -74,6 +106,11 @@ class ReferralProgram:
         previous_secrets: Sequence[bytes] = (),
         identity_rules: IdentityNormalizer | None = None,
         attribution: Attribution | AttributionModel | None = None,
+        order_grace: timedelta = timedelta(0),
+        coupon_expiry: timedelta | None = None,
+        net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
+        signup_reward: RewardPolicy | None = None,
+        policy_version: str | None = None,
     ) -> None:
         self._core = ProgramCore(
             store=store,
@@ -92,6 +129,11 @@ class ReferralProgram:
             previous_secrets=previous_secrets,
             identity_rules=identity_rules,
             attribution=attribution,
+            order_grace=order_grace,
+            coupon_expiry=coupon_expiry,
+            net_clawbacks=net_clawbacks,
+            signup_reward=signup_reward,
+            named_version=policy_version,
         )
 
     @classmethod
@@ -158,8 +200,8 @@ class ReferralProgram:
         return self._core.link_base
 
     @property
-    def hold(self) -> timedelta:
-        """How long rewards are held before they become available."""
+    def hold(self) -> timedelta | Mapping[str, timedelta]:
+        """How long rewards are held before they become available, as given."""
         return self._core.hold
 
     @property
@@ -216,7 +258,9 @@ class ReferralProgram:
         """Give a customer their referral code; the same customer gets the same code again.
 
         ``vanity`` asks for a chosen code (an influencer's ``ANNA10``) instead of a
-        generated one; it raises `InvalidCode` (reason ``taken``) if someone else has it.
+        generated one, kept as given (upper-cased) for display; it raises `InvalidCode`
+        (reason ``taken``) if someone else has it in any spelling (case, spaces and
+        dashes do not make another code: ``ANNA-10`` takes ``ANNA10``).
         """
         return _enrolment.enroll(
             self._core,
@@ -276,6 +320,38 @@ class ReferralProgram:
     def code_for(self, customer_id: str, campaign: str | None = None) -> ReferralCode | None:
         """The customer's code in ``campaign`` (the default campaign if omitted), if any."""
         return _enrolment.code_for(self._core, customer_id, campaign)
+
+    def check_code(self, text: str) -> CodeCheck:
+        """What a sign-up page says about a typed code, before any account exists.
+
+        Reads only: no write, no event. Returns a `CodeCheck`: the code as issued, whether
+        an attribution with it would be accepted for the code now, and if not why
+        (``unknown``, ``typo``, ``invalid``, ``expired``, ``used_up``,
+        ``campaign_not_running``), with a message for the person who typed it. The
+        guards judge the referee only at `attribute`. Text that is not a string is an
+        `InvalidInput` (``field="code"``).
+        """
+        return _code_check.check_code(self._core, text)
+
+    def owner_of(self, code: str) -> str | None:
+        """The customer who owns ``code`` (typed in any case, with spaces or dashes), or None.
+
+        Raises `InvalidCode` for text that is no code (a generated code with a typo
+        included), `InvalidInput` for a value that is not a string.
+        """
+        return _code_check.owner_of(self._core, code)
+
+    def referees(
+        self, customer_id: str, *, after: str | None = None, limit: int = 50
+    ) -> list[Friend]:
+        """The friends a referrer brought, oldest first, a page at a time: no personal data.
+
+        One `Friend` per referee: their standing referral with this referrer, else their
+        last rejected one, with its stage (`referralkit.model.FriendStage`), reasons and
+        the rewards it earned. ``after`` is the previous page's last ``referral_id``;
+        ``limit`` is at most 500. Ordered by attribution time (then referral id).
+        """
+        return _friends.referees(self._core, customer_id, after=after, limit=limit)
 
     # -- attribution -----------------------------------------------------------------------
 
@@ -338,7 +414,11 @@ class ReferralProgram:
 
         Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
         with reason codes when a rule or a guard objects. Raises `InvalidCode`,
-        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used.
+        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used: a
+        typed code is found in any case, with spaces or dashes; a generated code with a
+        typo is an `InvalidCode` with reason ``bad_check`` (its message is for the person
+        who typed it), unless a vanity code is spelled exactly so; a link must point at
+        the program's ``link_base`` or a campaign's (`LinkTampered` otherwise).
         """
         return _attribution.attribute(
             self._core,
@@ -359,18 +439,23 @@ class ReferralProgram:
         channel: str | None = None,
         campaign: str | None = None,
     ) -> Click:
-        """Record that ``visitor`` (an opaque cookie value) followed a referral link.
+        """Record that ``visitor`` (a cookie value, or any stable id) followed a referral link.
 
         A link is checked as `attribute` checks it and gives its channel and campaign
-        (arguments given here win). Stored as a ``click`` event; `attribute` with
-        ``visitor=`` later credits the click the program's attribution model picks.
+        (arguments given here win). Stored as a click (a fact, not an outbox event) under
+        a keyed hash of ``visitor``, never the id itself; the returned `Click` carries
+        ``visitor`` as given. `attribute` with ``visitor=`` later credits the click the
+        program's attribution model picks, read in the attribution's unit of work.
         """
         return _clicks.track_click(
             self._core, link_or_code, visitor=visitor, channel=channel, campaign=campaign
         )
 
     def attribution_for(self, visitor: str) -> Click | None:
-        """The click that would attribute ``visitor`` now, if any (greet them by referrer)."""
+        """The click that would attribute ``visitor`` now, if any (greet them by referrer).
+
+        Its ``visitor`` is the id passed here (the store holds only its keyed hash).
+        """
         return _clicks.attribution_for(self._core, visitor)
 
     def reassign(self, *, referee: str, code: str, note: str | None = None) -> Referral:
@@ -387,9 +472,34 @@ class ReferralProgram:
 
     # -- review ----------------------------------------------------------------------------
 
-    def review_queue(self, limit: int = 100) -> list[Referral]:
-        """Referrals waiting for a person to approve or reject them, oldest first."""
-        return _review.review_queue(self._core, limit)
+    def review_queue(
+        self,
+        limit: int = 100,
+        *,
+        after: str | None = None,
+        reason: str | None = None,
+        referrer: str | None = None,
+    ) -> list[Referral]:
+        """Referrals waiting for a person to approve or reject them, oldest first.
+
+        A page at a time: ``after`` is the previous page's last referral id. ``reason``
+        keeps those carrying that reason code (``velocity.network``), ``referrer`` those
+        of one referrer.
+        """
+        return _review.review_queue(
+            self._core, limit, after=after, reason=reason, referrer=referrer
+        )
+
+    def referral_of(self, referee: str) -> Referral | None:
+        """The referee's standing referral, else their latest rejected one; None if neither."""
+        return _review.referral_of(self._core, referee)
+
+    def explain(self, referral: Referral) -> list[str]:
+        """The referral's reasons in words, in order (`referralkit.guards.REASON_CODES`).
+
+        A reason code the library does not know (a plugin guard's) is given as it is.
+        """
+        return _review.explain(referral)
 
     def approve(self, referral_id: str) -> list[Reward]:
         """Accept a referral held for review; grants what its orders earned meanwhile, once."""
@@ -424,23 +534,83 @@ class ReferralProgram:
             occurred_at=occurred_at,
         )
 
-    def refund(self, *, order_id: str, amount: Money | None = None) -> list[Reward]:
-        """Refund an order in full (no ``amount``) or in part, and reverse what it earned.
+    def refund(
+        self, *, order_id: str, amount: Money | None = None, refund_id: str | None = None
+    ) -> list[Reward]:
+        """Refund an order in full (no ``amount``) or in part; it earns only what is kept.
 
-        Rewards that scale with the order (``proportional``) shrink in proportion; fixed
-        rewards are reversed only when the order is refunded in full. A reward already
-        paid out keeps its state and records a ``clawback`` for the host to collect.
-        Returns the rewards that changed.
+        The order is evaluated again on its net amount: a reward the policy now grants
+        less shrinks, one it no longer grants is reversed; a reward already paid keeps
+        its state and records a ``clawback``. A referral whose every order is refunded in
+        full stops counting as qualified, and the referrer's later tier and milestone
+        rewards are repriced to match. ``refund_id`` makes a partial refund idempotent: a
+        refund id seen before changes nothing and returns the same rewards, and the same
+        id with another amount is an `IdempotencyConflict`. Returns the rewards changed.
         """
-        return _conversions.refund(self._core, order_id=order_id, amount=amount)
+        return _refunds.refund(self._core, order_id=order_id, amount=amount, refund_id=refund_id)
 
-    def release_due(self, limit: int = 1000) -> list[Reward]:
-        """Make held rewards whose hold has ended available; returns them."""
-        return _payouts.release_due(self._core, limit)
+    def conversion(self, order_id: str) -> Conversion | None:
+        """The order recorded under ``order_id``, if any (reconcile a webhook after a crash)."""
+        return _status.conversion(self._core, order_id)
+
+    def release_due(self, limit: int = 1000, *, all: bool = False) -> list[Reward]:  # noqa: A002 - the mode is called all
+        """Make held rewards whose hold has ended available; returns them.
+
+        At most ``limit`` per unit of work; with ``all=True`` it goes on, batch by batch,
+        until none is due. Each reward of a netting kind is applied to its customer's
+        clawbacks as it becomes available.
+        """
+        return _payouts.release_due(self._core, limit, every=all)
 
     def mark_paid(self, reward_id: str) -> Reward:
         """Record that the host paid an available reward out (credited, sent, shipped)."""
         return _payouts.mark_paid(self._core, reward_id)
+
+    def payable(
+        self,
+        *,
+        kind: RewardKind | str | None = None,
+        currency: str | None = None,
+        after: str | None = None,
+        limit: int = 500,
+    ) -> list[Reward]:
+        """Available rewards across all customers, by id: what a payout job pays.
+
+        ``after`` is the last id of the previous page (a cursor); what to pay for each is
+        ``amount - netted``. One query per page, however many customers.
+        """
+        return _payouts.payable(self._core, kind=kind, currency=currency, after=after, limit=limit)
+
+    def payout(self, reward_ids: Sequence[str], *, payout_id: str) -> list[Reward]:
+        """Pay these available rewards in one unit of work; idempotent on ``payout_id``.
+
+        All or nothing: a reward that is not available refuses the whole batch. The same
+        payout id again returns the same rewards; with other rewards it is an
+        `IdempotencyConflict`.
+        """
+        return _payouts.payout(self._core, reward_ids, payout_id=payout_id)
+
+    def settle_clawback(self, customer_id: str, amount: Money, *, reference: str) -> list[Reward]:
+        """Record a clawback collected outside (a transfer, a charge); once per ``reference``.
+
+        Recovers the customer's debts oldest first; returns the rewards whose clawback
+        was recovered. More than is owed is refused.
+        """
+        return _clawbacks.settle_clawback(self._core, customer_id, amount, reference=reference)
+
+    # -- coupons ---------------------------------------------------------------------------
+
+    def coupon(self, code: str) -> Reward | None:
+        """The coupon reward with this code (who owns it, its amount, state and expiry)."""
+        return _coupons.coupon(self._core, code)
+
+    def redeem_coupon(self, code: str, *, customer_id: str, order_id: str) -> Reward:
+        """Use a coupon on an order: only its owner, only while available; once.
+
+        Idempotent on ``order_id``: the same checkout again returns the same reward.
+        Recorded in the ledger (available to paid) and as a ``coupon.redeemed`` event.
+        """
+        return _coupons.redeem_coupon(self._core, code, customer_id=customer_id, order_id=order_id)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -457,18 +627,79 @@ class ReferralProgram:
         return _status.referral(self._core, referral_id)
 
     def status(self, customer_id: str) -> ReferrerStatus:
-        """What a referrer sees: invites, conversions, balances, progress to the next tier."""
+        """What a referrer sees: invites, conversions, balances, progress to the next tier.
+
+        The counts are defined on `ReferrerStatus`. The tier ladder is that of the terms
+        the referrer's codes are under: the campaign of their oldest code whose terms are
+        tiered (a partner whose codes earn a commission has none); a customer without a
+        code sees the program's policy.
+        """
         return _status.status(self._core, customer_id)
 
     # -- the outbox ------------------------------------------------------------------------
 
     def pending_events(self, limit: int = 100) -> list[Event]:
-        """Events not yet acknowledged, oldest first: send the emails, then `ack` them."""
+        """Events not yet acknowledged, oldest first: send the emails, then `ack` them.
+
+        Read only. Events under a drainer's lease (`claim_events`), waiting for a retry,
+        or given up (`dead_letter`) are left out. Several drainers at once: use
+        `claim_events` (or `referralkit.outbox.drain`), which never shares an event.
+        """
         return _outbox.pending_events(self._core, limit)
 
     def ack(self, event_ids: Iterable[int]) -> int:
-        """Mark events as delivered; returns how many were still pending."""
+        """Mark events as delivered; returns how many were not acknowledged before.
+
+        Ends their lease; acknowledging a dead letter (delivered by hand) clears it.
+        """
         return _outbox.ack(self._core, event_ids)
+
+    def claim_events(
+        self,
+        limit: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+        worker: str | None = None,
+    ) -> list[Event]:
+        """Claim up to ``limit`` pending events, oldest first, for one drainer for ``lease``.
+
+        The store decides the claim atomically: while the lease holds, no other claim
+        gets these events. `ack` each one delivered; one not acknowledged when the lease
+        ends is claimable again, so delivery is at least once and a handler must be
+        idempotent (key it on `Event.id`). Each claim adds one to `Event.attempts`.
+        ``worker`` names the drainer in the store. Refuses a ``limit`` above 10,000 and a
+        ``lease`` that is not positive or longer than a day.
+        """
+        return _outbox.claim_events(self._core, limit, lease, worker)
+
+    def release_events(self, event_ids: Iterable[int], retry_at: datetime | None = None) -> int:
+        """Hand unacknowledged events back, to be claimed again from ``retry_at`` (now).
+
+        Ends their lease: a drainer whose delivery failed gives the event back with a
+        backoff. A dead letter released is pending again (its ``attempts`` kept). Returns
+        how many events changed.
+        """
+        return _outbox.release_events(self._core, event_ids, retry_at)
+
+    def dead_letter(self, event_ids: Iterable[int]) -> int:
+        """Give unacknowledged events up: never claimed or pending again, kept for a look.
+
+        They are listed by `dead_letters` until released (`release_events`) or
+        acknowledged; returns how many were given up by this call.
+        """
+        return _outbox.dead_letter(self._core, event_ids)
+
+    def dead_letters(self, limit: int = 100) -> list[Event]:
+        """Events given up (`dead_letter`) and neither released nor acknowledged, oldest first."""
+        return _outbox.dead_letters(self._core, limit)
+
+    def prune_events(self, older_than: timedelta = timedelta(days=90)) -> int:
+        """Delete acknowledged events that occurred more than ``older_than`` ago.
+
+        Never an unacknowledged event (pending, leased or dead), and never a fact the
+        metrics read: events are notifications, the metrics' facts live in their own
+        tables. Deletes in batches, each its own unit of work; returns how many went.
+        """
+        return _outbox.prune_events(self._core, older_than)
 
     # -- metrics ---------------------------------------------------------------------------
 

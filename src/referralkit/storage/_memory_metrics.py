@@ -25,7 +25,7 @@ from referralkit.metrics._source import (
     rank_key,
     week_of,
 )
-from referralkit.model import Event, Referral, ReferralStatus, RewardState
+from referralkit.model import Referral, ReferralStatus, RewardState
 from referralkit.money import CURRENCY_EXPONENTS, Money
 from referralkit.storage._memory_tables import MemoryTables
 
@@ -79,31 +79,34 @@ class MemoryMetricsView:
             return None
         return r
 
-    def _orders(self, window: Window) -> dict[str, tuple[int, datetime]]:
-        """Per referral id: orders placed before the window's end, and the first one's time."""
+    def _orders(self, window: Window, *, earning: bool = False) -> dict[str, tuple[int, datetime]]:
+        """Per referral id: orders placed before the window's end, and the first one's time.
+
+        With ``earning``, only orders not refunded in full count.
+        """
         out: dict[str, tuple[int, datetime]] = {}
         for c in self._t.conversions.values():
             rid = c.referral_id
             if rid is None or not window.before_end(c.occurred_at):
                 continue
+            if earning and c.net.amount <= 0:
+                continue
             n, first = out.get(rid, (0, c.occurred_at))
             out[rid] = (n + 1, min(first, c.occurred_at))
         return out
 
-    def _clicks(self, window: Window) -> Iterator[Event]:
-        return (e for e in self._t.events if e.type == "click" and window.holds(e.occurred_at))
+    def _clicks(self, window: Window) -> Iterator[Click]:
+        return (c for c in self._t.clicks if window.holds(c.occurred_at))
 
-    def _click_key(self, event: Event, by: Dimension | None) -> str | None:
-        payload = event.payload
+    def _click_key(self, click: Click, by: Dimension | None) -> str | None:
         if by is None:
             return None
         if by == "referrer":
-            code = self._t.codes.get(payload.get("code"))  # type: ignore[arg-type]
+            code = self._t.codes.get(click.code)
             return None if code is None else code.owner
         if by == "week":
-            return week_of(event.occurred_at)
-        value = payload.get(by)
-        return value if isinstance(value, str) else None
+            return week_of(click.occurred_at)
+        return click.campaign if by == "campaign" else click.channel
 
     # -- the view --------------------------------------------------------------------------
 
@@ -112,7 +115,7 @@ class MemoryMetricsView:
         t = self._t
         enrolled = {c.owner for c in t.codes.values() if window.before_end(c.created_at)}
         used = {r.code for r in self._referrals(window) if r.status is not _REJECTED}
-        used.update(str(e.payload.get("code")) for e in self._clicks(window))
+        used.update(c.code for c in self._clicks(window))
         participants = {
             t.codes[c].owner
             for c in used
@@ -123,8 +126,8 @@ class MemoryMetricsView:
     def funnel(
         self, window: Window, by: Dimension | None = None, limit: int | None = None
     ) -> list[FunnelRow]:
-        """Attribution counts per group, ranked."""
-        orders = self._orders(window)
+        """Attribution counts per group, ranked; refunded-in-full orders do not convert."""
+        orders = self._orders(window, earning=True)
         counts: dict[str | None, list[int]] = {}
         if by is None:
             counts[None] = [0] * 6
@@ -178,7 +181,8 @@ class MemoryMetricsView:
         """Rewards not reversed under the window's non-rejected referrals."""
         sums: dict[tuple[str | None, str | None], list[int]] = {}
         for w in self._t.rewards.values():
-            if w.state is RewardState.REVERSED or not window.before_end(w.created_at):
+            reversed_ = w.state is RewardState.REVERSED
+            if (reversed_ and w.clawback is None) or not window.before_end(w.created_at):
                 continue
             r = self._active(w.referral_id, window)
             if r is None:
@@ -188,8 +192,12 @@ class MemoryMetricsView:
                 continue
             money = w.amount or w.granted
             row = sums.setdefault((key, None if money is None else money.currency), [0, 0])
-            row[0] += 0 if w.amount is None else _minor(w.amount)
-            row[1] += w.points
+            # What it cost: its value (a reversed one's: what it had paid before), less
+            # what was recovered of its clawback.
+            value = w.clawback if reversed_ else w.amount
+            row[0] += 0 if value is None else _minor(value)
+            row[0] -= 0 if w.recovered is None else _minor(w.recovered)
+            row[1] += 0 if reversed_ else w.points
         return [
             RewardRow(k, cur, amount, points)
             for (k, cur), (amount, points) in sorted(
@@ -208,8 +216,8 @@ class MemoryMetricsView:
     ) -> list[ClickRow]:
         """Clicks in the window per group."""
         counts: Counter[str | None] = Counter()
-        for e in self._clicks(window):
-            key = self._click_key(e, by)
+        for c in self._clicks(window):
+            key = self._click_key(c, by)
             if _wanted(key, keys):
                 counts[key] += 1
         return [
@@ -248,26 +256,13 @@ class MemoryMetricsView:
     def visitor_clicks(
         self, visitor: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[Click]:
-        """The visitor's clicks in ``[since, until]``, oldest first."""
-        found = []
-        for e in self._t.events:
-            p = e.payload
-            if e.type != "click" or p.get("visitor") != visitor:
-                continue
-            if (since is not None and e.occurred_at < since) or (
-                until is not None and e.occurred_at > until
-            ):
-                continue
-            found.append(
-                Click(
-                    code=str(p.get("code")),
-                    visitor=visitor,
-                    occurred_at=e.occurred_at,
-                    channel=p.get("channel"),
-                    campaign=p.get("campaign"),
-                    id=e.id,
-                )
-            )
+        """The clicks stored under ``visitor`` in ``[since, until]``, oldest first."""
+        found = [
+            c
+            for c in self._t.clicks_by_visitor.get(visitor, ())
+            if (since is None or c.occurred_at >= since)
+            and (until is None or c.occurred_at <= until)
+        ]
         found.sort(key=lambda c: (c.occurred_at, c.id))
         return found
 

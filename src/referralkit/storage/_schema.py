@@ -134,8 +134,172 @@ _V3: Step = (
     "CREATE INDEX referrals_by_time ON referrals(attributed_at)",
 )
 
+# Money paths: when a referral started counting as qualified, each order's number among
+# its customer's orders, what a coupon was used on and what netted or recovered a
+# clawback; refunds by id, coupon redemptions, payouts and clawback settlements, each
+# once per key; the definition of every policy version; and the running spend totals a
+# budget reads, kept exact by triggers in the transaction that changes a reward.
+_MONEY_PATHS: Step = (
+    "ALTER TABLE referrals ADD COLUMN qualified_at TEXT",
+    """UPDATE referrals SET qualified_at = coalesce(
+        (SELECT min(w.created_at) FROM rewards w WHERE w.referral_id = referrals.id),
+        (SELECT min(c.occurred_at) FROM conversions c WHERE c.referral_id = referrals.id),
+        attributed_at)
+    WHERE status = 'qualified'""",
+    """CREATE INDEX referrals_qualified ON referrals(referrer, qualified_at)
+    WHERE status = 'qualified'""",
+    "ALTER TABLE conversions ADD COLUMN order_number INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE conversions ADD COLUMN recorded_at TEXT",
+    "UPDATE conversions SET recorded_at = occurred_at",
+    """UPDATE conversions SET order_number = (
+        SELECT count(*) FROM conversions c
+        WHERE c.referee = conversions.referee AND c.rowid <= conversions.rowid)""",
+    "ALTER TABLE rewards ADD COLUMN netted_minor INTEGER",
+    "ALTER TABLE rewards ADD COLUMN recovered_minor INTEGER",
+    "ALTER TABLE rewards ADD COLUMN redeemed_order TEXT",
+    "ALTER TABLE rewards ADD COLUMN payout_id TEXT",
+    "ALTER TABLE rewards ADD COLUMN expires_at TEXT",
+    "CREATE UNIQUE INDEX rewards_by_coupon ON rewards(coupon_code) WHERE coupon_code IS NOT NULL",
+    "CREATE INDEX rewards_available ON rewards(id) WHERE state = 'available'",
+    """CREATE TABLE refunds (
+    refund_id     TEXT PRIMARY KEY,
+    order_id      TEXT NOT NULL REFERENCES conversions(order_id),
+    currency      TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    occurred_at   TEXT NOT NULL,
+    reward_ids    TEXT NOT NULL
+)""",
+    """CREATE TABLE coupon_redemptions (
+    coupon_code  TEXT PRIMARY KEY,
+    order_id     TEXT NOT NULL,
+    customer_id  TEXT NOT NULL,
+    redeemed_at  TEXT NOT NULL
+)""",
+    """CREATE TABLE payouts (
+    payout_id   TEXT PRIMARY KEY,
+    reward_ids  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+)""",
+    """CREATE TABLE clawback_settlements (
+    reference     TEXT PRIMARY KEY,
+    customer_id   TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    settled_at    TEXT NOT NULL
+)""",
+    """CREATE TABLE policy_versions (
+    version     TEXT PRIMARY KEY,
+    definition  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+)""",
+    """CREATE TABLE spend_totals (
+    currency      TEXT PRIMARY KEY,
+    amount_minor  INTEGER NOT NULL,
+    points        INTEGER NOT NULL
+)""",
+    """INSERT INTO spend_totals (currency, amount_minor, points)
+    SELECT coalesce(currency, ''), sum(coalesce(amount_minor, 0)), sum(points)
+    FROM rewards WHERE state <> 'reversed' GROUP BY coalesce(currency, '')""",
+    """CREATE TRIGGER rewards_spend_insert AFTER INSERT ON rewards
+    WHEN NEW.state <> 'reversed'
+    BEGIN
+        INSERT OR IGNORE INTO spend_totals (currency, amount_minor, points)
+            VALUES (coalesce(NEW.currency, ''), 0, 0);
+        UPDATE spend_totals
+            SET amount_minor = amount_minor + coalesce(NEW.amount_minor, 0),
+                points = points + NEW.points
+            WHERE currency = coalesce(NEW.currency, '');
+    END""",
+    """CREATE TRIGGER rewards_spend_update AFTER UPDATE OF state, amount_minor, points ON rewards
+    WHEN (OLD.state <> 'reversed') <> (NEW.state <> 'reversed')
+        OR coalesce(OLD.amount_minor, 0) <> coalesce(NEW.amount_minor, 0)
+        OR OLD.points <> NEW.points
+    BEGIN
+        INSERT OR IGNORE INTO spend_totals (currency, amount_minor, points)
+            VALUES (coalesce(NEW.currency, ''), 0, 0);
+        UPDATE spend_totals
+            SET amount_minor = amount_minor
+                    + (CASE WHEN NEW.state <> 'reversed'
+                        THEN coalesce(NEW.amount_minor, 0) ELSE 0 END)
+                    - (CASE WHEN OLD.state <> 'reversed'
+                        THEN coalesce(OLD.amount_minor, 0) ELSE 0 END),
+                points = points
+                    + (CASE WHEN NEW.state <> 'reversed' THEN NEW.points ELSE 0 END)
+                    - (CASE WHEN OLD.state <> 'reversed' THEN OLD.points ELSE 0 END)
+            WHERE currency = coalesce(NEW.currency, '');
+    END""",
+)
+
+# Outbox claims and clicks as facts. Events get what a claim needs: an attempt count,
+# when the event may next be claimed (a lease's end, or a retry's), who holds the lease,
+# and when it was given up (a dead letter); the pending index leaves dead letters out.
+# Clicks leave the outbox for a table of their own, keeping their ids (the order of
+# clicks at the same instant) and their metrics; the indexes that found clicks among
+# events go with them. Visitor ids of clicks moved here stay as they were stored (the
+# file holds no secret to hash them with); the program still finds them by that id.
+_OUTBOX_CLAIMS_AND_CLICKS: Step = (
+    "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE events ADD COLUMN claimable_at TEXT",
+    "ALTER TABLE events ADD COLUMN worker TEXT",
+    "ALTER TABLE events ADD COLUMN dead_at TEXT",
+    "DROP INDEX events_pending",
+    # Covering: a claim skips leased and waiting events without reading their rows.
+    """CREATE INDEX events_undelivered ON events(id, claimable_at)
+    WHERE acked = 0 AND dead_at IS NULL""",
+    """CREATE TABLE clicks (
+    id           INTEGER PRIMARY KEY,
+    code         TEXT NOT NULL,
+    visitor      TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    channel      TEXT,
+    campaign     TEXT
+)""",
+    """INSERT INTO clicks (id, code, visitor, occurred_at, channel, campaign)
+    SELECT id, coalesce(json_extract(payload, '$.code'), ''),
+        coalesce(json_extract(payload, '$.visitor'), ''), occurred_at,
+        json_extract(payload, '$.channel'), json_extract(payload, '$.campaign')
+    FROM events WHERE type = 'click' ORDER BY id""",
+    "DELETE FROM events WHERE type = 'click'",
+    "DROP INDEX events_click_visitor",
+    "DROP INDEX events_by_type",
+    "CREATE INDEX clicks_by_visitor ON clicks(visitor, occurred_at)",
+    "CREATE INDEX clicks_by_time ON clicks(occurred_at)",
+)
+
+# What a host's pages read. Codes are found by their key (`referralkit.codes.code_key`:
+# case, spaces and dashes ignored) and kept unique by it. Of codes an older file holds
+# under one key, the code spelled as the key keeps it, else the oldest; the others keep
+# a NULL key and are still found by their exact text. A referee's referrals, a
+# referrer's referees, and the store's metadata (the check value of the program secret).
+_HOST_PAGES: Step = (
+    "ALTER TABLE codes ADD COLUMN lookup_key TEXT",
+    """UPDATE codes SET lookup_key = upper(
+        replace(replace(replace(replace(code, '-', ''), ' ', ''), '_', ''), char(9), ''))""",
+    """UPDATE codes SET lookup_key = NULL WHERE EXISTS (
+        SELECT 1 FROM codes o
+        WHERE o.lookup_key = codes.lookup_key AND o.rowid <> codes.rowid
+        AND ((o.code = o.lookup_key) > (codes.code = codes.lookup_key)
+            OR ((o.code = o.lookup_key) = (codes.code = codes.lookup_key)
+                AND o.rowid < codes.rowid)))""",
+    "CREATE UNIQUE INDEX codes_by_key ON codes(lookup_key)",
+    "CREATE INDEX referrals_by_referee ON referrals(referee, attributed_at)",
+    "CREATE INDEX referrals_by_referrer_referee ON referrals(referrer, referee)",
+    """CREATE TABLE meta (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+)""",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
-MIGRATIONS: tuple[Step, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[Step, ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _MONEY_PATHS,
+    _OUTBOX_CLAIMS_AND_CLICKS,
+    _HOST_PAGES,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from referralkit.codes import code_key
 from referralkit.context import Signal
 from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -38,7 +40,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry
+from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._schema import migrate
 from referralkit.storage._sqlite_codec import (
@@ -92,17 +94,25 @@ def _reasons(text: str) -> tuple[str, ...]:
 # Rows are read by position, in the order of these column lists.
 _CODE_COLUMNS = "code, owner, campaign, kind, created_at, expires_at, max_uses"
 _REFERRAL_COLUMNS = (
-    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version, channel"
+    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version,"
+    " channel, qualified_at"
 )
 _CONVERSION_COLUMNS = (
     "order_id, referee, currency, amount_minor, refunded_minor, occurred_at, first_order,"
-    " referral_id"
+    " referral_id, order_number, recorded_at"
 )
 _REWARD_COLUMNS = (
     "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
     " granted_minor, points, granted_points, state, order_id, policy, explanation,"
-    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
+    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points,"
+    " netted_minor, recovered_minor, redeemed_order, payout_id, expires_at"
 )
+_REWARD_COLUMN_COUNT = _REWARD_COLUMNS.count(",") + 1
+_INSERT_REWARD = (
+    f"INSERT INTO rewards ({_REWARD_COLUMNS}) VALUES ({', '.join('?' * _REWARD_COLUMN_COUNT)})"  # noqa: S608 - constant columns
+    " ON CONFLICT (customer_id, key) DO NOTHING"
+)
+_PREFIXED_REWARD_COLUMNS = ", ".join(f"w.{c.strip()}" for c in _REWARD_COLUMNS.split(","))
 
 
 _SELECT_CODES = f"SELECT {_CODE_COLUMNS} FROM codes"  # noqa: S608 - constant columns
@@ -110,6 +120,7 @@ _SELECT_REFERRALS = f"SELECT {_REFERRAL_COLUMNS} FROM referrals"  # noqa: S608 -
 _SELECT_CONVERSIONS = f"SELECT {_CONVERSION_COLUMNS} FROM conversions"  # noqa: S608 - constant columns
 _SELECT_REWARDS = f"SELECT {_REWARD_COLUMNS} FROM rewards"  # noqa: S608 - constant columns
 _CODE_BY_CODE = f"{_SELECT_CODES} WHERE code = ?"
+_CODE_BY_KEY = f"{_SELECT_CODES} WHERE lookup_key = ?"
 _CODE_BY_OWNER_CAMPAIGN = f"{_SELECT_CODES} WHERE owner = ? AND campaign = ?"
 _CODES_BY_OWNER = f"{_SELECT_CODES} WHERE owner = ? ORDER BY created_at, rowid"
 _REFERRAL_BY_ID = f"{_SELECT_REFERRALS} WHERE id = ?"
@@ -117,8 +128,40 @@ _ACTIVE_REFERRAL = f"{_SELECT_REFERRALS} WHERE referee = ? AND status <> 'reject
 _REFERRALS_IN_REVIEW = (
     f"{_SELECT_REFERRALS} WHERE status = 'review' ORDER BY attributed_at, id LIMIT ?"
 )
+# A page continues after its cursor referral's place in (attribution time, id) order; an
+# unknown cursor has no place, so the comparison is NULL and the page is empty.
+_AFTER_CURSOR = (
+    "(:after IS NULL OR (r.attributed_at, r.id) >"
+    " (SELECT c.attributed_at, c.id FROM referrals c WHERE c.id = :after))"
+)
+_PREFIXED_REFERRAL_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _REFERRAL_COLUMNS.split(","))
+_REVIEW_PAGE = (
+    f"SELECT {_PREFIXED_REFERRAL_COLUMNS} FROM referrals r WHERE r.status = 'review'"  # noqa: S608 - constant columns
+    " AND (:referrer IS NULL OR r.referrer = :referrer)"
+    " AND (:reason IS NULL OR EXISTS (SELECT 1 FROM json_each(r.reasons) j"
+    " WHERE j.value = :reason))"
+    f" AND {_AFTER_CURSOR} ORDER BY r.attributed_at, r.id LIMIT :limit"
+)
+# A referee's entry among a referrer's friends: the standing referral, else the most
+# recent rejected one (a later row wins a tie).
+_FRIENDS = (
+    f"SELECT {_PREFIXED_REFERRAL_COLUMNS} FROM referrals r WHERE r.referrer = :referrer"  # noqa: S608 - constant columns
+    " AND NOT EXISTS (SELECT 1 FROM referrals o WHERE o.referrer = r.referrer"
+    " AND o.referee = r.referee AND o.rowid <> r.rowid AND r.status = 'rejected'"
+    " AND (o.status <> 'rejected' OR o.attributed_at > r.attributed_at"
+    " OR (o.attributed_at = r.attributed_at AND o.rowid > r.rowid)))"
+    f" AND {_AFTER_CURSOR} ORDER BY r.attributed_at, r.id LIMIT :limit"
+)
+_REJECTED_FOR_REFEREE = (
+    f"{_SELECT_REFERRALS} WHERE referee = ? AND status = 'rejected'"
+    " ORDER BY attributed_at DESC, rowid DESC LIMIT 1"
+)
 _SET_REFERRAL_STATUS = (
     f"UPDATE referrals SET status = ?, reasons = ? WHERE id = ? RETURNING {_REFERRAL_COLUMNS}"  # noqa: S608 - constant columns
+)
+_SET_QUALIFIED = (
+    "UPDATE referrals SET status = ?, qualified_at = ? WHERE id = ?"  # noqa: S608 - constant columns
+    f" RETURNING {_REFERRAL_COLUMNS}"
 )
 _REASSIGN_REFERRAL = (
     "UPDATE referrals SET code = ?, referrer = ?, campaign = ?, reasons = ?,"  # noqa: S608 - constant columns
@@ -163,6 +206,7 @@ def _referral_row(row: Sequence[Any]) -> Referral:
         campaign,
         policy_version,
         channel,
+        qualified_at,
     ) = row
     return Referral(
         id=referral_id,
@@ -175,11 +219,23 @@ def _referral_row(row: Sequence[Any]) -> Referral:
         campaign=campaign,
         policy_version=policy_version,
         channel=channel,
+        qualified_at=decode_optional_time(qualified_at),
     )
 
 
 def _conversion_row(row: Sequence[Any]) -> Conversion:
-    order_id, referee, currency, amount, refunded, occurred_at, first_order, referral_id = row
+    (
+        order_id,
+        referee,
+        currency,
+        amount,
+        refunded,
+        occurred_at,
+        first_order,
+        referral_id,
+        order_number,
+        recorded_at,
+    ) = row
     return Conversion(
         order_id=order_id,
         referee=referee,
@@ -188,6 +244,8 @@ def _conversion_row(row: Sequence[Any]) -> Conversion:
         first_order=bool(first_order),
         referral_id=referral_id,
         refunded=money_from_minor(refunded, currency) if refunded else None,
+        order_number=order_number,
+        recorded_at=decode_optional_time(recorded_at),
     )
 
 
@@ -215,6 +273,11 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         proportional,
         clawback,
         clawback_points,
+        netted,
+        recovered,
+        redeemed_order,
+        payout_id,
+        expires_at,
     ) = row
     return Reward(
         id=reward_id,
@@ -238,6 +301,11 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         proportional=bool(proportional),
         clawback=money_from_minor_or_none(clawback, currency),
         clawback_points=clawback_points,
+        netted=money_from_minor_or_none(netted, currency),
+        recovered=money_from_minor_or_none(recovered, currency),
+        redeemed_order=redeemed_order,
+        payout_id=payout_id,
+        expires_at=decode_optional_time(expires_at),
     )
 
 
@@ -249,8 +317,8 @@ class _Repo:
 class _Codes(_Repo):
     def add(self, code: ReferralCode) -> ReferralCode:
         cur = self._c.execute(
-            "INSERT INTO codes (code, owner, campaign, kind, created_at, expires_at, max_uses)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO codes (code, owner, campaign, kind, created_at, expires_at, max_uses,"
+            " lookup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 code.code,
                 code.owner,
@@ -259,6 +327,7 @@ class _Codes(_Repo):
                 encode_time(code.created_at),
                 encode_optional_time(code.expires_at),
                 code.max_uses,
+                code_key(code.code),
             ),
         )
         if cur.rowcount == 1:
@@ -270,6 +339,10 @@ class _Codes(_Repo):
 
     def get(self, code: str) -> ReferralCode | None:
         row = self._c.execute(_CODE_BY_CODE, (code,)).fetchone()
+        return None if row is None else _code_row(row)
+
+    def find(self, key: str) -> ReferralCode | None:
+        row = self._c.execute(_CODE_BY_KEY, (key,)).fetchone()
         return None if row is None else _code_row(row)
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
@@ -322,6 +395,23 @@ class _Referrals(_Repo):
             raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
         return _referral_row(row)
 
+    def set_qualified(self, referral_id: str, qualified_at: datetime | None) -> Referral:
+        status = ReferralStatus.PENDING if qualified_at is None else ReferralStatus.QUALIFIED
+        row = self._c.execute(
+            _SET_QUALIFIED, (status.value, encode_optional_time(qualified_at), referral_id)
+        ).fetchone()
+        if row is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        return _referral_row(row)
+
+    def qualified_count_at(self, referrer: str, at: datetime) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM referrals WHERE referrer = ? AND status = 'qualified'"
+            " AND qualified_at <= ?",
+            (referrer, encode_time(at)),
+        ).fetchone()
+        return int(row[0])
+
     def count_for_code(self, code: str) -> int:
         row = self._c.execute(
             "SELECT count(*) FROM referrals WHERE code = ? AND status <> 'rejected'", (code,)
@@ -351,6 +441,31 @@ class _Referrals(_Repo):
             (limit,),
         )
         return [_referral_row(r) for r in rows]
+
+    def review_page(
+        self, limit: int, *, after: str | None, reason: str | None, referrer: str | None
+    ) -> list[Referral]:
+        rows = self._c.execute(
+            _REVIEW_PAGE, {"limit": limit, "after": after, "reason": reason, "referrer": referrer}
+        )
+        return [_referral_row(r) for r in rows]
+
+    def friends(self, referrer: str, *, after: str | None, limit: int) -> list[Referral]:
+        rows = self._c.execute(_FRIENDS, {"referrer": referrer, "after": after, "limit": limit})
+        return [_referral_row(r) for r in rows]
+
+    def rejected_for_referee(self, referee: str) -> Referral | None:
+        row = self._c.execute(_REJECTED_FOR_REFEREE, (referee,)).fetchone()
+        return None if row is None else _referral_row(row)
+
+    def ordered_count(self, referrer: str) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM referrals r WHERE r.referrer = ?"
+            " AND r.status IN ('pending', 'qualified')"
+            " AND EXISTS (SELECT 1 FROM conversions c WHERE c.referral_id = r.id)",
+            (referrer,),
+        ).fetchone()
+        return int(row[0])
 
     def referrer_of(self, referee: str) -> str | None:
         row = self._c.execute(
@@ -401,8 +516,8 @@ class _Conversions(_Repo):
     def add(self, conversion: Conversion) -> tuple[Conversion, bool]:
         cur = self._c.execute(
             "INSERT INTO conversions (order_id, referee, currency, amount_minor, refunded_minor,"
-            " occurred_at, first_order, referral_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+            " occurred_at, first_order, referral_id, order_number, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 conversion.order_id,
                 conversion.referee,
@@ -412,6 +527,8 @@ class _Conversions(_Repo):
                 encode_time(conversion.occurred_at),
                 int(conversion.first_order),
                 conversion.referral_id,
+                conversion.order_number,
+                encode_optional_time(conversion.recorded_at),
             ),
         )
         if cur.rowcount == 1:
@@ -439,12 +556,41 @@ class _Conversions(_Repo):
             raise UnknownOrder(f"no order {order_id!r}", value=order_id)
         return _conversion_row(row)
 
+    def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        return _Refunds.add(self._c, refund)
+
     def for_referral(self, referral_id: str) -> list[Conversion]:
         rows = self._c.execute(
             _CONVERSIONS_BY_REFERRAL,
             (referral_id,),
         )
         return [_conversion_row(r) for r in rows]
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Conversion]:
+        rows = _rows_for_ids(
+            self._c,
+            f"SELECT occurred_at, rowid, {_CONVERSION_COLUMNS} FROM conversions"  # noqa: S608 - constant columns
+            " WHERE referral_id IN ({})",
+            referral_ids,
+        )
+        return [_conversion_row(r[2:]) for r in rows]
+
+
+_IDS_PER_QUERY = 500
+
+
+def _rows_for_ids(conn: sqlite3.Connection, sql: str, ids: Sequence[str]) -> list[Sequence[Any]]:
+    """Rows of ``sql`` (its ``{}`` an IN list) for ``ids``, by its first two columns.
+
+    Batches of `_IDS_PER_QUERY` ids: one query for any page a program asks for.
+    """
+    wanted = list(dict.fromkeys(ids))
+    rows: list[Sequence[Any]] = []
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start : start + _IDS_PER_QUERY]
+        rows += conn.execute(sql.format(", ".join("?" * len(chunk))), chunk).fetchall()
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return rows
 
 
 def _reward_values(r: Reward) -> tuple[Any, ...]:
@@ -472,14 +618,52 @@ def _reward_values(r: Reward) -> tuple[Any, ...]:
         int(r.proportional),
         None if r.clawback is None else to_minor_units(r.clawback),
         r.clawback_points,
+        None if r.netted is None else to_minor_units(r.netted),
+        None if r.recovered is None else to_minor_units(r.recovered),
+        r.redeemed_order,
+        r.payout_id,
+        encode_optional_time(r.expires_at),
     )
+
+
+class _Refunds:
+    """``conversions.add_refund``: a refund recorded once under its id."""
+
+    @staticmethod
+    def add(conn: sqlite3.Connection, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        cur = conn.execute(
+            "INSERT INTO refunds (refund_id, order_id, currency, amount_minor, occurred_at,"
+            " reward_ids) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                refund.refund_id,
+                refund.order_id,
+                refund.amount.currency,
+                to_minor_units(refund.amount),
+                encode_time(refund.occurred_at),
+                json.dumps(list(refund.reward_ids)),
+            ),
+        )
+        if cur.rowcount == 1:
+            return refund, True
+        order_id, currency, amount, occurred_at, reward_ids = conn.execute(
+            "SELECT order_id, currency, amount_minor, occurred_at, reward_ids FROM refunds"
+            " WHERE refund_id = ?",
+            (refund.refund_id,),
+        ).fetchone()
+        stored = RefundRecord(
+            refund_id=refund.refund_id,
+            order_id=order_id,
+            amount=money_from_minor(amount, currency),
+            occurred_at=decode_time(occurred_at),
+            reward_ids=tuple(json.loads(reward_ids)),
+        )
+        return stored, False
 
 
 class _Rewards(_Repo):
     def add(self, reward: Reward) -> tuple[Reward, bool]:
         cur = self._c.execute(
-            f"INSERT INTO rewards ({_REWARD_COLUMNS}) VALUES ({', '.join('?' * 22)})"  # noqa: S608 - constant columns
-            " ON CONFLICT (customer_id, key) DO NOTHING",
+            _INSERT_REWARD,
             _reward_values(reward),
         )
         if cur.rowcount == 1:
@@ -497,7 +681,8 @@ class _Rewards(_Repo):
     def update(self, reward: Reward) -> None:
         self._c.execute(
             "UPDATE rewards SET amount_minor = ?, state = ?, hold_until = ?, clawback_minor = ?,"
-            " points = ?, clawback_points = ? WHERE id = ?",
+            " points = ?, clawback_points = ?, netted_minor = ?, recovered_minor = ?,"
+            " redeemed_order = ?, payout_id = ?, expires_at = ? WHERE id = ?",
             (
                 None if reward.amount is None else to_minor_units(reward.amount),
                 reward.state.value,
@@ -505,6 +690,11 @@ class _Rewards(_Repo):
                 None if reward.clawback is None else to_minor_units(reward.clawback),
                 reward.points,
                 reward.clawback_points,
+                None if reward.netted is None else to_minor_units(reward.netted),
+                None if reward.recovered is None else to_minor_units(reward.recovered),
+                reward.redeemed_order,
+                reward.payout_id,
+                encode_optional_time(reward.expires_at),
                 reward.id,
             ),
         )
@@ -521,6 +711,14 @@ class _Rewards(_Repo):
 
     def for_referral(self, referral_id: str) -> list[Reward]:
         return self._select("referral_id = ?", referral_id)
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Reward]:
+        rows = _rows_for_ids(
+            self._c,
+            f"SELECT seq, 0, {_REWARD_COLUMNS} FROM rewards WHERE referral_id IN ({{}})",  # noqa: S608 - constant columns
+            referral_ids,
+        )
+        return [_reward_row(r[2:]) for r in rows]
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
         rows = self._c.execute(
@@ -557,16 +755,139 @@ class _Rewards(_Repo):
         return [(b, c, money_from_minor_or_none(m, c), int(p)) for b, c, m, p in rows]
 
     def spend(self) -> tuple[Mapping[str, Money], int]:
+        # The running totals the rewards triggers keep (see the money-paths schema step).
         money: dict[str, Money] = {}
         points = 0
         for currency, minor, pts in self._c.execute(
-            "SELECT currency, sum(coalesce(amount_minor, 0)), sum(points) FROM rewards"
-            " WHERE state <> 'reversed' GROUP BY currency"
+            "SELECT currency, amount_minor, points FROM spend_totals"
         ):
             points += int(pts)
-            if currency is not None:
+            if currency:
                 money[currency] = money_from_minor(int(minor), currency)
         return money, points
+
+    def for_referrer_since(self, referrer: str, since: datetime) -> list[Reward]:
+        rows = self._c.execute(
+            f"SELECT {_PREFIXED_REWARD_COLUMNS} FROM rewards w"  # noqa: S608 - constant columns
+            " JOIN referrals r ON r.id = w.referral_id"
+            " WHERE r.referrer = ? AND w.state <> 'reversed' AND w.created_at >= ?"
+            " ORDER BY w.seq",
+            (referrer, encode_time(since)),
+        )
+        return [_reward_row(row) for row in rows]
+
+    def by_coupon(self, coupon_code: str) -> Reward | None:
+        row = self._c.execute(f"{_SELECT_REWARDS} WHERE coupon_code = ?", (coupon_code,)).fetchone()
+        return None if row is None else _reward_row(row)
+
+    def add_redemption(
+        self, coupon_code: str, order_id: str, customer_id: str, at: datetime
+    ) -> tuple[str, bool]:
+        cur = self._c.execute(
+            "INSERT INTO coupon_redemptions (coupon_code, order_id, customer_id, redeemed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (coupon_code, order_id, customer_id, encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return order_id, True
+        row = self._c.execute(
+            "SELECT order_id FROM coupon_redemptions WHERE coupon_code = ?", (coupon_code,)
+        ).fetchone()
+        return str(row[0]), False
+
+    def available(
+        self, *, kind: str | None, currency: str | None, after: str | None, limit: int
+    ) -> list[Reward]:
+        rows = self._c.execute(
+            f"{_SELECT_REWARDS} WHERE state = 'available'"
+            " AND (? IS NULL OR kind = ?) AND (? IS NULL OR currency = ?)"
+            " AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?",
+            (kind, kind, currency, currency, after, after, limit),
+        )
+        return [_reward_row(row) for row in rows]
+
+    def outstanding(self, customer_id: str, currency: str) -> list[Reward]:
+        rows = self._c.execute(
+            f"{_SELECT_REWARDS} WHERE customer_id = ? AND currency = ?"
+            " AND clawback_minor > coalesce(recovered_minor, 0) ORDER BY seq",
+            (customer_id, currency),
+        )
+        return [_reward_row(row) for row in rows]
+
+    def add_payout(
+        self, payout_id: str, reward_ids: Sequence[str], at: datetime
+    ) -> tuple[tuple[str, ...], bool]:
+        cur = self._c.execute(
+            "INSERT INTO payouts (payout_id, reward_ids, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (payout_id, json.dumps(list(reward_ids)), encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return tuple(reward_ids), True
+        row = self._c.execute(
+            "SELECT reward_ids FROM payouts WHERE payout_id = ?", (payout_id,)
+        ).fetchone()
+        return tuple(json.loads(row[0])), False
+
+    def add_settlement(
+        self, reference: str, customer_id: str, amount: Money, at: datetime
+    ) -> tuple[Money, bool]:
+        cur = self._c.execute(
+            "INSERT INTO clawback_settlements (reference, customer_id, currency, amount_minor,"
+            " settled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (reference, customer_id, amount.currency, to_minor_units(amount), encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return amount, True
+        currency, minor = self._c.execute(
+            "SELECT currency, amount_minor FROM clawback_settlements WHERE reference = ?",
+            (reference,),
+        ).fetchone()
+        return money_from_minor(minor, currency), False
+
+
+_EVENT_COLUMNS = "id, type, payload, occurred_at, attempts"
+# Unacknowledged and not given up: the partial index events_undelivered covers it.
+_UNDELIVERED = "acked = 0 AND dead_at IS NULL"
+_CLAIMABLE = f"{_UNDELIVERED} AND (claimable_at IS NULL OR claimable_at <= :now)"
+_PENDING = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_UNDELIVERED} ORDER BY id LIMIT :limit"  # noqa: S608 - constant columns
+_PENDING_AT = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_CLAIMABLE} ORDER BY id LIMIT :limit"  # noqa: S608 - constant columns
+# One statement decides the claim: no other unit of work can take the same rows.
+_CLAIM = (
+    "UPDATE events SET claimable_at = :until, worker = :worker, attempts = attempts + 1"  # noqa: S608 - constant columns
+    f" WHERE id IN (SELECT id FROM events WHERE {_CLAIMABLE} ORDER BY id LIMIT :limit)"
+    f" RETURNING {_EVENT_COLUMNS}"
+)
+_RELEASE = (
+    "UPDATE events SET claimable_at = ?, worker = NULL, dead_at = NULL WHERE id = ? AND acked = 0"
+)
+_DEAD_LETTER = (
+    "UPDATE events SET dead_at = ?, claimable_at = NULL, worker = NULL"  # noqa: S608 - constant clauses
+    f" WHERE id = ? AND {_UNDELIVERED}"
+)
+_DEAD_LETTERS = (
+    f"SELECT {_EVENT_COLUMNS} FROM events WHERE acked = 0 AND dead_at IS NOT NULL"  # noqa: S608 - constant columns
+    " ORDER BY id LIMIT ?"
+)
+_PRUNE = (
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE acked = 1"
+    " AND occurred_at < ? ORDER BY id LIMIT ?)"
+)
+
+
+def _event_row(row: Sequence[Any]) -> Event:
+    event_id, type_, payload, occurred_at, attempts = row
+    return Event(
+        id=event_id,
+        type=type_,
+        payload=json.loads(payload),
+        occurred_at=decode_time(occurred_at),
+        attempts=attempts,
+    )
+
+
+def _ids(event_ids: Iterable[int]) -> list[int]:
+    return list(dict.fromkeys(int(i) for i in event_ids))
 
 
 class _Events(_Repo):
@@ -580,21 +901,95 @@ class _Events(_Repo):
         assert event_id is not None  # noqa: S101 - an INSERT always sets it
         return Event(id=event_id, type=type, payload=dict(payload), occurred_at=occurred_at)
 
-    def pending(self, limit: int) -> list[Event]:
-        rows = self._c.execute(
-            "SELECT id, type, payload, occurred_at FROM events WHERE acked = 0 ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [
-            Event(id=i, type=t, payload=json.loads(p), occurred_at=decode_time(o))
-            for i, t, p, o in rows
-        ]
+    def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
+        if now is None:
+            rows = self._c.execute(_PENDING, {"limit": limit})
+        else:
+            rows = self._c.execute(_PENDING_AT, {"limit": limit, "now": encode_time(now)})
+        return [_event_row(r) for r in rows]
 
     def ack(self, event_ids: Iterable[int]) -> int:
         ids = [(int(i),) for i in event_ids]
         before = self._c.total_changes
         self._c.executemany("UPDATE events SET acked = 1 WHERE id = ? AND acked = 0", ids)
         return self._c.total_changes - before
+
+    def claim(
+        self, limit: int, now: datetime, until: datetime, worker: str | None = None
+    ) -> list[Event]:
+        rows = self._c.execute(
+            _CLAIM,
+            {
+                "now": encode_time(now),
+                "until": encode_time(until),
+                "worker": worker,
+                "limit": limit,
+            },
+        ).fetchall()
+        return sorted((_event_row(r) for r in rows), key=lambda e: e.id)
+
+    def _update(self, sql: str, at: datetime, event_ids: Iterable[int]) -> int:
+        stamp = encode_time(at)
+        before = self._c.total_changes
+        self._c.executemany(sql, [(stamp, i) for i in _ids(event_ids)])
+        return self._c.total_changes - before
+
+    def release(self, event_ids: Iterable[int], at: datetime) -> int:
+        return self._update(_RELEASE, at, event_ids)
+
+    def dead_letter(self, event_ids: Iterable[int], at: datetime) -> int:
+        return self._update(_DEAD_LETTER, at, event_ids)
+
+    def dead_letters(self, limit: int) -> list[Event]:
+        return [_event_row(r) for r in self._c.execute(_DEAD_LETTERS, (limit,))]
+
+    def prune(self, before: datetime, limit: int) -> int:
+        return self._c.execute(_PRUNE, (encode_time(before), limit)).rowcount
+
+
+_CLICK_COLUMNS = "id, code, visitor, occurred_at, channel, campaign"
+
+
+class _Clicks(_Repo):
+    def add(self, click: Click) -> Click:
+        cur = self._c.execute(
+            "INSERT INTO clicks (code, visitor, occurred_at, channel, campaign)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                click.code,
+                click.visitor,
+                encode_time(click.occurred_at),
+                click.channel,
+                click.campaign,
+            ),
+        )
+        click_id = cur.lastrowid
+        assert click_id is not None  # noqa: S101 - an INSERT always sets it
+        return attrs.evolve(click, id=click_id)
+
+    def for_visitor(
+        self, visitors: Collection[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        keys = list(dict.fromkeys(visitors))
+        if not keys:
+            return []
+        marks = ", ".join("?" * len(keys))
+        rows = self._c.execute(
+            f"SELECT {_CLICK_COLUMNS} FROM clicks WHERE visitor IN ({marks})"  # noqa: S608 - placeholders only
+            " AND occurred_at >= ? AND occurred_at <= ? ORDER BY occurred_at, id",
+            (*keys, encode_time(since), encode_time(until)),
+        )
+        return [
+            Click(
+                id=i,
+                code=code,
+                visitor=visitor,
+                occurred_at=decode_time(at),
+                channel=channel,
+                campaign=campaign,
+            )
+            for i, code, visitor, at, channel, campaign in rows
+        ]
 
 
 class _Identities(_Repo):
@@ -652,6 +1047,47 @@ class _Identities(_Repo):
         return counts
 
 
+class _Terms(_Repo):
+    def add(self, version: str, definition: str, at: datetime) -> str:
+        self._c.execute(
+            "INSERT INTO policy_versions (version, definition, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (version, definition, encode_time(at)),
+        )
+        stored = self.get(version)
+        assert stored is not None  # noqa: S101 - inserted or already there
+        return stored
+
+    def get(self, version: str) -> str | None:
+        row = self._c.execute(
+            "SELECT definition FROM policy_versions WHERE version = ?", (version,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+
+class _Meta(_Repo):
+    def add(self, name: str, value: str, at: datetime) -> str:
+        self._c.execute(
+            "INSERT INTO meta (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (name, value, encode_time(at)),
+        )
+        stored = self.get(name)
+        assert stored is not None  # noqa: S101 - inserted or already there
+        return stored
+
+    def put(self, name: str, value: str, at: datetime) -> None:
+        self._c.execute(
+            "INSERT INTO meta (name, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (name, value, encode_time(at)),
+        )
+
+    def get(self, name: str) -> str | None:
+        row = self._c.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+
 @attrs.define
 class _SQLiteUnitOfWork:
     codes: _Codes
@@ -659,7 +1095,10 @@ class _SQLiteUnitOfWork:
     conversions: _Conversions
     rewards: _Rewards
     events: _Events
+    terms: _Terms
     identities: _Identities
+    clicks: _Clicks
+    meta: _Meta
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -669,7 +1108,10 @@ class _SQLiteUnitOfWork:
             _Conversions(conn),
             _Rewards(conn),
             _Events(conn),
+            _Terms(conn),
             _Identities(conn),
+            _Clicks(conn),
+            _Meta(conn),
         )
 
 

@@ -14,7 +14,6 @@ own date functions round fractional seconds, so they only ever see whole seconds
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -44,12 +43,12 @@ _REFERRAL_KEYS: dict[str, str] = {
     "referrer": "r.referrer",
     "week": "date(substr(r.attributed_at, 1, 10), '-6 days', 'weekday 1')",
 }
-# Group keys of a click event (alias e; the clicked code as cd for the referrer).
+# Group keys of a click (alias k; the clicked code as cd for the referrer).
 _CLICK_KEYS: dict[str, str] = {
-    "campaign": "json_extract(e.payload, '$.campaign')",
-    "channel": "json_extract(e.payload, '$.channel')",
+    "campaign": "k.campaign",
+    "channel": "k.channel",
     "referrer": "cd.owner",
-    "week": "date(substr(e.occurred_at, 1, 10), '-6 days', 'weekday 1')",
+    "week": "date(substr(k.occurred_at, 1, 10), '-6 days', 'weekday 1')",
 }
 
 
@@ -115,13 +114,12 @@ class SQLiteMetricsView:
             codes.params,
         ).fetchone()
         referrals = _Query().add("r.status <> 'rejected'").window("r.attributed_at", window)
-        clicks = _Query().add("e.type = 'click'").window("e.occurred_at", window)
+        clicks = _Query().window("k.occurred_at", window)
         used = _Query().before_end("created_at", window)
         (participants,) = self._c.execute(
             "SELECT count(DISTINCT owner) FROM codes WHERE code IN ("  # noqa: S608 - clauses are constants
             f"SELECT r.code FROM referrals AS r WHERE {referrals.sql()}"
-            " UNION SELECT json_extract(e.payload, '$.code') FROM events AS e"
-            f" WHERE {clicks.sql()}) AND {used.sql()}",
+            f" UNION SELECT k.code FROM clicks AS k WHERE {clicks.sql()}) AND {used.sql()}",
             {**referrals.params, **clicks.params, **used.params},
         ).fetchone()
         return int(enrolled), int(participants)
@@ -132,7 +130,12 @@ class SQLiteMetricsView:
         """Attribution counts per group; orders counted up to two per referral."""
         key = "NULL" if by is None else _REFERRAL_KEYS[by]
         q = _Query().window("r.attributed_at", window)
-        orders = _Query().add("c.referral_id = r.id").before_end("c.occurred_at", window, "_c")
+        orders = (
+            _Query()
+            .add("c.referral_id = r.id")
+            .add("c.amount_minor > c.refunded_minor")  # refunded in full: no conversion
+            .before_end("c.occurred_at", window, "_c")
+        )
         q.params.update(orders.params)
         order = "k" if by == "week" else "converted DESC, referrals DESC, k"
         tail = ""
@@ -181,19 +184,25 @@ class SQLiteMetricsView:
     def rewards(
         self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
     ) -> list[RewardRow]:
-        """Rewards not reversed under the window's non-rejected referrals."""
+        """What the rewards under the window's non-rejected referrals cost, net of recoveries.
+
+        A reward's cost is its value (a reversed one's: what it had paid before, its
+        clawback), less what was recovered of its clawback.
+        """
         key = "NULL" if by is None else _REFERRAL_KEYS[by]
         q = (
             _Query()
             .add("r.status <> 'rejected'")
-            .add("w.state <> 'reversed'")
+            .add("(w.state <> 'reversed' OR w.clawback_minor IS NOT NULL)")
             .window("r.attributed_at", window)
             .before_end("w.created_at", window, "_w")
             .keys(key, keys if by is not None else None)
         )
         rows = self._all(
-            f"SELECT {key} AS k, w.currency, coalesce(sum(w.amount_minor), 0),"  # noqa: S608 - clauses are constants
-            " coalesce(sum(w.points), 0)"
+            f"SELECT {key} AS k, w.currency,"  # noqa: S608 - clauses are constants
+            " coalesce(sum(CASE WHEN w.state = 'reversed' THEN w.clawback_minor"
+            " ELSE coalesce(w.amount_minor, 0) END - coalesce(w.recovered_minor, 0)), 0),"
+            " coalesce(sum(CASE WHEN w.state = 'reversed' THEN 0 ELSE w.points END), 0)"
             " FROM referrals AS r JOIN rewards AS w ON w.referral_id = r.id"
             f" WHERE {q.sql()} GROUP BY k, w.currency ORDER BY k, w.currency",
             q.params,
@@ -207,16 +216,11 @@ class SQLiteMetricsView:
         key = "NULL" if by is None else _CLICK_KEYS[by]
         join = ""
         if by == "referrer":
-            join = " LEFT JOIN codes AS cd ON cd.code = json_extract(e.payload, '$.code')"
-        q = (
-            _Query()
-            .add("e.type = 'click'")
-            .window("e.occurred_at", window)
-            .keys(key, keys if by is not None else None)
-        )
+            join = " LEFT JOIN codes AS cd ON cd.code = k.code"
+        q = _Query().window("k.occurred_at", window).keys(key, keys if by is not None else None)
         rows = self._all(
-            f"SELECT {key} AS k, count(*) FROM events AS e{join}"  # noqa: S608 - clauses are constants
-            f" WHERE {q.sql()} GROUP BY k ORDER BY k",
+            f"SELECT {key} AS g, count(*) FROM clicks AS k{join}"  # noqa: S608 - clauses are constants
+            f" WHERE {q.sql()} GROUP BY g ORDER BY g",
             q.params,
         )
         return [ClickRow(*row) for row in rows]
@@ -254,31 +258,28 @@ class SQLiteMetricsView:
     def visitor_clicks(
         self, visitor: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[Click]:
-        """The visitor's clicks in ``[since, until]``, oldest first."""
-        q = _Query().add("type = 'click'").add("json_extract(payload, '$.visitor') = :v", v=visitor)
+        """The clicks stored under ``visitor`` in ``[since, until]``, oldest first."""
+        q = _Query().add("visitor = :v", v=visitor)
         if since is not None:
             q.add("occurred_at >= :since", since=encode_time(since))
         if until is not None:
             q.add("occurred_at <= :until", until=encode_time(until))
         rows = self._all(
-            f"SELECT id, payload, occurred_at FROM events WHERE {q.sql()}"  # noqa: S608 - clauses are constants
-            " ORDER BY occurred_at, id",
+            "SELECT id, code, occurred_at, channel, campaign FROM clicks"  # noqa: S608 - clauses are constants
+            f" WHERE {q.sql()} ORDER BY occurred_at, id",
             q.params,
         )
-        out = []
-        for event_id, payload, at in rows:
-            p = json.loads(payload)
-            out.append(
-                Click(
-                    code=str(p.get("code")),
-                    visitor=visitor,
-                    occurred_at=datetime.fromisoformat(at),
-                    channel=p.get("channel"),
-                    campaign=p.get("campaign"),
-                    id=int(event_id),
-                )
+        return [
+            Click(
+                code=code,
+                visitor=visitor,
+                occurred_at=datetime.fromisoformat(at),
+                channel=channel,
+                campaign=campaign,
+                id=int(click_id),
             )
-        return out
+            for click_id, code, at, channel, campaign in rows
+        ]
 
 
 class SQLiteMetricsSource:

@@ -14,8 +14,9 @@ import pytest
 
 from referralkit.metrics import BREAKDOWNS
 from referralkit.program import ReferralProgram
-from referralkit.protocols import MeasurableStore, Store
+from referralkit.protocols import CLICKS, MeasurableStore, Store
 from referralkit.storage._memory import MemoryStore
+from referralkit.testing._clock import FrozenClock
 from referralkit.testing._metrics_program import (
     GENERATED_START,
     corners_program,
@@ -55,7 +56,7 @@ def _facts(program: ReferralProgram) -> list[tuple[str, object, object]]:
 class MetricsContract(CapabilityContract):
     """Metrics (`MeasurableStore`): every figure equals the `MemoryStore`'s on the same facts."""
 
-    needs = Needs(store=(MeasurableStore,), repositories=CORE)
+    needs = Needs(store=(MeasurableStore,), repositories=(*CORE, CLICKS))
 
     @pytest.mark.parametrize("seed", [1, 2, 3])
     def test_metrics_are_identical_to_the_reference_on_a_generated_program(
@@ -114,3 +115,23 @@ class MetricsContract(CapabilityContract):
             ]
         for kwargs in windows:
             assert mine.metrics(**kwargs) == reference.metrics(**kwargs), kwargs  # type: ignore[arg-type]
+
+    def test_pruning_every_acknowledged_event_changes_no_figure(self, store: Store) -> None:
+        """Events are notifications: the metrics' facts live elsewhere and survive pruning."""
+        program = generated_program(store, 3)
+        windows: list[dict[str, object]] = [
+            {},
+            {"by": ("campaign", "channel", "referrer"), "active_customers": 100},
+            {"since": GENERATED_START + timedelta(days=10), "by": "referrer"},
+        ]
+        before = [program.metrics(**kwargs) for kwargs in windows]  # type: ignore[arg-type]
+        events = program.pending_events(_EVERY_EVENT)
+        assert before[0].clicks
+        assert program.ack(e.id for e in events) == len(events)
+        clock = program.clock
+        assert isinstance(clock, FrozenClock)
+        clock.advance(seconds=1)  # every event is older than now
+        assert program.prune_events(older_than=timedelta(0)) == len(events)
+        assert program.pending_events(_EVERY_EVENT) == []
+        after = [program.metrics(**kwargs) for kwargs in windows]  # type: ignore[arg-type]
+        assert after == before

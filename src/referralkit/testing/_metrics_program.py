@@ -56,7 +56,8 @@ def generated_program(
         store=store,
         secret=_SECRET,
         policy=DoubleSided(
-            referrer=PercentOfOrder(Decimal("0.1")), referee=Fixed(Money("5", "USD"))
+            referrer=PercentOfOrder(Decimal("0.1")),
+            referee=Fixed({"USD": "5", "EUR": "5", "JPY": "500"}),
         ),
         guards=[_Screen()],
         link_base="https://shop.example/r",
@@ -193,7 +194,10 @@ def corners_program(store: Store, seed: int, *, days: int = 30) -> ReferralProgr
         policy=AllOf(
             DoubleSided(referrer=PercentOfOrder(Decimal("0.1")), referee=Fixed(100)),
             FirstOrderOnly(
-                DoubleSided(referrer=Fixed("vip-month"), referee=Fixed(Money("3", "USD")))
+                DoubleSided(
+                    referrer=Fixed("vip-month"),
+                    referee=Fixed({"USD": "3", "EUR": "3", "JPY": "300"}),
+                )
             ),
         ),
         guards=[_Reviews()],

@@ -24,6 +24,7 @@ from referralkit.protocols import (
     ReferralRepository,
     RewardLedger,
     Store,
+    TermsRepository,
     UnitOfWork,
     missing_members,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "IDENTITIES",
     "REFERRALS",
     "REWARDS",
+    "TERMS",
     "CapabilityContract",
     "Needs",
     "protocol_gaps",
@@ -49,11 +51,20 @@ CONVERSIONS: Capability[ConversionRepository] = Capability(
 )
 REWARDS: Capability[RewardLedger] = Capability("rewards", "rewards", RewardLedger)
 EVENTS: Capability[EventOutbox] = Capability("events", "events", EventOutbox)
+TERMS: Capability[TermsRepository] = Capability("terms", "terms", TermsRepository)
 IDENTITIES: Capability[IdentityRepository] = Capability(
     "identities", "identities", IdentityRepository
 )
 #: Every repository of the core `UnitOfWork`.
-CORE: tuple[Capability[Any], ...] = (CODES, REFERRALS, CONVERSIONS, REWARDS, EVENTS, IDENTITIES)
+CORE: tuple[Capability[Any], ...] = (
+    CODES,
+    REFERRALS,
+    CONVERSIONS,
+    REWARDS,
+    EVENTS,
+    TERMS,
+    IDENTITIES,
+)
 
 
 @attrs.frozen(slots=True)

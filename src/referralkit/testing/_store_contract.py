@@ -2,7 +2,7 @@
 
 One contract class per capability of the core (codes, referrals, conversions, the ledger,
 the outbox, identities, transactions), each usable on its own; `StoreContract` inherits
-them all, and the metrics contract besides.
+them all, and the click tracking, metadata and metrics contracts besides.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -30,7 +31,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry, Store, UnitOfWork
+from referralkit.protocols import CLICKS, META, LedgerEntry, Store, UnitOfWork
 from referralkit.storage._errors import CodeTaken
 from referralkit.testing._metrics_contract import MetricsContract
 from referralkit.testing._store_base import (
@@ -46,10 +47,12 @@ from referralkit.testing._store_base import (
 )
 
 __all__ = [
+    "ClicksContract",
     "CodesContract",
     "ConversionsContract",
     "IdentitiesContract",
     "LedgerContract",
+    "MetaContract",
     "OutboxContract",
     "ReferralsContract",
     "StoreContract",
@@ -57,16 +60,25 @@ __all__ = [
 ]
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+#: The settings of the round-trip properties on the store under test.
+_ROUND_TRIPS = settings(
+    max_examples=25,
+    # One method, many adapters: each subclass is its own executor by design.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.differing_executors],
+)
 
 
 class _Boom(Exception):
     """Raised inside a unit of work to prove it is rolled back."""
 
 
-def _code(code: str = "AAAA0000", owner: str = "ann", campaign: str = "default") -> ReferralCode:
-    return ReferralCode(
-        code=code, owner=owner, campaign=campaign, kind=CodeKind.GENERATED, created_at=T0
-    )
+def _code(
+    code: str = "AAAA0000",
+    owner: str = "ann",
+    campaign: str = "default",
+    kind: CodeKind = CodeKind.GENERATED,
+) -> ReferralCode:
+    return ReferralCode(code=code, owner=owner, campaign=campaign, kind=kind, created_at=T0)
 
 
 def _referral(
@@ -176,6 +188,10 @@ _NAIVE_WRITES: dict[str, tuple[Callable[[UnitOfWork], object], Callable[[UnitOfW
         lambda uow: uow.events.add("naive", {}, _NAIVE),
         lambda uow: uow.events.pending(10),
     ),
+    "event claim": (
+        lambda uow: (uow.events.add("ok", {}, T0), uow.events.claim(10, _NAIVE, _NAIVE)),
+        lambda uow: uow.events.pending(10),
+    ),
 }
 
 
@@ -215,6 +231,32 @@ class CodesContract(CapabilityContract):
             uow.codes.add(_code("AAAA0000", owner="ann"))
         with pytest.raises(CodeTaken), store.transaction() as uow:
             uow.codes.add(_code("AAAA0000", owner="bob"))
+
+    def test_a_code_is_found_by_its_key(self, store: Store) -> None:
+        """``find`` takes the key: upper case, no spaces or dashes; ``get`` the exact text."""
+        vanity = _code("ANNA-10", kind=CodeKind.VANITY)
+        with store.transaction() as uow:
+            uow.codes.add(vanity)
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+        with store.transaction() as uow:
+            assert uow.codes.find("ANNA10") == vanity
+            assert uow.codes.find("BBBB0000") == _code("BBBB0000", owner="bob")
+            assert uow.codes.get("ANNA-10") == vanity
+            assert uow.codes.get("ANNA10") is None
+            assert uow.codes.find("ANNA-10") is None
+            assert uow.codes.find("ZZZZ") is None
+
+    def test_codes_differing_only_in_case_spaces_or_dashes_are_one_code(self, store: Store) -> None:
+        """A second code with the key of an issued one is taken; its owner keeps theirs."""
+        with store.transaction() as uow:
+            uow.codes.add(_code("ANNA-10", kind=CodeKind.VANITY))
+        for text in ("ANNA10", "AN-NA10", "ANNA 10"):
+            with pytest.raises(CodeTaken), store.transaction() as uow:
+                uow.codes.add(_code(text, owner="bob", kind=CodeKind.VANITY))
+        with store.transaction() as uow:
+            assert uow.codes.for_owner("bob") == []
+            again = uow.codes.add(_code("ANNA10", kind=CodeKind.VANITY))
+        assert again.code == "ANNA-10"  # the owner's one code in the campaign
 
 
 class ReferralsContract(CapabilityContract):
@@ -292,6 +334,111 @@ class ReferralsContract(CapabilityContract):
             assert uow.referrals.referees_of("ann", last=1) == ["cat"]
             assert uow.referrals.referees_of("ann", last=5) == ["bob", "cat"]
 
+    def test_the_review_queue_pages_by_time_and_filters(self, store: Store) -> None:
+        """Pages by (attribution time, id) after a cursor; by reason; by referrer."""
+        hour = timedelta(hours=1)
+        review = ReferralStatus.REVIEW
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+            for i, (referrer, code) in enumerate([("ann", "AAAA0000"), ("bob", "BBBB0000")] * 3):
+                reasons = ("velocity.network",) if i % 2 else ("shared_signals.device",)
+                uow.referrals.add(
+                    attrs.evolve(
+                        _referral(f"q{i}", f"f{i}", referrer=referrer, code=code, status=review),
+                        attributed_at=T0 + (5 - i) * hour,
+                        reasons=reasons,
+                    )
+                )
+            uow.referrals.add(_referral("p1", "pete", at=T0 + hour))  # pending: never listed
+            uow.referrals.add(attrs.evolve(_referral("t1", "tie", status=review), id="q9"))
+
+        def page(**kwargs: object) -> list[str]:
+            with store.transaction() as uow:
+                found = uow.referrals.review_page(
+                    **{  # type: ignore[arg-type]
+                        "limit": 10,
+                        "after": None,
+                        "reason": None,
+                        "referrer": None,
+                        **kwargs,
+                    }
+                )
+            return [r.id for r in found]
+
+        every = ["q5", "q9", "q4", "q3", "q2", "q1", "q0"]  # q5 and q9 tie on time: by id
+        assert page() == every
+        assert page(limit=2) == every[:2]
+        assert page(after="q5", limit=1) == ["q9"]
+        assert page(after="q4", limit=2) == ["q3", "q2"]
+        assert page(after="p1") == every[2:]  # a cursor keeps its place whatever its status
+        assert page(after="nobody") == []
+        assert page(reason="velocity.network") == ["q5", "q3", "q1"]
+        assert page(referrer="ann") == ["q9", "q4", "q2", "q0"]
+        assert page(referrer="ann", reason="velocity.network") == []
+        assert page(reason="velocity") == []  # a whole reason code, not a part of one
+        with store.transaction() as uow:
+            assert [r.id for r in uow.referrals.in_review(10)] == every
+
+    def test_friends_are_one_per_referee_standing_first_in_time_order(self, store: Store) -> None:
+        """The standing referral, else the latest rejected; other referrers' left out; paged."""
+        hour = timedelta(hours=1)
+        rejected = ReferralStatus.REJECTED
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+            add = uow.referrals.add
+            add(_referral("a1", "amy", status=rejected, at=T0))
+            add(_referral("a2", "amy", at=T0 + 3 * hour))  # amy's standing referral
+            add(_referral("b1", "ben", status=rejected, at=T0 + hour))
+            add(_referral("b2", "ben", status=rejected, at=T0 + 2 * hour))  # ben's latest
+            add(_referral("c1", "cat", referrer="bob", code="BBBB0000", at=T0))
+            add(_referral("c2", "cat", status=rejected, at=T0 + 4 * hour))  # lost to bob's
+            add(_referral("d1", "dan", status=rejected, at=T0 + 5 * hour))
+            add(_referral("d2", "dan", status=rejected, at=T0 + 5 * hour))  # a tie: the later
+            add(_referral("e1", "eve", at=T0 + 6 * hour, status=ReferralStatus.REVIEW))
+
+        def ids(after: str | None = None, limit: int = 10, referrer: str = "ann") -> list[str]:
+            with store.transaction() as uow:
+                return [r.id for r in uow.referrals.friends(referrer, after=after, limit=limit)]
+
+        assert ids() == ["b2", "a2", "c2", "d2", "e1"]
+        assert ids(limit=2) == ["b2", "a2"]
+        assert ids(after="a2", limit=2) == ["c2", "d2"]
+        assert ids(after="d2") == ["e1"]
+        assert ids(after="e1") == []
+        assert ids(after="nobody") == []
+        assert ids(referrer="bob") == ["c1"]
+        assert ids(referrer="nobody") == []
+        with store.transaction() as uow:
+            latest = uow.referrals.rejected_for_referee("dan")
+            assert latest is not None
+            assert latest.id == "d2"
+            assert uow.referrals.rejected_for_referee("amy") == uow.referrals.get("a1")
+            assert uow.referrals.rejected_for_referee("eve") is None
+
+    def test_ordered_count_is_of_accepted_referrals_with_an_order(self, store: Store) -> None:
+        """Pending or qualified referrals with an order, refunded or not; no other."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.referrals.add(_referral("r-1", "bob"))
+            uow.referrals.add(_referral("r-2", "cat", status=ReferralStatus.QUALIFIED))
+            uow.referrals.add(_referral("r-3", "dan", status=ReferralStatus.REVIEW))
+            uow.referrals.add(_referral("r-4", "eve"))
+            uow.referrals.add(_referral("r-5", "fay", status=ReferralStatus.REJECTED))
+            for order, referee, referral in [
+                ("o-1", "bob", "r-1"),
+                ("o-2", "bob", "r-1"),
+                ("o-3", "cat", "r-2"),
+                ("o-4", "dan", "r-3"),
+                ("o-5", "fay", "r-5"),
+            ]:
+                uow.conversions.add(_conversion(order, referee, referral=referral))
+            uow.conversions.set_refunded("o-1", Money("80", "USD"))
+        with store.transaction() as uow:
+            assert uow.referrals.ordered_count("ann") == 2
+            assert uow.referrals.ordered_count("nobody") == 0
+
     def test_reassign_moves_the_credit_and_keeps_the_rest(self, store: Store) -> None:
         """Reassign changes code, referrer, campaign and reasons; id, status, time, orders stay."""
         _seed(store)
@@ -353,19 +500,33 @@ class ConversionsContract(CapabilityContract):
             assert stored.net == Money("50", "USD")
             assert [c.order_id for c in uow.conversions.for_referral("r-1")] == ["o-1"]
 
+    def test_orders_of_several_referrals_come_in_one_list_oldest_first(self, store: Store) -> None:
+        """``for_referrals``: every order of those referrals, by time; others left out."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            for rid, referee in [("r-1", "bob"), ("r-2", "cat"), ("r-3", "dan")]:
+                uow.referrals.add(_referral(rid, referee))
+            for order, referee, referral, minutes in [
+                ("o-1", "bob", "r-1", 30),
+                ("o-2", "cat", "r-2", 10),
+                ("o-3", "dan", "r-3", 0),
+                ("o-4", "bob", "r-1", 20),
+            ]:
+                conversion = _conversion(order, referee, referral=referral)
+                uow.conversions.add(
+                    attrs.evolve(conversion, occurred_at=T0 + timedelta(minutes=minutes))
+                )
+        with store.transaction() as uow:
+            found = uow.conversions.for_referrals(["r-1", "r-2", "r-1"])
+            assert uow.conversions.for_referrals([]) == []
+        assert [c.order_id for c in found] == ["o-2", "o-4", "o-1"]
+
     def test_refund_of_unknown_order_raises(self, store: Store) -> None:
         """An unknown order id is an UnknownOrder error."""
         with pytest.raises(UnknownOrder), store.transaction() as uow:
             uow.conversions.set_refunded("nope", Money("1", "USD"))
 
-    @settings(
-        max_examples=25,
-        # One method, many adapters: each subclass is its own executor by design.
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.differing_executors,
-        ],
-    )
+    @_ROUND_TRIPS
     @given(
         cents=st.integers(min_value=0, max_value=10**12),
         currency=st.sampled_from(["USD", "JPY", "KWD", "EUR"]),
@@ -412,6 +573,23 @@ class LedgerContract(CapabilityContract):
             assert uow.rewards.for_order("o-1") == [first]
             assert uow.rewards.for_customer("ann") == [first]
             assert uow.rewards.for_referral("r-1") == [first]
+
+    def test_rewards_of_several_referrals_come_in_one_list_in_grant_order(
+        self, store: Store
+    ) -> None:
+        """``for_referrals``: every reward under those referrals, as granted."""
+        _seed(store)
+        with store.transaction() as uow:
+            uow.referrals.add(_referral("r-2", "cat"))
+            uow.referrals.add(_referral("r-3", "dan"))
+            uow.rewards.add(_reward("w-1", key="k1", referral="r-2", order=None))
+            uow.rewards.add(_reward("w-2", key="k2", referral="r-1"))
+            uow.rewards.add(_reward("w-3", key="k3", referral="r-3", order=None))
+            uow.rewards.add(_reward("w-4", key="k4", referral="r-2", customer="cat", order=None))
+        with store.transaction() as uow:
+            found = uow.rewards.for_referrals(["r-2", "r-1"])
+            assert uow.rewards.for_referrals([]) == []
+        assert [r.id for r in found] == ["w-1", "w-2", "w-4"]
 
     def test_reward_update_and_due(self, store: Store) -> None:
         """Held rewards are due once their hold ends; updates persist."""
@@ -464,7 +642,7 @@ class LedgerContract(CapabilityContract):
 
 
 class OutboxContract(CapabilityContract):
-    """The event outbox: events in order, pending until acknowledged, once."""
+    """The event outbox: events in order, pending until acknowledged, claimed under leases."""
 
     needs = Needs(repositories=(EVENTS,))
 
@@ -484,6 +662,245 @@ class OutboxContract(CapabilityContract):
             assert uow.events.ack([a.id, 10_000]) == 0
         with store.transaction() as uow:
             assert [e.id for e in uow.events.pending(10)] == [b.id]
+
+    def test_a_claim_hands_each_event_out_once_while_its_lease_holds(self, store: Store) -> None:
+        """Claims take the oldest claimable events; a leased event comes back only at its end."""
+        ids = _add_events(store, 5)
+        lease = T0 + timedelta(minutes=5)
+        with store.transaction() as uow:
+            first = uow.events.claim(3, T0, lease, "w1")
+        assert [(e.id, e.attempts) for e in first] == [(i, 1) for i in ids[:3]]
+        with store.transaction() as uow:
+            second = uow.events.claim(10, T0 + timedelta(minutes=1), lease, "w2")
+            assert uow.events.claim(10, T0 + timedelta(minutes=2), lease, "w3") == []
+            assert uow.events.pending(10, T0 + timedelta(minutes=2)) == []
+            assert [e.id for e in uow.events.pending(10)] == ids  # without a time: every one
+        assert [e.id for e in second] == ids[3:]
+        with store.transaction() as uow:
+            assert uow.events.ack([ids[0]]) == 1
+            again = uow.events.claim(10, lease, lease + timedelta(minutes=5))
+        assert [(e.id, e.attempts) for e in again] == [(i, 2) for i in ids[1:]]
+        assert [e.type for e in again] == [f"e{i}" for i in range(1, 5)]
+
+    def test_a_released_event_is_claimable_again_from_its_retry_time(self, store: Store) -> None:
+        """Release ends the lease; the event waits for its retry time, unless acknowledged."""
+        ids = _add_events(store, 3)
+        retry = T0 + timedelta(minutes=10)
+        with store.transaction() as uow:
+            uow.events.claim(10, T0, T0 + timedelta(hours=1))
+            assert uow.events.release([ids[0], ids[0], ids[1], 10_000], retry) == 2
+            assert uow.events.ack([ids[1]]) == 1
+            assert uow.events.release([ids[1]], T0) == 0  # acknowledged: nothing to hand back
+        with store.transaction() as uow:
+            assert uow.events.claim(10, retry - timedelta(seconds=1), retry) == []
+            assert [e.id for e in uow.events.pending(10, retry)] == [ids[0]]
+            (back,) = uow.events.claim(10, retry, retry + timedelta(minutes=5))
+        assert (back.id, back.attempts) == (ids[0], 2)
+
+    def test_a_dead_letter_is_never_claimed_until_released(self, store: Store) -> None:
+        """Given up: not pending, not claimable; listed; released, it is pending again."""
+        ids = _add_events(store, 3)
+        later = T0 + timedelta(days=30)
+        with store.transaction() as uow:
+            uow.events.claim(10, T0, T0 + timedelta(minutes=5))
+            assert uow.events.dead_letter([ids[0], ids[2], 10_000], T0) == 2
+            assert uow.events.dead_letter([ids[0]], T0) == 0  # given up already
+        with store.transaction() as uow:
+            assert [e.id for e in uow.events.pending(10)] == [ids[1]]
+            assert [e.id for e in uow.events.claim(10, later, later)] == [ids[1]]
+            dead = uow.events.dead_letters(10)
+            assert [(e.id, e.attempts) for e in dead] == [(ids[0], 1), (ids[2], 1)]
+            assert [e.id for e in uow.events.dead_letters(1)] == [ids[0]]
+            assert uow.events.release([ids[0]], later) == 1
+            assert uow.events.ack([ids[2]]) == 1
+        with store.transaction() as uow:
+            assert uow.events.dead_letters(10) == []
+            assert [e.id for e in uow.events.claim(10, later, later)] == [ids[0], ids[1]]
+
+    def test_prune_deletes_only_acknowledged_events_from_before_a_time(self, store: Store) -> None:
+        """Old acknowledged events go, in batches; pending, leased and dead ones stay; ids grow."""
+        ids = _add_events(store, 6)
+        with store.transaction() as uow:
+            uow.events.ack(ids[:4])
+            uow.events.claim(1, T0, T0 + timedelta(minutes=5))  # ids[4]: leased
+            uow.events.dead_letter([ids[5]], T0)
+            newer = uow.events.add("newer", {}, T0 + timedelta(days=2))
+            uow.events.ack([newer.id])
+        cutoff = T0 + timedelta(days=1)
+        with store.transaction() as uow:
+            assert uow.events.prune(cutoff, 3) == 3
+            assert uow.events.prune(cutoff, 3) == 1
+            assert uow.events.prune(cutoff, 3) == 0
+        with store.transaction() as uow:
+            assert [e.id for e in uow.events.pending(10)] == [ids[4]]
+            assert [e.id for e in uow.events.dead_letters(10)] == [ids[5]]
+            assert uow.events.ack(ids[:4]) == 0  # gone, not pending again
+            assert uow.events.prune(T0 + timedelta(days=3), 10) == 1  # the newer one
+            latest = uow.events.add("latest", {}, T0)
+        assert latest.id > newer.id  # a pruned id is never reused
+
+    def test_a_rolled_back_claim_leaves_the_events_unclaimed(self, store: Store) -> None:
+        """A claim is part of its unit of work: undone with it, attempts included."""
+        ids = _add_events(store, 2)
+        with pytest.raises(_Boom):
+            _then_fail(
+                store,
+                lambda uow: uow.events.claim(10, T0, T0 + timedelta(hours=1)),
+                lambda uow: uow.events.dead_letter([ids[1]], T0),
+            )
+        with store.transaction() as uow:
+            claimed = uow.events.claim(10, T0, T0 + timedelta(hours=1))
+        assert [(e.id, e.attempts) for e in claimed] == [(ids[0], 1), (ids[1], 1)]
+
+    def test_concurrent_claims_never_share_an_event(self, store: Store) -> None:
+        """Eight threads claiming at once get disjoint batches that cover every event."""
+        ids = _add_events(store, 240)
+        taken: list[list[int]] = [[] for _ in range(8)]
+        errors: list[BaseException] = []
+
+        def work(worker: int) -> None:
+            try:
+                for _ in range(len(ids)):  # bounded: a store that ignores leases never runs dry
+                    with store.transaction() as uow:
+                        batch = uow.events.claim(7, T0, T0 + timedelta(hours=1), f"w{worker}")
+                    if not batch:
+                        return
+                    taken[worker].extend(e.id for e in batch)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        every = [i for batch in taken for i in batch]
+        assert sorted(every) == ids  # each event once, none twice
+
+
+def _then_fail(store: Store, *writes: Callable[[UnitOfWork], object]) -> None:
+    """Run ``writes`` in one unit of work, then raise inside it."""
+    with store.transaction() as uow:
+        for write in writes:
+            write(uow)
+        raise _Boom
+
+
+def _add_events(store: Store, n: int) -> list[int]:
+    """``n`` events ``e0``, ``e1``, ... at `T0`; their ids."""
+    with store.transaction() as uow:
+        return [uow.events.add(f"e{i}", {"n": i}, T0).id for i in range(n)]
+
+
+class ClicksContract(CapabilityContract):
+    """Click tracking (``uow.clicks``): clicks stored with growing ids, found by visitor keys."""
+
+    needs = Needs(repositories=(CLICKS,))
+
+    def test_clicks_are_found_by_any_of_a_visitors_keys_inside_a_window(self, store: Store) -> None:
+        """Both ends of the window count; oldest first, then by id; other visitors left out."""
+        hour = timedelta(hours=1)
+        with store.transaction() as uow:
+            clicks = CLICKS.repository(uow, store=store)
+            a = clicks.add(_click("AAAA0000", "k1", T0, channel="sms", campaign="spring"))
+            b = clicks.add(_click("BBBB0000", "k2", T0 + hour))
+            c = clicks.add(_click("CCCC0000", "k1", T0 + hour))
+            clicks.add(_click("DDDD0000", "other", T0 + hour))
+            clicks.add(_click("EEEE0000", "k1", T0 + 3 * hour))
+        assert a.id < b.id < c.id
+        assert (a.code, a.visitor, a.occurred_at, a.channel, a.campaign) == (
+            "AAAA0000",
+            "k1",
+            T0,
+            "sms",
+            "spring",
+        )
+        with store.transaction() as uow:
+            clicks = CLICKS.repository(uow, store=store)
+            found = clicks.for_visitor(["k1", "k2", "k1"], T0, T0 + 2 * hour)
+            assert clicks.for_visitor(["k1"], T0 + hour, T0 + hour) == [c]
+            assert clicks.for_visitor(["nobody"], T0, T0 + 9 * hour) == []
+            assert clicks.for_visitor([], T0, T0 + 9 * hour) == []
+        assert found == [a, b, c]
+
+    def test_a_unit_of_work_that_raises_leaves_no_click(self, store: Store) -> None:
+        """Clicks are rolled back with their unit of work; a naive time is a StorageError."""
+        with pytest.raises(_Boom):
+            _then_fail(
+                store, lambda uow: CLICKS.repository(uow, store=store).add(_click("A", "k1", T0))
+            )
+        with pytest.raises(StorageError), store.transaction() as uow:
+            CLICKS.repository(uow, store=store).add(_click("AAAA0000", "k1", _NAIVE))
+        with store.transaction() as uow:
+            far = timedelta(days=10_000)
+            assert CLICKS.repository(uow, store=store).for_visitor(["k1"], T0 - far, T0 + far) == []
+
+    @_ROUND_TRIPS
+    @given(
+        code=st.text(min_size=1, max_size=20),
+        visitor=st.text(min_size=1, max_size=64),
+        seconds=st.integers(min_value=0, max_value=10**9),
+        micro=st.integers(min_value=0, max_value=999_999),
+        channel=st.none() | st.text(min_size=1, max_size=20),
+    )
+    def test_a_click_round_trips_exactly(  # noqa: PLR0917 - hypothesis passes drawn values by position
+        self, store: Store, code: str, visitor: str, seconds: int, micro: int, channel: str | None
+    ) -> None:
+        """What is stored is what comes back, to the microsecond."""
+        when = datetime(2001, 1, 1, tzinfo=timezone.utc) + timedelta(
+            seconds=seconds, microseconds=micro
+        )
+        key = f"{uuid.uuid4().hex}-{visitor}"
+        with store.transaction() as uow:
+            stored = CLICKS.repository(uow, store=store).add(
+                _click(code, key, when, channel=channel)
+            )
+        with store.transaction() as uow:
+            assert CLICKS.repository(uow, store=store).for_visitor([key], when, when) == [stored]
+
+
+class MetaContract(CapabilityContract):
+    """Store metadata (``uow.meta``): small named values, the first one recorded wins."""
+
+    needs = Needs(repositories=(META,))
+
+    def test_the_first_value_recorded_under_a_name_stays_until_replaced(self, store: Store) -> None:
+        """``add`` keeps the first value; ``put`` replaces it; a rolled back write leaves none."""
+        with store.transaction() as uow:
+            meta = META.repository(uow, store=store)
+            assert meta.get("secret_check") is None
+            assert meta.add("secret_check", "v1:aaa", T0) == "v1:aaa"
+            assert meta.add("secret_check", "v1:bbb", T0) == "v1:aaa"
+        with store.transaction() as uow:
+            meta = META.repository(uow, store=store)
+            assert meta.get("secret_check") == "v1:aaa"
+            meta.put("secret_check", "v1:ccc", T0 + timedelta(days=1))
+            meta.put("other", "x", T0)
+        with pytest.raises(_Boom):
+            _then_fail(
+                store,
+                lambda uow: META.repository(uow, store=store).put("secret_check", "v1:ddd", T0),
+                lambda uow: META.repository(uow, store=store).add("third", "y", T0),
+            )
+        with store.transaction() as uow:
+            meta = META.repository(uow, store=store)
+            assert (meta.get("secret_check"), meta.get("other"), meta.get("third")) == (
+                "v1:ccc",
+                "x",
+                None,
+            )
+
+
+def _click(
+    code: str,
+    visitor: str,
+    at: datetime,
+    *,
+    channel: str | None = None,
+    campaign: str | None = None,
+) -> Click:
+    return Click(code=code, visitor=visitor, occurred_at=at, channel=channel, campaign=campaign)
 
 
 class IdentitiesContract(CapabilityContract):
@@ -608,6 +1025,8 @@ class StoreContract(
     OutboxContract,
     IdentitiesContract,
     TransactionsContract,
+    ClicksContract,
+    MetaContract,
     MetricsContract,
 ):
     """Every behaviour a `Store` must have. Subclass and override the ``store`` fixture.
@@ -615,7 +1034,9 @@ class StoreContract(
     The union of the capability contracts; each of them also runs on its own.
     """
 
-    needs = Needs(store=MetricsContract.needs.store, repositories=CORE, unit_of_work=True)
+    needs = Needs(
+        store=MetricsContract.needs.store, repositories=(*CORE, CLICKS, META), unit_of_work=True
+    )
 
 
 def _write_everywhere_then_fail(store: Store) -> None:
