@@ -138,7 +138,7 @@ def test_prefix_and_schema_apply_to_every_table_index_and_the_version_table(fres
         }
         assert found.get_table_names() == []  # nothing in the default schema
         indexes = {i["name"] for t in tables for i in found.get_indexes(t, schema="referrals")}
-        assert len(indexes) == 22  # 16 indexes and 6 unique constraints
+        assert len(indexes) == 28  # 22 indexes and 6 unique constraints
         assert all(str(name).startswith("rk_") for name in indexes)
         with engine.connect() as conn:
             assert current_revision(conn, table_prefix="rk_", schema="referrals") == HEAD
@@ -433,7 +433,9 @@ def test_a_backend_terminated_mid_unit_of_work_leaves_nothing_and_a_retry_succee
     store: SQLAlchemyStore, postgres_engine: Engine, postgres_server: PostgresServer
 ) -> None:
     policy = _Terminating(postgres_server)
-    program = rk.ReferralProgram(store=store, secret=SECRET, policy=policy, guards=[])
+    program = rk.ReferralProgram(
+        store=store, secret=SECRET, policy=policy, guards=[], policy_version="terminating-1"
+    )
     program.attribute(code=program.enroll("ann").code, referee="bob")
     before = _counts(postgres_engine)
     with pytest.raises(RetryableStorageError) as raised:

@@ -170,13 +170,11 @@ class SQLAlchemyMetricsView:
 
     def enrolment(self, window: Window) -> tuple[int, int]:
         """Customers with a code by the window's end, and those whose codes were used."""
-        codes, r, e = self._t.codes.c, self._t.referrals.c, self._t.events.c
+        codes, r, k = self._t.codes.c, self._t.referrals.c, self._t.clicks.c
         created = _before_end(codes.created_at, window)
         used = union(
             select(r.code).where(r.status != "rejected", *_within(r.attributed_at, window)),
-            select(e.payload["code"].as_string()).where(
-                e.type == "click", *_within(e.occurred_at, window)
-            ),
+            select(k.code).where(*_within(k.occurred_at, window)),
         )
         statement = select(
             select(func.count(distinct(codes.owner))).where(*created).scalar_subquery(),
@@ -195,7 +193,11 @@ class SQLAlchemyMetricsView:
         r, c = referrals.c, conversions.c
         orders = (
             select(c.referral_id, func.count().label("n"))
-            .where(c.referral_id.is_not(None), *_before_end(c.occurred_at, window))
+            .where(
+                c.referral_id.is_not(None),
+                c.amount_minor > c.refunded_minor,  # refunded in full: no conversion
+                *_before_end(c.occurred_at, window),
+            )
             .group_by(c.referral_id)
             .subquery("orders")
         )
@@ -257,22 +259,36 @@ class SQLAlchemyMetricsView:
     def rewards(
         self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
     ) -> list[RewardRow]:
-        """Rewards not reversed under the window's standing referrals."""
+        """What the rewards under the window's standing referrals cost, net of recoveries.
+
+        A reward's cost is its value (a reversed one's: what it had paid before, its
+        clawback), less what was recovered of its clawback.
+        """
         referrals, rewards = self._t.referrals, self._t.rewards
         r, w = referrals.c, rewards.c
+        reversed_ = w.state == "reversed"
         key = self._referral_key(by)
         k = key.label("k")
         statement = (
             select(
                 k,
                 w.currency,
-                func.coalesce(func.sum(w.amount_minor), 0),
-                func.coalesce(func.sum(w.points), 0),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (reversed_, w.clawback_minor),
+                            else_=func.coalesce(w.amount_minor, 0),
+                        )
+                        - func.coalesce(w.recovered_minor, 0)
+                    ),
+                    0,
+                ),
+                func.coalesce(func.sum(case((reversed_, 0), else_=w.points)), 0),
             )
             .select_from(referrals.join(rewards, w.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                w.state != "reversed",
+                or_(~reversed_, w.clawback_minor.is_not(None)),
                 *_within(r.attributed_at, window),
                 *_before_end(w.created_at, window),
                 *_keys(key, keys if by is not None else None),
@@ -289,25 +305,24 @@ class SQLAlchemyMetricsView:
         self, window: Window, by: Dimension | None = None, keys: Sequence[str | None] | None = None
     ) -> list[ClickRow]:
         """Clicks in the window per group (the clicked code's owner for ``referrer``)."""
-        events, codes = self._t.events, self._t.codes
-        e = events.c
-        source: Any = events
+        clicks, codes = self._t.clicks, self._t.codes
+        e = clicks.c
+        source: Any = clicks
         key: ColumnElement[Any]
         if by is None:
             key = null()
         elif by == "week":
             key = self._d.week(e.occurred_at)
         elif by == "referrer":
-            source = events.outerjoin(codes, codes.c.code == e.payload["code"].as_string())
+            source = clicks.outerjoin(codes, codes.c.code == e.code)
             key = codes.c.owner
         else:
-            key = e.payload[by].as_string()
+            key = {"campaign": e.campaign, "channel": e.channel}[by]
         k = key.label("k")
         statement = (
             select(k, func.count())
             .select_from(source)
             .where(
-                e.type == "click",
                 *_within(e.occurred_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -370,29 +385,28 @@ class SQLAlchemyMetricsView:
     def visitor_clicks(
         self, visitor: str, since: datetime | None = None, until: datetime | None = None
     ) -> list[Click]:
-        """The visitor's clicks in ``[since, until]``, oldest first (from the primary)."""
-        e = self._t.events.c
-        conditions = [e.type == "click", e.payload["visitor"].as_string() == visitor]
+        """The clicks stored under ``visitor`` in ``[since, until]``, oldest first (primary)."""
+        k = self._t.clicks.c
+        conditions = [k.visitor == visitor]
         if since is not None:
-            conditions.append(e.occurred_at >= since)
+            conditions.append(k.occurred_at >= since)
         if until is not None:
-            conditions.append(e.occurred_at <= until)
+            conditions.append(k.occurred_at <= until)
         statement = (
-            select(e.id, e.payload, e.occurred_at)
+            select(k.id, k.code, k.occurred_at, k.channel, k.campaign)
             .where(and_(*conditions))
-            .order_by(e.occurred_at, e.id)
+            .order_by(k.occurred_at, k.id)
         )
-        rows = self._primary_rows(statement)
         return [
             Click(
-                code=str(p.get("code")),
+                code=code,
                 visitor=visitor,
                 occurred_at=at,
-                channel=p.get("channel"),
-                campaign=p.get("campaign"),
-                id=int(event_id),
+                channel=channel,
+                campaign=campaign,
+                id=int(click_id),
             )
-            for event_id, p, at in rows
+            for click_id, code, at, channel, campaign in self._primary_rows(statement)
         ]
 
     def _primary_rows(self, statement: Select[Any]) -> list[Any]:

@@ -14,18 +14,20 @@ section below, its attribute on `SQLAlchemyUnitOfWork`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import and_, bindparam, false, func, select, true, tuple_, update
+from sqlalchemy import and_, bindparam, false, func, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
+from referralkit.codes import code_key
 from referralkit.context import Signal
 from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
+from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -39,7 +41,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import LedgerEntry
+from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._sqlalchemy_session import Session
 from referralkit.storage._sqlalchemy_tables import Tables
@@ -102,6 +104,7 @@ class Statements:
             cc.created_at, cc.seq
         )
         self.code_owner = select(cc.owner).where(cc.code == p("code"))
+        self.code_by_key = codes_select.where(cc.lookup_key == p("key"))
 
         # -- referrals ------------------------------------------------------------------
         referrals = tables.referrals
@@ -118,6 +121,7 @@ class Statements:
             rc.campaign,
             rc.policy_version,
             rc.channel,
+            rc.qualified_at,
         )
         self.referral_insert: Insert = insert(referrals).on_conflict_do_nothing().returning(rc.seq)
         referrals_select = select(*self.referral_columns)
@@ -149,6 +153,23 @@ class Statements:
             )
             .returning(*self.referral_columns)
         )
+        self.set_qualified = (
+            update(referrals)
+            .where(rc.id == p("rid"))
+            .values(
+                status=p("new_status"),
+                qualified_at=p("new_qualified", type_=rc.qualified_at.type),
+            )
+            .returning(*self.referral_columns)
+        )
+        self.qualified_count_at = select(func.count()).where(
+            rc.referrer == p("referrer"), rc.status == "qualified", rc.qualified_at <= p("at")
+        )
+        self.rejected_for_referee = (
+            referrals_select.where(rc.referee == p("referee"), rc.status == "rejected")
+            .order_by(rc.attributed_at.desc(), rc.seq.desc())
+            .limit(1)
+        )
         self.count_for_code = select(func.count()).where(rc.code == p("code"), standing)
         self.counts_for_referrer = (
             select(rc.status, func.count()).where(rc.referrer == p("referrer")).group_by(rc.status)
@@ -177,6 +198,8 @@ class Statements:
             vc.occurred_at,
             vc.first_order,
             vc.referral_id,
+            vc.order_number,
+            vc.recorded_at,
         )
         self.conversion_insert: Insert = (
             insert(conversions).on_conflict_do_nothing().returning(vc.seq)
@@ -194,6 +217,22 @@ class Statements:
         self.conversions_for_referral = conversions_select.where(
             vc.referral_id == p("referral_id")
         ).order_by(vc.occurred_at, vc.seq)
+        self.conversions_for_referrals = select(
+            vc.occurred_at, vc.seq, *self.conversion_columns
+        ).where(vc.referral_id.in_(p("ids", expanding=True)))
+        self.ordered_count = select(func.count()).where(
+            rc.referrer == p("referrer"),
+            rc.status.in_(("pending", "qualified")),
+            select(vc.seq).where(vc.referral_id == rc.id).exists(),
+        )
+        refunds = tables.refunds
+        fc = refunds.c
+        self.refund_insert: Insert = (
+            insert(refunds).on_conflict_do_nothing().returning(fc.refund_id)
+        )
+        self.refund_by_id = select(
+            fc.order_id, fc.currency, fc.amount_minor, fc.occurred_at, fc.reward_ids
+        ).where(fc.refund_id == p("refund_id"))
 
         # -- rewards and the ledger -------------------------------------------------------
         rewards = tables.rewards
@@ -221,6 +260,11 @@ class Statements:
             wc.proportional,
             wc.clawback_minor,
             wc.clawback_points,
+            wc.netted_minor,
+            wc.recovered_minor,
+            wc.redeemed_order,
+            wc.payout_id,
+            wc.expires_at,
         )
         self.reward_insert: Insert = (
             insert(rewards)
@@ -242,6 +286,11 @@ class Statements:
                 clawback_minor=p("new_clawback"),
                 points=p("new_points"),
                 clawback_points=p("new_clawback_points"),
+                netted_minor=p("new_netted"),
+                recovered_minor=p("new_recovered"),
+                redeemed_order=p("new_redeemed_order", type_=wc.redeemed_order.type),
+                payout_id=p("new_payout_id", type_=wc.payout_id.type),
+                expires_at=p("new_expires_at", type_=wc.expires_at.type),
             )
         )
         self.rewards_for_order = (
@@ -270,6 +319,51 @@ class Statements:
             .where(wc.state != "reversed")
             .group_by(wc.currency)
         )
+        self.rewards_for_referrals = select(wc.seq, *self.reward_columns).where(
+            wc.referral_id.in_(p("ids", expanding=True))
+        )
+        self.rewards_for_referrer_since = (
+            select(*self.reward_columns)
+            .select_from(rewards.join(referrals, rc.id == wc.referral_id))
+            .where(
+                rc.referrer == p("referrer"), wc.state != "reversed", wc.created_at >= p("since")
+            )
+            .order_by(wc.seq)
+        )
+        self.reward_by_coupon = rewards_select.where(
+            wc.coupon_code == p("coupon_code")
+        ).with_for_update()
+        self.outstanding = (
+            rewards_select.where(
+                wc.customer_id == p("customer_id"),
+                wc.currency == p("currency"),
+                wc.clawback_minor > func.coalesce(wc.recovered_minor, 0),
+            )
+            .order_by(wc.seq)
+            .with_for_update()
+        )
+        self.available_rewards = rewards_select.where(wc.state == "available")
+        redemptions = tables.coupon_redemptions
+        self.redemption_insert: Insert = (
+            insert(redemptions).on_conflict_do_nothing().returning(redemptions.c.order_id)
+        )
+        self.redemption_order = select(redemptions.c.order_id).where(
+            redemptions.c.coupon_code == p("coupon_code")
+        )
+        payouts = tables.payouts
+        self.payout_insert: Insert = (
+            insert(payouts).on_conflict_do_nothing().returning(payouts.c.payout_id)
+        )
+        self.payout_rewards = select(payouts.c.reward_ids).where(
+            payouts.c.payout_id == p("payout_id")
+        )
+        settlements = tables.clawback_settlements
+        self.settlement_insert: Insert = (
+            insert(settlements).on_conflict_do_nothing().returning(settlements.c.reference)
+        )
+        self.settlement_amount = select(settlements.c.currency, settlements.c.amount_minor).where(
+            settlements.c.reference == p("reference")
+        )
         ledger = tables.ledger
         lc = ledger.c
         self.ledger_insert = ledger.insert()
@@ -284,17 +378,86 @@ class Statements:
         events = tables.events
         ec = events.c
         self.event_insert = events.insert().returning(ec.id)
-        self.pending_events = (
-            select(ec.id, ec.type, ec.payload, ec.occurred_at)
-            .where(ec.acked == false())
+        self.event_columns = (ec.id, ec.type, ec.payload, ec.occurred_at, ec.attempts)
+        undelivered = and_(ec.acked == false(), ec.dead_at.is_(None))
+        claimable = and_(undelivered, or_(ec.claimable_at.is_(None), ec.claimable_at <= p("now")))
+        events_select = select(*self.event_columns)
+        self.pending_events = events_select.where(undelivered).order_by(ec.id).limit(p("limit"))
+        self.claimable_events = events_select.where(claimable).order_by(ec.id).limit(p("limit"))
+        # One statement decides the claim; on PostgreSQL the rows another claim is taking
+        # are skipped, and each row locked is re-checked against the claimable condition.
+        claimed = (
+            select(ec.id)
+            .where(claimable)
+            .order_by(ec.id)
+            .limit(p("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        self.claim_events = (
+            update(events)
+            .where(ec.id.in_(claimed))
+            .values(
+                claimable_at=p("until", type_=ec.claimable_at.type),
+                worker=p("worker", type_=ec.worker.type),
+                attempts=ec.attempts + 1,
+            )
+            .returning(*self.event_columns)
+        )
+        ids = ec.id.in_(p("ids", expanding=True))
+        self.ack_events = update(events).where(ids, ec.acked == false()).values(acked=true())
+        self.release_events = (
+            update(events)
+            .where(ids, ec.acked == false())
+            .values(claimable_at=p("at", type_=ec.claimable_at.type), worker=None, dead_at=None)
+        )
+        self.dead_letter_events = (
+            update(events)
+            .where(ids, undelivered)
+            .values(dead_at=p("at", type_=ec.dead_at.type), claimable_at=None, worker=None)
+        )
+        self.dead_letters = (
+            events_select.where(ec.acked == false(), ec.dead_at.is_not(None))
             .order_by(ec.id)
             .limit(p("limit"))
         )
-        self.ack_events = (
-            update(events)
-            .where(ec.id.in_(p("ids", expanding=True)), ec.acked == false())
-            .values(acked=true())
+        prunable = (
+            select(ec.id)
+            .where(ec.acked == true(), ec.occurred_at < p("before"))
+            .order_by(ec.id)
+            .limit(p("limit"))
+            .scalar_subquery()
         )
+        self.prune_events = events.delete().where(ec.id.in_(prunable))
+
+        # -- clicks -----------------------------------------------------------------------
+        clicks = tables.clicks
+        kc = clicks.c
+        self.click_insert = clicks.insert().returning(kc.id)
+        self.clicks_for_visitors = (
+            select(kc.id, kc.code, kc.visitor, kc.occurred_at, kc.channel, kc.campaign)
+            .where(
+                kc.visitor.in_(p("visitors", expanding=True)),
+                kc.occurred_at >= p("since"),
+                kc.occurred_at <= p("until"),
+            )
+            .order_by(kc.occurred_at, kc.id)
+        )
+
+        # -- terms and metadata -----------------------------------------------------------
+        versions = tables.policy_versions
+        self.terms_insert: Insert = insert(versions).on_conflict_do_nothing()
+        self.terms_by_version = select(versions.c.definition).where(
+            versions.c.version == p("version")
+        )
+        meta = tables.meta
+        self.meta_insert: Insert = insert(meta).on_conflict_do_nothing()
+        meta_put = insert(meta)
+        self.meta_put = meta_put.on_conflict_do_update(
+            index_elements=[meta.c.name],
+            set_={"value": meta_put.excluded.value, "updated_at": meta_put.excluded.updated_at},
+        )
+        self.meta_by_name = select(meta.c.value).where(meta.c.name == p("name"))
 
         # -- identities -------------------------------------------------------------------
         signals = tables.identity_signals
@@ -322,6 +485,113 @@ class Statements:
             tuple_(sc.kind, sc.digest).in_(p("only", expanding=True))
         )
 
+        self._variants: dict[tuple[Any, ...], Any] = {}
+
+    def _variant(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """The statement built for ``key``, built once: each has only the filters it uses."""
+        found = self._variants.get(key)
+        if found is None:
+            found = self._variants[key] = build()
+        return found
+
+    def _after(self, rc: Any) -> Any:
+        """After the cursor referral's place in (attribution time, id) order.
+
+        An unknown cursor has no place: the comparisons are NULL and the page is empty.
+        """
+        cursor = self.tables.referrals.alias("cursor")
+        at = select(cursor.c.attributed_at).where(cursor.c.id == bindparam("after"))
+        rid = select(cursor.c.id).where(cursor.c.id == bindparam("after"))
+        at_, id_ = at.scalar_subquery(), rid.scalar_subquery()
+        return or_(rc.attributed_at > at_, and_(rc.attributed_at == at_, rc.id > id_))
+
+    def review_page(self, *, after: bool, reason: bool, referrer: bool) -> Any:
+        """The review queue's page, with the cursor and filters given."""
+
+        def build() -> Any:
+            referrals = self.tables.referrals
+            rc = referrals.c
+            where: list[Any] = [rc.status == "review"]
+            if referrer:
+                where.append(rc.referrer == bindparam("referrer"))
+            if reason:
+                value = _elements(self.dialect, rc.reasons)
+                where.append(
+                    select(value.c.value).where(value.c.value == bindparam("reason")).exists()
+                )
+            if after:
+                where.append(self._after(rc))
+            return (
+                select(*self.referral_columns)
+                .where(*where)
+                .order_by(rc.attributed_at, rc.id)
+                .limit(bindparam("limit"))
+            )
+
+        return self._variant(("review", after, reason, referrer), build)
+
+    def friends(self, *, after: bool) -> Any:
+        """A referrer's referees: the standing referral of each, else its latest rejected one."""
+
+        def build() -> Any:
+            referrals = self.tables.referrals
+            rc = referrals.c
+            o = referrals.alias("other")
+            # A rejected row gives way to a standing one, or to a later rejected one.
+            shadowed = (
+                select(o.c.seq)
+                .where(
+                    o.c.referrer == rc.referrer,
+                    o.c.referee == rc.referee,
+                    o.c.seq != rc.seq,
+                    rc.status == "rejected",
+                    or_(
+                        o.c.status != "rejected",
+                        o.c.attributed_at > rc.attributed_at,
+                        and_(o.c.attributed_at == rc.attributed_at, o.c.seq > rc.seq),
+                    ),
+                )
+                .exists()
+            )
+            where = [rc.referrer == bindparam("referrer"), ~shadowed]
+            if after:
+                where.append(self._after(rc))
+            return (
+                select(*self.referral_columns)
+                .where(*where)
+                .order_by(rc.attributed_at, rc.id)
+                .limit(bindparam("limit"))
+            )
+
+        return self._variant(("friends", after), build)
+
+    def available(self, *, kind: bool, currency: bool, after: bool) -> Any:
+        """Available rewards by id, with the filters given."""
+
+        def build() -> Any:
+            wc = self.tables.rewards.c
+            statement = self.available_rewards
+            if kind:
+                statement = statement.where(wc.kind == bindparam("kind"))
+            if currency:
+                statement = statement.where(wc.currency == bindparam("currency"))
+            if after:
+                statement = statement.where(wc.id > bindparam("after"))
+            return statement.order_by(wc.id).limit(bindparam("limit"))
+
+        return self._variant(("available", kind, currency, after), build)
+
+    def pending(self, *, at: bool) -> Any:
+        """Undelivered events, or only those claimable at ``now``."""
+        return self.claimable_events if at else self.pending_events
+
+
+def _elements(dialect: str, document: Any) -> Any:
+    """The text elements of a JSON array, as a table with a ``value`` column."""
+    if dialect == "postgresql":
+        return func.jsonb_array_elements_text(document).table_valued("value")
+    return func.json_each(document).table_valued("value")
+
 
 # -- row decoders ----------------------------------------------------------------------
 
@@ -340,7 +610,7 @@ def _code_row(row: Sequence[Any]) -> ReferralCode:
 
 
 def _referral_row(row: Sequence[Any]) -> Referral:
-    rid, code, referrer, referee, status, reasons, at, campaign, version, channel = row
+    rid, code, referrer, referee, status, reasons, at, campaign, version, channel, qualified = row
     return Referral(
         id=rid,
         code=code,
@@ -352,11 +622,23 @@ def _referral_row(row: Sequence[Any]) -> Referral:
         campaign=campaign,
         policy_version=version,
         channel=channel,
+        qualified_at=qualified,
     )
 
 
 def _conversion_row(row: Sequence[Any]) -> Conversion:
-    order_id, referee, currency, amount, refunded, occurred_at, first_order, referral_id = row
+    (
+        order_id,
+        referee,
+        currency,
+        amount,
+        refunded,
+        occurred_at,
+        first_order,
+        referral_id,
+        order_number,
+        recorded_at,
+    ) = row
     return Conversion(
         order_id=order_id,
         referee=referee,
@@ -365,6 +647,8 @@ def _conversion_row(row: Sequence[Any]) -> Conversion:
         first_order=bool(first_order),
         referral_id=referral_id,
         refunded=money_from_minor(refunded, currency) if refunded else None,
+        order_number=int(order_number),
+        recorded_at=recorded_at,
     )
 
 
@@ -392,6 +676,11 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         proportional,
         clawback,
         clawback_points,
+        netted,
+        recovered,
+        redeemed_order,
+        payout_id,
+        expires_at,
     ) = row
     return Reward(
         id=rid,
@@ -415,6 +704,11 @@ def _reward_row(row: Sequence[Any]) -> Reward:
         proportional=bool(proportional),
         clawback=money_from_minor_or_none(clawback, currency),
         clawback_points=int(clawback_points),
+        netted=money_from_minor_or_none(netted, currency),
+        recovered=money_from_minor_or_none(recovered, currency),
+        redeemed_order=redeemed_order,
+        payout_id=payout_id,
+        expires_at=expires_at,
     )
 
 
@@ -450,6 +744,7 @@ class SQLAlchemyCodes(_Repo):
                 "created_at": code.created_at,
                 "expires_at": code.expires_at,
                 "max_uses": code.max_uses,
+                "lookup_key": code_key(code.code),
             },
         ).first()
         if created is not None:
@@ -464,6 +759,15 @@ class SQLAlchemyCodes(_Repo):
     def get(self, code: str) -> ReferralCode | None:
         """The code with this text."""
         row = self._s.run(self._q.code_by_code, {"code": code}).first()
+        if row is None:
+            return None
+        found = _code_row(row)
+        self._s.locks.owners[found.code] = found.owner
+        return found
+
+    def find(self, key: str) -> ReferralCode | None:
+        """The code whose key (`referralkit.codes.code_key` of its text) is ``key``."""
+        row = self._s.run(self._q.code_by_key, {"key": key}).first()
         if row is None:
             return None
         found = _code_row(row)
@@ -540,6 +844,52 @@ class SQLAlchemyReferrals(_Repo):
         if row is None:
             raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
         return _referral_row(row)
+
+    def set_qualified(self, referral_id: str, qualified_at: datetime | None) -> Referral:
+        """Qualify the referral from ``qualified_at``, or set it back to pending with None."""
+        status = ReferralStatus.PENDING if qualified_at is None else ReferralStatus.QUALIFIED
+        row = self._s.run(
+            self._q.set_qualified,
+            {"rid": referral_id, "new_status": status.value, "new_qualified": qualified_at},
+        ).first()
+        if row is None:
+            raise UnknownReferral(f"no referral {referral_id!r}", value=referral_id)
+        return _referral_row(row)
+
+    def qualified_count_at(self, referrer: str, at: datetime) -> int:
+        """Referrals qualified by ``at``, under the referrer's lock (tiers)."""
+        self._s.locks.customer(referrer)
+        return int(
+            self._s.run(self._q.qualified_count_at, {"referrer": referrer, "at": at}).scalar_one()
+        )
+
+    def review_page(
+        self, limit: int, *, after: str | None, reason: str | None, referrer: str | None
+    ) -> list[Referral]:
+        """A page of the review queue by (attribution time, id), after the cursor."""
+        statement = self._q.review_page(
+            after=after is not None, reason=reason is not None, referrer=referrer is not None
+        )
+        params = {"limit": limit, "after": after, "reason": reason, "referrer": referrer}
+        rows = self._s.rows(statement, {k: v for k, v in params.items() if v is not None})
+        return [_referral_row(r) for r in rows]
+
+    def friends(self, referrer: str, *, after: str | None, limit: int) -> list[Referral]:
+        """A page of the referrer's referees, one referral each, after the cursor."""
+        statement = self._q.friends(after=after is not None)
+        params: dict[str, Any] = {"referrer": referrer, "limit": limit}
+        if after is not None:
+            params["after"] = after
+        return [_referral_row(r) for r in self._s.rows(statement, params)]
+
+    def rejected_for_referee(self, referee: str) -> Referral | None:
+        """The referee's most recent rejected referral."""
+        row = self._s.run(self._q.rejected_for_referee, {"referee": referee}).first()
+        return None if row is None else _referral_row(row)
+
+    def ordered_count(self, referrer: str) -> int:
+        """The referrer's accepted referrals with an order."""
+        return int(self._s.run(self._q.ordered_count, {"referrer": referrer}).scalar_one())
 
     def count_for_code(self, code: str) -> int:
         """Standing referrals made with the code, under its owner's lock (its uses)."""
@@ -631,6 +981,8 @@ class SQLAlchemyConversions(_Repo):
                 "occurred_at": conversion.occurred_at,
                 "first_order": conversion.first_order,
                 "referral_id": conversion.referral_id,
+                "order_number": conversion.order_number,
+                "recorded_at": conversion.recorded_at,
             },
         ).first()
         if created is not None:
@@ -664,6 +1016,59 @@ class SQLAlchemyConversions(_Repo):
         rows = self._s.rows(self._q.conversions_for_referral, {"referral_id": referral_id})
         return [_conversion_row(r) for r in rows]
 
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Conversion]:
+        """The orders of any of these referrals, oldest first."""
+        rows = _rows_for_ids(self._s, self._q.conversions_for_referrals, referral_ids)
+        return [_conversion_row(r[2:]) for r in rows]
+
+    def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
+        """Record a refund unless its id exists; returns the stored one and whether new."""
+        created = self._s.run(
+            self._q.refund_insert,
+            {
+                "refund_id": refund.refund_id,
+                "order_id": refund.order_id,
+                "currency": refund.amount.currency,
+                "amount_minor": to_minor_units(refund.amount),
+                "occurred_at": refund.occurred_at,
+                "reward_ids": list(refund.reward_ids),
+            },
+        ).first()
+        if created is not None:
+            return refund, True
+        order_id, currency, amount, occurred_at, reward_ids = _one(
+            self._s.run(self._q.refund_by_id, {"refund_id": refund.refund_id}).first(),
+            refund.refund_id,
+        )
+        stored = RefundRecord(
+            refund_id=refund.refund_id,
+            order_id=order_id,
+            amount=money_from_minor(amount, currency),
+            occurred_at=occurred_at,
+            reward_ids=tuple(reward_ids),
+        )
+        return stored, False
+
+
+def _one(row: Any, key: str) -> Any:
+    """The row an ``ON CONFLICT DO NOTHING`` proved exists."""
+    if row is None:  # pragma: no cover - the conflict proves it exists
+        raise StorageError(f"{key!r} vanished", value=key)
+    return row
+
+
+def _rows_for_ids(session: Session, statement: Any, ids: Sequence[str]) -> list[Any]:
+    """Rows of ``statement`` (an ``ids`` IN list) for ``ids``, by their first two columns.
+
+    Batches of `_CHUNK` ids: one query for any page a program asks for.
+    """
+    wanted = list(dict.fromkeys(ids))
+    rows: list[Any] = []
+    for start in range(0, len(wanted), _CHUNK):
+        rows += session.rows(statement, {"ids": wanted[start : start + _CHUNK]})
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return rows
+
 
 # -- rewards and the ledger ------------------------------------------------------------
 
@@ -693,6 +1098,11 @@ def _reward_values(r: Reward) -> dict[str, Any]:
         "proportional": r.proportional,
         "clawback_minor": _minor(r.clawback),
         "clawback_points": r.clawback_points,
+        "netted_minor": _minor(r.netted),
+        "recovered_minor": _minor(r.recovered),
+        "redeemed_order": r.redeemed_order,
+        "payout_id": r.payout_id,
+        "expires_at": r.expires_at,
     }
 
 
@@ -730,6 +1140,11 @@ class SQLAlchemyRewards(_Repo):
                 "new_clawback": _minor(reward.clawback),
                 "new_points": reward.points,
                 "new_clawback_points": reward.clawback_points,
+                "new_netted": _minor(reward.netted),
+                "new_recovered": _minor(reward.recovered),
+                "new_redeemed_order": reward.redeemed_order,
+                "new_payout_id": reward.payout_id,
+                "new_expires_at": reward.expires_at,
             },
         )
 
@@ -748,6 +1163,11 @@ class SQLAlchemyRewards(_Repo):
         """The referral's rewards in grant order, locked for update."""
         rows = self._s.rows(self._q.rewards_for_referral, {"referral_id": referral_id})
         return [_reward_row(r) for r in rows]
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Reward]:
+        """The rewards of any of these referrals, in grant order."""
+        rows = _rows_for_ids(self._s, self._q.rewards_for_referrals, referral_ids)
+        return [_reward_row(r[1:]) for r in rows]
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
         """Held rewards due at ``now``, skipping any another unit of work is releasing."""
@@ -788,6 +1208,91 @@ class SQLAlchemyRewards(_Repo):
                 money[currency] = money_from_minor(int(minor), currency)
         return money, points
 
+    def for_referrer_since(self, referrer: str, since: datetime) -> list[Reward]:
+        """Rewards not reversed under the referrer's referrals since ``since``, under its lock."""
+        self._s.locks.customer(referrer)
+        rows = self._s.rows(
+            self._q.rewards_for_referrer_since, {"referrer": referrer, "since": since}
+        )
+        return [_reward_row(r) for r in rows]
+
+    def by_coupon(self, coupon_code: str) -> Reward | None:
+        """The coupon reward, locked for update (a redemption decides on it)."""
+        row = self._s.run(self._q.reward_by_coupon, {"coupon_code": coupon_code}).first()
+        return None if row is None else _reward_row(row)
+
+    def add_redemption(
+        self, coupon_code: str, order_id: str, customer_id: str, at: datetime
+    ) -> tuple[str, bool]:
+        """Record the coupon's use on an order, once per coupon (its primary key)."""
+        created = self._s.run(
+            self._q.redemption_insert,
+            {
+                "coupon_code": coupon_code,
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "redeemed_at": at,
+            },
+        ).first()
+        if created is not None:
+            return order_id, True
+        row = _one(
+            self._s.run(self._q.redemption_order, {"coupon_code": coupon_code}).first(),
+            coupon_code,
+        )
+        return str(row[0]), False
+
+    def available(
+        self, *, kind: str | None, currency: str | None, after: str | None, limit: int
+    ) -> list[Reward]:
+        """Available rewards across customers, by id after ``after``."""
+        statement = self._q.available(
+            kind=kind is not None, currency=currency is not None, after=after is not None
+        )
+        params = {"kind": kind, "currency": currency, "after": after, "limit": limit}
+        rows = self._s.rows(statement, {k: v for k, v in params.items() if v is not None})
+        return [_reward_row(r) for r in rows]
+
+    def outstanding(self, customer_id: str, currency: str) -> list[Reward]:
+        """Unrecovered clawbacks, oldest first, under the customer's lock, locked for update."""
+        self._s.locks.customer(customer_id)
+        rows = self._s.rows(self._q.outstanding, {"customer_id": customer_id, "currency": currency})
+        return [_reward_row(r) for r in rows]
+
+    def add_payout(
+        self, payout_id: str, reward_ids: Sequence[str], at: datetime
+    ) -> tuple[tuple[str, ...], bool]:
+        """Record a payout batch once under its id."""
+        created = self._s.run(
+            self._q.payout_insert,
+            {"payout_id": payout_id, "reward_ids": list(reward_ids), "created_at": at},
+        ).first()
+        if created is not None:
+            return tuple(reward_ids), True
+        row = _one(self._s.run(self._q.payout_rewards, {"payout_id": payout_id}).first(), payout_id)
+        return tuple(row[0]), False
+
+    def add_settlement(
+        self, reference: str, customer_id: str, amount: Money, at: datetime
+    ) -> tuple[Money, bool]:
+        """Record a clawback collected outside, once per reference."""
+        created = self._s.run(
+            self._q.settlement_insert,
+            {
+                "reference": reference,
+                "customer_id": customer_id,
+                "currency": amount.currency,
+                "amount_minor": to_minor_units(amount),
+                "settled_at": at,
+            },
+        ).first()
+        if created is not None:
+            return amount, True
+        currency, minor = _one(
+            self._s.run(self._q.settlement_amount, {"reference": reference}).first(), reference
+        )
+        return money_from_minor(int(minor), currency), False
+
 
 # -- events --------------------------------------------------------------------------
 
@@ -805,18 +1310,147 @@ class SQLAlchemyEvents(_Repo):
         ).scalar_one()
         return Event(id=int(event_id), type=type, payload=dict(payload), occurred_at=occurred_at)
 
-    def pending(self, limit: int) -> list[Event]:
-        """Unacknowledged events, oldest first."""
-        rows = self._s.rows(self._q.pending_events, {"limit": limit})
-        return [Event(id=int(i), type=t, payload=p, occurred_at=o) for i, t, p, o in rows]
+    def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
+        """Undelivered events oldest first (with ``now``, only those claimable then)."""
+        params: dict[str, Any] = {"limit": limit}
+        if now is not None:
+            params["now"] = now
+        rows = self._s.rows(self._q.pending(at=now is not None), params)
+        return [_event_row(r) for r in rows]
 
     def ack(self, event_ids: Iterable[int]) -> int:
         """Mark events delivered; returns how many were pending."""
+        return self._each_chunk(self._q.ack_events, event_ids, {})
+
+    def claim(
+        self, limit: int, now: datetime, until: datetime, worker: str | None = None
+    ) -> list[Event]:
+        """Lease up to ``limit`` claimable events in one statement (rows being claimed skipped)."""
+        rows = self._s.rows(
+            self._q.claim_events, {"now": now, "until": until, "worker": worker, "limit": limit}
+        )
+        return sorted((_event_row(r) for r in rows), key=lambda e: e.id)
+
+    def release(self, event_ids: Iterable[int], at: datetime) -> int:
+        """Hand events back, claimable again from ``at``."""
+        return self._each_chunk(self._q.release_events, event_ids, {"at": at})
+
+    def dead_letter(self, event_ids: Iterable[int], at: datetime) -> int:
+        """Give undelivered events up at ``at``."""
+        return self._each_chunk(self._q.dead_letter_events, event_ids, {"at": at})
+
+    def dead_letters(self, limit: int) -> list[Event]:
+        """Events given up and not acknowledged since, oldest first."""
+        return [_event_row(r) for r in self._s.rows(self._q.dead_letters, {"limit": limit})]
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` acknowledged events from before ``before``."""
+        return int(self._s.run(self._q.prune_events, {"before": before, "limit": limit}).rowcount)
+
+    def _each_chunk(self, statement: Any, event_ids: Iterable[int], params: dict[str, Any]) -> int:
         ids = sorted({int(i) for i in event_ids})
-        acked = 0
+        changed = 0
         for start in range(0, len(ids), _CHUNK):
-            acked += self._s.run(self._q.ack_events, {"ids": ids[start : start + _CHUNK]}).rowcount
-        return acked
+            chunk = {**params, "ids": ids[start : start + _CHUNK]}
+            changed += self._s.run(statement, chunk).rowcount
+        return changed
+
+
+def _event_row(row: Sequence[Any]) -> Event:
+    event_id, type_, payload, occurred_at, attempts = row
+    return Event(
+        id=int(event_id),
+        type=type_,
+        payload=payload,
+        occurred_at=occurred_at,
+        attempts=int(attempts),
+    )
+
+
+# -- clicks --------------------------------------------------------------------------
+
+
+class SQLAlchemyClicks(_Repo):
+    """`referralkit.protocols.ClickRepository` in SQL."""
+
+    __slots__ = ()
+
+    def add(self, click: Click) -> Click:
+        """Store the click; its id comes from the table's sequence."""
+        click_id = self._s.run(
+            self._q.click_insert,
+            {
+                "code": click.code,
+                "visitor": click.visitor,
+                "occurred_at": click.occurred_at,
+                "channel": click.channel,
+                "campaign": click.campaign,
+            },
+        ).scalar_one()
+        return attrs.evolve(click, id=int(click_id))
+
+    def for_visitor(
+        self, visitors: Collection[str], since: datetime, until: datetime
+    ) -> list[Click]:
+        """Clicks under any of ``visitors`` in ``[since, until]``, oldest first, then by id."""
+        keys = list(dict.fromkeys(visitors))
+        if not keys:
+            return []
+        rows = self._s.rows(
+            self._q.clicks_for_visitors, {"visitors": keys, "since": since, "until": until}
+        )
+        return [
+            Click(
+                id=int(i),
+                code=code,
+                visitor=visitor,
+                occurred_at=at,
+                channel=channel,
+                campaign=campaign,
+            )
+            for i, code, visitor, at, channel, campaign in rows
+        ]
+
+
+# -- terms and metadata --------------------------------------------------------------
+
+
+class SQLAlchemyTerms(_Repo):
+    """`referralkit.protocols.TermsRepository` in SQL."""
+
+    __slots__ = ()
+
+    def add(self, version: str, definition: str, at: datetime) -> str:
+        """Record the definition unless recorded; returns the stored one."""
+        self._s.run(
+            self._q.terms_insert, {"version": version, "definition": definition, "created_at": at}
+        )
+        return str(_one(self.get(version), version))
+
+    def get(self, version: str) -> str | None:
+        """The definition recorded under ``version``."""
+        found = self._s.run(self._q.terms_by_version, {"version": version}).scalar()
+        return None if found is None else str(found)
+
+
+class SQLAlchemyMeta(_Repo):
+    """`referralkit.protocols.MetaRepository` in SQL."""
+
+    __slots__ = ()
+
+    def add(self, name: str, value: str, at: datetime) -> str:
+        """Record ``value`` unless a value is recorded (the primary key decides)."""
+        self._s.run(self._q.meta_insert, {"name": name, "value": value, "updated_at": at})
+        return str(_one(self.get(name), name))
+
+    def put(self, name: str, value: str, at: datetime) -> None:
+        """Record ``value``, replacing any value before."""
+        self._s.run(self._q.meta_put, {"name": name, "value": value, "updated_at": at})
+
+    def get(self, name: str) -> str | None:
+        """The value recorded under ``name``."""
+        found = self._s.run(self._q.meta_by_name, {"name": name}).scalar()
+        return None if found is None else str(found)
 
 
 # -- identities ----------------------------------------------------------------------
@@ -896,6 +1530,9 @@ class SQLAlchemyUnitOfWork:
     rewards: SQLAlchemyRewards
     events: SQLAlchemyEvents
     identities: SQLAlchemyIdentities
+    terms: SQLAlchemyTerms
+    clicks: SQLAlchemyClicks
+    meta: SQLAlchemyMeta
 
     @classmethod
     def on(cls, session: Session, statements: Statements) -> SQLAlchemyUnitOfWork:
@@ -907,4 +1544,7 @@ class SQLAlchemyUnitOfWork:
             SQLAlchemyRewards(session, statements),
             SQLAlchemyEvents(session, statements),
             SQLAlchemyIdentities(session, statements),
+            SQLAlchemyTerms(session, statements),
+            SQLAlchemyClicks(session, statements),
+            SQLAlchemyMeta(session, statements),
         )

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     false,
     text,
 )
@@ -176,6 +177,13 @@ class Tables:
     ledger: Table
     events: Table
     identity_signals: Table
+    refunds: Table
+    coupon_redemptions: Table
+    payouts: Table
+    clawback_settlements: Table
+    policy_versions: Table
+    clicks: Table
+    meta: Table
 
     @property
     def version_table(self) -> str:
@@ -192,6 +200,13 @@ class Tables:
             self.ledger,
             self.events,
             self.identity_signals,
+            self.refunds,
+            self.coupon_redemptions,
+            self.payouts,
+            self.clawback_settlements,
+            self.policy_versions,
+            self.clicks,
+            self.meta,
         )
 
 
@@ -200,7 +215,7 @@ def _seq() -> Column[int]:
 
 
 def _codes(md: MetaData, p: str) -> Table:
-    return Table(
+    table = Table(
         f"{p}codes",
         md,
         _seq(),
@@ -211,8 +226,12 @@ def _codes(md: MetaData, p: str) -> Table:
         Column("created_at", UTCDateTime, nullable=False),
         Column("expires_at", UTCDateTime),
         Column("max_uses", Integer),
+        # `referralkit.codes.code_key` of the text: case, spaces and dashes make no new code.
+        Column("lookup_key", IdText),
         UniqueConstraint("owner", "campaign"),
     )
+    Index(f"{p}codes_by_key", table.c.lookup_key, unique=True)
+    return table
 
 
 def _referrals(md: MetaData, p: str, codes: Table) -> Table:
@@ -230,9 +249,11 @@ def _referrals(md: MetaData, p: str, codes: Table) -> Table:
         Column("campaign", IdText, nullable=False),
         Column("policy_version", IdText, nullable=False),
         Column("channel", IdText),
+        Column("qualified_at", UTCDateTime),
     )
     c = table.c
     standing = c.status != "rejected"
+    qualified = c.status == "qualified"
     Index(
         f"{p}referrals_one_standing_per_referee",
         c.referee,
@@ -244,6 +265,15 @@ def _referrals(md: MetaData, p: str, codes: Table) -> Table:
     Index(f"{p}referrals_by_status", c.status, c.attributed_at)
     Index(f"{p}referrals_by_code", c.code)
     Index(f"{p}referrals_by_time", c.attributed_at)
+    Index(
+        f"{p}referrals_qualified",
+        c.referrer,
+        c.qualified_at,
+        postgresql_where=qualified,
+        sqlite_where=qualified,
+    )
+    Index(f"{p}referrals_by_referee", c.referee, c.attributed_at)
+    Index(f"{p}referrals_by_referrer_referee", c.referrer, c.referee)
     return table
 
 
@@ -260,6 +290,8 @@ def _conversions(md: MetaData, p: str, referrals: Table) -> Table:
         Column("occurred_at", UTCDateTime, nullable=False),
         Column("first_order", Boolean, nullable=False),
         Column("referral_id", IdText, ForeignKey(referrals.c.id)),
+        Column("order_number", BigInteger, nullable=False, server_default=text("0")),
+        Column("recorded_at", UTCDateTime),
     )
     Index(f"{p}conversions_by_referee", table.c.referee)
     Index(f"{p}conversions_by_referral", table.c.referral_id, table.c.occurred_at)
@@ -293,14 +325,29 @@ def _rewards(md: MetaData, p: str, referrals: Table, conversions: Table) -> Tabl
         Column("proportional", Boolean, nullable=False),
         Column("clawback_minor", BigInteger),
         Column("clawback_points", BigInteger, nullable=False, server_default=text("0")),
+        Column("netted_minor", BigInteger),
+        Column("recovered_minor", BigInteger),
+        Column("redeemed_order", IdText),
+        Column("payout_id", IdText),
+        Column("expires_at", UTCDateTime),
         UniqueConstraint("customer_id", "key"),
     )
     c = table.c
     held = c.state == "held"
+    coupon = c.coupon_code.is_not(None)
+    available = c.state == "available"
     Index(f"{p}rewards_by_order", c.order_id)
     Index(f"{p}rewards_by_customer", c.customer_id)
     Index(f"{p}rewards_by_referral", c.referral_id)
     Index(f"{p}rewards_due", c.hold_until, postgresql_where=held, sqlite_where=held)
+    Index(
+        f"{p}rewards_by_coupon",
+        c.coupon_code,
+        unique=True,
+        postgresql_where=coupon,
+        sqlite_where=coupon,
+    )
+    Index(f"{p}rewards_available", c.id, postgresql_where=available, sqlite_where=available)
     return table
 
 
@@ -331,18 +378,22 @@ def _events(md: MetaData, p: str) -> Table:
         Column("payload", Document, nullable=False),
         Column("occurred_at", UTCDateTime, nullable=False),
         Column("acked", Boolean, nullable=False, server_default=false()),
+        # A claim: how many so far, when the event may next be claimed (a lease's end
+        # or a retry's), who holds the lease; when it was given up (a dead letter).
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("claimable_at", UTCDateTime),
+        Column("worker", IdText),
+        Column("dead_at", UTCDateTime),
+        sqlite_autoincrement=True,  # ids only grow: a pruned event's id is never reused
     )
     c = table.c
-    pending = c.acked == false()
-    click = c.type == "click"
-    Index(f"{p}events_pending", c.id, postgresql_where=pending, sqlite_where=pending)
-    Index(f"{p}events_by_type", c.type, c.occurred_at)
+    undelivered = and_(c.acked == false(), c.dead_at.is_(None))
     Index(
-        f"{p}events_click_visitor",
-        c.payload["visitor"].as_string(),
-        c.occurred_at,
-        postgresql_where=click,
-        sqlite_where=click,
+        f"{p}events_undelivered",
+        c.id,
+        c.claimable_at,
+        postgresql_where=undelivered,
+        sqlite_where=undelivered,
     )
     return table
 
@@ -357,6 +408,41 @@ def _identity_signals(md: MetaData, p: str) -> Table:
         PrimaryKeyConstraint("customer_id", "kind", "digest"),
     )
     Index(f"{p}identity_signals_by_digest", table.c.kind, table.c.digest)
+    return table
+
+
+def _keyed(md: MetaData, name: str, key: str, *columns: Column[Any]) -> Table:
+    """A table of facts recorded once under ``key`` (its primary key)."""
+    return Table(name, md, Column(key, IdText, primary_key=True), *columns)
+
+
+def _refunds(md: MetaData, p: str, conversions: Table) -> Table:
+    return _keyed(
+        md,
+        f"{p}refunds",
+        "refund_id",
+        Column("order_id", IdText, ForeignKey(conversions.c.order_id), nullable=False),
+        Column("currency", IdText, nullable=False),
+        Column("amount_minor", BigInteger, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("reward_ids", Document, nullable=False),
+    )
+
+
+def _clicks(md: MetaData, p: str) -> Table:
+    table = Table(
+        f"{p}clicks",
+        md,
+        Column("id", Serial, primary_key=True, autoincrement=True),
+        Column("code", IdText, nullable=False),
+        Column("visitor", IdText, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("channel", IdText),
+        Column("campaign", IdText),
+        sqlite_autoincrement=True,
+    )
+    Index(f"{p}clicks_by_visitor", table.c.visitor, table.c.occurred_at)
+    Index(f"{p}clicks_by_time", table.c.occurred_at)
     return table
 
 
@@ -380,4 +466,44 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
         ledger=_ledger(md, prefix, rewards),
         events=_events(md, prefix),
         identity_signals=_identity_signals(md, prefix),
+        refunds=_refunds(md, prefix, conversions),
+        coupon_redemptions=_keyed(
+            md,
+            f"{prefix}coupon_redemptions",
+            "coupon_code",
+            Column("order_id", IdText, nullable=False),
+            Column("customer_id", IdText, nullable=False),
+            Column("redeemed_at", UTCDateTime, nullable=False),
+        ),
+        payouts=_keyed(
+            md,
+            f"{prefix}payouts",
+            "payout_id",
+            Column("reward_ids", Document, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+        ),
+        clawback_settlements=_keyed(
+            md,
+            f"{prefix}clawback_settlements",
+            "reference",
+            Column("customer_id", IdText, nullable=False),
+            Column("currency", IdText, nullable=False),
+            Column("amount_minor", BigInteger, nullable=False),
+            Column("settled_at", UTCDateTime, nullable=False),
+        ),
+        policy_versions=_keyed(
+            md,
+            f"{prefix}policy_versions",
+            "version",
+            Column("definition", IdText, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+        ),
+        clicks=_clicks(md, prefix),
+        meta=_keyed(
+            md,
+            f"{prefix}meta",
+            "name",
+            Column("value", IdText, nullable=False),
+            Column("updated_at", UTCDateTime, nullable=False),
+        ),
     )
