@@ -247,13 +247,12 @@ class _Floor:
                 sql, params, many = step
                 rows = self.execute(sql, params, many)
                 if "SKIP LOCKED" in sql:
-                    self.release(steps[k + 1 : k + 4], rows, params["now"])
+                    self.release(steps[k + 1 : k + 1 + len(_RELEASE_ROLES)], rows, params["now"])
                     releasing = True
 
     def release(self, texts: list[Step], rows: list[Any], now: datetime) -> None:
         """As the store does: release the rows this worker got (the others skip them)."""
-        update, ledger, event = (step[0] for step in texts if step is not None)
-        by_role = {"update": update, "ledger": ledger, "event": event}
+        by_role = dict(zip(_RELEASE_ROLES, (s[0] for s in texts if s is not None), strict=True))
         for row in rows:
             for role, params, many in _release_row(row, now):
                 self.execute(by_role[role], params, many)
@@ -277,11 +276,17 @@ def floor_worker(  # noqa: PLR0917 - the pool passes arguments by position
     return start, end
 
 
+#: The statements of one reward's release: its state, two entries, an event, then the
+#: debts it may net against (under the customer's lock).
+_RELEASE_ROLES = ("update", "ledger", "event", "lock", "debts")
+
+
 def _release_row(row: tuple[Any, ...], now: datetime) -> list[tuple[str, Any, bool]]:
     """One due reward's release, as the store writes it: its state, two entries, an event."""
     (rid, _key, referral_id, beneficiary, customer, kind, currency, amount, _granted, points,
      _gp, _state, order_id, policy, _expl, _created, hold_until, perk, coupon, _prop,
-     clawback, clawback_points) = row  # fmt: skip
+     clawback, clawback_points, netted, recovered, redeemed, payout, expires) = row  # fmt: skip
+    lock = int.from_bytes(hashlib.blake2b(customer.encode(), digest_size=8).digest(), "big") >> 1
     entry = {"reward_id": rid, "customer_id": customer, "currency": currency, "reason": "release"}
     payload = {
         "reward_id": rid,
@@ -308,6 +313,11 @@ def _release_row(row: tuple[Any, ...], now: datetime) -> list[tuple[str, Any, bo
                 "new_clawback": clawback,
                 "new_points": points,
                 "new_clawback_points": clawback_points,
+                "new_netted": netted,
+                "new_recovered": recovered,
+                "new_redeemed_order": redeemed,
+                "new_payout_id": payout,
+                "new_expires_at": expires,
             },
             False,
         ),
@@ -336,6 +346,8 @@ def _release_row(row: tuple[Any, ...], now: datetime) -> list[tuple[str, Any, bo
             {"type": "reward.available", "payload": Jsonb(payload), "occurred_at": now},
             False,
         ),
+        ("lock", {"key": lock}, False),
+        ("debts", {"customer_id": customer, "currency": currency, "coalesce_1": 0}, False),
     ]
 
 
@@ -455,11 +467,10 @@ def generate(url: str, referrals: int) -> None:
                 " FROM referralkit_referrals WHERE status = 'qualified') AS r"
             )
         conn.execute(
-            "INSERT INTO referralkit_events (type, payload, occurred_at, acked)"
-            " SELECT 'click', jsonb_build_object('campaign', c.campaign,"
-            f" 'channel', ({channels})[s.n % 7 + 1], 'code', c.code,"
-            " 'visitor', 'v' || lpad(s.n::text, 9, '0')),"
-            f" {t0} + interval '59 days' + (s.n * 366.0 / {referrals * 2}) * interval '1 day', true"
+            "INSERT INTO referralkit_clicks (code, visitor, occurred_at, channel, campaign)"
+            " SELECT c.code, 'v' || lpad(s.n::text, 9, '0'),"
+            f" {t0} + interval '59 days' + (s.n * 366.0 / {referrals * 2}) * interval '1 day',"
+            f" ({channels})[s.n % 7 + 1], c.campaign"
             f" FROM (SELECT n, {_h('n', 10)} % {referrers} AS who"
             f" FROM generate_series(0, {referrals * 2 - 1}) AS n) AS s"
             " JOIN referralkit_codes AS c ON c.code = 'C' || lpad(s.who::text, 8, '0')"
@@ -520,12 +531,12 @@ def floor_figures(dsn: str) -> tuple[float, dict[str, Any]]:
     (participants,) = q(
         "SELECT count(DISTINCT owner) FROM referralkit_codes WHERE code IN ("
         " SELECT code FROM referralkit_referrals WHERE status <> 'rejected'"
-        " UNION SELECT payload->>'code' FROM referralkit_events WHERE type = 'click')"
+        " UNION SELECT code FROM referralkit_clicks)"
     ).fetchone()
-    (clicks,) = q("SELECT count(*) FROM referralkit_events WHERE type = 'click'").fetchone()
-    orders = (
+    (clicks,) = q("SELECT count(*) FROM referralkit_clicks").fetchone()
+    orders = (  # an order refunded in full converts nobody
         "(SELECT referral_id, count(*) AS n FROM referralkit_conversions"
-        " WHERE referral_id IS NOT NULL GROUP BY referral_id)"
+        " WHERE referral_id IS NOT NULL AND amount_minor > refunded_minor GROUP BY referral_id)"
     )
     funnel = (
         "SELECT {k} AS k, count(*), count(*) FILTER (WHERE r.status = 'rejected'),"
@@ -548,9 +559,12 @@ def floor_figures(dsn: str) -> tuple[float, dict[str, Any]]:
         "SELECT count(*), sum(c.amount_minor), sum(c.refunded_minor) FROM referralkit_referrals r"
         " JOIN referralkit_conversions c ON c.referral_id = r.id WHERE r.status <> 'rejected'"
     ).fetchone()
-    (cost,) = q(
-        "SELECT sum(w.amount_minor) FROM referralkit_referrals r JOIN referralkit_rewards w"
-        " ON w.referral_id = r.id WHERE r.status <> 'rejected' AND w.state <> 'reversed'"
+    (cost,) = q(  # a reversed reward costs its clawback; recoveries come off
+        "SELECT sum(CASE WHEN w.state = 'reversed' THEN w.clawback_minor"
+        " ELSE coalesce(w.amount_minor, 0) END - coalesce(w.recovered_minor, 0))"
+        " FROM referralkit_referrals r JOIN referralkit_rewards w ON w.referral_id = r.id"
+        " WHERE r.status <> 'rejected'"
+        " AND (w.state <> 'reversed' OR w.clawback_minor IS NOT NULL)"
     ).fetchone()
     week = "to_char(date_trunc('week', r.attributed_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
     cohorts = q(funnel.format(k=week) + " GROUP BY 1 ORDER BY 1").fetchall()
