@@ -387,9 +387,18 @@ def write_json_schema(target: str | os.PathLike[str] | IO[str] | None = None) ->
     if target is None:
         return text
     if isinstance(target, str | os.PathLike):
-        Path(target).write_text(text, encoding="utf-8")
-    else:
+        try:
+            Path(target).write_text(text, encoding="utf-8")
+        except (OSError, TypeError, ValueError) as exc:  # a directory, a NUL, bytes in a PathLike
+            raise ConfigError(
+                f"cannot write the schema to {target!r}: {exc}", value=target
+            ) from exc
+    elif callable(getattr(target, "write", None)):
         target.write(text)
+    else:
+        raise ConfigError(
+            f"target is a file path or a text stream, not {type(target).__name__}", value=target
+        )
     return text
 
 
@@ -454,6 +463,12 @@ def program_kwargs(config: ProgramConfig) -> dict[str, Any]:
     policy and guard once; later calls build afresh, so two programs never share
     guard or policy objects.
     """
+    if not isinstance(config, ProgramConfig):
+        raise ConfigError(
+            "program_kwargs takes a ProgramConfig (load one with ProgramConfig.from_dict), "
+            f"not {type(config).__name__}",
+            value=config,
+        )
     kept = config._built.take()  # noqa: SLF001 - kept by this module's own check()
     return _build(config) if kept is None else kept
 

@@ -98,7 +98,9 @@ def link(
     """`referralkit.ReferralProgram.link`."""
     canonical, owned = _linked_code(core, code)
     channel = opt_name("channel", channel)
-    chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
+    # "" reads as no campaign; anything else that is not a name is refused, falsy or not
+    campaign = None if campaign == "" else opt_name("campaign", campaign)
+    chosen = core.campaign_named(campaign) if campaign else None
     if core.campaigns:
         assert owned is not None  # noqa: S101 - read from the store when campaigns are declared
         if chosen is not None and chosen.name != owned.name:
@@ -154,7 +156,9 @@ def code_for(core: ProgramCore, customer_id: str, campaign: str | None) -> Refer
 
 def _offered_channels(core: ProgramCore, code: str, campaign: str | None) -> tuple[str, ...]:
     """The channels a code's campaign is shared on (every share target if it names none)."""
-    chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
+    # "" reads as no campaign; anything else that is not a name is refused, falsy or not
+    campaign = None if campaign == "" else opt_name("campaign", campaign)
+    chosen = core.campaign_named(campaign) if campaign else None
     if core.campaigns:
         typed = core.read_code(code)
         with core.transaction() as uow:
