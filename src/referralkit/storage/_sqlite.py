@@ -44,8 +44,10 @@ from referralkit.storage._errors import CodeTaken
 from referralkit.storage._schema import migrate
 from referralkit.storage._sqlite_codec import (
     decode_optional_time,
+    decode_payload,
     decode_time,
     encode_optional_time,
+    encode_payload,
     encode_time,
     money_from_minor,
     money_from_minor_or_none,
@@ -58,7 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteStore"]
 
 _LOCKED_RETRIES = 50
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -786,7 +787,7 @@ def _event_row(row: Sequence[Any]) -> Event:
     return Event(
         id=event_id,
         type=type_,
-        payload=json.loads(payload),
+        payload=decode_payload(payload),
         occurred_at=decode_time(occurred_at),
         attempts=attempts,
     )
@@ -798,7 +799,7 @@ def _ids(event_ids: Iterable[int]) -> list[int]:
 
 class _Events(_Repo):
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
-        text = _encode(payload)
+        text = encode_payload(payload)
         cur = self._c.execute(
             "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
             (type, text, encode_time(occurred_at)),
