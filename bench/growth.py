@@ -35,6 +35,7 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import referralkit as rk
 from referralkit.policies import Budget, DoubleSided, Fixed
@@ -125,6 +126,7 @@ class Grower:
         """Microseconds to read the spend as the budget does, and as a sum over every reward."""
         conn = sqlite3.connect(self.path)
         try:
+            conn.execute("SELECT count(*) FROM schema_version").fetchone()  # the schema, read
             start = time.perf_counter()
             totals = conn.execute(
                 "SELECT amount_minor FROM spend_totals WHERE currency = 'USD'"
@@ -165,7 +167,7 @@ def in_use(path: Path, by_table: bool = False) -> tuple[int, dict[str, int]]:
         conn.close()
 
 
-def grow(folder: Path, total: int, window: int, run: int) -> dict[str, object]:
+def grow(folder: Path, total: int, window: int, run: int) -> dict[str, Any]:
     """One run: the three programs grown side by side to ``total`` lifecycles."""
     growers = {m: Grower(m, folder / f"{m}-{run}.db") for m in MODES}
     rows: list[dict[str, dict[str, float]]] = []
@@ -202,67 +204,90 @@ def grow(folder: Path, total: int, window: int, run: int) -> dict[str, object]:
     return {"rows": rows, "tables": tables, "statuses": statuses}
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
+Runs = list[dict[str, Any]]
 
 
-def report(runs: list[dict[str, object]], window: int, total: int) -> None:
-    windows = len(runs[0]["rows"])  # type: ignore[arg-type]
+def _fig(runs: Runs, w: int, mode: str, key: str) -> float:
+    """The median over runs of one figure of window ``w``."""
+    return statistics.median(r["rows"][w][mode][key] for r in runs)
 
-    def fig(w: int, mode: str, key: str) -> float:
-        return _median([r["rows"][w][mode][key] for r in runs])  # type: ignore[index]
 
-    def ratio(w: int, a: str, b: str, key: str = "us") -> float:
-        return _median([r["rows"][w][a][key] / r["rows"][w][b][key] for r in runs])  # type: ignore[index]
+def _ratio(runs: Runs, w: int, a: str, b: str, key: str = "us") -> float:
+    """The median over runs of ``a``'s figure over ``b``'s, each run's own ratio."""
+    return statistics.median(r["rows"][w][a][key] / r["rows"][w][b][key] for r in runs)
 
-    print()
-    print(f"{total} lifecycles per program, windows of {window}, median of {len(runs)} run(s)")
-    print("us per lifecycle (enrol + attribute + convert + release share), by window:")
-    head = f"{'lifecycles':>10} {'bare':>7} {'guarded':>8} {'g/bare':>7} {'budget':>7}"
-    head += f" {'conv bare':>9} {'conv budg':>9} {'spend kept':>10} {'spend sum':>10}"
-    print(head)
+
+def _flat(runs: Runs, mode: str, key: str) -> float:
+    """The rate of the last window over the first's (time first / time last), median of runs."""
+    return statistics.median(r["rows"][0][mode][key] / r["rows"][-1][mode][key] for r in runs)
+
+
+def _report_times(runs: Runs, window: int) -> None:
+    windows = len(runs[0]["rows"])
+    print("us per lifecycle by window, wall (cpu); the budget's conversion, and its spend read:")
+    print(
+        f"{'lifecycles':>10} {'bare':>11} {'guarded':>11} {'g/b wall':>8} {'g/b cpu':>7}"
+        f" {'budget':>11} {'conv bare':>9} {'conv budg':>9} {'spend kept':>10} {'spend sum':>10}"
+    )
     for w in range(windows):
-        print(
-            f"{(w + 1) * window:>10} {fig(w, 'bare', 'us'):>7.0f} {fig(w, 'guarded', 'us'):>8.0f}"
-            f" {ratio(w, 'guarded', 'bare'):>6.2f}x {fig(w, 'budget', 'us'):>7.0f}"
-            f" {fig(w, 'bare', 'convert'):>9.0f} {fig(w, 'budget', 'convert'):>9.0f}"
-            f" {fig(w, 'budget', 'spend_kept_us'):>8.0f}us {fig(w, 'budget', 'spend_scan_us'):>8.0f}us"
+        cells = [f"{(w + 1) * window:>10}"]
+        cells += [
+            f"{_fig(runs, w, mode, 'us'):>5.0f} ({_fig(runs, w, mode, 'cpu'):>4.0f})"
+            for mode in ("bare", "guarded")
+        ]
+        cells.append(f"{_ratio(runs, w, 'guarded', 'bare'):>7.2f}x")
+        cells.append(f"{_ratio(runs, w, 'guarded', 'bare', 'cpu'):>6.2f}x")
+        cells.append(
+            f"{_fig(runs, w, 'budget', 'us'):>5.0f} ({_fig(runs, w, 'budget', 'cpu'):>4.0f})"
         )
-    print("per step, us per lifecycle, first and last window:")
+        cells.append(f"{_fig(runs, w, 'bare', 'convert'):>9.0f}")
+        cells.append(f"{_fig(runs, w, 'budget', 'convert'):>9.0f}")
+        cells.append(f"{_fig(runs, w, 'budget', 'spend_kept_us'):>8.0f}us")
+        cells.append(f"{_fig(runs, w, 'budget', 'spend_scan_us'):>8.0f}us")
+        print(" ".join(cells))
+    print("per step, us per lifecycle (wall), first window -> last:")
     for mode in MODES:
-        parts = []
-        for step in STEPS:
-            parts.append(f"{step} {fig(0, mode, step):.0f}->{fig(windows - 1, mode, step):.0f}")
+        parts = [
+            f"{step} {_fig(runs, 0, mode, step):.0f}->{_fig(runs, windows - 1, mode, step):.0f}"
+            for step in STEPS
+        ]
         print(f"  {mode:<8} " + ", ".join(parts))
-    print("rate of the last window / the first (1.00 = flat):")
+    print("rate of the last window / the first (1.00 = flat), wall and cpu:")
     for mode in MODES:
-        flat = _median([r["rows"][0][mode]["us"] / r["rows"][-1][mode]["us"] for r in runs])  # type: ignore[index]
-        print(f"  {mode:<8} {flat:.2f}")
-    print("guarded/bare, median over windows:", f"{_median([ratio(w, 'guarded', 'bare') for w in range(windows)]):.2f}x")
+        print(f"  {mode:<8} {_flat(runs, mode, 'us'):.2f}  {_flat(runs, mode, 'cpu'):.2f}")
+    for key, label in (("us", "wall"), ("cpu", "cpu")):
+        ratios = [_ratio(runs, w, "guarded", "bare", key) for w in range(windows)]
+        print(f"guarded/bare ({label}), median over windows: {statistics.median(ratios):.2f}x")
+
+
+def _report_bytes(runs: Runs, window: int, total: int) -> None:
+    windows = len(runs[0]["rows"])
     print("bytes in use per lifecycle (file incl. WAL, free pages excluded), by window:")
     for w in range(windows):
-        print(
-            f"{(w + 1) * window:>10}"
-            + "".join(f" {m} {fig(w, m, 'bytes'):7,.0f}" for m in MODES)
-        )
+        sizes = "".join(f" {m} {_fig(runs, w, m, 'bytes'):7,.0f}" for m in MODES)
+        print(f"{(w + 1) * window:>10}{sizes}")
     print(f"bytes per lifecycle by table and index at {total} (dbstat, first run):")
-    tables = runs[0]["tables"]  # type: ignore[index]
+    tables = runs[0]["tables"]
     names: dict[str, int] = defaultdict(int)
     for mode in ("bare", "guarded"):
         for name, size in tables[mode][1].items():
             names[name] = max(names[name], size)
     print(f"  {'':36} {'bare':>8} {'guarded':>8}")
     for name in sorted(names, key=lambda k: -names[k]):
-        if names[name] / total < 2:
-            continue
-        b = tables["bare"][1].get(name, 0) / total
-        g = tables["guarded"][1].get(name, 0) / total
-        print(f"  {name:36} {b:8,.0f} {g:8,.0f}")
-    print(
-        "  total in use                        "
-        f" {tables['bare'][0] / total:8,.0f} {tables['guarded'][0] / total:8,.0f}"
-    )
-    print("guarded referrals by status:", runs[0]["statuses"])  # type: ignore[index]
+        if names[name] > 4096:  # more than one page
+            bare = tables["bare"][1].get(name, 0) / total
+            guarded = tables["guarded"][1].get(name, 0) / total
+            print(f"  {name:36} {bare:8,.0f} {guarded:8,.0f}")
+    bare, guarded = tables["bare"][0] / total, tables["guarded"][0] / total
+    print(f"  {'total in use':36} {bare:8,.0f} {guarded:8,.0f}")
+    print("guarded referrals by status:", runs[0]["statuses"])
+
+
+def report(runs: Runs, window: int, total: int) -> None:
+    print()
+    print(f"{total} lifecycles per program, windows of {window}, median of {len(runs)} run(s)")
+    _report_times(runs, window)
+    _report_bytes(runs, window, total)
 
 
 def main(argv: list[str] | None = None) -> None:

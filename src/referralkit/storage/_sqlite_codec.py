@@ -108,6 +108,8 @@ PAYLOAD_SHAPES: tuple[tuple[str, ...], ...] = (
 _SHAPE_OF = {keys: number for number, keys in enumerate(PAYLOAD_SHAPES)}
 _MONEY = "amount"
 _MONEY_KEYS = ("amount", "currency")
+#: Where each shape holds a money (its place in the stored array), or 0 for none.
+_MONEY_AT = tuple(keys.index(_MONEY) + 1 if _MONEY in keys else 0 for keys in PAYLOAD_SHAPES)
 _json = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
@@ -120,13 +122,13 @@ def encode_payload(payload: Mapping[str, Any]) -> str:
     shape = _SHAPE_OF.get(tuple(payload))
     if shape is None:
         return _json(payload)
-    values: list[Any] = [shape]
-    for key, value in payload.items():
-        if key == _MONEY and value is not None:
-            if not isinstance(value, Mapping) or tuple(value) != _MONEY_KEYS:
-                return _json(payload)  # not a money's JSON form: keep the keys
-            value = [value["amount"], value["currency"]]  # noqa: PLW2901 - the stored form
-        values.append(value)
+    values: list[Any] = [shape, *payload.values()]
+    at = _MONEY_AT[shape]
+    if at and values[at] is not None:
+        money = values[at]
+        if not isinstance(money, Mapping) or tuple(money) != _MONEY_KEYS:
+            return _json(payload)  # not a money's JSON form: keep the keys
+        values[at] = [money["amount"], money["currency"]]
     return _json(values)
 
 
