@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from referralkit.codes import code_key
 from referralkit.model import ReferralStatus
 from referralkit.storage import MemoryStore
 from referralkit.storage._memory import (
@@ -104,7 +105,10 @@ class _CodeTextOverwritten(_Codes):
         taken = t.codes.get(code.code)
         if taken is not None and (code.owner, code.campaign) not in t.code_by_owner:
             del t.codes[code.code]  # another owner's code text is silently taken over
+            key = code_key(code.code)
+            t.code_keys.pop(key, None)
             self._undo.append(lambda: t.codes.__setitem__(code.code, taken))
+            self._undo.append(lambda: t.code_keys.__setitem__(key, taken.code))
         return super().add(code)
 
 

@@ -847,3 +847,41 @@ junk_secrets = st.one_of(
     st.integers(),
     st.none(),
 )
+
+
+# -- codes as hosts meet them ----------------------------------------------------------------
+
+
+@st.composite
+def code_typos(draw: st.DrawFn, code: str, fmt: CodeFormat) -> str:
+    """``code`` with one typo a check character catches, typed any way a person types.
+
+    One character after the prefix replaced by another of the alphabet, or two adjacent
+    different ones swapped; then any case, separators and look-alikes (`typed_forms`).
+    """
+    body_start = len(fmt.prefix)
+    chars = list(code)
+    swaps = [i for i in range(body_start, len(code) - 1) if code[i] != code[i + 1]]
+    if swaps and draw(st.booleans()):
+        i = draw(st.sampled_from(swaps))
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    else:
+        i = draw(st.integers(body_start, len(code) - 1))
+        chars[i] = draw(st.sampled_from([c for c in fmt.alphabet if c != code[i]]))
+    return draw(typed_forms("".join(chars), fmt))
+
+
+@st.composite
+def vanity_spellings(draw: st.DrawFn, code: str) -> str:
+    """``code`` (a vanity code) typed any way: any case, spaces, dashes, underscores anywhere."""
+    key = code.replace("-", "")
+    out = [draw(st.sampled_from(["", " ", "\t"]))]
+    for ch in key:
+        out.append(ch.lower() if draw(st.booleans()) else ch)
+        out.append(draw(st.sampled_from(["", "", "-", " ", "_", " - "])))
+    out.append(draw(st.sampled_from(["", " "])))
+    return "".join(out)
+
+
+#: Vanity codes a program issues: letters and digits, single dashes between.
+vanity_codes = st.from_regex(r"[A-Z][A-Z0-9]{3,7}(-[A-Z0-9]{2,6})?", fullmatch=True)

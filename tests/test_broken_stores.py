@@ -93,6 +93,7 @@ CAPABILITY_CONTRACTS = [
     "IdentitiesContract",
     "TransactionsContract",
     "ClicksContract",
+    "MetaContract",
     "MetricsContract",
 ]
 

@@ -113,6 +113,7 @@ def test_metrics_json_is_the_report_for_the_window(
 ) -> None:
     from referralkit.metrics import MetricsReport
     from referralkit.storage import SQLiteStore
+    from referralkit.testing._metrics_program import _SECRET
 
     argv = ["metrics", "--db", str(program_db), "--json", "--since", "2026-01-12"]
     assert main([*argv, "--until", "2026-02-01T12:00", "--by", "campaign"]) == 0
@@ -121,7 +122,7 @@ def test_metrics_json_is_the_report_for_the_window(
     assert report.until == datetime(2026, 2, 1, 12, tzinfo=timezone.utc)
     assert list(report.breakdowns) == ["campaign"]
     store = SQLiteStore(program_db)
-    program = rk.ReferralProgram(store=store, secret=b"s" * 32, policy=Fixed(rk.Money("1", "USD")))
+    program = rk.ReferralProgram(store=store, secret=_SECRET, policy=Fixed(rk.Money("1", "USD")))
     assert report == program.metrics(since=report.since, until=report.until, by="campaign")
     store.close()
 

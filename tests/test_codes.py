@@ -31,12 +31,14 @@ def test_codes_package_exports_exactly_the_public_names() -> None:
         "DEFAULT_FORMAT",
         "DEFAULT_VANITY_BLOCKLIST",
         "Rng",
+        "code_key",
         "generate_code",
         "generate_codes",
         "guess_probability",
         "is_valid_code",
         "normalize_code",
         "validate_vanity",
+        "vanity_key",
     ]
     for name in referralkit.codes.__all__:
         assert getattr(referralkit.codes, name) is not None

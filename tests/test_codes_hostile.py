@@ -22,12 +22,14 @@ from referralkit.cli import main
 from referralkit.codes import (
     DEFAULT_FORMAT,
     CodeFormat,
+    code_key,
     generate_code,
     generate_codes,
     guess_probability,
     is_valid_code,
     normalize_code,
     validate_vanity,
+    vanity_key,
 )
 from referralkit.errors import ConfigError, InvalidCode, InvalidInput, ReferralError
 from strategies import any_text, junk_values, unencodable_text
@@ -53,6 +55,8 @@ FED: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "is_valid_code": (is_valid_code, {"text": "K3J9-2QWX"}),
     "normalize_code": (normalize_code, {"text": "K3J9-2QWX"}),
     "validate_vanity": (validate_vanity, {"text": "ANNA10"}),
+    "code_key": (code_key, {"code": "ANNA-10"}),
+    "vanity_key": (vanity_key, {"text": "anna 10"}),
 }
 #: Public names that are data, not functions.
 CONSTANTS = {"CROCKFORD", "DEFAULT_FORMAT", "DEFAULT_VANITY_BLOCKLIST", "Rng"}

@@ -13,6 +13,8 @@ import pytest
 
 from referralkit.model import ReferralCode
 from referralkit.protocols import (
+    CLICKS,
+    META,
     CodeRepository,
     MeasurableStore,
     Store,
@@ -37,7 +39,10 @@ def _claims(store: Store) -> list[tuple[str, object, type]]:
             (type(store).__name__, store, protocol) for protocol in STORE_PROTOCOLS
         ]
         claims.append(("unit of work", uow, UnitOfWork))
-        claims += [(f"uow.{c.attribute}", getattr(uow, c.attribute), c.protocol) for c in CORE]
+        claims += [
+            (f"uow.{c.attribute}", getattr(uow, c.attribute), c.protocol)
+            for c in (*CORE, CLICKS, META)
+        ]
     return claims
 
 
@@ -77,6 +82,9 @@ class _Renamed:
         return kode
 
     def get(self, code: str) -> ReferralCode | None:
+        return None
+
+    def find(self, key: str) -> ReferralCode | None:
         return None
 
     def for_owner(self, owner: str, limit: int = 10) -> list[ReferralCode]:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import referralkit as rk
 from referralkit.metrics import Click
+from referralkit.model import CodeCheck, Friend, FriendReward
 from strategies import models_of
 
 MODELS = [
@@ -24,6 +25,9 @@ MODELS = [
     rk.TierProgress,
     rk.ReferrerStatus,
     Click,
+    CodeCheck,
+    Friend,
+    FriendReward,
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections import defaultdict
 from datetime import timedelta
@@ -177,19 +178,18 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def balances_equal_the_ledger(self) -> None:
+        """Each bucket is what the rewards say: held, available and paid less what was
+        netted against a debt; clawbacks less what was recovered."""
+        zero = rk.Money.zero("USD")
         rewards = self._all_rewards().values()
         for customer in CUSTOMERS:
-            expect: dict[str, rk.Money] = {}
+            expect: dict[str, rk.Money] = defaultdict(lambda: zero)
             for r in rewards:
                 if r.customer_id != customer or r.amount is None:
                     continue
-                bucket = {"held": "held", "available": "available", "paid": "paid"}.get(
-                    r.state.value
-                )
-                if bucket:
-                    expect[bucket] = expect.get(bucket, rk.Money.zero("USD")) + r.amount
-                if r.clawback is not None:
-                    expect["clawback"] = expect.get("clawback", rk.Money.zero("USD")) + r.clawback
+                if r.state is not RewardState.REVERSED:
+                    expect[r.state.value] += r.amount - (r.netted or zero)
+                expect["clawback"] += (r.clawback or zero) - (r.recovered or zero)
             status = self.program.status(customer)
             got = {
                 "held": status.held.get("USD"),
@@ -198,12 +198,44 @@ class LedgerMachine(RuleBasedStateMachine):
                 "clawback": status.clawbacks.get("USD"),
             }
             for bucket, value in got.items():
-                assert (value or rk.Money.zero("USD")) == expect.get(
-                    bucket, rk.Money.zero("USD")
-                ), (
-                    customer,
-                    bucket,
-                )
+                assert (value or zero) == expect[bucket], (customer, bucket)
+
+    @rule(data=st.data())
+    def refund_a_paid_order(self, data: st.DataObject) -> None:
+        """A refund after payout: the clawback later netted or settled."""
+        paid = [r for r in self._all_rewards().values() if r.state is RewardState.PAID]
+        if not paid:
+            return
+        reward = data.draw(st.sampled_from(sorted(paid, key=lambda r: r.id)))
+        assert reward.order_id is not None
+        self.program.refund(order_id=reward.order_id)
+        assert self.program.status(reward.customer_id).clawbacks or reward.clawback is not None
+
+    @rule(data=st.data(), payout=st.integers(0, 3))
+    def pay_a_batch(self, data: st.DataObject, payout: int) -> None:
+        available = self.program.payable(limit=50)
+        if not available:
+            return
+        batch = data.draw(
+            st.lists(st.sampled_from(available), min_size=1, unique_by=lambda r: r.id)
+        )
+        payout_id = f"po-{self.counter}-{payout}"
+        ids = [r.id for r in batch]
+        paid = self.program.payout(ids, payout_id=payout_id)
+        assert {r.state for r in paid} == {RewardState.PAID}
+        assert self.program.payout(ids, payout_id=payout_id) == paid  # a retry pays nothing
+
+    @rule(customer=st.sampled_from(CUSTOMERS), cents=st.integers(1, 3000), ref=st.integers(0, 5))
+    def settle(self, customer: str, cents: int, ref: int) -> None:
+        owed = self.program.status(customer).clawbacks.get("USD")
+        amount = rk.Money.from_minor(cents, "USD")
+        reference = f"bank-{customer}-{ref}"
+        if owed is None or amount > owed:
+            with pytest.raises(rk.ReferralError):
+                self.program.settle_clawback(customer, amount, reference=reference)
+            return
+        with contextlib.suppress(rk.IdempotencyConflict):  # the reference was used before
+            self.program.settle_clawback(customer, amount, reference=reference)
 
     @invariant()
     def reversed_rewards_stay_reversed_and_held_are_not_spendable(self) -> None:

@@ -59,6 +59,7 @@ EXPORTS: dict[str, list[str]] = {
         "ReferralProgram",
         "ReferralStatus",
         "ReferrerStatus",
+        "RetryableStorageError",
         "Reward",
         "RewardContext",
         "RewardKind",
@@ -92,12 +93,14 @@ EXPORTS: dict[str, list[str]] = {
         "DEFAULT_VANITY_BLOCKLIST",
         "CodeFormat",
         "Rng",
+        "code_key",
         "generate_code",
         "generate_codes",
         "guess_probability",
         "is_valid_code",
         "normalize_code",
         "validate_vanity",
+        "vanity_key",
     ],
     "referralkit.config": [
         "AllOfSpec",
@@ -154,7 +157,10 @@ EXPORTS: dict[str, list[str]] = {
         "MoneyTypeError",
         "NotFound",
         "ReferralError",
+        "ReferralWarning",
+        "RetryableStorageError",
         "SchemaVersionError",
+        "SharedNetworkWarning",
         "StorageError",
         "UnknownCode",
         "UnknownCurrency",
@@ -244,9 +250,14 @@ EXPORTS: dict[str, list[str]] = {
     "referralkit.model": [
         "Beneficiary",
         "Bucket",
+        "CheckReason",
+        "CodeCheck",
         "CodeKind",
         "Conversion",
         "Event",
+        "Friend",
+        "FriendReward",
+        "FriendStage",
         "Identity",
         "Referral",
         "ReferralCode",
@@ -296,6 +307,7 @@ EXPORTS: dict[str, list[str]] = {
     ],
     "referralkit.protocols": [
         "CLICKS",
+        "META",
         "Capability",
         "ClickRepository",
         "CodeRepository",
@@ -305,6 +317,7 @@ EXPORTS: dict[str, list[str]] = {
         "IdentityRepository",
         "LedgerEntry",
         "MeasurableStore",
+        "MetaRepository",
         "ReferralRepository",
         "RefundRecord",
         "RewardLedger",
@@ -334,7 +347,14 @@ EXPORTS: dict[str, list[str]] = {
         "unregister_guard",
         "unregister_policy",
     ],
-    "referralkit.storage": ["SCHEMA_VERSION", "CodeTaken", "MemoryStore", "SQLiteStore"],
+    "referralkit.storage": [
+        "SCHEMA_VERSION",
+        "CodeTaken",
+        "MemoryStore",
+        "SQLAlchemyStore",
+        "SQLiteStore",
+        "upgrade",
+    ],
     "referralkit.testing": [
         "ClicksContract",
         "CodesContract",
@@ -342,6 +362,7 @@ EXPORTS: dict[str, list[str]] = {
         "FrozenClock",
         "IdentitiesContract",
         "LedgerContract",
+        "MetaContract",
         "MetricsContract",
         "OutboxContract",
         "PolicyContract",
@@ -560,10 +581,23 @@ def test_every_error_is_a_referral_error_and_carries_a_value() -> None:
 
     for name in errors.__all__:
         cls = getattr(errors, name)
+        if issubclass(cls, Warning):
+            continue  # the warnings, pinned below
         assert issubclass(cls, rk.ReferralError)
         err = cls("message", value=42)
         assert err.value == 42
         assert str(err) == "message"
+
+
+def test_every_warning_is_a_referral_warning_and_a_user_warning() -> None:
+    from referralkit import errors
+
+    warnings = [getattr(errors, n) for n in errors.__all__ if n.endswith("Warning")]
+    assert warnings == [errors.ReferralWarning, errors.SharedNetworkWarning]
+    for cls in warnings:
+        assert issubclass(cls, errors.ReferralWarning)
+        assert issubclass(cls, UserWarning)
+        assert not issubclass(cls, rk.ReferralError)
 
 
 def test_errors_survive_pickling_for_worker_processes() -> None:

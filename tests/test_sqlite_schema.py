@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import referralkit as rk
+from referralkit.policies import Fixed
 from referralkit.storage import SCHEMA_VERSION, SQLiteStore
-from referralkit.storage._schema import MIGRATIONS, migrate
+from referralkit.storage._schema import _HOST_PAGES, MIGRATIONS, migrate
 
 pytestmark = pytest.mark.sqlite
 
@@ -142,4 +143,48 @@ def test_the_file_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    store.close()
+
+
+def test_codes_of_an_older_file_are_found_by_their_key_and_every_one_stays_readable(
+    tmp_path: Path,
+) -> None:
+    """Codes sharing a key: the one spelled as the key keeps it, else the oldest; all readable."""
+    path = tmp_path / "old.db"
+    version = MIGRATIONS.index(_HOST_PAGES)
+    _write_version(path, version)
+    db = sqlite3.connect(path)
+    for code, owner in [
+        ("SPRING-SALE", "ann"),
+        ("SPRINGSALE", "bob"),
+        ("S-ALE1", "cat"),
+        ("SA-LE1", "dan"),
+        ("ANNA-10", "eve"),
+    ]:
+        db.execute(
+            "INSERT INTO codes VALUES (?, ?, 'default', 'vanity',"
+            " '2026-01-01T00:00:00.000000+00:00', NULL, NULL)",
+            (code, owner),
+        )
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    with store.transaction() as uow:
+        found = {key: uow.codes.find(key) for key in ("SPRINGSALE", "SALE1", "ANNA10")}
+        exact = {text: uow.codes.get(text) for text in ("SPRING-SALE", "SA-LE1")}
+    assert {k: c.owner for k, c in found.items() if c is not None} == {
+        "SPRINGSALE": "bob",
+        "SALE1": "cat",
+        "ANNA10": "eve",
+    }
+    assert {t: c.owner for t, c in exact.items() if c is not None} == {
+        "SPRING-SALE": "ann",
+        "SA-LE1": "dan",
+    }
+    program = rk.ReferralProgram(store=store, secret=b"s" * 32, policy=Fixed(rk.Money("1", "USD")))
+    owners = {t: program.owner_of(t) for t in ("spring-sale", "spring sale", "sa-le1", "anna10")}
+    assert owners == {"spring-sale": "ann", "spring sale": "bob", "sa-le1": "dan", "anna10": "eve"}
+    with pytest.raises(rk.InvalidCode) as err:
+        program.enroll("fay", vanity="Anna10")
+    assert err.value.reason == "taken"
     store.close()

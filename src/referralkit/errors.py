@@ -22,11 +22,21 @@ ReferralError
 │   └── UnknownReferral
 ├── InvalidState            an operation not allowed in the object's current state
 └── StorageError            the storage backend failed (the backend error is __cause__)
-    └── SchemaVersionError  the database was written by a newer referralkit
+    ├── SchemaVersionError  the database was written by a newer referralkit, or is behind
+    └── RetryableStorageError  a transient failure (connection lost, timeout, deadlock):
+                               nothing was written, and the same call may succeed again
 ```
 
 Each exception carries the value at fault in ``.value`` so a host can log it or
 show it; the message says what to do about it.
+
+Warnings are not errors: `ReferralWarning` (a `UserWarning`) is the root of what
+referralkit warns about, issued once with `warnings.warn`:
+
+```
+ReferralWarning
+└── SharedNetworkWarning    most recent attributions came from one network (a proxy's address?)
+```
 """
 
 from __future__ import annotations
@@ -50,7 +60,10 @@ __all__ = [
     "MoneyTypeError",
     "NotFound",
     "ReferralError",
+    "ReferralWarning",
+    "RetryableStorageError",
     "SchemaVersionError",
+    "SharedNetworkWarning",
     "StorageError",
     "UnknownCode",
     "UnknownCurrency",
@@ -188,8 +201,39 @@ class InvalidState(ReferralError):
 
 
 class StorageError(ReferralError):
-    """The storage backend failed; the backend's own exception is ``__cause__``."""
+    """The storage backend failed; the backend's own exception is ``__cause__``.
+
+    ``retryable`` says whether the same call may succeed if made again: true only for a
+    `RetryableStorageError`.
+    """
+
+    retryable: bool = False
 
 
 class SchemaVersionError(StorageError):
-    """The database schema is newer than this version of referralkit understands."""
+    """The database schema is not the one this version of referralkit understands.
+
+    Newer than it knows (upgrade referralkit), or behind it (run the migrations).
+    """
+
+
+class RetryableStorageError(StorageError):
+    """A transient backend failure: the connection was lost, a timeout or a deadlock.
+
+    The unit of work it ended was rolled back, so nothing of it was written; calling the
+    same program method again (every write is idempotent) may succeed.
+    """
+
+    retryable = True
+
+
+class ReferralWarning(UserWarning):
+    """Root of referralkit's warnings: something works, but probably not as intended."""
+
+
+class SharedNetworkWarning(ReferralWarning):
+    """Most recent attributions share one network: is ``ip=`` a proxy's address?
+
+    Issued once per program when more than half of its last 50 attributions (at least
+    20) carry the same network signal; see the *Behind a proxy* how-to.
+    """

@@ -19,9 +19,14 @@ from referralkit.money import Money as Money  # noqa: PLC0414 - re-exported (its
 __all__ = [
     "Beneficiary",
     "Bucket",
+    "CheckReason",
+    "CodeCheck",
     "CodeKind",
     "Conversion",
     "Event",
+    "Friend",
+    "FriendReward",
+    "FriendStage",
     "Identity",
     "Referral",
     "ReferralCode",
@@ -246,7 +251,18 @@ class TierProgress(JSONForm):
 
 @attrs.frozen(slots=True)
 class ReferrerStatus(JSONForm):
-    """What a referrer sees: invites, conversions, balances and tier progress."""
+    """What a referrer sees: invites, conversions, balances and tier progress.
+
+    The counts are of the referrer's referrals, one per friend at most (a friend has one
+    standing referral): ``invites`` is every referral that is not rejected (pending,
+    qualified and in review); ``friends_joined`` those accepted (pending or qualified,
+    not in review); ``friends_ordered`` the accepted ones with at least one order,
+    refunded or not; ``qualified`` those with an order that is not refunded in full
+    (what tiers count). So ``invites >= friends_joined >= friends_ordered >= qualified``.
+    ``pending``, ``in_review`` and ``rejected`` count referrals in those statuses
+    (``rejected`` counts every refused attempt). ``tier`` is the ladder of the terms
+    the referrer's codes are under (see `referralkit.ReferralProgram.status`).
+    """
 
     customer_id: str
     codes: tuple[str, ...]
@@ -263,3 +279,87 @@ class ReferrerStatus(JSONForm):
     points_available: int
     points_paid: int
     tier: TierProgress | None = None
+    friends_joined: int = 0
+    friends_ordered: int = 0
+
+
+class CheckReason(str, enum.Enum):
+    """Why a typed code cannot be used now (`CodeCheck.reason`)."""
+
+    UNKNOWN = "unknown"
+    TYPO = "typo"
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    CAMPAIGN_NOT_RUNNING = "campaign_not_running"
+
+
+@attrs.frozen(slots=True)
+class CodeCheck(JSONForm):
+    """What a sign-up page learns about a typed code, before any account exists.
+
+    ``code`` is the code as issued when one is found (the canonical form of what was
+    typed when no customer owns it; None for a typo or text that is no code);
+    ``usable`` whether an attribution with it would be accepted for its code now;
+    ``reason`` why not (None when usable); ``message`` a sentence for the person.
+    """
+
+    code: str | None
+    usable: bool
+    reason: CheckReason | None
+    message: str
+
+
+class FriendStage(str, enum.Enum):
+    """How far a friend a referrer brought has come (`Friend.stage`).
+
+    - ``joined``: accepted, no order yet;
+    - ``in_review``: held for a person to approve or reject;
+    - ``ordered``: accepted, with an order that is not refunded in full, and no reward
+      for the referrer past its hold yet;
+    - ``rewarded``: an order of theirs earned the referrer a reward that is available or
+      paid (its hold is over);
+    - ``refunded``: accepted, with orders, every one of them refunded in full;
+    - ``rejected``: refused, by a guard or a person (the reasons say why).
+    """
+
+    JOINED = "joined"
+    IN_REVIEW = "in_review"
+    ORDERED = "ordered"
+    REWARDED = "rewarded"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+@attrs.frozen(slots=True)
+class FriendReward(JSONForm):
+    """A reward a friend's referral earned, as a referrer page shows it: no coupon code."""
+
+    beneficiary: Beneficiary
+    kind: RewardKind
+    amount: Money | None
+    points: int
+    state: RewardState
+    hold_until: datetime | None = None
+
+
+@attrs.frozen(slots=True)
+class Friend(JSONForm):
+    """A friend a referrer brought, by the host's own customer id; no personal data.
+
+    ``referral_id`` is the referral this entry shows (the friend's standing referral, or
+    their last rejected one) and the cursor of the list: pass the last entry's as
+    ``after`` for the next page. ``rewards`` are every reward that referral earned,
+    either side, reversed ones included.
+    """
+
+    referee: str
+    referral_id: str
+    stage: FriendStage
+    attributed_at: datetime
+    code: str
+    campaign: str
+    channel: str | None = None
+    orders: int = 0
+    reasons: tuple[str, ...] = ()
+    rewards: tuple[FriendReward, ...] = ()

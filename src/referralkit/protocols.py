@@ -24,7 +24,8 @@ by inheriting or registering anything. There are two shapes:
 - **A repository capability** (partners, groups, invitations, the waitlist, moments,
   payouts) declares its repository protocol beside a `Capability` that names it, in the
   capability's own module; click tracking (`ClickRepository`, `CLICKS`), which the
-  metrics layer writes too, is declared here. A store opts in by exposing that repository
+  metrics layer writes too, and store metadata (`MetaRepository`, `META`), where the
+  program checks its secret, are declared here. A store opts in by exposing that repository
   on its unit of work under the capability's attribute. The capability's code asks for
   the repository inside the program's transaction, and a store without it is a
   `ConfigError` naming the store, the capability and the missing protocol members:
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # the metrics package imports this module
 
 __all__ = [
     "CLICKS",
+    "META",
     "Capability",
     "ClickRepository",
     "CodeRepository",
@@ -83,6 +85,7 @@ __all__ = [
     "IdentityRepository",
     "LedgerEntry",
     "MeasurableStore",
+    "MetaRepository",
     "ReferralRepository",
     "RefundRecord",
     "RewardLedger",
@@ -165,17 +168,26 @@ class LedgerEntry:
 
 @runtime_checkable
 class CodeRepository(Protocol):
-    """Referral codes, unique by code text and by (owner, campaign)."""
+    """Referral codes, unique by code text, by key and by (owner, campaign).
+
+    A code's key is `referralkit.codes.code_key` of its text (``ANNA-10`` -> ``ANNA10``):
+    case, spaces and dashes do not make two codes.
+    """
 
     def add(self, code: ReferralCode) -> ReferralCode:
         """Insert ``code``; if its owner already has one in that campaign, return that one.
 
-        Raises `referralkit.storage.CodeTaken` if the text belongs to another owner.
+        Raises `referralkit.storage.CodeTaken` if the text, or its key, belongs to another
+        code.
         """
         ...
 
     def get(self, code: str) -> ReferralCode | None:
         """The code with this canonical text, if issued."""
+        ...
+
+    def find(self, key: str) -> ReferralCode | None:
+        """The code whose key (`referralkit.codes.code_key` of its text) is ``key``."""
         ...
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
@@ -237,6 +249,34 @@ class ReferralRepository(Protocol):
         """Referrals waiting for a person's decision, oldest first."""
         ...
 
+    def review_page(
+        self, limit: int, *, after: str | None, reason: str | None, referrer: str | None
+    ) -> list[Referral]:
+        """Up to ``limit`` referrals in review, by (attribution time, id), after ``after``.
+
+        ``after`` is the id of the last referral of the previous page (a cursor: the page
+        continues after that referral's place, whatever its status now); ``reason``
+        keeps those carrying that reason code, ``referrer`` those of that referrer.
+        """
+        ...
+
+    def friends(self, referrer: str, *, after: str | None, limit: int) -> list[Referral]:
+        """Up to ``limit`` of the referrer's referees, one referral each, after ``after``.
+
+        For each referee among the referrer's referrals: the standing (not rejected)
+        referral if it is this referrer's, else the most recent rejected one. Ordered by
+        (attribution time, id); ``after`` is the id of the previous page's last one.
+        """
+        ...
+
+    def rejected_for_referee(self, referee: str) -> Referral | None:
+        """The referee's most recent rejected referral, if any."""
+        ...
+
+    def ordered_count(self, referrer: str) -> int:
+        """The referrer's accepted referrals (pending or qualified) with at least one order."""
+        ...
+
     def referrer_of(self, referee: str) -> str | None:
         """Who referred this customer (non-rejected), if anyone."""
         ...
@@ -289,6 +329,10 @@ class ConversionRepository(Protocol):
         """The orders attributed to a referral, oldest first."""
         ...
 
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Conversion]:
+        """The orders attributed to any of these referrals, oldest first (one query)."""
+        ...
+
     def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
         """Record a refund unless its id exists; returns the stored one and whether new."""
         ...
@@ -320,6 +364,10 @@ class RewardLedger(Protocol):
 
     def for_referral(self, referral_id: str) -> list[Reward]:
         """Rewards granted under this referral, in grant order."""
+        ...
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Reward]:
+        """Rewards granted under any of these referrals, in grant order (one query)."""
         ...
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
@@ -413,6 +461,31 @@ class TermsRepository(Protocol):
 
     def get(self, version: str) -> str | None:
         """The definition recorded under ``version``."""
+        ...
+
+
+@runtime_checkable
+class MetaRepository(Protocol):
+    """Small facts about the store itself, by name: the check value of the program secret.
+
+    A repository capability (`META`, ``uow.meta``). A program records there a keyed check
+    value of its secret the first time it runs on the store, and refuses to start on the
+    store under another secret; a store without it starts without that check.
+    """
+
+    def add(self, name: str, value: str, at: datetime) -> str:
+        """Record ``value`` under ``name`` unless one is recorded; returns the stored value.
+
+        The store decides atomically: of two programs starting at once, one value wins.
+        """
+        ...
+
+    def put(self, name: str, value: str, at: datetime) -> None:
+        """Record ``value`` under ``name``, replacing any value recorded before."""
+        ...
+
+    def get(self, name: str) -> str | None:
+        """The value recorded under ``name``."""
         ...
 
 
@@ -692,6 +765,10 @@ class Capability(Generic[_R]):
         repository: _R = getattr(uow, self.attribute)
         return repository
 
+
+#: Store metadata (`MetaRepository` as ``uow.meta``): the program checks its secret there on
+#: start; a store without it starts without the check.
+META: Capability[MetaRepository] = Capability("store metadata", "meta", MetaRepository)
 
 #: Click tracking (`ClickRepository` as ``uow.clicks``): ``track_click`` and attribution
 #: by ``visitor=`` need it; a store without it is a `ConfigError` naming what it lacks.

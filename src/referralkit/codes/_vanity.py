@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from referralkit.errors import ConfigError, InvalidCode
 
-__all__ = ["DEFAULT_VANITY_BLOCKLIST", "validate_vanity"]
+__all__ = ["DEFAULT_VANITY_BLOCKLIST", "code_key", "validate_vanity", "vanity_key"]
 
 #: Words a vanity code may not contain: reserved words that could pass for the shop
 #: itself or break a naive host, and a short list of slurs and obscenities. Matched
@@ -116,9 +116,11 @@ def validate_vanity(
     """The canonical form of a hand-chosen code: trimmed and upper-cased (``ANNA10``).
 
     A vanity code is made of the letters ``A``-``Z`` and digits ``0``-``9``, with
-    single dashes allowed *between* characters (``SPRING-SALE``); dashes are kept,
-    so ``SPRING-SALE`` and ``SPRINGSALE`` are different codes. Its length, dashes
-    included, is between ``min_length`` and ``max_length``. It may not contain a word
+    single dashes allowed *between* characters (``SPRING-SALE``); the dashes are kept,
+    as the code is shown as issued. A program finds a code by its `code_key`, which
+    ignores case, spaces and dashes, so to a program ``SPRING-SALE`` and ``SPRINGSALE``
+    are one code (only one of them can be issued). Its length, dashes included, is
+    between ``min_length`` and ``max_length``. It may not contain a word
     of the blocklist, compared case-insensitively after folding the look-alike digits
     ``0→O 1→I/L 3→E 4→A 5→S`` and ignoring dashes. ``blocklist`` adds words to
     :data:`DEFAULT_VANITY_BLOCKLIST` (``use_default_blocklist=False`` replaces it).
@@ -182,3 +184,70 @@ def _shape(text: object, min_length: int, max_length: int) -> str:
             reason="wrong_length",
         )
     return code
+
+
+#: What typed text may hold between the characters of a code: spaces, dashes, underscores.
+_SEPARATORS = frozenset(" \t-_")
+#: The longest key of a vanity code `validate_vanity` accepts by default.
+VANITY_MAX_KEY = 20
+
+
+def code_key(code: str) -> str:
+    """The key a program finds a code by: upper case, without spaces, dashes or underscores.
+
+    ``ANNA-10``, ``anna 10`` and ``Anna10`` share the key ``ANNA10``; a generated code's
+    canonical form is its own key. Stores keep codes unique by key, so two codes that
+    differ only in case, spaces or dashes are never both issued.
+
+    Raises:
+        InvalidCode: ``code`` is not text.
+    """
+    raw: object = code
+    if not isinstance(raw, str):
+        raise InvalidCode(
+            f"A code must be text, not {type(raw).__name__}.", value=raw, reason="bad_character"
+        )
+    return "".join(ch for ch in code.upper() if ch not in _SEPARATORS)
+
+
+def vanity_key(text: str) -> str:
+    """The `code_key` of typed text read as a vanity code, if a vanity code can have it.
+
+    Forgiving like `normalize_code`: any case, spaces, dashes and underscores anywhere.
+    No length up to `VANITY_MAX_KEY` is refused (a short key is only an unknown code).
+
+    Raises:
+        InvalidCode: with ``.reason`` ``empty``, ``bad_character`` or ``wrong_length``
+            (more than `VANITY_MAX_KEY` letters and digits); the message can be shown to
+            the person who typed it and never speaks of generated codes.
+    """
+    max_length = VANITY_MAX_KEY
+    raw: object = text
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise InvalidCode("Please enter a code.", value=raw, reason="empty")
+    if not isinstance(raw, str):
+        raise InvalidCode(
+            f"A code must be text, not {type(raw).__name__}.", value=raw, reason="bad_character"
+        )
+    if len(text) > 4 * max_length + 16:
+        raise InvalidCode(
+            f"A code has at most {max_length} letters and digits.",
+            value=text[:64],
+            reason="wrong_length",
+        )
+    key = "".join(ch for ch in text.strip() if ch not in _SEPARATORS)
+    upper = key.upper() if key.isascii() else key
+    bad = next((ch for ch in upper if ch not in _ALLOWED), None)
+    if bad is not None:
+        raise InvalidCode(
+            f"{bad!a} cannot be part of a code: use letters A-Z and digits.",
+            value=text,
+            reason="bad_character",
+        )
+    if len(upper) > max_length:
+        raise InvalidCode(
+            f"A code has at most {max_length} letters and digits; this one has {len(upper)}.",
+            value=text,
+            reason="wrong_length",
+        )
+    return upper

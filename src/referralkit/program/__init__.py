@@ -5,14 +5,19 @@ and every entry point as a thin call into the capability that does the work. The
 core (``_core``: the store, clock, ids, secret, campaigns and terms) is the only place
 that opens a unit of work. The capabilities, one concept each:
 
-- ``_enrolment``: codes and links for a customer;
+- ``_enrolment``: codes and links for a customer; ``_lookup`` finds a typed or linked
+  code (typos of generated codes, vanity codes by key); ``_code_check`` answers a
+  sign-up page (``check_code``, ``owner_of``);
 - ``_attribution``: attributing a referee and judging it with the guards
   (``_guard_history`` reads what the guards need; ``_clicks`` tracks clicks and picks
   the winning touch; ``_reassign`` is an operator's override; ``_review`` the queue);
 - ``_conversions``: orders, granting what they earn, refunds;
 - ``_payouts``: release after the hold, and payment;
 - ``_outbox``: claiming, acknowledging, retrying, giving up and pruning events;
-- ``_status``: what a referrer sees, and reward lookups;
+- ``_status``: what a referrer sees, and reward lookups; ``_friends`` the friends a
+  referrer brought, a page at a time (``_paging`` checks limits and cursors);
+- ``_secret``: the check that the store is keyed with the program's secret;
+  ``_networks``: the watch over recent attributions' networks (a proxy's address);
 - ``_ledger``: how a reward's value moves between balance buckets.
 
 See *Architecture* in the docs for the layers and where a new capability goes.

@@ -8,19 +8,21 @@ attribution that loses to it is recorded as rejected (``duplicate_referee.alread
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 
 import attrs
 
 from referralkit._validate import opt_name, require_id
 from referralkit.context import Decision, GuardContext, GuardHistory, Signal, Verdict
-from referralkit.errors import CodeExpired, InvalidInput, UnknownCode
+from referralkit.errors import CodeExpired, InvalidInput, SharedNetworkWarning
 from referralkit.guards import ALREADY_REFERRED, Structural
 from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
 from referralkit.program._clicks import Touch, touch
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
 from referralkit.program._guard_history import read_guard_history
+from referralkit.program._lookup import Unusable, unusable
 from referralkit.protocols import Guard, UnitOfWork
 
 __all__ = ["attribute", "usable_code"]
@@ -56,9 +58,10 @@ def attribute(
         chosen = touch(core, uow, code=code, link=link, visitor=visitor, channel=channel, now=now)
         if chosen is None:
             return None  # a visitor who followed no referral link: nobody to credit
-        canonical, channel, campaign_hint = _credited(core, chosen)
+        text, channel, campaign_hint = _credited(core, chosen)
         signals = core.signals(identity)
-        rc = usable_code(core, uow, canonical, now)
+        rc = usable_code(core, core.find_code(uow, text), now)
+        canonical = rc.code
         owned = core.stored_campaign(rc.campaign)
         if signals:
             uow.identities.add(referee, signals)
@@ -115,11 +118,27 @@ def attribute(
             now,
         )
         grant_signup(core, uow, referral, now)
-        return referral
+    _watch_networks(core, signals)
+    return referral
+
+
+def _watch_networks(core: ProgramCore, signals: frozenset[Signal]) -> None:
+    """Warn once when most recent attributions came from one network (a proxy's address?)."""
+    crowded = core.networks.saw(signals)
+    if crowded is not None:
+        shared, seen = crowded
+        warnings.warn(
+            f"{shared} of the last {seen} attributions came from one network: behind a load"
+            " balancer or a proxy, pass each visitor's own address as Identity(ip=...) (the"
+            " client address your trusted proxy reports in X-Forwarded-For), or every friend"
+            " goes to review; see the 'Behind a proxy' how-to",
+            SharedNetworkWarning,
+            stacklevel=4,
+        )
 
 
 def _credited(core: ProgramCore, chosen: Touch) -> tuple[str, str | None, str | None]:
-    """The canonical code a touch credits, with its channel and campaign label."""
+    """The code text a touch credits (typed, or from the link), its channel and campaign."""
     channel, campaign_hint = chosen.channel, chosen.campaign
     if chosen.link is not None:
         payload = core.parse_link(chosen.link)
@@ -130,23 +149,23 @@ def _credited(core: ProgramCore, chosen: Touch) -> tuple[str, str | None, str | 
         text = chosen.code
     else:
         raise InvalidInput("pass code= (typed) or link= (clicked)", field="code")
-    canonical, _ = core.canonical_code(text)
-    return canonical, channel, campaign_hint
+    return text, channel, campaign_hint
 
 
-def usable_code(core: ProgramCore, uow: UnitOfWork, canonical: str, now: datetime) -> ReferralCode:
-    """The stored code, if it may be used at ``now`` (issued, unexpired, campaign running)."""
-    rc = uow.codes.get(canonical)
-    if rc is None:
-        raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
-    if rc.expires_at is not None and rc.expires_at <= now:
-        raise CodeExpired(f"the code {canonical!r} expired at {rc.expires_at}", value=canonical)
+def usable_code(core: ProgramCore, rc: ReferralCode, now: datetime) -> ReferralCode:
+    """``rc``, if it may be used at ``now`` (unexpired, its campaign running).
+
+    The uses limit is checked once the referee's own standing referral is known.
+    """
     owned = core.stored_campaign(rc.campaign)
-    if not owned.is_open(now):
+    reason = unusable(rc, owned, now)
+    if reason is Unusable.EXPIRED:
+        raise CodeExpired(f"the code {rc.code!r} expired at {rc.expires_at}", value=rc.code)
+    if reason is Unusable.CAMPAIGN_NOT_RUNNING:
         raise CodeExpired(
-            f"the code {canonical!r} belongs to the campaign {owned.name!r},"
+            f"the code {rc.code!r} belongs to the campaign {owned.name!r},"
             " which is not running now",
-            value=canonical,
+            value=rc.code,
         )
     return rc
 

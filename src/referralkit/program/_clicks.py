@@ -19,7 +19,7 @@ from datetime import datetime
 import attrs
 
 from referralkit._validate import require_id
-from referralkit.errors import InvalidInput, UnknownCode
+from referralkit.errors import InvalidInput
 from referralkit.metrics._attribution import record_click
 from referralkit.metrics._source import Click
 from referralkit.program._core import ProgramCore
@@ -102,15 +102,13 @@ def track_click(
         campaign = click.campaign if campaign is None else campaign
     else:
         text = link_or_code
-    canonical, _ = core.canonical_code(text)
+    typed = core.read_code(text)
     with core.transaction() as uow:
         CLICKS.repository(uow, store=core.store)  # a store without clicks is told so first
-        owned = uow.codes.get(canonical)
-        if owned is None:
-            raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
+        owned = core.find_code(uow, typed)
         stored = record_click(
             uow,
-            code=canonical,
+            code=owned.code,
             visitor=visitor_key(core, visitor),
             now=now,
             channel=channel,

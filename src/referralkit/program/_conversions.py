@@ -84,7 +84,7 @@ def convert(
             order_number=number,
             recorded_at=now,
         )
-        if referral is not None and referral.status is not ReferralStatus.REVIEW:
+        if referral is not None:  # in review too: its orders are granted on approval
             _check_currency(core, referral, amount)  # before anything is written
         stored, created = uow.conversions.add(conversion)
         if not created:  # a race lost to another worker inside this instant

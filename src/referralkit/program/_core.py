@@ -19,24 +19,39 @@ from datetime import datetime, timedelta, timezone
 
 from referralkit._validate import require_id
 from referralkit.campaigns import Campaign
-from referralkit.codes import CodeFormat, normalize_code, validate_vanity
+from referralkit.codes import CodeFormat
 from referralkit.context import Signal, policy_needs
-from referralkit.errors import ConfigError, InvalidCode, InvalidInput, LinkTampered, ReferralError
+from referralkit.errors import (
+    ConfigError,
+    InvalidInput,
+    InvalidLink,
+    LinkTampered,
+)
 from referralkit.guards import default_guards
 from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identity_signals
 from referralkit.links import LinkPayload, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
-from referralkit.model import CodeKind, Identity, RewardKind
-from referralkit.money import Amounts
-from referralkit.policies import DoubleSided, Fixed
+from referralkit.model import Identity, ReferralCode, RewardKind
 from referralkit.program._guard_history import HistoryNeeds, history_needs
 from referralkit.program._holds import Holds
+from referralkit.program._lookup import TypedCode, find_code, read_code
+from referralkit.program._networks import NetworkWatch
+from referralkit.program._secret import check_secret
+from referralkit.program._setup import (
+    campaigns_by_name,
+    check_parts,
+    duration,
+    link_bases,
+    optional_name,
+    policy_from_definition,
+    reward_kinds,
+    signup_policy,
+)
 from referralkit.program._terms import Terms
 from referralkit.protocols import Guard, RewardPolicy, Store, UnitOfWork
 
 __all__ = ["ProgramCore", "utc_now"]
 
-_MIN_SECRET = 32
 _COUPON_FORMAT_LENGTH = 12
 
 
@@ -56,158 +71,6 @@ def _uuid4_hex() -> str:
 def _link_key(secret: bytes) -> bytes:
     # Links are signed with a key derived from the secret, never with the secret itself.
     return hmac.new(secret, b"referralkit/links/v1", hashlib.sha256).digest()
-
-
-def _check_parts(  # noqa: C901, PLR0912 - one check per constructor argument
-    *,
-    store: object,
-    secret: object,
-    previous_secrets: object,
-    policy: object,
-    hold: object,
-    guards: object,
-    identity_rules: object,
-    code_format: object,
-    link_base: object,
-    sign_links: object,
-    clock: object,
-    rng: object,
-    terms: object,
-) -> None:
-    """Refuse constructor parts of the wrong kind before anything uses them."""
-    if not callable(getattr(store, "transaction", None)):
-        raise ConfigError("store must be a Store (with transaction())", value=store, path="store")
-    if not isinstance(secret, bytes) or len(secret) < _MIN_SECRET:
-        raise ConfigError(
-            "secret must be at least 32 random bytes (e.g. secrets.token_bytes(32))",
-            path="secret",
-        )
-    if isinstance(previous_secrets, bytes | str) or not isinstance(previous_secrets, Sequence):
-        raise ConfigError(
-            "previous_secrets must be a list of older secrets (bytes)",
-            value=previous_secrets,
-            path="previous_secrets",
-        )
-    if code_format is not None and not isinstance(code_format, CodeFormat):
-        raise ConfigError("code_format must be a CodeFormat", value=code_format, path="code_format")
-    if link_base is not None and not isinstance(link_base, str):
-        raise ConfigError("link_base must be a URL string", value=link_base, path="link_base")
-    if not isinstance(sign_links, bool):
-        raise ConfigError("sign_links must be True or False", value=sign_links, path="sign_links")
-    if not callable(clock):
-        raise ConfigError("clock must be a callable returning the time", value=clock, path="clock")
-    if rng is not None and not callable(rng):
-        raise ConfigError("rng must be a callable rng(n) -> bytes", value=rng, path="rng")
-    if terms is not None and (
-        not isinstance(terms, Mapping)
-        or not all(isinstance(k, str) and isinstance(v, RewardPolicy) for k, v in terms.items())
-    ):
-        raise ConfigError(
-            "terms must map version names to reward policies", value=terms, path="terms"
-        )
-    if not isinstance(policy, RewardPolicy):
-        raise ConfigError(
-            "policy must have a name and an evaluate(context) method", value=policy, path="policy"
-        )
-    if isinstance(hold, timedelta) and hold < timedelta(0):
-        raise ConfigError("hold must be a non-negative timedelta", value=hold, path="hold")
-    if guards is not None:
-        if not isinstance(guards, Sequence) or isinstance(guards, str):
-            raise ConfigError("guards must be a list of guards", value=guards, path="guards")
-        for i, guard in enumerate(guards):
-            if not isinstance(guard, Guard):
-                raise ConfigError(
-                    "a guard needs a name and a check(context) method",
-                    value=guard,
-                    path=f"guards.{i}",
-                )
-    if identity_rules is not None and not isinstance(identity_rules, IdentityNormalizer):
-        raise ConfigError(
-            "identity_rules must be an IdentityNormalizer",
-            value=identity_rules,
-            path="identity_rules",
-        )
-
-
-def _campaigns_by_name(campaigns: object) -> dict[str, Campaign]:
-    if not isinstance(campaigns, Sequence) or isinstance(campaigns, str):
-        raise ConfigError("campaigns must be a list of Campaign", value=campaigns, path="campaigns")
-    by_name: dict[str, Campaign] = {}
-    for i, campaign in enumerate(campaigns):
-        if not isinstance(campaign, Campaign):
-            raise ConfigError(
-                f"campaigns[{i}] must be a Campaign", value=campaign, path=f"campaigns.{i}"
-            )
-        if campaign.name in by_name:
-            raise ConfigError(
-                f"two campaigns are called {campaign.name!r}",
-                value=campaign.name,
-                path=f"campaigns.{i}.name",
-            )
-        by_name[campaign.name] = campaign
-    return by_name
-
-
-def _optional_name(field: str, value: object) -> str | None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ConfigError(f"{field} must be a non-empty name", value=value, path=field)
-    return value
-
-
-def _duration(field: str, value: object) -> timedelta:
-    if not isinstance(value, timedelta) or value < timedelta(0):
-        raise ConfigError(f"{field} must be a non-negative timedelta", value=value, path=field)
-    return value
-
-
-def _reward_kinds(field: str, value: object) -> frozenset[RewardKind]:
-    if isinstance(value, str) or not isinstance(value, Collection):
-        raise ConfigError(f"{field} must be a list of reward kinds", value=value, path=field)
-    by_value = {k.value: k for k in RewardKind}
-    unknown = [item for item in value if item not in by_value]
-    if unknown:
-        raise ConfigError(
-            f"{field}: {unknown[0]!r} is not a reward kind ({sorted(by_value)})",
-            value=unknown[0],
-            path=field,
-        )
-    return frozenset(by_value[item] for item in value)
-
-
-def _signup_reward(value: object) -> RewardPolicy | None:
-    """A reward for signing up: `Fixed`, or `DoubleSided` of `Fixed` (no order to read)."""
-    if value is None:
-        return None
-    sides = [value.referrer, value.referee] if isinstance(value, DoubleSided) else [value]
-    if not all(
-        side is None or (isinstance(side, Fixed) and not isinstance(side.value, Amounts))
-        for side in sides
-    ):
-        raise ConfigError(
-            "signup_reward is granted before any order: use Fixed (a coupon, credit, points"
-            " or a perk, in one currency), or DoubleSided of Fixed",
-            value=value,
-            path="signup_reward",
-        )
-    return value  # type: ignore[return-value]
-
-
-def _policy_from_definition(definition: str) -> RewardPolicy | None:
-    """The policy a stored definition (canonical configuration as JSON) describes."""
-    import json  # noqa: PLC0415 - only a program meeting forgotten terms reads them
-
-    from referralkit.config import build_policy  # noqa: PLC0415 - pydantic, on this rare path
-
-    try:
-        data = json.loads(definition)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or "policy" not in data:
-        return None
-    try:
-        return build_policy(data)
-    except ReferralError:
-        return None
 
 
 class ProgramCore:
@@ -241,7 +104,7 @@ class ProgramCore:
         signup_reward: RewardPolicy | None = None,
         named_version: str | None = None,
     ) -> None:
-        _check_parts(
+        check_parts(
             store=store,
             secret=secret,
             previous_secrets=previous_secrets,
@@ -263,26 +126,27 @@ class ProgramCore:
         self.link_base = link_base
         self.hold = hold
         self.holds = Holds(hold)
-        self.order_grace = _duration("order_grace", order_grace)
+        self.order_grace = duration("order_grace", order_grace)
         self.coupon_expiry = (
-            None if coupon_expiry is None else _duration("coupon_expiry", coupon_expiry)
+            None if coupon_expiry is None else duration("coupon_expiry", coupon_expiry)
         )
-        self.net_clawbacks = _reward_kinds("net_clawbacks", net_clawbacks)
-        self.signup_reward = _signup_reward(signup_reward)
+        self.net_clawbacks = reward_kinds("net_clawbacks", net_clawbacks)
+        self.signup_reward = signup_policy(signup_reward)
         self.code_format = code_format or CodeFormat()
         self.campaign = require_id("campaign", campaign)
         self.sign_links = sign_links
         self.clock = clock
         self.rng = rng
         self.hasher = SignalHasher(secret, previous_secrets)  # checks previous_secrets
+        previous_secrets = tuple(previous_secrets)
         self.link_key = _link_key(secret)
         self._old_link_keys = tuple(_link_key(old) for old in previous_secrets)
         self.identity = identity_rules or IdentityNormalizer()
-        self.campaigns: Mapping[str, Campaign] = _campaigns_by_name(campaigns)
+        self.campaigns: Mapping[str, Campaign] = campaigns_by_name(campaigns)
         self._labels: dict[str, Campaign] = {}  # undeclared campaign names seen in the store
         known = Terms(
             policy,
-            named=_optional_name("policy_version", named_version),
+            named=optional_name("policy_version", named_version),
             campaigns={
                 c.name: (c.policy, c.policy_version)
                 for c in self.campaigns.values()
@@ -303,10 +167,17 @@ class ProgramCore:
                 if c.code_format is not None and c.code_format != self.code_format
             )
         )
+        self._formats = (self.code_format, *self._campaign_formats)
+        self.link_bases = link_bases(link_base, self.campaigns.values())
         self.coupon_format = CodeFormat(length=_COUPON_FORMAT_LENGTH, group=4)
         self.attribution = Attribution.of(attribution)
-        # Start: the promised terms are stored (or found to match) before any call.
-        known.record(self.transaction(), self.now())
+        self.networks = NetworkWatch()
+        # Start: the secret is checked against the store's, and the promised terms are
+        # stored (or found to match), in one unit of work, before any call.
+        now = self.now()
+        with self.transaction() as uow:
+            check_secret(uow, store, secret, previous_secrets, now)
+            known.record(uow, now)
 
     # -- the one door to the store ---------------------------------------------------------
 
@@ -336,21 +207,42 @@ class ProgramCore:
 
     # -- codes, links, campaigns, terms -------------------------------------------------------
 
-    def canonical_code(self, text: object) -> tuple[str, CodeKind]:
-        """The stored form of a typed or linked code, and whether it is generated or vanity."""
-        try:
-            return normalize_code(text, self.code_format), CodeKind.GENERATED  # type: ignore[arg-type]
-        except InvalidCode as generated_error:
-            for fmt in self._campaign_formats:
-                with contextlib.suppress(InvalidCode):
-                    return normalize_code(text, fmt), CodeKind.GENERATED  # type: ignore[arg-type]
-            try:
-                return validate_vanity(text), CodeKind.VANITY  # type: ignore[arg-type]
-            except InvalidCode:
-                raise generated_error from None
+    def read_code(self, text: object) -> TypedCode:
+        """What typed or linked text can be, against every generated format and as vanity."""
+        return read_code(text, self._formats)
+
+    def find_code(self, uow: UnitOfWork, text: object) -> ReferralCode:
+        """The stored code ``text`` names, read in ``uow``.
+
+        Raises:
+            InvalidCode: the text is no code, or a generated code with a typo
+                (``bad_check``) that no vanity code spells.
+            UnknownCode: no customer owns the code.
+        """
+        typed = text if isinstance(text, TypedCode) else self.read_code(text)
+        found = find_code(uow, typed)
+        if found is None:
+            raise typed.missing()
+        return found
 
     def parse_link(self, link: str) -> LinkPayload:
-        """Check a clicked link; links signed before a secret rotation still verify."""
+        """Check a clicked link: its signature, then that it points at one of our bases.
+
+        Links signed before a secret rotation still verify. A link to another base (of a
+        program sharing the secret, say) is `LinkTampered` if signed, else `InvalidLink`.
+        """
+        payload = self._verified(link)
+        if payload.base not in self.link_bases:
+            ours = ", ".join(sorted(self.link_bases)) or "none: set link_base"
+            error = LinkTampered if payload.signed else InvalidLink
+            raise error(
+                f"the link points at {payload.base}, not at one of this program's link bases"
+                f" ({ours})",
+                value=payload.base,
+            )
+        return payload
+
+    def _verified(self, link: str) -> LinkPayload:
         if not self.sign_links:
             return parse_link(link, now=self.now())
         try:
@@ -403,7 +295,7 @@ class ProgramCore:
         definition = uow.terms.get(version)
         if definition is None:
             return None
-        policy = _policy_from_definition(definition)
+        policy = policy_from_definition(definition)
         self._restored[version] = policy
         if policy is not None:
             self._needs[version] = policy_needs(policy)

@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from referralkit._validate import opt_aware, opt_name, positive_int, require_id
+from referralkit.campaigns import Campaign
 from referralkit.codes import generate_code, validate_vanity
-from referralkit.errors import ConfigError, InvalidCode, InvalidInput, InvalidState, UnknownCode
+from referralkit.errors import ConfigError, InvalidCode, InvalidInput, InvalidState
 from referralkit.links import SHARE_CHANNELS, build_link, share_links
 from referralkit.model import CodeKind, Identity, ReferralCode
 from referralkit.program._core import ProgramCore
+from referralkit.program._lookup import find_code as lookup_code
 from referralkit.storage import CodeTaken
 
 __all__ = ["code_for", "enroll", "link", "share"]
@@ -94,15 +96,11 @@ def link(
     utm: Mapping[str, str] | None,
 ) -> str:
     """`referralkit.ReferralProgram.link`."""
-    canonical, _ = core.canonical_code(code)
+    canonical, owned = _linked_code(core, code)
     channel = opt_name("channel", channel)
     chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
     if core.campaigns:
-        with core.transaction() as uow:
-            rc = uow.codes.get(canonical)
-        if rc is None:
-            raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
-        owned = core.stored_campaign(rc.campaign)
+        assert owned is not None  # noqa: S101 - read from the store when campaigns are declared
         if chosen is not None and chosen.name != owned.name:
             raise InvalidInput(
                 f"the code {canonical!r} belongs to the campaign {owned.name!r}",
@@ -130,6 +128,20 @@ def link(
     )
 
 
+def _linked_code(core: ProgramCore, code: str) -> tuple[str, Campaign | None]:
+    """The code text a link carries, and (when read from the store) its campaign.
+
+    A generated code is linked as typed when no campaigns are declared; any other code is
+    looked up, so a link carries a vanity code as it was issued.
+    """
+    typed = core.read_code(code)
+    if typed.generated is not None and not core.campaigns:
+        return typed.generated, None
+    with core.transaction() as uow:
+        rc = core.find_code(uow, typed)
+    return rc.code, core.stored_campaign(rc.campaign)
+
+
 def code_for(core: ProgramCore, customer_id: str, campaign: str | None) -> ReferralCode | None:
     """`referralkit.ReferralProgram.code_for`."""
     campaign = core.campaign_named(opt_name("campaign", campaign)).name
@@ -144,9 +156,9 @@ def _offered_channels(core: ProgramCore, code: str, campaign: str | None) -> tup
     """The channels a code's campaign is shared on (every share target if it names none)."""
     chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
     if core.campaigns:
-        canonical, _ = core.canonical_code(code)
+        typed = core.read_code(code)
         with core.transaction() as uow:
-            rc = uow.codes.get(canonical)
+            rc = lookup_code(uow, typed)
         if rc is not None:
             chosen = core.stored_campaign(rc.campaign)
     return chosen.channels if chosen is not None and chosen.channels else SHARE_CHANNELS

@@ -20,8 +20,10 @@ from referralkit.guards.identity import IdentityNormalizer
 from referralkit.metrics._attribution import Attribution, AttributionModel, metrics_source
 from referralkit.metrics._source import Click
 from referralkit.model import (
+    CodeCheck,
     Conversion,
     Event,
+    Friend,
     Identity,
     Referral,
     ReferralCode,
@@ -34,9 +36,11 @@ from referralkit.program import (
     _attribution,
     _clawbacks,
     _clicks,
+    _code_check,
     _conversions,
     _coupons,
     _enrolment,
+    _friends,
     _outbox,
     _payouts,
     _reassign,
@@ -254,7 +258,9 @@ class ReferralProgram:
         """Give a customer their referral code; the same customer gets the same code again.
 
         ``vanity`` asks for a chosen code (an influencer's ``ANNA10``) instead of a
-        generated one; it raises `InvalidCode` (reason ``taken``) if someone else has it.
+        generated one, kept as given (upper-cased) for display; it raises `InvalidCode`
+        (reason ``taken``) if someone else has it in any spelling (case, spaces and
+        dashes do not make another code: ``ANNA-10`` takes ``ANNA10``).
         """
         return _enrolment.enroll(
             self._core,
@@ -314,6 +320,38 @@ class ReferralProgram:
     def code_for(self, customer_id: str, campaign: str | None = None) -> ReferralCode | None:
         """The customer's code in ``campaign`` (the default campaign if omitted), if any."""
         return _enrolment.code_for(self._core, customer_id, campaign)
+
+    def check_code(self, text: str) -> CodeCheck:
+        """What a sign-up page says about a typed code, before any account exists.
+
+        Reads only: no write, no event. Returns a `CodeCheck`: the code as issued, whether
+        an attribution with it would be accepted for the code now, and if not why
+        (``unknown``, ``typo``, ``invalid``, ``expired``, ``used_up``,
+        ``campaign_not_running``), with a message for the person who typed it. The
+        guards judge the referee only at `attribute`. Text that is not a string is an
+        `InvalidInput` (``field="code"``).
+        """
+        return _code_check.check_code(self._core, text)
+
+    def owner_of(self, code: str) -> str | None:
+        """The customer who owns ``code`` (typed in any case, with spaces or dashes), or None.
+
+        Raises `InvalidCode` for text that is no code (a generated code with a typo
+        included), `InvalidInput` for a value that is not a string.
+        """
+        return _code_check.owner_of(self._core, code)
+
+    def referees(
+        self, customer_id: str, *, after: str | None = None, limit: int = 50
+    ) -> list[Friend]:
+        """The friends a referrer brought, oldest first, a page at a time: no personal data.
+
+        One `Friend` per referee: their standing referral with this referrer, else their
+        last rejected one, with its stage (`referralkit.model.FriendStage`), reasons and
+        the rewards it earned. ``after`` is the previous page's last ``referral_id``;
+        ``limit`` is at most 500. Ordered by attribution time (then referral id).
+        """
+        return _friends.referees(self._core, customer_id, after=after, limit=limit)
 
     # -- attribution -----------------------------------------------------------------------
 
@@ -376,7 +414,11 @@ class ReferralProgram:
 
         Returns the `Referral`: ``pending`` when accepted, ``rejected`` or ``review``
         with reason codes when a rule or a guard objects. Raises `InvalidCode`,
-        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used.
+        `UnknownCode`, `CodeExpired` or `InvalidLink` for a code that cannot be used: a
+        typed code is found in any case, with spaces or dashes; a generated code with a
+        typo is an `InvalidCode` with reason ``bad_check`` (its message is for the person
+        who typed it), unless a vanity code is spelled exactly so; a link must point at
+        the program's ``link_base`` or a campaign's (`LinkTampered` otherwise).
         """
         return _attribution.attribute(
             self._core,
@@ -430,9 +472,34 @@ class ReferralProgram:
 
     # -- review ----------------------------------------------------------------------------
 
-    def review_queue(self, limit: int = 100) -> list[Referral]:
-        """Referrals waiting for a person to approve or reject them, oldest first."""
-        return _review.review_queue(self._core, limit)
+    def review_queue(
+        self,
+        limit: int = 100,
+        *,
+        after: str | None = None,
+        reason: str | None = None,
+        referrer: str | None = None,
+    ) -> list[Referral]:
+        """Referrals waiting for a person to approve or reject them, oldest first.
+
+        A page at a time: ``after`` is the previous page's last referral id. ``reason``
+        keeps those carrying that reason code (``velocity.network``), ``referrer`` those
+        of one referrer.
+        """
+        return _review.review_queue(
+            self._core, limit, after=after, reason=reason, referrer=referrer
+        )
+
+    def referral_of(self, referee: str) -> Referral | None:
+        """The referee's standing referral, else their latest rejected one; None if neither."""
+        return _review.referral_of(self._core, referee)
+
+    def explain(self, referral: Referral) -> list[str]:
+        """The referral's reasons in words, in order (`referralkit.guards.REASON_CODES`).
+
+        A reason code the library does not know (a plugin guard's) is given as it is.
+        """
+        return _review.explain(referral)
 
     def approve(self, referral_id: str) -> list[Reward]:
         """Accept a referral held for review; grants what its orders earned meanwhile, once."""
@@ -560,7 +627,13 @@ class ReferralProgram:
         return _status.referral(self._core, referral_id)
 
     def status(self, customer_id: str) -> ReferrerStatus:
-        """What a referrer sees: invites, conversions, balances, progress to the next tier."""
+        """What a referrer sees: invites, conversions, balances, progress to the next tier.
+
+        The counts are defined on `ReferrerStatus`. The tier ladder is that of the terms
+        the referrer's codes are under: the campaign of their oldest code whose terms are
+        tiered (a partner whose codes earn a commission has none); a customer without a
+        code sees the program's policy.
+        """
         return _status.status(self._core, customer_id)
 
     # -- the outbox ------------------------------------------------------------------------

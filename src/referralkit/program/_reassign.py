@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from referralkit._validate import opt_name, require_id
-from referralkit.errors import InvalidInput, UnknownCode
+from referralkit.errors import InvalidInput
 from referralkit.model import Referral, ReferralStatus
 from referralkit.program._core import ProgramCore
 
@@ -17,12 +17,11 @@ def reassign(core: ProgramCore, *, referee: str, code: str, note: str | None) ->
     """`referralkit.ReferralProgram.reassign`."""
     referee = require_id("referee", referee)
     note = opt_name("note", note)
-    canonical, _ = core.canonical_code(code)
+    typed = core.read_code(code)
     now = core.now()
     with core.transaction() as uow:
-        owned = uow.codes.get(canonical)
-        if owned is None:
-            raise UnknownCode(f"no customer owns the code {canonical!r}", value=canonical)
+        owned = core.find_code(uow, typed)
+        canonical = owned.code
         if owned.owner == referee:
             raise InvalidInput(
                 f"{referee!r} owns {canonical!r}: nobody can refer themselves",

@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
-from referralkit._validate import positive_int, require_id
-from referralkit.errors import InvalidState, UnknownReferral
+from referralkit._validate import opt_name, positive_int, require_id
+from referralkit.errors import InvalidInput, InvalidState, UnknownReferral
+from referralkit.guards import REASON_CODES
 from referralkit.model import Referral, ReferralStatus, Reward
 from referralkit.program._conversions import grant, grant_signup
 from referralkit.program._core import ProgramCore
+from referralkit.program._paging import page_cursor
 from referralkit.program._refunds import refresh_qualification, reprice_order
 from referralkit.protocols import UnitOfWork
 
-__all__ = ["approve", "reject", "review_queue"]
+__all__ = ["approve", "explain", "referral_of", "reject", "review_queue"]
 
 
-def review_queue(core: ProgramCore, limit: int) -> list[Referral]:
+def review_queue(
+    core: ProgramCore,
+    limit: int,
+    *,
+    after: str | None = None,
+    reason: str | None = None,
+    referrer: str | None = None,
+) -> list[Referral]:
     """`referralkit.ReferralProgram.review_queue`."""
     limit = positive_int("limit", limit)
+    reason = opt_name("reason", reason)
+    referrer = opt_name("referrer", referrer)
     with core.transaction() as uow:
-        return uow.referrals.in_review(limit)
+        cursor = page_cursor(uow, after)
+        if cursor is None and reason is None and referrer is None:
+            return uow.referrals.in_review(limit)
+        return uow.referrals.review_page(limit, after=cursor, reason=reason, referrer=referrer)
+
+
+def referral_of(core: ProgramCore, referee: str) -> Referral | None:
+    """`referralkit.ReferralProgram.referral_of`."""
+    referee = require_id("referee", referee)
+    with core.transaction() as uow:
+        return uow.referrals.active_for_referee(referee) or uow.referrals.rejected_for_referee(
+            referee
+        )
+
+
+def explain(referral: Referral) -> list[str]:
+    """`referralkit.ReferralProgram.explain`."""
+    if not isinstance(referral, Referral):
+        raise InvalidInput("referral must be a Referral", value=referral, field="referral")
+    return [REASON_CODES.get(code, code) for code in referral.reasons]
 
 
 def _in_review(uow: UnitOfWork, referral_id: str) -> Referral:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from referralkit._validate import require_id
 from referralkit.errors import UnknownReferral
-from referralkit.model import Bucket, Conversion, Referral, ReferralStatus, ReferrerStatus, Reward
+from referralkit.model import (
+    Bucket,
+    Conversion,
+    Referral,
+    ReferralCode,
+    ReferralStatus,
+    ReferrerStatus,
+    Reward,
+)
 from referralkit.money import Money
 from referralkit.program._core import ProgramCore
 from referralkit.protocols import TieredPolicy
@@ -16,9 +26,11 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
     """`referralkit.ReferralProgram.status`."""
     customer_id = require_id("customer_id", customer_id)
     with core.transaction() as uow:
-        codes = tuple(c.code for c in uow.codes.for_owner(customer_id))
+        owned = uow.codes.for_owner(customer_id)
         counts = uow.referrals.counts_for_referrer(customer_id)
+        ordered = uow.referrals.ordered_count(customer_id)
         balances = uow.rewards.balances(customer_id)
+    codes = tuple(c.code for c in owned)
     buckets: dict[Bucket, dict[str, Money]] = {b: {} for b in Bucket}
     points: dict[Bucket, int] = dict.fromkeys(Bucket, 0)
     for bucket, currency, money, pts in balances:
@@ -27,8 +39,7 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
         if currency is not None and money is not None and not money.is_zero():
             buckets[key][currency] = money
     qualified = counts[ReferralStatus.QUALIFIED]
-    policy = core.policy
-    tier = policy.progress(qualified) if isinstance(policy, TieredPolicy) else None
+    ladder = _ladder(core, owned)
     return ReferrerStatus(
         customer_id=customer_id,
         codes=codes,
@@ -44,8 +55,21 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
         points_held=points[Bucket.HELD],
         points_available=points[Bucket.AVAILABLE],
         points_paid=points[Bucket.PAID],
-        tier=tier,
+        tier=None if ladder is None else ladder.progress(qualified),
+        friends_joined=counts[ReferralStatus.PENDING] + qualified,
+        friends_ordered=ordered,
     )
+
+
+def _ladder(core: ProgramCore, codes: Sequence[ReferralCode]) -> TieredPolicy | None:
+    """The tiered terms a referrer's progress is shown on.
+
+    The terms of the referrer's oldest code whose campaign promises a tiered policy; none
+    when no code's terms are tiered (a partner on a commission has no ladder); the
+    program's policy for a customer without codes yet.
+    """
+    policies = [core.terms_of(core.stored_campaign(c.campaign))[0] for c in codes] or [core.policy]
+    return next((p for p in policies if isinstance(p, TieredPolicy)), None)
 
 
 def rewards(core: ProgramCore, customer_id: str) -> list[Reward]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -101,20 +100,19 @@ class Terms:
         table.update({version: v.policy for version, v in self._known.items()})
         return table
 
-    def record(self, transaction: AbstractContextManager[UnitOfWork], now: datetime) -> None:
+    def record(self, uow: UnitOfWork, now: datetime) -> None:
         """Store each version's definition, once; refuse a version stored differently."""
-        with transaction as uow:
-            for version, known in self._known.items():
-                stored = uow.terms.add(version, known.definition, now)
-                if stored != known.definition:
-                    raise ConfigError(
-                        f"the policy version {version!r} ({known.path}) is stored with other"
-                        f" terms: {describe_change(stored, known.definition)}; name the new"
-                        " terms with a new version (the old one stays promised to its"
-                        " referrals)",
-                        value=version,
-                        path=known.path,
-                    )
+        for version, known in self._known.items():
+            stored = uow.terms.add(version, known.definition, now)
+            if stored != known.definition:
+                raise ConfigError(
+                    f"the policy version {version!r} ({known.path}) is stored with other"
+                    f" terms: {describe_change(stored, known.definition)}; name the new"
+                    " terms with a new version (the old one stays promised to its"
+                    " referrals)",
+                    value=version,
+                    path=known.path,
+                )
 
 
 def _flat(value: Any, path: str, out: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from referralkit.codes import code_key
 from referralkit.context import Signal
 from referralkit.errors import UnknownOrder, UnknownReferral
 from referralkit.metrics._source import Click
@@ -42,6 +43,17 @@ __all__ = ["MemoryStore"]
 
 _Undo = Callable[[], object]
 _V = TypeVar("_V")
+_ACCEPTED = frozenset({ReferralStatus.PENDING, ReferralStatus.QUALIFIED})
+
+
+def _outranks(new: Referral, kept: Referral) -> bool:
+    """Whether ``new`` (stored after ``kept``) is a referee's entry among a referrer's friends.
+
+    The standing referral wins; among rejected ones, the most recent.
+    """
+    if kept.status is not ReferralStatus.REJECTED:
+        return False
+    return new.status is not ReferralStatus.REJECTED or new.attributed_at >= kept.attributed_at
 
 
 class _Repo:
@@ -57,18 +69,25 @@ class _Codes(_Repo):
         existing = t.code_by_owner.get((code.owner, code.campaign))
         if existing is not None:
             return t.codes[existing]
-        if code.code in t.codes:
+        key = code_key(code.code)
+        if code.code in t.codes or key in t.code_keys:
             raise CodeTaken(f"code {code.code!r} is already issued", value=code.code)
         t.codes[code.code] = code
+        t.code_keys[key] = code.code
         t.code_by_owner[code.owner, code.campaign] = code.code
         t.owner_codes[code.owner].append(code.code)
         self._undo.append(lambda: t.codes.pop(code.code))
+        self._undo.append(lambda: t.code_keys.pop(key))
         self._undo.append(lambda: t.code_by_owner.pop((code.owner, code.campaign)))
         self._undo.append(t.owner_codes[code.owner].pop)
         return code
 
     def get(self, code: str) -> ReferralCode | None:
         return self._t.codes.get(code)
+
+    def find(self, key: str) -> ReferralCode | None:
+        code = self._t.code_keys.get(key)
+        return None if code is None else self._t.codes[code]
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
         return [self._t.codes[c] for c in self._t.owner_codes.get(owner, ())]
@@ -87,8 +106,10 @@ class _Referrals(_Repo):
             self._undo.append(lambda: t.active_by_referee.pop(referral.referee))
         t.referrals[referral.id] = referral
         t.referrals_by_referrer[referral.referrer].append(referral.id)
+        t.referrals_by_referee[referral.referee].append(referral.id)
         self._undo.append(lambda: t.referrals.pop(referral.id))
         self._undo.append(t.referrals_by_referrer[referral.referrer].pop)
+        self._undo.append(t.referrals_by_referee[referral.referee].pop)
         return referral
 
     def get(self, referral_id: str) -> Referral | None:
@@ -163,6 +184,51 @@ class _Referrals(_Repo):
         found = [r for r in self._t.referrals.values() if r.status is ReferralStatus.REVIEW]
         found.sort(key=lambda r: (r.attributed_at, r.id))
         return found[:limit]
+
+    def _page(self, found: list[Referral], after: str | None, limit: int) -> list[Referral]:
+        """``found`` in (attribution time, id) order, after the cursor referral ``after``."""
+        found.sort(key=lambda r: (r.attributed_at, r.id))
+        if after is not None:
+            cursor = self._t.referrals.get(after)
+            if cursor is None:
+                return []  # an unknown cursor continues nothing
+            place = (cursor.attributed_at, cursor.id)
+            found = [r for r in found if (r.attributed_at, r.id) > place]
+        return found[:limit]
+
+    def review_page(
+        self, limit: int, *, after: str | None, reason: str | None, referrer: str | None
+    ) -> list[Referral]:
+        pool = self._t.referrals.values() if referrer is None else self._of(referrer)
+        found = [
+            r
+            for r in pool
+            if r.status is ReferralStatus.REVIEW and (reason is None or reason in r.reasons)
+        ]
+        return self._page(found, after, limit)
+
+    def friends(self, referrer: str, *, after: str | None, limit: int) -> list[Referral]:
+        chosen: dict[str, Referral] = {}
+        for r in self._of(referrer):
+            kept = chosen.get(r.referee)
+            if kept is None or _outranks(r, kept):
+                chosen[r.referee] = r
+        return self._page(list(chosen.values()), after, limit)
+
+    def rejected_for_referee(self, referee: str) -> Referral | None:
+        t = self._t
+        latest: Referral | None = None
+        for rid in t.referrals_by_referee.get(referee, ()):
+            r = t.referrals[rid]
+            if r.status is ReferralStatus.REJECTED and (
+                latest is None or r.attributed_at >= latest.attributed_at
+            ):
+                latest = r
+        return latest
+
+    def ordered_count(self, referrer: str) -> int:
+        ordered = self._t.conversions_by_referral
+        return sum(1 for r in self._of(referrer) if r.status in _ACCEPTED and ordered.get(r.id))
 
     def referrer_of(self, referee: str) -> str | None:
         r = self.active_for_referee(referee)
@@ -259,6 +325,12 @@ class _Conversions(_Repo):
         t = self._t
         return [t.conversions[o] for o in t.conversions_by_referral.get(referral_id, ())]
 
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Conversion]:
+        ids = set(referral_ids)
+        found = [c for c in self._t.conversions.values() if c.referral_id in ids]
+        found.sort(key=lambda c: c.occurred_at)  # stable: recording order on a tie
+        return found
+
     def add_refund(self, refund: RefundRecord) -> tuple[RefundRecord, bool]:
         require_aware(refund.occurred_at)
         t = self._t
@@ -309,6 +381,8 @@ class _Rewards(_Repo):
 
     def _count_spend(self, old: Reward | None, new: Reward) -> None:
         """Move the running spend totals from ``old``'s value to ``new``'s."""
+        if _spend_of(old) == _spend_of(new):
+            return  # most moves (held to available, paid) leave the spend as it was
         t = self._t
         before_money, before_points = dict(t.spend_money), t.spend_points
         for reward, sign in ((old, -1), (new, 1)):
@@ -336,6 +410,10 @@ class _Rewards(_Repo):
 
     def for_referral(self, referral_id: str) -> list[Reward]:
         return self._list(self._t.rewards_by_referral, referral_id)
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Reward]:
+        ids = set(referral_ids)
+        return [r for r in self._t.rewards.values() if r.referral_id in ids]
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
         found = [
@@ -663,6 +741,31 @@ class _Terms(_Repo):
         return self._t.terms.get(version)
 
 
+class _Meta(_Repo):
+    def add(self, name: str, value: str, at: datetime) -> str:
+        require_aware(at)
+        t = self._t
+        existing = t.meta.get(name)
+        if existing is not None:
+            return existing
+        t.meta[name] = value
+        self._undo.append(lambda: t.meta.pop(name))
+        return value
+
+    def put(self, name: str, value: str, at: datetime) -> None:
+        require_aware(at)
+        t = self._t
+        old = t.meta.get(name)
+        t.meta[name] = value
+        if old is None:
+            self._undo.append(lambda: t.meta.pop(name))
+        else:
+            self._undo.append(lambda: t.meta.__setitem__(name, old))
+
+    def get(self, name: str) -> str | None:
+        return self._t.meta.get(name)
+
+
 @attrs.define
 class _MemoryUnitOfWork:
     codes: _Codes
@@ -673,6 +776,7 @@ class _MemoryUnitOfWork:
     terms: _Terms
     identities: _Identities
     clicks: _Clicks
+    meta: _Meta
 
 
 class MemoryStore:
@@ -708,6 +812,7 @@ class MemoryStore:
                 terms=_Terms(t, undo),
                 identities=_Identities(t, undo),
                 clicks=_Clicks(t, undo, self._next_click_id),
+                meta=_Meta(t, undo),
             )
             try:
                 yield uow
@@ -725,3 +830,10 @@ class MemoryStore:
         from referralkit.storage._memory_metrics import MemoryMetricsSource  # noqa: PLC0415 - metrics load on first use
 
         return MemoryMetricsSource(self._tables, self._lock)
+
+
+def _spend_of(reward: Reward | None) -> tuple[int, Money | None]:
+    """What ``reward`` adds to the running spend: nothing once reversed."""
+    if reward is None or reward.state is RewardState.REVERSED:
+        return (0, None)
+    return (reward.points, reward.amount)

@@ -24,10 +24,12 @@ class MemoryTables:
     def __init__(self) -> None:
         self.codes: dict[str, ReferralCode] = {}
         self.code_by_owner: dict[tuple[str, str], str] = {}
+        self.code_keys: dict[str, str] = {}  # code_key(code) -> code
         self.owner_codes: dict[str, list[str]] = defaultdict(list)
         self.referrals: dict[str, Referral] = {}
         self.active_by_referee: dict[str, str] = {}
         self.referrals_by_referrer: dict[str, list[str]] = defaultdict(list)
+        self.referrals_by_referee: dict[str, list[str]] = defaultdict(list)
         self.conversions: dict[str, Conversion] = {}
         self.conversions_by_referee: dict[str, int] = defaultdict(int)
         self.conversions_by_referral: dict[str, list[str]] = defaultdict(list)
@@ -53,6 +55,7 @@ class MemoryTables:
         self.payouts: dict[str, tuple[str, ...]] = {}
         self.settlements: dict[str, Money] = {}
         self.terms: dict[str, str] = {}
+        self.meta: dict[str, str] = {}
         # The running totals a budget reads: value of rewards not reversed.
         self.spend_money: dict[str, Money] = {}
         self.spend_points = 0

@@ -266,6 +266,31 @@ _OUTBOX_CLAIMS_AND_CLICKS: Step = (
     "CREATE INDEX clicks_by_time ON clicks(occurred_at)",
 )
 
+# What a host's pages read. Codes are found by their key (`referralkit.codes.code_key`:
+# case, spaces and dashes ignored) and kept unique by it. Of codes an older file holds
+# under one key, the code spelled as the key keeps it, else the oldest; the others keep
+# a NULL key and are still found by their exact text. A referee's referrals, a
+# referrer's referees, and the store's metadata (the check value of the program secret).
+_HOST_PAGES: Step = (
+    "ALTER TABLE codes ADD COLUMN lookup_key TEXT",
+    """UPDATE codes SET lookup_key = upper(
+        replace(replace(replace(replace(code, '-', ''), ' ', ''), '_', ''), char(9), ''))""",
+    """UPDATE codes SET lookup_key = NULL WHERE EXISTS (
+        SELECT 1 FROM codes o
+        WHERE o.lookup_key = codes.lookup_key AND o.rowid <> codes.rowid
+        AND ((o.code = o.lookup_key) > (codes.code = codes.lookup_key)
+            OR ((o.code = o.lookup_key) = (codes.code = codes.lookup_key)
+                AND o.rowid < codes.rowid)))""",
+    "CREATE UNIQUE INDEX codes_by_key ON codes(lookup_key)",
+    "CREATE INDEX referrals_by_referee ON referrals(referee, attributed_at)",
+    "CREATE INDEX referrals_by_referrer_referee ON referrals(referrer, referee)",
+    """CREATE TABLE meta (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+)""",
+)
+
 # Growth: indexes as a file grows. A reward's customer is found through the unique
 # (customer_id, key) index, which begins with it, so the customer-only index goes (one
 # index fewer written per reward). The debts a reward becoming available is netted
@@ -284,6 +309,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _V3,
     _MONEY_PATHS,
     _OUTBOX_CLAIMS_AND_CLICKS,
+    _HOST_PAGES,
     _GROWTH_INDEXES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

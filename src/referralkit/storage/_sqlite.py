@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from referralkit.codes import code_key
 from referralkit.context import Signal
 from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
 from referralkit.metrics._source import Click
@@ -120,12 +121,41 @@ _SELECT_REFERRALS = f"SELECT {_REFERRAL_COLUMNS} FROM referrals"  # noqa: S608 -
 _SELECT_CONVERSIONS = f"SELECT {_CONVERSION_COLUMNS} FROM conversions"  # noqa: S608 - constant columns
 _SELECT_REWARDS = f"SELECT {_REWARD_COLUMNS} FROM rewards"  # noqa: S608 - constant columns
 _CODE_BY_CODE = f"{_SELECT_CODES} WHERE code = ?"
+_CODE_BY_KEY = f"{_SELECT_CODES} WHERE lookup_key = ?"
 _CODE_BY_OWNER_CAMPAIGN = f"{_SELECT_CODES} WHERE owner = ? AND campaign = ?"
 _CODES_BY_OWNER = f"{_SELECT_CODES} WHERE owner = ? ORDER BY created_at, rowid"
 _REFERRAL_BY_ID = f"{_SELECT_REFERRALS} WHERE id = ?"
 _ACTIVE_REFERRAL = f"{_SELECT_REFERRALS} WHERE referee = ? AND status <> 'rejected'"
 _REFERRALS_IN_REVIEW = (
     f"{_SELECT_REFERRALS} WHERE status = 'review' ORDER BY attributed_at, id LIMIT ?"
+)
+# A page continues after its cursor referral's place in (attribution time, id) order; an
+# unknown cursor has no place, so the comparison is NULL and the page is empty.
+_AFTER_CURSOR = (
+    "(:after IS NULL OR (r.attributed_at, r.id) >"
+    " (SELECT c.attributed_at, c.id FROM referrals c WHERE c.id = :after))"
+)
+_PREFIXED_REFERRAL_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _REFERRAL_COLUMNS.split(","))
+_REVIEW_PAGE = (
+    f"SELECT {_PREFIXED_REFERRAL_COLUMNS} FROM referrals r WHERE r.status = 'review'"  # noqa: S608 - constant columns
+    " AND (:referrer IS NULL OR r.referrer = :referrer)"
+    " AND (:reason IS NULL OR EXISTS (SELECT 1 FROM json_each(r.reasons) j"
+    " WHERE j.value = :reason))"
+    f" AND {_AFTER_CURSOR} ORDER BY r.attributed_at, r.id LIMIT :limit"
+)
+# A referee's entry among a referrer's friends: the standing referral, else the most
+# recent rejected one (a later row wins a tie).
+_FRIENDS = (
+    f"SELECT {_PREFIXED_REFERRAL_COLUMNS} FROM referrals r WHERE r.referrer = :referrer"  # noqa: S608 - constant columns
+    " AND NOT EXISTS (SELECT 1 FROM referrals o WHERE o.referrer = r.referrer"
+    " AND o.referee = r.referee AND o.rowid <> r.rowid AND r.status = 'rejected'"
+    " AND (o.status <> 'rejected' OR o.attributed_at > r.attributed_at"
+    " OR (o.attributed_at = r.attributed_at AND o.rowid > r.rowid)))"
+    f" AND {_AFTER_CURSOR} ORDER BY r.attributed_at, r.id LIMIT :limit"
+)
+_REJECTED_FOR_REFEREE = (
+    f"{_SELECT_REFERRALS} WHERE referee = ? AND status = 'rejected'"
+    " ORDER BY attributed_at DESC, rowid DESC LIMIT 1"
 )
 _SET_REFERRAL_STATUS = (
     f"UPDATE referrals SET status = ?, reasons = ? WHERE id = ? RETURNING {_REFERRAL_COLUMNS}"  # noqa: S608 - constant columns
@@ -288,8 +318,8 @@ class _Repo:
 class _Codes(_Repo):
     def add(self, code: ReferralCode) -> ReferralCode:
         cur = self._c.execute(
-            "INSERT INTO codes (code, owner, campaign, kind, created_at, expires_at, max_uses)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO codes (code, owner, campaign, kind, created_at, expires_at, max_uses,"
+            " lookup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 code.code,
                 code.owner,
@@ -298,6 +328,7 @@ class _Codes(_Repo):
                 encode_time(code.created_at),
                 encode_optional_time(code.expires_at),
                 code.max_uses,
+                code_key(code.code),
             ),
         )
         if cur.rowcount == 1:
@@ -309,6 +340,10 @@ class _Codes(_Repo):
 
     def get(self, code: str) -> ReferralCode | None:
         row = self._c.execute(_CODE_BY_CODE, (code,)).fetchone()
+        return None if row is None else _code_row(row)
+
+    def find(self, key: str) -> ReferralCode | None:
+        row = self._c.execute(_CODE_BY_KEY, (key,)).fetchone()
         return None if row is None else _code_row(row)
 
     def for_owner(self, owner: str) -> list[ReferralCode]:
@@ -408,6 +443,31 @@ class _Referrals(_Repo):
         )
         return [_referral_row(r) for r in rows]
 
+    def review_page(
+        self, limit: int, *, after: str | None, reason: str | None, referrer: str | None
+    ) -> list[Referral]:
+        rows = self._c.execute(
+            _REVIEW_PAGE, {"limit": limit, "after": after, "reason": reason, "referrer": referrer}
+        )
+        return [_referral_row(r) for r in rows]
+
+    def friends(self, referrer: str, *, after: str | None, limit: int) -> list[Referral]:
+        rows = self._c.execute(_FRIENDS, {"referrer": referrer, "after": after, "limit": limit})
+        return [_referral_row(r) for r in rows]
+
+    def rejected_for_referee(self, referee: str) -> Referral | None:
+        row = self._c.execute(_REJECTED_FOR_REFEREE, (referee,)).fetchone()
+        return None if row is None else _referral_row(row)
+
+    def ordered_count(self, referrer: str) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM referrals r WHERE r.referrer = ?"
+            " AND r.status IN ('pending', 'qualified')"
+            " AND EXISTS (SELECT 1 FROM conversions c WHERE c.referral_id = r.id)",
+            (referrer,),
+        ).fetchone()
+        return int(row[0])
+
     def referrer_of(self, referee: str) -> str | None:
         row = self._c.execute(
             "SELECT referrer FROM referrals WHERE referee = ? AND status <> 'rejected'",
@@ -506,6 +566,32 @@ class _Conversions(_Repo):
             (referral_id,),
         )
         return [_conversion_row(r) for r in rows]
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Conversion]:
+        rows = _rows_for_ids(
+            self._c,
+            f"SELECT occurred_at, rowid, {_CONVERSION_COLUMNS} FROM conversions"  # noqa: S608 - constant columns
+            " WHERE referral_id IN ({})",
+            referral_ids,
+        )
+        return [_conversion_row(r[2:]) for r in rows]
+
+
+_IDS_PER_QUERY = 500
+
+
+def _rows_for_ids(conn: sqlite3.Connection, sql: str, ids: Sequence[str]) -> list[Sequence[Any]]:
+    """Rows of ``sql`` (its ``{}`` an IN list) for ``ids``, by its first two columns.
+
+    Batches of `_IDS_PER_QUERY` ids: one query for any page a program asks for.
+    """
+    wanted = list(dict.fromkeys(ids))
+    rows: list[Sequence[Any]] = []
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start : start + _IDS_PER_QUERY]
+        rows += conn.execute(sql.format(", ".join("?" * len(chunk))), chunk).fetchall()
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return rows
 
 
 def _reward_values(r: Reward) -> tuple[Any, ...]:
@@ -626,6 +712,14 @@ class _Rewards(_Repo):
 
     def for_referral(self, referral_id: str) -> list[Reward]:
         return self._select("referral_id = ?", referral_id)
+
+    def for_referrals(self, referral_ids: Sequence[str]) -> list[Reward]:
+        rows = _rows_for_ids(
+            self._c,
+            f"SELECT seq, 0, {_REWARD_COLUMNS} FROM rewards WHERE referral_id IN ({{}})",  # noqa: S608 - constant columns
+            referral_ids,
+        )
+        return [_reward_row(r[2:]) for r in rows]
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
         rows = self._c.execute(
@@ -972,6 +1066,29 @@ class _Terms(_Repo):
         return None if row is None else str(row[0])
 
 
+class _Meta(_Repo):
+    def add(self, name: str, value: str, at: datetime) -> str:
+        self._c.execute(
+            "INSERT INTO meta (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (name, value, encode_time(at)),
+        )
+        stored = self.get(name)
+        assert stored is not None  # noqa: S101 - inserted or already there
+        return stored
+
+    def put(self, name: str, value: str, at: datetime) -> None:
+        self._c.execute(
+            "INSERT INTO meta (name, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (name, value, encode_time(at)),
+        )
+
+    def get(self, name: str) -> str | None:
+        row = self._c.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+
 @attrs.define
 class _SQLiteUnitOfWork:
     codes: _Codes
@@ -982,6 +1099,7 @@ class _SQLiteUnitOfWork:
     terms: _Terms
     identities: _Identities
     clicks: _Clicks
+    meta: _Meta
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -994,6 +1112,7 @@ class _SQLiteUnitOfWork:
             _Terms(conn),
             _Identities(conn),
             _Clicks(conn),
+            _Meta(conn),
         )
 
 

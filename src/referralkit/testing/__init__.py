@@ -13,30 +13,82 @@ the ``store`` fixture; it then runs every behaviour the built-in adapters guaran
 `StoreContract` is the union of one contract class per capability, each usable on its
 own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsContract`,
 `LedgerContract`, `OutboxContract`, `IdentitiesContract`, `TransactionsContract`,
-`ClicksContract` (click tracking, ``uow.clicks``) and `MetricsContract` (for a
-`referralkit.protocols.MeasurableStore`). Before each test the
-store is checked against the protocols that capability relies on, and a missing method
-fails the test with a message naming it and its protocol.
+`ClicksContract` (click tracking, ``uow.clicks``), `MetaContract` (store metadata,
+``uow.meta``) and `MetricsContract` (for a `referralkit.protocols.MeasurableStore`).
+Before each test the store is checked against the protocols that capability relies on,
+and a missing method fails the test with a message naming it and its protocol.
 
-Requires pytest and hypothesis (``pip install referralkit[test]``).
+`FrozenClock` needs nothing more than referralkit, so a tutorial or an app imports it
+from a plain install. The contract suites need pytest and hypothesis
+(``pip install referralkit[test]``): they load on first use, and without those an
+`ImportError` says so.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from referralkit.testing._clock import FrozenClock
-from referralkit.testing._metrics_contract import MetricsContract
-from referralkit.testing._policy_contract import PolicyContract
-from referralkit.testing._store_contract import (
-    ClicksContract,
-    CodesContract,
-    ConversionsContract,
-    IdentitiesContract,
-    LedgerContract,
-    OutboxContract,
-    ReferralsContract,
-    StoreContract,
-    TransactionsContract,
-)
+
+if TYPE_CHECKING:
+    from referralkit.testing._metrics_contract import MetricsContract
+    from referralkit.testing._policy_contract import PolicyContract
+    from referralkit.testing._store_contract import (
+        ClicksContract,
+        CodesContract,
+        ConversionsContract,
+        IdentitiesContract,
+        LedgerContract,
+        MetaContract,
+        OutboxContract,
+        ReferralsContract,
+        StoreContract,
+        TransactionsContract,
+    )
+
+#: The contract suites, by the private module that defines each (they import pytest).
+_LAZY = {
+    "ClicksContract": "_store_contract",
+    "CodesContract": "_store_contract",
+    "ConversionsContract": "_store_contract",
+    "IdentitiesContract": "_store_contract",
+    "LedgerContract": "_store_contract",
+    "MetaContract": "_store_contract",
+    "MetricsContract": "_metrics_contract",
+    "OutboxContract": "_store_contract",
+    "PolicyContract": "_policy_contract",
+    "ReferralsContract": "_store_contract",
+    "StoreContract": "_store_contract",
+    "TransactionsContract": "_store_contract",
+}
+
+
+def _load(name: str) -> object:
+    """Load a contract suite's module on first use (it needs pytest), then keep the name."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        loaded = importlib.import_module(f"{__name__}.{module}")
+    except ImportError as exc:
+        msg = (
+            f"referralkit.testing.{name} needs pytest and hypothesis: "
+            "pip install 'referralkit[test]'"
+        )
+        raise ImportError(msg, name=exc.name) from exc
+    value: object = getattr(loaded, name)
+    globals()[name] = value
+    return value
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above; a typo stays an error
+    __getattr__ = _load
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "ClicksContract",
@@ -45,6 +97,7 @@ __all__ = [
     "FrozenClock",
     "IdentitiesContract",
     "LedgerContract",
+    "MetaContract",
     "MetricsContract",
     "OutboxContract",
     "PolicyContract",

@@ -2,7 +2,7 @@
 
 One contract class per capability of the core (codes, referrals, conversions, the ledger,
 the outbox, identities, transactions), each usable on its own; `StoreContract` inherits
-them all, and the click tracking and metrics contracts besides.
+them all, and the click tracking, metadata and metrics contracts besides.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.protocols import CLICKS, LedgerEntry, Store, UnitOfWork
+from referralkit.protocols import CLICKS, META, LedgerEntry, Store, UnitOfWork
 from referralkit.storage._errors import CodeTaken
 from referralkit.testing._metrics_contract import MetricsContract
 from referralkit.testing._store_base import (
@@ -52,6 +52,7 @@ __all__ = [
     "ConversionsContract",
     "IdentitiesContract",
     "LedgerContract",
+    "MetaContract",
     "OutboxContract",
     "ReferralsContract",
     "StoreContract",
@@ -71,10 +72,13 @@ class _Boom(Exception):
     """Raised inside a unit of work to prove it is rolled back."""
 
 
-def _code(code: str = "AAAA0000", owner: str = "ann", campaign: str = "default") -> ReferralCode:
-    return ReferralCode(
-        code=code, owner=owner, campaign=campaign, kind=CodeKind.GENERATED, created_at=T0
-    )
+def _code(
+    code: str = "AAAA0000",
+    owner: str = "ann",
+    campaign: str = "default",
+    kind: CodeKind = CodeKind.GENERATED,
+) -> ReferralCode:
+    return ReferralCode(code=code, owner=owner, campaign=campaign, kind=kind, created_at=T0)
 
 
 def _referral(
@@ -228,6 +232,32 @@ class CodesContract(CapabilityContract):
         with pytest.raises(CodeTaken), store.transaction() as uow:
             uow.codes.add(_code("AAAA0000", owner="bob"))
 
+    def test_a_code_is_found_by_its_key(self, store: Store) -> None:
+        """``find`` takes the key: upper case, no spaces or dashes; ``get`` the exact text."""
+        vanity = _code("ANNA-10", kind=CodeKind.VANITY)
+        with store.transaction() as uow:
+            uow.codes.add(vanity)
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+        with store.transaction() as uow:
+            assert uow.codes.find("ANNA10") == vanity
+            assert uow.codes.find("BBBB0000") == _code("BBBB0000", owner="bob")
+            assert uow.codes.get("ANNA-10") == vanity
+            assert uow.codes.get("ANNA10") is None
+            assert uow.codes.find("ANNA-10") is None
+            assert uow.codes.find("ZZZZ") is None
+
+    def test_codes_differing_only_in_case_spaces_or_dashes_are_one_code(self, store: Store) -> None:
+        """A second code with the key of an issued one is taken; its owner keeps theirs."""
+        with store.transaction() as uow:
+            uow.codes.add(_code("ANNA-10", kind=CodeKind.VANITY))
+        for text in ("ANNA10", "AN-NA10", "ANNA 10"):
+            with pytest.raises(CodeTaken), store.transaction() as uow:
+                uow.codes.add(_code(text, owner="bob", kind=CodeKind.VANITY))
+        with store.transaction() as uow:
+            assert uow.codes.for_owner("bob") == []
+            again = uow.codes.add(_code("ANNA10", kind=CodeKind.VANITY))
+        assert again.code == "ANNA-10"  # the owner's one code in the campaign
+
 
 class ReferralsContract(CapabilityContract):
     """Attributions: one non-rejected referral per referee, status, queries, reassignment."""
@@ -304,6 +334,111 @@ class ReferralsContract(CapabilityContract):
             assert uow.referrals.referees_of("ann", last=1) == ["cat"]
             assert uow.referrals.referees_of("ann", last=5) == ["bob", "cat"]
 
+    def test_the_review_queue_pages_by_time_and_filters(self, store: Store) -> None:
+        """Pages by (attribution time, id) after a cursor; by reason; by referrer."""
+        hour = timedelta(hours=1)
+        review = ReferralStatus.REVIEW
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+            for i, (referrer, code) in enumerate([("ann", "AAAA0000"), ("bob", "BBBB0000")] * 3):
+                reasons = ("velocity.network",) if i % 2 else ("shared_signals.device",)
+                uow.referrals.add(
+                    attrs.evolve(
+                        _referral(f"q{i}", f"f{i}", referrer=referrer, code=code, status=review),
+                        attributed_at=T0 + (5 - i) * hour,
+                        reasons=reasons,
+                    )
+                )
+            uow.referrals.add(_referral("p1", "pete", at=T0 + hour))  # pending: never listed
+            uow.referrals.add(attrs.evolve(_referral("t1", "tie", status=review), id="q9"))
+
+        def page(**kwargs: object) -> list[str]:
+            with store.transaction() as uow:
+                found = uow.referrals.review_page(
+                    **{  # type: ignore[arg-type]
+                        "limit": 10,
+                        "after": None,
+                        "reason": None,
+                        "referrer": None,
+                        **kwargs,
+                    }
+                )
+            return [r.id for r in found]
+
+        every = ["q5", "q9", "q4", "q3", "q2", "q1", "q0"]  # q5 and q9 tie on time: by id
+        assert page() == every
+        assert page(limit=2) == every[:2]
+        assert page(after="q5", limit=1) == ["q9"]
+        assert page(after="q4", limit=2) == ["q3", "q2"]
+        assert page(after="p1") == every[2:]  # a cursor keeps its place whatever its status
+        assert page(after="nobody") == []
+        assert page(reason="velocity.network") == ["q5", "q3", "q1"]
+        assert page(referrer="ann") == ["q9", "q4", "q2", "q0"]
+        assert page(referrer="ann", reason="velocity.network") == []
+        assert page(reason="velocity") == []  # a whole reason code, not a part of one
+        with store.transaction() as uow:
+            assert [r.id for r in uow.referrals.in_review(10)] == every
+
+    def test_friends_are_one_per_referee_standing_first_in_time_order(self, store: Store) -> None:
+        """The standing referral, else the latest rejected; other referrers' left out; paged."""
+        hour = timedelta(hours=1)
+        rejected = ReferralStatus.REJECTED
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.codes.add(_code("BBBB0000", owner="bob"))
+            add = uow.referrals.add
+            add(_referral("a1", "amy", status=rejected, at=T0))
+            add(_referral("a2", "amy", at=T0 + 3 * hour))  # amy's standing referral
+            add(_referral("b1", "ben", status=rejected, at=T0 + hour))
+            add(_referral("b2", "ben", status=rejected, at=T0 + 2 * hour))  # ben's latest
+            add(_referral("c1", "cat", referrer="bob", code="BBBB0000", at=T0))
+            add(_referral("c2", "cat", status=rejected, at=T0 + 4 * hour))  # lost to bob's
+            add(_referral("d1", "dan", status=rejected, at=T0 + 5 * hour))
+            add(_referral("d2", "dan", status=rejected, at=T0 + 5 * hour))  # a tie: the later
+            add(_referral("e1", "eve", at=T0 + 6 * hour, status=ReferralStatus.REVIEW))
+
+        def ids(after: str | None = None, limit: int = 10, referrer: str = "ann") -> list[str]:
+            with store.transaction() as uow:
+                return [r.id for r in uow.referrals.friends(referrer, after=after, limit=limit)]
+
+        assert ids() == ["b2", "a2", "c2", "d2", "e1"]
+        assert ids(limit=2) == ["b2", "a2"]
+        assert ids(after="a2", limit=2) == ["c2", "d2"]
+        assert ids(after="d2") == ["e1"]
+        assert ids(after="e1") == []
+        assert ids(after="nobody") == []
+        assert ids(referrer="bob") == ["c1"]
+        assert ids(referrer="nobody") == []
+        with store.transaction() as uow:
+            latest = uow.referrals.rejected_for_referee("dan")
+            assert latest is not None
+            assert latest.id == "d2"
+            assert uow.referrals.rejected_for_referee("amy") == uow.referrals.get("a1")
+            assert uow.referrals.rejected_for_referee("eve") is None
+
+    def test_ordered_count_is_of_accepted_referrals_with_an_order(self, store: Store) -> None:
+        """Pending or qualified referrals with an order, refunded or not; no other."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            uow.referrals.add(_referral("r-1", "bob"))
+            uow.referrals.add(_referral("r-2", "cat", status=ReferralStatus.QUALIFIED))
+            uow.referrals.add(_referral("r-3", "dan", status=ReferralStatus.REVIEW))
+            uow.referrals.add(_referral("r-4", "eve"))
+            uow.referrals.add(_referral("r-5", "fay", status=ReferralStatus.REJECTED))
+            for order, referee, referral in [
+                ("o-1", "bob", "r-1"),
+                ("o-2", "bob", "r-1"),
+                ("o-3", "cat", "r-2"),
+                ("o-4", "dan", "r-3"),
+                ("o-5", "fay", "r-5"),
+            ]:
+                uow.conversions.add(_conversion(order, referee, referral=referral))
+            uow.conversions.set_refunded("o-1", Money("80", "USD"))
+        with store.transaction() as uow:
+            assert uow.referrals.ordered_count("ann") == 2
+            assert uow.referrals.ordered_count("nobody") == 0
+
     def test_reassign_moves_the_credit_and_keeps_the_rest(self, store: Store) -> None:
         """Reassign changes code, referrer, campaign and reasons; id, status, time, orders stay."""
         _seed(store)
@@ -365,6 +500,27 @@ class ConversionsContract(CapabilityContract):
             assert stored.net == Money("50", "USD")
             assert [c.order_id for c in uow.conversions.for_referral("r-1")] == ["o-1"]
 
+    def test_orders_of_several_referrals_come_in_one_list_oldest_first(self, store: Store) -> None:
+        """``for_referrals``: every order of those referrals, by time; others left out."""
+        with store.transaction() as uow:
+            uow.codes.add(_code())
+            for rid, referee in [("r-1", "bob"), ("r-2", "cat"), ("r-3", "dan")]:
+                uow.referrals.add(_referral(rid, referee))
+            for order, referee, referral, minutes in [
+                ("o-1", "bob", "r-1", 30),
+                ("o-2", "cat", "r-2", 10),
+                ("o-3", "dan", "r-3", 0),
+                ("o-4", "bob", "r-1", 20),
+            ]:
+                conversion = _conversion(order, referee, referral=referral)
+                uow.conversions.add(
+                    attrs.evolve(conversion, occurred_at=T0 + timedelta(minutes=minutes))
+                )
+        with store.transaction() as uow:
+            found = uow.conversions.for_referrals(["r-1", "r-2", "r-1"])
+            assert uow.conversions.for_referrals([]) == []
+        assert [c.order_id for c in found] == ["o-2", "o-4", "o-1"]
+
     def test_refund_of_unknown_order_raises(self, store: Store) -> None:
         """An unknown order id is an UnknownOrder error."""
         with pytest.raises(UnknownOrder), store.transaction() as uow:
@@ -417,6 +573,23 @@ class LedgerContract(CapabilityContract):
             assert uow.rewards.for_order("o-1") == [first]
             assert uow.rewards.for_customer("ann") == [first]
             assert uow.rewards.for_referral("r-1") == [first]
+
+    def test_rewards_of_several_referrals_come_in_one_list_in_grant_order(
+        self, store: Store
+    ) -> None:
+        """``for_referrals``: every reward under those referrals, as granted."""
+        _seed(store)
+        with store.transaction() as uow:
+            uow.referrals.add(_referral("r-2", "cat"))
+            uow.referrals.add(_referral("r-3", "dan"))
+            uow.rewards.add(_reward("w-1", key="k1", referral="r-2", order=None))
+            uow.rewards.add(_reward("w-2", key="k2", referral="r-1"))
+            uow.rewards.add(_reward("w-3", key="k3", referral="r-3", order=None))
+            uow.rewards.add(_reward("w-4", key="k4", referral="r-2", customer="cat", order=None))
+        with store.transaction() as uow:
+            found = uow.rewards.for_referrals(["r-2", "r-1"])
+            assert uow.rewards.for_referrals([]) == []
+        assert [r.id for r in found] == ["w-1", "w-2", "w-4"]
 
     def test_reward_update_and_due(self, store: Store) -> None:
         """Held rewards are due once their hold ends; updates persist."""
@@ -687,6 +860,38 @@ class ClicksContract(CapabilityContract):
             assert CLICKS.repository(uow, store=store).for_visitor([key], when, when) == [stored]
 
 
+class MetaContract(CapabilityContract):
+    """Store metadata (``uow.meta``): small named values, the first one recorded wins."""
+
+    needs = Needs(repositories=(META,))
+
+    def test_the_first_value_recorded_under_a_name_stays_until_replaced(self, store: Store) -> None:
+        """``add`` keeps the first value; ``put`` replaces it; a rolled back write leaves none."""
+        with store.transaction() as uow:
+            meta = META.repository(uow, store=store)
+            assert meta.get("secret_check") is None
+            assert meta.add("secret_check", "v1:aaa", T0) == "v1:aaa"
+            assert meta.add("secret_check", "v1:bbb", T0) == "v1:aaa"
+        with store.transaction() as uow:
+            meta = META.repository(uow, store=store)
+            assert meta.get("secret_check") == "v1:aaa"
+            meta.put("secret_check", "v1:ccc", T0 + timedelta(days=1))
+            meta.put("other", "x", T0)
+        with pytest.raises(_Boom):
+            _then_fail(
+                store,
+                lambda uow: META.repository(uow, store=store).put("secret_check", "v1:ddd", T0),
+                lambda uow: META.repository(uow, store=store).add("third", "y", T0),
+            )
+        with store.transaction() as uow:
+            meta = META.repository(uow, store=store)
+            assert (meta.get("secret_check"), meta.get("other"), meta.get("third")) == (
+                "v1:ccc",
+                "x",
+                None,
+            )
+
+
 def _click(
     code: str,
     visitor: str,
@@ -821,6 +1026,7 @@ class StoreContract(
     IdentitiesContract,
     TransactionsContract,
     ClicksContract,
+    MetaContract,
     MetricsContract,
 ):
     """Every behaviour a `Store` must have. Subclass and override the ``store`` fixture.
@@ -829,7 +1035,7 @@ class StoreContract(
     """
 
     needs = Needs(
-        store=MetricsContract.needs.store, repositories=(*CORE, CLICKS), unit_of_work=True
+        store=MetricsContract.needs.store, repositories=(*CORE, CLICKS, META), unit_of_work=True
     )
 
 
