@@ -84,3 +84,49 @@ def test_an_event_stored_as_an_object_reads_back(tmp_path: Path) -> None:
     store.close()
     assert [e.payload for e in events] == [old, old]
     assert events[1].id == new.id
+
+
+_COMMON = (
+    "code.enrolled",
+    "referral.pending",
+    "conversion.recorded",
+    "referral.qualified",
+    "reward.granted",
+    "reward.available",
+)
+
+
+def test_the_program_s_common_events_are_stored_in_a_known_shape(tmp_path: Path) -> None:
+    """A payload shape change in the program must come with its shape here, or the file grows."""
+    from datetime import timedelta
+
+    import referralkit as rk
+    from referralkit.policies import DoubleSided, Fixed
+    from referralkit.testing import FrozenClock
+
+    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    path = tmp_path / "shapes.db"
+    store = SQLiteStore(path)
+    program = rk.ReferralProgram(
+        store=store,
+        secret=b"s" * 32,
+        policy=DoubleSided(
+            referrer=Fixed(rk.Money("10", "USD")), referee=Fixed(rk.Money("5", "USD"))
+        ),
+        guards=[],
+        hold=timedelta(days=1),
+        clock=clock,
+    )
+    code = program.enroll("ann").code
+    program.attribute(code=code, referee="bob")
+    program.convert(referee="bob", order_id="o-1", amount=rk.Money("80", "USD"))
+    clock.advance(days=2)
+    program.release_due()
+    store.close()
+    db = sqlite3.connect(path)
+    rows = db.execute("SELECT type, payload FROM events").fetchall()
+    db.close()
+    seen = {type_ for type_, _ in rows}
+    assert set(_COMMON) <= seen
+    loose = sorted({type_ for type_, text in rows if type_ in _COMMON and text.startswith("{")})
+    assert loose == []
