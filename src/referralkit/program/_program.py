@@ -31,6 +31,7 @@ from referralkit.model import (
     Reward,
     RewardKind,
 )
+from referralkit.moments import Learning, MomentRules
 from referralkit.money import Money
 from referralkit.program import (
     _attribution,
@@ -49,6 +50,7 @@ from referralkit.program import (
     _status,
 )
 from referralkit.program._core import ProgramCore, utc_now
+from referralkit.program._moments import Moments
 from referralkit.protocols import Guard, RewardPolicy, Store
 
 if TYPE_CHECKING:
@@ -85,6 +87,9 @@ class ReferralProgram:
     names the policy's version (derived from its definition when not given; a policy
     that cannot be described as configuration must be named). A version stored with
     other terms refuses the start with a `ConfigError` that says what changed.
+
+    ``moment_rules`` (`referralkit.moments.MomentRules`) and ``learning``
+    (`referralkit.moments.Learning`) configure `moments`, when to ask for a referral.
     """
 
     def __init__(
@@ -111,6 +116,8 @@ class ReferralProgram:
         net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
         signup_reward: RewardPolicy | None = None,
         policy_version: str | None = None,
+        moment_rules: MomentRules | None = None,
+        learning: Learning | None = None,
     ) -> None:
         self._core = ProgramCore(
             store=store,
@@ -135,6 +142,8 @@ class ReferralProgram:
             signup_reward=signup_reward,
             named_version=policy_version,
         )
+        #: Trigger moments: report them, ask `Moments.should_invite` before inviting.
+        self.moments = Moments(self._core, moment_rules, learning)
 
     @classmethod
     def from_config(

@@ -291,6 +291,37 @@ _HOST_PAGES: Step = (
 )""",
 )
 
+#: Trigger moments: reported moments, invitation decisions and their shares.
+_MOMENTS: Step = (
+    """CREATE TABLE moments (
+    customer_id  TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    moment       TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    score        INTEGER,
+    order_id     TEXT,
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    UNIQUE (customer_id, key)
+)""",
+    "CREATE INDEX moments_scored ON moments(customer_id, occurred_at) WHERE score IS NOT NULL",
+    """CREATE TABLE moment_decisions (
+    id            TEXT PRIMARY KEY,
+    customer_id   TEXT NOT NULL,
+    moment        TEXT NOT NULL,
+    invite        INTEGER NOT NULL,
+    reason        TEXT NOT NULL,
+    decided_at    TEXT NOT NULL,
+    follow_until  TEXT NOT NULL
+)""",
+    "CREATE INDEX moment_decisions_by_customer ON moment_decisions(customer_id, decided_at)",
+    "CREATE INDEX moment_decisions_by_time ON moment_decisions(decided_at)",
+    """CREATE TABLE moment_shares (
+    decision_id  TEXT PRIMARY KEY REFERENCES moment_decisions(id),
+    channel      TEXT,
+    shared_at    TEXT NOT NULL
+)""",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -299,6 +330,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _MONEY_PATHS,
     _OUTBOX_CLAIMS_AND_CLICKS,
     _HOST_PAGES,
+    _MOMENTS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -15,6 +15,8 @@ own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsCo
 `LedgerContract`, `OutboxContract`, `IdentitiesContract`, `TransactionsContract`,
 `ClicksContract` (click tracking, ``uow.clicks``), `MetaContract` (store metadata,
 ``uow.meta``) and `MetricsContract` (for a `referralkit.protocols.MeasurableStore`).
+Optional capabilities beyond the store contract have their own: `MomentsContract`
+(trigger moments, ``uow.moments``).
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -33,6 +35,7 @@ from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
     from referralkit.testing._metrics_contract import MetricsContract
+    from referralkit.testing._moments_contract import MomentsContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
         ClicksContract,
@@ -56,6 +59,7 @@ _LAZY = {
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
     "MetricsContract": "_metrics_contract",
+    "MomentsContract": "_moments_contract",
     "OutboxContract": "_store_contract",
     "PolicyContract": "_policy_contract",
     "ReferralsContract": "_store_contract",
@@ -99,6 +103,7 @@ __all__ = [
     "LedgerContract",
     "MetaContract",
     "MetricsContract",
+    "MomentsContract",
     "OutboxContract",
     "PolicyContract",
     "ReferralsContract",

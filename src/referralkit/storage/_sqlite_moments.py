@@ -1,0 +1,162 @@
+"""The SQLite store's moments (`referralkit.moments.MomentRepository`), in plain SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from referralkit.moments import DecisionRecord, MomentRecord, MomentStats
+from referralkit.storage._sqlite_codec import decode_time, encode_optional_time, encode_time
+
+__all__ = ["SQLiteMoments"]
+
+_MOMENT_COLUMNS = "customer_id, moment, key, occurred_at, score, order_id"
+_DECISION_COLUMNS = "id, customer_id, moment, invite, reason, decided_at, follow_until"
+
+# Each invitation's window ends at its follow_until, or at the customer's next invitation.
+_INVITED = """
+SELECT id, customer_id, moment, decided_at,
+    CASE WHEN next_at IS NOT NULL AND next_at < follow_until THEN next_at
+         ELSE follow_until END AS ends_at
+FROM (SELECT id, customer_id, moment, decided_at, follow_until,
+        LEAD(decided_at) OVER (PARTITION BY customer_id ORDER BY decided_at, id) AS next_at
+      FROM moment_decisions WHERE invite = 1) AS d
+"""
+_STATS = f"""
+WITH invited AS ({_INVITED}),
+friends AS (
+    SELECT i.id AS decision_id, r.id AS referral_id,
+        CASE WHEN EXISTS (SELECT 1 FROM conversions c WHERE c.referral_id = r.id)
+             THEN 1 ELSE 0 END AS ordered
+    FROM invited i JOIN referrals r
+        ON r.referrer = i.customer_id AND r.status <> 'rejected'
+        AND r.attributed_at >= i.decided_at AND r.attributed_at < i.ends_at
+),
+per AS (
+    SELECT i.id, i.moment, i.decided_at,
+        (SELECT count(*) FROM friends f WHERE f.decision_id = i.id) AS friends,
+        (SELECT coalesce(sum(f.ordered), 0) FROM friends f WHERE f.decision_id = i.id) AS ordered,
+        (SELECT count(*) FROM moment_shares s WHERE s.decision_id = i.id) AS shared
+    FROM invited i
+)
+SELECT moment, count(*), sum(shared), sum(CASE WHEN friends > 0 THEN 1 ELSE 0 END),
+    sum(friends), sum(ordered)
+FROM per WHERE (? IS NULL OR decided_at >= ?) AND (? IS NULL OR decided_at < ?)
+GROUP BY moment
+"""  # noqa: S608 - constant text only
+_DECIDED = """
+SELECT moment, count(*) FROM moment_decisions
+WHERE (? IS NULL OR decided_at >= ?) AND (? IS NULL OR decided_at < ?)
+GROUP BY moment
+"""
+
+
+class SQLiteMoments:
+    """`MomentRepository` on one connection, inside the store's unit of work."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def add(self, moment: MomentRecord) -> tuple[MomentRecord, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO moments ({_MOMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608 - constant columns
+            " ON CONFLICT (customer_id, key) DO NOTHING",
+            (
+                moment.customer_id,
+                moment.moment,
+                moment.key,
+                encode_time(moment.occurred_at),
+                moment.score,
+                moment.order_id,
+            ),
+        )
+        if cur.rowcount == 1:
+            return moment, True
+        row = self._c.execute(
+            f"SELECT {_MOMENT_COLUMNS} FROM moments WHERE customer_id = ? AND key = ?",  # noqa: S608 - constant columns
+            (moment.customer_id, moment.key),
+        ).fetchone()
+        return _moment(row), False
+
+    def latest_score(self, customer_id: str) -> MomentRecord | None:
+        row = self._c.execute(
+            f"SELECT {_MOMENT_COLUMNS} FROM moments"  # noqa: S608 - constant columns
+            " WHERE customer_id = ? AND score IS NOT NULL"
+            " ORDER BY occurred_at DESC, seq DESC LIMIT 1",
+            (customer_id,),
+        ).fetchone()
+        return None if row is None else _moment(row)
+
+    def last_order_refunded(self, customer_id: str) -> bool | None:
+        row = self._c.execute(
+            "SELECT refunded_minor FROM conversions WHERE referee = ?"
+            " ORDER BY occurred_at DESC, order_number DESC, order_id DESC LIMIT 1",
+            (customer_id,),
+        ).fetchone()
+        return None if row is None else int(row[0]) > 0
+
+    def add_decision(self, decision: DecisionRecord) -> None:
+        self._c.execute(
+            f"INSERT INTO moment_decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
+            (
+                decision.id,
+                decision.customer_id,
+                decision.moment,
+                int(decision.invite),
+                decision.reason,
+                encode_time(decision.decided_at),
+                encode_time(decision.follow_until),
+            ),
+        )
+
+    def decision(self, decision_id: str) -> DecisionRecord | None:
+        row = self._c.execute(
+            f"SELECT {_DECISION_COLUMNS} FROM moment_decisions WHERE id = ?",  # noqa: S608 - constant columns
+            (decision_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        i, customer, moment, invite, reason, decided, until = row
+        return DecisionRecord(
+            i, customer, moment, bool(invite), reason, decode_time(decided), decode_time(until)
+        )
+
+    def invited_since(self, customer_id: str, since: datetime) -> list[datetime]:
+        rows = self._c.execute(
+            "SELECT decided_at FROM moment_decisions"
+            " WHERE customer_id = ? AND invite = 1 AND decided_at >= ? ORDER BY decided_at",
+            (customer_id, encode_time(since)),
+        )
+        return [decode_time(r[0]) for r in rows]
+
+    def add_share(self, decision_id: str, channel: str | None, at: datetime) -> bool:
+        cur = self._c.execute(
+            "INSERT INTO moment_shares (decision_id, channel, shared_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (decision_id) DO NOTHING",
+            (decision_id, channel, encode_time(at)),
+        )
+        return cur.rowcount == 1
+
+    def stats(self, since: datetime | None, until: datetime | None) -> list[MomentStats]:
+        lo, hi = encode_optional_time(since), encode_optional_time(until)
+        window = (lo, lo, hi, hi)
+        decided = {str(m): int(n) for m, n in self._c.execute(_DECIDED, window)}
+        invited = {
+            str(m): tuple(int(v) for v in rest) for m, *rest in self._c.execute(_STATS, window)
+        }
+        return [
+            MomentStats(name, n, *invited.get(name, (0, 0, 0, 0, 0)))
+            for name, n in sorted(decided.items())
+        ]
+
+
+def _moment(row: tuple[object, ...]) -> MomentRecord:
+    customer, moment, key, at, score, order_id = row
+    return MomentRecord(
+        customer_id=str(customer),
+        moment=str(moment),
+        key=str(key),
+        occurred_at=decode_time(str(at)),
+        score=None if score is None else int(str(score)),
+        order_id=None if order_id is None else str(order_id),
+    )
