@@ -4,9 +4,11 @@ The host reports moments (``program.moments.report``) and asks
 ``program.moments.should_invite(customer_id, moment)`` before showing an invitation;
 the answer is an `InviteDecision`. The rules (`MomentRules`) are pure and configurable;
 `Learning` adds Thompson sampling over moment types. The store side is the `MOMENTS`
-capability (`MomentRepository`).
+capability (`MomentRepository`), and `DELIVERIES` (`DeliveryRepository`) for orders
+the host reports delivered (``program.delivered``), which holds `UntilDelivered` wait for.
 """
 
+from referralkit.moments._deliveries import DELIVERIES, DeliveryRepository, UntilDelivered
 from referralkit.moments._learning import BEST, EXPLORE, NOT_BEST, Learning
 from referralkit.moments._model import (
     DELIVERED,
@@ -36,6 +38,7 @@ __all__ = [
     "BEST",
     "COOLDOWN",
     "DELIVERED",
+    "DELIVERIES",
     "EXPLORE",
     "INVITE",
     "LOW_SCORE",
@@ -48,6 +51,7 @@ __all__ = [
     "REPEAT_PURCHASE",
     "REVIEW",
     "DecisionRecord",
+    "DeliveryRepository",
     "InviteDecision",
     "Learning",
     "MomentContext",
@@ -56,5 +60,6 @@ __all__ = [
     "MomentRepository",
     "MomentRules",
     "MomentStats",
+    "UntilDelivered",
     "decide",
 ]

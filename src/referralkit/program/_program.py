@@ -40,6 +40,7 @@ from referralkit.program import (
     _code_check,
     _conversions,
     _coupons,
+    _deliveries,
     _enrolment,
     _friends,
     _outbox,
@@ -557,6 +558,16 @@ class ReferralProgram:
         id with another amount is an `IdempotencyConflict`. Returns the rewards changed.
         """
         return _refunds.refund(self._core, order_id=order_id, amount=amount, refund_id=refund_id)
+
+    def delivered(self, order_id: str, *, at: datetime | None = None) -> list[Reward]:
+        """Record that the order was delivered (``at``, default now); the first report stands.
+
+        Rewards of the order held `referralkit.moments.UntilDelivered` get their release
+        date: the delivery plus the return window (``reward.release_scheduled``). An
+        order not recorded yet keeps the delivery for when it is. Returns the order's
+        rewards.
+        """
+        return _deliveries.delivered(self._core, order_id, at)
 
     def conversion(self, order_id: str) -> Conversion | None:
         """The order recorded under ``order_id``, if any (reconcile a webhook after a crash)."""

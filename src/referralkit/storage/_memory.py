@@ -34,7 +34,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware
-from referralkit.storage._memory_moments import MemoryMoments, MomentTables
+from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
@@ -779,6 +779,7 @@ class _MemoryUnitOfWork:
     clicks: _Clicks
     meta: _Meta
     moments: MemoryMoments
+    deliveries: MemoryDeliveries
 
 
 class MemoryStore:
@@ -790,6 +791,7 @@ class MemoryStore:
         self._event_seq = 0
         self._click_seq = 0
         self._moments = MomentTables()
+        self._deliveries: dict[str, datetime] = {}
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -817,6 +819,7 @@ class MemoryStore:
                 clicks=_Clicks(t, undo, self._next_click_id),
                 meta=_Meta(t, undo),
                 moments=MemoryMoments(self._moments, t, undo),
+                deliveries=MemoryDeliveries(self._deliveries, undo),
             )
             try:
                 yield uow

@@ -126,3 +126,26 @@ class MemoryMoments:
             row[4] += len(friends)
             row[5] += sum(1 for rid in friends if t.conversions_by_referral.get(rid))
         return [MomentStats(name, *row) for name, row in sorted(rows.items())]
+
+
+class MemoryDeliveries:
+    """`referralkit.moments.DeliveryRepository` over a dict: order id -> delivery time."""
+
+    def __init__(self, deliveries: dict[str, datetime], undo: list[Callable[[], object]]) -> None:
+        self._d = deliveries
+        self._undo = undo
+
+    def add(
+        self, order_id: str, delivered_at: datetime, recorded_at: datetime
+    ) -> tuple[datetime, bool]:
+        require_aware(delivered_at, recorded_at)
+        d = self._d
+        stored = d.get(order_id)
+        if stored is not None:
+            return stored, False
+        d[order_id] = delivered_at
+        self._undo.append(lambda: d.pop(order_id))
+        return delivered_at, True
+
+    def get(self, order_id: str) -> datetime | None:
+        return self._d.get(order_id)

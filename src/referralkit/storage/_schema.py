@@ -291,7 +291,7 @@ _HOST_PAGES: Step = (
 )""",
 )
 
-#: Trigger moments: reported moments, invitation decisions and their shares.
+#: Trigger moments (reported moments, invitation decisions, their shares) and deliveries.
 _MOMENTS: Step = (
     """CREATE TABLE moments (
     customer_id  TEXT NOT NULL,
@@ -319,6 +319,11 @@ _MOMENTS: Step = (
     decision_id  TEXT PRIMARY KEY REFERENCES moment_decisions(id),
     channel      TEXT,
     shared_at    TEXT NOT NULL
+)""",
+    """CREATE TABLE deliveries (
+    order_id      TEXT PRIMARY KEY,
+    delivered_at  TEXT NOT NULL,
+    recorded_at   TEXT NOT NULL
 )""",
 )
 

@@ -52,7 +52,7 @@ from referralkit.storage._sqlite_codec import (
     money_from_minor_or_none,
     to_minor_units,
 )
-from referralkit.storage._sqlite_moments import SQLiteMoments
+from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -1101,6 +1101,7 @@ class _SQLiteUnitOfWork:
     clicks: _Clicks
     meta: _Meta
     moments: SQLiteMoments
+    deliveries: SQLiteDeliveries
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1115,6 +1116,7 @@ class _SQLiteUnitOfWork:
             _Clicks(conn),
             _Meta(conn),
             SQLiteMoments(conn),
+            SQLiteDeliveries(conn),
         )
 
 

@@ -160,3 +160,30 @@ def _moment(row: tuple[object, ...]) -> MomentRecord:
         score=None if score is None else int(str(score)),
         order_id=None if order_id is None else str(order_id),
     )
+
+
+class SQLiteDeliveries:
+    """`referralkit.moments.DeliveryRepository` on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def add(
+        self, order_id: str, delivered_at: datetime, recorded_at: datetime
+    ) -> tuple[datetime, bool]:
+        cur = self._c.execute(
+            "INSERT INTO deliveries (order_id, delivered_at, recorded_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (order_id) DO NOTHING",
+            (order_id, encode_time(delivered_at), encode_time(recorded_at)),
+        )
+        if cur.rowcount == 1:
+            return delivered_at, True
+        stored = self.get(order_id)
+        assert stored is not None  # noqa: S101 - inserted before, or just now
+        return stored, False
+
+    def get(self, order_id: str) -> datetime | None:
+        row = self._c.execute(
+            "SELECT delivered_at FROM deliveries WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        return None if row is None else decode_time(row[0])

@@ -16,7 +16,7 @@ own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsCo
 `ClicksContract` (click tracking, ``uow.clicks``), `MetaContract` (store metadata,
 ``uow.meta``) and `MetricsContract` (for a `referralkit.protocols.MeasurableStore`).
 Optional capabilities beyond the store contract have their own: `MomentsContract`
-(trigger moments, ``uow.moments``).
+(trigger moments, ``uow.moments``) and `DeliveriesContract` (``uow.deliveries``).
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -35,7 +35,7 @@ from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
     from referralkit.testing._metrics_contract import MetricsContract
-    from referralkit.testing._moments_contract import MomentsContract
+    from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
         ClicksContract,
@@ -55,6 +55,7 @@ _LAZY = {
     "ClicksContract": "_store_contract",
     "CodesContract": "_store_contract",
     "ConversionsContract": "_store_contract",
+    "DeliveriesContract": "_moments_contract",
     "IdentitiesContract": "_store_contract",
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
@@ -98,6 +99,7 @@ __all__ = [
     "ClicksContract",
     "CodesContract",
     "ConversionsContract",
+    "DeliveriesContract",
     "FrozenClock",
     "IdentitiesContract",
     "LedgerContract",

@@ -1,4 +1,4 @@
-"""The moments capability's contract (``uow.moments``): `MomentsContract`."""
+"""The contracts of trigger moments (``uow.moments``) and deliveries (``uow.deliveries``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from referralkit.errors import StorageError
 from referralkit.model import ReferralStatus
-from referralkit.moments import MOMENTS, DecisionRecord, MomentRecord, MomentStats
+from referralkit.moments import DELIVERIES, MOMENTS, DecisionRecord, MomentRecord, MomentStats
 from referralkit.money import Money
 from referralkit.protocols import Store
 from referralkit.testing._store_base import CapabilityContract, Needs
@@ -27,7 +27,7 @@ from referralkit.testing._store_contract import (
     _then_fail,
 )
 
-__all__ = ["MomentsContract"]
+__all__ = ["DeliveriesContract", "MomentsContract"]
 
 _DAY = timedelta(days=1)
 
@@ -191,3 +191,27 @@ class MomentsContract(CapabilityContract):
             latest = repo.latest_score(record.customer_id)
         assert (again, new) == (record, False)
         assert latest == (record if score is not None else None)
+
+
+class DeliveriesContract(CapabilityContract):
+    """Order deliveries (``uow.deliveries``): the first report of an order stands."""
+
+    needs = Needs(repositories=(DELIVERIES,))
+
+    def test_the_first_delivery_of_an_order_stands(self, store: Store) -> None:
+        """A second report keeps the first time; other orders are their own; rolled back too."""
+        with store.transaction() as uow:
+            repo = DELIVERIES.repository(uow, store=store)
+            assert repo.get("o-1") is None
+            assert repo.add("o-1", T0, T0) == (T0, True)
+            assert repo.add("o-1", T0 + _DAY, T0 + _DAY) == (T0, False)
+            assert repo.add("o-2", T0 + _DAY, T0) == (T0 + _DAY, True)
+            assert repo.get("o-1") == T0
+        with pytest.raises(_Boom):
+            _then_fail(
+                store, lambda uow: DELIVERIES.repository(uow, store=store).add("o-3", T0, T0)
+            )
+        with store.transaction() as uow:
+            assert DELIVERIES.repository(uow, store=store).get("o-3") is None
+        with pytest.raises(StorageError), store.transaction() as uow:
+            DELIVERIES.repository(uow, store=store).add("o-4", _NAIVE, T0)
