@@ -31,6 +31,7 @@ from referralkit.moments import DELIVERIES
 from referralkit.money import Money
 from referralkit.program._clawbacks import net_against_debts
 from referralkit.program._core import ProgramCore
+from referralkit.program._feedback import tier_reached
 from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
 from referralkit.protocols import RewardPolicy, UnitOfWork
@@ -98,6 +99,7 @@ def convert(
                 "referee": referee,
                 "amount": amount.to_json(),
                 "referral_id": conversion.referral_id,
+                "referrer": None if referral is None else referral.referrer,
                 "order_number": number,
             },
             now,
@@ -259,8 +261,11 @@ def grant(
     """
     if conversion.amount.amount <= 0:
         return referral, []
+    was_qualified = referral.status is ReferralStatus.QUALIFIED
     referral = qualify(uow, referral, conversion.order_id, now)
     policy = promised_policy(core, uow, referral, now)
+    if not was_qualified:
+        tier_reached(uow, policy, referral, now)
     context = reward_context(core, uow, policy, referral, conversion, now=now)
     return referral, store_grants(
         core, uow, policy.evaluate(context), referral, conversion, now=now

@@ -33,6 +33,7 @@ from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identi
 from referralkit.links import LinkPayload, canonical_base, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
 from referralkit.model import Identity, ReferralCode, RewardKind
+from referralkit.moments import UntilDelivered
 from referralkit.money import Amounts
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.program._guard_history import HistoryNeeds, history_needs
@@ -243,7 +244,7 @@ class ProgramCore:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None,
         link_base: str | None,
-        hold: timedelta | Mapping[str, timedelta],
+        hold: timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered],
         code_format: CodeFormat | None,
         campaign: str,
         sign_links: bool,

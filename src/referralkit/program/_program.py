@@ -17,6 +17,7 @@ from referralkit.codes import CodeFormat
 from referralkit.context import Signal
 from referralkit.errors import ConfigError
 from referralkit.guards.identity import IdentityNormalizer
+from referralkit.invitee import Landing
 from referralkit.metrics._attribution import Attribution, AttributionModel, metrics_source
 from referralkit.metrics._source import Click
 from referralkit.model import (
@@ -31,10 +32,11 @@ from referralkit.model import (
     Reward,
     RewardKind,
 )
-from referralkit.moments import Learning, MomentRules
+from referralkit.moments import Learning, MomentRules, UntilDelivered
 from referralkit.money import Money
 from referralkit.program import (
     _attribution,
+    _claims,
     _clawbacks,
     _clicks,
     _code_check,
@@ -43,6 +45,7 @@ from referralkit.program import (
     _deliveries,
     _enrolment,
     _friends,
+    _landing,
     _outbox,
     _payouts,
     _reassign,
@@ -101,7 +104,9 @@ class ReferralProgram:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None = None,
         link_base: str | None = None,
-        hold: timedelta | Mapping[str, timedelta] = timedelta(days=14),
+        hold: timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered] = timedelta(
+            days=14
+        ),
         code_format: CodeFormat | None = None,
         campaign: str = "default",
         sign_links: bool = True,
@@ -210,7 +215,7 @@ class ReferralProgram:
         return self._core.link_base
 
     @property
-    def hold(self) -> timedelta | Mapping[str, timedelta]:
+    def hold(self) -> timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered]:
         """How long rewards are held before they become available, as given."""
         return self._core.hold
 
@@ -350,6 +355,50 @@ class ReferralProgram:
         included), `InvalidInput` for a value that is not a string.
         """
         return _code_check.owner_of(self._core, code)
+
+    def landing(self, link_or_code: str, *, claim_ttl: timedelta = timedelta(hours=1)) -> Landing:
+        """What the invitee's page shows for a link (or a typed code); reads, never writes.
+
+        A `referralkit.invitee.Landing`: the code's check (as `check_code`), the offers
+        for the invitee in words and numbers, the display name the referrer chose to
+        share (`set_display_name`; never an email), the campaign and its end, and, when
+        the code is usable, a claim token valid for ``claim_ttl`` (at most 7 days; never
+        past the campaign's end) for an app installed after the click (`claim`). A link
+        that fails its checks is a landing that is not usable, not an exception.
+        """
+        return _landing.landing(self._core, link_or_code, claim_ttl=claim_ttl)
+
+    def set_display_name(self, customer_id: str, name: str | None) -> str | None:
+        """Set the name a referrer's friends see on their landing page (None removes it).
+
+        Returns the name as stored (spaces tidied). An email address, a phone number,
+        control characters or more than 40 characters are refused (`InvalidInput`).
+        """
+        return _landing.set_display_name(self._core, customer_id, name)
+
+    def claim(
+        self,
+        token: str,
+        customer_id: str,
+        *,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+    ) -> Referral:
+        """Attribute a customer from a landing's claim token, reported by an app at first open.
+
+        The same attribution a click on the link gives (guards included), once: the
+        store spends the token, so another customer with the same token gets an
+        `InvalidState`; the same customer again gets their referral back. A forged token
+        is `LinkTampered`, an expired one `LinkExpired`, text that is none `InvalidLink`.
+        No device fingerprint is read or kept.
+        """
+        return _claims.claim(
+            self._core,
+            token,
+            customer_id,
+            identity=identity,
+            existing_customer=existing_customer,
+        )
 
     def referees(
         self, customer_id: str, *, after: str | None = None, limit: int = 50

@@ -34,6 +34,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware
+from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
 
@@ -780,6 +781,8 @@ class _MemoryUnitOfWork:
     meta: _Meta
     moments: MemoryMoments
     deliveries: MemoryDeliveries
+    display_names: MemoryDisplayNames
+    claims: MemoryClaims
 
 
 class MemoryStore:
@@ -792,6 +795,7 @@ class MemoryStore:
         self._click_seq = 0
         self._moments = MomentTables()
         self._deliveries: dict[str, datetime] = {}
+        self._invitee = InviteeTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -820,6 +824,8 @@ class MemoryStore:
                 meta=_Meta(t, undo),
                 moments=MemoryMoments(self._moments, t, undo),
                 deliveries=MemoryDeliveries(self._deliveries, undo),
+                display_names=MemoryDisplayNames(self._invitee, undo),
+                claims=MemoryClaims(self._invitee, undo),
             )
             try:
                 yield uow

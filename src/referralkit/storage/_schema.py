@@ -291,7 +291,8 @@ _HOST_PAGES: Step = (
 )""",
 )
 
-#: Trigger moments (reported moments, invitation decisions, their shares) and deliveries.
+#: Trigger moments (moments, invitation decisions, their shares), deliveries, and the
+#: invitee's side: referrers' display names and spent app-link claim tokens.
 _MOMENTS: Step = (
     """CREATE TABLE moments (
     customer_id  TEXT NOT NULL,
@@ -324,6 +325,16 @@ _MOMENTS: Step = (
     order_id      TEXT PRIMARY KEY,
     delivered_at  TEXT NOT NULL,
     recorded_at   TEXT NOT NULL
+)""",
+    """CREATE TABLE display_names (
+    customer_id  TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+)""",
+    """CREATE TABLE claims (
+    token_id     TEXT PRIMARY KEY,
+    customer_id  TEXT NOT NULL,
+    claimed_at   TEXT NOT NULL
 )""",
 )
 

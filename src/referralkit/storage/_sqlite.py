@@ -52,6 +52,7 @@ from referralkit.storage._sqlite_codec import (
     money_from_minor_or_none,
     to_minor_units,
 )
+from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
 
 if TYPE_CHECKING:
@@ -1102,6 +1103,8 @@ class _SQLiteUnitOfWork:
     meta: _Meta
     moments: SQLiteMoments
     deliveries: SQLiteDeliveries
+    display_names: SQLiteDisplayNames
+    claims: SQLiteClaims
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1117,6 +1120,8 @@ class _SQLiteUnitOfWork:
             _Meta(conn),
             SQLiteMoments(conn),
             SQLiteDeliveries(conn),
+            SQLiteDisplayNames(conn),
+            SQLiteClaims(conn),
         )
 
 

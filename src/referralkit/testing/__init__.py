@@ -16,7 +16,8 @@ own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsCo
 `ClicksContract` (click tracking, ``uow.clicks``), `MetaContract` (store metadata,
 ``uow.meta``) and `MetricsContract` (for a `referralkit.protocols.MeasurableStore`).
 Optional capabilities beyond the store contract have their own: `MomentsContract`
-(trigger moments, ``uow.moments``) and `DeliveriesContract` (``uow.deliveries``).
+(trigger moments, ``uow.moments``), `DeliveriesContract` (``uow.deliveries``),
+`DisplayNamesContract` (``uow.display_names``) and `ClaimsContract` (``uow.claims``).
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING
 from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
+    from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
     from referralkit.testing._policy_contract import PolicyContract
@@ -52,10 +54,12 @@ if TYPE_CHECKING:
 
 #: The contract suites, by the private module that defines each (they import pytest).
 _LAZY = {
+    "ClaimsContract": "_invitee_contract",
     "ClicksContract": "_store_contract",
     "CodesContract": "_store_contract",
     "ConversionsContract": "_store_contract",
     "DeliveriesContract": "_moments_contract",
+    "DisplayNamesContract": "_invitee_contract",
     "IdentitiesContract": "_store_contract",
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
@@ -96,10 +100,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ClaimsContract",
     "ClicksContract",
     "CodesContract",
     "ConversionsContract",
     "DeliveriesContract",
+    "DisplayNamesContract",
     "FrozenClock",
     "IdentitiesContract",
     "LedgerContract",
