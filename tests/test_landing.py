@@ -10,9 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import referralkit as rk
-from referralkit.invitee import Offer
+from referralkit.invitee import ClaimToken, Offer
+from referralkit.invitee._claims import read_token, sign_token
 from referralkit.model import CheckReason
 from referralkit.policies import DoubleSided, FirstOrderOnly, Fixed, MinimumOrder, PercentOfOrder
 from referralkit.protocols import Store
@@ -272,3 +275,28 @@ def test_racing_apps_with_one_token_attribute_one_friend(tmp_path: Path) -> None
         thread.join()
     store.close()
     assert (len(won), len(refused)) == (1, 5)
+
+
+@given(
+    code=st.text(min_size=1, max_size=30),
+    channel=st.none() | st.text(min_size=1, max_size=20),
+    seconds=st.integers(min_value=1, max_value=10**8),
+    where=st.integers(min_value=0),
+    other=st.sampled_from("AZaz09-_."),
+)
+def test_a_claim_token_reads_back_and_no_changed_character_passes(
+    code: str, channel: str | None, seconds: int, where: int, other: str
+) -> None:
+    """Signed then read: the same token; any one character changed: refused, never misread."""
+    key = b"k" * 32
+    expires = T0 + timedelta(seconds=seconds)
+    token = ClaimToken("t-1", code, expires, channel, "spring")
+    text = sign_token(token, key)
+    assert read_token(text, key, T0) == token
+    i = where % len(text)
+    changed = text[:i] + other + text[i + 1 :]
+    if changed != text:
+        with pytest.raises(rk.InvalidLink):
+            read_token(changed, key, T0)
+    with pytest.raises(rk.LinkExpired):
+        read_token(text, key, expires)

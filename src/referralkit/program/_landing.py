@@ -87,6 +87,7 @@ def landing(core: ProgramCore, link_or_code: str, *, claim_ttl: timedelta) -> La
     expires = now + ttl
     if campaign.end is not None:
         expires = min(expires, campaign.end)
+    expires = expires.replace(microsecond=0)  # the token carries whole seconds
     token = ClaimToken(core.new_id(), found.code, expires, channel, campaign.name)
     return attrs.evolve(
         shown, claim_token=sign_token(token, claim_key(core.link_key)), claim_expires_at=expires
