@@ -160,6 +160,26 @@ def test_should_invite_applies_cooldown_and_period_and_records_every_answer(stor
     assert stats == {DELIVERED: (1, 1), REVIEW: (3, 2), "host_own_moment": (1, 0)}
 
 
+def test_asking_again_with_the_same_key_gives_the_recorded_answer(store: Store) -> None:
+    """A re-rendered page (same key) is not refused by its own first view's cool-down."""
+    clock = FrozenClock(T0)
+    program = _program(store, clock)
+    first = program.moments.should_invite("ann", DELIVERED, key="page-1")
+    clock.advance(minutes=1)
+    again = program.moments.should_invite("ann", DELIVERED, key="page-1")
+    assert (again.id, again.invite, again.reason, again.decided_at) == (
+        first.id,
+        True,
+        INVITE,
+        T0,
+    )
+    assert program.moments.should_invite("ann", DELIVERED, key="page-2").reason == COOLDOWN
+    with pytest.raises(rk.IdempotencyConflict):
+        program.moments.should_invite("ann", REVIEW, key="page-1")
+    stats = {s.moment: (s.decided, s.invited) for s in program.moments.stats()}
+    assert stats == {DELIVERED: (2, 1)}
+
+
 def test_a_low_review_or_a_refunded_last_order_stops_the_invitation(store: Store) -> None:
     """The latest scored moment and the latest order decide; a better one later lifts it."""
     clock = FrozenClock(T0)

@@ -88,6 +88,8 @@ class DecisionRecord:
 
     ``follow_until`` ends the window in which a friend joining is credited to it (a later
     invitation of the same customer ends it earlier: the last invitation gets the credit).
+    ``key`` (the host's) makes the decision once per (customer, key); ``next_allowed_at``
+    and ``exploration`` are the answer's, kept for a replay.
     """
 
     id: str
@@ -97,6 +99,9 @@ class DecisionRecord:
     reason: str
     decided_at: datetime
     follow_until: datetime
+    key: str | None = None
+    next_allowed_at: datetime | None = None
+    exploration: float | None = None
 
 
 @attrs.frozen(slots=True)

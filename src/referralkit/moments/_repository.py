@@ -15,10 +15,11 @@ __all__ = ["MOMENTS", "MomentRepository"]
 class MomentRepository(Protocol):
     """Reported moments, invitation decisions, and what followed them.
 
-    A moment is stored once per (customer, key); a decision once per id; a share once per
-    decision. `stats` computes from stored facts: a friend (a referral of the decision's
-    customer, not rejected) counts for the customer's latest invitation at or before the
-    friend's attribution, if the friend came before that invitation's ``follow_until``.
+    A moment is stored once per (customer, key); a decision once per id, and once per
+    (customer, key) when it has a key; a share once per decision. `stats` computes from
+    stored facts: a friend (a referral of the decision's customer, not rejected) counts
+    for the customer's latest invitation at or before the friend's attribution, if the
+    friend came before that invitation's ``follow_until``.
     """
 
     def add(self, moment: MomentRecord) -> tuple[MomentRecord, bool]:
@@ -33,8 +34,11 @@ class MomentRepository(Protocol):
         """Whether the customer's latest order (by time) was refunded; None without orders."""
         ...
 
-    def add_decision(self, decision: DecisionRecord) -> None:
-        """Store a decision (ids are fresh: never one stored before)."""
+    def add_decision(self, decision: DecisionRecord) -> tuple[DecisionRecord, bool]:
+        """Store a decision unless one of its customer has its ``key``; the stored one, new?
+
+        Ids are fresh (never one stored before); a decision without a key is always new.
+        """
         ...
 
     def decision(self, decision_id: str) -> DecisionRecord | None:

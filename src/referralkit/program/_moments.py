@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from referralkit._validate import opt_aware, opt_name, require_id
-from referralkit.errors import ConfigError, InvalidInput, NotFound
+from referralkit.errors import ConfigError, IdempotencyConflict, InvalidInput, NotFound
 from referralkit.moments import (
     MOMENTS,
     DecisionRecord,
@@ -86,15 +86,22 @@ class Moments:
             stored, _ = MOMENTS.repository(uow, store=core.store).add(record)
         return stored
 
-    def should_invite(self, customer_id: str, moment: str) -> InviteDecision:
+    def should_invite(
+        self, customer_id: str, moment: str, *, key: str | None = None
+    ) -> InviteDecision:
         """Whether to show the invitation to the customer now, at ``moment``; recorded.
 
         The fixed rules first (`MomentRules`: a refunded last order, a low latest score,
         the cool-down, at most N per period); when they allow it and learning is on, the
-        learner decides, showing its exploration rate and evidence.
+        learner decides, showing its exploration rate and evidence. ``key`` (a page view's
+        or a push job's id) makes the question once per customer: asked again with the
+        key, the recorded answer comes back (without the learner's evidence), so a
+        re-rendered page is not turned down by the cool-down its first view started. The
+        same key for another moment is an `IdempotencyConflict`.
         """
         customer_id = require_id("customer_id", customer_id)
         moment = require_id("moment", moment)
+        key = opt_name("key", key)
         core, rules = self._core, self.rules
         now = core.now()
         with core.transaction() as uow:
@@ -127,7 +134,7 @@ class Moments:
                 exploration=exploration,
                 evidence=evidence,
             )
-            repo.add_decision(
+            stored, new = repo.add_decision(
                 DecisionRecord(
                     decision.id,
                     customer_id,
@@ -136,9 +143,29 @@ class Moments:
                     reason,
                     now,
                     now + rules.follow_window,
+                    key=key,
+                    next_allowed_at=verdict.next_allowed_at,
+                    exploration=exploration,
                 )
             )
-        return decision
+        if new:
+            return decision
+        if stored.moment != moment:
+            raise IdempotencyConflict(
+                f"the decision {key!r} was asked at the moment {stored.moment!r}, not {moment!r}",
+                value=moment,
+                field="moment",
+            )
+        return InviteDecision(
+            id=stored.id,
+            customer_id=customer_id,
+            moment=moment,
+            invite=stored.invite,
+            reason=stored.reason,
+            decided_at=stored.decided_at,
+            next_allowed_at=stored.next_allowed_at,
+            exploration=stored.exploration,
+        )
 
     def shared(self, decision_id: str, *, channel: str | None = None) -> bool:
         """Record that the invitation of this decision was shared; once. Whether it was new.

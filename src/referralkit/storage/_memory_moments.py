@@ -21,6 +21,7 @@ class MomentTables:
         self.moments: dict[tuple[str, str], MomentRecord] = {}
         self.by_customer: dict[str, list[MomentRecord]] = defaultdict(list)
         self.decisions: dict[str, DecisionRecord] = {}  # insertion order is store order
+        self.decision_keys: dict[tuple[str, str], str] = {}  # (customer, key) -> decision id
         self.shares: dict[str, tuple[str | None, datetime]] = {}
 
 
@@ -63,11 +64,19 @@ class MemoryMoments:
         last = max(orders, key=lambda c: (c.occurred_at, c.order_number, c.order_id))
         return last.refunded is not None and last.refunded.amount > 0
 
-    def add_decision(self, decision: DecisionRecord) -> None:
-        require_aware(decision.decided_at, decision.follow_until)
+    def add_decision(self, decision: DecisionRecord) -> tuple[DecisionRecord, bool]:
+        require_aware(decision.decided_at, decision.follow_until, decision.next_allowed_at)
         m = self._m
+        if decision.key is not None:
+            key = (decision.customer_id, decision.key)
+            stored = m.decision_keys.get(key)
+            if stored is not None:
+                return m.decisions[stored], False
+            m.decision_keys[key] = decision.id
+            self._undo.append(lambda: m.decision_keys.pop(key))
         m.decisions[decision.id] = decision
         self._undo.append(lambda: m.decisions.pop(decision.id))
+        return decision, True
 
     def decision(self, decision_id: str) -> DecisionRecord | None:
         return self._m.decisions.get(decision_id)

@@ -312,7 +312,11 @@ _MOMENTS: Step = (
     invite        INTEGER NOT NULL,
     reason        TEXT NOT NULL,
     decided_at    TEXT NOT NULL,
-    follow_until  TEXT NOT NULL
+    follow_until  TEXT NOT NULL,
+    key           TEXT,
+    next_allowed_at TEXT,
+    exploration   REAL,
+    UNIQUE (customer_id, key)
 )""",
     "CREATE INDEX moment_decisions_by_customer ON moment_decisions(customer_id, decided_at)",
     "CREATE INDEX moment_decisions_by_time ON moment_decisions(decided_at)",

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 from referralkit.moments import DecisionRecord, MomentRecord, MomentStats
-from referralkit.storage._sqlite_codec import decode_time, encode_optional_time, encode_time
+from referralkit.storage._sqlite_codec import (
+    decode_optional_time,
+    decode_time,
+    encode_optional_time,
+    encode_time,
+)
 
 __all__ = ["SQLiteMoments"]
 
 _MOMENT_COLUMNS = "customer_id, moment, key, occurred_at, score, order_id"
-_DECISION_COLUMNS = "id, customer_id, moment, invite, reason, decided_at, follow_until"
+_DECISION_COLUMNS = (
+    "id, customer_id, moment, invite, reason, decided_at, follow_until, key, next_allowed_at,"
+    " exploration"
+)
 
 # Each invitation's window ends at its follow_until, or at the customer's next invitation.
 _INVITED = """
@@ -95,9 +104,10 @@ class SQLiteMoments:
         ).fetchone()
         return None if row is None else int(row[0]) > 0
 
-    def add_decision(self, decision: DecisionRecord) -> None:
-        self._c.execute(
-            f"INSERT INTO moment_decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constant columns
+    def add_decision(self, decision: DecisionRecord) -> tuple[DecisionRecord, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO moment_decisions ({_DECISION_COLUMNS})"  # noqa: S608 - constant columns
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id, key) DO NOTHING",
             (
                 decision.id,
                 decision.customer_id,
@@ -106,20 +116,26 @@ class SQLiteMoments:
                 decision.reason,
                 encode_time(decision.decided_at),
                 encode_time(decision.follow_until),
+                decision.key,
+                encode_optional_time(decision.next_allowed_at),
+                decision.exploration,
             ),
         )
+        if cur.rowcount == 1:
+            return decision, True
+        row = self._c.execute(
+            f"SELECT {_DECISION_COLUMNS} FROM moment_decisions"  # noqa: S608 - constant columns
+            " WHERE customer_id = ? AND key = ?",
+            (decision.customer_id, decision.key),
+        ).fetchone()
+        return _decision(row), False
 
     def decision(self, decision_id: str) -> DecisionRecord | None:
         row = self._c.execute(
             f"SELECT {_DECISION_COLUMNS} FROM moment_decisions WHERE id = ?",  # noqa: S608 - constant columns
             (decision_id,),
         ).fetchone()
-        if row is None:
-            return None
-        i, customer, moment, invite, reason, decided, until = row
-        return DecisionRecord(
-            i, customer, moment, bool(invite), reason, decode_time(decided), decode_time(until)
-        )
+        return None if row is None else _decision(row)
 
     def invited_since(self, customer_id: str, since: datetime) -> list[datetime]:
         rows = self._c.execute(
@@ -148,6 +164,22 @@ class SQLiteMoments:
             MomentStats(name, n, *invited.get(name, (0, 0, 0, 0, 0)))
             for name, n in sorted(decided.items())
         ]
+
+
+def _decision(row: tuple[Any, ...]) -> DecisionRecord:
+    i, customer, moment, invite, reason, decided, until, key, allowed, exploration = row
+    return DecisionRecord(
+        id=i,
+        customer_id=customer,
+        moment=moment,
+        invite=bool(invite),
+        reason=reason,
+        decided_at=decode_time(decided),
+        follow_until=decode_time(until),
+        key=key,
+        next_allowed_at=decode_optional_time(allowed),
+        exploration=exploration,
+    )
 
 
 def _moment(row: tuple[object, ...]) -> MomentRecord:

@@ -100,6 +100,25 @@ class MomentsContract(CapabilityContract):
             assert repo.invited_since("ann", T0 + _DAY) == [T0 + 2 * _DAY]
             assert repo.invited_since("cy", T0) == []
 
+    def test_a_keyed_decision_is_stored_once_per_customer(self, store: Store) -> None:
+        """The first decision under a key stands, whole; keyless ones are all kept."""
+        first = attrs.evolve(
+            _decision("d-1", invite=False),
+            key="view-1",
+            next_allowed_at=T0 + _DAY,
+            exploration=0.25,
+        )
+        with store.transaction() as uow:
+            repo = MOMENTS.repository(uow, store=store)
+            assert repo.add_decision(first) == (first, True)
+            again = repo.add_decision(attrs.evolve(_decision("d-2"), key="view-1"))
+            theirs = attrs.evolve(_decision("d-3", "bob"), key="view-1")
+            assert repo.add_decision(theirs) == (theirs, True)
+            assert repo.add_decision(_decision("d-4"))[1] is True
+            assert repo.add_decision(_decision("d-5"))[1] is True
+            assert repo.decision("d-2") is None
+        assert again == (first, False)
+
     def test_an_invitation_is_shared_once(self, store: Store) -> None:
         """The first share of a decision counts; later ones say they were not new."""
         with store.transaction() as uow:
