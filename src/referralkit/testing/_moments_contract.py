@@ -44,6 +44,41 @@ def _decision(
     return DecisionRecord(did, customer, moment, invite, reason, at, at + 7 * _DAY)
 
 
+def _reference_stats(
+    decisions: list[DecisionRecord],
+    friends: list[tuple[str, int, bool, bool]],
+    run: str,
+    base: datetime,
+) -> list[MomentStats]:
+    """The stats rule, spelled out: each friend to the latest invitation in its window."""
+    rows: dict[str, list[int]] = {}
+    for d in decisions:
+        row = rows.setdefault(d.moment, [0, 0, 0, 0, 0, 0])
+        row[0] += 1
+        if not d.invite:
+            continue
+        row[1] += 1
+        later = [
+            o.decided_at
+            for o in decisions
+            if o.customer_id == d.customer_id
+            and o.invite
+            and (o.decided_at, o.id) > (d.decided_at, d.id)
+        ]
+        end = min([d.follow_until, *later])
+        mine = [
+            ordered
+            for who, h, rejected, ordered in friends
+            if f"{run}-{who}" == d.customer_id
+            and not rejected
+            and d.decided_at <= base + timedelta(hours=h) < end
+        ]
+        row[3] += bool(mine)
+        row[4] += len(mine)
+        row[5] += sum(mine)
+    return [MomentStats(name, *row) for name, row in sorted(rows.items())]
+
+
 class MomentsContract(CapabilityContract):
     """Trigger moments (``uow.moments``): moments once per key, decisions, shares, stats."""
 
@@ -161,6 +196,65 @@ class MomentsContract(CapabilityContract):
             MomentStats("nps", 1, 1, 0, 0, 0, 0),
             MomentStats("review", 1, 1, 1, 1, 1, 1),
         ]
+
+    @_ROUND_TRIPS
+    @given(
+        asked=st.lists(
+            st.tuples(
+                st.sampled_from(["ann", "bob"]),
+                st.sampled_from(["review", "nps"]),
+                st.integers(min_value=0, max_value=40),
+                st.booleans(),
+            ),
+            max_size=8,
+        ),
+        friends=st.lists(
+            st.tuples(
+                st.sampled_from(["ann", "bob"]),
+                st.integers(min_value=0, max_value=60),
+                st.booleans(),
+                st.booleans(),
+            ),
+            max_size=8,
+        ),
+    )
+    def test_stats_match_the_rule_on_any_history(
+        self,
+        store: Store,
+        asked: list[tuple[str, str, int, bool]],
+        friends: list[tuple[str, int, bool, bool]],
+    ) -> None:
+        """Generated invitations and friends (hours): the store's stats are the rule's."""
+        hour = timedelta(hours=1)
+        run = uuid.uuid4().hex[:8]  # the store is shared by the examples: keep each apart
+        base = T0 + timedelta(days=400 * (int(run, 16) % 1000))
+        decisions = [
+            _decision(f"{run}-d{i}", f"{run}-{who}", moment, at=base + h * hour, invite=yes)
+            for i, (who, moment, h, yes) in enumerate(asked)
+        ]
+        with store.transaction() as uow:
+            for who in ("ann", "bob"):
+                uow.codes.add(_code(f"{run}{who}".upper(), owner=f"{run}-{who}"))
+            for i, (who, h, rejected, ordered) in enumerate(friends):
+                status = ReferralStatus.REJECTED if rejected else ReferralStatus.PENDING
+                rid = f"{run}-r{i}"
+                uow.referrals.add(
+                    _referral(
+                        rid,
+                        f"{run}-f{i}",
+                        referrer=f"{run}-{who}",
+                        code=f"{run}{who}".upper(),
+                        status=status,
+                        at=base + h * hour,
+                    )
+                )
+                if ordered:
+                    uow.conversions.add(_conversion(f"{run}-o{i}", f"{run}-f{i}", referral=rid))
+            repo = MOMENTS.repository(uow, store=store)
+            for d in decisions:
+                repo.add_decision(d)
+            found = repo.stats(base, base + 41 * hour)
+        assert found == _reference_stats(decisions, friends, run, base)
 
     def test_a_unit_of_work_that_raises_leaves_no_moment(self, store: Store) -> None:
         """Moments, decisions and shares roll back with their unit of work; naive times fail."""
