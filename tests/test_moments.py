@@ -338,6 +338,7 @@ def test_without_a_better_moment_learning_does_not_settle_on_one() -> None:
         ({"moments": ()}, "moments"),
         ({"moments": ("a", "a")}, "moments"),
         ({"moments": ("a",), "explore": 2}, "explore"),
+        ({"moments": ("a",), "window": timedelta(0)}, "window"),
     ],
 )
 def test_learning_refuses_nonsense(kwargs: dict[str, object], path: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import attrs
 
@@ -28,6 +29,12 @@ def _explore(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError("explore must be a rate from 0 to 1", value=value, path="explore")
     return float(value)
+
+
+def _window(value: object) -> timedelta | None:
+    if value is not None and (not isinstance(value, timedelta) or value <= timedelta(0)):
+        raise ConfigError("window must be a positive timedelta or None", value=value, path="window")
+    return value
 
 
 def _moments(value: object) -> tuple[str, ...]:
@@ -54,13 +61,16 @@ class LearningVerdict:
 class Learning:
     """Thompson sampling over ``moments`` (the moment types to compare).
 
-    ``explore``: the rate of invitations made regardless of the evidence. ``rng`` is a
+    ``explore``: the rate of invitations made regardless of the evidence. ``window``:
+    how far back the evidence goes (None: all of it); a window keeps each decision's cost
+    bounded and lets the learner follow a shop whose best moment changes. ``rng`` is a
     `random.Random` (seed it in tests); the default draws from the operating system.
     """
 
     moments: tuple[str, ...] = attrs.field(converter=_moments)
     explore: float = attrs.field(default=0.05, converter=_explore)
     rng: random.Random = attrs.field(factory=random.SystemRandom)
+    window: timedelta | None = attrs.field(default=timedelta(days=90), converter=_window)
 
     def evidence(self, counts: Mapping[str, tuple[int, int]]) -> tuple[MomentEvidence, ...]:
         """Each compared type's evidence from ``counts`` (moment -> (asked, followed))."""

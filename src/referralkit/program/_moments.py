@@ -119,8 +119,10 @@ class Moments:
             evidence: tuple[MomentEvidence, ...] = ()
             exploration: float | None = None
             if verdict.invite and self.learning is not None:
-                counts = {s.moment: (s.invited, s.followed) for s in repo.stats(None, None)}
-                learned = self.learning.choose(moment, counts)
+                learning = self.learning
+                since = None if learning.window is None else now - learning.window
+                counts = {s.moment: (s.invited, s.followed) for s in repo.stats(since, None)}
+                learned = learning.choose(moment, counts)
                 invite, reason, evidence = learned.invite, learned.reason, learned.evidence
                 exploration = self.learning.explore
             decision = InviteDecision(
