@@ -332,6 +332,28 @@ def test_without_a_better_moment_learning_does_not_settle_on_one() -> None:
     assert max(shares) < 0.6
 
 
+def test_the_evidence_is_read_again_once_its_refresh_time_has_passed(store: Store) -> None:
+    """Within ``refresh`` the last evidence read is reused; after it, friends since count."""
+    clock = FrozenClock(T0)
+    learning = Learning(
+        moments=(DELIVERED,), explore=1.0, rng=random.Random(5), refresh=timedelta(minutes=10)
+    )
+    program = _program(
+        store, clock, rules=MomentRules(cooldown=timedelta(0), per_period=None), learning=learning
+    )
+    code = program.enroll("ann").code
+    first = program.moments.should_invite("ann", DELIVERED)
+    assert [(e.asked, e.followed) for e in first.evidence] == [(0, 0)]
+    clock.advance(minutes=1)
+    program.attribute(code=code, referee="bob")
+    clock.advance(minutes=1)
+    cached = program.moments.should_invite("cy", DELIVERED)
+    assert [(e.asked, e.followed) for e in cached.evidence] == [(0, 0)]
+    clock.advance(minutes=10)
+    fresh = program.moments.should_invite("dee", DELIVERED)
+    assert [(e.asked, e.followed) for e in fresh.evidence] == [(2, 1)]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "path"),
     [
@@ -339,6 +361,7 @@ def test_without_a_better_moment_learning_does_not_settle_on_one() -> None:
         ({"moments": ("a", "a")}, "moments"),
         ({"moments": ("a",), "explore": 2}, "explore"),
         ({"moments": ("a",), "window": timedelta(0)}, "window"),
+        ({"moments": ("a",), "refresh": timedelta(-1)}, "refresh"),
     ],
 )
 def test_learning_refuses_nonsense(kwargs: dict[str, object], path: str) -> None:

@@ -37,6 +37,12 @@ def _window(value: object) -> timedelta | None:
     return value
 
 
+def _refresh(value: object) -> timedelta:
+    if not isinstance(value, timedelta) or value < timedelta(0):
+        raise ConfigError("refresh must be a non-negative timedelta", value=value, path="refresh")
+    return value
+
+
 def _moments(value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence) or not value:
         raise ConfigError(
@@ -63,14 +69,18 @@ class Learning:
 
     ``explore``: the rate of invitations made regardless of the evidence. ``window``:
     how far back the evidence goes (None: all of it); a window keeps each decision's cost
-    bounded and lets the learner follow a shop whose best moment changes. ``rng`` is a
-    `random.Random` (seed it in tests); the default draws from the operating system.
+    bounded and lets the learner follow a shop whose best moment changes. ``refresh``:
+    how long a program reuses the evidence it read before reading it again (Thompson
+    sampling tolerates feedback that arrives late; ``timedelta(0)`` reads it for every
+    decision). ``rng`` is a `random.Random` (seed it in tests); the default draws from
+    the operating system.
     """
 
     moments: tuple[str, ...] = attrs.field(converter=_moments)
     explore: float = attrs.field(default=0.05, converter=_explore)
     rng: random.Random = attrs.field(factory=random.SystemRandom)
     window: timedelta | None = attrs.field(default=timedelta(days=90), converter=_window)
+    refresh: timedelta = attrs.field(default=timedelta(minutes=5), converter=_refresh)
 
     def evidence(self, counts: Mapping[str, tuple[int, int]]) -> tuple[MomentEvidence, ...]:
         """Each compared type's evidence from ``counts`` (moment -> (asked, followed))."""

@@ -10,7 +10,7 @@ Moments and decisions are facts, like clicks: they are not outbox events.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from referralkit._validate import opt_aware, opt_name, require_id
 from referralkit.errors import ConfigError, IdempotencyConflict, InvalidInput, NotFound
@@ -54,6 +54,8 @@ class Moments:
         self._core = core
         self.rules = rules or MomentRules()
         self.learning = learning
+        # The learner's evidence as last read: (when, moment -> (asked, followed)).
+        self._evidence: tuple[datetime, dict[str, tuple[int, int]]] | None = None
 
     def report(
         self,
@@ -120,9 +122,13 @@ class Moments:
             exploration: float | None = None
             if verdict.invite and self.learning is not None:
                 learning = self.learning
-                since = None if learning.window is None else now - learning.window
-                counts = {s.moment: (s.invited, s.followed) for s in repo.stats(since, None)}
-                learned = learning.choose(moment, counts)
+                read = self._evidence
+                if read is None or not timedelta(0) <= now - read[0] < learning.refresh:
+                    since = None if learning.window is None else now - learning.window
+                    stats = repo.stats(since, None)
+                    read = (now, {s.moment: (s.invited, s.followed) for s in stats})
+                    self._evidence = read
+                learned = learning.choose(moment, read[1])
                 invite, reason, evidence = learned.invite, learned.reason, learned.evidence
                 exploration = self.learning.explore
             decision = InviteDecision(

@@ -23,36 +23,33 @@ _DECISION_COLUMNS = (
 )
 
 # Each invitation's window ends at its follow_until, or at the customer's next invitation.
-_INVITED = """
-SELECT id, customer_id, moment, decided_at,
-    CASE WHEN next_at IS NOT NULL AND next_at < follow_until THEN next_at
-         ELSE follow_until END AS ends_at
-FROM (SELECT id, customer_id, moment, decided_at, follow_until,
-        LEAD(decided_at) OVER (PARTITION BY customer_id ORDER BY decided_at, id) AS next_at
-      FROM moment_decisions WHERE invite = 1) AS d
-"""
-_STATS = f"""
-WITH invited AS ({_INVITED}),
+# LEAD looks forward only, so decisions before ``since`` can be left out before it runs.
+_STATS = """
+WITH invited AS (
+    SELECT id, customer_id, moment, decided_at,
+        CASE WHEN next_at IS NOT NULL AND next_at < follow_until THEN next_at
+             ELSE follow_until END AS ends_at
+    FROM (SELECT id, customer_id, moment, decided_at, follow_until,
+            LEAD(decided_at) OVER (PARTITION BY customer_id ORDER BY decided_at, id) AS next_at
+          FROM moment_decisions WHERE invite = 1 AND (? IS NULL OR decided_at >= ?)) AS d
+),
 friends AS (
-    SELECT i.id AS decision_id, r.id AS referral_id,
-        CASE WHEN EXISTS (SELECT 1 FROM conversions c WHERE c.referral_id = r.id)
-             THEN 1 ELSE 0 END AS ordered
+    SELECT i.id AS decision_id, count(*) AS friends,
+        sum(CASE WHEN EXISTS (SELECT 1 FROM conversions c WHERE c.referral_id = r.id)
+                 THEN 1 ELSE 0 END) AS ordered
     FROM invited i JOIN referrals r
         ON r.referrer = i.customer_id AND r.status <> 'rejected'
         AND r.attributed_at >= i.decided_at AND r.attributed_at < i.ends_at
-),
-per AS (
-    SELECT i.id, i.moment, i.decided_at,
-        (SELECT count(*) FROM friends f WHERE f.decision_id = i.id) AS friends,
-        (SELECT coalesce(sum(f.ordered), 0) FROM friends f WHERE f.decision_id = i.id) AS ordered,
-        (SELECT count(*) FROM moment_shares s WHERE s.decision_id = i.id) AS shared
-    FROM invited i
+    GROUP BY i.id
 )
-SELECT moment, count(*), sum(shared), sum(CASE WHEN friends > 0 THEN 1 ELSE 0 END),
-    sum(friends), sum(ordered)
-FROM per WHERE (? IS NULL OR decided_at >= ?) AND (? IS NULL OR decided_at < ?)
-GROUP BY moment
-"""  # noqa: S608 - constant text only
+SELECT i.moment, count(*), count(s.decision_id), count(f.decision_id),
+    coalesce(sum(f.friends), 0), coalesce(sum(f.ordered), 0)
+FROM invited i
+LEFT JOIN friends f ON f.decision_id = i.id
+LEFT JOIN moment_shares s ON s.decision_id = i.id
+WHERE (? IS NULL OR i.decided_at < ?)
+GROUP BY i.moment
+"""
 _DECIDED = """
 SELECT moment, count(*) FROM moment_decisions
 WHERE (? IS NULL OR decided_at >= ?) AND (? IS NULL OR decided_at < ?)
