@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.test_host_pages import sqlalchemy_state
 
 import referralkit as rk
 from referralkit.invitee import ClaimToken, Offer
@@ -66,6 +67,8 @@ def state(store: Store) -> str:
     """Everything the store holds, as text: equal before and after a call that writes nothing."""
     if isinstance(store, SQLiteStore):
         return "\n".join(store._conn().iterdump())
+    if type(store).__name__ == "SQLAlchemyStore":
+        return sqlalchemy_state(store)
     assert isinstance(store, MemoryStore)
     return repr(sorted((k, repr(v)) for k, v in vars(store).items() if k != "_lock"))
 
