@@ -34,6 +34,8 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware
+from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
+from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
@@ -777,6 +779,10 @@ class _MemoryUnitOfWork:
     identities: _Identities
     clicks: _Clicks
     meta: _Meta
+    moments: MemoryMoments
+    deliveries: MemoryDeliveries
+    display_names: MemoryDisplayNames
+    claims: MemoryClaims
 
 
 class MemoryStore:
@@ -787,6 +793,9 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._event_seq = 0
         self._click_seq = 0
+        self._moments = MomentTables()
+        self._deliveries: dict[str, datetime] = {}
+        self._invitee = InviteeTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -813,6 +822,10 @@ class MemoryStore:
                 identities=_Identities(t, undo),
                 clicks=_Clicks(t, undo, self._next_click_id),
                 meta=_Meta(t, undo),
+                moments=MemoryMoments(self._moments, t, undo),
+                deliveries=MemoryDeliveries(self._deliveries, undo),
+                display_names=MemoryDisplayNames(self._invitee, undo),
+                claims=MemoryClaims(self._invitee, undo),
             )
             try:
                 yield uow

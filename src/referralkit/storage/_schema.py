@@ -291,6 +291,57 @@ _HOST_PAGES: Step = (
 )""",
 )
 
+#: Trigger moments (moments, invitation decisions, their shares), deliveries, and the
+#: invitee's side: referrers' display names and spent app-link claim tokens.
+_MOMENTS: Step = (
+    """CREATE TABLE moments (
+    customer_id  TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    moment       TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    score        INTEGER,
+    order_id     TEXT,
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    UNIQUE (customer_id, key)
+)""",
+    "CREATE INDEX moments_scored ON moments(customer_id, occurred_at) WHERE score IS NOT NULL",
+    """CREATE TABLE moment_decisions (
+    id            TEXT PRIMARY KEY,
+    customer_id   TEXT NOT NULL,
+    moment        TEXT NOT NULL,
+    invite        INTEGER NOT NULL,
+    reason        TEXT NOT NULL,
+    decided_at    TEXT NOT NULL,
+    follow_until  TEXT NOT NULL,
+    key           TEXT,
+    next_allowed_at TEXT,
+    exploration   REAL,
+    UNIQUE (customer_id, key)
+)""",
+    "CREATE INDEX moment_decisions_by_customer ON moment_decisions(customer_id, decided_at)",
+    "CREATE INDEX moment_decisions_by_time ON moment_decisions(decided_at)",
+    """CREATE TABLE moment_shares (
+    decision_id  TEXT PRIMARY KEY REFERENCES moment_decisions(id),
+    channel      TEXT,
+    shared_at    TEXT NOT NULL
+)""",
+    """CREATE TABLE deliveries (
+    order_id      TEXT PRIMARY KEY,
+    delivered_at  TEXT NOT NULL,
+    recorded_at   TEXT NOT NULL
+)""",
+    """CREATE TABLE display_names (
+    customer_id  TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+)""",
+    """CREATE TABLE claims (
+    token_id     TEXT PRIMARY KEY,
+    customer_id  TEXT NOT NULL,
+    claimed_at   TEXT NOT NULL
+)""",
+)
+
 # Growth: indexes as a file grows. A reward's customer is found through the unique
 # (customer_id, key) index, which begins with it, so the customer-only index goes (one
 # index fewer written per reward). The debts a reward becoming available is netted
@@ -310,6 +361,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _MONEY_PATHS,
     _OUTBOX_CLAIMS_AND_CLICKS,
     _HOST_PAGES,
+    _MOMENTS,
     _GROWTH_INDEXES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -54,6 +54,8 @@ from referralkit.storage._sqlite_codec import (
     money_from_minor_or_none,
     to_minor_units,
 )
+from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
+from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -1100,6 +1102,10 @@ class _SQLiteUnitOfWork:
     identities: _Identities
     clicks: _Clicks
     meta: _Meta
+    moments: SQLiteMoments
+    deliveries: SQLiteDeliveries
+    display_names: SQLiteDisplayNames
+    claims: SQLiteClaims
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1113,6 +1119,10 @@ class _SQLiteUnitOfWork:
             _Identities(conn),
             _Clicks(conn),
             _Meta(conn),
+            SQLiteMoments(conn),
+            SQLiteDeliveries(conn),
+            SQLiteDisplayNames(conn),
+            SQLiteClaims(conn),
         )
 
 

@@ -104,6 +104,24 @@ PAYLOAD_SHAPES: tuple[tuple[str, ...], ...] = (
         "referral_id",
         "policy",
     ),
+    # Appended, never reordered: a stored row names its shape by its place here.
+    ("order_id", "referee", "amount", "referral_id", "referrer", "order_number"),
+    (
+        "reward_id",
+        "customer_id",
+        "beneficiary",
+        "kind",
+        "amount",
+        "points",
+        "perk",
+        "coupon_code",
+        "state",
+        "order_id",
+        "referral_id",
+        "policy",
+        "hold_until",
+        "expires_at",
+    ),
 )
 _SHAPE_OF = {keys: number for number, keys in enumerate(PAYLOAD_SHAPES)}
 _MONEY = "amount"
