@@ -49,6 +49,7 @@ from referralkit.program import (
     _status,
 )
 from referralkit.program._core import ProgramCore, utc_now
+from referralkit.program._groups import Groups
 from referralkit.protocols import Guard, RewardPolicy, Store
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ class ReferralProgram:
             signup_reward=signup_reward,
             named_version=policy_version,
         )
+        #: Group-buys: `start`, `join`, `expire_due`, `cancel` (see *Run a group-buy*).
+        self.groups = Groups(self._core)
 
     @classmethod
     def from_config(

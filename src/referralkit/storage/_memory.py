@@ -34,6 +34,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware
+from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
 from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
@@ -777,6 +778,7 @@ class _MemoryUnitOfWork:
     identities: _Identities
     clicks: _Clicks
     meta: _Meta
+    groups: MemoryGroups
 
 
 class MemoryStore:
@@ -787,6 +789,7 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._event_seq = 0
         self._click_seq = 0
+        self._groups = MemoryGroupTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -813,6 +816,7 @@ class MemoryStore:
                 identities=_Identities(t, undo),
                 clicks=_Clicks(t, undo, self._next_click_id),
                 meta=_Meta(t, undo),
+                groups=MemoryGroups(self._groups, undo),
             )
             try:
                 yield uow

@@ -52,6 +52,7 @@ from referralkit.storage._sqlite_codec import (
     money_from_minor_or_none,
     to_minor_units,
 )
+from referralkit.storage._sqlite_groups import SQLiteGroups
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -1099,6 +1100,7 @@ class _SQLiteUnitOfWork:
     identities: _Identities
     clicks: _Clicks
     meta: _Meta
+    groups: SQLiteGroups
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1112,6 +1114,7 @@ class _SQLiteUnitOfWork:
             _Identities(conn),
             _Clicks(conn),
             _Meta(conn),
+            SQLiteGroups(conn),
         )
 
 

@@ -15,6 +15,8 @@ own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsCo
 `LedgerContract`, `OutboxContract`, `IdentitiesContract`, `TransactionsContract`,
 `ClicksContract` (click tracking, ``uow.clicks``), `MetaContract` (store metadata,
 ``uow.meta``) and `MetricsContract` (for a `referralkit.protocols.MeasurableStore`).
+`GroupsContract` checks the optional group-buys capability (``uow.groups``,
+`referralkit.program.GroupRepository`) on its own.
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING
 from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
+    from referralkit.testing._groups_contract import GroupsContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
@@ -52,6 +55,7 @@ _LAZY = {
     "ClicksContract": "_store_contract",
     "CodesContract": "_store_contract",
     "ConversionsContract": "_store_contract",
+    "GroupsContract": "_groups_contract",
     "IdentitiesContract": "_store_contract",
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
@@ -95,6 +99,7 @@ __all__ = [
     "CodesContract",
     "ConversionsContract",
     "FrozenClock",
+    "GroupsContract",
     "IdentitiesContract",
     "LedgerContract",
     "MetaContract",
