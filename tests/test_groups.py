@@ -309,12 +309,15 @@ def test_another_worker_completes_a_group_on_its_stored_terms(
     assert [r.amount for r in group_rewards(worker, "bob")] == [usd("7")]
 
 
-def test_a_store_without_groups_names_what_it_lacks(clock: FrozenClock) -> None:
-    class NoGroups(MemoryStore):
-        def transaction(self) -> Any:
-            return _without_groups(super().transaction())
+class NoGroupsStore(MemoryStore):
+    """A memory store whose units of work have no ``groups``."""
 
-    program = make(NoGroups(), clock)
+    def transaction(self) -> Any:
+        return _without_groups(super().transaction())
+
+
+def test_a_store_without_groups_names_what_it_lacks(clock: FrozenClock) -> None:
+    program = make(NoGroupsStore(), clock)
     with pytest.raises(rk.ConfigError, match="groups"):
         start(program, clock)
     assert program.status("ann").groups == ()

@@ -1,22 +1,19 @@
-"""Group-buy figures: the facts a store aggregates (`GroupFacts`) and the report's section.
+"""Group-buy figures: the facts a store aggregates (`GroupFacts`) and the report's figures.
 
 Every figure is defined once in `DEFINITIONS` (``groups_started`` ... ``group_k_factor``);
-`group_section` computes them from one `GroupFacts`, the same on every store.
+`group_figures` computes them from one `GroupFacts`, the same on every store. They cover
+the groups started in the report's window; a store without group-buys leaves them None.
 """
 
 from __future__ import annotations
 
 import statistics
 from datetime import timedelta
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import attrs
-from pydantic import BaseModel, ConfigDict, Field
 
-from referralkit.metrics._definitions import DEFINITIONS
-
-__all__ = ["GroupFacts", "GroupSection", "group_section"]
+__all__ = ["GROUP_FIGURES", "GroupFacts", "group_figures"]
 
 _RATE_PLACES = Decimal("0.000001")
 
@@ -40,44 +37,39 @@ class GroupFacts:
     fill_seconds: tuple[float, ...] = ()
 
 
-def _doc(name: str) -> Any:
-    d = DEFINITIONS[name]
-    return Field(description=f"{d.formula}. {d.meaning}")
+#: The report's group-buy figures, in report order (each defined in `DEFINITIONS`).
+GROUP_FIGURES = (
+    "groups_started",
+    "groups_completed",
+    "groups_expired",
+    "group_fill_rate",
+    "median_time_to_fill",
+    "members_per_group",
+    "new_customers_per_group",
+    "group_k_factor",
+)
 
 
 def _rate(numerator: int, denominator: int) -> Decimal | None:
     if not denominator:
         return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(_RATE_PLACES)
+    return (Decimal(numerator) / Decimal(denominator)).quantize(
+        _RATE_PLACES, rounding=ROUND_HALF_EVEN
+    )
 
 
-class GroupSection(BaseModel):
-    """The group-buy figures of a report (None on a report of a store without groups)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    groups_started: int = _doc("groups_started")
-    groups_completed: int = _doc("groups_completed")
-    groups_expired: int = _doc("groups_expired")
-    group_fill_rate: Decimal | None = _doc("group_fill_rate")
-    median_time_to_fill: timedelta | None = _doc("median_time_to_fill")
-    members_per_group: Decimal | None = _doc("members_per_group")
-    new_customers_per_group: Decimal | None = _doc("new_customers_per_group")
-    group_k_factor: Decimal | None = _doc("group_k_factor")
-
-
-def group_section(facts: GroupFacts) -> GroupSection:
-    """The report's group-buy figures from a store's `GroupFacts`."""
+def group_figures(facts: GroupFacts) -> dict[str, object]:
+    """The report's group-buy figures, by name, from a store's `GroupFacts`."""
     median = (
         timedelta(seconds=statistics.median(facts.fill_seconds)) if facts.fill_seconds else None
     )
-    return GroupSection(
-        groups_started=facts.started,
-        groups_completed=facts.completed,
-        groups_expired=facts.expired,
-        group_fill_rate=_rate(facts.completed, facts.completed + facts.expired),
-        median_time_to_fill=median,
-        members_per_group=_rate(facts.members, facts.started),
-        new_customers_per_group=_rate(facts.new_customers, facts.started),
-        group_k_factor=_rate(facts.new_customers, facts.initiators),
-    )
+    return {
+        "groups_started": facts.started,
+        "groups_completed": facts.completed,
+        "groups_expired": facts.expired,
+        "group_fill_rate": _rate(facts.completed, facts.completed + facts.expired),
+        "median_time_to_fill": median,
+        "members_per_group": _rate(facts.members, facts.started),
+        "new_customers_per_group": _rate(facts.new_customers, facts.started),
+        "group_k_factor": _rate(facts.new_customers, facts.initiators),
+    }

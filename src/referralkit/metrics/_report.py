@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from referralkit.errors import InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._groups import GroupFacts, group_figures
 from referralkit.metrics._source import (
     DIMENSIONS,
     Breakdown,
@@ -46,9 +47,9 @@ _RATE_PLACES = Decimal("0.000001")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-def _doc(name: str) -> Any:
+def _doc(name: str, *default: None) -> Any:
     d = DEFINITIONS[name]
-    return Field(description=f"{d.formula}. {d.meaning}")
+    return Field(*default, description=f"{d.formula}. {d.meaning}")
 
 
 def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
@@ -157,6 +158,15 @@ class MetricsReport(BaseModel):
         description="Per campaign, channel or referrer (as asked with by=), best first."
     )
     cohorts: list[CohortRow] = Field(description="Weekly cohorts of referees, oldest first.")
+    # Group-buys started in the window; None on a store without them.
+    groups_started: int | None = _doc("groups_started", None)
+    groups_completed: int | None = _doc("groups_completed", None)
+    groups_expired: int | None = _doc("groups_expired", None)
+    group_fill_rate: Decimal | None = _doc("group_fill_rate", None)
+    median_time_to_fill: timedelta | None = _doc("median_time_to_fill", None)
+    members_per_group: Decimal | None = _doc("members_per_group", None)
+    new_customers_per_group: Decimal | None = _doc("new_customers_per_group", None)
+    group_k_factor: Decimal | None = _doc("group_k_factor", None)
 
     def section(self, currency: str) -> CurrencySection | None:
         """The money figures in ``currency``, if the programme used it."""
@@ -318,12 +328,14 @@ def build_report(
     active_customers: int | None = None,
     by: Breakdown | Sequence[Breakdown] | None = None,
     top: int = 10,
+    groups: GroupFacts | None = None,
 ) -> MetricsReport:
     """Compute the report from a view's aggregate rows (see `DEFINITIONS`).
 
     ``active_customers`` replaces ``enrolled`` as the base of ``participation_rate``
     and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
-    ``"referrer"``), each cut to its ``top`` rows.
+    ``"referrer"``), each cut to its ``top`` rows; ``groups`` the group-buy facts of
+    the window, when the store has group-buys.
     """
     window = check_window(since, until)
     base_override = _check_count("active_customers", active_customers, 0)
@@ -368,4 +380,5 @@ def build_report(
         currencies=sections,
         breakdowns={dim: _breakdown(view, window, dim, limit) for dim in dims},
         cohorts=_cohorts(view.funnel(window, "week")),
+        **({} if groups is None else group_figures(groups)),
     )

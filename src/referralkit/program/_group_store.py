@@ -98,8 +98,8 @@ class GroupRepository(Protocol):
         """The open groups the customer is a member of (started or joined), oldest first."""
         ...
 
-    def facts(self) -> GroupFacts:
-        """Aggregates over every stored group (counts, members, fill times)."""
+    def facts(self, since: datetime | None, until: datetime | None) -> GroupFacts:
+        """Aggregates over the groups started in ``[since, until)`` (None: unbounded)."""
         ...
 
 

@@ -26,7 +26,7 @@ from datetime import datetime
 
 import attrs
 
-from referralkit._validate import opt_name, require_aware, require_id
+from referralkit._validate import opt_aware, opt_name, require_aware, require_id
 from referralkit.codes import generate_code, normalize_code
 from referralkit.context import Decision, RewardContext
 from referralkit.errors import (
@@ -38,6 +38,7 @@ from referralkit.errors import (
     UnknownGroup,
 )
 from referralkit.links import SHARE_CHANNELS, build_link, share_links
+from referralkit.metrics._groups import GroupFacts
 from referralkit.model import (
     Beneficiary,
     Conversion,
@@ -588,6 +589,19 @@ class Groups:
             campaign=group.campaign,
             now=now,
         )
+
+    # -- measuring -----------------------------------------------------------------------
+
+    def facts(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> GroupFacts | None:
+        """Aggregates over the groups started in ``[since, until)``; None without group-buys."""
+        since = opt_aware("since", since)
+        until = opt_aware("until", until)
+        with self._core.transaction() as uow:
+            if GROUPS.missing(uow):
+                return None
+            return self._repo(uow).facts(since, until)
 
     # -- ending --------------------------------------------------------------------------
 

@@ -720,8 +720,10 @@ class ReferralProgram:
         Computed by the store (in SQL on SQL stores); every figure is defined in
         `referralkit.metrics.DEFINITIONS`.
         """
-        from referralkit.metrics._report import build_report  # noqa: PLC0415 - pydantic loads with the first report
+        from referralkit.metrics._report import build_report, check_window  # noqa: PLC0415 - pydantic loads with the first report
 
+        window = check_window(since, until)
+        groups = self.groups.facts(since=window.since, until=window.until)
         with metrics_source(self._core.store).snapshot() as view:
             return build_report(
                 view,
@@ -730,4 +732,5 @@ class ReferralProgram:
                 active_customers=active_customers,
                 by=by,
                 top=top,
+                groups=groups,
             )

@@ -162,8 +162,12 @@ class MemoryGroups:
         open_ = [g for g in groups if g.state is GroupState.OPEN and customer in g.members]
         return sorted(open_, key=lambda g: (g.created_at, g.id))
 
-    def facts(self) -> GroupFacts:
-        groups = list(self._t.groups.values())
+    def facts(self, since: datetime | None, until: datetime | None) -> GroupFacts:
+        groups = [
+            g
+            for g in self._t.groups.values()
+            if (since is None or g.created_at >= since) and (until is None or g.created_at < until)
+        ]
         count = {s: sum(1 for g in groups if g.state is s) for s in GroupState}
         return GroupFacts(
             started=len(groups),

@@ -22,6 +22,24 @@ _GROUP_COLUMNS = (
     "id, code, initiator, campaign, size, state, created_at, deadline, policy_version,"
     " new_customers_only, closed_at"
 )
+# Over the groups started in [since, until); a bound None is no bound. Parameters:
+# (since, since, until, until).
+_COUNTS = (
+    "SELECT COUNT(*), COALESCE(SUM(state = 'completed'), 0),"
+    " COALESCE(SUM(state = 'expired'), 0), COALESCE(SUM(state = 'cancelled'), 0),"
+    " COALESCE(SUM(filled), 0), COUNT(DISTINCT initiator) FROM groups"
+    " WHERE (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)"
+)
+_NEW_CUSTOMERS = (
+    "SELECT COUNT(*) FROM group_members WHERE new_customer = 1 AND group_id IN"
+    " (SELECT id FROM groups WHERE (? IS NULL OR created_at >= ?)"
+    " AND (? IS NULL OR created_at < ?))"
+)
+_FILL_TIMES = (
+    "SELECT created_at, closed_at FROM groups"
+    " WHERE (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?)"
+    " AND state = 'completed'"
+)
 _PLACE_COLUMNS = "group_id, member, joined_at, referral_id, new_customer, order_id"
 
 
@@ -186,18 +204,15 @@ class SQLiteGroups:
         ).fetchall()
         return [g for g in (self._group(r) for r in rows) if g is not None]
 
-    def facts(self) -> GroupFacts:
+    def facts(self, since: datetime | None, until: datetime | None) -> GroupFacts:
+        start = None if since is None else encode_time(since)
+        end = None if until is None else encode_time(until)
+        window = (start, start, end, end)
         started, completed, expired, cancelled, members, initiators = self._c.execute(
-            "SELECT COUNT(*), COALESCE(SUM(state = 'completed'), 0),"
-            " COALESCE(SUM(state = 'expired'), 0), COALESCE(SUM(state = 'cancelled'), 0),"
-            " COALESCE(SUM(filled), 0), COUNT(DISTINCT initiator) FROM groups"
+            _COUNTS, window
         ).fetchone()
-        (new,) = self._c.execute(
-            "SELECT COUNT(*) FROM group_members WHERE new_customer = 1"
-        ).fetchone()
-        times = self._c.execute(
-            "SELECT created_at, closed_at FROM groups WHERE state = 'completed'"
-        ).fetchall()
+        (new,) = self._c.execute(_NEW_CUSTOMERS, window).fetchone()
+        times = self._c.execute(_FILL_TIMES, window).fetchall()
         return GroupFacts(
             started=started,
             completed=completed,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from referralkit.metrics._groups import GroupFacts
 from referralkit.model import Group, GroupState, Membership
 from referralkit.program import GROUPS, GroupRepository
 from referralkit.protocols import Store
@@ -218,7 +219,11 @@ class GroupsContract(CapabilityContract):
             groups = GROUPS.repository(uow, store=store)
             groups.close("g-2", GroupState.EXPIRED, T0 + _DAY)
             groups.close("g-3", GroupState.CANCELLED, T0)
-            facts = groups.facts()
+            facts = groups.facts(None, None)
+            windowed = groups.facts(T0, T0 + timedelta(seconds=1))
+            before = groups.facts(None, T0)
         assert (facts.started, facts.completed, facts.expired, facts.cancelled) == (3, 1, 1, 1)
         assert (facts.members, facts.new_customers, facts.initiators) == (4, 1, 2)
         assert facts.fill_seconds == (1800.0,)
+        assert windowed == facts
+        assert before == GroupFacts()
