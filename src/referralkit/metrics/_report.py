@@ -9,6 +9,7 @@ is zero is None, never a division error and never a made-up zero.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from referralkit.errors import InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
-from referralkit.metrics._groups import GroupFacts, group_figures
+from referralkit.metrics._groups import GroupFacts
 from referralkit.metrics._source import (
     DIMENSIONS,
     Breakdown,
@@ -267,6 +268,21 @@ def _cohorts(rows: Sequence[FunnelRow]) -> list[CohortRow]:
     ]
 
 
+def _group_figures(facts: GroupFacts) -> dict[str, object]:
+    """The group-buy figures (`referralkit.metrics._groups.GROUP_FIGURES`) from their facts."""
+    fills = facts.fill_seconds
+    return {
+        "groups_started": facts.started,
+        "groups_completed": facts.completed,
+        "groups_expired": facts.expired,
+        "group_fill_rate": rate(facts.completed, facts.completed + facts.expired),
+        "median_time_to_fill": timedelta(seconds=statistics.median(fills)) if fills else None,
+        "members_per_group": rate(facts.members, facts.started),
+        "new_customers_per_group": rate(facts.new_customers, facts.started),
+        "group_k_factor": rate(facts.new_customers, facts.initiators),
+    }
+
+
 def _check_time(name: str, value: object) -> datetime | None:
     if value is None:
         return None
@@ -380,5 +396,5 @@ def build_report(
         currencies=sections,
         breakdowns={dim: _breakdown(view, window, dim, limit) for dim in dims},
         cohorts=_cohorts(view.funnel(window, "week")),
-        **({} if groups is None else group_figures(groups)),
+        **({} if groups is None else _group_figures(groups)),
     )

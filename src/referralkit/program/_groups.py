@@ -348,7 +348,10 @@ class Groups:
                 referral_id=referral.id,
                 new_customer=standing is None and not existing,
             )
-            repo.add_member(place)
+            if not repo.add_member(place):  # another worker placed them meanwhile: theirs
+                raced = repo.membership(group.id, member)
+                assert raced is not None  # noqa: S101 - the store just said it exists
+                return self._attach(uow, group, raced, order_id)
             taken = repo.take_place(group.id, member, now)
             if taken is None:
                 # Another worker took the last place, or the deadline passed: undo it all.
