@@ -4,7 +4,8 @@
 five fewer than it needs. Every (group, member) pair is tried by two workers. Then four
 processes expire what is due at once. No group holds more than its size, each completed
 group rewarded each member exactly once with one ``group.completed``, each expired group
-rewarded nobody with one ``group.expired``.
+rewarded nobody with one ``group.expired``. The memory store runs the same race with
+eight threads (processes cannot share it).
 """
 
 from __future__ import annotations
@@ -131,3 +132,57 @@ def test_racing_joiners_fill_each_group_once_and_expiry_rewards_nobody(tmp_path:
             assert events["group.completed", gid] == 0
     # the groups with enough joiners all filled; the short ones all expired
     assert len(completed) == GROUPS - GROUPS // 5
+
+
+def test_racing_threads_fill_each_group_once_on_the_memory_store() -> None:
+    """The same race, eight threads on one `MemoryStore` (processes cannot share one)."""
+    import contextlib
+    import threading
+
+    import referralkit as rk
+    from referralkit.storage import MemoryStore
+
+    program = rk.ReferralProgram(
+        store=MemoryStore(),
+        secret=b"group-race secret, 32 bytes or more!!",
+        policy=REWARD,
+        guards=[],
+    )
+    rng = random.Random(7)
+    deadline = datetime.now(timezone.utc) + timedelta(hours=1)
+    sizes: dict[str, int] = {}
+    pairs: list[tuple[str, str]] = []
+    for n in range(100):
+        size = rng.randint(3, 5)
+        group = program.groups.start(f"init-{n % 25}", size=size, deadline=deadline, reward=REWARD)
+        sizes[group.code] = size
+        pairs += [(group.code, f"g{n}-m{j}") for j in range(size + 2)] * 2
+    rng.shuffle(pairs)
+
+    def join(code: str, member: str) -> None:
+        with contextlib.suppress(rk.GroupClosed):
+            program.groups.join(code, member)
+
+    def run(mine: list[tuple[str, str]]) -> None:
+        for code, member in mine:
+            join(code, member)
+
+    threads = [threading.Thread(target=run, args=(pairs[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    completed = Counter(
+        e.payload["code"] for e in program.pending_events(100_000) if e.type == "group.completed"
+    )
+    for code, size in sizes.items():
+        group = program.groups.get(code)
+        assert group.filled == size
+        assert completed[code] == 1
+        rewarded = [
+            m
+            for m in group.members
+            for r in program.rewards(m)
+            if r.key.startswith(f"group:{group.id}:")
+        ]
+        assert sorted(rewarded) == sorted(group.members)
