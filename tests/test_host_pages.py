@@ -68,9 +68,24 @@ def state(store: rk.Store) -> str:
     """Everything the store holds, as text: equal before and after a call that writes nothing."""
     if isinstance(store, SQLiteStore):
         return "\n".join(store._conn().iterdump())
+    if type(store).__name__ == "SQLAlchemyStore":
+        return sqlalchemy_state(store)
     assert isinstance(store, MemoryStore)
     tables = sorted((k, repr(v)) for k, v in vars(store._tables).items())
     return repr((tables, store._event_seq, store._click_seq))
+
+
+def sqlalchemy_state(store: Any) -> str:
+    """Every row of every table of an `SQLAlchemyStore`, in primary-key order."""
+    from sqlalchemy import select
+
+    with store.engine.connect() as conn:
+        return repr(
+            [
+                conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+                for t in store.tables.all()
+            ]
+        )
 
 
 class _Judge:

@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from referralkit._db_cli import add_db_command, run_db_command
 from referralkit.codes import CodeFormat, generate_codes
 from referralkit.errors import InvalidInput, ReferralError
 from referralkit.money import Money
@@ -246,6 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     for command, model in _COMMANDS.items():
         about = (model.__doc__ or "").strip()
         _add_options(sub.add_parser(command, help=about, description=about), model)
+    add_db_command(sub)
     return parser
 
 
@@ -480,6 +482,18 @@ def _validation_message(command: type[_Args], exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{shown}"
 
 
+def _run(opts: _Args) -> None:
+    """Carry out one validated command."""
+    if isinstance(opts, _DemoArgs):
+        _demo(opts)
+    elif isinstance(opts, _MetricsArgs):
+        _metrics(opts)
+    elif isinstance(opts, _SimulateArgs):
+        _simulate(opts)
+    elif isinstance(opts, _CodesArgs):
+        _codes(opts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``referralkit`` console script.
 
@@ -487,18 +501,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     operating-system failure while working, 130 interrupted.
     """
     ns = _parser().parse_args(argv)
+    if ns.command == "db":
+        return run_db_command(ns)
+    return _main_command(ns)
+
+
+def _main_command(ns: argparse.Namespace) -> int:
+    """Validate and run a command other than ``db``; the exit status as ``main`` says."""
     args = {k: v for k, v in vars(ns).items() if k != "command"}
     command = _COMMANDS[ns.command]
     try:
-        opts = command.model_validate(args)
-        if isinstance(opts, _DemoArgs):
-            _demo(opts)
-        elif isinstance(opts, _MetricsArgs):
-            _metrics(opts)
-        elif isinstance(opts, _SimulateArgs):
-            _simulate(opts)
-        elif isinstance(opts, _CodesArgs):
-            _codes(opts)
+        _run(command.model_validate(args))
     except ValidationError as exc:
         _say(sys.stderr, f"referralkit: {_validation_message(command, exc)}\n")
         return 2

@@ -24,7 +24,9 @@ ReferralError
 ├── InvalidState            an operation not allowed in the object's current state
 │   └── GroupClosed         joining a group that is full, expired, completed or cancelled
 └── StorageError            the storage backend failed (the backend error is __cause__)
-    └── SchemaVersionError  the database was written by a newer referralkit
+    ├── SchemaVersionError  the database was written by a newer referralkit, or is behind
+    └── RetryableStorageError  a transient failure (connection lost, timeout, deadlock):
+                               nothing was written, and the same call may succeed again
 ```
 
 Each exception carries the value at fault in ``.value`` so a host can log it or
@@ -62,6 +64,7 @@ __all__ = [
     "NotFound",
     "ReferralError",
     "ReferralWarning",
+    "RetryableStorageError",
     "SchemaVersionError",
     "SharedNetworkWarning",
     "StorageError",
@@ -217,11 +220,30 @@ class GroupClosed(InvalidState):
 
 
 class StorageError(ReferralError):
-    """The storage backend failed; the backend's own exception is ``__cause__``."""
+    """The storage backend failed; the backend's own exception is ``__cause__``.
+
+    ``retryable`` says whether the same call may succeed if made again: true only for a
+    `RetryableStorageError`.
+    """
+
+    retryable: bool = False
 
 
 class SchemaVersionError(StorageError):
-    """The database schema is newer than this version of referralkit understands."""
+    """The database schema is not the one this version of referralkit understands.
+
+    Newer than it knows (upgrade referralkit), or behind it (run the migrations).
+    """
+
+
+class RetryableStorageError(StorageError):
+    """A transient backend failure: the connection was lost, a timeout or a deadlock.
+
+    The unit of work it ended was rolled back, so nothing of it was written; calling the
+    same program method again (every write is idempotent) may succeed.
+    """
+
+    retryable = True
 
 
 class ReferralWarning(UserWarning):

@@ -1,11 +1,18 @@
 """Storage: the `Store` protocol's built-in adapters.
 
-`MemoryStore` for tests and demos, `SQLiteStore` as the embedded default. Both have
-the core and the `MeasurableStore` capability, and pass the same contract suite,
+`MemoryStore` for tests and demos, `SQLiteStore` as the embedded default, and
+`SQLAlchemyStore` (``pip install 'referralkit[postgres]'``) for PostgreSQL, the store of
+shops with several app servers, with `upgrade` to migrate its tables. All have the
+core and the `MeasurableStore` capability, and pass the same contract suite,
 `referralkit.testing.StoreContract`.
+
+``SQLAlchemyStore`` and ``upgrade`` load SQLAlchemy on first use only: importing this
+package never does.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 # The protocols' home is referralkit.protocols; importable from here as before.
 from referralkit.protocols import CodeRepository as CodeRepository
@@ -23,9 +30,47 @@ from referralkit.storage._memory import MemoryStore
 from referralkit.storage._schema import SCHEMA_VERSION
 from referralkit.storage._sqlite import SQLiteStore
 
+if TYPE_CHECKING:
+    from referralkit.storage._sqlalchemy import SQLAlchemyStore
+    from referralkit.storage._sqlalchemy_migrations import upgrade
+
 __all__ = [
     "SCHEMA_VERSION",
     "CodeTaken",
     "MemoryStore",
+    "SQLAlchemyStore",
     "SQLiteStore",
+    "upgrade",
 ]
+
+# Names that need SQLAlchemy (the postgres extra), and the module each lives in.
+_LAZY = {
+    "SQLAlchemyStore": "referralkit.storage._sqlalchemy",
+    "upgrade": "referralkit.storage._sqlalchemy_migrations",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a SQLAlchemy-backed name on first use; without SQLAlchemy, say how to get it."""
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # noqa: PLC0415 - only lazy names need it
+
+    try:
+        module = importlib.import_module(home)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in {"sqlalchemy", "psycopg"}:
+            raise
+        from referralkit.errors import ConfigError  # noqa: PLC0415 - only on this error
+
+        raise ConfigError(
+            f"{name} needs SQLAlchemy: pip install 'referralkit[postgres]'", value=exc.name
+        ) from exc
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

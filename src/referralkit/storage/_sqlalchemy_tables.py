@@ -1,0 +1,509 @@
+"""The SQLAlchemy store's tables: one definition per table, prefixed and in a chosen schema.
+
+`build_tables` returns the `Tables` of one installation (``table_prefix``, ``schema``),
+so referralkit's tables sit in the shop's own database beside the shop's tables.
+Every natural key is a unique constraint, the one-standing-referral rule is a partial
+unique index, and ``seq`` (an integer primary key) keeps insertion order, which some
+reads return. Money is integer minor units, times are ``timestamptz`` on PostgreSQL
+(UTC text on SQLite, through `UTCDateTime`), ids are text compared byte by byte.
+
+These are the tables as the head migration leaves them (``_migrations/versions``):
+a change here is a new migration there, and a test compares the two.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    and_,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+from referralkit.errors import ConfigError
+from referralkit.storage._errors import require_aware
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Document",
+    "IdText",
+    "Serial",
+    "Tables",
+    "UTCDateTime",
+    "build_tables",
+    "check_prefix",
+    "check_schema",
+]
+
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,29}\Z|\Z")
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
+# PostgreSQL text cannot hold NUL; ids may. On PostgreSQL, text is stored with NUL as
+# ESC '0' and ESC as ESC ESC, which reads back exactly (and is the identity otherwise).
+_ESC = "\x01"
+_ESCAPED = re.compile("\x01(.)", re.DOTALL)
+
+
+def check_prefix(prefix: object) -> str:
+    """``prefix`` if it is a safe table-name prefix (lower case, digits, ``_``; up to 30)."""
+    if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+        raise ConfigError(
+            "table_prefix must be lower-case letters, digits and '_' (at most 30), such as"
+            " 'referralkit_'",
+            value=prefix,
+            path="table_prefix",
+        )
+    return prefix
+
+
+def check_schema(schema: object) -> str | None:
+    """``schema`` if it is None or a plain lower-case schema name."""
+    if schema is not None and (not isinstance(schema, str) or not _SCHEMA.match(schema)):
+        raise ConfigError(
+            "schema must be None or a lower-case schema name such as 'referrals'",
+            value=schema,
+            path="schema",
+        )
+    return schema
+
+
+#: Constraint names: the (prefixed) table, then the columns, so none clashes with the shop's.
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return "\x00" if match.group(1) == "0" else match.group(1)
+
+
+class IdText(TypeDecorator[str]):
+    """Text compared byte by byte (``COLLATE "C"`` on PostgreSQL), holding any string."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """``TEXT COLLATE "C"`` on PostgreSQL: ids sort by code point, as Python sorts them."""
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Text(collation="C"))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """Escape NUL (and the escape character) on PostgreSQL."""
+        if value is None or dialect.name != "postgresql":
+            return value
+        if "\x00" in value or _ESC in value:
+            return value.replace(_ESC, _ESC + _ESC).replace("\x00", _ESC + "0")
+        return value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        """Undo `process_bind_param`."""
+        if value is None or _ESC not in value or dialect.name != "postgresql":
+            return value
+        return _ESCAPED.sub(_unescape, value)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware time: ``timestamptz`` on PostgreSQL, fixed-width UTC text on SQLite.
+
+    Naive times are refused with `referralkit.StorageError`; times read back are UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse a naive time; SQLite stores the UTC wall time."""
+        if value is None:
+            return None
+        require_aware(value)
+        if dialect.name == "sqlite":
+            return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The stored instant, in UTC (SQLite's text has no zone: it is UTC)."""
+        del dialect
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        if value.tzinfo is timezone.utc:
+            return value
+        return value.astimezone(timezone.utc)
+
+
+#: An integer primary key that counts up: BIGSERIAL on PostgreSQL, the rowid on SQLite.
+Serial = BigInteger().with_variant(Integer(), "sqlite")
+#: A JSON document: JSONB on PostgreSQL.
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+
+@attrs.frozen(slots=True)
+class Tables:
+    """One installation's tables, on their own `MetaData`."""
+
+    metadata: MetaData
+    prefix: str
+    schema: str | None
+    codes: Table
+    referrals: Table
+    conversions: Table
+    rewards: Table
+    ledger: Table
+    events: Table
+    identity_signals: Table
+    refunds: Table
+    coupon_redemptions: Table
+    payouts: Table
+    clawback_settlements: Table
+    policy_versions: Table
+    clicks: Table
+    meta: Table
+
+    @property
+    def version_table(self) -> str:
+        """The name of the migrations' own version table (never the shop's Alembic's)."""
+        return f"{self.prefix}alembic_version"
+
+    def all(self) -> tuple[Table, ...]:
+        """Every table, parents before children."""
+        return (
+            self.codes,
+            self.referrals,
+            self.conversions,
+            self.rewards,
+            self.ledger,
+            self.events,
+            self.identity_signals,
+            self.refunds,
+            self.coupon_redemptions,
+            self.payouts,
+            self.clawback_settlements,
+            self.policy_versions,
+            self.clicks,
+            self.meta,
+        )
+
+
+def _seq() -> Column[int]:
+    return Column("seq", Serial, primary_key=True, autoincrement=True)
+
+
+def _codes(md: MetaData, p: str) -> Table:
+    table = Table(
+        f"{p}codes",
+        md,
+        _seq(),
+        Column("code", IdText, nullable=False, unique=True),
+        Column("owner", IdText, nullable=False),
+        Column("campaign", IdText, nullable=False),
+        Column("kind", IdText, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime),
+        Column("max_uses", Integer),
+        # `referralkit.codes.code_key` of the text: case, spaces and dashes make no new code.
+        Column("lookup_key", IdText),
+        UniqueConstraint("owner", "campaign"),
+    )
+    Index(f"{p}codes_by_key", table.c.lookup_key, unique=True)
+    return table
+
+
+def _referrals(md: MetaData, p: str, codes: Table) -> Table:
+    table = Table(
+        f"{p}referrals",
+        md,
+        _seq(),
+        Column("id", IdText, nullable=False, unique=True),
+        Column("code", IdText, ForeignKey(codes.c.code), nullable=False),
+        Column("referrer", IdText, nullable=False),
+        Column("referee", IdText, nullable=False),
+        Column("status", IdText, nullable=False),
+        Column("reasons", Document, nullable=False),
+        Column("attributed_at", UTCDateTime, nullable=False),
+        Column("campaign", IdText, nullable=False),
+        Column("policy_version", IdText, nullable=False),
+        Column("channel", IdText),
+        Column("qualified_at", UTCDateTime),
+    )
+    c = table.c
+    standing = c.status != "rejected"
+    qualified = c.status == "qualified"
+    Index(
+        f"{p}referrals_one_standing_per_referee",
+        c.referee,
+        unique=True,
+        postgresql_where=standing,
+        sqlite_where=standing,
+    )
+    Index(f"{p}referrals_by_referrer", c.referrer, c.attributed_at)
+    Index(f"{p}referrals_by_status", c.status, c.attributed_at)
+    Index(f"{p}referrals_by_code", c.code)
+    Index(f"{p}referrals_by_time", c.attributed_at)
+    Index(
+        f"{p}referrals_qualified",
+        c.referrer,
+        c.qualified_at,
+        postgresql_where=qualified,
+        sqlite_where=qualified,
+    )
+    Index(f"{p}referrals_by_referee", c.referee, c.attributed_at)
+    Index(f"{p}referrals_by_referrer_referee", c.referrer, c.referee)
+    return table
+
+
+def _conversions(md: MetaData, p: str, referrals: Table) -> Table:
+    table = Table(
+        f"{p}conversions",
+        md,
+        _seq(),
+        Column("order_id", IdText, nullable=False, unique=True),
+        Column("referee", IdText, nullable=False),
+        Column("currency", IdText, nullable=False),
+        Column("amount_minor", BigInteger, nullable=False),
+        Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("first_order", Boolean, nullable=False),
+        Column("referral_id", IdText, ForeignKey(referrals.c.id)),
+        Column("order_number", BigInteger, nullable=False, server_default=text("0")),
+        Column("recorded_at", UTCDateTime),
+    )
+    Index(f"{p}conversions_by_referee", table.c.referee)
+    Index(f"{p}conversions_by_referral", table.c.referral_id, table.c.occurred_at)
+    return table
+
+
+def _rewards(md: MetaData, p: str, referrals: Table, conversions: Table) -> Table:
+    table = Table(
+        f"{p}rewards",
+        md,
+        _seq(),
+        Column("id", IdText, nullable=False, unique=True),
+        Column("key", IdText, nullable=False),
+        Column("referral_id", IdText, ForeignKey(referrals.c.id), nullable=False),
+        Column("beneficiary", IdText, nullable=False),
+        Column("customer_id", IdText, nullable=False),
+        Column("kind", IdText, nullable=False),
+        Column("currency", IdText),
+        Column("amount_minor", BigInteger),
+        Column("granted_minor", BigInteger),
+        Column("points", BigInteger, nullable=False),
+        Column("granted_points", BigInteger, nullable=False),
+        Column("state", IdText, nullable=False),
+        Column("order_id", IdText, ForeignKey(conversions.c.order_id)),
+        Column("policy", IdText, nullable=False),
+        Column("explanation", IdText, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("hold_until", UTCDateTime),
+        Column("perk", IdText),
+        Column("coupon_code", IdText),
+        Column("proportional", Boolean, nullable=False),
+        Column("clawback_minor", BigInteger),
+        Column("clawback_points", BigInteger, nullable=False, server_default=text("0")),
+        Column("netted_minor", BigInteger),
+        Column("recovered_minor", BigInteger),
+        Column("redeemed_order", IdText),
+        Column("payout_id", IdText),
+        Column("expires_at", UTCDateTime),
+        UniqueConstraint("customer_id", "key"),
+    )
+    c = table.c
+    held = c.state == "held"
+    coupon = c.coupon_code.is_not(None)
+    available = c.state == "available"
+    Index(f"{p}rewards_by_order", c.order_id)
+    Index(f"{p}rewards_by_customer", c.customer_id)
+    Index(f"{p}rewards_by_referral", c.referral_id)
+    Index(f"{p}rewards_due", c.hold_until, postgresql_where=held, sqlite_where=held)
+    Index(
+        f"{p}rewards_by_coupon",
+        c.coupon_code,
+        unique=True,
+        postgresql_where=coupon,
+        sqlite_where=coupon,
+    )
+    Index(f"{p}rewards_available", c.id, postgresql_where=available, sqlite_where=available)
+    return table
+
+
+def _ledger(md: MetaData, p: str, rewards: Table) -> Table:
+    table = Table(
+        f"{p}ledger",
+        md,
+        Column("id", Serial, primary_key=True, autoincrement=True),
+        Column("reward_id", IdText, ForeignKey(rewards.c.id), nullable=False),
+        Column("customer_id", IdText, nullable=False),
+        Column("bucket", IdText, nullable=False),
+        Column("currency", IdText),
+        Column("amount_minor", BigInteger),
+        Column("points", BigInteger, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("reason", IdText, nullable=False),
+    )
+    Index(f"{p}ledger_by_customer", table.c.customer_id, table.c.bucket)
+    return table
+
+
+def _events(md: MetaData, p: str) -> Table:
+    table = Table(
+        f"{p}events",
+        md,
+        Column("id", Serial, primary_key=True, autoincrement=True),
+        Column("type", IdText, nullable=False),
+        Column("payload", Document, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("acked", Boolean, nullable=False, server_default=false()),
+        # A claim: how many so far, when the event may next be claimed (a lease's end
+        # or a retry's), who holds the lease; when it was given up (a dead letter).
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("claimable_at", UTCDateTime),
+        Column("worker", IdText),
+        Column("dead_at", UTCDateTime),
+        sqlite_autoincrement=True,  # ids only grow: a pruned event's id is never reused
+    )
+    c = table.c
+    undelivered = and_(c.acked == false(), c.dead_at.is_(None))
+    Index(
+        f"{p}events_undelivered",
+        c.id,
+        c.claimable_at,
+        postgresql_where=undelivered,
+        sqlite_where=undelivered,
+    )
+    return table
+
+
+def _identity_signals(md: MetaData, p: str) -> Table:
+    table = Table(
+        f"{p}identity_signals",
+        md,
+        Column("customer_id", IdText, nullable=False),
+        Column("kind", IdText, nullable=False),
+        Column("digest", IdText, nullable=False),
+        PrimaryKeyConstraint("customer_id", "kind", "digest"),
+    )
+    Index(f"{p}identity_signals_by_digest", table.c.kind, table.c.digest)
+    return table
+
+
+def _keyed(md: MetaData, name: str, key: str, *columns: Column[Any]) -> Table:
+    """A table of facts recorded once under ``key`` (its primary key)."""
+    return Table(name, md, Column(key, IdText, primary_key=True), *columns)
+
+
+def _refunds(md: MetaData, p: str, conversions: Table) -> Table:
+    return _keyed(
+        md,
+        f"{p}refunds",
+        "refund_id",
+        Column("order_id", IdText, ForeignKey(conversions.c.order_id), nullable=False),
+        Column("currency", IdText, nullable=False),
+        Column("amount_minor", BigInteger, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("reward_ids", Document, nullable=False),
+    )
+
+
+def _clicks(md: MetaData, p: str) -> Table:
+    table = Table(
+        f"{p}clicks",
+        md,
+        Column("id", Serial, primary_key=True, autoincrement=True),
+        Column("code", IdText, nullable=False),
+        Column("visitor", IdText, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("channel", IdText),
+        Column("campaign", IdText),
+        sqlite_autoincrement=True,
+    )
+    Index(f"{p}clicks_by_visitor", table.c.visitor, table.c.occurred_at)
+    Index(f"{p}clicks_by_time", table.c.occurred_at)
+    return table
+
+
+@functools.lru_cache(maxsize=32)
+def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
+    """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
+    prefix, schema = check_prefix(prefix), check_schema(schema)
+    md = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+    codes = _codes(md, prefix)
+    referrals = _referrals(md, prefix, codes)
+    conversions = _conversions(md, prefix, referrals)
+    rewards = _rewards(md, prefix, referrals, conversions)
+    return Tables(
+        metadata=md,
+        prefix=prefix,
+        schema=schema,
+        codes=codes,
+        referrals=referrals,
+        conversions=conversions,
+        rewards=rewards,
+        ledger=_ledger(md, prefix, rewards),
+        events=_events(md, prefix),
+        identity_signals=_identity_signals(md, prefix),
+        refunds=_refunds(md, prefix, conversions),
+        coupon_redemptions=_keyed(
+            md,
+            f"{prefix}coupon_redemptions",
+            "coupon_code",
+            Column("order_id", IdText, nullable=False),
+            Column("customer_id", IdText, nullable=False),
+            Column("redeemed_at", UTCDateTime, nullable=False),
+        ),
+        payouts=_keyed(
+            md,
+            f"{prefix}payouts",
+            "payout_id",
+            Column("reward_ids", Document, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+        ),
+        clawback_settlements=_keyed(
+            md,
+            f"{prefix}clawback_settlements",
+            "reference",
+            Column("customer_id", IdText, nullable=False),
+            Column("currency", IdText, nullable=False),
+            Column("amount_minor", BigInteger, nullable=False),
+            Column("settled_at", UTCDateTime, nullable=False),
+        ),
+        policy_versions=_keyed(
+            md,
+            f"{prefix}policy_versions",
+            "version",
+            Column("definition", IdText, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+        ),
+        clicks=_clicks(md, prefix),
+        meta=_keyed(
+            md,
+            f"{prefix}meta",
+            "name",
+            Column("value", IdText, nullable=False),
+            Column("updated_at", UTCDateTime, nullable=False),
+        ),
+    )
