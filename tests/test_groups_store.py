@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from _group_stores import group_store  # noqa: F401 - the `store` fixture: stores with group-buys
 from referralkit.protocols import Store
 from referralkit.testing import GroupsContract
 

@@ -373,13 +373,15 @@ def _write_html(report: MetricsReport, target: Path, plotly_js: str | None) -> N
     _say(sys.stdout, f"wrote {target}\n")
 
 
-def _group_facts(store: Store, since: datetime | None, until: datetime | None) -> GroupFacts:
-    """The group-buy facts of the report's window (read like the program reads them)."""
+def _group_facts(store: Store, since: datetime | None, until: datetime | None) -> GroupFacts | None:
+    """The group-buy facts of the report's window; None on a store without group-buys."""
     from referralkit.metrics._report import check_window  # noqa: PLC0415 - only this command needs it
     from referralkit.program import GROUPS  # noqa: PLC0415 - only this command needs it
 
     window = check_window(since, until)  # before any query: a bad window is an error
     with store.transaction() as uow:
+        if GROUPS.missing(uow):
+            return None
         return GROUPS.repository(uow, store=store).facts(window.since, window.until)
 
 
