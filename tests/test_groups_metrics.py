@@ -102,6 +102,15 @@ def test_text_html_and_cli_print_every_figure_by_its_label(
         assert DEFINITIONS[name].label in page
 
 
+def test_a_window_without_groups_leaves_the_figures_out(store: rk.Store) -> None:
+    clock = FrozenClock()
+    start = clock()
+    program = _play(store, clock)
+    assert program.metrics(until=start).groups_started is None
+    assert program.metrics(since=clock()).group_k_factor is None
+    assert "Group-buys" not in format_report(program.metrics(until=start))
+
+
 def test_a_store_without_groups_leaves_the_figures_out() -> None:
     from test_groups import NoGroupsStore
 

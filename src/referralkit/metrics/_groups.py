@@ -2,8 +2,8 @@
 
 Every figure is defined once in `DEFINITIONS` (``groups_started`` ... ``group_k_factor``);
 `referralkit.metrics.build_report` computes them from one `GroupFacts`, the same on every
-store. They cover the groups started in the report's window; a store without group-buys
-leaves them None.
+store. They cover the groups started in the report's window, and stay None when none
+was (or the store has no group-buys).
 """
 
 from __future__ import annotations

@@ -159,7 +159,8 @@ class MetricsReport(BaseModel):
         description="Per campaign, channel or referrer (as asked with by=), best first."
     )
     cohorts: list[CohortRow] = Field(description="Weekly cohorts of referees, oldest first.")
-    # Group-buys started in the window; None on a store without them.
+    # Group-buys started in the window; None when none was (or the store has none), so
+    # a programme without group-buys reports the same on every store.
     groups_started: int | None = _doc("groups_started", None)
     groups_completed: int | None = _doc("groups_completed", None)
     groups_expired: int | None = _doc("groups_expired", None)
@@ -351,7 +352,8 @@ def build_report(
     ``active_customers`` replaces ``enrolled`` as the base of ``participation_rate``
     and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
     ``"referrer"``), each cut to its ``top`` rows; ``groups`` the group-buy facts of
-    the window, when the store has group-buys.
+    the window, when the store has group-buys (the group figures stay None when no
+    group was started in the window).
     """
     window = check_window(since, until)
     base_override = _check_count("active_customers", active_customers, 0)
@@ -396,5 +398,5 @@ def build_report(
         currencies=sections,
         breakdowns={dim: _breakdown(view, window, dim, limit) for dim in dims},
         cohorts=_cohorts(view.funnel(window, "week")),
-        **({} if groups is None else _group_figures(groups)),
+        **({} if groups is None or not groups.started else _group_figures(groups)),
     )
