@@ -25,10 +25,10 @@ from referralkit.program._guard_history import read_guard_history
 from referralkit.program._lookup import Unusable, unusable
 from referralkit.protocols import Guard, UnitOfWork
 
-__all__ = ["attribute", "attribute_in", "usable_code"]
+__all__ = ["STATUS_OF", "attribute", "attribute_in", "judge", "usable_code"]
 
 _STRUCTURAL = Structural()
-_STATUS_OF = {
+STATUS_OF = {
     Decision.ALLOW: ReferralStatus.PENDING,
     Decision.REVIEW: ReferralStatus.REVIEW,
     Decision.BLOCK: ReferralStatus.REJECTED,
@@ -107,7 +107,7 @@ def attribute_in(
             f"the code {canonical!r} has been used {rc.max_uses} times, its limit",
             value=canonical,
         )
-    verdict = _judge(
+    verdict = judge(
         core,
         uow,
         rc,
@@ -124,7 +124,7 @@ def attribute_in(
         code=canonical,
         referrer=rc.owner,
         referee=referee,
-        status=_STATUS_OF[verdict.decision],
+        status=STATUS_OF[verdict.decision],
         reasons=verdict.reasons,
         attributed_at=now,
         # Declared campaigns own their codes; otherwise a link's label is kept.
@@ -203,7 +203,7 @@ def usable_code(core: ProgramCore, rc: ReferralCode, now: datetime) -> ReferralC
     return rc
 
 
-def _judge(
+def judge(
     core: ProgramCore,
     uow: UnitOfWork,
     rc: ReferralCode,

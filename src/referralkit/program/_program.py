@@ -54,6 +54,7 @@ from referralkit.program import (
     _status,
 )
 from referralkit.program._core import ProgramCore, utc_now
+from referralkit.program._groups import Groups
 from referralkit.program._moments import Moments
 from referralkit.protocols import Guard, RewardPolicy, Store
 
@@ -150,6 +151,8 @@ class ReferralProgram:
         )
         #: Trigger moments: report them, ask `Moments.should_invite` before inviting.
         self.moments = Moments(self._core, moment_rules, learning)
+        #: Group-buys: `start`, `join`, `expire_due`, `cancel` (see *Run a group-buy*).
+        self.groups = Groups(self._core)
 
     @classmethod
     def from_config(
@@ -786,8 +789,10 @@ class ReferralProgram:
         Computed by the store (in SQL on SQL stores); every figure is defined in
         `referralkit.metrics.DEFINITIONS`.
         """
-        from referralkit.metrics._report import build_report  # noqa: PLC0415 - pydantic loads with the first report
+        from referralkit.metrics._report import build_report, check_window  # noqa: PLC0415 - pydantic loads with the first report
 
+        window = check_window(since, until)
+        groups = self.groups.facts(since=window.since, until=window.until)
         with metrics_source(self._core.store).snapshot() as view:
             return build_report(
                 view,
@@ -796,4 +801,5 @@ class ReferralProgram:
                 active_customers=active_customers,
                 by=by,
                 top=top,
+                groups=groups,
             )

@@ -34,6 +34,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware
+from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
 from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
@@ -783,6 +784,7 @@ class _MemoryUnitOfWork:
     deliveries: MemoryDeliveries
     display_names: MemoryDisplayNames
     claims: MemoryClaims
+    groups: MemoryGroups
 
 
 class MemoryStore:
@@ -796,6 +798,7 @@ class MemoryStore:
         self._moments = MomentTables()
         self._deliveries: dict[str, datetime] = {}
         self._invitee = InviteeTables()
+        self._groups = MemoryGroupTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -826,6 +829,7 @@ class MemoryStore:
                 deliveries=MemoryDeliveries(self._deliveries, undo),
                 display_names=MemoryDisplayNames(self._invitee, undo),
                 claims=MemoryClaims(self._invitee, undo),
+                groups=MemoryGroups(self._groups, undo),
             )
             try:
                 yield uow

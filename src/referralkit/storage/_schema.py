@@ -353,6 +353,41 @@ _GROWTH_INDEXES: Step = (
     WHERE clawback_minor > coalesce(recovered_minor, 0)""",
 )
 
+#: Group-buys: a group and its places. ``filled`` counts places taken; a place is taken by
+#: a conditional UPDATE on it, and a member holds one place per group (the primary key).
+_GROUP_BUYS: Step = (
+    """CREATE TABLE groups (
+    id                  TEXT PRIMARY KEY,
+    code                TEXT NOT NULL UNIQUE,
+    initiator           TEXT NOT NULL,
+    campaign            TEXT NOT NULL,
+    size                INTEGER NOT NULL CHECK (size >= 2),
+    filled              INTEGER NOT NULL CHECK (filled <= size),
+    state               TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    deadline            TEXT NOT NULL,
+    policy_version      TEXT NOT NULL,
+    new_customers_only  INTEGER NOT NULL,
+    closed_at           TEXT
+)""",
+    "CREATE INDEX groups_open_by_deadline ON groups(deadline) WHERE state = 'open'",
+    """CREATE TABLE group_members (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id      TEXT NOT NULL REFERENCES groups(id),
+    member        TEXT NOT NULL,
+    joined_at     TEXT NOT NULL,
+    referral_id   TEXT REFERENCES referrals(id),
+    new_customer  INTEGER NOT NULL,
+    order_id      TEXT,
+    UNIQUE (group_id, member)
+)""",
+    "CREATE INDEX group_members_by_member ON group_members(member)",
+    (
+        "CREATE UNIQUE INDEX group_members_by_order ON group_members(order_id)"
+        " WHERE order_id IS NOT NULL"
+    ),
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -363,6 +398,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _HOST_PAGES,
     _MOMENTS,
     _GROWTH_INDEXES,
+    _GROUP_BUYS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -54,6 +54,7 @@ from referralkit.storage._sqlite_codec import (
     money_from_minor_or_none,
     to_minor_units,
 )
+from referralkit.storage._sqlite_groups import SQLiteGroups
 from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
 
@@ -1106,6 +1107,7 @@ class _SQLiteUnitOfWork:
     deliveries: SQLiteDeliveries
     display_names: SQLiteDisplayNames
     claims: SQLiteClaims
+    groups: SQLiteGroups
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1123,6 +1125,7 @@ class _SQLiteUnitOfWork:
             SQLiteDeliveries(conn),
             SQLiteDisplayNames(conn),
             SQLiteClaims(conn),
+            SQLiteGroups(conn),
         )
 
 

@@ -18,6 +18,8 @@ own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsCo
 Optional capabilities beyond the store contract have their own: `MomentsContract`
 (trigger moments, ``uow.moments``), `DeliveriesContract` (``uow.deliveries``),
 `DisplayNamesContract` (``uow.display_names``) and `ClaimsContract` (``uow.claims``).
+`GroupsContract` checks the optional group-buys capability (``uow.groups``,
+`referralkit.program.GroupRepository`) on its own.
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING
 from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
+    from referralkit.testing._groups_contract import GroupsContract
     from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
@@ -60,6 +63,7 @@ _LAZY = {
     "ConversionsContract": "_store_contract",
     "DeliveriesContract": "_moments_contract",
     "DisplayNamesContract": "_invitee_contract",
+    "GroupsContract": "_groups_contract",
     "IdentitiesContract": "_store_contract",
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
@@ -107,6 +111,7 @@ __all__ = [
     "DeliveriesContract",
     "DisplayNamesContract",
     "FrozenClock",
+    "GroupsContract",
     "IdentitiesContract",
     "LedgerContract",
     "MetaContract",
