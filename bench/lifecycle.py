@@ -12,8 +12,10 @@ last peer; it is skipped with a note if missing).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -33,18 +35,25 @@ SECRET = b"bench-secret-0123456789abcdef-0123456789"
 # referralkit reads rows by these column lists (no ``SELECT *``); the floor does too.
 CODE_COLUMNS = "code, owner, campaign, kind, created_at, expires_at, max_uses"
 REFERRAL_COLUMNS = (
-    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version, channel"
+    "id, code, referrer, referee, status, reasons, attributed_at, campaign, policy_version,"
+    " channel, qualified_at"
+)
+CONVERSION_COLUMNS = (
+    "order_id, referee, currency, amount_minor, refunded_minor, occurred_at, first_order,"
+    " referral_id, order_number, recorded_at"
 )
 REWARD_COLUMNS = (
     "id, key, referral_id, beneficiary, customer_id, kind, currency, amount_minor,"
     " granted_minor, points, granted_points, state, order_id, policy, explanation,"
-    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points"
+    " created_at, hold_until, perk, coupon_code, proportional, clawback_minor, clawback_points,"
+    " netted_minor, recovered_minor, redeemed_order, payout_id, expires_at"
 )
+#: As long as the version referralkit derives from the policy (16 hex characters).
+POLICY_VERSION = "0123456789abcdef"
 
 
-def run_referralkit(store: rk.Store, cycles: int) -> float:
-    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
-    program = rk.ReferralProgram(
+def _program(store: rk.Store, clock: FrozenClock) -> rk.ReferralProgram:
+    return rk.ReferralProgram(
         store=store,
         secret=SECRET,
         policy=DoubleSided(
@@ -54,8 +63,10 @@ def run_referralkit(store: rk.Store, cycles: int) -> float:
         hold=timedelta(days=14),
         clock=clock,
     )
+
+
+def _referralkit_cycles(program: rk.ReferralProgram, clock: FrozenClock, cycles: int) -> None:
     amount = rk.Money("80", "USD")
-    start = time.perf_counter()
     for i in range(cycles):
         code = program.enroll(f"referrer-{i}").code
         program.attribute(code=code, referee=f"referee-{i}")
@@ -63,6 +74,13 @@ def run_referralkit(store: rk.Store, cycles: int) -> float:
     clock.advance(days=15)
     while program.release_due(limit=1000):
         pass
+
+
+def run_referralkit(store: rk.Store, cycles: int) -> float:
+    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    program = _program(store, clock)
+    start = time.perf_counter()
+    _referralkit_cycles(program, clock, cycles)
     elapsed = time.perf_counter() - start
     store.close()
     return cycles / elapsed
@@ -77,10 +95,9 @@ def new_id() -> str:
 
 
 def _open_floor(path: Path) -> sqlite3.Connection:
-    # The very schema referralkit uses (same tables, indexes and constraints), so the
-    # floor pays for the same database work and the ratio isolates the library's cost.
+    # The very schema referralkit uses (same tables, indexes, triggers and constraints), so
+    # the floor pays for the same database work and the ratio isolates the library's cost.
     db = sqlite3.connect(path, isolation_level=None)
-    db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
@@ -90,128 +107,261 @@ def _open_floor(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _event(db: sqlite3.Connection, kind: str, payload: dict[str, object], now: str) -> None:
-    db.execute(
-        "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
-        (kind, json.dumps(payload, separators=(",", ":")), now),
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_EVENT = "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)"
+_LEDGER = (
+    "INSERT INTO ledger (reward_id, customer_id, bucket, currency, amount_minor, points,"
+    " occurred_at, reason) VALUES (?, ?, ?, 'USD', ?, 0, ?, ?)"
+)
+_INSERT_REWARD = (
+    f"INSERT INTO rewards ({REWARD_COLUMNS}) VALUES (?, ?, ?, ?, ?, 'credit', 'USD', ?, ?,"
+    " 0, 0, 'held', ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, NULL)"
+    " ON CONFLICT (customer_id, key) DO NOTHING"
+)
+_RELEASE = (
+    "UPDATE rewards SET amount_minor = ?, state = 'available', hold_until = ?,"
+    " clawback_minor = NULL, points = 0, clawback_points = 0, netted_minor = NULL,"
+    " recovered_minor = NULL, redeemed_order = NULL, payout_id = NULL, expires_at = NULL"
+    " WHERE id = ?"
+)
+# Payloads as referralkit stores them: [shape, values...] (see PAYLOAD_SHAPES).
+_REWARD_SHAPE = 4
+
+
+def _reward_payload(
+    wid: str, customer: str, side: str, *, money: str, state: str, order: str, rid: str, policy: str
+) -> str:
+    return _dumps(
+        [
+            _REWARD_SHAPE,
+            wid,
+            customer,
+            side,
+            "credit",
+            [money, "USD"],
+            0,
+            None,
+            None,
+            state,
+            order,
+            rid,
+            policy,
+        ]
     )
+
+
+def _floor_cycle(db: sqlite3.Connection, i: int, now: str, hold: str) -> None:
+    """One lifecycle but its release, as the statements referralkit issues."""
+    referrer, referee, order = f"referrer-{i}", f"referee-{i}", f"order-{i}"
+    code = uuid.uuid4().hex[:8].upper()
+    # enrol
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(
+        f"INSERT INTO codes ({CODE_COLUMNS}) VALUES (?, ?, 'default', 'generated', ?, NULL, NULL)"
+        " ON CONFLICT DO NOTHING",
+        (code, referrer, now),
+    )
+    db.execute(_EVENT, ("code.enrolled", _dumps([0, referrer, code, "default"]), now))
+    db.execute("COMMIT")
+    # attribute
+    db.execute("BEGIN IMMEDIATE")
+    owner = db.execute(f"SELECT {CODE_COLUMNS} FROM codes WHERE code = ?", (code,)).fetchone()[1]
+    db.execute(
+        f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
+        (referee,),
+    ).fetchone()
+    rid = new_id()
+    db.execute(
+        "INSERT INTO referrals (id, code, referrer, referee, status, reasons, attributed_at,"
+        " campaign, policy_version, channel) VALUES (?, ?, ?, ?, 'pending', '[]', ?,"
+        " 'default', ?, NULL) ON CONFLICT DO NOTHING",
+        (rid, code, owner, referee, now, POLICY_VERSION),
+    )
+    db.execute(
+        _EVENT,
+        ("referral.pending", _dumps([1, rid, owner, referee, code, [], None]), now),
+    )
+    db.execute("COMMIT")
+    # convert
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(f"SELECT {CONVERSION_COLUMNS} FROM conversions WHERE order_id = ?", (order,))
+    ref = db.execute(
+        f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
+        (referee,),
+    ).fetchone()
+    number = (
+        db.execute("SELECT count(*) FROM conversions WHERE referee = ?", (referee,)).fetchone()[0]
+        + 1
+    )
+    db.execute(
+        f"INSERT INTO conversions ({CONVERSION_COLUMNS}) VALUES (?, ?, 'USD', 8000, 0, ?, 1, ?,"
+        " ?, ?) ON CONFLICT DO NOTHING",
+        (order, referee, now, ref[0], number, now),
+    )
+    db.execute(
+        _EVENT,
+        (
+            "conversion.recorded",
+            _dumps([2, order, referee, ["80", "USD"], ref[0], number]),
+            now,
+        ),
+    )
+    db.execute(
+        "UPDATE referrals SET status = ?, qualified_at = ? WHERE id = ?"
+        f" RETURNING {REFERRAL_COLUMNS}",
+        ("qualified", now, ref[0]),
+    ).fetchone()
+    db.execute(_EVENT, ("referral.qualified", _dumps([3, ref[0], ref[2], order]), now))
+    for side, customer, minor, money in (
+        ("referrer", ref[2], 1000, "10.00"),
+        ("referee", referee, 500, "5.00"),
+    ):
+        wid = new_id()
+        policy = f"fixed({money} USD)"
+        db.execute(
+            _INSERT_REWARD,
+            (
+                wid,
+                f"{order}:{side}:{policy}",
+                ref[0],
+                side,
+                customer,
+                minor,
+                minor,
+                order,
+                policy,
+                f"a fixed credit of {money} USD for this referral",
+                now,
+                hold,
+            ),
+        )
+        db.executemany(_LEDGER, [(wid, customer, "held", minor, now, "grant")])
+        db.execute(
+            _EVENT,
+            (
+                "reward.granted",
+                _reward_payload(
+                    wid,
+                    customer,
+                    side,
+                    money=money,
+                    state="held",
+                    order=order,
+                    rid=ref[0],
+                    policy=policy,
+                ),
+                now,
+            ),
+        )
+    db.execute("COMMIT")
+
+
+def _floor_release(db: sqlite3.Connection, later: str) -> None:
+    """``release_due(limit=1000)`` until none is due, as the statements referralkit issues."""
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        due = db.execute(
+            f"SELECT {REWARD_COLUMNS} FROM rewards WHERE state = 'held' AND hold_until <= ?"
+            " ORDER BY hold_until, id LIMIT ?",
+            (later, 1000),
+        ).fetchall()
+        for row in due:
+            wid, rid, side, customer, minor = row[0], row[2], row[3], row[4], row[7]
+            db.execute(_RELEASE, (minor, row[16], wid))
+            db.executemany(
+                _LEDGER,
+                [
+                    (wid, customer, "held", -minor, later, "release"),
+                    (wid, customer, "available", minor, later, "release"),
+                ],
+            )
+            money = f"{minor / 100:.2f}"
+            db.execute(
+                _EVENT,
+                (
+                    "reward.available",
+                    _reward_payload(
+                        wid,
+                        customer,
+                        side,
+                        money=money,
+                        state="available",
+                        order=row[12],
+                        rid=rid,
+                        policy=row[13],
+                    ),
+                    later,
+                ),
+            )
+            # The debts the reward nets against (referralkit nets credit as it releases).
+            db.execute(
+                f"SELECT {REWARD_COLUMNS} FROM rewards WHERE customer_id = ? AND currency = ?"
+                " AND clawback_minor > coalesce(recovered_minor, 0) ORDER BY seq",
+                (customer, "USD"),
+            ).fetchall()
+        db.execute("COMMIT")
+        if not due:
+            break
+
+
+_NOW = "2026-01-01T00:00:00.000000+00:00"
+_HOLD = "2026-01-15T00:00:00.000000+00:00"
+_LATER = "2026-01-16T00:00:00.000000+00:00"
 
 
 def run_plain_sqlite(path: Path, cycles: int) -> float:
     """The floor: the same statements referralkit issues, hand-written, no library."""
     db = _open_floor(path)
-    now = "2026-01-01T00:00:00.000000+00:00"
-    hold = "2026-01-15T00:00:00.000000+00:00"
     start = time.perf_counter()
     for i in range(cycles):
-        referrer, referee, order = f"referrer-{i}", f"referee-{i}", f"order-{i}"
-        code = uuid.uuid4().hex[:8].upper()
-        # enrol
-        db.execute("BEGIN IMMEDIATE")
-        db.execute(
-            "INSERT INTO codes (code, owner, campaign, kind, created_at, expires_at, max_uses)"
-            " VALUES (?, ?, 'default', 'generated', ?, NULL, NULL) ON CONFLICT DO NOTHING",
-            (code, referrer, now),
-        )
-        _event(db, "code.enrolled", {"customer_id": referrer, "code": code}, now)
-        db.execute("COMMIT")
-        # attribute
-        db.execute("BEGIN IMMEDIATE")
-        owner = db.execute(f"SELECT {CODE_COLUMNS} FROM codes WHERE code = ?", (code,)).fetchone()[
-            1
-        ]
-        db.execute(
-            f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
-            (referee,),
-        ).fetchone()
-        rid = new_id()
-        db.execute(
-            "INSERT INTO referrals (id, code, referrer, referee, status, reasons, attributed_at,"
-            " campaign, policy_version, channel) VALUES (?, ?, ?, ?, 'pending', '[]', ?,"
-            " 'default', 'v1', NULL) ON CONFLICT DO NOTHING",
-            (rid, code, owner, referee, now),
-        )
-        _event(db, "referral.pending", {"referral_id": rid, "referee": referee}, now)
-        db.execute("COMMIT")
-        # convert
-        db.execute("BEGIN IMMEDIATE")
-        ref = db.execute(
-            f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
-            (referee,),
-        ).fetchone()
-        db.execute("SELECT count(*) FROM conversions WHERE referee = ?", (referee,)).fetchone()
-        db.execute(
-            "INSERT INTO conversions (order_id, referee, currency, amount_minor, refunded_minor,"
-            " occurred_at, first_order, referral_id) VALUES (?, ?, 'USD', 8000, 0, ?, 1, ?)"
-            " ON CONFLICT DO NOTHING",
-            (order, referee, now, ref[0]),
-        )
-        _event(db, "conversion.recorded", {"order_id": order, "referee": referee}, now)
-        db.execute(
-            f"UPDATE referrals SET status = 'qualified', reasons = '[]' WHERE id = ?"
-            f" RETURNING {REFERRAL_COLUMNS}",
-            (ref[0],),
-        ).fetchone()
-        _event(db, "referral.qualified", {"referral_id": ref[0], "order_id": order}, now)
-        for side, customer, minor in (("referrer", ref[2], 1000), ("referee", referee, 500)):
-            wid = new_id()
-            db.execute(
-                "INSERT INTO rewards (id, key, referral_id, beneficiary, customer_id, kind,"
-                " currency, amount_minor, granted_minor, points, granted_points, state, order_id,"
-                " policy, explanation, created_at, hold_until, perk, coupon_code, proportional,"
-                " clawback_minor, clawback_points) VALUES (?, ?, ?, ?, ?, 'credit', 'USD', ?, ?,"
-                " 0, 0, 'held', ?, 'fixed', 'a fixed credit', ?, ?, NULL, NULL, 0, NULL, 0)"
-                " ON CONFLICT (customer_id, key) DO NOTHING",
-                (
-                    wid,
-                    f"{order}:{side}:fixed",
-                    ref[0],
-                    side,
-                    customer,
-                    minor,
-                    minor,
-                    order,
-                    now,
-                    hold,
-                ),
-            )
-            db.executemany(
-                "INSERT INTO ledger (reward_id, customer_id, bucket, currency, amount_minor,"
-                " points, occurred_at, reason) VALUES (?, ?, 'held', 'USD', ?, 0, ?, 'grant')",
-                [(wid, customer, minor, now)],
-            )
-            _event(db, "reward.granted", {"reward_id": wid, "customer_id": customer}, now)
-        db.execute("COMMIT")
-    later = "2026-01-16T00:00:00.000000+00:00"
-    while True:
-        db.execute("BEGIN IMMEDIATE")
-        due = db.execute(
-            f"SELECT {REWARD_COLUMNS} FROM rewards WHERE state = 'held' AND hold_until <= ?"
-            " ORDER BY hold_until, id LIMIT 1000",
-            (later,),
-        ).fetchall()
-        for row in due:
-            wid, customer, minor = row["id"], row["customer_id"], row["amount_minor"]
-            db.execute(
-                "UPDATE rewards SET amount_minor = ?, state = 'available', hold_until = ?,"
-                " clawback_minor = NULL, points = 0, clawback_points = 0 WHERE id = ?",
-                (minor, row["hold_until"], wid),
-            )
-            db.executemany(
-                "INSERT INTO ledger (reward_id, customer_id, bucket, currency, amount_minor,"
-                " points, occurred_at, reason) VALUES (?, ?, ?, 'USD', ?, 0, ?, 'release')",
-                [
-                    (wid, customer, "held", -minor, later),
-                    (wid, customer, "available", minor, later),
-                ],
-            )
-            _event(db, "reward.available", {"reward_id": wid, "customer_id": customer}, later)
-        db.execute("COMMIT")
-        if not due:
-            break
+        _floor_cycle(db, i, _NOW, _HOLD)
+    _floor_release(db, _LATER)
     elapsed = time.perf_counter() - start
     db.close()
     return cycles / elapsed
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b|\bNULL\b")
+
+
+def _statements(conn: sqlite3.Connection, run: Callable[[], None]) -> tuple[list[str], int]:
+    """The statements ``run`` issues on ``conn``, values blanked, and their expanded length."""
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    shapes = [" ".join(_LITERAL.sub("?", s).split()) for s in seen]
+    return shapes, sum(len(s) for s in seen)
+
+
+def check_floor(root: Path, cycles: int = 2) -> None:
+    """Refuse to run if the floor no longer issues what referralkit issues (statements, bytes)."""
+    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    store = SQLiteStore(root / "check-rk.db")
+    program = _program(store, clock)
+    ours, our_length = _statements(
+        store._conn(),  # noqa: SLF001 - the bench traces the store's own connection
+        lambda: _referralkit_cycles(program, clock, cycles),
+    )
+    store.close()
+    db = _open_floor(root / "check-floor.db")
+
+    def floor() -> None:
+        for i in range(cycles):
+            _floor_cycle(db, i, _NOW, _HOLD)
+        _floor_release(db, _LATER)
+
+    theirs, their_length = _statements(db, floor)
+    db.close()
+    if ours != theirs or our_length != their_length:
+        diff = difflib.unified_diff(theirs, ours, "floor", "referralkit", lineterm="", n=1)
+        raise SystemExit(
+            "the floor is out of date: it must issue the statements referralkit issues\n"
+            + "\n".join(diff)
+            + f"\nexpanded length: referralkit {our_length}, floor {their_length}"
+        )
 
 
 FLOOR_SCHEMA = """
@@ -377,6 +527,7 @@ def main() -> None:
         def fresh(name: str) -> Path:
             return root / f"{name}-{uuid.uuid4().hex}.db"
 
+        check_floor(root)
         memory = best_of(3, lambda: run_referralkit(MemoryStore(), cycles))
         sqlite_rk = best_of(3, lambda: run_referralkit(SQLiteStore(fresh("rk")), cycles))
         floor = best_of(3, lambda: run_plain_sqlite(fresh("floor"), cycles))

@@ -885,3 +885,14 @@ def vanity_spellings(draw: st.DrawFn, code: str) -> str:
 
 #: Vanity codes a program issues: letters and digits, single dashes between.
 vanity_codes = st.from_regex(r"[A-Z][A-Z0-9]{3,7}(-[A-Z0-9]{2,6})?", fullmatch=True)
+
+
+@st.composite
+def moment_histories(draw: st.DrawFn) -> tuple[list[timedelta], timedelta, int, timedelta]:
+    """Invitations (how long ago each was) and the limits: cool-down, N, period."""
+    hours = st.integers(min_value=0, max_value=24 * 400)
+    ago = [timedelta(hours=h) for h in draw(st.lists(hours, max_size=8))]
+    cooldown = timedelta(hours=draw(st.integers(min_value=0, max_value=24 * 60)))
+    per_period = draw(st.integers(min_value=1, max_value=5))
+    period = timedelta(hours=draw(st.integers(min_value=1, max_value=24 * 400)))
+    return ago, cooldown, per_period, period

@@ -11,7 +11,9 @@ import inspect
 
 import pytest
 
+from referralkit.invitee import CLAIMS, DISPLAY_NAMES
 from referralkit.model import ReferralCode
+from referralkit.moments import DELIVERIES, MOMENTS
 from referralkit.protocols import (
     CLICKS,
     META,
@@ -41,7 +43,7 @@ def _claims(store: Store) -> list[tuple[str, object, type]]:
         claims.append(("unit of work", uow, UnitOfWork))
         claims += [
             (f"uow.{c.attribute}", getattr(uow, c.attribute), c.protocol)
-            for c in (*CORE, CLICKS, META)
+            for c in (*CORE, CLICKS, META, MOMENTS, DELIVERIES, DISPLAY_NAMES, CLAIMS)
         ]
     return claims
 

@@ -1,10 +1,11 @@
 """Drainer processes on one SQLite file: each event delivered, none twice while leased.
 
-Four drainers start at once over 10,000 events; one is SIGKILLed mid-batch, holding a
-lease over events it has partly delivered. The other three finish everything else
-without touching its events. Drainers whose clock has passed the lease's end (started
-ahead of real time, so the test never waits for it) then deliver the dead one's events:
-at least once, the half it had sent before dying a second time.
+Four drainers over 10,000 events: the first hangs mid-batch, holding a lease over
+events it has partly delivered; three more start beside it and it is SIGKILLed while
+they drain. They finish everything else without touching its events. Drainers whose
+clock has passed the lease's end (started ahead of real time, so the test never waits
+for it) then deliver the dead one's events: at least once, the half it had sent before
+dying a second time.
 """
 
 from __future__ import annotations
@@ -74,11 +75,14 @@ def test_drainers_deliver_every_event_and_a_killed_ones_after_its_lease(tmp_path
 
     started = time.perf_counter()
     victim = _drainer(path, "victim", logs / "victim.log", stuck_after=STUCK_AFTER)
-    others = [_drainer(path, f"w{i}", logs / f"w{i}.log") for i in range(3)]
+    others: list[subprocess.Popen[str]] = []
     try:
         assert victim.stdout is not None
+        # The others start once the victim hangs with its second batch leased: started
+        # together, on a loaded machine they could drain everything before it claims twice.
         assert victim.stdout.readline() == "stuck\n", victim.communicate()[1]
-        victim.send_signal(signal.SIGKILL)
+        others = [_drainer(path, f"w{i}", logs / f"w{i}.log") for i in range(3)]
+        victim.send_signal(signal.SIGKILL)  # while the others drain
         victim.communicate()
         _finish(others)
     finally:  # whatever failed, no drainer outlives the test

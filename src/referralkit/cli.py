@@ -36,12 +36,13 @@ from referralkit._db_cli import add_db_command, run_db_command
 from referralkit.codes import CodeFormat, generate_codes
 from referralkit.errors import InvalidInput, ReferralError
 from referralkit.money import Money
-from referralkit.protocols import RewardPolicy
+from referralkit.protocols import RewardPolicy, Store
 
 if typing.TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
     from referralkit.metrics import MetricsReport
+    from referralkit.metrics._groups import GroupFacts
 
 __all__ = ["main"]
 
@@ -372,6 +373,18 @@ def _write_html(report: MetricsReport, target: Path, plotly_js: str | None) -> N
     _say(sys.stdout, f"wrote {target}\n")
 
 
+def _group_facts(store: Store, since: datetime | None, until: datetime | None) -> GroupFacts | None:
+    """The group-buy facts of the report's window; None on a store without group-buys."""
+    from referralkit.metrics._report import check_window  # noqa: PLC0415 - only this command needs it
+    from referralkit.program import GROUPS  # noqa: PLC0415 - only this command needs it
+
+    window = check_window(since, until)  # before any query: a bad window is an error
+    with store.transaction() as uow:
+        if GROUPS.missing(uow):
+            return None
+        return GROUPS.repository(uow, store=store).facts(window.since, window.until)
+
+
 def _metrics(opts: _MetricsArgs) -> None:
     from referralkit.metrics import build_report, format_report, metrics_source  # noqa: PLC0415 - only this command needs it
     from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
@@ -388,6 +401,7 @@ def _metrics(opts: _MetricsArgs) -> None:
     _check_program_file(opts.db)
     store = SQLiteStore(opts.db)
     try:
+        groups = _group_facts(store, opts.since, opts.until)
         with metrics_source(store).snapshot() as view:
             report = build_report(
                 view,
@@ -396,6 +410,7 @@ def _metrics(opts: _MetricsArgs) -> None:
                 active_customers=opts.active_customers,
                 by=by,
                 top=opts.top,
+                groups=groups,
             )
     finally:
         store.close()

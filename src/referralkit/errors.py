@@ -19,8 +19,10 @@ ReferralError
 ├── ConfigError             a program, format or plugin configured wrongly
 ├── NotFound                an id the store does not know
 │   ├── UnknownOrder
-│   └── UnknownReferral
+│   ├── UnknownReferral
+│   └── UnknownGroup        no group-buy has this code or id
 ├── InvalidState            an operation not allowed in the object's current state
+│   └── GroupClosed         joining a group that is full, expired, completed or cancelled
 └── StorageError            the storage backend failed (the backend error is __cause__)
     ├── SchemaVersionError  the database was written by a newer referralkit, or is behind
     └── RetryableStorageError  a transient failure (connection lost, timeout, deadlock):
@@ -47,6 +49,7 @@ __all__ = [
     "CodeExpired",
     "ConfigError",
     "CurrencyMismatch",
+    "GroupClosed",
     "IdempotencyConflict",
     "InvalidCode",
     "InvalidIdentity",
@@ -67,6 +70,7 @@ __all__ = [
     "StorageError",
     "UnknownCode",
     "UnknownCurrency",
+    "UnknownGroup",
     "UnknownOrder",
     "UnknownReferral",
 ]
@@ -198,6 +202,21 @@ class UnknownReferral(NotFound):
 
 class InvalidState(ReferralError):
     """The operation is not allowed in the object's current state."""
+
+
+class UnknownGroup(NotFound):
+    """No group-buy has this code or id."""
+
+
+class GroupClosed(InvalidState):
+    """A group-buy that cannot be joined now: full, expired, completed or cancelled.
+
+    ``.reason`` is one of those four words; ``.value`` is the group's code.
+    """
+
+    def __init__(self, message: str, *, value: Any = None, reason: str = "") -> None:
+        super().__init__(message, value=value)
+        self.reason = reason
 
 
 class StorageError(ReferralError):

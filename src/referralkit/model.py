@@ -27,7 +27,10 @@ __all__ = [
     "Friend",
     "FriendReward",
     "FriendStage",
+    "Group",
+    "GroupState",
     "Identity",
+    "Membership",
     "Referral",
     "ReferralCode",
     "ReferralStatus",
@@ -281,6 +284,8 @@ class ReferrerStatus(JSONForm):
     tier: TierProgress | None = None
     friends_joined: int = 0
     friends_ordered: int = 0
+    #: The open group-buys the customer is in (started or joined), with their fill level.
+    groups: tuple[Group, ...] = ()
 
 
 class CheckReason(str, enum.Enum):
@@ -363,3 +368,65 @@ class Friend(JSONForm):
     orders: int = 0
     reasons: tuple[str, ...] = ()
     rewards: tuple[FriendReward, ...] = ()
+
+
+class GroupState(str, enum.Enum):
+    """A group-buy's life: open until it fills (completed), runs out of time, or is cancelled."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen(slots=True)
+class Group(JSONForm):
+    """A group-buy: an initiator and the friends who joined it through its code.
+
+    ``size`` counts every member, the initiator included; ``members`` are the customer
+    ids in join order (the initiator first). ``policy_version`` names the terms that
+    completing earns each member; ``closed_at`` is when it completed, expired or was
+    cancelled.
+    """
+
+    id: str
+    code: str
+    initiator: str
+    campaign: str
+    size: int
+    state: GroupState
+    created_at: datetime
+    deadline: datetime
+    policy_version: str
+    members: tuple[str, ...] = ()
+    new_customers_only: bool = True
+    closed_at: datetime | None = None
+
+    @property
+    def filled(self) -> int:
+        """How many places are taken (the initiator's included)."""
+        return len(self.members)
+
+    @property
+    def places_left(self) -> int:
+        """How many more members the group needs to complete."""
+        return max(self.size - self.filled, 0)
+
+
+@attrs.frozen(slots=True)
+class Membership(JSONForm):
+    """A customer's place in a group, or a refused attempt (``accepted`` False, reasons why).
+
+    ``referral_id`` is the member's referral to the initiator, which the member's reward
+    is granted under (None for the initiator); ``new_customer`` whether joining brought
+    them in; ``order_id`` the order the host attached to the place.
+    """
+
+    group_id: str
+    member: str
+    joined_at: datetime
+    referral_id: str | None = None
+    new_customer: bool = False
+    order_id: str | None = None
+    accepted: bool = True
+    reasons: tuple[str, ...] = ()

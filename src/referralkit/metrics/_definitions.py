@@ -21,6 +21,7 @@ Unit = Literal["count", "rate", "ratio", "money", "duration", "counts"]
 Scope = Literal["program", "currency"]
 
 _LABELS = {
+    "group_k_factor": "group k-factor",
     "click_to_signup_rate": "click-to-sign-up rate",
     "k_factor": "k-factor",
     "first_order_rate": "first-order rate",
@@ -275,8 +276,68 @@ _ALL = (
     ),
 )
 
+_GROUPS = (
+    Definition(
+        "groups_started",
+        "group-buys started (any state)",
+        "How many customers started a group-buy.",
+        "A visible 'start a group' offer, a group price worth sharing.",
+        "count",
+    ),
+    Definition(
+        "groups_completed",
+        "group-buys that filled before their deadline",
+        "Groups whose every member was rewarded.",
+        "Smaller groups, longer deadlines, one-step sharing of the group link.",
+        "count",
+    ),
+    Definition(
+        "groups_expired",
+        "group-buys past their deadline without filling",
+        "Groups that rewarded nobody.",
+        "Smaller groups, longer deadlines, reminders before the deadline.",
+        "count",
+    ),
+    Definition(
+        "group_fill_rate",
+        "groups_completed / (groups_completed + groups_expired)",
+        "The share of decided groups that filled (cancelled and open groups left out).",
+        "Group size, deadline, the group price's pull.",
+        "rate",
+    ),
+    Definition(
+        "median_time_to_fill",
+        "median of (completed_at - started_at) over completed groups",
+        "How fast a group that fills, fills: the deadline should leave room above it.",
+        "Share prompts at start, reminders, the group price.",
+        "duration",
+    ),
+    Definition(
+        "members_per_group",
+        "places taken (initiators included) / groups_started",
+        "How full groups get on average, completed or not.",
+        "Group size, deadline, sharing.",
+        "ratio",
+    ),
+    Definition(
+        "new_customers_per_group",
+        "members whose joining brought them in (a new referral to the initiator) / groups_started",
+        "Customers acquired per group started.",
+        "Restricting groups to new customers, the group price for newcomers.",
+        "ratio",
+    ),
+    Definition(
+        "group_k_factor",
+        "new customers brought by groups / distinct initiators",
+        "New customers each initiator brought through group-buys (above 1: groups grow"
+        " by themselves).",
+        "Group size, fill rate, and how many groups each customer starts.",
+        "ratio",
+    ),
+)
+
 #: Every figure of a `MetricsReport`, by name, in report order.
-DEFINITIONS: Mapping[str, Definition] = MappingProxyType({d.name: d for d in _ALL})
+DEFINITIONS: Mapping[str, Definition] = MappingProxyType({d.name: d for d in (*_ALL, *_GROUPS)})
 
 
 def definitions_markdown() -> str:

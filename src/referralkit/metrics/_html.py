@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 from referralkit.errors import ConfigError, InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._groups import GROUP_FIGURES
 from referralkit.metrics._render import (
     COHORTS_TITLE,
     FRAUD,
     FRAUD_REASONS_NOTE,
     FUNNEL,
+    GROUPS_TITLE,
     MONEY,
     base_note,
     breakdown_table,
@@ -311,6 +313,9 @@ def _tables(report: MetricsReport) -> str:
     ]
     if report.reward_points:
         parts.append(_table("Points", ["figure", "value"], _figure_rows(report, ["reward_points"])))
+    if report.groups_started is not None:
+        groups = _figure_rows(report, GROUP_FIGURES)
+        parts.append(_table(GROUPS_TITLE, ["figure", "value"], groups))
     for name, rows in report.breakdowns.items():
         header, body = breakdown_table(name, rows)
         parts.append(_table(breakdown_title(name), header, body))

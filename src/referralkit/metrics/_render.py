@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._groups import GROUP_FIGURES
 from referralkit.metrics._report import BreakdownRow, CohortRow, CurrencySection, MetricsReport
 from referralkit.metrics._simulate import Forecast, Interval
 
@@ -15,6 +16,10 @@ __all__ = ["format_duration", "format_figure", "format_forecast", "format_rate",
 _DASH = "-"
 _LABEL = 26
 _VALUE = 14
+
+
+#: The title of the group-buy figures, in the text report and on the HTML page.
+GROUPS_TITLE = "Group-buys"
 
 
 def format_rate(value: Decimal | None) -> str:
@@ -39,7 +44,13 @@ def _format_amount(value: Decimal | None) -> str:
 
 
 #: Decimal places of the ratios printed as numbers (ROI prints as a percentage).
-_RATIO_PLACES = {"k_factor": 3, "invites_per_participant": 2}
+_RATIO_PLACES = {
+    "k_factor": 3,
+    "invites_per_participant": 2,
+    "members_per_group": 2,
+    "new_customers_per_group": 2,
+    "group_k_factor": 3,
+}
 
 
 def format_figure(name: str, value: object) -> str:
@@ -232,6 +243,8 @@ def format_report(report: MetricsReport) -> str:
     blocks += [_section(s) for s in report.currencies]
     if report.reward_points:
         blocks.append(["Points", _figure_line("reward_points", report.reward_points)])
+    if report.groups_started is not None:
+        blocks.append([GROUPS_TITLE, *(_figure_line(n, getattr(report, n)) for n in GROUP_FIGURES)])
     blocks += [_breakdown(name, rows) for name, rows in report.breakdowns.items()]
     cohorts = _cohorts(report.cohorts)
     if cohorts:

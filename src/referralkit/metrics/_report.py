@@ -9,6 +9,7 @@ is zero is None, never a division error and never a made-up zero.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from referralkit.errors import InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._groups import GroupFacts
 from referralkit.metrics._source import (
     DIMENSIONS,
     Breakdown,
@@ -46,9 +48,9 @@ _RATE_PLACES = Decimal("0.000001")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-def _doc(name: str) -> Any:
+def _doc(name: str, *default: None) -> Any:
     d = DEFINITIONS[name]
-    return Field(description=f"{d.formula}. {d.meaning}")
+    return Field(*default, description=f"{d.formula}. {d.meaning}")
 
 
 def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
@@ -157,6 +159,16 @@ class MetricsReport(BaseModel):
         description="Per campaign, channel or referrer (as asked with by=), best first."
     )
     cohorts: list[CohortRow] = Field(description="Weekly cohorts of referees, oldest first.")
+    # Group-buys started in the window; None when none was (or the store has none), so
+    # a programme without group-buys reports the same on every store.
+    groups_started: int | None = _doc("groups_started", None)
+    groups_completed: int | None = _doc("groups_completed", None)
+    groups_expired: int | None = _doc("groups_expired", None)
+    group_fill_rate: Decimal | None = _doc("group_fill_rate", None)
+    median_time_to_fill: timedelta | None = _doc("median_time_to_fill", None)
+    members_per_group: Decimal | None = _doc("members_per_group", None)
+    new_customers_per_group: Decimal | None = _doc("new_customers_per_group", None)
+    group_k_factor: Decimal | None = _doc("group_k_factor", None)
 
     def section(self, currency: str) -> CurrencySection | None:
         """The money figures in ``currency``, if the programme used it."""
@@ -257,6 +269,21 @@ def _cohorts(rows: Sequence[FunnelRow]) -> list[CohortRow]:
     ]
 
 
+def _group_figures(facts: GroupFacts) -> dict[str, object]:
+    """The group-buy figures (`referralkit.metrics._groups.GROUP_FIGURES`) from their facts."""
+    fills = facts.fill_seconds
+    return {
+        "groups_started": facts.started,
+        "groups_completed": facts.completed,
+        "groups_expired": facts.expired,
+        "group_fill_rate": rate(facts.completed, facts.completed + facts.expired),
+        "median_time_to_fill": timedelta(seconds=statistics.median(fills)) if fills else None,
+        "members_per_group": rate(facts.members, facts.started),
+        "new_customers_per_group": rate(facts.new_customers, facts.started),
+        "group_k_factor": rate(facts.new_customers, facts.initiators),
+    }
+
+
 def _check_time(name: str, value: object) -> datetime | None:
     if value is None:
         return None
@@ -318,12 +345,15 @@ def build_report(
     active_customers: int | None = None,
     by: Breakdown | Sequence[Breakdown] | None = None,
     top: int = 10,
+    groups: GroupFacts | None = None,
 ) -> MetricsReport:
     """Compute the report from a view's aggregate rows (see `DEFINITIONS`).
 
     ``active_customers`` replaces ``enrolled`` as the base of ``participation_rate``
     and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
-    ``"referrer"``), each cut to its ``top`` rows.
+    ``"referrer"``), each cut to its ``top`` rows; ``groups`` the group-buy facts of
+    the window, when the store has group-buys (the group figures stay None when no
+    group was started in the window).
     """
     window = check_window(since, until)
     base_override = _check_count("active_customers", active_customers, 0)
@@ -368,4 +398,5 @@ def build_report(
         currencies=sections,
         breakdowns={dim: _breakdown(view, window, dim, limit) for dim in dims},
         cohorts=_cohorts(view.funnel(window, "week")),
+        **({} if groups is None or not groups.started else _group_figures(groups)),
     )

@@ -18,7 +18,9 @@ that opens a unit of work. The capabilities, one concept each:
   referrer brought, a page at a time (``_paging`` checks limits and cursors);
 - ``_secret``: the check that the store is keyed with the program's secret;
   ``_networks``: the watch over recent attributions' networks (a proxy's address);
-- ``_ledger``: how a reward's value moves between balance buckets.
+- ``_ledger``: how a reward's value moves between balance buckets;
+- ``_groups``: group-buys (`Groups`, as ``program.groups``); ``_group_store`` declares
+  the store capability they need (`GroupRepository`, `GROUPS`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
@@ -26,9 +28,11 @@ See *Architecture* in the docs for the layers and where a new capability goes.
 from __future__ import annotations
 
 from referralkit.program._core import utc_now
+from referralkit.program._group_store import GROUPS, GroupRepository
+from referralkit.program._groups import Groups
 from referralkit.program._program import ReferralProgram
 
-__all__ = ["ReferralProgram"]
+__all__ = ["GROUPS", "GroupRepository", "Groups", "ReferralProgram"]
 
 # ``utc_now`` stays importable from here (the default clock); it is documented on the core.
 _ = utc_now

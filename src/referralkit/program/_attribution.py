@@ -25,10 +25,10 @@ from referralkit.program._guard_history import read_guard_history
 from referralkit.program._lookup import Unusable, unusable
 from referralkit.protocols import Guard, UnitOfWork
 
-__all__ = ["attribute", "usable_code"]
+__all__ = ["STATUS_OF", "attribute", "attribute_in", "judge", "usable_code"]
 
 _STRUCTURAL = Structural()
-_STATUS_OF = {
+STATUS_OF = {
     Decision.ALLOW: ReferralStatus.PENDING,
     Decision.REVIEW: ReferralStatus.REVIEW,
     Decision.BLOCK: ReferralStatus.REJECTED,
@@ -53,73 +53,106 @@ def attribute(
         raise InvalidInput("pass code= or link=, not both", field="code")
     now = core.now()
     with core.transaction() as uow:
-        # A typed code beats any click; with a visitor, the attribution model picks the
-        # touch among the clicks read in this very unit of work.
-        chosen = touch(core, uow, code=code, link=link, visitor=visitor, channel=channel, now=now)
-        if chosen is None:
-            return None  # a visitor who followed no referral link: nobody to credit
-        text, channel, campaign_hint = _credited(core, chosen)
-        signals = core.signals(identity)
-        rc = usable_code(core, core.find_code(uow, text), now)
-        canonical = rc.code
-        owned = core.stored_campaign(rc.campaign)
-        if signals:
-            uow.identities.add(referee, signals)
-        existing = uow.referrals.active_for_referee(referee)
-        if existing is not None and existing.code == canonical:
-            return existing  # the same attribution again: nothing new
-        if rc.max_uses is not None and uow.referrals.count_for_code(canonical) >= rc.max_uses:
-            raise CodeExpired(
-                f"the code {canonical!r} has been used {rc.max_uses} times, its limit",
-                value=canonical,
-            )
-        verdict = _judge(
+        referral, signals = attribute_in(
             core,
             uow,
-            rc,
             referee=referee,
-            signals=signals,
+            code=code,
+            link=link,
             identity=identity,
             existing_customer=existing_customer,
-            referred_by=None if existing is None else existing.referrer,
+            channel=channel,
+            visitor=visitor,
             now=now,
-            channel=channel,
         )
-        referral = Referral(
-            id=core.new_id(),
-            code=canonical,
-            referrer=rc.owner,
-            referee=referee,
-            status=_STATUS_OF[verdict.decision],
-            reasons=verdict.reasons,
-            attributed_at=now,
-            # Declared campaigns own their codes; otherwise a link's label is kept.
-            campaign=owned.name if core.campaigns else campaign_hint or rc.campaign,
-            policy_version=core.terms_of(owned)[1],
-            channel=channel,
-        )
-        stored = uow.referrals.add(referral)
-        if stored.id != referral.id:
-            # The referee has a standing referral (the store keeps one): it wins.
-            referral = attrs.evolve(
-                referral, status=ReferralStatus.REJECTED, reasons=(ALREADY_REFERRED,)
-            )
-            uow.referrals.add(referral)
-        uow.events.add(
-            f"referral.{referral.status.value}",
-            {
-                "referral_id": referral.id,
-                "referrer": referral.referrer,
-                "referee": referee,
-                "code": canonical,
-                "reasons": list(referral.reasons),
-                "channel": channel,
-            },
-            now,
-        )
-        grant_signup(core, uow, referral, now)
-    _watch_networks(core, signals)
+    if signals is not None:
+        _watch_networks(core, signals)
     return referral
+
+
+def attribute_in(
+    core: ProgramCore,
+    uow: UnitOfWork,
+    *,
+    referee: str,
+    code: str | None,
+    link: str | None,
+    identity: Identity | None,
+    existing_customer: bool,
+    channel: str | None,
+    visitor: str | None,
+    now: datetime,
+) -> tuple[Referral | None, frozenset[Signal] | None]:
+    """`attribute`'s work inside the caller's unit of work.
+
+    Returns the referral and the signals the network watch should see (None: nothing new).
+    """
+    # A typed code beats any click; with a visitor, the attribution model picks the
+    # touch among the clicks read in this very unit of work.
+    chosen = touch(core, uow, code=code, link=link, visitor=visitor, channel=channel, now=now)
+    if chosen is None:
+        return None, None  # a visitor who followed no referral link: nobody to credit
+    text, channel, campaign_hint = _credited(core, chosen)
+    signals = core.signals(identity)
+    rc = usable_code(core, core.find_code(uow, text), now)
+    canonical = rc.code
+    owned = core.stored_campaign(rc.campaign)
+    if signals:
+        uow.identities.add(referee, signals)
+    existing = uow.referrals.active_for_referee(referee)
+    if existing is not None and existing.code == canonical:
+        return existing, None  # the same attribution again: nothing new
+    if rc.max_uses is not None and uow.referrals.count_for_code(canonical) >= rc.max_uses:
+        raise CodeExpired(
+            f"the code {canonical!r} has been used {rc.max_uses} times, its limit",
+            value=canonical,
+        )
+    verdict = judge(
+        core,
+        uow,
+        rc,
+        referee=referee,
+        signals=signals,
+        identity=identity,
+        existing_customer=existing_customer,
+        referred_by=None if existing is None else existing.referrer,
+        now=now,
+        channel=channel,
+    )
+    referral = Referral(
+        id=core.new_id(),
+        code=canonical,
+        referrer=rc.owner,
+        referee=referee,
+        status=STATUS_OF[verdict.decision],
+        reasons=verdict.reasons,
+        attributed_at=now,
+        # Declared campaigns own their codes; otherwise a link's label is kept.
+        campaign=owned.name if core.campaigns else campaign_hint or rc.campaign,
+        policy_version=core.terms_of(owned)[1],
+        channel=channel,
+    )
+    stored = uow.referrals.add(referral)
+    if stored.id != referral.id:
+        # The referee has a standing referral (the store keeps one): it wins.
+        referral = attrs.evolve(
+            referral, status=ReferralStatus.REJECTED, reasons=(ALREADY_REFERRED,)
+        )
+        uow.referrals.add(referral)
+    uow.events.add(
+        f"referral.{referral.status.value}",
+        {
+            "referral_id": referral.id,
+            "referrer": referral.referrer,
+            "referee": referee,
+            "code": canonical,
+            "reasons": list(referral.reasons),
+            "channel": channel,
+        },
+        now,
+    )
+    grant_signup(core, uow, referral, now)
+    return referral, signals
 
 
 def _watch_networks(core: ProgramCore, signals: frozenset[Signal]) -> None:
@@ -170,7 +203,7 @@ def usable_code(core: ProgramCore, rc: ReferralCode, now: datetime) -> ReferralC
     return rc
 
 
-def _judge(
+def judge(
     core: ProgramCore,
     uow: UnitOfWork,
     rc: ReferralCode,

@@ -27,9 +27,12 @@ from referralkit.model import (
     RewardKind,
     RewardState,
 )
+from referralkit.moments import DELIVERIES
 from referralkit.money import Money
 from referralkit.program._clawbacks import net_against_debts
 from referralkit.program._core import ProgramCore
+from referralkit.program._feedback import tier_reached
+from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
@@ -96,6 +99,7 @@ def convert(
                 "referee": referee,
                 "amount": amount.to_json(),
                 "referral_id": conversion.referral_id,
+                "referrer": None if referral is None else referral.referrer,
                 "order_number": number,
             },
             now,
@@ -257,8 +261,11 @@ def grant(
     """
     if conversion.amount.amount <= 0:
         return referral, []
+    was_qualified = referral.status is ReferralStatus.QUALIFIED
     referral = qualify(uow, referral, conversion.order_id, now)
     policy = promised_policy(core, uow, referral, now)
+    if not was_qualified:
+        tier_reached(uow, policy, referral, now)
     context = reward_context(core, uow, policy, referral, conversion, now=now)
     return referral, store_grants(
         core, uow, policy.evaluate(context), referral, conversion, now=now
@@ -276,8 +283,11 @@ def store_grants(
 ) -> list[Reward]:
     """Write what a policy granted, once per key, with its ledger entry and event."""
     rewards: list[Reward] = []
+    delivered_at = None
+    if conversion is not None and core.holds.waits_for_delivery:
+        delivered_at = DELIVERIES.repository(uow, store=core.store).get(conversion.order_id)
     for granted in grants:
-        reward = materialise(core, granted, referral, conversion, now)
+        reward = materialise(core, granted, referral, conversion, now, delivered_at=delivered_at)
         stored, created = uow.rewards.add(reward)
         if not created and stored.state is RewardState.REVERSED and granted.per_referrer:
             # Earned again after it was taken back (the count fell, then rose again).
@@ -309,8 +319,14 @@ def materialise(
     referral: Referral,
     conversion: Conversion | None,
     now: datetime,
+    *,
+    delivered_at: datetime | None = None,
 ) -> Reward:
-    """The reward a grant becomes: its key, hold, coupon code and state."""
+    """The reward a grant becomes: its key, hold, coupon code and state.
+
+    A hold `UntilDelivered` ends ``delivered_at`` plus its return window; with the
+    order not delivered yet, the reward is held without a release date.
+    """
     if not isinstance(grant, Grant):
         raise ConfigError(f"policy returned {grant!r}, not a Grant", value=grant, path="policy")
     amount = grant.amount if grant.kind is not RewardKind.COUPON else grant.coupon_value
@@ -321,7 +337,8 @@ def materialise(
     if grant.points < 0:
         raise ConfigError(f"policy {grant.policy} granted negative points", value=grant.points)
     hold = core.holds.for_reward(grant.beneficiary, grant.kind)
-    held = hold > timedelta(0)
+    release = release_at(hold, now, delivered_at)
+    held = isinstance(hold, UntilDelivered) or hold > timedelta(0)
     customer = referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
     scope = f"signup:{referral.id}" if conversion is None else conversion.order_id
     key = grant.key if grant.per_referrer else f"{scope}:{grant.key}"
@@ -329,8 +346,8 @@ def materialise(
     expires = None
     if grant.kind is RewardKind.COUPON:
         coupon = generate_code(core.coupon_format, rng=core.rng)
-        if core.coupon_expiry is not None:
-            expires = now + hold + core.coupon_expiry
+        if core.coupon_expiry is not None and (release is not None or not held):
+            expires = (now if release is None else release) + core.coupon_expiry
     return Reward(
         id=core.new_id(),
         key=key,
@@ -347,7 +364,7 @@ def materialise(
         policy=grant.policy,
         explanation=grant.explanation,
         created_at=now,
-        hold_until=now + hold if held else None,
+        hold_until=release if held else None,
         perk=grant.perk,
         coupon_code=coupon,
         proportional=grant.proportional,

@@ -32,6 +32,7 @@ from referralkit.guards.identity import IdentityNormalizer, SignalHasher, identi
 from referralkit.links import LinkPayload, parse_link
 from referralkit.metrics._attribution import Attribution, AttributionModel
 from referralkit.model import Identity, ReferralCode, RewardKind
+from referralkit.moments import UntilDelivered
 from referralkit.program._guard_history import HistoryNeeds, history_needs
 from referralkit.program._holds import Holds
 from referralkit.program._lookup import TypedCode, find_code, read_code
@@ -87,7 +88,7 @@ class ProgramCore:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None,
         link_base: str | None,
-        hold: timedelta | Mapping[str, timedelta],
+        hold: timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered],
         code_format: CodeFormat | None,
         campaign: str,
         sign_links: bool,

@@ -1,16 +1,21 @@
-"""Holds: how long a reward waits out the refund window, per beneficiary and reward kind."""
+"""Holds: how long a reward waits out the refund window, per beneficiary and reward kind.
+
+A hold is a duration from the order, or `UntilDelivered`: until the host reports the
+order delivered (``program.delivered``), plus a return window.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
 from referralkit.errors import ConfigError
 from referralkit.model import Beneficiary, RewardKind
+from referralkit.moments import UntilDelivered
 
-__all__ = ["DEFAULT_HOLD", "Holds"]
+__all__ = ["DEFAULT_HOLD", "Holds", "UntilDelivered", "release_at"]
 
 #: The hold when none is configured: two weeks, a common refund window.
 DEFAULT_HOLD = timedelta(days=14)
@@ -37,12 +42,13 @@ class Holds:
     coupon usable at once while the referrer's rewards wait out the refund window.
     """
 
-    given: timedelta | Mapping[str, timedelta]
-    _table: Mapping[str, timedelta] = attrs.field(init=False, eq=False, repr=False)
+    given: timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered]
+    _table: Mapping[str, timedelta | UntilDelivered] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         given: object = self.given
-        if isinstance(given, timedelta):
+        table: dict[str, timedelta | UntilDelivered]
+        if isinstance(given, timedelta | UntilDelivered):
             table = {"default": given}
         elif isinstance(given, Mapping):
             table = dict(given)
@@ -60,13 +66,22 @@ class Holds:
                     value=key,
                     path=f"hold.{key}",
                 )
+            if isinstance(value, UntilDelivered):
+                continue
             if not isinstance(value, timedelta) or value < timedelta(0):
                 raise ConfigError(
-                    "a hold must be a non-negative timedelta", value=value, path=f"hold.{key}"
+                    "a hold must be a non-negative timedelta or UntilDelivered",
+                    value=value,
+                    path=f"hold.{key}",
                 )
         object.__setattr__(self, "_table", table)
 
-    def for_reward(self, beneficiary: Beneficiary, kind: RewardKind) -> timedelta:
+    @property
+    def waits_for_delivery(self) -> bool:
+        """Whether some reward's hold ends at delivery (`UntilDelivered`)."""
+        return any(isinstance(v, UntilDelivered) for v in self._table.values())
+
+    def for_reward(self, beneficiary: Beneficiary, kind: RewardKind) -> timedelta | UntilDelivered:
         """The hold of a reward of ``kind`` for ``beneficiary``."""
         table = self._table
         for key in (f"{beneficiary.value}.{kind.value}", kind.value, beneficiary.value, "default"):
@@ -74,3 +89,12 @@ class Holds:
             if found is not None:
                 return found
         return DEFAULT_HOLD
+
+
+def release_at(
+    hold: timedelta | UntilDelivered, now: datetime, delivered_at: datetime | None
+) -> datetime | None:
+    """When a reward granted ``now`` under ``hold`` becomes available (None: not known yet)."""
+    if isinstance(hold, timedelta):
+        return now + hold
+    return None if delivered_at is None else delivered_at + hold.return_window

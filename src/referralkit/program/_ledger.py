@@ -110,6 +110,8 @@ def reward_payload(reward: Reward) -> dict[str, Any]:
         "order_id": reward.order_id,
         "referral_id": reward.referral_id,
         "policy": reward.policy,
+        "hold_until": None if reward.hold_until is None else reward.hold_until.isoformat(),
+        "expires_at": None if reward.expires_at is None else reward.expires_at.isoformat(),
     }
 
 

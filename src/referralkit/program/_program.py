@@ -17,6 +17,7 @@ from referralkit.codes import CodeFormat
 from referralkit.context import Signal
 from referralkit.errors import ConfigError
 from referralkit.guards.identity import IdentityNormalizer
+from referralkit.invitee import Landing
 from referralkit.metrics._attribution import Attribution, AttributionModel, metrics_source
 from referralkit.metrics._source import Click
 from referralkit.model import (
@@ -31,16 +32,20 @@ from referralkit.model import (
     Reward,
     RewardKind,
 )
+from referralkit.moments import Learning, MomentRules, UntilDelivered
 from referralkit.money import Money
 from referralkit.program import (
     _attribution,
+    _claims,
     _clawbacks,
     _clicks,
     _code_check,
     _conversions,
     _coupons,
+    _deliveries,
     _enrolment,
     _friends,
+    _landing,
     _outbox,
     _payouts,
     _reassign,
@@ -49,6 +54,8 @@ from referralkit.program import (
     _status,
 )
 from referralkit.program._core import ProgramCore, utc_now
+from referralkit.program._groups import Groups
+from referralkit.program._moments import Moments
 from referralkit.protocols import Guard, RewardPolicy, Store
 
 if TYPE_CHECKING:
@@ -85,6 +92,9 @@ class ReferralProgram:
     names the policy's version (derived from its definition when not given; a policy
     that cannot be described as configuration must be named). A version stored with
     other terms refuses the start with a `ConfigError` that says what changed.
+
+    ``moment_rules`` (`referralkit.moments.MomentRules`) and ``learning``
+    (`referralkit.moments.Learning`) configure `moments`, when to ask for a referral.
     """
 
     def __init__(
@@ -95,7 +105,9 @@ class ReferralProgram:
         policy: RewardPolicy,
         guards: Sequence[Guard] | None = None,
         link_base: str | None = None,
-        hold: timedelta | Mapping[str, timedelta] = timedelta(days=14),
+        hold: timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered] = timedelta(
+            days=14
+        ),
         code_format: CodeFormat | None = None,
         campaign: str = "default",
         sign_links: bool = True,
@@ -111,6 +123,8 @@ class ReferralProgram:
         net_clawbacks: Collection[RewardKind | str] = (RewardKind.CASH, RewardKind.CREDIT),
         signup_reward: RewardPolicy | None = None,
         policy_version: str | None = None,
+        moment_rules: MomentRules | None = None,
+        learning: Learning | None = None,
     ) -> None:
         self._core = ProgramCore(
             store=store,
@@ -135,6 +149,10 @@ class ReferralProgram:
             signup_reward=signup_reward,
             named_version=policy_version,
         )
+        #: Trigger moments: report them, ask `Moments.should_invite` before inviting.
+        self.moments = Moments(self._core, moment_rules, learning)
+        #: Group-buys: `start`, `join`, `expire_due`, `cancel` (see *Run a group-buy*).
+        self.groups = Groups(self._core)
 
     @classmethod
     def from_config(
@@ -200,7 +218,7 @@ class ReferralProgram:
         return self._core.link_base
 
     @property
-    def hold(self) -> timedelta | Mapping[str, timedelta]:
+    def hold(self) -> timedelta | UntilDelivered | Mapping[str, timedelta | UntilDelivered]:
         """How long rewards are held before they become available, as given."""
         return self._core.hold
 
@@ -340,6 +358,50 @@ class ReferralProgram:
         included), `InvalidInput` for a value that is not a string.
         """
         return _code_check.owner_of(self._core, code)
+
+    def landing(self, link_or_code: str, *, claim_ttl: timedelta = timedelta(hours=1)) -> Landing:
+        """What the invitee's page shows for a link (or a typed code); reads, never writes.
+
+        A `referralkit.invitee.Landing`: the code's check (as `check_code`), the offers
+        for the invitee in words and numbers, the display name the referrer chose to
+        share (`set_display_name`; never an email), the campaign and its end, and, when
+        the code is usable, a claim token valid for ``claim_ttl`` (at most 7 days; never
+        past the campaign's end) for an app installed after the click (`claim`). A link
+        that fails its checks is a landing that is not usable, not an exception.
+        """
+        return _landing.landing(self._core, link_or_code, claim_ttl=claim_ttl)
+
+    def set_display_name(self, customer_id: str, name: str | None) -> str | None:
+        """Set the name a referrer's friends see on their landing page (None removes it).
+
+        Returns the name as stored (spaces tidied). An email address, a phone number,
+        control characters or more than 40 characters are refused (`InvalidInput`).
+        """
+        return _landing.set_display_name(self._core, customer_id, name)
+
+    def claim(
+        self,
+        token: str,
+        customer_id: str,
+        *,
+        identity: Identity | None = None,
+        existing_customer: bool = False,
+    ) -> Referral:
+        """Attribute a customer from a landing's claim token, reported by an app at first open.
+
+        The same attribution a click on the link gives (guards included), once: the
+        store spends the token, so another customer with the same token gets an
+        `InvalidState`; the same customer again gets their referral back. A forged token
+        is `LinkTampered`, an expired one `LinkExpired`, text that is none `InvalidLink`.
+        No device fingerprint is read or kept.
+        """
+        return _claims.claim(
+            self._core,
+            token,
+            customer_id,
+            identity=identity,
+            existing_customer=existing_customer,
+        )
 
     def referees(
         self, customer_id: str, *, after: str | None = None, limit: int = 50
@@ -549,6 +611,16 @@ class ReferralProgram:
         """
         return _refunds.refund(self._core, order_id=order_id, amount=amount, refund_id=refund_id)
 
+    def delivered(self, order_id: str, *, at: datetime | None = None) -> list[Reward]:
+        """Record that the order was delivered (``at``, default now); the first report stands.
+
+        Rewards of the order held `referralkit.moments.UntilDelivered` get their release
+        date: the delivery plus the return window (``reward.release_scheduled``). An
+        order not recorded yet keeps the delivery for when it is. Returns the order's
+        rewards.
+        """
+        return _deliveries.delivered(self._core, order_id, at)
+
     def conversion(self, order_id: str) -> Conversion | None:
         """The order recorded under ``order_id``, if any (reconcile a webhook after a crash)."""
         return _status.conversion(self._core, order_id)
@@ -717,8 +789,10 @@ class ReferralProgram:
         Computed by the store (in SQL on SQL stores); every figure is defined in
         `referralkit.metrics.DEFINITIONS`.
         """
-        from referralkit.metrics._report import build_report  # noqa: PLC0415 - pydantic loads with the first report
+        from referralkit.metrics._report import build_report, check_window  # noqa: PLC0415 - pydantic loads with the first report
 
+        window = check_window(since, until)
+        groups = self.groups.facts(since=window.since, until=window.until)
         with metrics_source(self._core.store).snapshot() as view:
             return build_report(
                 view,
@@ -727,4 +801,5 @@ class ReferralProgram:
                 active_customers=active_customers,
                 by=by,
                 top=top,
+                groups=groups,
             )

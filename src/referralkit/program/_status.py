@@ -17,6 +17,7 @@ from referralkit.model import (
 )
 from referralkit.money import Money
 from referralkit.program._core import ProgramCore
+from referralkit.program._group_store import GROUPS
 from referralkit.protocols import TieredPolicy
 
 __all__ = ["conversion", "referral", "rewards", "rewards_for_order", "status"]
@@ -30,6 +31,13 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
         counts = uow.referrals.counts_for_referrer(customer_id)
         ordered = uow.referrals.ordered_count(customer_id)
         balances = uow.rewards.balances(customer_id)
+        # Open group-buys with their fill level, on a store that has them.
+        store = core.store
+        groups = (
+            ()
+            if GROUPS.missing(uow)
+            else tuple(GROUPS.repository(uow, store=store).open_for(customer_id))
+        )
     codes = tuple(c.code for c in owned)
     buckets: dict[Bucket, dict[str, Money]] = {b: {} for b in Bucket}
     points: dict[Bucket, int] = dict.fromkeys(Bucket, 0)
@@ -58,6 +66,7 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
         tier=None if ladder is None else ladder.progress(qualified),
         friends_joined=counts[ReferralStatus.PENDING] + qualified,
         friends_ordered=ordered,
+        groups=groups,
     )
 
 

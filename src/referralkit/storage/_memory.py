@@ -34,6 +34,9 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware, require_storable
+from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
+from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
+from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
@@ -797,6 +800,11 @@ class _MemoryUnitOfWork:
     identities: _Identities
     clicks: _Clicks
     meta: _Meta
+    moments: MemoryMoments
+    deliveries: MemoryDeliveries
+    display_names: MemoryDisplayNames
+    claims: MemoryClaims
+    groups: MemoryGroups
 
 
 class MemoryStore:
@@ -807,6 +815,10 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._event_seq = 0
         self._click_seq = 0
+        self._moments = MomentTables()
+        self._deliveries: dict[str, datetime] = {}
+        self._invitee = InviteeTables()
+        self._groups = MemoryGroupTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -833,6 +845,11 @@ class MemoryStore:
                 identities=_Identities(t, undo),
                 clicks=_Clicks(t, undo, self._next_click_id),
                 meta=_Meta(t, undo),
+                moments=MemoryMoments(self._moments, t, undo),
+                deliveries=MemoryDeliveries(self._deliveries, undo),
+                display_names=MemoryDisplayNames(self._invitee, undo),
+                claims=MemoryClaims(self._invitee, undo),
+                groups=MemoryGroups(self._groups, undo),
             )
             try:
                 yield uow

@@ -292,6 +292,103 @@ _HOST_PAGES: Step = (
 )""",
 )
 
+#: Trigger moments (moments, invitation decisions, their shares), deliveries, and the
+#: invitee's side: referrers' display names and spent app-link claim tokens.
+_MOMENTS: Step = (
+    """CREATE TABLE moments (
+    customer_id  TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    moment       TEXT NOT NULL,
+    occurred_at  TEXT NOT NULL,
+    score        INTEGER,
+    order_id     TEXT,
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    UNIQUE (customer_id, key)
+)""",
+    "CREATE INDEX moments_scored ON moments(customer_id, occurred_at) WHERE score IS NOT NULL",
+    """CREATE TABLE moment_decisions (
+    id            TEXT PRIMARY KEY,
+    customer_id   TEXT NOT NULL,
+    moment        TEXT NOT NULL,
+    invite        INTEGER NOT NULL,
+    reason        TEXT NOT NULL,
+    decided_at    TEXT NOT NULL,
+    follow_until  TEXT NOT NULL,
+    key           TEXT,
+    next_allowed_at TEXT,
+    exploration   REAL,
+    UNIQUE (customer_id, key)
+)""",
+    "CREATE INDEX moment_decisions_by_customer ON moment_decisions(customer_id, decided_at)",
+    "CREATE INDEX moment_decisions_by_time ON moment_decisions(decided_at)",
+    """CREATE TABLE moment_shares (
+    decision_id  TEXT PRIMARY KEY REFERENCES moment_decisions(id),
+    channel      TEXT,
+    shared_at    TEXT NOT NULL
+)""",
+    """CREATE TABLE deliveries (
+    order_id      TEXT PRIMARY KEY,
+    delivered_at  TEXT NOT NULL,
+    recorded_at   TEXT NOT NULL
+)""",
+    """CREATE TABLE display_names (
+    customer_id  TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+)""",
+    """CREATE TABLE claims (
+    token_id     TEXT PRIMARY KEY,
+    customer_id  TEXT NOT NULL,
+    claimed_at   TEXT NOT NULL
+)""",
+)
+
+# Growth: indexes as a file grows. A reward's customer is found through the unique
+# (customer_id, key) index, which begins with it, so the customer-only index goes (one
+# index fewer written per reward). The debts a reward becoming available is netted
+# against are read from an index of the rewards whose clawback is still owed (almost
+# none), not from every reward of the customer, which grows with a busy referrer.
+_GROWTH_INDEXES: Step = (
+    "DROP INDEX rewards_by_customer",
+    """CREATE INDEX rewards_owed ON rewards(customer_id, currency)
+    WHERE clawback_minor > coalesce(recovered_minor, 0)""",
+)
+
+#: Group-buys: a group and its places. ``filled`` counts places taken; a place is taken by
+#: a conditional UPDATE on it, and a member holds one place per group (the primary key).
+_GROUP_BUYS: Step = (
+    """CREATE TABLE groups (
+    id                  TEXT PRIMARY KEY,
+    code                TEXT NOT NULL UNIQUE,
+    initiator           TEXT NOT NULL,
+    campaign            TEXT NOT NULL,
+    size                INTEGER NOT NULL CHECK (size >= 2),
+    filled              INTEGER NOT NULL CHECK (filled <= size),
+    state               TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    deadline            TEXT NOT NULL,
+    policy_version      TEXT NOT NULL,
+    new_customers_only  INTEGER NOT NULL,
+    closed_at           TEXT
+)""",
+    "CREATE INDEX groups_open_by_deadline ON groups(deadline) WHERE state = 'open'",
+    """CREATE TABLE group_members (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id      TEXT NOT NULL REFERENCES groups(id),
+    member        TEXT NOT NULL,
+    joined_at     TEXT NOT NULL,
+    referral_id   TEXT REFERENCES referrals(id),
+    new_customer  INTEGER NOT NULL,
+    order_id      TEXT,
+    UNIQUE (group_id, member)
+)""",
+    "CREATE INDEX group_members_by_member ON group_members(member)",
+    (
+        "CREATE UNIQUE INDEX group_members_by_order ON group_members(order_id)"
+        " WHERE order_id IS NOT NULL"
+    ),
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -300,6 +397,9 @@ MIGRATIONS: tuple[Step, ...] = (
     _MONEY_PATHS,
     _OUTBOX_CLAIMS_AND_CLICKS,
     _HOST_PAGES,
+    _MOMENTS,
+    _GROWTH_INDEXES,
+    _GROUP_BUYS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

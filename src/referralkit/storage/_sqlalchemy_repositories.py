@@ -43,6 +43,13 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken
+from referralkit.storage._sqlalchemy_moments import (
+    MomentStatements,
+    SQLAlchemyClaims,
+    SQLAlchemyDeliveries,
+    SQLAlchemyDisplayNames,
+    SQLAlchemyMoments,
+)
 from referralkit.storage._sqlalchemy_session import Session
 from referralkit.storage._sqlalchemy_tables import Tables
 from referralkit.storage._sqlite_codec import (
@@ -79,6 +86,7 @@ class Statements:
     def __init__(self, tables: Tables, dialect: str) -> None:  # noqa: PLR0915 - one statement a line
         self.tables = tables
         self.dialect = dialect
+        self.moments = MomentStatements(tables, dialect)
         insert = _on_conflict_insert(dialect)
         p = bindparam
 
@@ -1533,6 +1541,10 @@ class SQLAlchemyUnitOfWork:
     terms: SQLAlchemyTerms
     clicks: SQLAlchemyClicks
     meta: SQLAlchemyMeta
+    moments: SQLAlchemyMoments
+    deliveries: SQLAlchemyDeliveries
+    display_names: SQLAlchemyDisplayNames
+    claims: SQLAlchemyClaims
 
     @classmethod
     def on(cls, session: Session, statements: Statements) -> SQLAlchemyUnitOfWork:
@@ -1547,4 +1559,8 @@ class SQLAlchemyUnitOfWork:
             SQLAlchemyTerms(session, statements),
             SQLAlchemyClicks(session, statements),
             SQLAlchemyMeta(session, statements),
+            SQLAlchemyMoments(session, statements.moments),
+            SQLAlchemyDeliveries(session, statements.moments),
+            SQLAlchemyDisplayNames(session, statements.moments),
+            SQLAlchemyClaims(session, statements.moments),
         )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -39,7 +40,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB
 from sqlalchemy.types import TypeEngine
 
 from referralkit.errors import ConfigError
@@ -184,6 +185,12 @@ class Tables:
     policy_versions: Table
     clicks: Table
     meta: Table
+    moments: Table
+    moment_decisions: Table
+    moment_shares: Table
+    deliveries: Table
+    display_names: Table
+    claims: Table
 
     @property
     def version_table(self) -> str:
@@ -207,6 +214,12 @@ class Tables:
             self.policy_versions,
             self.clicks,
             self.meta,
+            self.moments,
+            self.moment_decisions,
+            self.moment_shares,
+            self.deliveries,
+            self.display_names,
+            self.claims,
         )
 
 
@@ -446,6 +459,49 @@ def _clicks(md: MetaData, p: str) -> Table:
     return table
 
 
+def _moments(md: MetaData, p: str) -> tuple[Table, Table, Table]:
+    """Reported moments, invitation decisions and the shares that followed them."""
+    moments = Table(
+        f"{p}moments",
+        md,
+        _seq(),
+        Column("customer_id", IdText, nullable=False),
+        Column("key", IdText, nullable=False),
+        Column("moment", IdText, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("score", BigInteger),
+        Column("order_id", IdText),
+        UniqueConstraint("customer_id", "key"),
+    )
+    Index(f"{p}moments_by_customer", moments.c.customer_id, moments.c.occurred_at)
+    decisions = Table(
+        f"{p}moment_decisions",
+        md,
+        Column("id", IdText, primary_key=True),
+        Column("customer_id", IdText, nullable=False),
+        Column("moment", IdText, nullable=False),
+        Column("invite", Boolean, nullable=False),
+        Column("reason", IdText, nullable=False),
+        Column("decided_at", UTCDateTime, nullable=False),
+        Column("follow_until", UTCDateTime, nullable=False),
+        Column("key", IdText),
+        Column("next_allowed_at", UTCDateTime),
+        Column("exploration", Double().with_variant(DOUBLE_PRECISION(precision=53), "postgresql")),
+        UniqueConstraint("customer_id", "key"),
+    )
+    d = decisions.c
+    Index(f"{p}moment_decisions_by_customer", d.customer_id, d.decided_at)
+    Index(f"{p}moment_decisions_by_time", d.decided_at)
+    shares = _keyed(
+        md,
+        f"{p}moment_shares",
+        "decision_id",
+        Column("channel", IdText),
+        Column("shared_at", UTCDateTime, nullable=False),
+    )
+    return moments, decisions, shares
+
+
 @functools.lru_cache(maxsize=32)
 def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
     """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
@@ -455,6 +511,7 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
     referrals = _referrals(md, prefix, codes)
     conversions = _conversions(md, prefix, referrals)
     rewards = _rewards(md, prefix, referrals, conversions)
+    moments, moment_decisions, moment_shares = _moments(md, prefix)
     return Tables(
         metadata=md,
         prefix=prefix,
@@ -505,5 +562,29 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
             "name",
             Column("value", IdText, nullable=False),
             Column("updated_at", UTCDateTime, nullable=False),
+        ),
+        moments=moments,
+        moment_decisions=moment_decisions,
+        moment_shares=moment_shares,
+        deliveries=_keyed(
+            md,
+            f"{prefix}deliveries",
+            "order_id",
+            Column("delivered_at", UTCDateTime, nullable=False),
+            Column("recorded_at", UTCDateTime, nullable=False),
+        ),
+        display_names=_keyed(
+            md,
+            f"{prefix}display_names",
+            "customer_id",
+            Column("name", IdText, nullable=False),
+            Column("updated_at", UTCDateTime, nullable=False),
+        ),
+        claims=_keyed(
+            md,
+            f"{prefix}claims",
+            "token_id",
+            Column("customer_id", IdText, nullable=False),
+            Column("claimed_at", UTCDateTime, nullable=False),
         ),
     )

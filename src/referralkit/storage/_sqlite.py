@@ -45,20 +45,25 @@ from referralkit.storage._errors import CodeTaken
 from referralkit.storage._schema import migrate
 from referralkit.storage._sqlite_codec import (
     decode_optional_time,
+    decode_payload,
     decode_time,
     encode_optional_time,
+    encode_payload,
     encode_time,
     money_from_minor,
     money_from_minor_or_none,
     to_minor_units,
 )
+from referralkit.storage._sqlite_groups import SQLiteGroups
+from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
+from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
 
 __all__ = ["SQLiteStore"]
 
-_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_LOCKED_RETRIES = 50
 
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -879,7 +884,7 @@ def _event_row(row: Sequence[Any]) -> Event:
     return Event(
         id=event_id,
         type=type_,
-        payload=json.loads(payload),
+        payload=decode_payload(payload),
         occurred_at=decode_time(occurred_at),
         attempts=attempts,
     )
@@ -891,7 +896,7 @@ def _ids(event_ids: Iterable[int]) -> list[int]:
 
 class _Events(_Repo):
     def add(self, type: str, payload: Mapping[str, Any], occurred_at: datetime) -> Event:  # noqa: A002 - mirrors the protocol
-        text = _encode(payload)
+        text = encode_payload(payload)
         cur = self._c.execute(
             "INSERT INTO events (type, payload, occurred_at) VALUES (?, ?, ?)",
             (type, text, encode_time(occurred_at)),
@@ -1098,6 +1103,11 @@ class _SQLiteUnitOfWork:
     identities: _Identities
     clicks: _Clicks
     meta: _Meta
+    moments: SQLiteMoments
+    deliveries: SQLiteDeliveries
+    display_names: SQLiteDisplayNames
+    claims: SQLiteClaims
+    groups: SQLiteGroups
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1111,6 +1121,11 @@ class _SQLiteUnitOfWork:
             _Identities(conn),
             _Clicks(conn),
             _Meta(conn),
+            SQLiteMoments(conn),
+            SQLiteDeliveries(conn),
+            SQLiteDisplayNames(conn),
+            SQLiteClaims(conn),
+            SQLiteGroups(conn),
         )
 
 

@@ -15,6 +15,11 @@ own while an adapter grows: `CodesContract`, `ReferralsContract`, `ConversionsCo
 `LedgerContract`, `OutboxContract`, `IdentitiesContract`, `TransactionsContract`,
 `ClicksContract` (click tracking, ``uow.clicks``), `MetaContract` (store metadata,
 ``uow.meta``) and `MetricsContract` (for a `referralkit.protocols.MeasurableStore`).
+Optional capabilities beyond the store contract have their own: `MomentsContract`
+(trigger moments, ``uow.moments``), `DeliveriesContract` (``uow.deliveries``),
+`DisplayNamesContract` (``uow.display_names``) and `ClaimsContract` (``uow.claims``).
+`GroupsContract` checks the optional group-buys capability (``uow.groups``,
+`referralkit.program.GroupRepository`) on its own.
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -32,7 +37,10 @@ from typing import TYPE_CHECKING
 from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
+    from referralkit.testing._groups_contract import GroupsContract
+    from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
+    from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
         ClicksContract,
@@ -49,13 +57,18 @@ if TYPE_CHECKING:
 
 #: The contract suites, by the private module that defines each (they import pytest).
 _LAZY = {
+    "ClaimsContract": "_invitee_contract",
     "ClicksContract": "_store_contract",
     "CodesContract": "_store_contract",
     "ConversionsContract": "_store_contract",
+    "DeliveriesContract": "_moments_contract",
+    "DisplayNamesContract": "_invitee_contract",
+    "GroupsContract": "_groups_contract",
     "IdentitiesContract": "_store_contract",
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
     "MetricsContract": "_metrics_contract",
+    "MomentsContract": "_moments_contract",
     "OutboxContract": "_store_contract",
     "PolicyContract": "_policy_contract",
     "ReferralsContract": "_store_contract",
@@ -91,14 +104,19 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ClaimsContract",
     "ClicksContract",
     "CodesContract",
     "ConversionsContract",
+    "DeliveriesContract",
+    "DisplayNamesContract",
     "FrozenClock",
+    "GroupsContract",
     "IdentitiesContract",
     "LedgerContract",
     "MetaContract",
     "MetricsContract",
+    "MomentsContract",
     "OutboxContract",
     "PolicyContract",
     "ReferralsContract",

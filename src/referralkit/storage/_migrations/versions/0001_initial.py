@@ -10,7 +10,7 @@ Revises: (none)
 Every name carries the installation's table prefix, and every table goes in its schema
 (`migration_options`). A shipped revision is never edited: change the tables with a
 new revision that follows the newest one. (The SQLAlchemy store was first released with
-this revision holding the whole schema.)
+this revision and 0002.)
 """
 
 from __future__ import annotations
