@@ -149,11 +149,16 @@ _LOADERS = ("from_dict", "from_json", "from_toml", "load")
 
 
 def _program_entry_points(program: rk.ReferralProgram) -> dict[str, Callable[..., object]]:
-    """The program's public methods and its attribution's."""
+    """The program's public methods and those of its parts (`_PARTS`)."""
     found = {f"program.{name}": getattr(program, name) for name in _public(program)}
-    attribution = program.attribution
-    found |= {f"program.attribution.{n}": getattr(attribution, n) for n in _public(attribution)}
+    for part in _PARTS:
+        capability = getattr(program, part)
+        found |= {f"program.{part}.{n}": getattr(capability, n) for n in _public(capability)}
     return found
+
+
+#: The program's parts reached as attributes: each of their public methods is fed too.
+_PARTS = ("attribution", "groups", "moments")
 
 
 def _module_functions() -> dict[str, Callable[..., object]]:
@@ -277,10 +282,25 @@ ENTRY_POINTS = frozenset(
         "program.enroll",
         "program.explain",
         "program.from_config",
+        "program.groups.attach_order",
+        "program.groups.cancel",
+        "program.groups.expire_due",
+        "program.groups.facts",
+        "program.groups.get",
+        "program.groups.join",
+        "program.groups.link",
+        "program.groups.members",
+        "program.groups.refund",
+        "program.groups.share",
+        "program.groups.start",
         "program.landing",
         "program.link",
         "program.mark_paid",
         "program.metrics",
+        "program.moments.report",
+        "program.moments.shared",
+        "program.moments.should_invite",
+        "program.moments.stats",
         "program.owner_of",
         "program.payable",
         "program.payout",

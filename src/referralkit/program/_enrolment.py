@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from referralkit._validate import opt_aware, opt_name, positive_int, require_id
+from referralkit._validate import opt_aware, opt_name, positive_int, require_channels, require_id
 from referralkit.campaigns import Campaign
 from referralkit.codes import generate_code, validate_vanity
 from referralkit.errors import ConfigError, InvalidCode, InvalidInput, InvalidState
@@ -183,17 +183,8 @@ def share(
         raise InvalidInput("message must be a string", value=message, field="message")
     if channels is None:
         channels = list(_offered_channels(core, code, campaign))
-    elif isinstance(channels, str) or not isinstance(channels, Sequence):
-        raise InvalidInput(
-            "channels must be a list of channel names", value=channels, field="channels"
-        )
-    unknown = [c for c in channels if c not in SHARE_CHANNELS]
-    if unknown:
-        raise InvalidInput(
-            f"no share target for {unknown[0]!r}; channels are {list(SHARE_CHANNELS)}",
-            value=unknown[0],
-            field="channels",
-        )
+    else:
+        channels = require_channels(channels, SHARE_CHANNELS)
     out: dict[str, str] = {}
     for channel in dict.fromkeys(channels):
         url = link(core, code, channel=channel, campaign=campaign, expires_at=expires_at, utm=utm)
