@@ -7,7 +7,7 @@ fails the same way everywhere: an `InvalidInput` naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from referralkit.errors import InvalidInput
@@ -112,3 +112,20 @@ def require_money(field: str, value: object) -> Money:
             field=field,
         )
     return value
+
+
+def require_channels(value: object, known: Sequence[str]) -> list[str]:
+    """A list of share channels, each one of ``known`` (a string alone is not a list)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise InvalidInput(
+            "channels must be a list of channel names", value=value, field="channels"
+        )
+    channels = list(value)
+    for channel in channels:
+        if not isinstance(channel, str) or channel not in known:
+            raise InvalidInput(
+                f"no share target for {channel!r}; channels are {list(known)}",
+                value=channel,
+                field="channels",
+            )
+    return channels

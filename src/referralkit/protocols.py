@@ -371,7 +371,11 @@ class RewardLedger(Protocol):
         ...
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
-        """Held rewards whose hold ended at or before ``now``."""
+        """Held rewards whose hold ended at or before ``now``: the first ``limit`` of them.
+
+        In order of hold end, then of reward id (text order) among equal hold ends, so
+        every store releases the same rewards in the same order.
+        """
         ...
 
     def append(self, entries: Iterable[LedgerEntry]) -> None:

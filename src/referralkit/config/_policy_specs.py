@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from referralkit.config._errors import _TAG, _config_error, _construct, _join, _rebased
+from referralkit.config._nesting import check_data_depth
 from referralkit.config._values import (
     AmountsField,
     DecimalField,
@@ -579,6 +580,7 @@ def build_policy(
     if isinstance(spec, RewardPolicy):
         return spec
     if not isinstance(spec, _PolicySpec):
+        check_data_depth(spec, path)
         try:
             spec = _POLICY_SPEC.validate_python(spec)
         except ValidationError as exc:

@@ -27,6 +27,7 @@ from pydantic import (
 from referralkit.campaigns import Campaign
 from referralkit.codes import CROCKFORD, CodeFormat
 from referralkit.config._errors import _config_error, _construct, _join
+from referralkit.config._nesting import check_data_depth, check_text_depth
 from referralkit.config._policy_specs import PolicySpec, _create, _known, _Spec
 from referralkit.config._values import DurationField, HoldField, LinkBase, Name
 from referralkit.errors import ConfigError
@@ -254,13 +255,15 @@ class ProgramConfig(BaseModel):
         """Validate a program given as plain data (as parsed from JSON or TOML).
 
         Raises:
-            ConfigError: ``.path`` names the field at fault.
+            ConfigError: ``.path`` names the field at fault; data nested deeper than
+                `MAX_DEPTH` levels is refused before it is validated.
         """
         if not isinstance(data, Mapping):
             raise ConfigError(
                 f"a program configuration is an object (a dict), not {type(data).__name__}",
                 value=data,
             )
+        check_data_depth(data)
         try:
             config = cls.model_validate(dict(data))
         except ValidationError as exc:
@@ -270,28 +273,56 @@ class ProgramConfig(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ProgramConfig:
-        """Validate a program written as JSON text."""
+        """Validate a program written as JSON text (``str``, or ``bytes`` in UTF-8/16/32)."""
+        if isinstance(text, bytes | bytearray):
+            raw = bytes(text)
+            try:
+                text = raw.decode(json.detect_encoding(raw))
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"JSON bytes cannot be decoded as UTF-8, UTF-16 or UTF-32: {exc.reason}",
+                    value=raw[:40],
+                ) from None
+        if not isinstance(text, str):
+            raise ConfigError(f"JSON text is a str or bytes, not {type(text).__name__}", value=text)
+        check_text_depth(text, "json")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", value=exc.pos
             ) from None
+        except (ValueError, RecursionError) as exc:  # a number too long to read, say
+            raise ConfigError(f"invalid JSON: {exc}") from None
         return cls.from_dict(data)
 
     @classmethod
     def from_toml(cls, text: str) -> ProgramConfig:
         """Validate a program written as TOML text (Python 3.10 needs ``tomli``)."""
+        if not isinstance(text, str):
+            raise ConfigError(
+                f"TOML text is a str (decode bytes as UTF-8 first), not {type(text).__name__}",
+                value=text,
+            )
+        check_text_depth(text, "toml")
         try:
             data = _toml_loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ConfigError(f"invalid TOML: {exc}") from None
         return cls.from_dict(data)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ProgramConfig:
         """Read a ``.json`` or ``.toml`` program file."""
-        file = Path(path)
+        if not isinstance(path, str | os.PathLike):
+            raise ConfigError(
+                f"a program file is a path (str or pathlib.Path), not {type(path).__name__}",
+                value=path,
+            )
+        try:
+            file = Path(path)
+        except TypeError:  # a PathLike that names bytes
+            raise ConfigError("a program file is a str path", value=path) from None
         suffix = file.suffix.lower()
         if suffix not in cls._FILE_TYPES:
             raise ConfigError(
@@ -303,6 +334,8 @@ class ProgramConfig(BaseModel):
             raise ConfigError(f"cannot read {file}: {exc.strerror}", value=str(file)) from exc
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{file} is not UTF-8 text: {exc.reason}", value=str(file)) from exc
+        except ValueError as exc:  # a NUL or a lone surrogate in the path
+            raise ConfigError(f"cannot read {file!r}: {exc}", value=str(file)) from exc
         return cls.from_json(text) if suffix == ".json" else cls.from_toml(text)
 
     def check(self) -> None:
@@ -354,9 +387,18 @@ def write_json_schema(target: str | os.PathLike[str] | IO[str] | None = None) ->
     if target is None:
         return text
     if isinstance(target, str | os.PathLike):
-        Path(target).write_text(text, encoding="utf-8")
-    else:
+        try:
+            Path(target).write_text(text, encoding="utf-8")
+        except (OSError, TypeError, ValueError) as exc:  # a directory, a NUL, bytes in a PathLike
+            raise ConfigError(
+                f"cannot write the schema to {target!r}: {exc}", value=target
+            ) from exc
+    elif callable(getattr(target, "write", None)):
         target.write(text)
+    else:
+        raise ConfigError(
+            f"target is a file path or a text stream, not {type(target).__name__}", value=target
+        )
     return text
 
 
@@ -398,6 +440,7 @@ def build_guards(
         elif isinstance(spec, Guard):
             guards.append(spec)
         else:
+            check_data_depth(spec, where)
             try:
                 validated = _GUARD_SPEC.validate_python(spec)
             except ValidationError as exc:
@@ -420,6 +463,12 @@ def program_kwargs(config: ProgramConfig) -> dict[str, Any]:
     policy and guard once; later calls build afresh, so two programs never share
     guard or policy objects.
     """
+    if not isinstance(config, ProgramConfig):
+        raise ConfigError(
+            "program_kwargs takes a ProgramConfig (load one with ProgramConfig.from_dict), "
+            f"not {type(config).__name__}",
+            value=config,
+        )
     kept = config._built.take()  # noqa: SLF001 - kept by this module's own check()
     return _build(config) if kept is None else kept
 

@@ -23,8 +23,8 @@ from typing import Literal
 
 import attrs
 
-from referralkit._validate import opt_name, require_id
-from referralkit.errors import ConfigError
+from referralkit._validate import opt_name, require_aware, require_id
+from referralkit.errors import ConfigError, InvalidInput
 from referralkit.metrics._source import Click, MetricsSource
 from referralkit.protocols import CLICKS, MeasurableStore, UnitOfWork, missing_members
 
@@ -78,7 +78,13 @@ def winning_click(
     window: timedelta = DEFAULT_WINDOW,
     now: datetime,
 ) -> Click | None:
-    """The click that earns the attribution at ``now``, or None if none is in the window."""
+    """The click that earns the attribution at ``now``, or None if none is in the window.
+
+    Raises:
+        InvalidInput: ``clicks`` is not an iterable of `Click`, or ``now`` not aware.
+    """
+    now = require_aware("now", now)
+    clicks = _clicks(clicks)
     inside = [c for c in clicks if now - window <= c.occurred_at <= now]
     if not inside:
         return None
@@ -87,6 +93,16 @@ def winning_click(
         return c.occurred_at, c.id
 
     return min(inside, key=order) if model == "first_touch" else max(inside, key=order)
+
+
+def _clicks(clicks: object) -> list[Click]:
+    if isinstance(clicks, str | bytes) or not isinstance(clicks, Iterable):
+        raise InvalidInput("clicks must be an iterable of Click", value=clicks, field="clicks")
+    found = list(clicks)
+    for click in found:
+        if not isinstance(click, Click):
+            raise InvalidInput("clicks must hold Click objects only", value=click, field="clicks")
+    return found
 
 
 def resolve_attribution(
@@ -99,7 +115,7 @@ def resolve_attribution(
 ) -> str | None:
     """The code a new customer is attributed to: the typed one, else the winning click's."""
     if typed_code is not None:
-        return typed_code
+        return require_id("typed_code", typed_code)
     click = winning_click(clicks, model=model, window=window, now=now)
     return None if click is None else click.code
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from referralkit._validate import opt_aware, opt_name, positive_int, require_id
+from referralkit._validate import opt_aware, opt_name, positive_int, require_channels, require_id
 from referralkit.campaigns import Campaign
 from referralkit.codes import generate_code, validate_vanity
 from referralkit.errors import ConfigError, InvalidCode, InvalidInput, InvalidState
@@ -98,7 +98,9 @@ def link(
     """`referralkit.ReferralProgram.link`."""
     canonical, owned = _linked_code(core, code)
     channel = opt_name("channel", channel)
-    chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
+    # "" reads as no campaign; anything else that is not a name is refused, falsy or not
+    campaign = None if campaign == "" else opt_name("campaign", campaign)
+    chosen = core.campaign_named(campaign) if campaign else None
     if core.campaigns:
         assert owned is not None  # noqa: S101 - read from the store when campaigns are declared
         if chosen is not None and chosen.name != owned.name:
@@ -154,7 +156,9 @@ def code_for(core: ProgramCore, customer_id: str, campaign: str | None) -> Refer
 
 def _offered_channels(core: ProgramCore, code: str, campaign: str | None) -> tuple[str, ...]:
     """The channels a code's campaign is shared on (every share target if it names none)."""
-    chosen = core.campaign_named(opt_name("campaign", campaign)) if campaign else None
+    # "" reads as no campaign; anything else that is not a name is refused, falsy or not
+    campaign = None if campaign == "" else opt_name("campaign", campaign)
+    chosen = core.campaign_named(campaign) if campaign else None
     if core.campaigns:
         typed = core.read_code(code)
         with core.transaction() as uow:
@@ -179,17 +183,8 @@ def share(
         raise InvalidInput("message must be a string", value=message, field="message")
     if channels is None:
         channels = list(_offered_channels(core, code, campaign))
-    elif isinstance(channels, str) or not isinstance(channels, Sequence):
-        raise InvalidInput(
-            "channels must be a list of channel names", value=channels, field="channels"
-        )
-    unknown = [c for c in channels if c not in SHARE_CHANNELS]
-    if unknown:
-        raise InvalidInput(
-            f"no share target for {unknown[0]!r}; channels are {list(SHARE_CHANNELS)}",
-            value=unknown[0],
-            field="channels",
-        )
+    else:
+        channels = require_channels(channels, SHARE_CHANNELS)
     out: dict[str, str] = {}
     for channel in dict.fromkeys(channels):
         url = link(core, code, channel=channel, campaign=campaign, expires_at=expires_at, utm=utm)

@@ -26,7 +26,7 @@ from datetime import datetime
 
 import attrs
 
-from referralkit._validate import opt_aware, opt_name, require_aware, require_id
+from referralkit._validate import opt_aware, opt_name, require_aware, require_channels, require_id
 from referralkit.codes import generate_code, normalize_code
 from referralkit.context import Decision, RewardContext
 from referralkit.errors import (
@@ -271,12 +271,9 @@ class Groups:
         """Channel -> share URL carrying the group's link for that channel."""
         if not isinstance(message, str):
             raise InvalidInput("message must be a string", value=message, field="message")
-        wanted = list(SHARE_CHANNELS if channels is None else channels)
-        unknown = [c for c in wanted if c not in SHARE_CHANNELS]
-        if unknown or isinstance(channels, str):
-            raise InvalidInput(
-                f"channels are {list(SHARE_CHANNELS)}", value=channels, field="channels"
-            )
+        wanted = (
+            list(SHARE_CHANNELS) if channels is None else require_channels(channels, SHARE_CHANNELS)
+        )
         return {
             c: share_links(self.link(code, channel=c), message)[c] for c in dict.fromkeys(wanted)
         }

@@ -98,7 +98,7 @@ def payable(
     after = opt_name("after", after)
     currency = opt_name("currency", currency)
     kinds = {k.value: k for k in RewardKind}
-    if kind is not None and kind not in kinds:
+    if kind is not None and (not isinstance(kind, str) or kind not in kinds):
         raise InvalidInput(f"kind must be one of {sorted(kinds)}", value=kind, field="kind")
     with core.transaction() as uow:
         return uow.rewards.available(

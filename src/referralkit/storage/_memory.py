@@ -33,7 +33,7 @@ from referralkit.model import (
 )
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
-from referralkit.storage._errors import CodeTaken, require_aware
+from referralkit.storage._errors import CodeTaken, require_aware, require_storable
 from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
 from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
@@ -59,6 +59,12 @@ def _outranks(new: Referral, kept: Referral) -> bool:
     return new.status is not ReferralStatus.REJECTED or new.attributed_at >= kept.attributed_at
 
 
+def _storable_ids(event_ids: Iterable[int]) -> list[int]:
+    ids = list(event_ids)
+    require_storable(*ids)
+    return ids
+
+
 class _Repo:
     def __init__(self, tables: MemoryTables, undo: list[_Undo]) -> None:
         self._t = tables
@@ -68,6 +74,7 @@ class _Repo:
 class _Codes(_Repo):
     def add(self, code: ReferralCode) -> ReferralCode:
         require_aware(code.created_at, code.expires_at)
+        require_storable(code.max_uses)
         t = self._t
         existing = t.code_by_owner.get((code.owner, code.campaign))
         if existing is not None:
@@ -184,6 +191,7 @@ class _Referrals(_Repo):
         )
 
     def in_review(self, limit: int) -> list[Referral]:
+        require_storable(limit)
         found = [r for r in self._t.referrals.values() if r.status is ReferralStatus.REVIEW]
         found.sort(key=lambda r: (r.attributed_at, r.id))
         return found[:limit]
@@ -238,6 +246,7 @@ class _Referrals(_Repo):
         return None if r is None else r.referrer
 
     def referees_of(self, referrer: str, last: int | None = None) -> list[str]:
+        require_storable(last)
         if last is None:
             return [
                 r.referee for r in self._of(referrer) if r.status is not ReferralStatus.REJECTED
@@ -419,6 +428,7 @@ class _Rewards(_Repo):
         return [r for r in self._t.rewards.values() if r.referral_id in ids]
 
     def due(self, now: datetime, limit: int) -> list[Reward]:
+        require_storable(limit)
         found = [
             r
             for r in self._t.rewards.values()
@@ -484,6 +494,7 @@ class _Rewards(_Repo):
     def available(
         self, *, kind: str | None, currency: str | None, after: str | None, limit: int
     ) -> list[Reward]:
+        require_storable(limit)
         found = sorted(
             (
                 r
@@ -557,10 +568,12 @@ class _Events(_Repo):
 
     def pending(self, limit: int, now: datetime | None = None) -> list[Event]:
         require_aware(now)
+        require_storable(limit)
         return list(itertools.islice(self._undelivered(now), limit))
 
     def ack(self, event_ids: Iterable[int]) -> int:
         t = self._t
+        event_ids = _storable_ids(event_ids)
         new = {i for i in event_ids if i in t.events and i not in t.acked}
         t.acked |= new
         self._undo.append(lambda: t.acked.difference_update(new))
@@ -584,6 +597,7 @@ class _Events(_Repo):
         self, limit: int, now: datetime, until: datetime, worker: str | None = None
     ) -> list[Event]:
         require_aware(now, until)
+        require_storable(limit)
         t = self._t
         claimed = []
         for event in list(itertools.islice(self._undelivered(now), limit)):
@@ -596,7 +610,9 @@ class _Events(_Repo):
 
     def _unacked(self, event_ids: Iterable[int]) -> list[int]:
         t = self._t
-        return [i for i in dict.fromkeys(event_ids) if i in t.events and i not in t.acked]
+        return [
+            i for i in dict.fromkeys(_storable_ids(event_ids)) if i in t.events and i not in t.acked
+        ]
 
     def release(self, event_ids: Iterable[int], at: datetime) -> int:
         require_aware(at)
@@ -619,12 +635,14 @@ class _Events(_Repo):
         return len(ids)
 
     def dead_letters(self, limit: int) -> list[Event]:
+        require_storable(limit)
         t = self._t
         dead = (t.events[i] for i in sorted(t.dead) if i not in t.acked)
         return list(itertools.islice(dead, limit))
 
     def prune(self, before: datetime, limit: int) -> int:
         require_aware(before)
+        require_storable(limit)
         t = self._t
         old = [e for e in t.events.values() if e.id in t.acked and e.occurred_at < before]
         gone = old[:limit]
@@ -697,11 +715,13 @@ class _Identities(_Repo):
         return frozenset(self._t.signals.get(customer_id, ()))
 
     def customers_with(self, signal: Signal, limit: int) -> list[str]:
+        require_storable(limit)
         return list(self._t.signal_owners.get(signal, ()))[:limit]
 
     def referees_since(
         self, signal: Signal, since: datetime, limit: int
     ) -> list[tuple[str, datetime]]:
+        require_storable(limit)
         t = self._t
         found = []
         for customer in t.signal_owners.get(signal, ()):  # each owner once (see add)

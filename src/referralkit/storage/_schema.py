@@ -10,10 +10,11 @@ splits a script on ``;``, so a trigger body or a string literal holding one is s
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from referralkit.errors import SchemaVersionError
+from referralkit.errors import ConfigError, SchemaVersionError, StorageError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Step", "migrate"]
 
@@ -403,26 +404,157 @@ MIGRATIONS: tuple[Step, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Step] = MIGRATIONS) -> None:
+def migrate(
+    conn: sqlite3.Connection,
+    path: str,
+    migrations: Sequence[Step] = MIGRATIONS,
+    *,
+    allow_foreign_tables: bool = False,
+) -> None:
     """Bring the file on ``conn`` to version ``len(migrations)``, inside the caller's transaction.
+
+    The file is read before anything is written: its recorded version, that it holds
+    every table, column, index and trigger of that version, and no table that is not
+    referralkit's unless ``allow_foreign_tables``.
 
     Raises:
         SchemaVersionError: the file records a newer version than ``migrations`` reach.
+        StorageError: the file is damaged (its version unreadable, a table missing).
+        ConfigError: the file holds another application's tables (``.path`` is
+            ``allow_foreign_tables``), or tables named like referralkit's.
     """
-    target = len(migrations)
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = conn.execute("SELECT version FROM schema_version").fetchone()
-    current = 0 if row is None else int(row[0])
+    steps = tuple(migrations)
+    target = len(steps)
+    found = _objects(conn)
+    recorded = _recorded_version(conn, path, found)
+    current = recorded or 0
     if current > target:
         raise SchemaVersionError(
             f"{path!r} has schema version {current}, newer than this referralkit "
             f"understands ({target}); upgrade referralkit to open it",
             value=current,
         )
-    for step in migrations[current:]:
+    if _VERSION_TABLE in found:
+        _check_objects(conn, path, found, steps, current)
+    _check_foreign(path, found, steps, current, allow=allow_foreign_tables)
+    if _VERSION_TABLE not in found:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for step in steps[current:]:
         for statement in step:
             conn.execute(statement)
-    if row is None:
+    if recorded is None:
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
     elif current < target:
         conn.execute("UPDATE schema_version SET version = ?", (target,))
+
+
+_VERSION_TABLE = "schema_version"
+
+
+def _objects(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every schema object of the file but SQLite's own: name -> type."""
+    rows = conn.execute(
+        "SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    ).fetchall()
+    return {str(name): str(kind) for name, kind in rows}
+
+
+def _damaged(path: str, what: str, value: object = None) -> StorageError:
+    return StorageError(
+        f"{path!r} is a damaged referralkit database: {what}; restore it from a backup",
+        value=value,
+    )
+
+
+def _recorded_version(conn: sqlite3.Connection, path: str, found: Mapping[str, str]) -> int | None:
+    """The version the file records; None when it records none (a new file)."""
+    if found.get(_VERSION_TABLE) != "table":
+        return None
+    rows = conn.execute("SELECT version FROM schema_version LIMIT 2").fetchall()
+    if len(rows) > 1:
+        raise _damaged(path, "schema_version holds more than one row", len(rows))
+    if not rows:
+        return None
+    version = rows[0][0]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise _damaged(path, f"schema_version holds {version!r:.40}, not a version", version)
+    return version
+
+
+def _check_objects(
+    conn: sqlite3.Connection,
+    path: str,
+    found: Mapping[str, str],
+    steps: tuple[Step, ...],
+    current: int,
+) -> None:
+    """Refuse a file that lacks part of its version's schema or holds a later version's table."""
+    objects, columns = _expected(steps[:current])
+    missing = [
+        f"table {name}" for name, kind in objects.items() if kind == "table" and name not in found
+    ]
+    if not missing:
+        for table, names in columns.items():
+            have = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+            missing += [f"column {table}.{c}" for c in names if c not in have]
+        missing += [f"{kind} {name}" for name, kind in objects.items() if found.get(name) != kind]
+    if missing:
+        raise _damaged(path, f"schema version {current} needs {', '.join(missing)}", missing)
+    later, _ = _expected(steps)
+    early = sorted(name for name, kind in found.items() if name not in objects and name in later)
+    if early and current == 0:
+        raise _damaged(path, f"schema_version records no version, yet it holds {', '.join(early)}")
+    if early:
+        raise _damaged(
+            path, f"it holds {', '.join(early)}, which schema version {current} lacks", early
+        )
+
+
+def _check_foreign(
+    path: str, found: Mapping[str, str], steps: tuple[Step, ...], current: int, *, allow: bool
+) -> None:
+    """Refuse a file holding tables that are not referralkit's, unless ``allow``."""
+    objects, _ = _expected(steps[:current])
+    foreign = sorted(
+        name
+        for name, kind in found.items()
+        if kind == "table" and name != _VERSION_TABLE and name not in objects
+    )
+    if not foreign:
+        return
+    later, _ = _expected(steps)
+    clash = [name for name in foreign if name in later]
+    if clash:
+        raise ConfigError(
+            f"{path!r} holds tables that are not referralkit's under names referralkit "
+            f"needs ({', '.join(clash)}): give referralkit a file of its own",
+            value=clash,
+            path="path",
+        )
+    if not allow:
+        raise ConfigError(
+            f"{path!r} holds tables that are not referralkit's ({', '.join(foreign)}): "
+            "give referralkit a file of its own, or pass allow_foreign_tables=True to "
+            "share this one",
+            value=foreign,
+            path="allow_foreign_tables",
+        )
+
+
+@functools.cache
+def _expected(steps: tuple[Step, ...]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """The schema ``steps`` build: its objects (name -> type), and each table's columns."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for step in steps:
+            for statement in step:
+                conn.execute(statement)
+        objects = _objects(conn)
+        columns = {
+            name: tuple(str(row[1]) for row in conn.execute(f"PRAGMA table_info({name})"))
+            for name, kind in objects.items()
+            if kind == "table"
+        }
+    finally:
+        conn.close()
+    return objects, columns

@@ -37,6 +37,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from referralkit.context import Signal
+from referralkit.storage._errors import require_storable
 from referralkit.storage._sqlalchemy_direct import DirectStatements, Prepared, Rows
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
 
@@ -89,8 +90,9 @@ class Session:
     ) -> Any:
         """Execute ``statement``; returns its `sqlalchemy.CursorResult` (or `Rows`).
 
-        Failures are `StorageError`s.
+        Failures are `StorageError`s, an int beyond 64 bits among the parameters too.
         """
+        _require_storable_params(params)
         prepared = None if self.direct is None else self.direct.get(statement, params)
         try:
             if prepared is not None:
@@ -127,6 +129,16 @@ class Session:
         state = getattr(error, "sqlstate", None)
         if state is None or state.startswith(("08", "57P")):
             self.conn.invalidate()
+
+
+def _require_storable_params(params: Mapping[str, Any] | list[dict[str, Any]] | None) -> None:
+    """Refuse an int no SQL column holds before a driver sees it, as every store does."""
+    for row in params if isinstance(params, list) else [params or {}]:
+        for value in row.values():
+            if isinstance(value, int):
+                require_storable(value)
+            elif isinstance(value, list | tuple):
+                require_storable(*(v for v in value if isinstance(v, int)))
 
 
 class Locks:

@@ -25,7 +25,7 @@ import attrs
 
 from referralkit.codes import code_key
 from referralkit.context import Signal
-from referralkit.errors import StorageError, UnknownOrder, UnknownReferral
+from referralkit.errors import ConfigError, StorageError, UnknownOrder, UnknownReferral
 from referralkit.metrics._source import Click
 from referralkit.model import (
     Beneficiary,
@@ -1134,27 +1134,104 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+#: The longest a store waits for another connection's lock, in seconds (a day).
+_MAX_TIMEOUT = 86_400
+
+
+def _store_path(path: object) -> str:
+    """``path`` as the text SQLite opens, or `ConfigError` naming ``path``."""
+    try:
+        text = os.fspath(path) if isinstance(path, os.PathLike) else path
+    except TypeError:
+        text = None
+    if not isinstance(text, str) or not text:
+        raise ConfigError(
+            "path must be a file path (str or pathlib.Path) or ':memory:'", value=path, path="path"
+        )
+    if text == ":memory:":
+        return text
+    if "\x00" in text:
+        raise ConfigError("path contains a NUL character", value=path, path="path")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            "path holds characters that cannot be a file name (a lone surrogate)",
+            value=path,
+            path="path",
+        ) from None
+    if Path(text).is_dir():
+        raise ConfigError(f"path {text!r} is a directory, not a file", value=path, path="path")
+    return str(Path(text))
+
+
+def _store_timeout(timeout: object) -> float:
+    """``timeout`` in seconds if it is a number from 0 to a day, else `ConfigError`."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 <= timeout <= _MAX_TIMEOUT
+    ):
+        raise ConfigError(
+            f"timeout must be a number of seconds from 0 to {_MAX_TIMEOUT}",
+            value=timeout,
+            path="timeout",
+        )
+    return float(timeout)
+
+
+def _error(exc: sqlite3.Error, path: str, doing: str) -> StorageError:
+    """A `StorageError` for ``exc``, saying plainly when the file is no SQLite database."""
+    if "not a database" in str(exc):
+        message = f"{path!r} is not a SQLite database ({exc})"
+    elif isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+        message = f"{doing} {path!r}: another connection held the database too long ({exc})"
+    else:
+        message = f"{doing} {path!r}: {exc}"
+    return StorageError(message, value=path)
+
+
 class SQLiteStore:
     """A store in one SQLite file (or ``":memory:"``), safe across threads and processes.
 
     Each thread gets its own connection. The schema is created or upgraded on open;
-    a file written by a newer referralkit raises `SchemaVersionError`.
+    a file written by a newer referralkit raises `SchemaVersionError`, a damaged one
+    `StorageError`. ``timeout`` (seconds) bounds how long one call waits for another
+    connection's lock, across all its retries. A file holding another application's
+    tables is refused with `ConfigError` unless ``allow_foreign_tables``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
-        self.path = str(path) if str(path) == ":memory:" else str(Path(path))
-        self._timeout = timeout
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 30.0,
+        allow_foreign_tables: bool = False,
+    ) -> None:
+        self.path = _store_path(path)
+        self._timeout = _store_timeout(timeout)
+        if not isinstance(allow_foreign_tables, bool):
+            raise ConfigError(
+                "allow_foreign_tables must be True or False",
+                value=allow_foreign_tables,
+                path="allow_foreign_tables",
+            )
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._shared: tuple[sqlite3.Connection, _SQLiteUnitOfWork] | None = None
         self._memory_lock: threading.RLock | None = None
+        deadline = time.monotonic() + self._timeout
         if self.path == ":memory:":
             # One shared connection: a private in-memory database per connection otherwise.
             conn = self._connect()
             self._shared = (conn, _SQLiteUnitOfWork.on(conn))
             self._memory_lock = threading.RLock()
-        self._migrate()
+        try:
+            self._migrate(deadline, allow_foreign_tables=allow_foreign_tables)
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -1164,15 +1241,15 @@ class SQLiteStore:
                 isolation_level=None,
                 check_same_thread=False,  # closed from whichever thread calls close()
             )
-            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-            if self.path != ":memory:":
-                _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        except sqlite3.Error as exc:
+            raise _error(exc, self.path, "cannot open SQLite database") from exc
+        with self._guard:
+            self._connections.append(conn)
+        try:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
-        with self._guard:
-            self._connections.append(conn)
+            raise _error(exc, self.path, "cannot open SQLite database") from exc
         return conn
 
     def _session(self) -> tuple[sqlite3.Connection, _SQLiteUnitOfWork]:
@@ -1191,9 +1268,23 @@ class SQLiteStore:
     def _conn(self) -> sqlite3.Connection:
         return self._session()[0]
 
-    def _migrate(self) -> None:
-        with self.transaction():
-            migrate(self._conn(), self.path)
+    def _migrate(self, deadline: float, *, allow_foreign_tables: bool) -> None:
+        # The schema first, then WAL: a file refused is left as it was found.
+        conn, uow = self._session()
+        with _Transaction(
+            conn, uow, self._memory_lock, self.path, timeout=self._timeout, deadline=deadline
+        ):
+            migrate(conn, self.path, allow_foreign_tables=allow_foreign_tables)
+        if self.path != ":memory:":
+            try:
+                _retry(
+                    conn,
+                    lambda: conn.execute("PRAGMA journal_mode = WAL"),
+                    deadline,
+                    self._timeout,
+                )
+            except sqlite3.Error as exc:
+                raise _error(exc, self.path, "cannot switch to WAL") from exc
 
     def schema_version(self) -> int:
         """The schema version recorded in the file."""
@@ -1203,7 +1294,7 @@ class SQLiteStore:
     def transaction(self) -> _Transaction:
         """Open a unit of work (``BEGIN IMMEDIATE``): all of it commits, or none of it."""
         conn, uow = self._session()
-        return _Transaction(conn, uow, self._memory_lock, self.path)
+        return _Transaction(conn, uow, self._memory_lock, self.path, timeout=self._timeout)
 
     def close(self) -> None:
         """Close every connection this store opened."""
@@ -1224,10 +1315,12 @@ class _Transaction:
     """One unit of work: ``BEGIN IMMEDIATE``, then commit, or roll back on any error.
 
     A plain context manager rather than a generator: it runs on every program call.
-    SQLite errors leave as `StorageError`; other exceptions pass through unchanged.
+    Waiting for the lock, however many retries it takes, ends at ``timeout`` seconds
+    from the start (or at ``deadline``). SQLite errors leave as `StorageError`, as does
+    an int too large for SQLite; other exceptions pass through unchanged.
     """
 
-    __slots__ = ("_conn", "_lock", "_path", "_uow")
+    __slots__ = ("_conn", "_deadline", "_lock", "_path", "_timeout", "_uow")
 
     def __init__(
         self,
@@ -1235,23 +1328,37 @@ class _Transaction:
         uow: _SQLiteUnitOfWork,
         lock: threading.RLock | None,
         path: str,
+        *,
+        timeout: float,
+        deadline: float | None = None,
     ) -> None:
         self._conn = conn
         self._uow = uow
         self._lock = lock
         self._path = path
+        self._timeout = timeout
+        self._deadline = deadline
 
     def __enter__(self) -> _SQLiteUnitOfWork:
+        deadline = self._deadline
+        if deadline is None:
+            deadline = time.monotonic() + self._timeout
         lock = self._lock
-        if lock is not None:
-            lock.acquire()
+        if lock is not None and not lock.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            raise StorageError(
+                f"cannot start a transaction on {self._path!r}: another thread held the"
+                f" in-memory database longer than the timeout ({self._timeout}s)",
+                value=self._path,
+            )
         try:
-            _begin_immediate(self._conn)
+            _retry(
+                self._conn, lambda: self._conn.execute("BEGIN IMMEDIATE"), deadline, self._timeout
+            )
         except BaseException as exc:
             if lock is not None:
                 lock.release()
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot start a transaction on {self._path!r}: {exc}") from exc
+                raise _error(exc, self._path, "cannot start a transaction on") from exc
             raise
         return self._uow
 
@@ -1266,36 +1373,49 @@ class _Transaction:
             if exc is not None:
                 conn.rollback()
                 if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"SQLite error on {self._path!r}: {exc}") from exc
+                    raise _error(exc, self._path, "SQLite error on") from exc
+                if isinstance(exc, OverflowError) and "SQLite" in str(exc):
+                    raise StorageError(
+                        f"a number too large for SQLite on {self._path!r} (at most 2**63 - 1)",
+                        value=self._path,
+                    ) from exc
                 return
             try:
-                _retry(conn.commit)
+                _retry(conn, conn.commit, time.monotonic() + self._timeout, self._timeout)
             except sqlite3.Error as error:
                 conn.rollback()
-                raise StorageError(f"commit failed on {self._path!r}: {error}") from error
+                raise _error(error, self._path, "commit failed on") from error
         finally:
             if self._lock is not None:
                 self._lock.release()
 
 
-def _begin_immediate(conn: sqlite3.Connection) -> None:
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if not _is_locked(exc):
-            raise
-        _retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+def _retry(
+    conn: sqlite3.Connection, step: Callable[[], Any], deadline: float, timeout: float
+) -> Any:
+    """Run ``step``, retrying with jittered backoff while the database is locked.
 
-
-def _retry(step: Callable[[], Any]) -> Any:
-    """Run ``step``, retrying with jittered backoff while the database is locked."""
+    SQLite's busy handler waits inside an attempt for up to the connection's busy
+    timeout (``timeout``); whenever less than that is left until ``deadline``
+    (``time.monotonic()``) an attempt waits only what is left, so the whole call gives
+    up at the deadline rather than after one full busy timeout per retry.
+    """
     delay = 0.001
-    for attempt in range(_LOCKED_RETRIES):
-        try:
-            return step()
-        except sqlite3.OperationalError as exc:  # noqa: PERF203 - the retry loop is the point
-            if not _is_locked(exc) or attempt == _LOCKED_RETRIES - 1:
-                raise
-            time.sleep(delay * (1 + random.random()))
+    shortened = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left < timeout - 0.01:
+                conn.execute(f"PRAGMA busy_timeout = {max(int(left * 1000), 0)}")
+                shortened = True
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                left = deadline - time.monotonic()
+                if not _is_locked(exc) or left <= 0:
+                    raise
+            time.sleep(min(delay * (1 + random.random()), left))
             delay = min(delay * 2, 0.25)
-    return None  # pragma: no cover - the loop always returns or raises
+    finally:
+        if shortened:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")

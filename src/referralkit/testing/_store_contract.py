@@ -609,6 +609,52 @@ class LedgerContract(CapabilityContract):
             assert uow.rewards.get("w-1") == paid
             assert [r.id for r in uow.rewards.due(T0 + timedelta(days=30), 10)] == ["w-2"]
 
+    @_ROUND_TRIPS
+    @given(
+        holds=st.lists(
+            st.tuples(
+                st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=6),
+                st.integers(min_value=0, max_value=3),
+                st.integers(min_value=-14, max_value=14),
+            ),
+            min_size=1,
+            max_size=8,
+            unique_by=lambda hold: hold[0],
+        ),
+        limit=st.integers(min_value=1, max_value=9),
+    )
+    def test_due_rewards_come_by_hold_end_then_by_id(
+        self, store: Store, holds: list[tuple[str, int, int]], limit: int
+    ) -> None:
+        """Rewards due together are listed by hold end, then id: the same on every store."""
+        with store.transaction() as uow:
+            if uow.referrals.get("r-1") is None:
+                uow.codes.add(_code())
+                uow.referrals.add(_referral("r-1", "bob"))
+        run = uuid.uuid4().hex  # the store outlives one example: keep this one's rewards apart
+        ends = {}
+        with store.transaction() as uow:
+            for rid, day, offset in holds:
+                # The same instant in any offset is the same hold end.
+                end = (T0 + timedelta(days=day)).astimezone(timezone(timedelta(hours=offset)))
+                ends[f"{run}-{rid}"] = T0 + timedelta(days=day)
+                uow.rewards.add(
+                    _reward(f"{run}-{rid}", key=f"{run}-{rid}", order=None, hold_until=end)
+                )
+        expected = sorted(ends, key=lambda rid: (ends[rid], rid))
+        now = T0 + timedelta(days=3)
+        with store.transaction() as uow:
+            due = [r.id for r in uow.rewards.due(now, 10_000) if r.id.startswith(run)]
+            first = uow.rewards.due(now, limit)
+            for reward in first:  # out of the way of the next example
+                uow.rewards.update(attrs.evolve(reward, state=RewardState.AVAILABLE))
+        assert due == expected
+        assert all(r.id.startswith(run) for r in first)
+        assert [r.id for r in first] == expected[:limit]
+        with store.transaction() as uow:
+            for reward in uow.rewards.due(now, 10_000):
+                uow.rewards.update(attrs.evolve(reward, state=RewardState.AVAILABLE))
+
     def test_balances_are_sums_of_ledger_entries(self, store: Store) -> None:
         """Balances per bucket and currency equal the sum of the entries appended."""
         _seed(store)
