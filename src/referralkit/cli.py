@@ -43,6 +43,7 @@ if typing.TYPE_CHECKING:
 
     from referralkit.metrics import MetricsReport
     from referralkit.metrics._groups import GroupFacts
+    from referralkit.moments import MomentStats
 
 __all__ = ["main"]
 
@@ -385,6 +386,18 @@ def _group_facts(store: Store, since: datetime | None, until: datetime | None) -
         return GROUPS.repository(uow, store=store).facts(window.since, window.until)
 
 
+def _moment_stats(
+    store: Store, since: datetime | None, until: datetime | None
+) -> list[MomentStats]:
+    """The moment types' counts of the report's window; empty on a store without moments."""
+    from referralkit.moments import MOMENTS  # noqa: PLC0415 - only this command needs it
+
+    with store.transaction() as uow:
+        if MOMENTS.missing(uow):
+            return []
+        return MOMENTS.repository(uow, store=store).stats(since, until)
+
+
 def _metrics(opts: _MetricsArgs) -> None:
     from referralkit.metrics import build_report, format_report, metrics_source  # noqa: PLC0415 - only this command needs it
     from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
@@ -402,6 +415,7 @@ def _metrics(opts: _MetricsArgs) -> None:
     store = SQLiteStore(opts.db)
     try:
         groups = _group_facts(store, opts.since, opts.until)
+        moments = _moment_stats(store, opts.since, opts.until)
         with metrics_source(store).snapshot() as view:
             report = build_report(
                 view,
@@ -411,6 +425,7 @@ def _metrics(opts: _MetricsArgs) -> None:
                 by=by,
                 top=opts.top,
                 groups=groups,
+                moments=moments,
             )
     finally:
         store.close()

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         CohortRow,
         CurrencySection,
         MetricsReport,
+        MomentRow,
         build_report,
     )
     from referralkit.metrics._simulate import Forecast, Interval, WeekForecast, simulate
@@ -68,6 +69,7 @@ _LAZY = {
     "Forecast": "_simulate",
     "Interval": "_simulate",
     "MetricsReport": "_report",
+    "MomentRow": "_report",
     "WeekForecast": "_simulate",
     "build_report": "_report",
     "format_forecast": "_render",
@@ -119,6 +121,7 @@ __all__ = [
     "MetricsReport",
     "MetricsSource",
     "MetricsView",
+    "MomentRow",
     "MoneyRow",
     "RewardRow",
     "WeekForecast",

@@ -18,9 +18,18 @@ __all__ = ["DEFINITIONS", "Definition", "definitions_markdown"]
 #: ``rate``: a share, always in [0, 1] (or None); ``ratio``: a quotient with no upper
 #: bound (K-factor, ROI); ``counts``: a count per reason code.
 Unit = Literal["count", "rate", "ratio", "money", "duration", "counts"]
-Scope = Literal["program", "currency"]
+Scope = Literal["program", "currency", "moment"]
 
 _LABELS = {
+    "moment_decisions": "asked",
+    "moment_invitations": "invited",
+    "moment_invite_rate": "invite rate",
+    "moment_shares": "shared",
+    "moment_share_rate": "share rate",
+    "moment_friends": "friends joined",
+    "referrals_per_invite": "friends per invitation",
+    "moment_orders": "friends who ordered",
+    "moment_conversion_rate": "order rate of friends",
     "group_k_factor": "group k-factor",
     "click_to_signup_rate": "click-to-sign-up rate",
     "k_factor": "k-factor",
@@ -37,6 +46,9 @@ _UNITS = {
     "duration": "duration",
     "counts": "count per reason",
 }
+
+
+_WHERE = {"program": "", "currency": " (per currency)", "moment": " (per moment type)"}
 
 
 def _label(definition: Definition) -> str:
@@ -336,8 +348,86 @@ _GROUPS = (
     ),
 )
 
+_MOMENTS = (
+    Definition(
+        "moment_decisions",
+        "should_invite answers given for the moment type",
+        "How often the host asked whether to invite at this moment.",
+        "Reporting more moments (delivery, reviews, repeat orders).",
+        "count",
+        "moment",
+    ),
+    Definition(
+        "moment_invitations",
+        "answers that said invite",
+        "Invitations shown at this moment.",
+        "The moment rules: cool-down, per-period cap, minimum score.",
+        "count",
+        "moment",
+    ),
+    Definition(
+        "moment_invite_rate",
+        "moment_invitations / moment_decisions",
+        "The share of asks the rules let through.",
+        "Cool-down, per-period cap, the refund and low-score rules.",
+        "rate",
+        "moment",
+    ),
+    Definition(
+        "moment_shares",
+        "invitations the host reported shared",
+        "Invitations a customer acted on.",
+        "Fewer steps to share, the offer's wording, asking when satisfaction is high.",
+        "count",
+        "moment",
+    ),
+    Definition(
+        "moment_share_rate",
+        "moment_shares / moment_invitations",
+        "The share of invitations shown that the customer shared.",
+        "The moment chosen, the share sheet, the offer.",
+        "rate",
+        "moment",
+    ),
+    Definition(
+        "moment_friends",
+        "friends joined (not rejected) credited to the referrer's latest invitation before"
+        " they joined, within the follow window",
+        "Referrals this moment produced.",
+        "Asking at the moments that work (the learning option finds them).",
+        "count",
+        "moment",
+    ),
+    Definition(
+        "referrals_per_invite",
+        "moment_friends / moment_invitations",
+        "Friends brought per invitation shown: the moment's yield.",
+        "The moment type; compare rows to pick the moments to ask at.",
+        "ratio",
+        "moment",
+    ),
+    Definition(
+        "moment_orders",
+        "of moment_friends, those who placed an order",
+        "Customers this moment produced.",
+        "The friend's offer and first experience.",
+        "count",
+        "moment",
+    ),
+    Definition(
+        "moment_conversion_rate",
+        "moment_orders / moment_friends",
+        "The share of friends from this moment who ordered.",
+        "The friend's offer, the landing page.",
+        "rate",
+        "moment",
+    ),
+)
+
 #: Every figure of a `MetricsReport`, by name, in report order.
-DEFINITIONS: Mapping[str, Definition] = MappingProxyType({d.name: d for d in (*_ALL, *_GROUPS)})
+DEFINITIONS: Mapping[str, Definition] = MappingProxyType(
+    {d.name: d for d in (*_ALL, *_GROUPS, *_MOMENTS)}
+)
 
 
 def definitions_markdown() -> str:
@@ -347,7 +437,7 @@ def definitions_markdown() -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for d in DEFINITIONS.values():
-        where = " (per currency)" if d.scope == "currency" else ""
+        where = _WHERE[d.scope]
         lines.append(
             f"| `{d.name}`{where} | {d.label} | {_UNITS[d.unit]} | {d.formula} | {d.meaning}"
             f" | {d.moves} |"

@@ -24,6 +24,7 @@ from referralkit.metrics._render import (
     FRAUD_REASONS_NOTE,
     FUNNEL,
     GROUPS_TITLE,
+    MOMENTS_TITLE,
     MONEY,
     base_note,
     breakdown_table,
@@ -31,6 +32,7 @@ from referralkit.metrics._render import (
     cohort_table,
     format_figure,
     label,
+    moment_table,
     period,
 )
 from referralkit.metrics._report import MetricsReport
@@ -316,6 +318,9 @@ def _tables(report: MetricsReport) -> str:
     if report.groups_started is not None:
         groups = _figure_rows(report, GROUP_FIGURES)
         parts.append(_table(GROUPS_TITLE, ["figure", "value"], groups))
+    if report.moments:
+        header, body = moment_table(report.moments)
+        parts.append(_table(MOMENTS_TITLE, header, body))
     for name, rows in report.breakdowns.items():
         header, body = breakdown_table(name, rows)
         parts.append(_table(breakdown_title(name), header, body))

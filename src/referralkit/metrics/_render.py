@@ -8,7 +8,13 @@ from decimal import Decimal
 
 from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._groups import GROUP_FIGURES
-from referralkit.metrics._report import BreakdownRow, CohortRow, CurrencySection, MetricsReport
+from referralkit.metrics._report import (
+    BreakdownRow,
+    CohortRow,
+    CurrencySection,
+    MetricsReport,
+    MomentRow,
+)
 from referralkit.metrics._simulate import Forecast, Interval
 
 __all__ = ["format_duration", "format_figure", "format_forecast", "format_rate", "format_report"]
@@ -50,6 +56,7 @@ _RATIO_PLACES = {
     "members_per_group": 2,
     "new_customers_per_group": 2,
     "group_k_factor": 3,
+    "referrals_per_invite": 2,
 }
 
 
@@ -224,6 +231,29 @@ def cohort_table(rows: list[CohortRow]) -> tuple[list[str], list[list[str]]]:
 
 COHORTS_TITLE = "Weekly cohorts (by attribution week)"
 
+#: The per-moment figures, in column order (each defined in `DEFINITIONS`).
+MOMENT_COLUMNS = (
+    "moment_decisions",
+    "moment_invitations",
+    "moment_invite_rate",
+    "moment_shares",
+    "moment_share_rate",
+    "moment_friends",
+    "referrals_per_invite",
+    "moment_orders",
+    "moment_conversion_rate",
+)
+MOMENTS_TITLE = "Moments (when the invitation was asked for)"
+
+
+def moment_table(rows: list[MomentRow]) -> tuple[list[str], list[list[str]]]:
+    """The moment types' header and cells, as the text report and the HTML page show them."""
+    header = ["moment", *(label(c) for c in MOMENT_COLUMNS)]
+    body = [
+        [row.moment, *(format_figure(c, getattr(row, c)) for c in MOMENT_COLUMNS)] for row in rows
+    ]
+    return header, body
+
 
 def _cohorts(rows: list[CohortRow]) -> list[str]:
     header, body = cohort_table(rows)
@@ -245,6 +275,8 @@ def format_report(report: MetricsReport) -> str:
         blocks.append(["Points", _figure_line("reward_points", report.reward_points)])
     if report.groups_started is not None:
         blocks.append([GROUPS_TITLE, *(_figure_line(n, getattr(report, n)) for n in GROUP_FIGURES)])
+    if report.moments:
+        blocks.append([MOMENTS_TITLE, *_table(*moment_table(report.moments))])
     blocks += [_breakdown(name, rows) for name, rows in report.breakdowns.items()]
     cohorts = _cohorts(report.cohorts)
     if cohorts:

@@ -30,6 +30,7 @@ from referralkit.metrics._source import (
     RewardRow,
     Window,
 )
+from referralkit.moments import MomentStats
 from referralkit.money import CURRENCY_EXPONENTS, Money
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "CohortRow",
     "CurrencySection",
     "MetricsReport",
+    "MomentRow",
     "build_report",
     "rate",
 ]
@@ -117,6 +119,39 @@ class CohortRow(BaseModel):
     repeat_customers: int = _doc("repeat_customers")
 
 
+class MomentRow(BaseModel):
+    """One moment type the host reported (`referralkit.ReferralProgram.moments`)."""
+
+    model_config = _FROZEN
+
+    moment: str = Field(description="The moment type, as the host names it.")
+    moment_decisions: int = _doc("moment_decisions")
+    moment_invitations: int = _doc("moment_invitations")
+    moment_invite_rate: Decimal | None = _doc("moment_invite_rate")
+    moment_shares: int = _doc("moment_shares")
+    moment_share_rate: Decimal | None = _doc("moment_share_rate")
+    moment_friends: int = _doc("moment_friends")
+    referrals_per_invite: Decimal | None = _doc("referrals_per_invite")
+    moment_orders: int = _doc("moment_orders")
+    moment_conversion_rate: Decimal | None = _doc("moment_conversion_rate")
+
+
+def moment_row(stats: MomentStats) -> MomentRow:
+    """A report row from one moment type's stored counts."""
+    return MomentRow(
+        moment=stats.moment,
+        moment_decisions=stats.decided,
+        moment_invitations=stats.invited,
+        moment_invite_rate=rate(stats.invited, stats.decided),
+        moment_shares=stats.shared,
+        moment_share_rate=rate(stats.shared, stats.invited),
+        moment_friends=stats.friends,
+        referrals_per_invite=rate(stats.friends, stats.invited),
+        moment_orders=stats.ordered,
+        moment_conversion_rate=rate(stats.ordered, stats.friends),
+    )
+
+
 class MetricsReport(BaseModel):
     """The programme's figures over a window, as defined in `DEFINITIONS`.
 
@@ -169,6 +204,10 @@ class MetricsReport(BaseModel):
     members_per_group: Decimal | None = _doc("members_per_group", None)
     new_customers_per_group: Decimal | None = _doc("new_customers_per_group", None)
     group_k_factor: Decimal | None = _doc("group_k_factor", None)
+    moments: list[MomentRow] = Field(
+        default_factory=list,
+        description="Per moment type with decisions in the window (by name); empty without.",
+    )
 
     def section(self, currency: str) -> CurrencySection | None:
         """The money figures in ``currency``, if the programme used it."""
@@ -346,6 +385,7 @@ def build_report(
     by: Breakdown | Sequence[Breakdown] | None = None,
     top: int = 10,
     groups: GroupFacts | None = None,
+    moments: Sequence[MomentStats] = (),
 ) -> MetricsReport:
     """Compute the report from a view's aggregate rows (see `DEFINITIONS`).
 
@@ -353,7 +393,7 @@ def build_report(
     and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
     ``"referrer"``), each cut to its ``top`` rows; ``groups`` the group-buy facts of
     the window, when the store has group-buys (the group figures stay None when no
-    group was started in the window).
+    group was started in the window); ``moments`` the moment types' counts of the window.
     """
     window = check_window(since, until)
     base_override = _check_count("active_customers", active_customers, 0)
@@ -399,4 +439,5 @@ def build_report(
         breakdowns={dim: _breakdown(view, window, dim, limit) for dim in dims},
         cohorts=_cohorts(view.funnel(window, "week")),
         **({} if groups is None or not groups.started else _group_figures(groups)),
+        moments=[moment_row(m) for m in sorted(moments, key=lambda m: m.moment)],
     )

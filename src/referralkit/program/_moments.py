@@ -210,3 +210,13 @@ class Moments:
         core = self._core
         with core.transaction() as uow:
             return MOMENTS.repository(uow, store=core.store).stats(since, until)
+
+
+def window_stats(
+    core: ProgramCore, since: datetime | None, until: datetime | None
+) -> list[MomentStats]:
+    """`Moments.stats` for the metrics report: empty when the store keeps no moments."""
+    with core.transaction() as uow:
+        if MOMENTS.missing(uow):
+            return []
+        return MOMENTS.repository(uow, store=core.store).stats(since, until)

@@ -55,7 +55,7 @@ from referralkit.program import (
 )
 from referralkit.program._core import ProgramCore, utc_now
 from referralkit.program._groups import Groups
-from referralkit.program._moments import Moments
+from referralkit.program._moments import Moments, window_stats
 from referralkit.protocols import Guard, RewardPolicy, Store
 
 if TYPE_CHECKING:
@@ -793,6 +793,7 @@ class ReferralProgram:
 
         window = check_window(since, until)
         groups = self.groups.facts(since=window.since, until=window.until)
+        moments = window_stats(self._core, window.since, window.until)
         with metrics_source(self._core.store).snapshot() as view:
             return build_report(
                 view,
@@ -802,4 +803,5 @@ class ReferralProgram:
                 by=by,
                 top=top,
                 groups=groups,
+                moments=moments,
             )
