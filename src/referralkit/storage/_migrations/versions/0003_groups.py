@@ -73,7 +73,9 @@ def upgrade() -> None:
         sa.Column("order_id", ID),
         sa.PrimaryKeyConstraint("seq", name=f"{members}_pkey"),
         sa.UniqueConstraint("group_id", "member", name=f"{members}_group_id_member_key"),
-        sa.ForeignKeyConstraint(["group_id"], [fk("groups", "id")], name=f"{members}_group_id_fkey"),
+        sa.ForeignKeyConstraint(
+            ["group_id"], [fk("groups", "id")], name=f"{members}_group_id_fkey"
+        ),
         sa.ForeignKeyConstraint(
             ["referral_id"], [fk("referrals", "id")], name=f"{members}_referral_id_fkey"
         ),
