@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import referralkit as rk
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: stores with group-buys
 from referralkit.codes import is_valid_code
 from referralkit.guards import SelfReferral
 from referralkit.model import Beneficiary, GroupState, RewardState
@@ -322,20 +321,6 @@ def test_a_store_without_groups_names_what_it_lacks(clock: FrozenClock) -> None:
     with pytest.raises(rk.ConfigError, match="groups"):
         start(program, clock)
     assert program.status("ann").groups == ()
-
-
-def test_the_sqlalchemy_store_says_it_has_no_group_buys_yet(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
-    from referralkit.storage import SQLAlchemyStore
-
-    store = SQLAlchemyStore(f"sqlite:///{tmp_path / 'sa.db'}", migrate=True)
-    program = make(store, clock)
-    with pytest.raises(rk.ConfigError, match=r"SQLAlchemyStore does not support group-buys"):
-        start(program, clock)
-    assert program.status("ann").groups == ()
-    assert program.metrics().groups_started is None
-    store.close()
 
 
 class _Plain:

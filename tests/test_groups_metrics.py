@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import referralkit as rk
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: stores with group-buys
 from referralkit.cli import main
 from referralkit.metrics import DEFINITIONS, format_report, render_html
 from referralkit.policies import Fixed

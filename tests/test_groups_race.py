@@ -23,7 +23,7 @@ import pytest
 
 from _group_workers import REWARD, program_on
 
-pytestmark = [pytest.mark.sqlite, pytest.mark.slow]  # it spawns processes
+pytestmark = pytest.mark.slow  # processes, or threads by the hundred joins
 
 WORKERS = Path(__file__).with_name("_group_workers.py")
 PROCESSES = 4
@@ -65,6 +65,7 @@ def _outputs(procs: list[subprocess.Popen[str]]) -> list[object]:
     return out
 
 
+@pytest.mark.sqlite
 def test_racing_joiners_fill_each_group_once_and_expiry_rewards_nobody(tmp_path: Path) -> None:
     path = tmp_path / "race.db"
     rng = random.Random(15)
@@ -134,16 +135,16 @@ def test_racing_joiners_fill_each_group_once_and_expiry_rewards_nobody(tmp_path:
     assert len(completed) == GROUPS - GROUPS // 5
 
 
-def test_racing_threads_fill_each_group_once_on_the_memory_store() -> None:
-    """The same race, eight threads on one `MemoryStore` (processes cannot share one)."""
+def _race_threads(store: object) -> None:
+    """Eight threads join 100 groups of 3 to 5, each pair twice: each fills once, rewarded once."""
     import contextlib
     import threading
 
     import referralkit as rk
-    from referralkit.storage import MemoryStore
 
+    assert isinstance(store, rk.Store)
     program = rk.ReferralProgram(
-        store=MemoryStore(),
+        store=store,
         secret=b"group-race secret, 32 bytes or more!!",
         policy=REWARD,
         guards=[],
@@ -186,3 +187,25 @@ def test_racing_threads_fill_each_group_once_on_the_memory_store() -> None:
             if r.key.startswith(f"group:{group.id}:")
         ]
         assert sorted(rewarded) == sorted(group.members)
+
+
+@pytest.mark.memory
+def test_racing_threads_fill_each_group_once_on_the_memory_store() -> None:
+    """The same race, eight threads on one `MemoryStore` (processes cannot share one)."""
+    from referralkit.storage import MemoryStore
+
+    _race_threads(MemoryStore())
+
+
+@pytest.mark.postgres
+def test_racing_threads_fill_each_group_once_on_postgres(postgres_engine: object) -> None:
+    """The same race on `SQLAlchemyStore` over PostgreSQL: the database decides every place."""
+    from conftest import empty_postgres
+    from referralkit.storage import SQLAlchemyStore
+
+    empty_postgres(postgres_engine)
+    store = SQLAlchemyStore(postgres_engine)  # type: ignore[arg-type]
+    try:
+        _race_threads(store)
+    finally:
+        store.close()

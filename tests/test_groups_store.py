@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: stores with group-buys
 from referralkit.protocols import Store
 from referralkit.testing import GroupsContract
 
 
 class TestBuiltinGroups(GroupsContract):
-    """Memory, a SQLite file and SQLite in memory: the conftest ``store`` fixture's params."""
+    """Every built-in store: the conftest ``store`` fixture's params (SQLAlchemy included)."""
 
     @pytest.fixture
     def store(self, store: Store) -> Store:

@@ -43,6 +43,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken
+from referralkit.storage._sqlalchemy_groups import GroupStatements, SQLAlchemyGroups
 from referralkit.storage._sqlalchemy_moments import (
     MomentStatements,
     SQLAlchemyClaims,
@@ -87,6 +88,7 @@ class Statements:
         self.tables = tables
         self.dialect = dialect
         self.moments = MomentStatements(tables, dialect)
+        self.groups = GroupStatements(tables, dialect)
         insert = _on_conflict_insert(dialect)
         p = bindparam
 
@@ -1545,6 +1547,7 @@ class SQLAlchemyUnitOfWork:
     deliveries: SQLAlchemyDeliveries
     display_names: SQLAlchemyDisplayNames
     claims: SQLAlchemyClaims
+    groups: SQLAlchemyGroups
 
     @classmethod
     def on(cls, session: Session, statements: Statements) -> SQLAlchemyUnitOfWork:
@@ -1563,4 +1566,5 @@ class SQLAlchemyUnitOfWork:
             SQLAlchemyDeliveries(session, statements.moments),
             SQLAlchemyDisplayNames(session, statements.moments),
             SQLAlchemyClaims(session, statements.moments),
+            SQLAlchemyGroups(session, statements.groups),
         )

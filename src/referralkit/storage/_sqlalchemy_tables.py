@@ -23,6 +23,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -191,6 +192,8 @@ class Tables:
     deliveries: Table
     display_names: Table
     claims: Table
+    groups: Table
+    group_members: Table
 
     @property
     def version_table(self) -> str:
@@ -220,6 +223,8 @@ class Tables:
             self.deliveries,
             self.display_names,
             self.claims,
+            self.groups,
+            self.group_members,
         )
 
 
@@ -502,6 +507,58 @@ def _moments(md: MetaData, p: str) -> tuple[Table, Table, Table]:
     return moments, decisions, shares
 
 
+def _groups(md: MetaData, p: str, referrals: Table) -> tuple[Table, Table]:
+    """Group-buys (a place count the store checks) and their members, one place each."""
+    groups = Table(
+        f"{p}groups",
+        md,
+        Column("id", IdText, primary_key=True),
+        Column("code", IdText, nullable=False, unique=True),
+        Column("initiator", IdText, nullable=False),
+        Column("campaign", IdText, nullable=False),
+        Column("size", Integer, nullable=False),
+        Column("filled", Integer, nullable=False),
+        Column("state", IdText, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("deadline", UTCDateTime, nullable=False),
+        Column("policy_version", IdText, nullable=False),
+        Column("new_customers_only", Boolean, nullable=False),
+        Column("closed_at", UTCDateTime),
+        CheckConstraint("size >= 2", name=f"{p}groups_size_check"),
+        CheckConstraint("filled <= size", name=f"{p}groups_filled_check"),
+    )
+    is_open = groups.c.state == "open"
+    Index(
+        f"{p}groups_open_by_deadline",
+        groups.c.deadline,
+        postgresql_where=is_open,
+        sqlite_where=is_open,
+    )
+    members = Table(
+        f"{p}group_members",
+        md,
+        _seq(),
+        Column("group_id", IdText, ForeignKey(groups.c.id), nullable=False),
+        Column("member", IdText, nullable=False),
+        Column("joined_at", UTCDateTime, nullable=False),
+        Column("referral_id", IdText, ForeignKey(referrals.c.id)),
+        Column("new_customer", Boolean, nullable=False),
+        Column("order_id", IdText),
+        UniqueConstraint("group_id", "member"),
+    )
+    m = members.c
+    has_order = m.order_id.is_not(None)
+    Index(f"{p}group_members_by_member", m.member)
+    Index(
+        f"{p}group_members_by_order",
+        m.order_id,
+        unique=True,
+        postgresql_where=has_order,
+        sqlite_where=has_order,
+    )
+    return groups, members
+
+
 @functools.lru_cache(maxsize=32)
 def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
     """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
@@ -512,6 +569,7 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
     conversions = _conversions(md, prefix, referrals)
     rewards = _rewards(md, prefix, referrals, conversions)
     moments, moment_decisions, moment_shares = _moments(md, prefix)
+    groups, group_members = _groups(md, prefix, referrals)
     return Tables(
         metadata=md,
         prefix=prefix,
@@ -587,4 +645,6 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
             Column("customer_id", IdText, nullable=False),
             Column("claimed_at", UTCDateTime, nullable=False),
         ),
+        groups=groups,
+        group_members=group_members,
     )
