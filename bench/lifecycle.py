@@ -125,7 +125,10 @@ _RELEASE = (
     " WHERE id = ?"
 )
 # Payloads as referralkit stores them: [shape, values...] (see PAYLOAD_SHAPES).
-_REWARD_SHAPE = 4
+_REWARD_SHAPE = 6
+_CONVERSION_SHAPE = 5
+#: A reward's hold end as its events carry it (the 14-day hold of `_program`).
+_HOLD_IN_PAYLOAD = "2026-01-15T00:00:00+00:00"
 
 
 def _reward_payload(
@@ -146,6 +149,8 @@ def _reward_payload(
             order,
             rid,
             policy,
+            _HOLD_IN_PAYLOAD,
+            None,
         ]
     )
 
@@ -157,9 +162,9 @@ def _floor_cycle(db: sqlite3.Connection, i: int, now: str, hold: str) -> None:
     # enrol
     db.execute("BEGIN IMMEDIATE")
     db.execute(
-        f"INSERT INTO codes ({CODE_COLUMNS}) VALUES (?, ?, 'default', 'generated', ?, NULL, NULL)"
-        " ON CONFLICT DO NOTHING",
-        (code, referrer, now),
+        f"INSERT INTO codes ({CODE_COLUMNS}, lookup_key) VALUES (?, ?, 'default', 'generated', ?,"
+        " NULL, NULL, ?) ON CONFLICT DO NOTHING",
+        (code, referrer, now, code),  # a generated code is its own lookup key
     )
     db.execute(_EVENT, ("code.enrolled", _dumps([0, referrer, code, "default"]), now))
     db.execute("COMMIT")
@@ -202,7 +207,7 @@ def _floor_cycle(db: sqlite3.Connection, i: int, now: str, hold: str) -> None:
         _EVENT,
         (
             "conversion.recorded",
-            _dumps([2, order, referee, ["80", "USD"], ref[0], number]),
+            _dumps([_CONVERSION_SHAPE, order, referee, ["80", "USD"], ref[0], ref[2], number]),
             now,
         ),
     )
@@ -216,6 +221,12 @@ def _floor_cycle(db: sqlite3.Connection, i: int, now: str, hold: str) -> None:
         ("referrer", ref[2], 1000, "10.00"),
         ("referee", referee, 500, "5.00"),
     ):
+        if side == "referrer":  # the referrer's tier: qualified referrals so far
+            db.execute(
+                "SELECT count(*) FROM referrals WHERE referrer = ? AND status = 'qualified'"
+                " AND qualified_at <= ?",
+                (customer, now),
+            ).fetchone()
         wid = new_id()
         policy = f"fixed({money} USD)"
         db.execute(
