@@ -28,7 +28,8 @@ def test_demo_runs_a_shop_and_prints_a_summary(
     assert "Rewards by state (the ledger)" in out
     # The run ends with the metrics report, leaderboard included.
     report = out[out.index("referralkit metrics (all time)") :]
-    for heading in ("Funnel", "Fraud and review", "Money (USD)", "Leaderboard (by referrer)"):
+    headings = ("Funnel", "Fraud and review", "Money (USD)", "Group-buys", "Moments (")
+    for heading in (*headings, "Leaderboard (by referrer)"):
         assert heading in report
     conn = sqlite3.connect(db)
     try:
@@ -41,9 +42,13 @@ def test_demo_runs_a_shop_and_prints_a_summary(
         # Every order was delivered twice; none was rewarded twice.
         dup = conn.execute(
             "SELECT count(*) FROM (SELECT order_id, beneficiary FROM rewards"
+            " WHERE order_id IS NOT NULL"  # group-buy rewards belong to no order
             " GROUP BY order_id, beneficiary HAVING count(*) > 1)"
         ).fetchone()[0]
         assert dup == 0
+        # Group-buys filled and rewarded each member; the shop asked after deliveries.
+        assert conn.execute("SELECT count(*) FROM groups WHERE state = 'completed'").fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM moment_decisions").fetchone()[0] > 0
     finally:
         conn.close()
 

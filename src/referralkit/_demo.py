@@ -4,6 +4,9 @@ Hundreds of customers enrol, share links on several channels, friends sign up wi
 links or typed codes, place first and repeat orders; a few refund, a few cheat (with
 their own id or a second account under an email alias: the default guards block
 them), and partners at one home are held for review, which the shop approves weekly.
+Every few days a member starts a group-buy of three that friends join (a credit for
+each member once it fills, or nothing when its deadline passes), and when an order is
+delivered the shop asks whether to invite the customer at that moment.
 Everything goes through the public `ReferralProgram` API on an SQLite file, and the
 run ends with the program's metrics report: every figure the demo prints comes from
 that report (`referralkit.metrics.DEFINITIONS`), except the ledger's rewards by state,
@@ -26,7 +29,8 @@ from typing import TYPE_CHECKING
 
 from referralkit.errors import InvalidInput, ReferralError
 from referralkit.metrics import DEFINITIONS, format_report
-from referralkit.model import Identity, ReferralStatus, RewardState
+from referralkit.model import GroupState, Identity, ReferralStatus, RewardState
+from referralkit.moments import DELIVERED
 from referralkit.money import Money
 from referralkit.policies import DoubleSided, Fixed
 from referralkit.program import ReferralProgram
@@ -122,6 +126,10 @@ HOUSEHOLD_FRIEND = 0.1
 REVIEW_EVERY_DAYS = 7  # a partner at the referrer's home, on the same IP and address
 REPEAT_ORDER = 0.5
 REFUND = 0.15
+GROUP_EVERY_DAYS = 4  # a member starts a group-buy of three: 8 USD credit each once full
+GROUP_JOIN = 0.6  # each day, the chance an open group gets a new member
+DELIVERY_DAYS = 3  # an order arrives; the shop then asks whether to invite (moments)
+SHARES_INVITATION = 0.5
 HOST_PAYS_OUT = 0.5
 
 
@@ -139,6 +147,9 @@ class _Shop:
         self.orders: list[tuple[str, str]] = []
         self.referees: list[str] = []
         self.cheats = 0
+        self.day = 0
+        self.open_groups: list[str] = []  # their codes
+        self.to_deliver: list[tuple[int, str, str]] = []  # (day, order id, customer)
 
     def customers(self) -> list[str]:
         """Everyone who may hold a reward: the enrolled and the friends attributed."""
@@ -192,6 +203,50 @@ class _Shop:
             self.program.convert(referee=friend, order_id=order_id, amount=amount)
             self.program.convert(referee=friend, order_id=order_id, amount=amount)  # a retry
             self.orders.append((order_id, friend))
+            self.to_deliver.append((self.day + DELIVERY_DAYS, order_id, friend))
+
+    def group_buys(self) -> None:
+        """Groups past their deadline expire; now and then a member starts one; friends join."""
+        program = self.program
+        program.groups.expire_due()
+        self.open_groups = [
+            code
+            for code in self.open_groups
+            if (group := program.groups.get(code)) is not None and group.state is GroupState.OPEN
+        ]
+        if (self.day + 1) % GROUP_EVERY_DAYS == 0 and self.codes:
+            initiator = self.rng.choice(sorted(self.codes))
+            group = program.groups.start(
+                initiator,
+                size=3,
+                deadline=program.clock() + timedelta(days=5),
+                reward=Fixed(Money("8", "USD"), kind="credit"),
+                identity=self.home(initiator),
+            )
+            self.open_groups.append(group.code)
+        for code in self.open_groups:
+            if self.prospects and self.rng.random() < GROUP_JOIN:
+                friend = self.prospects.pop()
+                place = program.groups.join(
+                    code, friend, identity=Identity(email=f"{friend}@example.org")
+                )
+                if place.accepted:
+                    self.members.append(friend)
+                    self.referees.append(friend)
+
+    def ask_after_delivery(self) -> None:
+        """Orders arrive; at that moment the shop asks whether to invite the customer."""
+        due = [d for d in self.to_deliver if d[0] <= self.day]
+        self.to_deliver = [d for d in self.to_deliver if d[0] > self.day]
+        for _, order_id, customer in due:
+            self.program.delivered(order_id)
+            self.program.moments.report(customer, DELIVERED, order_id=order_id)
+            decision = self.program.moments.should_invite(customer, DELIVERED)
+            if decision.invite and self.rng.random() < SHARES_INVITATION:
+                self.program.moments.shared(decision.id, channel=self.rng.choice(CHANNELS))
+                if customer not in self.codes:
+                    enrolled = self.program.enroll(customer, identity=self.home(customer))
+                    self.codes[customer] = enrolled.code
 
     def browse(self) -> None:
         """Some shared links are clicked by people who never sign up."""
@@ -277,10 +332,13 @@ def run_demo(
         out("  progress, as the metrics report counts it (referralkit.metrics.DEFINITIONS):")
         for day in range(days):
             clock.now += timedelta(days=1)
+            shop.day = day
             shop.enrol_some()
             shop.invite_some()
             shop.browse()
             shop.cheat_sometimes()
+            shop.group_buys()
+            shop.ask_after_delivery()
             if (day + 1) % REVIEW_EVERY_DAYS == 0:
                 shop.review()
             shop.repeat_orders(day)
