@@ -12,6 +12,7 @@ ReferralError
 ├── InvalidCode             text that is not a well-formed code (reason in .reason)
 ├── UnknownCode             a well-formed code that no one owns
 ├── CodeExpired             a code past its expiry, or out of uses
+│   └── InvitationUsedUp    an invitation whose every use is taken
 ├── InvalidLink             a referral link that cannot be trusted or read
 │   ├── InvalidLinkInput    a build_link/share_links argument (also an InvalidInput: .field)
 │   ├── LinkTampered        signature missing or wrong, or the link moved to another base
@@ -22,7 +23,8 @@ ReferralError
 │   ├── UnknownReferral
 │   └── UnknownGroup        no group-buy has this code or id
 ├── InvalidState            an operation not allowed in the object's current state
-│   └── GroupClosed         joining a group that is full, expired, completed or cancelled
+│   ├── GroupClosed         joining a group that is full, expired, completed or cancelled
+│   └── InvitationQuotaReached  a holder who has issued every invitation they may
 └── StorageError            the storage backend failed (the backend error is __cause__)
     ├── SchemaVersionError  the database was written by a newer referralkit, or is behind
     └── RetryableStorageError  a transient failure (connection lost, timeout, deadlock):
@@ -58,6 +60,8 @@ __all__ = [
     "InvalidLinkInput",
     "InvalidMoney",
     "InvalidState",
+    "InvitationQuotaReached",
+    "InvitationUsedUp",
     "LinkExpired",
     "LinkTampered",
     "MoneyTypeError",
@@ -160,6 +164,14 @@ class CodeExpired(ReferralError):
     """A code past its expiry time or its maximum number of uses."""
 
 
+class InvitationUsedUp(CodeExpired):
+    """An invitation whose every use is taken; ``.value`` is its code, ``.field`` ``"code"``."""
+
+    def __init__(self, message: str, *, value: Any = None, field: str = "code") -> None:
+        super().__init__(message, value=value)
+        self.field = field
+
+
 class InvalidLink(ReferralError):
     """A referral link that is malformed, unsigned where a signature is required, or bad."""
 
@@ -217,6 +229,20 @@ class GroupClosed(InvalidState):
     def __init__(self, message: str, *, value: Any = None, reason: str = "") -> None:
         super().__init__(message, value=value)
         self.reason = reason
+
+
+class InvitationQuotaReached(InvalidState):
+    """A holder has issued as many invitations as their quota allows.
+
+    ``.value`` is the holder, ``.field`` ``"holder"``, ``.quota`` the quota.
+    """
+
+    def __init__(
+        self, message: str, *, value: Any = None, field: str = "holder", quota: int = 0
+    ) -> None:
+        super().__init__(message, value=value)
+        self.field = field
+        self.quota = quota
 
 
 class StorageError(ReferralError):

@@ -30,7 +30,9 @@ __all__ = [
     "Group",
     "GroupState",
     "Identity",
+    "Invitation",
     "Membership",
+    "Redemption",
     "Referral",
     "ReferralCode",
     "ReferralStatus",
@@ -430,3 +432,35 @@ class Membership(JSONForm):
     order_id: str | None = None
     accepted: bool = True
     reasons: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class Invitation(JSONForm):
+    """An invitation code a holder hands out: ``uses`` sign-ups at most, ``used`` so far.
+
+    ``campaign`` is the holder's campaign the redeemed referrals are credited in;
+    ``expires_at`` None never expires.
+    """
+
+    code: str
+    holder: str
+    campaign: str
+    uses: int
+    created_at: datetime
+    used: int = 0
+    expires_at: datetime | None = None
+
+    @property
+    def uses_left(self) -> int:
+        """How many more customers the invitation can sign up."""
+        return max(self.uses - self.used, 0)
+
+
+@attrs.frozen(slots=True)
+class Redemption(JSONForm):
+    """A new customer signed up with an invitation, under the referral it created."""
+
+    code: str
+    customer: str
+    referral_id: str
+    redeemed_at: datetime

@@ -20,7 +20,10 @@ that opens a unit of work. The capabilities, one concept each:
   ``_networks``: the watch over recent attributions' networks (a proxy's address);
 - ``_ledger``: how a reward's value moves between balance buckets;
 - ``_groups``: group-buys (`Groups`, as ``program.groups``); ``_group_store`` declares
-  the store capability they need (`GroupRepository`, `GROUPS`).
+  the store capability they need (`GroupRepository`, `GROUPS`);
+- ``_invitations``: invitation-only sign-up (`Invitations`, as ``program.invitations``);
+  ``_invitation_store`` declares its store capability (`InvitationRepository`,
+  `INVITATIONS`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
@@ -30,9 +33,19 @@ from __future__ import annotations
 from referralkit.program._core import utc_now
 from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
+from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
+from referralkit.program._invitations import Invitations
 from referralkit.program._program import ReferralProgram
 
-__all__ = ["GROUPS", "GroupRepository", "Groups", "ReferralProgram"]
+__all__ = [
+    "GROUPS",
+    "INVITATIONS",
+    "GroupRepository",
+    "Groups",
+    "InvitationRepository",
+    "Invitations",
+    "ReferralProgram",
+]
 
 # ``utc_now`` stays importable from here (the default clock); it is documented on the core.
 _ = utc_now

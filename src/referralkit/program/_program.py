@@ -55,6 +55,7 @@ from referralkit.program import (
 )
 from referralkit.program._core import ProgramCore, utc_now
 from referralkit.program._groups import Groups
+from referralkit.program._invitations import Invitations
 from referralkit.program._moments import Moments
 from referralkit.protocols import Guard, RewardPolicy, Store
 
@@ -153,6 +154,8 @@ class ReferralProgram:
         self.moments = Moments(self._core, moment_rules, learning)
         #: Group-buys: `start`, `join`, `expire_due`, `cancel` (see *Run a group-buy*).
         self.groups = Groups(self._core)
+        #: Invitation-only sign-up: `issue`, `redeem` (see *Launch invitation-only*).
+        self.invitations = Invitations(self._core)
 
     @classmethod
     def from_config(

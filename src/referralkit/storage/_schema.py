@@ -388,6 +388,30 @@ _GROUP_BUYS: Step = (
     ),
 )
 
+#: Invitations: a code with its uses. ``used`` counts uses taken, by a conditional UPDATE
+#: on it (never past ``uses``); a customer redeems an invitation once (the unique pair).
+_INVITATIONS: Step = (
+    """CREATE TABLE invitations (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    code        TEXT NOT NULL UNIQUE,
+    holder      TEXT NOT NULL,
+    campaign    TEXT NOT NULL,
+    uses        INTEGER NOT NULL CHECK (uses >= 1),
+    used        INTEGER NOT NULL CHECK (used >= 0 AND used <= uses),
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT
+)""",
+    "CREATE INDEX invitations_by_holder ON invitations(holder)",
+    """CREATE TABLE invitation_redemptions (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    code         TEXT NOT NULL REFERENCES invitations(code),
+    customer     TEXT NOT NULL,
+    referral_id  TEXT NOT NULL REFERENCES referrals(id),
+    redeemed_at  TEXT NOT NULL,
+    UNIQUE (code, customer)
+)""",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -399,6 +423,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _MOMENTS,
     _GROWTH_INDEXES,
     _GROUP_BUYS,
+    _INVITATIONS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

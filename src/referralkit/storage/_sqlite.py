@@ -55,6 +55,7 @@ from referralkit.storage._sqlite_codec import (
     to_minor_units,
 )
 from referralkit.storage._sqlite_groups import SQLiteGroups
+from referralkit.storage._sqlite_invitations import SQLiteInvitations
 from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
 
@@ -1108,6 +1109,7 @@ class _SQLiteUnitOfWork:
     display_names: SQLiteDisplayNames
     claims: SQLiteClaims
     groups: SQLiteGroups
+    invitations: SQLiteInvitations
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1126,6 +1128,7 @@ class _SQLiteUnitOfWork:
             SQLiteDisplayNames(conn),
             SQLiteClaims(conn),
             SQLiteGroups(conn),
+            SQLiteInvitations(conn),
         )
 
 
