@@ -164,30 +164,51 @@ class Invitations:
             max_uses=None,
         )
         with core.transaction() as uow:
-            repo = self._repo(uow)
-            for attempt in range(_CODE_ATTEMPTS):
-                invitation = Invitation(
-                    code=generate_code(core.code_format, rng=core.rng),
-                    holder=holder,
-                    campaign=code.campaign,
-                    uses=count,
-                    created_at=now,
-                    expires_at=expires_at,
+            invitation = self.issue_in(
+                uow, holder, campaign=code.campaign, uses=count, expires_at=expires_at, now=now
+            )
+            if invitation is None:
+                raise InvitationQuotaReached(
+                    f"{holder!r} has issued {self._quota} invitations, their quota",
+                    value=holder,
+                    quota=self._quota or 0,
                 )
-                try:
-                    added = repo.add(invitation, self._quota)
-                except CodeTaken:
-                    if attempt == _CODE_ATTEMPTS - 1:  # pragma: no cover - 2^-500 odds
-                        raise
-                    continue
-                if not added:
-                    raise InvitationQuotaReached(
-                        f"{holder!r} has issued {self._quota} invitations, their quota",
-                        value=holder,
-                        quota=self._quota or 0,
-                    )
-                uow.events.add("invitation.issued", _payload(invitation), now)
-                return as_code(invitation)
+            return as_code(invitation)
+
+    def issue_in(
+        self,
+        uow: UnitOfWork,
+        holder: str,
+        *,
+        campaign: str,
+        uses: int,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> Invitation | None:
+        """`issue`'s work in the caller's unit of work (the holder enrolled in ``campaign``).
+
+        None when the holder has issued their quota.
+        """
+        repo = self._repo(uow)
+        for attempt in range(_CODE_ATTEMPTS):
+            invitation = Invitation(
+                code=generate_code(self._core.code_format, rng=self._core.rng),
+                holder=holder,
+                campaign=campaign,
+                uses=uses,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            try:
+                added = repo.add(invitation, self._quota)
+            except CodeTaken:
+                if attempt == _CODE_ATTEMPTS - 1:  # pragma: no cover - 2^-500 odds
+                    raise
+                continue
+            if not added:
+                return None
+            uow.events.add("invitation.issued", _payload(invitation), now)
+            return invitation
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- reading -------------------------------------------------------------------------
