@@ -283,6 +283,8 @@ EXPORTS: dict[str, list[str]] = {
         "RewardKind",
         "RewardState",
         "TierProgress",
+        "WaitlistEntry",
+        "WaitlistState",
     ],
     "referralkit.money": ["CURRENCY_EXPONENTS", "Amounts", "Money", "minor_unit"],
     "referralkit.policies": [
@@ -314,7 +316,10 @@ EXPORTS: dict[str, list[str]] = {
         "Groups",
         "InvitationRepository",
         "Invitations",
+        "WAITLIST",
         "ReferralProgram",
+        "Waitlist",
+        "WaitlistRepository",
     ],
     "referralkit.outbox": [
         "DEFAULT_BACKOFF",

@@ -41,6 +41,8 @@ __all__ = [
     "RewardKind",
     "RewardState",
     "TierProgress",
+    "WaitlistEntry",
+    "WaitlistState",
 ]
 
 
@@ -464,3 +466,31 @@ class Redemption(JSONForm):
     customer: str
     referral_id: str
     redeemed_at: datetime
+
+
+class WaitlistState(str, enum.Enum):
+    """Where a waitlister stands: still waiting, or admitted (with invitations of their own)."""
+
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+
+
+@attrs.frozen(slots=True)
+class WaitlistEntry(JSONForm):
+    """A person on the waitlist: their place in the join order and the friends they brought.
+
+    ``seq`` is the join sequence (1 for the first to join), ``code`` their waitlist code
+    for friends, ``referred_by`` the waitlister whose code brought them (None when they
+    came on their own or the guards refused the code), ``referred`` how many friends
+    joined through their code and were accepted.
+    """
+
+    member: str
+    code: str
+    campaign: str
+    seq: int
+    joined_at: datetime
+    state: WaitlistState = WaitlistState.WAITING
+    referred_by: str | None = None
+    referred: int = 0
+    admitted_at: datetime | None = None

@@ -23,7 +23,8 @@ that opens a unit of work. The capabilities, one concept each:
   the store capability they need (`GroupRepository`, `GROUPS`);
 - ``_invitations``: invitation-only sign-up (`Invitations`, as ``program.invitations``);
   ``_invitation_store`` declares its store capability (`InvitationRepository`,
-  `INVITATIONS`).
+  `INVITATIONS`); ``_waitlist``: the waitlist before launch (`Waitlist`, as
+  ``program.waitlist``), its store capability in ``_waitlist_store`` (`WAITLIST`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
@@ -36,15 +37,20 @@ from referralkit.program._groups import Groups
 from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
 from referralkit.program._invitations import Invitations
 from referralkit.program._program import ReferralProgram
+from referralkit.program._waitlist import Waitlist
+from referralkit.program._waitlist_store import WAITLIST, WaitlistRepository
 
 __all__ = [
     "GROUPS",
     "INVITATIONS",
+    "WAITLIST",
     "GroupRepository",
     "Groups",
     "InvitationRepository",
     "Invitations",
     "ReferralProgram",
+    "Waitlist",
+    "WaitlistRepository",
 ]
 
 # ``utc_now`` stays importable from here (the default clock); it is documented on the core.

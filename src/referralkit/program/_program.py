@@ -57,6 +57,7 @@ from referralkit.program._core import ProgramCore, utc_now
 from referralkit.program._groups import Groups
 from referralkit.program._invitations import Invitations
 from referralkit.program._moments import Moments
+from referralkit.program._waitlist import Waitlist
 from referralkit.protocols import Guard, RewardPolicy, Store
 
 if TYPE_CHECKING:
@@ -156,6 +157,8 @@ class ReferralProgram:
         self.groups = Groups(self._core)
         #: Invitation-only sign-up: `issue`, `redeem` (see *Launch invitation-only*).
         self.invitations = Invitations(self._core)
+        #: A waitlist before launch: `join`, `code`, `position`, `admit`.
+        self.waitlist = Waitlist(self._core, self.invitations)
 
     @classmethod
     def from_config(

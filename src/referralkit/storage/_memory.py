@@ -39,6 +39,7 @@ from referralkit.storage._memory_invitations import MemoryInvitations, MemoryInv
 from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
+from referralkit.storage._memory_waitlist import MemoryWaitlist, MemoryWaitlistTables
 
 if TYPE_CHECKING:
     from referralkit.storage._memory_metrics import MemoryMetricsSource
@@ -787,6 +788,7 @@ class _MemoryUnitOfWork:
     claims: MemoryClaims
     groups: MemoryGroups
     invitations: MemoryInvitations
+    waitlist: MemoryWaitlist
 
 
 class MemoryStore:
@@ -802,6 +804,7 @@ class MemoryStore:
         self._invitee = InviteeTables()
         self._groups = MemoryGroupTables()
         self._invitations = MemoryInvitationTables()
+        self._waitlist = MemoryWaitlistTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -834,6 +837,7 @@ class MemoryStore:
                 claims=MemoryClaims(self._invitee, undo),
                 groups=MemoryGroups(self._groups, undo),
                 invitations=MemoryInvitations(self._invitations, undo),
+                waitlist=MemoryWaitlist(self._waitlist, undo),
             )
             try:
                 yield uow

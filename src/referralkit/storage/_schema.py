@@ -412,6 +412,23 @@ _INVITATIONS: Step = (
 )""",
 )
 
+#: A waitlist: ``seq`` is the join sequence, ``referred`` the accepted friends a
+#: waitlister brought (grown by a conditional UPDATE), admission an UPDATE on ``state``.
+_WAITLIST: Step = (
+    """CREATE TABLE waitlist (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    member       TEXT NOT NULL UNIQUE,
+    code         TEXT NOT NULL UNIQUE,
+    campaign     TEXT NOT NULL,
+    joined_at    TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    referred_by  TEXT,
+    referred     INTEGER NOT NULL CHECK (referred >= 0),
+    admitted_at  TEXT
+)""",
+    "CREATE INDEX waitlist_waiting ON waitlist(seq) WHERE state = 'waiting'",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -424,6 +441,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _GROWTH_INDEXES,
     _GROUP_BUYS,
     _INVITATIONS,
+    _WAITLIST,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

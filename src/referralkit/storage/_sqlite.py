@@ -58,6 +58,7 @@ from referralkit.storage._sqlite_groups import SQLiteGroups
 from referralkit.storage._sqlite_invitations import SQLiteInvitations
 from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
+from referralkit.storage._sqlite_waitlist import SQLiteWaitlist
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -1110,6 +1111,7 @@ class _SQLiteUnitOfWork:
     claims: SQLiteClaims
     groups: SQLiteGroups
     invitations: SQLiteInvitations
+    waitlist: SQLiteWaitlist
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1129,6 +1131,7 @@ class _SQLiteUnitOfWork:
             SQLiteClaims(conn),
             SQLiteGroups(conn),
             SQLiteInvitations(conn),
+            SQLiteWaitlist(conn),
         )
 
 
