@@ -312,11 +312,11 @@ EXPORTS: dict[str, list[str]] = {
     "referralkit.program": [
         "GROUPS",
         "INVITATIONS",
+        "WAITLIST",
         "GroupRepository",
         "Groups",
         "InvitationRepository",
         "Invitations",
-        "WAITLIST",
         "ReferralProgram",
         "Waitlist",
         "WaitlistRepository",
