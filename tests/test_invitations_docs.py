@@ -1,4 +1,4 @@
-"""The invitation recipe runs as printed, twice over, to the same outcome."""
+"""The invitation and waitlist recipe runs as printed, twice over, to the same outcome."""
 
 from __future__ import annotations
 
@@ -23,5 +23,5 @@ def test_the_invitation_recipe_runs_twice_to_the_same_outcome(
     for _ in range(2):
         namespace: dict[str, object] = {}
         exec(code, namespace)
-        outcomes.append(namespace["facts"])
+        outcomes.append((namespace["facts"], namespace["waiting"]))
     assert outcomes[0] == outcomes[1]
