@@ -434,6 +434,7 @@ EXPORTS: dict[str, list[str]] = {
         "FrozenClock",
         "GroupsContract",
         "IdentitiesContract",
+        "InvitationsContract",
         "LedgerContract",
         "MetaContract",
         "MetricsContract",
@@ -443,6 +444,7 @@ EXPORTS: dict[str, list[str]] = {
         "ReferralsContract",
         "StoreContract",
         "TransactionsContract",
+        "WaitlistContract",
     ],
 }
 
