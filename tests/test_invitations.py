@@ -206,3 +206,18 @@ def test_the_sqlalchemy_store_says_it_has_no_invitations_yet(
         program.invitations.issue("ann")
     assert program.invitations.facts() is None
     store.close()
+
+
+def test_a_customer_who_has_ordered_is_judged_as_an_existing_customer(
+    store: rk.Store, clock: FrozenClock
+) -> None:
+    """The guards see an existing customer when the store has their orders."""
+    from referralkit.guards import DuplicateReferee
+
+    program = make(store, clock, guards=[DuplicateReferee()])
+    inv = program.invitations.issue("ann", uses=2)
+    program.convert(referee="old", order_id="o-1", amount=rk.Money("40", "USD"))
+    refused = program.invitations.redeem(inv.code, "old")
+    assert refused.status is rk.ReferralStatus.REJECTED
+    assert "duplicate_referee.existing_customer" in refused.reasons
+    assert program.invitations.get(inv.code).used == 0  # type: ignore[union-attr]

@@ -229,3 +229,18 @@ def test_the_sqlalchemy_store_says_it_has_no_waitlist_yet(tmp_path: Path) -> Non
         program.waitlist.join("lead-1")
     assert program.waitlist.facts() is None
     store.close()
+
+
+def test_a_ring_on_one_device_buys_one_friend_at_most(store: rk.Store) -> None:
+    """With `DuplicateReferee`, fake friends sharing a device after the first gain nothing."""
+    from referralkit.guards import DuplicateReferee
+
+    program = make(store, guards=[SelfReferral(), DuplicateReferee()])
+    program.waitlist.join("boss", identity=rk.Identity(email="boss@example.com"))
+    code = program.waitlist.code("boss")
+    for n in range(4):
+        fake = rk.Identity(email=f"sock{n}@example.com", device_id="dev-1")
+        program.waitlist.join(f"sock-{n}", code=code, identity=fake)
+    assert program.waitlist.entry("boss").referred == 1
+    refused = [e for e in program.pending_events(1000) if e.type == "waitlist.referral_refused"]
+    assert [e.payload["reasons"] for e in refused] == [["duplicate_referee.device"]] * 3

@@ -289,7 +289,8 @@ class Invitations:
                 invitation,
                 customer,
                 identity=identity,
-                existing_customer=existing_customer,
+                existing_customer=bool(existing_customer)
+                or uow.conversions.count_for_referee(customer) > 0,
                 now=now,
             )
             if referral.status is not ReferralStatus.PENDING:
@@ -345,7 +346,7 @@ class Invitations:
             referee=customer,
             signals=signals,
             identity=identity,
-            existing_customer=bool(existing_customer),
+            existing_customer=existing_customer,
             referred_by=None if standing is None else standing.referrer,
             now=now,
             channel=_CHANNEL,
