@@ -92,14 +92,16 @@ def test_a_used_up_invitation_is_refused_naming_the_code(program: rk.ReferralPro
 def test_an_expired_invitation_is_refused(program: rk.ReferralProgram, clock: FrozenClock) -> None:
     inv = program.invitations.issue("ann", uses=5, expires_at=clock() + DAY)
     clock.advance(days=1)
-    with pytest.raises(rk.CodeExpired, match="expired"):
+    with pytest.raises(rk.CodeExpired, match="expired") as err:
         program.invitations.redeem(inv.code, "bob")
+    assert (err.value.value, err.value.field) == (inv.code, "code")
     assert program.invitations.get(inv.code).used == 0  # type: ignore[union-attr]
 
 
 def test_unknown_and_malformed_codes_are_refused(program: rk.ReferralProgram) -> None:
-    with pytest.raises(rk.UnknownCode):
+    with pytest.raises(rk.UnknownCode) as err:
         program.invitations.redeem(rk.generate_code(), "bob")
+    assert err.value.field == "code"
     with pytest.raises(rk.InvalidCode):
         program.invitations.redeem("not a code!", "bob")
 

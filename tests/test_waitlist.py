@@ -120,8 +120,9 @@ def test_bad_input_is_an_invalid_input_naming_the_field(
 
 
 def test_unknown_codes_and_members_are_refused(program: rk.ReferralProgram) -> None:
-    with pytest.raises(rk.UnknownCode):
+    with pytest.raises(rk.UnknownCode) as err:
         program.waitlist.join("lead-1", code=rk.generate_code())
+    assert err.value.field == "code"
     with pytest.raises(rk.InvalidCode):
         program.waitlist.join("lead-1", code="??")
     with pytest.raises(rk.NotFound):

@@ -157,19 +157,32 @@ class InvalidCode(ReferralError):
 
 
 class UnknownCode(ReferralError):
-    """A well-formed code that is not issued by this program."""
+    """A well-formed code that is not issued by this program.
+
+    ``.field`` names the argument that carried it, when known (``"code"``).
+    """
+
+    def __init__(self, message: str, *, value: Any = None, field: str | None = None) -> None:
+        super().__init__(message, value=value)
+        self.field = field
 
 
 class CodeExpired(ReferralError):
-    """A code past its expiry time or its maximum number of uses."""
+    """A code past its expiry time or its maximum number of uses.
+
+    ``.field`` names the argument that carried it, when known (``"code"``).
+    """
+
+    def __init__(self, message: str, *, value: Any = None, field: str | None = None) -> None:
+        super().__init__(message, value=value)
+        self.field = field
 
 
 class InvitationUsedUp(CodeExpired):
     """An invitation whose every use is taken; ``.value`` is its code, ``.field`` ``"code"``."""
 
-    def __init__(self, message: str, *, value: Any = None, field: str = "code") -> None:
-        super().__init__(message, value=value)
-        self.field = field
+    def __init__(self, message: str, *, value: Any = None, field: str | None = "code") -> None:
+        super().__init__(message, value=value, field=field)
 
 
 class InvalidLink(ReferralError):

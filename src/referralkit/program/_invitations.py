@@ -271,7 +271,9 @@ class Invitations:
             repo = self._repo(uow)
             invitation = repo.get(canonical)
             if invitation is None:
-                raise UnknownCode(f"no invitation has the code {canonical!r}", value=canonical)
+                raise UnknownCode(
+                    f"no invitation has the code {canonical!r}", value=canonical, field="code"
+                )
             done = repo.redemption(canonical, customer)
             if done is not None:  # redelivered: the same referral, nothing new
                 referral = uow.referrals.get(done.referral_id)
@@ -281,6 +283,7 @@ class Invitations:
                 raise CodeExpired(
                     f"the invitation {canonical!r} expired at {invitation.expires_at}",
                     value=canonical,
+                    field="code",
                 )
             if invitation.used >= invitation.uses:  # early answer; take_use decides below
                 raise self._used_up(invitation)

@@ -117,7 +117,9 @@ class Waitlist:
                 return self._position(repo, member)
             referrer = None if typed is None else repo.by_code(typed)
             if typed is not None and referrer is None:
-                raise UnknownCode(f"no waitlister has the code {typed!r}", value=typed)
+                raise UnknownCode(
+                    f"no waitlister has the code {typed!r}", value=typed, field="code"
+                )
             reasons: tuple[str, ...] = ()
             accepted = False
             if referrer is not None:
