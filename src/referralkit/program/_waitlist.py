@@ -93,6 +93,9 @@ class Waitlist:
 
         ``code`` is another waitlister's waitlist code: when the guards accept the join,
         that waitlister moves up. Joining again changes nothing (and credits nobody).
+        The member is enrolled (a referral code in ``campaign``, as `enroll` gives) so the
+        invitations they get when admitted are credited there; their identity's signals
+        are stored, hashed, for the guards to judge later joins against.
 
         Raises:
             UnknownCode: ``code`` is no waitlister's code.
