@@ -12,6 +12,7 @@ ReferralError
 ├── InvalidCode             text that is not a well-formed code (reason in .reason)
 ├── UnknownCode             a well-formed code that no one owns
 ├── CodeExpired             a code past its expiry, or out of uses
+│   └── InvitationUsedUp    an invitation whose every use is taken
 ├── InvalidLink             a referral link that cannot be trusted or read
 │   ├── InvalidLinkInput    a build_link/share_links argument (also an InvalidInput: .field)
 │   ├── LinkTampered        signature missing or wrong, or the link moved to another base
@@ -22,7 +23,8 @@ ReferralError
 │   ├── UnknownReferral
 │   └── UnknownGroup        no group-buy has this code or id
 ├── InvalidState            an operation not allowed in the object's current state
-│   └── GroupClosed         joining a group that is full, expired, completed or cancelled
+│   ├── GroupClosed         joining a group that is full, expired, completed or cancelled
+│   └── InvitationQuotaReached  a holder who has issued every invitation they may
 └── StorageError            the storage backend failed (the backend error is __cause__)
     ├── SchemaVersionError  the database was written by a newer referralkit, or is behind
     └── RetryableStorageError  a transient failure (connection lost, timeout, deadlock):
@@ -58,6 +60,8 @@ __all__ = [
     "InvalidLinkInput",
     "InvalidMoney",
     "InvalidState",
+    "InvitationQuotaReached",
+    "InvitationUsedUp",
     "LinkExpired",
     "LinkTampered",
     "MoneyTypeError",
@@ -153,11 +157,32 @@ class InvalidCode(ReferralError):
 
 
 class UnknownCode(ReferralError):
-    """A well-formed code that is not issued by this program."""
+    """A well-formed code that is not issued by this program.
+
+    ``.field`` names the argument that carried it, when known (``"code"``).
+    """
+
+    def __init__(self, message: str, *, value: Any = None, field: str | None = None) -> None:
+        super().__init__(message, value=value)
+        self.field = field
 
 
 class CodeExpired(ReferralError):
-    """A code past its expiry time or its maximum number of uses."""
+    """A code past its expiry time or its maximum number of uses.
+
+    ``.field`` names the argument that carried it, when known (``"code"``).
+    """
+
+    def __init__(self, message: str, *, value: Any = None, field: str | None = None) -> None:
+        super().__init__(message, value=value)
+        self.field = field
+
+
+class InvitationUsedUp(CodeExpired):
+    """An invitation whose every use is taken; ``.value`` is its code, ``.field`` ``"code"``."""
+
+    def __init__(self, message: str, *, value: Any = None, field: str | None = "code") -> None:
+        super().__init__(message, value=value, field=field)
 
 
 class InvalidLink(ReferralError):
@@ -217,6 +242,20 @@ class GroupClosed(InvalidState):
     def __init__(self, message: str, *, value: Any = None, reason: str = "") -> None:
         super().__init__(message, value=value)
         self.reason = reason
+
+
+class InvitationQuotaReached(InvalidState):
+    """A holder has issued as many invitations as their quota allows.
+
+    ``.value`` is the holder, ``.field`` ``"holder"``, ``.quota`` the quota.
+    """
+
+    def __init__(
+        self, message: str, *, value: Any = None, field: str = "holder", quota: int = 0
+    ) -> None:
+        super().__init__(message, value=value)
+        self.field = field
+        self.quota = quota
 
 
 class StorageError(ReferralError):

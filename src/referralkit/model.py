@@ -30,7 +30,9 @@ __all__ = [
     "Group",
     "GroupState",
     "Identity",
+    "Invitation",
     "Membership",
+    "Redemption",
     "Referral",
     "ReferralCode",
     "ReferralStatus",
@@ -39,6 +41,8 @@ __all__ = [
     "RewardKind",
     "RewardState",
     "TierProgress",
+    "WaitlistEntry",
+    "WaitlistState",
 ]
 
 
@@ -430,3 +434,63 @@ class Membership(JSONForm):
     order_id: str | None = None
     accepted: bool = True
     reasons: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class Invitation(JSONForm):
+    """An invitation code a holder hands out: ``uses`` sign-ups at most, ``used`` so far.
+
+    ``campaign`` is the holder's campaign the redeemed referrals are credited in;
+    ``expires_at`` None never expires.
+    """
+
+    code: str
+    holder: str
+    campaign: str
+    uses: int
+    created_at: datetime
+    used: int = 0
+    expires_at: datetime | None = None
+
+    @property
+    def uses_left(self) -> int:
+        """How many more customers the invitation can sign up."""
+        return max(self.uses - self.used, 0)
+
+
+@attrs.frozen(slots=True)
+class Redemption(JSONForm):
+    """A new customer signed up with an invitation, under the referral it created."""
+
+    code: str
+    customer: str
+    referral_id: str
+    redeemed_at: datetime
+
+
+class WaitlistState(str, enum.Enum):
+    """Where a waitlister stands: still waiting, or admitted (with invitations of their own)."""
+
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+
+
+@attrs.frozen(slots=True)
+class WaitlistEntry(JSONForm):
+    """A person on the waitlist: their place in the join order and the friends they brought.
+
+    ``seq`` is the join sequence (1 for the first to join), ``code`` their waitlist code
+    for friends, ``referred_by`` the waitlister whose code brought them (None when they
+    came on their own or the guards refused the code), ``referred`` how many friends
+    joined through their code and were accepted.
+    """
+
+    member: str
+    code: str
+    campaign: str
+    seq: int
+    joined_at: datetime
+    state: WaitlistState = WaitlistState.WAITING
+    referred_by: str | None = None
+    referred: int = 0
+    admitted_at: datetime | None = None

@@ -20,7 +20,11 @@ that opens a unit of work. The capabilities, one concept each:
   ``_networks``: the watch over recent attributions' networks (a proxy's address);
 - ``_ledger``: how a reward's value moves between balance buckets;
 - ``_groups``: group-buys (`Groups`, as ``program.groups``); ``_group_store`` declares
-  the store capability they need (`GroupRepository`, `GROUPS`).
+  the store capability they need (`GroupRepository`, `GROUPS`);
+- ``_invitations``: invitation-only sign-up (`Invitations`, as ``program.invitations``);
+  ``_invitation_store`` declares its store capability (`InvitationRepository`,
+  `INVITATIONS`); ``_waitlist``: the waitlist before launch (`Waitlist`, as
+  ``program.waitlist``), its store capability in ``_waitlist_store`` (`WAITLIST`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
@@ -30,9 +34,24 @@ from __future__ import annotations
 from referralkit.program._core import utc_now
 from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
+from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
+from referralkit.program._invitations import Invitations
 from referralkit.program._program import ReferralProgram
+from referralkit.program._waitlist import Waitlist
+from referralkit.program._waitlist_store import WAITLIST, WaitlistRepository
 
-__all__ = ["GROUPS", "GroupRepository", "Groups", "ReferralProgram"]
+__all__ = [
+    "GROUPS",
+    "INVITATIONS",
+    "WAITLIST",
+    "GroupRepository",
+    "Groups",
+    "InvitationRepository",
+    "Invitations",
+    "ReferralProgram",
+    "Waitlist",
+    "WaitlistRepository",
+]
 
 # ``utc_now`` stays importable from here (the default clock); it is documented on the core.
 _ = utc_now

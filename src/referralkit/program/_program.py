@@ -55,7 +55,9 @@ from referralkit.program import (
 )
 from referralkit.program._core import ProgramCore, utc_now
 from referralkit.program._groups import Groups
+from referralkit.program._invitations import Invitations
 from referralkit.program._moments import Moments, window_stats
+from referralkit.program._waitlist import Waitlist
 from referralkit.protocols import Guard, RewardPolicy, Store
 
 if TYPE_CHECKING:
@@ -153,6 +155,10 @@ class ReferralProgram:
         self.moments = Moments(self._core, moment_rules, learning)
         #: Group-buys: `start`, `join`, `expire_due`, `cancel` (see *Run a group-buy*).
         self.groups = Groups(self._core)
+        #: Invitation-only sign-up: `issue`, `redeem` (see *Launch invitation-only*).
+        self.invitations = Invitations(self._core)
+        #: A waitlist before launch: `join`, `code`, `position`, `admit`.
+        self.waitlist = Waitlist(self._core, self.invitations)
 
     @classmethod
     def from_config(

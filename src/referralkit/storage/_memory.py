@@ -35,9 +35,11 @@ from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken, require_aware, require_storable
 from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
+from referralkit.storage._memory_invitations import MemoryInvitations, MemoryInvitationTables
 from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
 from referralkit.storage._memory_tables import MemoryTables
+from referralkit.storage._memory_waitlist import MemoryWaitlist, MemoryWaitlistTables
 
 if TYPE_CHECKING:
     from referralkit.storage._memory_metrics import MemoryMetricsSource
@@ -805,6 +807,8 @@ class _MemoryUnitOfWork:
     display_names: MemoryDisplayNames
     claims: MemoryClaims
     groups: MemoryGroups
+    invitations: MemoryInvitations
+    waitlist: MemoryWaitlist
 
 
 class MemoryStore:
@@ -819,6 +823,8 @@ class MemoryStore:
         self._deliveries: dict[str, datetime] = {}
         self._invitee = InviteeTables()
         self._groups = MemoryGroupTables()
+        self._invitations = MemoryInvitationTables()
+        self._waitlist = MemoryWaitlistTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -850,6 +856,8 @@ class MemoryStore:
                 display_names=MemoryDisplayNames(self._invitee, undo),
                 claims=MemoryClaims(self._invitee, undo),
                 groups=MemoryGroups(self._groups, undo),
+                invitations=MemoryInvitations(self._invitations, undo),
+                waitlist=MemoryWaitlist(self._waitlist, undo),
             )
             try:
                 yield uow

@@ -389,6 +389,47 @@ _GROUP_BUYS: Step = (
     ),
 )
 
+#: Invitations: a code with its uses. ``used`` counts uses taken, by a conditional UPDATE
+#: on it (never past ``uses``); a customer redeems an invitation once (the unique pair).
+_INVITATIONS: Step = (
+    """CREATE TABLE invitations (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    code        TEXT NOT NULL UNIQUE,
+    holder      TEXT NOT NULL,
+    campaign    TEXT NOT NULL,
+    uses        INTEGER NOT NULL CHECK (uses >= 1),
+    used        INTEGER NOT NULL CHECK (used >= 0 AND used <= uses),
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT
+)""",
+    "CREATE INDEX invitations_by_holder ON invitations(holder)",
+    """CREATE TABLE invitation_redemptions (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    code         TEXT NOT NULL REFERENCES invitations(code),
+    customer     TEXT NOT NULL,
+    referral_id  TEXT NOT NULL REFERENCES referrals(id),
+    redeemed_at  TEXT NOT NULL,
+    UNIQUE (code, customer)
+)""",
+)
+
+#: A waitlist: ``seq`` is the join sequence, ``referred`` the accepted friends a
+#: waitlister brought (grown by a conditional UPDATE), admission an UPDATE on ``state``.
+_WAITLIST: Step = (
+    """CREATE TABLE waitlist (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    member       TEXT NOT NULL UNIQUE,
+    code         TEXT NOT NULL UNIQUE,
+    campaign     TEXT NOT NULL,
+    joined_at    TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    referred_by  TEXT,
+    referred     INTEGER NOT NULL CHECK (referred >= 0),
+    admitted_at  TEXT
+)""",
+    "CREATE INDEX waitlist_waiting ON waitlist(seq) WHERE state = 'waiting'",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -400,6 +441,8 @@ MIGRATIONS: tuple[Step, ...] = (
     _MOMENTS,
     _GROWTH_INDEXES,
     _GROUP_BUYS,
+    _INVITATIONS,
+    _WAITLIST,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

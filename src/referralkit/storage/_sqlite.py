@@ -55,8 +55,10 @@ from referralkit.storage._sqlite_codec import (
     to_minor_units,
 )
 from referralkit.storage._sqlite_groups import SQLiteGroups
+from referralkit.storage._sqlite_invitations import SQLiteInvitations
 from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
+from referralkit.storage._sqlite_waitlist import SQLiteWaitlist
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -1108,6 +1110,8 @@ class _SQLiteUnitOfWork:
     display_names: SQLiteDisplayNames
     claims: SQLiteClaims
     groups: SQLiteGroups
+    invitations: SQLiteInvitations
+    waitlist: SQLiteWaitlist
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1126,6 +1130,8 @@ class _SQLiteUnitOfWork:
             SQLiteDisplayNames(conn),
             SQLiteClaims(conn),
             SQLiteGroups(conn),
+            SQLiteInvitations(conn),
+            SQLiteWaitlist(conn),
         )
 
 

@@ -122,6 +122,11 @@ PAYLOAD_SHAPES: tuple[tuple[str, ...], ...] = (
         "hold_until",
         "expires_at",
     ),
+    # Invitations: a redeemed invitation, and the referral it created.
+    ("code", "holder", "campaign", "uses", "expires_at", "customer", "referral_id"),
+    ("referral_id", "referrer", "referee", "code", "reasons", "channel", "invitation"),
+    # The waitlist: a join.
+    ("member", "code", "seq", "referred_by"),
 )
 _SHAPE_OF = {keys: number for number, keys in enumerate(PAYLOAD_SHAPES)}
 _MONEY = "amount"

@@ -19,7 +19,9 @@ Optional capabilities beyond the store contract have their own: `MomentsContract
 (trigger moments, ``uow.moments``), `DeliveriesContract` (``uow.deliveries``),
 `DisplayNamesContract` (``uow.display_names``) and `ClaimsContract` (``uow.claims``).
 `GroupsContract` checks the optional group-buys capability (``uow.groups``,
-`referralkit.program.GroupRepository`) on its own.
+`referralkit.program.GroupRepository`) on its own; `InvitationsContract`
+(``uow.invitations``) and `WaitlistContract` (``uow.waitlist``) check invitations and
+the waitlist.
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -38,6 +40,7 @@ from referralkit.testing._clock import FrozenClock
 
 if TYPE_CHECKING:
     from referralkit.testing._groups_contract import GroupsContract
+    from referralkit.testing._invitations_contract import InvitationsContract, WaitlistContract
     from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
@@ -65,6 +68,7 @@ _LAZY = {
     "DisplayNamesContract": "_invitee_contract",
     "GroupsContract": "_groups_contract",
     "IdentitiesContract": "_store_contract",
+    "InvitationsContract": "_invitations_contract",
     "LedgerContract": "_store_contract",
     "MetaContract": "_store_contract",
     "MetricsContract": "_metrics_contract",
@@ -74,6 +78,7 @@ _LAZY = {
     "ReferralsContract": "_store_contract",
     "StoreContract": "_store_contract",
     "TransactionsContract": "_store_contract",
+    "WaitlistContract": "_invitations_contract",
 }
 
 
@@ -113,6 +118,7 @@ __all__ = [
     "FrozenClock",
     "GroupsContract",
     "IdentitiesContract",
+    "InvitationsContract",
     "LedgerContract",
     "MetaContract",
     "MetricsContract",
@@ -122,4 +128,5 @@ __all__ = [
     "ReferralsContract",
     "StoreContract",
     "TransactionsContract",
+    "WaitlistContract",
 ]
