@@ -158,7 +158,7 @@ def _program_entry_points(program: rk.ReferralProgram) -> dict[str, Callable[...
 
 
 #: The program's parts reached as attributes: each of their public methods is fed too.
-_PARTS = ("attribution", "groups", "moments")
+_PARTS = ("attribution", "groups", "invitations", "moments", "waitlist")
 
 
 def _module_functions() -> dict[str, Callable[..., object]]:
@@ -293,6 +293,13 @@ ENTRY_POINTS = frozenset(
         "program.groups.refund",
         "program.groups.share",
         "program.groups.start",
+        "program.invitations.configure",
+        "program.invitations.facts",
+        "program.invitations.get",
+        "program.invitations.held_by",
+        "program.invitations.issue",
+        "program.invitations.issue_in",
+        "program.invitations.redeem",
         "program.landing",
         "program.link",
         "program.mark_paid",
@@ -324,6 +331,13 @@ ENTRY_POINTS = frozenset(
         "program.signals",
         "program.status",
         "program.track_click",
+        "program.waitlist.admit",
+        "program.waitlist.code",
+        "program.waitlist.configure",
+        "program.waitlist.entry",
+        "program.waitlist.facts",
+        "program.waitlist.join",
+        "program.waitlist.position",
         "rk.build_link",
         "rk.generate_code",
         "rk.generate_codes",
