@@ -43,6 +43,8 @@ if typing.TYPE_CHECKING:
 
     from referralkit.metrics import MetricsReport
     from referralkit.metrics._groups import GroupFacts
+    from referralkit.metrics._invitations import InvitationFacts
+    from referralkit.metrics._waitlist import WaitlistFacts
     from referralkit.moments import MomentStats
 
 __all__ = ["main"]
@@ -398,6 +400,31 @@ def _moment_stats(
         return MOMENTS.repository(uow, store=store).stats(since, until)
 
 
+def _launch_facts(
+    store: Store, since: datetime | None, until: datetime | None
+) -> tuple[InvitationFacts | None, WaitlistFacts | None]:
+    """The invitations issued in the window and the waitlist now; None for what is missing.
+
+    The waitlist's places gained are counted at the default places per referral: a
+    program configured otherwise reports its own in `ReferralProgram.metrics`.
+    """
+    from referralkit.program import INVITATIONS, WAITLIST  # noqa: PLC0415 - only this command needs it
+    from referralkit.program._waitlist_store import PLACES_PER_REFERRAL  # noqa: PLC0415 - only this command needs it
+
+    with store.transaction() as uow:
+        invitations = (
+            None
+            if INVITATIONS.missing(uow)
+            else INVITATIONS.repository(uow, store=store).facts(since, until)
+        )
+        waitlist = (
+            None
+            if WAITLIST.missing(uow)
+            else WAITLIST.repository(uow, store=store).facts(PLACES_PER_REFERRAL)
+        )
+    return invitations, waitlist
+
+
 def _metrics(opts: _MetricsArgs) -> None:
     from referralkit.metrics import build_report, format_report, metrics_source  # noqa: PLC0415 - only this command needs it
     from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
@@ -416,6 +443,7 @@ def _metrics(opts: _MetricsArgs) -> None:
     try:
         groups = _group_facts(store, opts.since, opts.until)
         moments = _moment_stats(store, opts.since, opts.until)
+        invitations, waitlist = _launch_facts(store, opts.since, opts.until)
         with metrics_source(store).snapshot() as view:
             report = build_report(
                 view,
@@ -426,6 +454,8 @@ def _metrics(opts: _MetricsArgs) -> None:
                 top=opts.top,
                 groups=groups,
                 moments=moments,
+                invitations=invitations,
+                waitlist=waitlist,
             )
     finally:
         store.close()

@@ -348,6 +348,72 @@ _GROUPS = (
     ),
 )
 
+_INVITATIONS = (
+    Definition(
+        "invitations_issued",
+        "invitations issued in the window",
+        "How many invitations members (and admitted waitlisters) were given.",
+        "Per-holder quotas, admitting from the waitlist.",
+        "count",
+    ),
+    Definition(
+        "invitation_uses",
+        "sign-ups those invitations allow in all (their uses)",
+        "The room the launch handed out.",
+        "Uses per invitation, quotas.",
+        "count",
+    ),
+    Definition(
+        "invitations_redeemed",
+        "uses taken: new customers who signed up with one of those invitations",
+        "New customers the invitations brought.",
+        "Who gets invitations, expiry, a sign-up that needs nothing else.",
+        "count",
+    ),
+    Definition(
+        "invitation_conversion_rate",
+        "invitations_redeemed / invitation_uses",
+        "The share of the room handed out that was taken.",
+        "Giving invitations to engaged members, a longer expiry, a one-step sign-up.",
+        "rate",
+    ),
+    Definition(
+        "waitlist_joined",
+        "people who ever joined the waitlist (as it stands at the report)",
+        "The demand the launch could not serve at once.",
+        "The launch's pull; the waitlist page's share prompt.",
+        "count",
+    ),
+    Definition(
+        "waitlist_size",
+        "people still waiting",
+        "The backlog to admit.",
+        "Admitting in bigger or more frequent batches.",
+        "count",
+    ),
+    Definition(
+        "waitlist_admitted",
+        "people admitted from the waitlist",
+        "How much of the demand the shop let in.",
+        "The admit batches.",
+        "count",
+    ),
+    Definition(
+        "waitlist_referred_joins",
+        "joins through a waitlister's code the guards accepted",
+        "People the waitlist's own referrals brought.",
+        "Places per referral, the waitlist code's visibility.",
+        "count",
+    ),
+    Definition(
+        "waitlist_places_gained",
+        "places those referrals moved their referrers up, in all",
+        "How much referring moved the queue.",
+        "Places per referral.",
+        "count",
+    ),
+)
+
 _MOMENTS = (
     Definition(
         "moment_decisions",
@@ -426,7 +492,7 @@ _MOMENTS = (
 
 #: Every figure of a `MetricsReport`, by name, in report order.
 DEFINITIONS: Mapping[str, Definition] = MappingProxyType(
-    {d.name: d for d in (*_ALL, *_GROUPS, *_MOMENTS)}
+    {d.name: d for d in (*_ALL, *_GROUPS, *_INVITATIONS, *_MOMENTS)}
 )
 
 

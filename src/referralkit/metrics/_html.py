@@ -24,6 +24,7 @@ from referralkit.metrics._render import (
     FRAUD_REASONS_NOTE,
     FUNNEL,
     GROUPS_TITLE,
+    INVITATIONS_TITLE,
     MOMENTS_TITLE,
     MONEY,
     base_note,
@@ -31,6 +32,7 @@ from referralkit.metrics._render import (
     breakdown_title,
     cohort_table,
     format_figure,
+    invitation_figures,
     label,
     moment_table,
     period,
@@ -318,6 +320,9 @@ def _tables(report: MetricsReport) -> str:
     if report.groups_started is not None:
         groups = _figure_rows(report, GROUP_FIGURES)
         parts.append(_table(GROUPS_TITLE, ["figure", "value"], groups))
+    invited = invitation_figures(report)
+    if invited:
+        parts.append(_table(INVITATIONS_TITLE, ["figure", "value"], _figure_rows(report, invited)))
     if report.moments:
         header, body = moment_table(report.moments)
         parts.append(_table(MOMENTS_TITLE, header, body))

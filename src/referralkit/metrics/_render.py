@@ -9,6 +9,8 @@ from decimal import Decimal
 from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._groups import GROUP_FIGURES
 from referralkit.metrics._report import (
+    INVITATION_FIGURES,
+    WAITLIST_FIGURES,
     BreakdownRow,
     CohortRow,
     CurrencySection,
@@ -26,6 +28,13 @@ _VALUE = 14
 
 #: The title of the group-buy figures, in the text report and on the HTML page.
 GROUPS_TITLE = "Group-buys"
+#: The title of the invitation and waitlist figures.
+INVITATIONS_TITLE = "Invitations and waitlist"
+
+
+def invitation_figures(report: MetricsReport) -> list[str]:
+    """The invitation and waitlist figures the report carries (None ones left out)."""
+    return [n for n in (*INVITATION_FIGURES, *WAITLIST_FIGURES) if getattr(report, n) is not None]
 
 
 def format_rate(value: Decimal | None) -> str:
@@ -275,6 +284,9 @@ def format_report(report: MetricsReport) -> str:
         blocks.append(["Points", _figure_line("reward_points", report.reward_points)])
     if report.groups_started is not None:
         blocks.append([GROUPS_TITLE, *(_figure_line(n, getattr(report, n)) for n in GROUP_FIGURES)])
+    invited = invitation_figures(report)
+    if invited:
+        blocks.append([INVITATIONS_TITLE, *(_figure_line(n, getattr(report, n)) for n in invited)])
     if report.moments:
         blocks.append([MOMENTS_TITLE, *_table(*moment_table(report.moments))])
     blocks += [_breakdown(name, rows) for name, rows in report.breakdowns.items()]

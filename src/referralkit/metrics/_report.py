@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from referralkit.errors import InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._groups import GroupFacts
+from referralkit.metrics._invitations import InvitationFacts
 from referralkit.metrics._source import (
     DIMENSIONS,
     Breakdown,
@@ -30,6 +31,7 @@ from referralkit.metrics._source import (
     RewardRow,
     Window,
 )
+from referralkit.metrics._waitlist import WaitlistFacts
 from referralkit.moments import MomentStats
 from referralkit.money import CURRENCY_EXPONENTS, Money
 
@@ -204,6 +206,16 @@ class MetricsReport(BaseModel):
     members_per_group: Decimal | None = _doc("members_per_group", None)
     new_customers_per_group: Decimal | None = _doc("new_customers_per_group", None)
     group_k_factor: Decimal | None = _doc("group_k_factor", None)
+    # Invitations issued in the window, and the waitlist as it stands; None without them.
+    invitations_issued: int | None = _doc("invitations_issued", None)
+    invitation_uses: int | None = _doc("invitation_uses", None)
+    invitations_redeemed: int | None = _doc("invitations_redeemed", None)
+    invitation_conversion_rate: Decimal | None = _doc("invitation_conversion_rate", None)
+    waitlist_joined: int | None = _doc("waitlist_joined", None)
+    waitlist_size: int | None = _doc("waitlist_size", None)
+    waitlist_admitted: int | None = _doc("waitlist_admitted", None)
+    waitlist_referred_joins: int | None = _doc("waitlist_referred_joins", None)
+    waitlist_places_gained: int | None = _doc("waitlist_places_gained", None)
     moments: list[MomentRow] = Field(
         default_factory=list,
         description="Per moment type with decisions in the window (by name); empty without.",
@@ -323,6 +335,41 @@ def _group_figures(facts: GroupFacts) -> dict[str, object]:
     }
 
 
+#: The report's invitation and waitlist figures, in report order (each in `DEFINITIONS`).
+INVITATION_FIGURES = (
+    "invitations_issued",
+    "invitation_uses",
+    "invitations_redeemed",
+    "invitation_conversion_rate",
+)
+WAITLIST_FIGURES = (
+    "waitlist_joined",
+    "waitlist_size",
+    "waitlist_admitted",
+    "waitlist_referred_joins",
+    "waitlist_places_gained",
+)
+
+
+def _invitation_figures(facts: InvitationFacts) -> dict[str, object]:
+    return {
+        "invitations_issued": facts.issued,
+        "invitation_uses": facts.uses,
+        "invitations_redeemed": facts.redeemed,
+        "invitation_conversion_rate": rate(facts.redeemed, facts.uses),
+    }
+
+
+def _waitlist_figures(facts: WaitlistFacts) -> dict[str, object]:
+    return {
+        "waitlist_joined": facts.joined,
+        "waitlist_size": facts.waiting,
+        "waitlist_admitted": facts.admitted,
+        "waitlist_referred_joins": facts.referred_joins,
+        "waitlist_places_gained": facts.places_gained,
+    }
+
+
 def _check_time(name: str, value: object) -> datetime | None:
     if value is None:
         return None
@@ -386,6 +433,8 @@ def build_report(
     top: int = 10,
     groups: GroupFacts | None = None,
     moments: Sequence[MomentStats] = (),
+    invitations: InvitationFacts | None = None,
+    waitlist: WaitlistFacts | None = None,
 ) -> MetricsReport:
     """Compute the report from a view's aggregate rows (see `DEFINITIONS`).
 
@@ -393,7 +442,9 @@ def build_report(
     and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
     ``"referrer"``), each cut to its ``top`` rows; ``groups`` the group-buy facts of
     the window, when the store has group-buys (the group figures stay None when no
-    group was started in the window); ``moments`` the moment types' counts of the window.
+    group was started in the window); ``moments`` the moment types' counts of the window;
+    ``invitations`` the facts of the invitations issued in the window and ``waitlist``
+    the waitlist's as it stands (their figures stay None without any).
     """
     window = check_window(since, until)
     base_override = _check_count("active_customers", active_customers, 0)
@@ -440,4 +491,10 @@ def build_report(
         cohorts=_cohorts(view.funnel(window, "week")),
         **({} if groups is None or not groups.started else _group_figures(groups)),
         moments=[moment_row(m) for m in sorted(moments, key=lambda m: m.moment)],
+        **(
+            {}
+            if invitations is None or not invitations.issued
+            else _invitation_figures(invitations)
+        ),
+        **({} if waitlist is None or not waitlist.joined else _waitlist_figures(waitlist)),
     )

@@ -800,6 +800,8 @@ class ReferralProgram:
         window = check_window(since, until)
         groups = self.groups.facts(since=window.since, until=window.until)
         moments = window_stats(self._core, window.since, window.until)
+        invitations = self.invitations.facts(since=window.since, until=window.until)
+        waitlist = self.waitlist.facts()
         with metrics_source(self._core.store).snapshot() as view:
             return build_report(
                 view,
@@ -810,4 +812,6 @@ class ReferralProgram:
                 top=top,
                 groups=groups,
                 moments=moments,
+                invitations=invitations,
+                waitlist=waitlist,
             )

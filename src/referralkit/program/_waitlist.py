@@ -35,7 +35,7 @@ from referralkit.program._attribution import judge
 from referralkit.program._core import ProgramCore
 from referralkit.program._enrolment import enroll
 from referralkit.program._invitations import Invitations
-from referralkit.program._waitlist_store import WAITLIST, WaitlistRepository
+from referralkit.program._waitlist_store import PLACES_PER_REFERRAL, WAITLIST, WaitlistRepository
 from referralkit.protocols import UnitOfWork
 from referralkit.storage import CodeTaken
 
@@ -60,12 +60,12 @@ class Waitlist:
     def __init__(self, core: ProgramCore, invitations: Invitations) -> None:
         self._core = core
         self._invitations = invitations
-        self._per_referral = 5
+        self._per_referral = PLACES_PER_REFERRAL
 
     def _repo(self, uow: UnitOfWork) -> WaitlistRepository:
         return WAITLIST.repository(uow, store=self._core.store)
 
-    def configure(self, *, places_per_referral: int = 5) -> None:
+    def configure(self, *, places_per_referral: int = PLACES_PER_REFERRAL) -> None:
         """How many places each accepted friend moves their referrer up (0: referrals don't)."""
         self._per_referral = _count("places_per_referral", places_per_referral, low=0)
 

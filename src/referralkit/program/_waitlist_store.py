@@ -17,7 +17,10 @@ from referralkit.metrics._waitlist import WaitlistFacts
 from referralkit.model import WaitlistEntry
 from referralkit.protocols import Capability
 
-__all__ = ["WAITLIST", "WaitlistRepository"]
+__all__ = ["PLACES_PER_REFERRAL", "WAITLIST", "WaitlistRepository"]
+
+#: How many places a waitlister moves up per friend who joins, unless configured.
+PLACES_PER_REFERRAL = 5
 
 
 @runtime_checkable
