@@ -241,6 +241,7 @@ EXPORTS: dict[str, list[str]] = {
         "MetricsReport",
         "MetricsSource",
         "MetricsView",
+        "MomentRow",
         "MoneyRow",
         "RewardRow",
         "WeekForecast",
