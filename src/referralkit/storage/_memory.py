@@ -37,6 +37,7 @@ from referralkit.storage._errors import CodeTaken, require_aware
 from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
 from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
+from referralkit.storage._memory_partners import MemoryPartners, MemoryPartnerTables
 from referralkit.storage._memory_tables import MemoryTables
 
 if TYPE_CHECKING:
@@ -785,6 +786,7 @@ class _MemoryUnitOfWork:
     display_names: MemoryDisplayNames
     claims: MemoryClaims
     groups: MemoryGroups
+    partners: MemoryPartners
 
 
 class MemoryStore:
@@ -799,6 +801,7 @@ class MemoryStore:
         self._deliveries: dict[str, datetime] = {}
         self._invitee = InviteeTables()
         self._groups = MemoryGroupTables()
+        self._partners = MemoryPartnerTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -830,6 +833,7 @@ class MemoryStore:
                 display_names=MemoryDisplayNames(self._invitee, undo),
                 claims=MemoryClaims(self._invitee, undo),
                 groups=MemoryGroups(self._groups, undo),
+                partners=MemoryPartners(self._partners, t, undo),
             )
             try:
                 yield uow

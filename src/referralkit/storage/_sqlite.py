@@ -57,6 +57,7 @@ from referralkit.storage._sqlite_codec import (
 from referralkit.storage._sqlite_groups import SQLiteGroups
 from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
+from referralkit.storage._sqlite_partners import SQLitePartners
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlite_metrics import SQLiteMetricsSource
@@ -1108,6 +1109,7 @@ class _SQLiteUnitOfWork:
     display_names: SQLiteDisplayNames
     claims: SQLiteClaims
     groups: SQLiteGroups
+    partners: SQLitePartners
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1126,6 +1128,7 @@ class _SQLiteUnitOfWork:
             SQLiteDisplayNames(conn),
             SQLiteClaims(conn),
             SQLiteGroups(conn),
+            SQLitePartners(conn),
         )
 
 
