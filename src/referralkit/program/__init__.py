@@ -20,19 +20,34 @@ that opens a unit of work. The capabilities, one concept each:
   ``_networks``: the watch over recent attributions' networks (a proxy's address);
 - ``_ledger``: how a reward's value moves between balance buckets;
 - ``_groups``: group-buys (`Groups`, as ``program.groups``); ``_group_store`` declares
-  the store capability they need (`GroupRepository`, `GROUPS`).
+  the store capability they need (`GroupRepository`, `GROUPS`);
+- ``_partners``: partner programmes (`Partners`, as ``program.partners``); ``_commissions``
+  what a partner's code typed at checkout earns; ``_partner_store`` the store capability
+  (`PartnerRepository`, `PARTNERS`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
 
 from __future__ import annotations
 
+from referralkit.program._commissions import Precedence
 from referralkit.program._core import utc_now
 from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
+from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partners import Partners
 from referralkit.program._program import ReferralProgram
 
-__all__ = ["GROUPS", "GroupRepository", "Groups", "ReferralProgram"]
+__all__ = [
+    "GROUPS",
+    "PARTNERS",
+    "GroupRepository",
+    "Groups",
+    "PartnerRepository",
+    "Partners",
+    "Precedence",
+    "ReferralProgram",
+]
 
 # ``utc_now`` stays importable from here (the default clock); it is documented on the core.
 _ = utc_now
