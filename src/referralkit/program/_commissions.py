@@ -178,6 +178,7 @@ class Checkout:
 
     def resolve(self, uow: UnitOfWork) -> _Resolved:
         """The partner the code names; refused before anything is written."""
+        repo = self._repo(uow)  # a store without partners says so first
         text = self._text
         if not isinstance(text, str) or not text.strip():
             raise PartnerCodeRefused(
@@ -195,7 +196,6 @@ class Checkout:
             raise PartnerCodeRefused(
                 f"{text!r} given at checkout (code) is not a code", value=text, reason="invalid"
             ) from e
-        repo = self._repo(uow)
         mapped = repo.code(rc.code)
         partner = None if mapped is None else repo.get(mapped.partner_id)
         if mapped is None or partner is None:
