@@ -601,3 +601,15 @@ def test_the_sqlalchemy_store_says_it_has_no_partner_programmes_yet(
     program.convert(referee="c", order_id="o", amount=usd("10"))
     program.refund(order_id="o")
     store.close()
+
+
+def test_a_partners_account_is_no_attribution_in_the_metrics(
+    program: rk.ReferralProgram,
+) -> None:
+    """Registering a partner writes a record their rewards hang off; no metric counts it."""
+    anna(program)
+    program.partners.code("anna", vanity="ANNA10")
+    program.convert(referee="c", order_id="o", amount=usd("50"), code="ANNA10")
+    report = program.metrics()
+    assert (report.attributions, report.rejected, report.fraud_rate) == (0, 0, None)
+    assert report.fraud_reasons == {} or not report.fraud_reasons
