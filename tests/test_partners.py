@@ -212,6 +212,12 @@ def test_a_banned_partners_codes_are_disabled_not_released(
         program.enroll("cust-2", vanity="ANNA10")
     with pytest.raises(rk.InvalidState):
         program.partners.code("anna", vanity="ANNA20")
+    # At sign-up too: the code attributes nobody while its partner is banned.
+    with pytest.raises(rk.PartnerCodeRefused) as signup:
+        program.attribute(code="ANNA10", referee="c2")
+    assert (signup.value.field, signup.value.reason) == ("code", "banned")
+    program.partners.set_state("anna", "approved")
+    assert program.attribute(code="ANNA10", referee="c2").referrer == "anna"
 
 
 # -- checkout attribution ----------------------------------------------------------------
