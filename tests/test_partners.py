@@ -618,4 +618,7 @@ def test_a_partners_account_is_no_attribution_in_the_metrics(
     program.convert(referee="c", order_id="o", amount=usd("50"), code="ANNA10")
     report = program.metrics()
     assert (report.attributions, report.rejected, report.fraud_rate) == (0, 0, None)
-    assert report.fraud_reasons == {} or not report.fraud_reasons
+    assert not report.fraud_reasons
+    status = program.status("anna")
+    assert (status.rejected, status.invites, status.held) == (0, 0, {"USD": usd("5.00")})
+    assert program.referees("anna") == []

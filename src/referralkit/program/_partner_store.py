@@ -21,10 +21,20 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    Referral,
 )
 from referralkit.protocols import Capability
 
-__all__ = ["PARTNERS", "PartnerRepository"]
+__all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account"]
+
+#: The reasons of a partner's account referral: the record a partner's commissions and
+#: fees hang off. It is no attribution: metrics, status and friends leave it out.
+ACCOUNT_REASONS = ("partner.account",)
+
+
+def is_account(referral: Referral) -> bool:
+    """Whether ``referral`` is a partner's account record rather than an attribution."""
+    return referral.reasons == ACCOUNT_REASONS and referral.referee == referral.referrer
 
 
 @runtime_checkable

@@ -50,7 +50,7 @@ from referralkit.program._commissions import (
 )
 from referralkit.program._conversions import store_grants
 from referralkit.program._core import ProgramCore
-from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partner_store import ACCOUNT_REASONS, PARTNERS, PartnerRepository
 from referralkit.protocols import RewardPolicy, UnitOfWork
 from referralkit.storage import CodeTaken
 
@@ -239,7 +239,7 @@ class Partners:
                     referrer=partner_id,
                     referee=partner_id,
                     status=ReferralStatus.REJECTED,
-                    reasons=("partner.account",),
+                    reasons=ACCOUNT_REASONS,
                     attributed_at=now,
                     campaign=account.campaign,
                     policy_version=version or "partner",
