@@ -622,3 +622,10 @@ def test_a_partners_account_is_no_attribution_in_the_metrics(
     status = program.status("anna")
     assert (status.rejected, status.invites, status.held) == (0, 0, {"USD": usd("5.00")})
     assert program.referees("anna") == []
+
+
+def test_every_built_in_partner_store_has_every_repository_method(store: rk.Store) -> None:
+    from referralkit.program import PARTNERS
+
+    with store.transaction() as uow:
+        assert PARTNERS.missing(uow) == ()
