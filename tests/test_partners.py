@@ -301,7 +301,7 @@ def test_precedence_between_a_friends_referral_and_a_partners_code(
 def test_the_default_precedence_is_both(program: rk.ReferralProgram) -> None:
     assert program.partners.precedence is Precedence.BOTH
     with pytest.raises(rk.InvalidInput) as caught:
-        program.partners.precedence = "whoever"  # type: ignore[assignment]
+        program.partners.precedence = "whoever"
     assert caught.value.field == "precedence"
 
 
@@ -329,6 +329,18 @@ def test_an_unknown_code_at_checkout_is_refused_naming_code(
         program.convert(referee="c", order_id="o", amount=usd("10"), code=code)
     assert (caught.value.field, caught.value.reason) == ("code", reason)
     assert program.conversion("o") is None
+
+
+def test_an_order_in_a_currency_the_terms_do_not_pay_in_is_refused(
+    program: rk.ReferralProgram,
+) -> None:
+    program.partners.add("aff", name="Aff", terms=Fixed(usd("4"), kind="cash"))
+    program.partners.code("aff", vanity="AFF4")
+    with pytest.raises(rk.CurrencyMismatch):
+        program.convert(referee="c", order_id="o", amount=rk.Money("10", "EUR"), code="AFF4")
+    assert program.conversion("o") is None
+    [fee] = program.convert(referee="c", order_id="o", amount=usd("10"), code="AFF4")
+    assert fee.amount == usd("4.00")
 
 
 def test_a_customers_code_at_checkout_is_not_a_partners(program: rk.ReferralProgram) -> None:

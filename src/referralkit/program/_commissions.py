@@ -22,6 +22,7 @@ import attrs
 from referralkit.context import Grant
 from referralkit.errors import (
     ConfigError,
+    CurrencyMismatch,
     IdempotencyConflict,
     InvalidCode,
     PartnerCodeRefused,
@@ -37,6 +38,7 @@ from referralkit.model import (
     ReferralStatus,
     Reward,
 )
+from referralkit.money import Money
 from referralkit.program._conversions import qualify, reward_context, store_grants
 from referralkit.program._core import ProgramCore
 from referralkit.program._partner_store import PARTNERS, PartnerRepository
@@ -176,8 +178,11 @@ class Checkout:
     def _repo(self, uow: UnitOfWork) -> PartnerRepository:
         return PARTNERS.repository(uow, store=self._core.store)
 
-    def resolve(self, uow: UnitOfWork) -> _Resolved:
-        """The partner the code names; refused before anything is written."""
+    def resolve(self, uow: UnitOfWork, amount: Money) -> _Resolved:
+        """The partner the code names; refused before anything is written.
+
+        Raises `CurrencyMismatch` when the partner's terms pay in other currencies only.
+        """
         repo = self._repo(uow)  # a store without partners says so first
         text = self._text
         if not isinstance(text, str) or not text.strip():
@@ -219,6 +224,14 @@ class Checkout:
                 " or put them in a group with terms",
                 value=partner.id,
                 path="terms",
+            )
+        policy = terms_policy(self._core, uow, version)
+        covers = getattr(policy, "currencies", None)
+        if covers is not None and amount.currency not in covers:
+            raise CurrencyMismatch(
+                f"the partner {partner.id!r}'s terms ({policy.name}) pay in {sorted(covers)},"
+                f" not {amount.currency}: give them terms in {amount.currency}",
+                value=amount.currency,
             )
         return _Resolved(partner, mapped, version)
 

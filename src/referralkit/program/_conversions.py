@@ -78,7 +78,7 @@ def convert(
             if checkout is not None:
                 checkout.replay(uow, order_id)
             return _replay(uow, existing, referee=referee, amount=amount)
-        resolved = None if checkout is None else checkout.resolve(uow)
+        resolved = None if checkout is None else checkout.resolve(uow, amount)
         referral = uow.referrals.active_for_referee(referee)
         if referral is not None and when < referral.attributed_at - core.order_grace:
             referral = None  # placed before the referral existed: not a referred order
@@ -122,8 +122,8 @@ def convert(
 class CheckoutCode(Protocol):
     """A code typed at checkout (a partner's): resolved before any write, granted after."""
 
-    def resolve(self, uow: UnitOfWork) -> Any:
-        """What the code names; raises before anything is written when it names nothing."""
+    def resolve(self, uow: UnitOfWork, amount: Money) -> Any:
+        """What the code names; raises before anything is written when it cannot earn."""
         ...
 
     def replay(self, uow: UnitOfWork, order_id: str) -> None:
