@@ -442,6 +442,7 @@ EXPORTS: dict[str, list[str]] = {
         "MetricsContract",
         "MomentsContract",
         "OutboxContract",
+        "PartnersContract",
         "PolicyContract",
         "ReferralsContract",
         "StoreContract",

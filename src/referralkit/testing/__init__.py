@@ -19,7 +19,8 @@ Optional capabilities beyond the store contract have their own: `MomentsContract
 (trigger moments, ``uow.moments``), `DeliveriesContract` (``uow.deliveries``),
 `DisplayNamesContract` (``uow.display_names``) and `ClaimsContract` (``uow.claims``).
 `GroupsContract` checks the optional group-buys capability (``uow.groups``,
-`referralkit.program.GroupRepository`) on its own.
+`referralkit.program.GroupRepository`) on its own, and `PartnersContract` the optional
+partner programmes (``uow.partners``, `referralkit.program.PartnerRepository`).
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
+    from referralkit.testing._partners_contract import PartnersContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
         ClicksContract,
@@ -70,6 +72,7 @@ _LAZY = {
     "MetricsContract": "_metrics_contract",
     "MomentsContract": "_moments_contract",
     "OutboxContract": "_store_contract",
+    "PartnersContract": "_partners_contract",
     "PolicyContract": "_policy_contract",
     "ReferralsContract": "_store_contract",
     "StoreContract": "_store_contract",
@@ -118,6 +121,7 @@ __all__ = [
     "MetricsContract",
     "MomentsContract",
     "OutboxContract",
+    "PartnersContract",
     "PolicyContract",
     "ReferralsContract",
     "StoreContract",
