@@ -173,7 +173,8 @@ class PartnersContract(CapabilityContract):
         with store.transaction() as uow:
             repo = PARTNERS.repository(uow, store=store)
             repo.add(_partner())
-            uow.conversions.add(Conversion("o-1", "cust-9", Money("60", "USD"), T0, first_order=True))
+            sale = Conversion("o-1", "cust-9", Money("60", "USD"), T0, first_order=True)
+            uow.conversions.add(sale)
             _, created = repo.attribute(order)
             again, twice = repo.attribute(PartnerOrder("o-1", "ben", "B", "c", "v2", T0))
         assert created
