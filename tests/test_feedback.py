@@ -91,6 +91,7 @@ def _emitted_types() -> set[str]:
     found |= {
         f"referral.{s.value}" for s in rk.ReferralStatus if s is not rk.ReferralStatus.QUALIFIED
     }
+    found |= {f"partner.{s.value}" for s in rk.PartnerState}  # `Partners.set_state`
     return found
 
 

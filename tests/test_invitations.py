@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 from referralkit.codes import is_valid_code
 from referralkit.guards import SelfReferral
 from referralkit.policies import Fixed

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
+
 from referralkit.protocols import Store
 from referralkit.testing import InvitationsContract, WaitlistContract
 

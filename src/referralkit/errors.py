@@ -7,7 +7,8 @@ ReferralError
 │   │   └── MoneyTypeError  Money ordered, added or multiplied with a non-Money (also a TypeError)
 │   ├── UnknownCurrency     not an ISO-4217 code
 │   ├── InvalidIdentity     an identity signal that cannot be normalised
-│   └── IdempotencyConflict a key seen before, sent again with other values
+│   ├── IdempotencyConflict a key seen before, sent again with other values
+│   └── PartnerCodeRefused  a code typed at checkout that names no active partner (.reason)
 ├── CurrencyMismatch        arithmetic or comparison across two currencies
 ├── InvalidCode             text that is not a well-formed code (reason in .reason)
 ├── UnknownCode             a well-formed code that no one owns
@@ -21,7 +22,8 @@ ReferralError
 ├── NotFound                an id the store does not know
 │   ├── UnknownOrder
 │   ├── UnknownReferral
-│   └── UnknownGroup        no group-buy has this code or id
+│   ├── UnknownGroup        no group-buy has this code or id
+│   └── UnknownPartner      no partner (or partner group, or post) has this id
 ├── InvalidState            an operation not allowed in the object's current state
 │   ├── GroupClosed         joining a group that is full, expired, completed or cancelled
 │   └── InvitationQuotaReached  a holder who has issued every invitation they may
@@ -66,6 +68,7 @@ __all__ = [
     "LinkTampered",
     "MoneyTypeError",
     "NotFound",
+    "PartnerCodeRefused",
     "ReferralError",
     "ReferralWarning",
     "RetryableStorageError",
@@ -76,6 +79,7 @@ __all__ = [
     "UnknownCurrency",
     "UnknownGroup",
     "UnknownOrder",
+    "UnknownPartner",
     "UnknownReferral",
 ]
 
@@ -138,6 +142,19 @@ class IdempotencyConflict(InvalidInput):
     An exact replay changes nothing and returns the first result; a replay that differs
     is refused, and ``.field`` names the first field that differs.
     """
+
+
+class PartnerCodeRefused(InvalidInput):
+    """A code typed at checkout that cannot attribute the order to a partner.
+
+    ``.field`` is ``"code"``; ``.reason`` one of ``unknown`` (nobody owns it), ``invalid``
+    (not a code), ``not_partner`` (a customer's code), ``banned`` (the partner is banned:
+    their codes are disabled), ``paused`` or ``not_approved``.
+    """
+
+    def __init__(self, message: str, *, value: Any = None, reason: str = "") -> None:
+        super().__init__(message, value=value, field="code")
+        self.reason = reason
 
 
 class CurrencyMismatch(ReferralError):
@@ -231,6 +248,10 @@ class InvalidState(ReferralError):
 
 class UnknownGroup(NotFound):
     """No group-buy has this code or id."""
+
+
+class UnknownPartner(NotFound):
+    """No partner, partner group or partner post has this id."""
 
 
 class GroupClosed(InvalidState):

@@ -32,6 +32,13 @@ __all__ = [
     "Identity",
     "Invitation",
     "Membership",
+    "Partner",
+    "PartnerCode",
+    "PartnerEngagement",
+    "PartnerGroup",
+    "PartnerOrder",
+    "PartnerPost",
+    "PartnerState",
     "Redemption",
     "Referral",
     "ReferralCode",
@@ -494,3 +501,100 @@ class WaitlistEntry(JSONForm):
     referred_by: str | None = None
     referred: int = 0
     admitted_at: datetime | None = None
+
+
+class PartnerState(str, enum.Enum):
+    """A partner's onboarding state; only an approved partner's codes earn at checkout."""
+
+    APPLIED = "applied"
+    INVITED = "invited"
+    APPROVED = "approved"
+    PAUSED = "paused"
+    BANNED = "banned"
+
+
+@attrs.frozen(slots=True)
+class Partner(JSONForm):
+    """An affiliate or influencer: a referrer who need not be a customer.
+
+    ``kind`` is ``affiliate``, ``influencer`` or a host's own label; ``payout_ref`` an
+    opaque host id for paying them (never personal data). ``terms_version`` names the
+    partner's own commission terms (None: its group's); ``account_referral`` is the
+    record their commissions and fees are written under.
+    """
+
+    id: str
+    name: str
+    kind: str
+    state: PartnerState
+    created_at: datetime
+    account_referral: str
+    audience: int = 0
+    niches: tuple[str, ...] = ()
+    region: str | None = None
+    payout_ref: str | None = None
+    terms_version: str | None = None
+    group: str | None = None
+
+
+@attrs.frozen(slots=True)
+class PartnerGroup(JSONForm):
+    """Partners sharing terms: a member without terms of its own earns the group's."""
+
+    id: str
+    terms_version: str
+    created_at: datetime
+
+
+@attrs.frozen(slots=True)
+class PartnerPost(JSONForm):
+    """A partner's post (or campaign piece) and the flat fee it costs, if any."""
+
+    id: str
+    partner_id: str
+    channel: str | None
+    created_at: datetime
+    cost: Money | None = None
+    reward_id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class PartnerEngagement(JSONForm):
+    """What a post did as of one moment, as the host reported it (figures only grow)."""
+
+    post_id: str
+    as_of: datetime
+    recorded_at: datetime
+    impressions: int = 0
+    reach: int = 0
+    engagements: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    saves: int = 0
+
+
+@attrs.frozen(slots=True)
+class PartnerOrder(JSONForm):
+    """An order attributed to a partner by a code typed at checkout.
+
+    ``terms_version`` is the terms in force when it was attributed; ``post_id`` the post
+    whose code was typed, if any.
+    """
+
+    order_id: str
+    partner_id: str
+    code: str
+    customer_id: str
+    terms_version: str
+    attributed_at: datetime
+    post_id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class PartnerCode(JSONForm):
+    """A code a partner owns, and the post it was made for (None: the partner's own)."""
+
+    code: str
+    partner_id: str
+    post_id: str | None = None

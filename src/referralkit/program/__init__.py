@@ -25,17 +25,23 @@ that opens a unit of work. The capabilities, one concept each:
   ``_invitation_store`` declares its store capability (`InvitationRepository`,
   `INVITATIONS`); ``_waitlist``: the waitlist before launch (`Waitlist`, as
   ``program.waitlist``), its store capability in ``_waitlist_store`` (`WAITLIST`).
+- ``_partners``: partner programmes (`Partners`, as ``program.partners``); ``_commissions``
+  what a partner's code typed at checkout earns; ``_partner_store`` the store capability
+  (`PartnerRepository`, `PARTNERS`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
 
 from __future__ import annotations
 
+from referralkit.program._commissions import Precedence
 from referralkit.program._core import utc_now
 from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
 from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
 from referralkit.program._invitations import Invitations
+from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partners import Partners
 from referralkit.program._program import ReferralProgram
 from referralkit.program._waitlist import Waitlist
 from referralkit.program._waitlist_store import WAITLIST, WaitlistRepository
@@ -43,11 +49,15 @@ from referralkit.program._waitlist_store import WAITLIST, WaitlistRepository
 __all__ = [
     "GROUPS",
     "INVITATIONS",
+    "PARTNERS",
     "WAITLIST",
     "GroupRepository",
     "Groups",
     "InvitationRepository",
     "Invitations",
+    "PartnerRepository",
+    "Partners",
+    "Precedence",
     "ReferralProgram",
     "Waitlist",
     "WaitlistRepository",

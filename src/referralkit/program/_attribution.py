@@ -15,14 +15,20 @@ import attrs
 
 from referralkit._validate import opt_name, require_id
 from referralkit.context import Decision, GuardContext, GuardHistory, Signal, Verdict
-from referralkit.errors import CodeExpired, InvalidInput, SharedNetworkWarning
+from referralkit.errors import (
+    CodeExpired,
+    InvalidInput,
+    PartnerCodeRefused,
+    SharedNetworkWarning,
+)
 from referralkit.guards import ALREADY_REFERRED, Structural
-from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
+from referralkit.model import Identity, PartnerState, Referral, ReferralCode, ReferralStatus
 from referralkit.program._clicks import Touch, touch
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
 from referralkit.program._guard_history import read_guard_history
 from referralkit.program._lookup import Unusable, unusable
+from referralkit.program._partner_store import PARTNERS
 from referralkit.protocols import Guard, UnitOfWork
 
 __all__ = ["STATUS_OF", "attribute", "attribute_in", "judge", "usable_code"]
@@ -95,6 +101,7 @@ def attribute_in(
     text, channel, campaign_hint = _credited(core, chosen)
     signals = core.signals(identity)
     rc = usable_code(core, core.find_code(uow, text), now)
+    _refuse_inactive_partner(core, uow, rc.code)
     canonical = rc.code
     owned = core.stored_campaign(rc.campaign)
     if signals:
@@ -183,6 +190,25 @@ def _credited(core: ProgramCore, chosen: Touch) -> tuple[str, str | None, str | 
     else:
         raise InvalidInput("pass code= (typed) or link= (clicked)", field="code")
     return text, channel, campaign_hint
+
+
+def _refuse_inactive_partner(core: ProgramCore, uow: UnitOfWork, code: str) -> None:
+    """Refuse a partner's code while the partner is not approved (a banned one's is disabled)."""
+    if PARTNERS.missing(uow):
+        return
+    repo = PARTNERS.repository(uow, store=core.store)
+    mapped = repo.code(code)
+    partner = None if mapped is None else repo.get(mapped.partner_id)
+    if partner is None or partner.state is PartnerState.APPROVED:
+        return
+    reason = {PartnerState.BANNED: "banned", PartnerState.PAUSED: "paused"}.get(
+        partner.state, "not_approved"
+    )
+    raise PartnerCodeRefused(
+        f"the code {code!r} cannot be used: its partner is {partner.state.value}",
+        value=code,
+        reason=reason,
+    )
 
 
 def usable_code(core: ProgramCore, rc: ReferralCode, now: datetime) -> ReferralCode:

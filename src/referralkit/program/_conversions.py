@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import attrs
 
@@ -37,6 +38,7 @@ from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
+    "CheckoutCode",
     "convert",
     "grant",
     "grant_signup",
@@ -56,8 +58,9 @@ def convert(
     amount: Money,
     first_order: bool | None,
     occurred_at: datetime | None,
+    checkout: CheckoutCode | None = None,
 ) -> list[Reward]:
-    """`referralkit.ReferralProgram.convert`."""
+    """`referralkit.ReferralProgram.convert`; ``checkout``: the partner code typed, if any."""
     referee = require_id("referee", referee)
     order_id = require_id("order_id", order_id)
     amount = require_money("amount", amount)
@@ -72,7 +75,10 @@ def convert(
     with core.transaction() as uow:
         existing = uow.conversions.get(order_id)
         if existing is not None:
+            if checkout is not None:
+                checkout.replay(uow, order_id)
             return _replay(uow, existing, referee=referee, amount=amount)
+        resolved = None if checkout is None else checkout.resolve(uow, amount)
         referral = uow.referrals.active_for_referee(referee)
         if referral is not None and when < referral.attributed_at - core.order_grace:
             referral = None  # placed before the referral existed: not a referred order
@@ -92,6 +98,9 @@ def convert(
         stored, created = uow.conversions.add(conversion)
         if not created:  # a race lost to another worker inside this instant
             return _replay(uow, stored, referee=referee, amount=amount)
+        earns, partnered = True, list[Reward]()
+        if checkout is not None:
+            earns, partnered = checkout.grant(uow, resolved, conversion, referral, now)
         uow.events.add(
             "conversion.recorded",
             {
@@ -104,10 +113,33 @@ def convert(
             },
             now,
         )
-        if referral is None or referral.status is ReferralStatus.REVIEW:
-            return []
+        if not earns or referral is None or referral.status is ReferralStatus.REVIEW:
+            return partnered
         _, rewards = grant(core, uow, referral, conversion, now)
-        return rewards
+        return rewards + partnered
+
+
+class CheckoutCode(Protocol):
+    """A code typed at checkout (a partner's): resolved before any write, granted after."""
+
+    def resolve(self, uow: UnitOfWork, amount: Money) -> Any:
+        """What the code names; raises before anything is written when it cannot earn."""
+        ...
+
+    def replay(self, uow: UnitOfWork, order_id: str) -> None:
+        """Refuse a retried order whose code differs from the one it was recorded with."""
+        ...
+
+    def grant(
+        self,
+        uow: UnitOfWork,
+        resolved: Any,
+        conversion: Conversion,
+        referral: Referral | None,
+        now: datetime,
+    ) -> tuple[bool, list[Reward]]:
+        """Grant what the code earns; and whether the buyer's referral still earns too."""
+        ...
 
 
 def _replay(uow: UnitOfWork, stored: Conversion, *, referee: str, amount: Money) -> list[Reward]:

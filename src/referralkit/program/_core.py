@@ -288,6 +288,12 @@ class ProgramCore:
         """The policy known under ``version``, if this program knows it."""
         return self._terms.get(version)
 
+    def learn_policy(self, version: str, policy: RewardPolicy) -> None:
+        """Know ``policy`` as ``version`` from now on (a partner's terms, say)."""
+        if version not in self._terms:
+            self._terms[version] = policy
+            self._needs[version] = policy_needs(policy)
+
     def restore_policy(self, uow: UnitOfWork, version: str) -> RewardPolicy | None:
         """The policy stored under ``version`` by an earlier run, built again, if possible."""
         found = self._restored.get(version)

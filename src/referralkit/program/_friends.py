@@ -23,6 +23,7 @@ from referralkit.model import (
 )
 from referralkit.program._core import ProgramCore
 from referralkit.program._paging import page_cursor, page_limit
+from referralkit.program._partner_store import is_account
 
 __all__ = ["MAX_PAGE", "referees", "stage_of"]
 
@@ -71,7 +72,11 @@ def referees(core: ProgramCore, customer_id: str, *, after: str | None, limit: i
     limit = page_limit(limit, MAX_PAGE)
     with core.transaction() as uow:
         cursor = page_cursor(uow, after)
-        page = uow.referrals.friends(referrer, after=cursor, limit=limit)
+        page = [
+            r
+            for r in uow.referrals.friends(referrer, after=cursor, limit=limit)
+            if not is_account(r)  # a partner's account record is no friend
+        ]
         ids = [r.id for r in page]
         orders = uow.conversions.for_referrals(ids) if ids else []
         rewards = uow.rewards.for_referrals(ids) if ids else []

@@ -53,10 +53,12 @@ from referralkit.program import (
     _review,
     _status,
 )
+from referralkit.program._commissions import Checkout
 from referralkit.program._core import ProgramCore, utc_now
 from referralkit.program._groups import Groups
 from referralkit.program._invitations import Invitations
 from referralkit.program._moments import Moments, window_stats
+from referralkit.program._partners import Partners
 from referralkit.program._waitlist import Waitlist
 from referralkit.protocols import Guard, RewardPolicy, Store
 
@@ -159,6 +161,9 @@ class ReferralProgram:
         self.invitations = Invitations(self._core)
         #: A waitlist before launch: `join`, `code`, `position`, `admit`.
         self.waitlist = Waitlist(self._core, self.invitations)
+        #: Partner programmes: `add`, `code`, `post`, `engagement`, `statement`
+        #: (see *Run a partner programme*).
+        self.partners = Partners(self._core)
 
     @classmethod
     def from_config(
@@ -587,11 +592,15 @@ class ReferralProgram:
         amount: Money,
         first_order: bool | None = None,
         occurred_at: datetime | None = None,
+        code: str | None = None,
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
 
         Returns the rewards this order earned (the same list on every retry). Rewards
-        start ``held`` until the program's hold period has passed.
+        start ``held`` until the program's hold period has passed. ``code`` is a partner's
+        code typed at checkout: it attributes this order to the partner, who earns their
+        commission on it (what a friend's referral then earns: `Partners.precedence`);
+        a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
         """
         return _conversions.convert(
             self._core,
@@ -600,6 +609,7 @@ class ReferralProgram:
             amount=amount,
             first_order=first_order,
             occurred_at=occurred_at,
+            checkout=None if code is None else Checkout(self._core, code, self.partners.precedence),
         )
 
     def refund(

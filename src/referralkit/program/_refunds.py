@@ -27,6 +27,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
+from referralkit.program._commissions import commission_grants, is_partner_reward
 from referralkit.program._conversions import (
     promised_policy,
     reward_context,
@@ -34,6 +35,7 @@ from referralkit.program._conversions import (
 )
 from referralkit.program._core import ProgramCore
 from referralkit.program._ledger import Move, bucket_of, entries, plus, reward_payload
+from referralkit.program._partner_store import PARTNERS
 from referralkit.protocols import RefundRecord, UnitOfWork
 
 __all__ = ["refresh_qualification", "refund", "reprice_order", "shrink_to"]
@@ -139,13 +141,65 @@ def _after_refund(
     core: ProgramCore, uow: UnitOfWork, conversion: Conversion, now: datetime
 ) -> list[Reward]:
     """Reprice the refunded order, then whatever its referral's count decided."""
+    partnered = _reprice_commission(core, uow, conversion, now)
     if conversion.referral_id is None:
-        return []
+        return partnered
     referral = uow.referrals.get(conversion.referral_id)
     if referral is None or referral.status in (ReferralStatus.REJECTED, ReferralStatus.REVIEW):
-        return []
+        return partnered
     changed = reprice_order(core, uow, referral, conversion, now)
-    return changed + refresh_qualification(core, uow, referral, now, skip=conversion.order_id)
+    return (
+        partnered
+        + changed
+        + refresh_qualification(core, uow, referral, now, skip=conversion.order_id)
+    )
+
+
+def _reprice_commission(
+    core: ProgramCore, uow: UnitOfWork, conversion: Conversion, now: datetime
+) -> list[Reward]:
+    """Bring a partner's commission on the order down to what its terms grant on the net."""
+    if PARTNERS.missing(uow):
+        return []
+    repo = PARTNERS.repository(uow, store=core.store)
+    order = repo.order(conversion.order_id)
+    partner = None if order is None else repo.get(order.partner_id)
+    if order is None or partner is None:
+        return []
+    standing = [
+        r
+        for r in uow.rewards.for_order(conversion.order_id)
+        if r.state is not RewardState.REVERSED and is_partner_reward(r, conversion.order_id)
+    ]
+    if not standing:
+        return []
+    net = attrs.evolve(conversion, amount=conversion.net, refunded=None)
+    _, grants = commission_grants(
+        core, uow, partner, order, net, now=now, exclude_order=conversion.order_id
+    )
+    return _bring_down(uow, standing, grants, conversion.order_id, now)[0]
+
+
+def _bring_down(
+    uow: UnitOfWork, standing: list[Reward], grants: list[Grant], order_id: str, now: datetime
+) -> tuple[list[Reward], set[tuple[Beneficiary, str]]]:
+    """Shrink each reward to its grant now (reverse it without one); what changed, matched."""
+    by_key = {(g.beneficiary, g.key): g for g in grants}
+    changed: list[Reward] = []
+    matched: set[tuple[Beneficiary, str]] = set()
+    for reward in standing:
+        key = _grant_key(reward, order_id)
+        grant = by_key.get((reward.beneficiary, key))
+        if grant is None:
+            updated = shrink_to(uow, reward, _nothing(reward), 0, now, reverse=True)
+        else:
+            matched.add((reward.beneficiary, key))
+            value = grant.amount if grant.amount is not None else grant.coupon_value
+            amount, points = _at_most(reward, value, grant.points)
+            updated = shrink_to(uow, reward, amount, points, now)
+        if updated is not None:
+            changed.append(updated)
+    return changed, matched
 
 
 def refresh_qualification(
@@ -210,7 +264,11 @@ def reprice_order(
     grants is reversed (clawed back if paid), one it grants less is shrunk, and a grant
     the order did not have (a lower tier) is made. Nothing is ever raised.
     """
-    current = list(uow.rewards.for_order(conversion.order_id))
+    current = [
+        r
+        for r in uow.rewards.for_order(conversion.order_id)
+        if not is_partner_reward(r, conversion.order_id)  # a partner's terms reprice those
+    ]
     standing = [r for r in current if r.state is not RewardState.REVERSED]
     if not standing:
         return []
@@ -232,22 +290,7 @@ def reprice_order(
             exclude_order=conversion.order_id,
         )
         grants = list(policy.evaluate(context))
-    by_key = {(g.beneficiary, g.key): g for g in grants}
-    changed: list[Reward] = []
-    matched: set[tuple[Beneficiary, str]] = set()
-    for reward in standing:
-        key = _grant_key(reward, conversion.order_id)
-        grant = by_key.get((reward.beneficiary, key))
-        if grant is not None:
-            matched.add((reward.beneficiary, key))
-        if grant is None:
-            updated = shrink_to(uow, reward, _nothing(reward), 0, now, reverse=True)
-        else:
-            value = grant.amount if grant.amount is not None else grant.coupon_value
-            amount, points = _at_most(reward, value, grant.points)
-            updated = shrink_to(uow, reward, amount, points, now)
-        if updated is not None:
-            changed.append(updated)
+    changed, _ = _bring_down(uow, standing, grants, conversion.order_id, now)
     keys_held = {(r.beneficiary, _grant_key(r, conversion.order_id)) for r in current}
     fresh = [g for g in grants if (g.beneficiary, g.key) not in keys_held]
     if fresh:

@@ -18,6 +18,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.program._core import ProgramCore
 from referralkit.program._group_store import GROUPS
+from referralkit.program._partner_store import PARTNERS
 from referralkit.protocols import TieredPolicy
 
 __all__ = ["conversion", "referral", "rewards", "rewards_for_order", "status"]
@@ -38,6 +39,11 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
             if GROUPS.missing(uow)
             else tuple(GROUPS.repository(uow, store=store).open_for(customer_id))
         )
+        # A partner's account record is no rejected invite of theirs.
+        account = (
+            not PARTNERS.missing(uow)
+            and PARTNERS.repository(uow, store=store).get(customer_id) is not None
+        )
     codes = tuple(c.code for c in owned)
     buckets: dict[Bucket, dict[str, Money]] = {b: {} for b in Bucket}
     points: dict[Bucket, int] = dict.fromkeys(Bucket, 0)
@@ -55,7 +61,7 @@ def status(core: ProgramCore, customer_id: str) -> ReferrerStatus:
         pending=counts[ReferralStatus.PENDING],
         qualified=qualified,
         in_review=counts[ReferralStatus.REVIEW],
-        rejected=counts[ReferralStatus.REJECTED],
+        rejected=counts[ReferralStatus.REJECTED] - account,
         held=buckets[Bucket.HELD],
         available=buckets[Bucket.AVAILABLE],
         paid=buckets[Bucket.PAID],

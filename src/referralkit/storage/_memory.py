@@ -38,6 +38,7 @@ from referralkit.storage._memory_groups import MemoryGroups, MemoryGroupTables
 from referralkit.storage._memory_invitations import MemoryInvitations, MemoryInvitationTables
 from referralkit.storage._memory_invitee import InviteeTables, MemoryClaims, MemoryDisplayNames
 from referralkit.storage._memory_moments import MemoryDeliveries, MemoryMoments, MomentTables
+from referralkit.storage._memory_partners import MemoryPartners, MemoryPartnerTables
 from referralkit.storage._memory_tables import MemoryTables
 from referralkit.storage._memory_waitlist import MemoryWaitlist, MemoryWaitlistTables
 
@@ -809,6 +810,7 @@ class _MemoryUnitOfWork:
     groups: MemoryGroups
     invitations: MemoryInvitations
     waitlist: MemoryWaitlist
+    partners: MemoryPartners
 
 
 class MemoryStore:
@@ -825,6 +827,7 @@ class MemoryStore:
         self._groups = MemoryGroupTables()
         self._invitations = MemoryInvitationTables()
         self._waitlist = MemoryWaitlistTables()
+        self._partners = MemoryPartnerTables()
 
     def _next_event_id(self) -> int:
         self._event_seq += 1
@@ -858,6 +861,7 @@ class MemoryStore:
                 groups=MemoryGroups(self._groups, undo),
                 invitations=MemoryInvitations(self._invitations, undo),
                 waitlist=MemoryWaitlist(self._waitlist, undo),
+                partners=MemoryPartners(self._partners, t, undo),
             )
             try:
                 yield uow

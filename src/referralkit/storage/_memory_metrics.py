@@ -34,6 +34,9 @@ __all__ = ["MemoryMetricsSource", "MemoryMetricsView"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
 _REJECTED = ReferralStatus.REJECTED
+#: A partner's account referral (`referralkit.program.Partners`): the record their
+#: commissions hang off, never an attribution, so no metric counts it.
+_ACCOUNT_REASONS = ("partner.account",)
 
 
 def _minor(money: Money) -> int:
@@ -68,7 +71,11 @@ class MemoryMetricsView:
         return week_of(referral.attributed_at)
 
     def _referrals(self, window: Window) -> Iterator[Referral]:
-        return (r for r in self._t.referrals.values() if window.holds(r.attributed_at))
+        return (
+            r
+            for r in self._t.referrals.values()
+            if window.holds(r.attributed_at) and r.reasons != _ACCOUNT_REASONS
+        )
 
     def _active(self, referral_id: str | None, window: Window) -> Referral | None:
         """The referral, if it is non-rejected and attributed in the window."""

@@ -430,6 +430,67 @@ _WAITLIST: Step = (
     "CREATE INDEX waitlist_waiting ON waitlist(seq) WHERE state = 'waiting'",
 )
 
+_PARTNERS: Step = (
+    """CREATE TABLE partner_groups (
+    id             TEXT PRIMARY KEY,
+    terms_version  TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+)""",
+    """CREATE TABLE partners (
+    id                TEXT PRIMARY KEY,
+    name              TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    account_referral  TEXT NOT NULL UNIQUE,
+    audience          INTEGER NOT NULL CHECK (audience >= 0),
+    niches            TEXT NOT NULL,
+    region            TEXT,
+    payout_ref        TEXT,
+    terms_version     TEXT,
+    group_id          TEXT REFERENCES partner_groups(id)
+)""",
+    """CREATE TABLE partner_codes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    code        TEXT NOT NULL UNIQUE REFERENCES codes(code),
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    post_id     TEXT
+)""",
+    "CREATE INDEX partner_codes_by_partner ON partner_codes(partner_id, seq)",
+    """CREATE TABLE partner_posts (
+    id          TEXT PRIMARY KEY,
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    channel     TEXT,
+    created_at  TEXT NOT NULL,
+    currency    TEXT,
+    cost_minor  INTEGER,
+    reward_id   TEXT
+)""",
+    """CREATE TABLE partner_engagement (
+    post_id      TEXT NOT NULL REFERENCES partner_posts(id),
+    as_of        TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    impressions  INTEGER NOT NULL,
+    reach        INTEGER NOT NULL,
+    engagements  INTEGER NOT NULL,
+    likes        INTEGER NOT NULL,
+    comments     INTEGER NOT NULL,
+    shares       INTEGER NOT NULL,
+    saves        INTEGER NOT NULL,
+    PRIMARY KEY (post_id, as_of)
+)""",
+    """CREATE TABLE partner_orders (
+    order_id       TEXT PRIMARY KEY REFERENCES conversions(order_id),
+    partner_id     TEXT NOT NULL REFERENCES partners(id),
+    code           TEXT NOT NULL,
+    customer_id    TEXT NOT NULL,
+    terms_version  TEXT NOT NULL,
+    attributed_at  TEXT NOT NULL,
+    post_id        TEXT
+)""",
+    "CREATE INDEX partner_orders_by_partner ON partner_orders(partner_id)",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -443,6 +504,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _GROUP_BUYS,
     _INVITATIONS,
     _WAITLIST,
+    _PARTNERS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

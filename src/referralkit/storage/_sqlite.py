@@ -58,6 +58,7 @@ from referralkit.storage._sqlite_groups import SQLiteGroups
 from referralkit.storage._sqlite_invitations import SQLiteInvitations
 from referralkit.storage._sqlite_invitee import SQLiteClaims, SQLiteDisplayNames
 from referralkit.storage._sqlite_moments import SQLiteDeliveries, SQLiteMoments
+from referralkit.storage._sqlite_partners import SQLitePartners
 from referralkit.storage._sqlite_waitlist import SQLiteWaitlist
 
 if TYPE_CHECKING:
@@ -1112,6 +1113,7 @@ class _SQLiteUnitOfWork:
     groups: SQLiteGroups
     invitations: SQLiteInvitations
     waitlist: SQLiteWaitlist
+    partners: SQLitePartners
 
     @classmethod
     def on(cls, conn: sqlite3.Connection) -> _SQLiteUnitOfWork:
@@ -1132,6 +1134,7 @@ class _SQLiteUnitOfWork:
             SQLiteGroups(conn),
             SQLiteInvitations(conn),
             SQLiteWaitlist(conn),
+            SQLitePartners(conn),
         )
 
 

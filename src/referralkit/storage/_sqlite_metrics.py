@@ -60,6 +60,11 @@ def _micros(column: str) -> str:
     )
 
 
+#: The reasons of a partner's account referral (`referralkit.program.Partners`), as stored:
+#: the record their commissions hang off, never an attribution, so no metric counts it.
+_ACCOUNT_REASONS = '["partner.account"]'
+
+
 class _Query:
     """A WHERE clause and its named parameters, built up one condition at a time."""
 
@@ -73,6 +78,8 @@ class _Query:
         return self
 
     def window(self, column: str, window: Window, name: str = "") -> _Query:
+        if column == "r.attributed_at":  # a partner's account record is no attribution
+            self.add(f"r.reasons <> '{_ACCOUNT_REASONS}'")
         if window.since is not None:
             self.add(f"{column} >= :since{name}", **{f"since{name}": encode_time(window.since)})
         return self.before_end(column, window, name)

@@ -1,0 +1,135 @@
+"""What a store must offer for partner programmes: `PartnerRepository`, reached through `PARTNERS`.
+
+A repository capability (``uow.partners``): a store without it runs every other part of a
+program, and `program.partners` names what it lacks. Every write is an insert under a
+natural key the store enforces (a partner's id, a post's id, a code, an order id, a
+post and an as-of time), never a read and a later write: a retried call finds the row
+it wrote and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from referralkit.metrics._partners import PartnerFigures
+from referralkit.model import (
+    Partner,
+    PartnerCode,
+    PartnerEngagement,
+    PartnerGroup,
+    PartnerOrder,
+    PartnerPost,
+    PartnerState,
+    Referral,
+)
+from referralkit.protocols import Capability
+
+__all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account"]
+
+#: The reasons of a partner's account referral: the record a partner's commissions and
+#: fees hang off. It is no attribution: metrics, status and friends leave it out.
+ACCOUNT_REASONS = ("partner.account",)
+
+
+def is_account(referral: Referral) -> bool:
+    """Whether ``referral`` is a partner's account record rather than an attribution."""
+    return referral.reasons == ACCOUNT_REASONS and referral.referee == referral.referrer
+
+
+@runtime_checkable
+class PartnerRepository(Protocol):
+    """Partners, their groups, codes, posts, engagement and checkout orders.
+
+    The contract every implementation guarantees:
+
+    - `add`, `add_group`, `add_post` and `attribute` insert once per id (order id for
+      `attribute`) and return what is stored with whether this call stored it;
+      `add_code` maps a code to one partner once, `add_engagement` stores one report per
+      (post, as-of time).
+    - `set_state` changes a partner's state in one conditional write and says whether it
+      changed (a state set again is no change).
+    - `figures` adds up a partner's statement in the store (SQL on SQL stores).
+    """
+
+    def add(self, partner: Partner) -> tuple[Partner, bool]:
+        """Insert ``partner`` unless its id exists; what is stored, and whether it is new."""
+        ...
+
+    def get(self, partner_id: str) -> Partner | None:
+        """The partner with this id."""
+        ...
+
+    def set_state(self, partner_id: str, state: PartnerState) -> bool:
+        """Move the partner to ``state``; whether it was in another state before."""
+        ...
+
+    def set_terms(self, partner_id: str, terms_version: str | None, group: str | None) -> None:
+        """Replace the partner's own terms and group (None: none)."""
+        ...
+
+    def add_group(self, group: PartnerGroup) -> tuple[PartnerGroup, bool]:
+        """Insert ``group`` unless its id exists; what is stored, and whether it is new."""
+        ...
+
+    def get_group(self, group_id: str) -> PartnerGroup | None:
+        """The partner group with this id."""
+        ...
+
+    def set_group_terms(self, group_id: str, terms_version: str) -> None:
+        """Replace the group's terms (its members without terms of their own earn them)."""
+        ...
+
+    def add_code(self, code: PartnerCode) -> PartnerCode:
+        """Map ``code`` (canonical text) to its partner unless mapped; the stored mapping."""
+        ...
+
+    def code(self, code: str) -> PartnerCode | None:
+        """The partner (and post) a code belongs to, if it is a partner's code."""
+        ...
+
+    def codes(self, partner_id: str) -> list[PartnerCode]:
+        """Every code of the partner, in the order they were made."""
+        ...
+
+    def add_post(self, post: PartnerPost) -> tuple[PartnerPost, bool]:
+        """Insert ``post`` unless its id exists; what is stored, and whether it is new."""
+        ...
+
+    def get_post(self, post_id: str) -> PartnerPost | None:
+        """The post with this id."""
+        ...
+
+    def set_post_reward(self, post_id: str, reward_id: str) -> None:
+        """Record the reward that is the post's fee."""
+        ...
+
+    def add_engagement(self, report: PartnerEngagement) -> tuple[PartnerEngagement, bool]:
+        """Insert ``report`` unless (post, as-of) exists; what is stored, and whether new."""
+        ...
+
+    def engagement(self, post_id: str) -> PartnerEngagement | None:
+        """The post's report with the latest as-of time."""
+        ...
+
+    def attribute(self, order: PartnerOrder) -> tuple[PartnerOrder, bool]:
+        """Insert ``order`` unless its order id exists; what is stored, and whether new."""
+        ...
+
+    def order(self, order_id: str) -> PartnerOrder | None:
+        """The partner the order was attributed to at checkout, if any."""
+        ...
+
+    def figures(
+        self, partner_id: str, since: datetime | None, until: datetime | None
+    ) -> list[PartnerFigures]:
+        """The partner's statement over ``[since, until)``, one per currency, by currency."""
+        ...
+
+
+#: Partner programmes (`PartnerRepository` as ``uow.partners``):
+#: `referralkit.ReferralProgram.partners` needs it; a store without it is a `ConfigError`
+#: naming what it lacks.
+PARTNERS: Capability[PartnerRepository] = Capability(
+    "partner programmes", "partners", PartnerRepository
+)

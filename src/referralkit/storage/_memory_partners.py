@@ -1,0 +1,213 @@
+"""The memory store's partner programmes: `PartnerRepository` over plain dicts.
+
+Units of work run one at a time under the store's lock, so a check and its write inside
+one method are one atomic step. Each write records how to undo itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from referralkit.metrics._partners import PartnerFigures
+from referralkit.model import (
+    Partner,
+    PartnerCode,
+    PartnerEngagement,
+    PartnerGroup,
+    PartnerOrder,
+    PartnerPost,
+    PartnerState,
+    Reward,
+    RewardState,
+)
+from referralkit.storage._errors import require_aware
+from referralkit.storage._memory_tables import MemoryTables
+
+__all__ = ["MemoryPartnerTables", "MemoryPartners"]
+
+_Undo = Callable[[], object]
+
+
+class MemoryPartnerTables:
+    """The rows, each under its natural key."""
+
+    def __init__(self) -> None:
+        self.partners: dict[str, Partner] = {}
+        self.groups: dict[str, PartnerGroup] = {}
+        self.codes: dict[str, PartnerCode] = {}
+        self.codes_of: dict[str, list[str]] = defaultdict(list)
+        self.posts: dict[str, PartnerPost] = {}
+        self.engagement: dict[tuple[str, datetime], PartnerEngagement] = {}
+        self.orders: dict[str, PartnerOrder] = {}
+
+
+class MemoryPartners:
+    """`referralkit.program.PartnerRepository` for `referralkit.storage.MemoryStore`."""
+
+    def __init__(self, tables: MemoryPartnerTables, main: MemoryTables, undo: list[_Undo]) -> None:
+        self._t = tables
+        self._main = main
+        self._undo = undo
+
+    def _set(self, table: dict[str, object], key: str, value: object) -> None:
+        had = key in table
+        old = table.get(key)
+        table[key] = value
+        if had:
+            self._undo.append(lambda: table.__setitem__(key, old))
+        else:
+            self._undo.append(lambda: table.pop(key))
+
+    def add(self, partner: Partner) -> tuple[Partner, bool]:
+        require_aware(partner.created_at)
+        existing = self._t.partners.get(partner.id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.partners, partner.id, partner)  # type: ignore[arg-type]  # invariant dict
+        return partner, True
+
+    def get(self, partner_id: str) -> Partner | None:
+        return self._t.partners.get(partner_id)
+
+    def set_state(self, partner_id: str, state: PartnerState) -> bool:
+        old = self._t.partners.get(partner_id)
+        if old is None or old.state is state:
+            return False
+        self._set(self._t.partners, partner_id, attrs.evolve(old, state=state))  # type: ignore[arg-type]  # invariant dict
+        return True
+
+    def set_terms(self, partner_id: str, terms_version: str | None, group: str | None) -> None:
+        old = self._t.partners.get(partner_id)
+        if old is not None:
+            new = attrs.evolve(old, terms_version=terms_version, group=group)
+            self._set(self._t.partners, partner_id, new)  # type: ignore[arg-type]  # invariant dict
+
+    def add_group(self, group: PartnerGroup) -> tuple[PartnerGroup, bool]:
+        require_aware(group.created_at)
+        existing = self._t.groups.get(group.id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.groups, group.id, group)  # type: ignore[arg-type]  # invariant dict
+        return group, True
+
+    def get_group(self, group_id: str) -> PartnerGroup | None:
+        return self._t.groups.get(group_id)
+
+    def set_group_terms(self, group_id: str, terms_version: str) -> None:
+        old = self._t.groups.get(group_id)
+        if old is not None:
+            new = attrs.evolve(old, terms_version=terms_version)
+            self._set(self._t.groups, group_id, new)  # type: ignore[arg-type]  # invariant dict
+
+    def add_code(self, code: PartnerCode) -> PartnerCode:
+        existing = self._t.codes.get(code.code)
+        if existing is not None:
+            return existing
+        self._set(self._t.codes, code.code, code)  # type: ignore[arg-type]  # invariant dict
+        mine = self._t.codes_of[code.partner_id]
+        mine.append(code.code)
+        self._undo.append(mine.pop)
+        return code
+
+    def code(self, code: str) -> PartnerCode | None:
+        return self._t.codes.get(code)
+
+    def codes(self, partner_id: str) -> list[PartnerCode]:
+        return [self._t.codes[c] for c in self._t.codes_of.get(partner_id, ())]
+
+    def add_post(self, post: PartnerPost) -> tuple[PartnerPost, bool]:
+        require_aware(post.created_at)
+        existing = self._t.posts.get(post.id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.posts, post.id, post)  # type: ignore[arg-type]  # invariant dict
+        return post, True
+
+    def get_post(self, post_id: str) -> PartnerPost | None:
+        return self._t.posts.get(post_id)
+
+    def set_post_reward(self, post_id: str, reward_id: str) -> None:
+        old = self._t.posts.get(post_id)
+        if old is not None:
+            new = attrs.evolve(old, reward_id=reward_id)
+            self._set(self._t.posts, post_id, new)  # type: ignore[arg-type]  # invariant dict
+
+    def add_engagement(self, report: PartnerEngagement) -> tuple[PartnerEngagement, bool]:
+        require_aware(report.as_of, report.recorded_at)
+        key = (report.post_id, report.as_of)
+        table = self._t.engagement
+        existing = table.get(key)
+        if existing is not None:
+            return existing, False
+        table[key] = report
+        self._undo.append(lambda: table.pop(key))
+        return report, True
+
+    def engagement(self, post_id: str) -> PartnerEngagement | None:
+        reports = [r for (p, _), r in self._t.engagement.items() if p == post_id]
+        return max(reports, key=lambda r: r.as_of, default=None)
+
+    def attribute(self, order: PartnerOrder) -> tuple[PartnerOrder, bool]:
+        require_aware(order.attributed_at)
+        existing = self._t.orders.get(order.order_id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.orders, order.order_id, order)  # type: ignore[arg-type]  # invariant dict
+        return order, True
+
+    def order(self, order_id: str) -> PartnerOrder | None:
+        return self._t.orders.get(order_id)
+
+    def figures(
+        self, partner_id: str, since: datetime | None, until: datetime | None
+    ) -> list[PartnerFigures]:
+        partner = self._t.partners.get(partner_id)
+        if partner is None:
+            return []
+        by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+        def within(when: datetime) -> bool:
+            return (since is None or when >= since) and (until is None or when < until)
+
+        main = self._main
+        for order in self._t.orders.values():
+            conversion = main.conversions.get(order.order_id)
+            if order.partner_id != partner_id or conversion is None:
+                continue
+            if not within(conversion.occurred_at):
+                continue
+            row = by[conversion.amount.currency]
+            row["orders"] += 1
+            row["revenue"] += conversion.net.minor_units
+        for rid in main.rewards_by_referral.get(partner.account_referral, ()):
+            reward = main.rewards[rid]
+            granted = reward.granted
+            if (
+                reward.customer_id == partner_id
+                and granted is not None
+                and within(reward.created_at)
+            ):
+                _add_reward(by[granted.currency], reward)
+        return [PartnerFigures(currency=c, **dict(by[c])) for c in sorted(by)]
+
+
+def _add_reward(row: dict[str, int], reward: Reward) -> None:
+    """Add one partner reward to its currency's figures."""
+    granted = 0 if reward.granted is None else reward.granted.minor_units
+    row["fees" if reward.order_id is None else "commission"] += granted
+    current = 0 if reward.amount is None else reward.amount.minor_units
+    if reward.state is RewardState.REVERSED:
+        row["reversed"] += granted
+    else:
+        row[reward.state.value] += current
+        if reward.state is not RewardState.PAID:
+            row["reversed"] += granted - current
+    if reward.clawback is not None:
+        claw = reward.clawback.minor_units
+        recovered = 0 if reward.recovered is None else reward.recovered.minor_units
+        row["clawed_back"] += claw
+        row["owed"] += max(claw - recovered, 0)

@@ -1,0 +1,355 @@
+"""The SQLite store's partner programmes: `PartnerRepository` over six tables.
+
+Every insert is ``ON CONFLICT DO NOTHING`` under its natural key, checked by its row
+count; a state change is one conditional ``UPDATE``. A statement is added up by two
+``GROUP BY currency`` queries, one over the partner's orders and one over their rewards.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from referralkit.metrics._partners import PartnerFigures
+from referralkit.model import (
+    Partner,
+    PartnerCode,
+    PartnerEngagement,
+    PartnerGroup,
+    PartnerOrder,
+    PartnerPost,
+    PartnerState,
+)
+from referralkit.storage._sqlite_codec import (
+    decode_time,
+    encode_time,
+    money_from_minor_or_none,
+    to_minor_units,
+)
+
+__all__ = ["SQLitePartners"]
+
+_PARTNER_COLUMNS = (
+    "id, name, kind, state, created_at, account_referral, audience, niches, region,"
+    " payout_ref, terms_version, group_id"
+)
+_POST_COLUMNS = "id, partner_id, channel, created_at, currency, cost_minor, reward_id"
+_COUNT_COLUMNS = "impressions, reach, engagements, likes, comments, shares, saves"
+_ORDER_COLUMNS = "order_id, partner_id, code, customer_id, terms_version, attributed_at, post_id"
+_ORDER_FIGURES = (
+    "SELECT c.currency, COUNT(*), COALESCE(SUM(c.amount_minor - c.refunded_minor), 0)"
+    " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
+    " WHERE o.partner_id = ? AND (? IS NULL OR c.occurred_at >= ?)"
+    " AND (? IS NULL OR c.occurred_at < ?) GROUP BY c.currency"
+)
+_REWARD_FIGURES = (
+    "SELECT w.currency,"
+    " SUM(CASE WHEN w.order_id IS NULL THEN 0 ELSE w.granted_minor END),"
+    " SUM(CASE WHEN w.order_id IS NULL THEN w.granted_minor ELSE 0 END),"
+    " SUM(CASE WHEN w.state = 'reversed' THEN w.granted_minor"
+    "  WHEN w.state = 'paid' THEN 0"
+    "  ELSE w.granted_minor - COALESCE(w.amount_minor, 0) END),"
+    " SUM(CASE WHEN w.state = 'held' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
+    " SUM(CASE WHEN w.state = 'available' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
+    " SUM(CASE WHEN w.state = 'paid' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
+    " SUM(COALESCE(w.clawback_minor, 0)),"
+    " SUM(MAX(COALESCE(w.clawback_minor, 0) - COALESCE(w.recovered_minor, 0), 0))"
+    " FROM rewards AS w JOIN partners AS p ON w.referral_id = p.account_referral"
+    " WHERE p.id = ? AND w.customer_id = p.id AND w.granted_minor IS NOT NULL"
+    " AND (? IS NULL OR w.created_at >= ?) AND (? IS NULL OR w.created_at < ?)"
+    " GROUP BY w.currency"
+)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _partner(row: tuple[object, ...] | None) -> Partner | None:
+    if row is None:
+        return None
+    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row
+    return Partner(
+        id=str(pid),
+        name=str(name),
+        kind=str(kind),
+        state=PartnerState(state),
+        created_at=decode_time(str(created)),
+        account_referral=str(account),
+        audience=int(str(audience)),
+        niches=tuple(json.loads(str(niches))),
+        region=_text(region),
+        payout_ref=_text(ref),
+        terms_version=_text(terms),
+        group=_text(group),
+    )
+
+
+def _post(row: tuple[object, ...] | None) -> PartnerPost | None:
+    if row is None:
+        return None
+    pid, partner_id, channel, created, currency, cost, reward_id = row
+    return PartnerPost(
+        id=str(pid),
+        partner_id=str(partner_id),
+        channel=_text(channel),
+        created_at=decode_time(str(created)),
+        cost=money_from_minor_or_none(None if cost is None else int(str(cost)), _text(currency)),
+        reward_id=_text(reward_id),
+    )
+
+
+def _engagement(row: tuple[object, ...] | None) -> PartnerEngagement | None:
+    if row is None:
+        return None
+    post_id, as_of, recorded, *counts = row
+    i, r, e, likes, comments, shares, saves = (int(str(c)) for c in counts)
+    return PartnerEngagement(
+        post_id=str(post_id),
+        as_of=decode_time(str(as_of)),
+        recorded_at=decode_time(str(recorded)),
+        impressions=i,
+        reach=r,
+        engagements=e,
+        likes=likes,
+        comments=comments,
+        shares=shares,
+        saves=saves,
+    )
+
+
+def _order(row: tuple[object, ...] | None) -> PartnerOrder | None:
+    if row is None:
+        return None
+    order_id, partner_id, code, customer, terms, at, post_id = row
+    return PartnerOrder(
+        order_id=str(order_id),
+        partner_id=str(partner_id),
+        code=str(code),
+        customer_id=str(customer),
+        terms_version=str(terms),
+        attributed_at=decode_time(str(at)),
+        post_id=_text(post_id),
+    )
+
+
+class SQLitePartners:
+    """`referralkit.program.PartnerRepository` for `referralkit.storage.SQLiteStore`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def _one(self, sql: str, *args: object) -> tuple[object, ...] | None:
+        row: tuple[object, ...] | None = self._c.execute(sql, args).fetchone()
+        return row
+
+    def add(self, partner: Partner) -> tuple[Partner, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO partners ({_PARTNER_COLUMNS}) VALUES"  # noqa: S608 - fixed text
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                partner.id,
+                partner.name,
+                partner.kind,
+                partner.state.value,
+                encode_time(partner.created_at),
+                partner.account_referral,
+                partner.audience,
+                json.dumps(list(partner.niches)),
+                partner.region,
+                partner.payout_ref,
+                partner.terms_version,
+                partner.group,
+            ),
+        )
+        if cur.rowcount == 1:
+            return partner, True
+        stored = self.get(partner.id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def get(self, partner_id: str) -> Partner | None:
+        return _partner(
+            self._one(f"SELECT {_PARTNER_COLUMNS} FROM partners WHERE id = ?", partner_id)  # noqa: S608 - fixed text
+        )
+
+    def set_state(self, partner_id: str, state: PartnerState) -> bool:
+        cur = self._c.execute(
+            "UPDATE partners SET state = ? WHERE id = ? AND state <> ?",
+            (state.value, partner_id, state.value),
+        )
+        return cur.rowcount == 1
+
+    def set_terms(self, partner_id: str, terms_version: str | None, group: str | None) -> None:
+        self._c.execute(
+            "UPDATE partners SET terms_version = ?, group_id = ? WHERE id = ?",
+            (terms_version, group, partner_id),
+        )
+
+    def add_group(self, group: PartnerGroup) -> tuple[PartnerGroup, bool]:
+        cur = self._c.execute(
+            "INSERT INTO partner_groups (id, terms_version, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING",
+            (group.id, group.terms_version, encode_time(group.created_at)),
+        )
+        if cur.rowcount == 1:
+            return group, True
+        stored = self.get_group(group.id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def get_group(self, group_id: str) -> PartnerGroup | None:
+        row = self._one(
+            "SELECT id, terms_version, created_at FROM partner_groups WHERE id = ?", group_id
+        )
+        if row is None:
+            return None
+        return PartnerGroup(str(row[0]), str(row[1]), decode_time(str(row[2])))
+
+    def set_group_terms(self, group_id: str, terms_version: str) -> None:
+        self._c.execute(
+            "UPDATE partner_groups SET terms_version = ? WHERE id = ?", (terms_version, group_id)
+        )
+
+    def add_code(self, code: PartnerCode) -> PartnerCode:
+        self._c.execute(
+            "INSERT INTO partner_codes (code, partner_id, post_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (code) DO NOTHING",
+            (code.code, code.partner_id, code.post_id),
+        )
+        stored = self.code(code.code)
+        assert stored is not None  # noqa: S101 - inserted, or there already
+        return stored
+
+    def code(self, code: str) -> PartnerCode | None:
+        row = self._one("SELECT code, partner_id, post_id FROM partner_codes WHERE code = ?", code)
+        return None if row is None else PartnerCode(str(row[0]), str(row[1]), _text(row[2]))
+
+    def codes(self, partner_id: str) -> list[PartnerCode]:
+        rows = self._c.execute(
+            "SELECT code, partner_id, post_id FROM partner_codes WHERE partner_id = ? ORDER BY seq",
+            (partner_id,),
+        )
+        return [PartnerCode(str(c), str(p), _text(post)) for c, p, post in rows]
+
+    def add_post(self, post: PartnerPost) -> tuple[PartnerPost, bool]:
+        cost = post.cost
+        cur = self._c.execute(
+            f"INSERT INTO partner_posts ({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - fixed text
+            " ON CONFLICT (id) DO NOTHING",
+            (
+                post.id,
+                post.partner_id,
+                post.channel,
+                encode_time(post.created_at),
+                None if cost is None else cost.currency,
+                None if cost is None else to_minor_units(cost),
+                post.reward_id,
+            ),
+        )
+        if cur.rowcount == 1:
+            return post, True
+        stored = self.get_post(post.id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def get_post(self, post_id: str) -> PartnerPost | None:
+        return _post(
+            self._one(f"SELECT {_POST_COLUMNS} FROM partner_posts WHERE id = ?", post_id)  # noqa: S608 - fixed text
+        )
+
+    def set_post_reward(self, post_id: str, reward_id: str) -> None:
+        self._c.execute("UPDATE partner_posts SET reward_id = ? WHERE id = ?", (reward_id, post_id))
+
+    def add_engagement(self, report: PartnerEngagement) -> tuple[PartnerEngagement, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO partner_engagement (post_id, as_of, recorded_at, {_COUNT_COLUMNS})"  # noqa: S608 - fixed text
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, as_of) DO NOTHING",
+            (
+                report.post_id,
+                encode_time(report.as_of),
+                encode_time(report.recorded_at),
+                report.impressions,
+                report.reach,
+                report.engagements,
+                report.likes,
+                report.comments,
+                report.shares,
+                report.saves,
+            ),
+        )
+        if cur.rowcount == 1:
+            return report, True
+        stored = _engagement(
+            self._one(
+                f"SELECT post_id, as_of, recorded_at, {_COUNT_COLUMNS} FROM partner_engagement"  # noqa: S608 - fixed text
+                " WHERE post_id = ? AND as_of = ?",
+                report.post_id,
+                encode_time(report.as_of),
+            )
+        )
+        assert stored is not None  # noqa: S101 - the insert met this very key
+        return stored, False
+
+    def engagement(self, post_id: str) -> PartnerEngagement | None:
+        return _engagement(
+            self._one(
+                f"SELECT post_id, as_of, recorded_at, {_COUNT_COLUMNS} FROM partner_engagement"  # noqa: S608 - fixed text
+                " WHERE post_id = ? ORDER BY as_of DESC LIMIT 1",
+                post_id,
+            )
+        )
+
+    def attribute(self, order: PartnerOrder) -> tuple[PartnerOrder, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO partner_orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - fixed text
+            " ON CONFLICT (order_id) DO NOTHING",
+            (
+                order.order_id,
+                order.partner_id,
+                order.code,
+                order.customer_id,
+                order.terms_version,
+                encode_time(order.attributed_at),
+                order.post_id,
+            ),
+        )
+        if cur.rowcount == 1:
+            return order, True
+        stored = self.order(order.order_id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def order(self, order_id: str) -> PartnerOrder | None:
+        return _order(
+            self._one(
+                f"SELECT {_ORDER_COLUMNS} FROM partner_orders WHERE order_id = ?",  # noqa: S608 - fixed text
+                order_id,
+            )
+        )
+
+    def figures(
+        self, partner_id: str, since: datetime | None, until: datetime | None
+    ) -> list[PartnerFigures]:
+        lo = None if since is None else encode_time(since)
+        hi = None if until is None else encode_time(until)
+        window = (lo, lo, hi, hi)
+        by: dict[str, dict[str, int]] = {}
+        for currency, orders, revenue in self._c.execute(_ORDER_FIGURES, (partner_id, *window)):
+            by.setdefault(str(currency), {}).update(orders=int(orders), revenue=int(revenue))
+        names = (
+            "commission",
+            "fees",
+            "reversed",
+            "held",
+            "available",
+            "paid",
+            "clawed_back",
+            "owed",
+        )
+        for currency, *values in self._c.execute(_REWARD_FIGURES, (partner_id, *window)):
+            by.setdefault(str(currency), {}).update(
+                zip(names, (int(v or 0) for v in values), strict=True)
+            )
+        return [PartnerFigures(currency=c, **by[c]) for c in sorted(by)]

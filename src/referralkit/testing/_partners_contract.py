@@ -1,0 +1,198 @@
+"""`PartnersContract`: what a store's partner programmes (`PartnerRepository`) guarantee.
+
+Every write is stored once under its natural key (a partner's id, a code, a post's id,
+a post and an as-of time, an order id), a state change says whether it changed
+anything, and everything is rolled back with its unit of work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from referralkit.model import (
+    CodeKind,
+    Conversion,
+    Partner,
+    PartnerCode,
+    PartnerEngagement,
+    PartnerGroup,
+    PartnerOrder,
+    PartnerPost,
+    PartnerState,
+    ReferralCode,
+)
+from referralkit.money import Money
+from referralkit.program import PARTNERS
+from referralkit.protocols import Store, UnitOfWork
+from referralkit.testing._store_base import CapabilityContract, Needs
+
+__all__ = ["PartnersContract"]
+
+T0 = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def _partner(pid: str = "anna", **more: object) -> Partner:
+    values: dict[str, object] = {
+        "id": pid,
+        "name": "Anna",
+        "kind": "influencer",
+        "state": PartnerState.APPROVED,
+        "created_at": T0,
+        "account_referral": f"acct-{pid}",
+        "audience": 12_000,
+        "niches": ("baking", "vegan"),
+        "region": "de-BE",
+        "payout_ref": "acct_1",
+        "terms_version": "v1",
+        **more,
+    }
+    return Partner(**values)  # type: ignore[arg-type]
+
+
+def _code(uow: UnitOfWork, text: str, owner: str = "anna") -> None:
+    uow.codes.add(ReferralCode(text, owner, f"partner:{owner}:{text}", CodeKind.VANITY, T0))
+
+
+class _Undo(Exception):
+    pass
+
+
+def _write_then_fail(store: Store) -> None:
+    """Write one of everything in one unit of work, then raise inside it."""
+    with store.transaction() as uow:
+        repo = PARTNERS.repository(uow, store=store)
+        repo.add(_partner())
+        repo.add_group(PartnerGroup("micro", "v1", T0))
+        _code(uow, "ANNA10")
+        repo.add_code(PartnerCode("ANNA10", "anna"))
+        repo.add_post(PartnerPost("ig-1", "anna", None, T0))
+        repo.add_engagement(PartnerEngagement("ig-1", T0, T0, impressions=1))
+        raise _Undo
+
+
+class PartnersContract(CapabilityContract):
+    """Partner programmes (``uow.partners``): stored once per key, rolled back together."""
+
+    needs = Needs(repositories=(PARTNERS,))
+
+    def test_a_partner_is_stored_once_and_reads_back_whole(self, store: Store) -> None:
+        """A retry returns the stored partner, whatever the retry carries."""
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            stored, created = repo.add(_partner())
+            again, twice = repo.add(_partner(name="Other"))
+        assert created
+        assert not twice
+        assert again == stored == _partner()
+        with store.transaction() as uow:
+            assert PARTNERS.repository(uow, store=store).get("anna") == _partner()
+            assert PARTNERS.repository(uow, store=store).get("ben") is None
+
+    def test_a_state_change_says_whether_it_changed(self, store: Store) -> None:
+        """Setting the state a partner is in is no change; an unknown partner changes nothing."""
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            assert repo.set_state("anna", PartnerState.BANNED)
+            assert not repo.set_state("anna", PartnerState.BANNED)
+            assert not repo.set_state("ben", PartnerState.BANNED)
+        with store.transaction() as uow:
+            found = PARTNERS.repository(uow, store=store).get("anna")
+            assert found is not None
+            assert found.state is PartnerState.BANNED
+
+    def test_groups_and_terms(self, store: Store) -> None:
+        """A group is stored once; its terms and a partner's are replaced in place."""
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            _, created = repo.add_group(PartnerGroup("micro", "v1", T0))
+            _, twice = repo.add_group(PartnerGroup("micro", "v2", T0))
+            repo.set_group_terms("micro", "v3")
+            repo.add(_partner())
+            repo.set_terms("anna", None, "micro")
+        assert created
+        assert not twice
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.get_group("micro") == PartnerGroup("micro", "v3", T0)
+            assert repo.get_group("macro") is None
+            found = repo.get("anna")
+            assert found is not None
+            assert (found.terms_version, found.group) == (None, "micro")
+
+    def test_a_code_maps_to_one_partner_in_the_order_made(self, store: Store) -> None:
+        """The first mapping of a code stands."""
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            repo.add(_partner("ben"))
+            _code(uow, "ANNA10")
+            _code(uow, "ANNA-IG-1")
+            first = repo.add_code(PartnerCode("ANNA10", "anna"))
+            assert repo.add_code(PartnerCode("ANNA10", "ben")) == first
+            repo.add_code(PartnerCode("ANNA-IG-1", "anna", "ig-1"))
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.code("ANNA10") == PartnerCode("ANNA10", "anna")
+            assert repo.code("NOPE") is None
+            assert [c.code for c in repo.codes("anna")] == ["ANNA10", "ANNA-IG-1"]
+            assert repo.codes("ben") == []
+
+    def test_posts_and_engagement_once_per_key_latest_first(self, store: Store) -> None:
+        """A post once per id; a report once per (post, as-of); the latest as-of is read."""
+        cost = Money("150.00", "USD")
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            post, created = repo.add_post(PartnerPost("ig-1", "anna", "instagram", T0, cost))
+            _, twice = repo.add_post(PartnerPost("ig-1", "anna", "tiktok", T0))
+            repo.set_post_reward("ig-1", "rw-1")
+            late = T0 + timedelta(days=1)
+            repo.add_engagement(PartnerEngagement("ig-1", late, late, impressions=900))
+            _, again = repo.add_engagement(PartnerEngagement("ig-1", late, late, impressions=5))
+            repo.add_engagement(PartnerEngagement("ig-1", T0, late, impressions=100))
+        assert created
+        assert not twice
+        assert not again
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            stored = repo.get_post("ig-1")
+            assert stored is not None
+            assert (stored.channel, stored.cost, stored.reward_id) == ("instagram", cost, "rw-1")
+            latest = repo.engagement("ig-1")
+            assert latest is not None
+            assert (latest.as_of, latest.impressions) == (late, 900)
+            assert repo.engagement("ig-2") is None
+        assert post.cost == cost
+
+    def test_an_order_is_attributed_once(self, store: Store) -> None:
+        """The first attribution of an order id stands."""
+        order = PartnerOrder("o-1", "anna", "ANNA10", "cust-9", "v1", T0, None)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            sale = Conversion("o-1", "cust-9", Money("60", "USD"), T0, first_order=True)
+            uow.conversions.add(sale)
+            _, created = repo.attribute(order)
+            again, twice = repo.attribute(PartnerOrder("o-1", "ben", "B", "c", "v2", T0))
+        assert created
+        assert not twice
+        assert again == order
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.order("o-1") == order
+            assert repo.order("o-2") is None
+
+    def test_everything_rolls_back_with_its_unit_of_work(self, store: Store) -> None:
+        """A unit of work that raises leaves no partner, group, code, post or report."""
+        with pytest.raises(_Undo):
+            _write_then_fail(store)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.get("anna") is None
+            assert repo.get_group("micro") is None
+            assert repo.code("ANNA10") is None
+            assert repo.get_post("ig-1") is None
+            assert repo.engagement("ig-1") is None
