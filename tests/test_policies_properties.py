@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -166,3 +167,18 @@ def test_milestones_are_granted_once_each_whatever_the_sequence_of_conversions(s
     keys = [r.key for r in past]
     assert len(keys) == len(set(keys))
     assert sorted(r.points for r in past) == [n for n in (1, 3, 4, 10) if n <= qualified]
+
+
+@given(percent=st.decimals(min_value=0, max_value=100, places=3), spaced=st.booleans())
+def test_a_percentage_text_is_the_same_rate_as_its_fraction(percent: Decimal, spaced: bool) -> None:
+    """``PercentOfOrder("10%")`` is ``PercentOfOrder("0.10")``; beyond 100% is refused."""
+    text = f"{percent} %" if spaced else f"{percent}%"
+    assert PercentOfOrder(text).rate == percent / 100
+    assert PercentOfOrder(text) == PercentOfOrder(percent / 100)
+
+
+@pytest.mark.parametrize("text", ["101%", "-1%", "%", "ten%", "NaN%", "inf%", "5%%"])
+def test_a_percentage_out_of_range_or_not_a_number_names_the_rate(text: str) -> None:
+    with pytest.raises(rk.ConfigError) as caught:
+        PercentOfOrder(text)
+    assert caught.value.path == "rate"

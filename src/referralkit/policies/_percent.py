@@ -28,11 +28,16 @@ def _rate(value: object) -> Decimal:
             value=value,
             path="rate",
         )
+    percent = isinstance(value, str) and value.strip().endswith("%")
     try:
-        rate = Decimal(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
+        if isinstance(value, str):
+            text = value.strip().removesuffix("%").rstrip() if percent else value.strip()
+            rate = Decimal(text) / 100 if percent else Decimal(text)
+        else:
+            rate = Decimal(value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):
         raise ConfigError(
-            f"rate must be a decimal number between 0 and 1, not {value!r}",
+            f"rate must be a decimal number between 0 and 1 or a percentage, not {value!r}",
             value=value,
             path="rate",
         ) from None
@@ -59,9 +64,10 @@ def _money_kind(value: object) -> RewardKind:
 class PercentOfOrder:
     """A percentage of the order amount: affiliate and influencer commissions.
 
-    ``rate`` is a fraction between 0 and 1 (``Decimal("0.05")`` is 5%); floats are
-    refused. The reward is rounded half-up to the currency's minor unit, raised to
-    ``minimum`` and then limited to ``cap`` (both optional, in the order's currency).
+    ``rate`` is a fraction between 0 and 1 (``Decimal("0.05")``, ``"0.05"``) or a
+    percentage (``"5%"``); floats are refused. The reward is rounded half-up to the
+    currency's minor unit, raised to ``minimum`` and then limited to ``cap`` (both
+    optional, in the order's currency).
     It is ``proportional``: a partial refund of the order shrinks it in proportion.
     An order of zero earns nothing. ``kind`` is ``"credit"`` (default), ``"cash"`` or
     ``"coupon"``.
