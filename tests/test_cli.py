@@ -28,7 +28,8 @@ def test_demo_runs_a_shop_and_prints_a_summary(
     assert "Rewards by state (the ledger)" in out
     # The run ends with the metrics report, leaderboard included.
     report = out[out.index("referralkit metrics (all time)") :]
-    headings = ("Funnel", "Fraud and review", "Money (USD)", "Group-buys", "Moments (")
+    headings = ("Funnel", "Fraud and review", "Money (USD)", "Group-buys", "Invitations and")
+    headings += ("Moments (",)
     for heading in (*headings, "Leaderboard (by referrer)"):
         assert heading in report
     conn = sqlite3.connect(db)

@@ -6,7 +6,9 @@ their own id or a second account under an email alias: the default guards block
 them), and partners at one home are held for review, which the shop approves weekly.
 Every few days a member starts a group-buy of three that friends join (a credit for
 each member once it fills, or nothing when its deadline passes), and when an order is
-delivered the shop asks whether to invite the customer at that moment.
+delivered the shop asks whether to invite the customer at that moment. People also join
+the waitlist of a limited drop, move up by bringing others, and are admitted weekly with
+an invitation of their own.
 Everything goes through the public `ReferralProgram` API on an SQLite file, and the
 run ends with the program's metrics report: every figure the demo prints comes from
 that report (`referralkit.metrics.DEFINITIONS`), except the ledger's rewards by state,
@@ -130,6 +132,10 @@ GROUP_EVERY_DAYS = 4  # a member starts a group-buy of three: 8 USD credit each 
 GROUP_JOIN = 0.6  # each day, the chance an open group gets a new member
 DELIVERY_DAYS = 3  # an order arrives; the shop then asks whether to invite (moments)
 SHARES_INVITATION = 0.5
+WAITLIST_JOIN = 0.5  # each day, the chance someone joins the waitlist of the next drop
+WAITLIST_BY_CODE = 0.5  # of them: through a waitlister's code, which moves that one up
+ADMIT_EVERY_DAYS = 7  # the shop admits the top of the waitlist weekly
+ADMIT = 2
 HOST_PAYS_OUT = 0.5
 
 
@@ -150,6 +156,7 @@ class _Shop:
         self.day = 0
         self.open_groups: list[str] = []  # their codes
         self.to_deliver: list[tuple[int, str, str]] = []  # (day, order id, customer)
+        self.waiting: list[str] = []
 
     def customers(self) -> list[str]:
         """Everyone who may hold a reward: the enrolled and the friends attributed."""
@@ -233,6 +240,33 @@ class _Shop:
                 if place.accepted:
                     self.members.append(friend)
                     self.referees.append(friend)
+
+    def waitlist(self) -> None:
+        """People join the waitlist (some through a waitlister's code); weekly the top get in.
+
+        Each person admitted is issued an invitation, and brings a friend with it now and then.
+        """
+        program = self.program
+        if self.prospects and self.rng.random() < WAITLIST_JOIN:
+            person = self.prospects.pop()
+            code = None
+            if self.waiting and self.rng.random() < WAITLIST_BY_CODE:
+                code = program.waitlist.code(self.rng.choice(self.waiting))
+            program.waitlist.join(
+                person, identity=Identity(email=f"{person}@example.net"), code=code
+            )
+            self.waiting.append(person)
+        if (self.day + 1) % ADMIT_EVERY_DAYS:
+            return
+        for entry in program.waitlist.admit(ADMIT):
+            self.waiting.remove(entry.member)
+            invitations = program.invitations.held_by(entry.member)
+            if invitations and self.prospects and self.rng.random() < FRIEND_BUYS:
+                friend = self.prospects.pop()
+                identity = Identity(email=f"{friend}@example.org")
+                program.invitations.redeem(invitations[0].code, friend, identity=identity)
+                self.members.append(friend)
+                self.referees.append(friend)
 
     def ask_after_delivery(self) -> None:
         """Orders arrive; at that moment the shop asks whether to invite the customer."""
@@ -338,6 +372,7 @@ def run_demo(
             shop.browse()
             shop.cheat_sometimes()
             shop.group_buys()
+            shop.waitlist()
             shop.ask_after_delivery()
             if (day + 1) % REVIEW_EVERY_DAYS == 0:
                 shop.review()
