@@ -82,7 +82,7 @@ class InvitationStatements:
         self.take_use = (
             update(i)
             .where(
-                ic.code == p("code"),
+                ic.code == p("icode"),
                 ic.used < ic.uses,
                 or_(ic.expires_at.is_(None), ic.expires_at > _time("now")),
             )
@@ -165,7 +165,7 @@ class SQLAlchemyInvitations:
 
     def take_use(self, code: str, now: datetime) -> bool:
         """Take one use in one conditional update; whether one was taken."""
-        return bool(self._s.run(self._q.take_use, {"code": code, "now": now}).rowcount == 1)
+        return bool(self._s.run(self._q.take_use, {"icode": code, "now": now}).rowcount == 1)
 
     def add_redemption(self, redemption: Redemption) -> bool:
         """Insert a redemption unless (code, customer) exists; whether this call inserted it."""

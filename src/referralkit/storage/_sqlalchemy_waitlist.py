@@ -97,7 +97,7 @@ class WaitlistStatements:
             )
             .on_conflict_do_nothing()
         )
-        self.credit = update(w).where(wc.member == p("member")).values(referred=wc.referred + 1)
+        self.credit = update(w).where(wc.member == p("mid")).values(referred=wc.referred + 1)
 
         per = bindparam("per", type_=Integer())
         me = w.alias("me")
@@ -125,7 +125,7 @@ class WaitlistStatements:
         )
         self.admit = (
             update(w)
-            .where(wc.member == p("member"), wc.state == _WAITING)
+            .where(wc.member == p("mid"), wc.state == _WAITING)
             .values(state=_ADMITTED, admitted_at=bindparam("now", type_=UTCDateTime()))
         )
 
@@ -196,7 +196,7 @@ class SQLAlchemyWaitlist:
 
     def credit(self, member: str) -> bool:
         """Count one more accepted friend for ``member``; whether the member exists."""
-        return bool(self._s.run(self._q.credit, {"member": member}).rowcount == 1)
+        return bool(self._s.run(self._q.credit, {"mid": member}).rowcount == 1)
 
     def position(self, member: str, per_referral: int) -> int | None:
         """The waiting member's 1-based position, in one query; None when admitted or unknown."""
@@ -210,7 +210,7 @@ class SQLAlchemyWaitlist:
 
     def admit(self, member: str, now: datetime) -> bool:
         """Admit a waiting member in one conditional update; whether this call admitted them."""
-        return bool(self._s.run(self._q.admit, {"member": member, "now": now}).rowcount == 1)
+        return bool(self._s.run(self._q.admit, {"mid": member, "now": now}).rowcount == 1)
 
     def facts(self, per_referral: int) -> WaitlistFacts:
         """Aggregates over every entry, in SQL."""
