@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 from referralkit.codes import is_valid_code
 from referralkit.guards import SelfReferral
 from referralkit.policies import Fixed
@@ -194,19 +192,6 @@ def test_an_invitation_never_signs_up_more_customers_than_its_uses(
         assert signed.setdefault(customer, ref) == ref  # a repeat returns the same referral
     assert len(signed) == min(uses, len(set(customers)))
     assert program.invitations.get(inv.code).used == len(signed)  # type: ignore[union-attr]
-    store.close()
-
-
-def test_the_sqlalchemy_store_says_it_has_no_invitations_yet(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
-    from referralkit.storage import SQLAlchemyStore
-
-    store = SQLAlchemyStore(f"sqlite:///{tmp_path / 'sa.db'}", migrate=True)
-    program = make(store, clock)
-    with pytest.raises(rk.ConfigError, match=r"SQLAlchemyStore does not support invitations"):
-        program.invitations.issue("ann")
-    assert program.invitations.facts() is None
     store.close()
 
 

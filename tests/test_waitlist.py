@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 from referralkit.guards import SelfReferral
 from referralkit.model import WaitlistState
 from referralkit.policies import Fixed
@@ -218,17 +217,6 @@ def test_positions_follow_the_documented_rule(
                 assert positions[a] < positions[b]
     if not any(referred):
         assert [positions[s] for s in sorted(score)] == list(range(1, len(score) + 1))
-    store.close()
-
-
-def test_the_sqlalchemy_store_says_it_has_no_waitlist_yet(tmp_path: Path) -> None:
-    from referralkit.storage import SQLAlchemyStore
-
-    store = SQLAlchemyStore(f"sqlite:///{tmp_path / 'sa.db'}", migrate=True)
-    program = make(store)
-    with pytest.raises(rk.ConfigError, match=r"SQLAlchemyStore does not support a waitlist"):
-        program.waitlist.join("lead-1")
-    assert program.waitlist.facts() is None
     store.close()
 
 
