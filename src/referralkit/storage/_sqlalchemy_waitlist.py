@@ -5,8 +5,9 @@ the table's identity: BIGSERIAL on PostgreSQL, the rowid on SQLite) and keeps on
 per member and per code (``INSERT ... SELECT ... WHERE NOT EXISTS``, ``ON CONFLICT DO
 NOTHING``, so a retry draws no number); a referrer's count grows by ``UPDATE ... SET
 referred = referred + 1``; a position is one ``count(*)`` over the score; admission is
-``UPDATE ... WHERE state = 'waiting'`` checked by its row count. Nothing here reads a
-row to decide a later write.
+``UPDATE ... WHERE state = 'waiting'`` checked by its row count, of the top read ``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL (concurrent admits take different people). Nothing
+here reads a row to decide a later write.
 """
 
 from __future__ import annotations
@@ -118,10 +119,14 @@ class WaitlistStatements:
         self.position = select(literal(1, Integer()) + before).where(
             me.c.member == p("member"), me.c.state == _WAITING
         )
+        # The top are read to be admitted: on PostgreSQL their rows are locked, skipping
+        # those another unit of work is admitting, so concurrent admits take different
+        # people (each admission is still conditional on the person waiting).
         self.top = (
             entries.where(wc.state == _WAITING)
             .order_by(wc.seq - per * wc.referred, wc.seq)
             .limit(p("limit"))
+            .with_for_update(skip_locked=True)
         )
         self.admit = (
             update(w)
@@ -204,7 +209,7 @@ class SQLAlchemyWaitlist:
         return None if found is None else int(found)
 
     def top(self, limit: int, per_referral: int) -> list[WaitlistEntry]:
-        """Up to ``limit`` waiting entries in position order."""
+        """Up to ``limit`` waiting entries in position order, locked (none another admits)."""
         rows = self._s.rows(self._q.top, {"per": per_referral, "limit": limit})
         return [_entry(r) for r in rows]
 
