@@ -1,6 +1,7 @@
 """Worker process for the invitation race (run as a script, not collected).
 
-``redeem PATH CODE WORKER``: 4 threads share one program on the file and redeem the
+``redeem PATH CODE WORKER``: 4 threads share one program on the store at ``PATH`` (a
+SQLite file, or a database URL for `SQLAlchemyStore`) and redeem the
 invitation for the worker's own customers and the customers every worker shares; prints
 the customers it signed up and how many it was refused, as JSON.
 """
@@ -14,7 +15,7 @@ from datetime import datetime, timezone
 
 import referralkit as rk
 from referralkit.policies import Fixed
-from referralkit.storage import SQLiteStore
+from referralkit.storage import SQLAlchemyStore, SQLiteStore
 
 SECRET = b"invitation race secret, 32 bytes or more!"
 THREADS = 4
@@ -22,9 +23,10 @@ CUSTOMERS = 6
 
 
 def program_on(path: str) -> rk.ReferralProgram:
-    """The program every process builds on the shared file (the real clock)."""
+    """The program every process builds on the shared store (the real clock)."""
+    store: rk.Store = SQLAlchemyStore(path) if "://" in path else SQLiteStore(path)
     return rk.ReferralProgram(
-        store=SQLiteStore(path),
+        store=store,
         secret=SECRET,
         policy=Fixed(rk.Money("5", "USD")),
         guards=[],

@@ -14,7 +14,7 @@ import pytest
 from referralkit.invitee import CLAIMS, DISPLAY_NAMES
 from referralkit.model import ReferralCode
 from referralkit.moments import DELIVERIES, MOMENTS
-from referralkit.program import GROUPS
+from referralkit.program import GROUPS, INVITATIONS, WAITLIST
 from referralkit.protocols import (
     CLICKS,
     META,
@@ -44,7 +44,18 @@ def _claims(store: Store) -> list[tuple[str, object, type]]:
         claims.append(("unit of work", uow, UnitOfWork))
         claims += [
             (f"uow.{c.attribute}", getattr(uow, c.attribute), c.protocol)
-            for c in (*CORE, CLICKS, META, MOMENTS, DELIVERIES, DISPLAY_NAMES, CLAIMS, GROUPS)
+            for c in (
+                *CORE,
+                CLICKS,
+                META,
+                MOMENTS,
+                DELIVERIES,
+                DISPLAY_NAMES,
+                CLAIMS,
+                GROUPS,
+                INVITATIONS,
+                WAITLIST,
+            )
         ]
     return claims
 

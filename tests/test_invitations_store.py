@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 
 from referralkit.protocols import Store
 from referralkit.testing import InvitationsContract, WaitlistContract
 
 
 class TestBuiltinInvitations(InvitationsContract):
-    """Memory, a SQLite file and SQLite in memory."""
+    """Every built-in store: the conftest ``store`` fixture's params (SQLAlchemy included)."""
 
     @pytest.fixture
     def store(self, store: Store) -> Store:
@@ -18,7 +17,7 @@ class TestBuiltinInvitations(InvitationsContract):
 
 
 class TestBuiltinWaitlist(WaitlistContract):
-    """Memory, a SQLite file and SQLite in memory."""
+    """Every built-in store: the conftest ``store`` fixture's params (SQLAlchemy included)."""
 
     @pytest.fixture
     def store(self, store: Store) -> Store:

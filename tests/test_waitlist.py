@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import referralkit as rk
 from referralkit.guards import SelfReferral
 from referralkit.model import WaitlistState
 from referralkit.policies import Fixed
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore, SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"waitlist secret, 32 bytes or more!!"
@@ -159,13 +160,12 @@ def test_admit_lets_the_top_in_once_each_with_an_invitation(
     assert (facts.referred_joins, facts.places_gained) == (1, 5)
 
 
-def test_concurrent_admits_let_each_person_in_once(tmp_path: Path) -> None:
-    """Four programs on one SQLite file admit at once: each person in once, one invitation."""
-    path = tmp_path / "admit.db"
-    seed = make(SQLiteStore(path), guards=[])
+def _admit_at_once(open_store: Callable[[], rk.Store]) -> None:
+    """Four programs on one database admit at once: each person in once, one invitation."""
+    seed = make(open_store(), guards=[])
     fill(seed, 40)
     seed.store.close()
-    programs = [make(SQLiteStore(path), guards=[]) for _ in range(4)]
+    programs = [make(open_store(), guards=[]) for _ in range(4)]
     results: list[list[str]] = [[] for _ in programs]
 
     def run(k: int) -> None:
@@ -186,18 +186,46 @@ def test_concurrent_admits_let_each_person_in_once(tmp_path: Path) -> None:
         p.store.close()
 
 
+@pytest.mark.sqlite
+def test_concurrent_admits_let_each_person_in_once(tmp_path: Path) -> None:
+    """Four programs on one SQLite file admit at once: each person in once, one invitation."""
+    path = tmp_path / "admit.db"
+    _admit_at_once(lambda: SQLiteStore(path))
+
+
+@pytest.mark.postgres
+def test_concurrent_admits_let_each_person_in_once_on_postgres(postgres_engine: object) -> None:
+    """The same on `SQLAlchemyStore` over PostgreSQL: each admit is one conditional UPDATE."""
+    from sqlalchemy import Engine
+
+    from conftest import empty_postgres
+
+    assert isinstance(postgres_engine, Engine)
+    empty_postgres(postgres_engine)
+    _admit_at_once(lambda: SQLAlchemyStore(postgres_engine))
+
+
 # The position rule, as a reference: rank the waiting by (seq - N * referred, seq).
 joins = st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=30)), max_size=25)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def fresh_store(kind: str) -> rk.Store:
+    """A fresh store of ``kind`` in memory (SQLAlchemy's over an in-memory SQLite)."""
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLiteStore(":memory:")
+    return SQLAlchemyStore("sqlite://", migrate=True)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "sqlalchemy-sqlite"])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(referrers=joins, per_referral=st.integers(min_value=0, max_value=7))
 def test_positions_follow_the_documented_rule(
     kind: str, referrers: list[int | None], per_referral: int
 ) -> None:
     """Position = rank by (seq - N * accepted friends, seq) among the waiting, on every store."""
-    store = MemoryStore() if kind == "memory" else SQLiteStore(":memory:")
+    store = fresh_store(kind)
     program = make(store, guards=[])
     program.waitlist.configure(places_per_referral=per_referral)
     referred = [0] * len(referrers)
@@ -218,17 +246,6 @@ def test_positions_follow_the_documented_rule(
                 assert positions[a] < positions[b]
     if not any(referred):
         assert [positions[s] for s in sorted(score)] == list(range(1, len(score) + 1))
-    store.close()
-
-
-def test_the_sqlalchemy_store_says_it_has_no_waitlist_yet(tmp_path: Path) -> None:
-    from referralkit.storage import SQLAlchemyStore
-
-    store = SQLAlchemyStore(f"sqlite:///{tmp_path / 'sa.db'}", migrate=True)
-    program = make(store)
-    with pytest.raises(rk.ConfigError, match=r"SQLAlchemyStore does not support a waitlist"):
-        program.waitlist.join("lead-1")
-    assert program.waitlist.facts() is None
     store.close()
 
 

@@ -44,6 +44,10 @@ from referralkit.money import Money
 from referralkit.protocols import LedgerEntry, RefundRecord
 from referralkit.storage._errors import CodeTaken
 from referralkit.storage._sqlalchemy_groups import GroupStatements, SQLAlchemyGroups
+from referralkit.storage._sqlalchemy_invitations import (
+    InvitationStatements,
+    SQLAlchemyInvitations,
+)
 from referralkit.storage._sqlalchemy_moments import (
     MomentStatements,
     SQLAlchemyClaims,
@@ -53,6 +57,7 @@ from referralkit.storage._sqlalchemy_moments import (
 )
 from referralkit.storage._sqlalchemy_session import Session
 from referralkit.storage._sqlalchemy_tables import Tables
+from referralkit.storage._sqlalchemy_waitlist import SQLAlchemyWaitlist, WaitlistStatements
 from referralkit.storage._sqlite_codec import (
     money_from_minor,
     money_from_minor_or_none,
@@ -89,6 +94,8 @@ class Statements:
         self.dialect = dialect
         self.moments = MomentStatements(tables, dialect)
         self.groups = GroupStatements(tables, dialect)
+        self.invitations = InvitationStatements(tables, dialect)
+        self.waitlist = WaitlistStatements(tables, dialect)
         insert = _on_conflict_insert(dialect)
         p = bindparam
 
@@ -1548,6 +1555,8 @@ class SQLAlchemyUnitOfWork:
     display_names: SQLAlchemyDisplayNames
     claims: SQLAlchemyClaims
     groups: SQLAlchemyGroups
+    invitations: SQLAlchemyInvitations
+    waitlist: SQLAlchemyWaitlist
 
     @classmethod
     def on(cls, session: Session, statements: Statements) -> SQLAlchemyUnitOfWork:
@@ -1567,4 +1576,6 @@ class SQLAlchemyUnitOfWork:
             SQLAlchemyDisplayNames(session, statements.moments),
             SQLAlchemyClaims(session, statements.moments),
             SQLAlchemyGroups(session, statements.groups),
+            SQLAlchemyInvitations(session, statements.invitations),
+            SQLAlchemyWaitlist(session, statements.waitlist),
         )

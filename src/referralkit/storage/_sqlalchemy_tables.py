@@ -194,6 +194,9 @@ class Tables:
     claims: Table
     groups: Table
     group_members: Table
+    invitations: Table
+    invitation_redemptions: Table
+    waitlist: Table
 
     @property
     def version_table(self) -> str:
@@ -225,6 +228,9 @@ class Tables:
             self.claims,
             self.groups,
             self.group_members,
+            self.invitations,
+            self.invitation_redemptions,
+            self.waitlist,
         )
 
 
@@ -559,6 +565,57 @@ def _groups(md: MetaData, p: str, referrals: Table) -> tuple[Table, Table]:
     return groups, members
 
 
+def _invitations(md: MetaData, p: str, referrals: Table) -> tuple[Table, Table, Table]:
+    """Invitations (a use count the store checks), their redemptions, and the waitlist."""
+    invitations = Table(
+        f"{p}invitations",
+        md,
+        _seq(),
+        Column("code", IdText, nullable=False, unique=True),
+        Column("holder", IdText, nullable=False),
+        Column("campaign", IdText, nullable=False),
+        Column("uses", Integer, nullable=False),
+        Column("used", Integer, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime),
+        CheckConstraint("uses >= 1", name=f"{p}invitations_uses_check"),
+        CheckConstraint("used >= 0 AND used <= uses", name=f"{p}invitations_used_check"),
+    )
+    Index(f"{p}invitations_by_holder", invitations.c.holder)
+    redemptions = Table(
+        f"{p}invitation_redemptions",
+        md,
+        _seq(),
+        Column("code", IdText, ForeignKey(invitations.c.code), nullable=False),
+        Column("customer", IdText, nullable=False),
+        Column("referral_id", IdText, ForeignKey(referrals.c.id), nullable=False),
+        Column("redeemed_at", UTCDateTime, nullable=False),
+        UniqueConstraint("code", "customer"),
+    )
+    waitlist = Table(
+        f"{p}waitlist",
+        md,
+        _seq(),
+        Column("member", IdText, nullable=False, unique=True),
+        Column("code", IdText, nullable=False, unique=True),
+        Column("campaign", IdText, nullable=False),
+        Column("joined_at", UTCDateTime, nullable=False),
+        Column("state", IdText, nullable=False),
+        Column("referred_by", IdText),
+        Column("referred", Integer, nullable=False),
+        Column("admitted_at", UTCDateTime),
+        CheckConstraint("referred >= 0", name=f"{p}waitlist_referred_check"),
+    )
+    waiting = waitlist.c.state == "waiting"
+    Index(
+        f"{p}waitlist_waiting",
+        waitlist.c.seq,
+        postgresql_where=waiting,
+        sqlite_where=waiting,
+    )
+    return invitations, redemptions, waitlist
+
+
 @functools.lru_cache(maxsize=32)
 def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
     """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
@@ -570,6 +627,7 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
     rewards = _rewards(md, prefix, referrals, conversions)
     moments, moment_decisions, moment_shares = _moments(md, prefix)
     groups, group_members = _groups(md, prefix, referrals)
+    invitations, invitation_redemptions, waitlist = _invitations(md, prefix, referrals)
     return Tables(
         metadata=md,
         prefix=prefix,
@@ -647,4 +705,7 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
         ),
         groups=groups,
         group_members=group_members,
+        invitations=invitations,
+        invitation_redemptions=invitation_redemptions,
+        waitlist=waitlist,
     )

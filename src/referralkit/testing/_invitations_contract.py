@@ -135,6 +135,31 @@ class InvitationsContract(CapabilityContract):
             facts = INVITATIONS.repository(uow, store=store).facts(None, None)
         assert (facts.issued, facts.uses, facts.redeemed, facts.holders) == (1, 3, 3, 1)
 
+    def test_racing_issues_never_pass_the_quota(self, store: Store) -> None:
+        """Twelve threads issue for one holder with a quota of three: exactly three stored."""
+        added: list[bool] = []
+        lock = threading.Lock()
+        start = threading.Barrier(12)
+
+        def issue(n: int) -> None:
+            start.wait()
+            with store.transaction() as uow:
+                repo = INVITATIONS.repository(uow, store=store)
+                got = repo.add(_invitation(f"INV{n:05}"), 3)
+                for _ in range(5):  # the unit of work goes on: a later issue must still wait
+                    repo.for_holder("ann")
+            with lock:
+                added.append(got)
+
+        threads = [threading.Thread(target=issue, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(added) == [False] * 9 + [True] * 3
+        with store.transaction() as uow:
+            assert len(INVITATIONS.repository(uow, store=store).for_holder("ann")) == 3
+
     def test_a_redemption_is_stored_once_per_customer(self, store: Store) -> None:
         """The pair (invitation, customer) is unique."""
         with store.transaction() as uow:
