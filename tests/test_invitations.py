@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

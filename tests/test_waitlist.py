@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _group_stores import group_store  # noqa: F401 - the `store` fixture: memory and SQLite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
