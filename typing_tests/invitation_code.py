@@ -17,7 +17,7 @@ def invitation_only(program: rk.ReferralProgram) -> int:
     try:
         program.invitations.redeem(inv.code, "cust-9")
     except rk.InvitationUsedUp as used_up:
-        field: str = used_up.field
+        field: str | None = used_up.field
         del field
     except rk.InvitationQuotaReached as full:
         quota: int = full.quota
