@@ -14,39 +14,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import attrs
 from pydantic import BaseModel, ConfigDict, Field
 
+from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.money import CURRENCY_EXPONENTS
 
 __all__ = ["PartnerFigures", "PartnerStatement", "StatementLine"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-@attrs.frozen(slots=True)
-class PartnerFigures:
-    """A partner's statement in one currency, in minor units, as the store adds it up.
-
-    ``orders`` and ``revenue`` are the partner's checkout orders placed in the window
-    (revenue net of refunds); the rest is over the partner's rewards granted in the
-    window: ``commission`` and ``fees`` as granted, ``reversed`` what refunds took back
-    before payment, the current value of those ``held``, ``available`` and ``paid``,
-    ``clawed_back`` what refunds took back after payment and ``owed`` what of that is
-    still outstanding.
-    """
-
-    currency: str
-    orders: int = 0
-    revenue: int = 0
-    commission: int = 0
-    fees: int = 0
-    reversed: int = 0
-    held: int = 0
-    available: int = 0
-    paid: int = 0
-    clawed_back: int = 0
-    owed: int = 0
 
 
 def _amount(minor: int, currency: str) -> Decimal:

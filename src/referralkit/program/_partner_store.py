@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from referralkit.metrics._partners import PartnerFigures
+from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
     Partner,
     PartnerCode,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -25,7 +26,6 @@ from referralkit.errors import (
     InvalidState,
     UnknownPartner,
 )
-from referralkit.metrics._partners import PartnerStatement
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -53,6 +53,9 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._partner_store import ACCOUNT_REASONS, PARTNERS, PartnerRepository
 from referralkit.protocols import RewardPolicy, UnitOfWork
 from referralkit.storage import CodeTaken
+
+if TYPE_CHECKING:
+    from referralkit.metrics._partners import PartnerStatement
 
 __all__ = ["Partners"]
 
@@ -556,4 +559,6 @@ class Partners:
         with self._core.transaction() as uow:
             self._partner(uow, partner_id)
             figures = self._repo(uow).figures(partner_id, since, until)
+        from referralkit.metrics._partners import PartnerStatement  # noqa: PLC0415 - pydantic loads with the first statement
+
         return PartnerStatement.of(partner_id, since, until, figures)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import attrs
 
-from referralkit.metrics._partners import PartnerFigures
+from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
     Partner,
     PartnerCode,

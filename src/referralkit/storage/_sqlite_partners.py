@@ -11,7 +11,7 @@ import json
 import sqlite3
 from datetime import datetime
 
-from referralkit.metrics._partners import PartnerFigures
+from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
     Partner,
     PartnerCode,
