@@ -135,8 +135,12 @@ def app_server(url: str, orders: int, copies: int, server: int, servers: int, th
 
 
 def pg_stream(url: str, start: int, count: int) -> None:
-    """Convert ``count`` new orders, retrying retryable failures; prints each one committed."""
-    program = app_server_program(url)
+    """Convert ``count`` new orders, retrying retryable failures; prints each one committed.
+
+    Opening the store is retried too: an app server starting while the database restarts
+    waits for it, as a process manager would restart it.
+    """
+    program = retrying(lambda: app_server_program(url))
     for i in range(start, start + count):
         retrying(
             lambda i=i: program.convert(

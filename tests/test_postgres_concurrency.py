@@ -178,13 +178,10 @@ def test_a_server_restart_under_load_loses_and_doubles_nothing(
             )
             for start in (0, 1000)
         ]
-        first, second = streams[0].stdout, streams[1].stdout
+        first = streams[0].stdout
         assert first is not None
-        assert second is not None
-        # Let the load build up on both streams (each has opened its store and committed),
-        # then pull the server out from under it.
+        # Let the load build up, then pull the server out from under it.
         committed = [int(first.readline()) for _ in range(40)]
-        committed.append(int(second.readline()))
         own_server.restart()
         for proc in streams:
             out, err = proc.communicate(timeout=300)
