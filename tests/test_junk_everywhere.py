@@ -300,6 +300,7 @@ ENTRY_POINTS = frozenset(
         "program.invitations.issue",
         "program.invitations.issue_in",
         "program.invitations.redeem",
+        "program.invitations.refuse_open_sign_up",
         "program.landing",
         "program.link",
         "program.mark_paid",

@@ -26,7 +26,8 @@ ReferralError
 │   └── UnknownPartner      no partner (or partner group, or post) has this id
 ├── InvalidState            an operation not allowed in the object's current state
 │   ├── GroupClosed         joining a group that is full, expired, completed or cancelled
-│   └── InvitationQuotaReached  a holder who has issued every invitation they may
+│   ├── InvitationQuotaReached  a holder who has issued every invitation they may
+│   └── InvitationRequired  a sign-up without an invitation while the launch needs one
 └── StorageError            the storage backend failed (the backend error is __cause__)
     ├── SchemaVersionError  the database was written by a newer referralkit, or is behind
     └── RetryableStorageError  a transient failure (connection lost, timeout, deadlock):
@@ -63,6 +64,7 @@ __all__ = [
     "InvalidMoney",
     "InvalidState",
     "InvitationQuotaReached",
+    "InvitationRequired",
     "InvitationUsedUp",
     "LinkExpired",
     "LinkTampered",
@@ -277,6 +279,18 @@ class InvitationQuotaReached(InvalidState):
         super().__init__(message, value=value)
         self.field = field
         self.quota = quota
+
+
+class InvitationRequired(InvalidState):
+    """A sign-up by code, link or claim while the launch is invitation-only.
+
+    ``.value`` is the referee, ``.field`` ``"code"``: the way in is
+    `referralkit.ReferralProgram.invitations` ``.redeem``.
+    """
+
+    def __init__(self, message: str, *, value: Any = None, field: str = "code") -> None:
+        super().__init__(message, value=value)
+        self.field = field
 
 
 class StorageError(ReferralError):

@@ -32,6 +32,7 @@ from referralkit.errors import (
     InvalidInput,
     InvalidState,
     InvitationQuotaReached,
+    InvitationRequired,
     InvitationUsedUp,
     UnknownCode,
 )
@@ -104,18 +105,41 @@ class Invitations:
         self._core = core
         self._quota: int | None = None
         self._uses = 1
+        self._required = False
 
     def _repo(self, uow: UnitOfWork) -> InvitationRepository:
         return INVITATIONS.repository(uow, store=self._core.store)
 
-    def configure(self, *, quota: int | None = None, uses: int = 1) -> None:
+    def configure(
+        self, *, quota: int | None = None, uses: int = 1, required: bool | None = None
+    ) -> None:
         """Set the per-holder ``quota`` (None: none) and the default ``uses`` of an invitation.
 
         "Each member gets 3 invitations" is ``configure(quota=3)``; the waitlist issues
-        admitted people invitations with these ``uses``.
+        admitted people invitations with these ``uses``. ``required=True`` makes the
+        launch invitation-only: `referralkit.ReferralProgram.attribute` and ``claim``
+        refuse every sign-up with `InvitationRequired` before writing anything, so the
+        only way in is `redeem`; ``required=False`` opens the launch, None leaves it as is.
         """
+        if required is not None and not isinstance(required, bool):
+            raise InvalidInput("required must be True or False", value=required, field="required")
         self._quota = _count("quota", quota, optional=True)
         self._uses = _count("uses", uses) or 1
+        if required is not None:
+            self._required = required
+
+    @property
+    def required(self) -> bool:
+        """Whether the launch is invitation-only (sign-ups only through `redeem`)."""
+        return self._required
+
+    def refuse_open_sign_up(self, referee: object) -> None:
+        """Raise `InvitationRequired` while the launch is invitation-only; else nothing."""
+        if self._required:
+            raise InvitationRequired(
+                "sign-up is by invitation only: redeem an invitation code instead",
+                value=referee,
+            )
 
     @property
     def quota(self) -> int | None:

@@ -404,8 +404,10 @@ class ReferralProgram:
         store spends the token, so another customer with the same token gets an
         `InvalidState`; the same customer again gets their referral back. A forged token
         is `LinkTampered`, an expired one `LinkExpired`, text that is none `InvalidLink`.
-        No device fingerprint is read or kept.
+        No device fingerprint is read or kept. While the launch is invitation-only
+        (``invitations.configure(required=True)``) it raises `InvitationRequired`.
         """
+        self.invitations.refuse_open_sign_up(customer_id)
         return _claims.claim(
             self._core,
             token,
@@ -491,8 +493,12 @@ class ReferralProgram:
         typed code is found in any case, with spaces or dashes; a generated code with a
         typo is an `InvalidCode` with reason ``bad_check`` (its message is for the person
         who typed it), unless a vanity code is spelled exactly so; a link must point at
-        the program's ``link_base`` or a campaign's (`LinkTampered` otherwise).
+        the program's ``link_base`` or a campaign's (`LinkTampered` otherwise). While the
+        launch is invitation-only (``invitations.configure(required=True)``) every call
+        raises `InvitationRequired`: new customers come in through
+        ``invitations.redeem``.
         """
+        self.invitations.refuse_open_sign_up(referee)
         return _attribution.attribute(
             self._core,
             referee=referee,
