@@ -171,6 +171,8 @@ def _floor_cycle(db: sqlite3.Connection, i: int, now: str, hold: str) -> None:
     # attribute
     db.execute("BEGIN IMMEDIATE")
     owner = db.execute(f"SELECT {CODE_COLUMNS} FROM codes WHERE code = ?", (code,)).fetchone()[1]
+    # Whether the code is a partner's (a partner not approved attributes nobody).
+    db.execute("SELECT code, partner_id, post_id FROM partner_codes WHERE code = ?", (code,))
     db.execute(
         f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE referee = ? AND status <> 'rejected'",
         (referee,),
