@@ -9,6 +9,7 @@ attribution that loses to it is recorded as rejected (``duplicate_referee.alread
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
@@ -126,25 +127,56 @@ def attribute_in(
         now=now,
         channel=channel,
     )
+    referral = record_referral(
+        core,
+        uow,
+        rc,
+        referee=referee,
+        verdict=verdict,
+        # Declared campaigns own their codes; otherwise a link's label is kept.
+        campaign=owned.name if core.campaigns else campaign_hint or rc.campaign,
+        policy_version=core.terms_of(owned)[1],
+        channel=channel,
+        now=now,
+    )
+    grant_signup(core, uow, referral, now)
+    return referral, signals
+
+
+def record_referral(
+    core: ProgramCore,
+    uow: UnitOfWork,
+    rc: ReferralCode,
+    *,
+    referee: str,
+    verdict: Verdict,
+    campaign: str,
+    policy_version: str,
+    channel: str | None,
+    now: datetime,
+    taken: str = ALREADY_REFERRED,
+    details: Mapping[str, object] | None = None,
+) -> Referral:
+    """Store the referral ``verdict`` decided for ``rc``'s owner, with its event.
+
+    A referee's standing referral wins (the store keeps one): the new one is then stored
+    rejected with the reason ``taken``. ``details`` are added to the event's payload.
+    """
     referral = Referral(
         id=core.new_id(),
-        code=canonical,
+        code=rc.code,
         referrer=rc.owner,
         referee=referee,
         status=STATUS_OF[verdict.decision],
         reasons=verdict.reasons,
         attributed_at=now,
-        # Declared campaigns own their codes; otherwise a link's label is kept.
-        campaign=owned.name if core.campaigns else campaign_hint or rc.campaign,
-        policy_version=core.terms_of(owned)[1],
+        campaign=campaign,
+        policy_version=policy_version,
         channel=channel,
     )
     stored = uow.referrals.add(referral)
     if stored.id != referral.id:
-        # The referee has a standing referral (the store keeps one): it wins.
-        referral = attrs.evolve(
-            referral, status=ReferralStatus.REJECTED, reasons=(ALREADY_REFERRED,)
-        )
+        referral = attrs.evolve(referral, status=ReferralStatus.REJECTED, reasons=(taken,))
         uow.referrals.add(referral)
     uow.events.add(
         f"referral.{referral.status.value}",
@@ -152,14 +184,14 @@ def attribute_in(
             "referral_id": referral.id,
             "referrer": referral.referrer,
             "referee": referee,
-            "code": canonical,
+            "code": rc.code,
             "reasons": list(referral.reasons),
             "channel": channel,
+            **(details or {}),
         },
         now,
     )
-    grant_signup(core, uow, referral, now)
-    return referral, signals
+    return referral
 
 
 def _watch_networks(core: ProgramCore, signals: frozenset[Signal]) -> None:

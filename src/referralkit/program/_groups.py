@@ -53,7 +53,7 @@ from referralkit.model import (
 )
 from referralkit.money import Money
 from referralkit.policies import policy_definition, policy_version
-from referralkit.program._attribution import STATUS_OF, judge
+from referralkit.program._attribution import judge, record_referral
 from referralkit.program._conversions import grant_signup, store_grants
 from referralkit.program._core import ProgramCore
 from referralkit.program._enrolment import enroll
@@ -413,36 +413,18 @@ class Groups:
             now=now,
             channel=_CHANNEL,
         )
-        referral = Referral(
-            id=core.new_id(),
-            code=rc.code,
-            referrer=group.initiator,
+        referral = record_referral(
+            core,
+            uow,
+            rc,
             referee=member,
-            status=STATUS_OF[verdict.decision],
-            reasons=verdict.reasons,
-            attributed_at=now,
+            verdict=verdict,
             campaign=group.campaign,
             policy_version=core.terms_of(core.stored_campaign(group.campaign))[1],
             channel=_CHANNEL,
-        )
-        stored = uow.referrals.add(referral)
-        if stored.id != referral.id:  # pragma: no cover - read in this very unit of work
-            referral = attrs.evolve(
-                referral, status=ReferralStatus.REJECTED, reasons=("group.already_referred",)
-            )
-            uow.referrals.add(referral)
-        uow.events.add(
-            f"referral.{referral.status.value}",
-            {
-                "referral_id": referral.id,
-                "referrer": referral.referrer,
-                "referee": member,
-                "code": rc.code,
-                "reasons": list(referral.reasons),
-                "channel": _CHANNEL,
-                "group_id": group.id,
-            },
-            now,
+            now=now,
+            taken="group.already_referred",
+            details={"group_id": group.id},
         )
         if verdict.decision is Decision.ALLOW:
             grant_signup(core, uow, referral, now)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from referralkit._validate import opt_aware, opt_name, require_id
 from referralkit.codes import generate_code, normalize_code
 from referralkit.errors import (
@@ -36,7 +34,6 @@ from referralkit.errors import (
     InvitationUsedUp,
     UnknownCode,
 )
-from referralkit.guards import ALREADY_REFERRED
 from referralkit.metrics._invitations import InvitationFacts
 from referralkit.model import (
     CodeKind,
@@ -47,7 +44,7 @@ from referralkit.model import (
     ReferralCode,
     ReferralStatus,
 )
-from referralkit.program._attribution import STATUS_OF, judge
+from referralkit.program._attribution import judge, record_referral
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
 from referralkit.program._enrolment import enroll
@@ -378,38 +375,19 @@ class Invitations:
             now=now,
             channel=_CHANNEL,
         )
-        referral = Referral(
-            id=core.new_id(),
-            code=rc.code,
-            referrer=invitation.holder,
+        campaign = invitation.campaign
+        return record_referral(
+            core,
+            uow,
+            rc,
             referee=customer,
-            status=STATUS_OF[verdict.decision],
-            reasons=verdict.reasons,
-            attributed_at=now,
-            campaign=invitation.campaign,
-            policy_version=core.terms_of(core.stored_campaign(invitation.campaign))[1],
+            verdict=verdict,
+            campaign=campaign,
+            policy_version=core.terms_of(core.stored_campaign(campaign))[1],
             channel=_CHANNEL,
+            now=now,
+            details={"invitation": invitation.code},
         )
-        stored = uow.referrals.add(referral)
-        if stored.id != referral.id:  # the customer has a standing referral: it wins
-            referral = attrs.evolve(
-                referral, status=ReferralStatus.REJECTED, reasons=(ALREADY_REFERRED,)
-            )
-            uow.referrals.add(referral)
-        uow.events.add(
-            f"referral.{referral.status.value}",
-            {
-                "referral_id": referral.id,
-                "referrer": referral.referrer,
-                "referee": customer,
-                "code": rc.code,
-                "reasons": list(referral.reasons),
-                "channel": _CHANNEL,
-                "invitation": invitation.code,
-            },
-            now,
-        )
-        return referral
 
     @staticmethod
     def _holder_code(uow: UnitOfWork, invitation: Invitation) -> ReferralCode:
