@@ -130,7 +130,7 @@ def test_bad_input_is_refused_naming_the_field(
 
 def test_each_onboarding_state_is_an_event(program: rk.ReferralProgram) -> None:
     anna(program, state="applied")
-    for state in ("invited", "approved", "paused", "banned"):
+    for state in ("invited", "approved", "paused", "ended", "banned"):
         assert program.partners.set_state("anna", state).state.value == state
     program.partners.set_state("anna", "banned")  # no change, no event
     types = [e.type for e in program.pending_events(limit=100) if e.type.startswith("partner.")]
@@ -139,6 +139,7 @@ def test_each_onboarding_state_is_an_event(program: rk.ReferralProgram) -> None:
         "partner.invited",
         "partner.approved",
         "partner.paused",
+        "partner.ended",
         "partner.banned",
     ]
 
@@ -218,6 +219,32 @@ def test_a_banned_partners_codes_are_disabled_not_released(
     assert (signup.value.field, signup.value.reason) == ("code", "banned")
     program.partners.set_state("anna", "approved")
     assert program.attribute(code="ANNA10", referee="c2").referrer == "anna"
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ("applied", "not_approved"),
+        ("invited", "not_approved"),
+        ("paused", "paused"),
+        ("banned", "banned"),
+        ("ended", "ended"),
+    ],
+)
+def test_only_an_approved_partners_codes_attribute_at_checkout_or_sign_up(
+    program: rk.ReferralProgram, state: str, reason: str
+) -> None:
+    anna(program)
+    program.partners.code("anna", vanity="ANNA10")
+    program.partners.set_state("anna", state)
+    with pytest.raises(rk.PartnerCodeRefused) as checkout:
+        program.convert(referee="c1", order_id="o1", amount=usd("50"), code="ANNA10")
+    with pytest.raises(rk.PartnerCodeRefused) as signup:
+        program.attribute(code="ANNA10", referee="c2")
+    assert {(e.value.field, e.value.reason) for e in (checkout, signup)} == {("code", reason)}
+    assert program.conversion("o1") is None
+    assert program.referral_of("c2") is None
+    assert program.owner_of("ANNA10") == "anna"
 
 
 # -- checkout attribution ----------------------------------------------------------------

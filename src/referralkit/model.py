@@ -504,13 +504,19 @@ class WaitlistEntry(JSONForm):
 
 
 class PartnerState(str, enum.Enum):
-    """A partner's onboarding state; only an approved partner's codes earn at checkout."""
+    """A partner's onboarding state; only an approved partner's codes earn at checkout.
+
+    ``approved`` is an active partner; ``ended`` a partnership that ended on good terms
+    (their codes stop earning, what they earned is still theirs); ``banned`` one ended for
+    cause.
+    """
 
     APPLIED = "applied"
     INVITED = "invited"
     APPROVED = "approved"
     PAUSED = "paused"
     BANNED = "banned"
+    ENDED = "ended"
 
 
 @attrs.frozen(slots=True)

@@ -33,7 +33,6 @@ from referralkit.model import (
     Partner,
     PartnerCode,
     PartnerOrder,
-    PartnerState,
     Referral,
     ReferralStatus,
     Reward,
@@ -41,7 +40,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.program._conversions import qualify, reward_context, store_grants
 from referralkit.program._core import ProgramCore
-from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partner_store import PARTNERS, PartnerRepository, refusal
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
@@ -152,14 +151,6 @@ def commission_grants(
     return view, grants
 
 
-_REFUSED = {
-    PartnerState.BANNED: ("banned", "is disabled: its partner is banned"),
-    PartnerState.PAUSED: ("paused", "is paused: its partner is paused"),
-    PartnerState.APPLIED: ("not_approved", "is not active yet: its partner is not approved"),
-    PartnerState.INVITED: ("not_approved", "is not active yet: its partner is not approved"),
-}
-
-
 @attrs.frozen(slots=True)
 class _Resolved:
     partner: Partner
@@ -210,7 +201,7 @@ class Checkout:
                 value=rc.code,
                 reason="not_partner",
             )
-        refused = _REFUSED.get(partner.state)
+        refused = refusal(partner.state)
         if refused is not None:
             raise PartnerCodeRefused(
                 f"the code {rc.code!r} given at checkout (code) {refused[1]}",

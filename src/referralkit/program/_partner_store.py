@@ -25,11 +25,25 @@ from referralkit.model import (
 )
 from referralkit.protocols import Capability
 
-__all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account"]
+__all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account", "refusal"]
 
 #: The reasons of a partner's account referral: the record a partner's commissions and
 #: fees hang off. It is no attribution: metrics, status and friends leave it out.
 ACCOUNT_REASONS = ("partner.account",)
+
+
+_REFUSED = {
+    PartnerState.BANNED: ("banned", "is disabled: its partner is banned"),
+    PartnerState.ENDED: ("ended", "has ended: its partnership ended"),
+    PartnerState.PAUSED: ("paused", "is paused: its partner is paused"),
+    PartnerState.APPLIED: ("not_approved", "is not active yet: its partner is not approved"),
+    PartnerState.INVITED: ("not_approved", "is not active yet: its partner is not approved"),
+}
+
+
+def refusal(state: PartnerState) -> tuple[str, str] | None:
+    """Why a partner in ``state`` cannot use their codes (reason, words); None if they can."""
+    return _REFUSED.get(state)
 
 
 def is_account(referral: Referral) -> bool:
