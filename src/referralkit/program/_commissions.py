@@ -158,8 +158,17 @@ class _Resolved:
     terms_version: str
 
 
+#: What an order of a buyer a partner referred, placed while the partner is not approved,
+#: earns: nothing, for the partner or under the customer terms.
+_NOTHING = object()
+
+
 class Checkout:
-    """A code typed at checkout, for `referralkit.program._conversions.convert`."""
+    """A code typed at checkout (or none), for `referralkit.program._conversions.convert`.
+
+    Without a typed code, an order of a buyer a partner referred at sign-up earns the
+    partner their commission as if their code had been typed.
+    """
 
     def __init__(self, core: ProgramCore, code: object, precedence: Precedence) -> None:
         self._core = core
@@ -169,11 +178,13 @@ class Checkout:
     def _repo(self, uow: UnitOfWork) -> PartnerRepository:
         return PARTNERS.repository(uow, store=self._core.store)
 
-    def resolve(self, uow: UnitOfWork, amount: Money) -> _Resolved:
+    def resolve(self, uow: UnitOfWork, amount: Money, referral: Referral | None) -> object:
         """The partner the code names; refused before anything is written.
 
         Raises `CurrencyMismatch` when the partner's terms pay in other currencies only.
         """
+        if self._text is None:
+            return self._referred(uow, amount, referral)
         repo = self._repo(uow)  # a store without partners says so first
         text = self._text
         if not isinstance(text, str) or not text.strip():
@@ -216,18 +227,47 @@ class Checkout:
                 value=partner.id,
                 path="terms",
             )
-        policy = terms_policy(self._core, uow, version)
+        return self._covered(uow, _Resolved(partner, mapped, version), amount)
+
+    def _covered(self, uow: UnitOfWork, resolved: _Resolved, amount: Money) -> _Resolved:
+        policy = terms_policy(self._core, uow, resolved.terms_version)
         covers = getattr(policy, "currencies", None)
         if covers is not None and amount.currency not in covers:
             raise CurrencyMismatch(
-                f"the partner {partner.id!r}'s terms ({policy.name}) pay in {sorted(covers)},"
-                f" not {amount.currency}: give them terms in {amount.currency}",
+                f"the partner {resolved.partner.id!r}'s terms ({policy.name}) pay in"
+                f" {sorted(covers)}, not {amount.currency}: give them terms in {amount.currency}",
                 value=amount.currency,
             )
-        return _Resolved(partner, mapped, version)
+        return resolved
+
+    def _referred(self, uow: UnitOfWork, amount: Money, referral: Referral | None) -> object:
+        """The partner who referred the buyer at sign-up, if one did (no code typed).
+
+        None leaves the order to the customer terms: no partner referred the buyer, or the
+        partner has no commission terms (they earn the customer terms, as before terms).
+        """
+        if (
+            referral is None
+            or not referral.campaign.startswith(PARTNER_KEY)
+            or PARTNERS.missing(uow)
+        ):
+            return None
+        repo = self._repo(uow)
+        mapped = repo.code(referral.code)
+        partner = None if mapped is None else repo.get(mapped.partner_id)
+        if mapped is None or partner is None or partner.id != referral.referrer:
+            return None
+        if refusal(partner.state) is not None:
+            return _NOTHING
+        version = terms_version_of(repo, partner)
+        if version is None:
+            return None
+        return self._covered(uow, _Resolved(partner, mapped, version), amount)
 
     def replay(self, uow: UnitOfWork, order_id: str) -> None:
         """Refuse a retried order that names another code than it was attributed with."""
+        if self._text is None:
+            return
         stored = self._repo(uow).order(order_id)
         if stored is None:
             return
@@ -245,12 +285,14 @@ class Checkout:
     def grant(
         self,
         uow: UnitOfWork,
-        resolved: _Resolved,
+        resolved: object,
         conversion: Conversion,
         referral: Referral | None,
         now: datetime,
     ) -> tuple[bool, list[Reward]]:
         """Attribute the order and grant the commission; and whether the referral still earns."""
+        if not isinstance(resolved, _Resolved):  # no partner (None), or one not approved
+            return resolved is None, []
         partner = resolved.partner
         friend = referral is not None and referral.referrer != partner.id
         if friend and self._precedence is Precedence.REFERRAL:

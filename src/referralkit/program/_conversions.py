@@ -78,10 +78,10 @@ def convert(
             if checkout is not None:
                 checkout.replay(uow, order_id)
             return _replay(uow, existing, referee=referee, amount=amount)
-        resolved = None if checkout is None else checkout.resolve(uow, amount)
         referral = uow.referrals.active_for_referee(referee)
         if referral is not None and when < referral.attributed_at - core.order_grace:
             referral = None  # placed before the referral existed: not a referred order
+        resolved = None if checkout is None else checkout.resolve(uow, amount, referral)
         number = uow.conversions.count_for_referee(referee) + 1
         conversion = Conversion(
             order_id=order_id,
@@ -122,8 +122,8 @@ def convert(
 class CheckoutCode(Protocol):
     """A code typed at checkout (a partner's): resolved before any write, granted after."""
 
-    def resolve(self, uow: UnitOfWork, amount: Money) -> Any:
-        """What the code names; raises before anything is written when it cannot earn."""
+    def resolve(self, uow: UnitOfWork, amount: Money, referral: Referral | None) -> Any:
+        """What the code (or the buyer's ``referral``) names; raises before any write."""
         ...
 
     def replay(self, uow: UnitOfWork, order_id: str) -> None:

@@ -607,6 +607,8 @@ class ReferralProgram:
         code typed at checkout: it attributes this order to the partner, who earns their
         commission on it (what a friend's referral then earns: `Partners.precedence`);
         a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
+        A buyer a partner referred at sign-up earns the partner their commission on every
+        order, code typed or not (nothing while the partner is not approved).
         """
         return _conversions.convert(
             self._core,
@@ -615,7 +617,7 @@ class ReferralProgram:
             amount=amount,
             first_order=first_order,
             occurred_at=occurred_at,
-            checkout=None if code is None else Checkout(self._core, code, self.partners.precedence),
+            checkout=Checkout(self._core, code, self.partners.precedence),
         )
 
     def refund(
