@@ -1,37 +1,13 @@
-"""The stores partner programmes run on: those with the `PARTNERS` capability (memory, SQLite).
+"""The stores partner programmes run on: every built-in store (the shared ``store`` fixture).
 
-`SQLAlchemyStore` does not implement `PartnerRepository` yet, so the partner tests import
-this ``store`` fixture (``partner_store``) in place of the shared one; ``test_partners.py``
-pins that `SQLAlchemyStore` says what it lacks.
+Memory, SQLite (a file and ``:memory:``), and `SQLAlchemyStore` on PostgreSQL and on
+SQLite all have the `PARTNERS` capability, so the partner tests' ``store`` fixture
+(``partner_store``, imported under that name) is the one in ``conftest.py``, with its
+params and markers (``-m postgres`` runs the partner tests on PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from conftest import store as partner_store
 
-import pytest
-
-from referralkit.protocols import Store
-from referralkit.storage import MemoryStore, SQLiteStore
-
-_STORES: dict[str, Callable[[Path], Store]] = {
-    "memory": lambda _: MemoryStore(),
-    "sqlite": lambda tmp: SQLiteStore(tmp / "store.db"),
-    "sqlite-memory": lambda _: SQLiteStore(":memory:"),
-}
-
-
-@pytest.fixture(
-    name="store",
-    params=[
-        pytest.param("memory", marks=pytest.mark.memory),
-        pytest.param("sqlite", marks=pytest.mark.sqlite),
-        pytest.param("sqlite-memory", marks=pytest.mark.sqlite),
-    ],
-)
-def partner_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty built-in store that has partner programmes."""
-    opened = _STORES[request.param](tmp_path)
-    yield opened
-    opened.close()
+__all__ = ["partner_store"]

@@ -676,27 +676,29 @@ def test_a_statement_adds_up_orders_commission_fees_and_balances(
     assert bad.value.field == "until"
 
 
-def test_the_statement_is_the_same_on_memory_and_sqlite(tmp_path: Path, clock: FrozenClock) -> None:
-    lines = []
-    for store in (MemoryStore(), SQLiteStore(tmp_path / "s.db")):
-        c = FrozenClock()
-        program = make(store, c)
-        anna(program)
-        program.partners.code("anna", vanity="ANNA10")
-        program.partners.post("anna", "ig-1", cost=usd("150"))
-        for n in range(5):
-            program.convert(
-                referee=f"c{n}", order_id=f"o{n}", amount=usd(str(10 + n)), code="ANNA10"
-            )
-        program.refund(order_id="o1")
-        c.advance(days=2)
-        program.release_due()
-        fee = program.partners.get_post("ig-1").reward_id
-        on_o0 = [r.id for r in partner_rewards(program) if r.order_id == "o0"]
-        program.payout([fee or "", *on_o0], payout_id="po")
-        program.refund(order_id="o0")
-        lines.append(program.partners.statement("anna").lines)
-        store.close()
+def _statement_lines(store: rk.Store) -> tuple[Any, ...]:
+    """The statement lines of one script of orders, a refund, a fee, a payout, a clawback."""
+    c = FrozenClock()
+    program = make(store, c)
+    anna(program)
+    program.partners.code("anna", vanity="ANNA10")
+    program.partners.post("anna", "ig-1", cost=usd("150"))
+    for n in range(5):
+        program.convert(referee=f"c{n}", order_id=f"o{n}", amount=usd(str(10 + n)), code="ANNA10")
+    program.refund(order_id="o1")
+    c.advance(days=2)
+    program.release_due()
+    fee = program.partners.get_post("ig-1").reward_id
+    on_o0 = [r.id for r in partner_rewards(program) if r.order_id == "o0"]
+    program.payout([fee or "", *on_o0], payout_id="po")
+    program.refund(order_id="o0")
+    lines = program.partners.statement("anna").lines
+    store.close()
+    return lines
+
+
+def test_the_statement_is_the_same_on_memory_and_sqlite(tmp_path: Path) -> None:
+    lines = [_statement_lines(MemoryStore()), _statement_lines(SQLiteStore(tmp_path / "s.db"))]
     assert lines[0] == lines[1]
     [line] = lines[0]
     assert (line.paid, line.available, line.clawed_back) == (
@@ -719,24 +721,34 @@ def test_the_partners_survive_reopening_the_sqlite_file(tmp_path: Path) -> None:
     assert again.partners.get_post("ig-1").cost == usd("150.00")
 
 
-# -- stores without partners -------------------------------------------------------------
+# -- SQLAlchemyStore -----------------------------------------------------------------------
 
 
-def test_the_sqlalchemy_store_says_it_has_no_partner_programmes_yet(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
+def test_the_sqlalchemy_store_adds_up_the_statement_as_sqlite_does(tmp_path: Path) -> None:
     from referralkit.storage import SQLAlchemyStore
 
-    store = SQLAlchemyStore(f"sqlite:///{tmp_path / 'sa.db'}", migrate=True)
-    program = make(store, clock)
-    with pytest.raises(rk.ConfigError, match=r"SQLAlchemyStore does not support partner"):
-        anna(program)
-    with pytest.raises(rk.ConfigError, match=r"partner programmes"):
-        program.convert(referee="c", order_id="o", amount=usd("10"), code="ANNA10")
-    # Orders without a code, and refunds, run as before.
-    program.convert(referee="c", order_id="o", amount=usd("10"))
-    program.refund(order_id="o")
-    store.close()
+    url = f"sqlite:///{tmp_path / 'sa.db'}"
+    on_sqlalchemy = _statement_lines(SQLAlchemyStore(url, migrate=True))
+    assert on_sqlalchemy == _statement_lines(SQLiteStore(tmp_path / "s.db"))
+    assert [line.orders for line in on_sqlalchemy] == [5]
+
+
+def test_the_partners_survive_reopening_a_sqlalchemy_database(tmp_path: Path) -> None:
+    from referralkit.storage import SQLAlchemyStore
+
+    url = f"sqlite:///{tmp_path / 'sa.db'}"
+    clock = FrozenClock()
+    first_store = SQLAlchemyStore(url, migrate=True)
+    program = make(first_store, clock)
+    first = anna(program)
+    program.partners.code("anna", vanity="ANNA10")
+    program.partners.post("anna", "ig-1", cost=usd("150"))
+    first_store.close()
+    again = make(SQLAlchemyStore(url), clock)
+    assert again.partners.get("anna") == first
+    [commission] = again.convert(referee="c", order_id="o", amount=usd("10"), code="ANNA10")
+    assert commission.amount == usd("1.00")
+    assert again.partners.get_post("ig-1").cost == usd("150.00")
 
 
 def test_a_partners_account_is_no_attribution_in_the_metrics(

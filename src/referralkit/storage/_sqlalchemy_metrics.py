@@ -119,6 +119,17 @@ def _within(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bo
     ]
 
 
+#: A partner's account referral (`referralkit.program.Partners`), as its reasons are
+#: stored: the record their commissions hang off, never an attribution, so no metric
+#: counts it. A bare literal: PostgreSQL reads it as the JSONB it is compared with.
+_ACCOUNT_REASONS: ColumnElement[Any] = literal_column("""'["partner.account"]'""")
+
+
+def _attributed(r: Any, window: Window) -> list[ColumnElement[bool]]:
+    """Referrals (``r``: their columns) attributed in the window, partners' accounts left out."""
+    return [r.reasons != _ACCOUNT_REASONS, *_within(r.attributed_at, window)]
+
+
 def _before_end(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bool]]:
     return [column < window.until] if window.until is not None else []
 
@@ -173,7 +184,7 @@ class SQLAlchemyMetricsView:
         codes, r, k = self._t.codes.c, self._t.referrals.c, self._t.clicks.c
         created = _before_end(codes.created_at, window)
         used = union(
-            select(r.code).where(r.status != "rejected", *_within(r.attributed_at, window)),
+            select(r.code).where(r.status != "rejected", *_attributed(r, window)),
             select(k.code).where(*_within(k.occurred_at, window)),
         )
         statement = select(
@@ -215,7 +226,7 @@ class SQLAlchemyMetricsView:
                 _count_if(n >= 2),  # noqa: PLR2004 - a repeat customer's second order
             )
             .select_from(referrals.outerjoin(orders, orders.c.referral_id == r.id))
-            .where(*_within(r.attributed_at, window))
+            .where(*_attributed(r, window))
         )
         if by is not None:
             key = k.nulls_first()
@@ -244,7 +255,7 @@ class SQLAlchemyMetricsView:
             .select_from(referrals.join(conversions, c.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                *_within(r.attributed_at, window),
+                *_attributed(r, window),
                 *_before_end(c.occurred_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -289,7 +300,7 @@ class SQLAlchemyMetricsView:
             .where(
                 r.status != "rejected",
                 or_(~reversed_, w.clawback_minor.is_not(None)),
-                *_within(r.attributed_at, window),
+                *_attributed(r, window),
                 *_before_end(w.created_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -342,7 +353,7 @@ class SQLAlchemyMetricsView:
         statement = (
             select(value, func.count(distinct(r.id)))
             .select_from(referrals.join(reasons, true()))
-            .where(r.status == "rejected", *_within(r.attributed_at, window))
+            .where(r.status == "rejected", *_attributed(r, window))
             .group_by(value)
             .order_by(value)
         )
@@ -357,7 +368,7 @@ class SQLAlchemyMetricsView:
             .select_from(referrals.join(conversions, c.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                *_within(r.attributed_at, window),
+                *_attributed(r, window),
                 *_before_end(c.occurred_at, window),
             )
             .group_by(r.referrer)

@@ -55,6 +55,7 @@ from referralkit.storage._sqlalchemy_moments import (
     SQLAlchemyDisplayNames,
     SQLAlchemyMoments,
 )
+from referralkit.storage._sqlalchemy_partners import PartnerStatements, SQLAlchemyPartners
 from referralkit.storage._sqlalchemy_session import Session
 from referralkit.storage._sqlalchemy_tables import Tables
 from referralkit.storage._sqlalchemy_waitlist import SQLAlchemyWaitlist, WaitlistStatements
@@ -96,6 +97,7 @@ class Statements:
         self.groups = GroupStatements(tables, dialect)
         self.invitations = InvitationStatements(tables, dialect)
         self.waitlist = WaitlistStatements(tables, dialect)
+        self.partners = PartnerStatements(tables, dialect)
         insert = _on_conflict_insert(dialect)
         p = bindparam
 
@@ -1557,6 +1559,7 @@ class SQLAlchemyUnitOfWork:
     groups: SQLAlchemyGroups
     invitations: SQLAlchemyInvitations
     waitlist: SQLAlchemyWaitlist
+    partners: SQLAlchemyPartners
 
     @classmethod
     def on(cls, session: Session, statements: Statements) -> SQLAlchemyUnitOfWork:
@@ -1578,4 +1581,5 @@ class SQLAlchemyUnitOfWork:
             SQLAlchemyGroups(session, statements.groups),
             SQLAlchemyInvitations(session, statements.invitations),
             SQLAlchemyWaitlist(session, statements.waitlist),
+            SQLAlchemyPartners(session, statements.partners),
         )

@@ -48,6 +48,7 @@ from referralkit.errors import ConfigError
 from referralkit.storage._errors import require_aware
 
 __all__ = [
+    "ENGAGEMENT_COUNTS",
     "NAMING_CONVENTION",
     "Document",
     "IdText",
@@ -59,6 +60,8 @@ __all__ = [
     "check_schema",
 ]
 
+#: A post's engagement figures, one column each (`referralkit.model.PartnerEngagement`).
+ENGAGEMENT_COUNTS = ("impressions", "reach", "engagements", "likes", "comments", "shares", "saves")
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,29}\Z|\Z")
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 # PostgreSQL text cannot hold NUL; ids may. On PostgreSQL, text is stored with NUL as
@@ -197,6 +200,12 @@ class Tables:
     invitations: Table
     invitation_redemptions: Table
     waitlist: Table
+    partner_groups: Table
+    partners: Table
+    partner_codes: Table
+    partner_posts: Table
+    partner_engagement: Table
+    partner_orders: Table
 
     @property
     def version_table(self) -> str:
@@ -231,6 +240,12 @@ class Tables:
             self.invitations,
             self.invitation_redemptions,
             self.waitlist,
+            self.partner_groups,
+            self.partners,
+            self.partner_codes,
+            self.partner_posts,
+            self.partner_engagement,
+            self.partner_orders,
         )
 
 
@@ -616,6 +631,86 @@ def _invitations(md: MetaData, p: str, referrals: Table) -> tuple[Table, Table, 
     return invitations, redemptions, waitlist
 
 
+@attrs.frozen(slots=True)
+class _PartnerTables:
+    groups: Table
+    partners: Table
+    codes: Table
+    posts: Table
+    engagement: Table
+    orders: Table
+
+
+def _partners(md: MetaData, p: str, codes: Table, conversions: Table) -> _PartnerTables:
+    """Partner programmes: groups, partners, their codes, posts, engagement and orders."""
+    groups = Table(
+        f"{p}partner_groups",
+        md,
+        Column("id", IdText, primary_key=True),
+        Column("terms_version", IdText, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    )
+    partners = Table(
+        f"{p}partners",
+        md,
+        Column("id", IdText, primary_key=True),
+        Column("name", IdText, nullable=False),
+        Column("kind", IdText, nullable=False),
+        Column("state", IdText, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("account_referral", IdText, nullable=False, unique=True),
+        Column("audience", BigInteger, nullable=False),
+        Column("niches", Document, nullable=False),
+        Column("region", IdText),
+        Column("payout_ref", IdText),
+        Column("terms_version", IdText),
+        Column("group_id", IdText, ForeignKey(groups.c.id)),
+        CheckConstraint("audience >= 0", name=f"{p}partners_audience_check"),
+    )
+    partner_codes = Table(
+        f"{p}partner_codes",
+        md,
+        _seq(),
+        Column("code", IdText, ForeignKey(codes.c.code), nullable=False, unique=True),
+        Column("partner_id", IdText, ForeignKey(partners.c.id), nullable=False),
+        Column("post_id", IdText),
+    )
+    Index(f"{p}partner_codes_by_partner", partner_codes.c.partner_id, partner_codes.c.seq)
+    posts = Table(
+        f"{p}partner_posts",
+        md,
+        Column("id", IdText, primary_key=True),
+        Column("partner_id", IdText, ForeignKey(partners.c.id), nullable=False),
+        Column("channel", IdText),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("currency", IdText),
+        Column("cost_minor", BigInteger),
+        Column("reward_id", IdText),
+    )
+    engagement = Table(
+        f"{p}partner_engagement",
+        md,
+        Column("post_id", IdText, ForeignKey(posts.c.id), nullable=False),
+        Column("as_of", UTCDateTime, nullable=False),
+        Column("recorded_at", UTCDateTime, nullable=False),
+        *(Column(name, BigInteger, nullable=False) for name in ENGAGEMENT_COUNTS),
+        PrimaryKeyConstraint("post_id", "as_of"),
+    )
+    orders = Table(
+        f"{p}partner_orders",
+        md,
+        Column("order_id", IdText, ForeignKey(conversions.c.order_id), primary_key=True),
+        Column("partner_id", IdText, ForeignKey(partners.c.id), nullable=False),
+        Column("code", IdText, nullable=False),
+        Column("customer_id", IdText, nullable=False),
+        Column("terms_version", IdText, nullable=False),
+        Column("attributed_at", UTCDateTime, nullable=False),
+        Column("post_id", IdText),
+    )
+    Index(f"{p}partner_orders_by_partner", orders.c.partner_id)
+    return _PartnerTables(groups, partners, partner_codes, posts, engagement, orders)
+
+
 @functools.lru_cache(maxsize=32)
 def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
     """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
@@ -628,6 +723,7 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
     moments, moment_decisions, moment_shares = _moments(md, prefix)
     groups, group_members = _groups(md, prefix, referrals)
     invitations, invitation_redemptions, waitlist = _invitations(md, prefix, referrals)
+    partners = _partners(md, prefix, codes, conversions)
     return Tables(
         metadata=md,
         prefix=prefix,
@@ -708,4 +804,10 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
         invitations=invitations,
         invitation_redemptions=invitation_redemptions,
         waitlist=waitlist,
+        partner_groups=partners.groups,
+        partners=partners.partners,
+        partner_codes=partners.codes,
+        partner_posts=partners.posts,
+        partner_engagement=partners.engagement,
+        partner_orders=partners.orders,
     )
