@@ -23,6 +23,8 @@ from referralkit.model import (
     PartnerState,
     Referral,
 )
+from referralkit.money import Money
+from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
 from referralkit.protocols import Capability
 
 __all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account"]
@@ -49,7 +51,10 @@ class PartnerRepository(Protocol):
       (post, as-of time).
     - `set_state` changes a partner's state in one conditional write and says whether it
       changed (a state set again is no change).
-    - `figures` adds up a partner's statement in the store (SQL on SQL stores).
+    - `figures` adds up a partner's statement in the store (SQL on SQL stores), and
+      `due` the partners past their payout threshold, paged, without loading rewards.
+    - `add_batch` records a payout batch once per id, `add_payout_line` a line once
+      per line id, and `set_line_outcome` changes only a pending line.
     """
 
     def add(self, partner: Partner) -> tuple[Partner, bool]:
@@ -124,6 +129,62 @@ class PartnerRepository(Protocol):
         self, partner_id: str, since: datetime | None, until: datetime | None
     ) -> list[PartnerFigures]:
         """The partner's statement over ``[since, until)``, one per currency, by currency."""
+        ...
+
+    def set_payout_terms(
+        self, partner_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        """Replace the partner's own payout threshold and hold (None: their group's)."""
+        ...
+
+    def set_group_payout_terms(
+        self, group_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        """Replace the group's payout threshold and hold (None: none, the program's hold)."""
+        ...
+
+    def set_verification(self, partner_id: str, ok: bool, reference: str | None) -> bool:
+        """Record the host's decision on the partner; whether it differs from the stored one."""
+        ...
+
+    def due(
+        self, *, currency: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[PartnerDue]:
+        """Partners due a payout, by (partner id, currency) after ``after``: at most ``limit``.
+
+        Per partner and currency, payable is the value of their available rewards (less
+        what was netted) less the clawbacks still owed on their rewards; a partner is due
+        when it is more than nothing and at least their threshold (their own, else their
+        group's; a threshold binds only its own currency). Added up in the store (SQL).
+        """
+        ...
+
+    def available_rewards(self, partner_id: str, currency: str) -> list[str]:
+        """The ids of the partner's available rewards in ``currency``, by id."""
+        ...
+
+    def add_batch(
+        self, batch_id: str, currency: str | None, at: datetime
+    ) -> tuple[tuple[str | None, datetime], bool]:
+        """Record a payout batch unless its id exists: its (currency, created at), and if new."""
+        ...
+
+    def batch(self, batch_id: str) -> tuple[str | None, datetime] | None:
+        """The payout batch's (currency, created at), if it was recorded."""
+        ...
+
+    def add_payout_line(self, line: PartnerPayout) -> None:
+        """Record one line of a batch (its line id is unique across batches)."""
+        ...
+
+    def set_line_outcome(
+        self, line_id: str, status: LineStatus, reference: str | None, reason: str | None
+    ) -> bool:
+        """Record what became of a pending line (one conditional write); whether it was pending."""
+        ...
+
+    def batch_lines(self, batch_id: str) -> list[PartnerPayout]:
+        """The lines of a batch, in the order they were recorded."""
         ...
 
 
