@@ -308,7 +308,7 @@ class PartnersContract(CapabilityContract):
             repo = PARTNERS.repository(uow, store=store)
             assert repo.batch("b1") == ("USD", T0)
             assert repo.batch_lines("b1") == [
-                PartnerPayout(*attrs.astuple(line, recurse=False)[:6], SENT, "tr_1"),
+                attrs.evolve(line, status=SENT, reference="tr_1"),
                 skipped,
             ]
             assert repo.batch_lines("b2") == []
