@@ -443,3 +443,33 @@ def test_a_threshold_given_again_on_add_must_match(program: rk.ReferralProgram) 
     with pytest.raises(rk.IdempotencyConflict) as caught:
         program.partners.add("anna", name="Anna", terms=TEN, payout_threshold=usd("30"))
     assert caught.value.field == "payout_threshold"
+
+
+# -- the statement's balances ----------------------------------------------------------------
+
+
+def test_the_statement_keeps_every_cent_through_refunds_netting_and_payment(
+    program: rk.ReferralProgram, clock: FrozenClock
+) -> None:
+    """A cut before payment stays reversed once paid; a netted part counts as paid."""
+    setup_two(program)
+    sell(program, "ANNA10", "o1", "100")
+    program.refund(order_id="o1", amount=usd("40"))  # $10 -> $6 while held
+    clock.advance(days=2)
+    program.release_due()
+    program.partners.pay(Recording(), payout_id="b1")
+    program.refund(order_id="o1")  # paid: $6 owed back
+    sell(program, "ANNA10", "o2", "200")  # $20, $6 of it netted on release
+    clock.advance(days=2)
+    program.release_due()
+    line = program.partners.statement("anna").line("USD")
+    assert line is not None
+    assert (line.commission, line.reversed, line.paid, line.available) == (
+        Decimal("30.00"),
+        Decimal("4.00"),
+        Decimal("12.00"),
+        Decimal("14.00"),
+    )
+    assert line.commission == line.held + line.available + line.paid + line.reversed
+    assert program.status("anna").available == {"USD": usd("14.00")}
+    assert line.payable == Decimal("14.00")

@@ -339,8 +339,7 @@ def _add_reward(row: dict[str, int], reward: Reward) -> None:
             row["paid"] += netted
         else:
             row[reward.state.value] += current
-        if reward.state is not RewardState.PAID:
-            row["reversed"] += granted - current
+        row["reversed"] += granted - current  # what refunds took before it was paid
     if reward.clawback is not None:
         claw = reward.clawback.minor_units
         recovered = 0 if reward.recovered is None else reward.recovered.minor_units

@@ -83,7 +83,6 @@ _REWARD_FIGURES = (
     " SUM(CASE WHEN w.order_id IS NULL THEN 0 ELSE w.granted_minor END),"
     " SUM(CASE WHEN w.order_id IS NULL THEN w.granted_minor ELSE 0 END),"
     " SUM(CASE WHEN w.state = 'reversed' THEN w.granted_minor"
-    "  WHEN w.state = 'paid' THEN 0"
     "  ELSE w.granted_minor - COALESCE(w.amount_minor, 0) END),"
     " SUM(CASE WHEN w.state = 'held' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
     " SUM(CASE WHEN w.state = 'available'"
