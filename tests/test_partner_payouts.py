@@ -67,6 +67,14 @@ def sell(program: rk.ReferralProgram, code: str, order: str, amount: str) -> rk.
     return commission
 
 
+def released(program: rk.ReferralProgram, clock: FrozenClock, *sales: tuple[str, str, str]) -> None:
+    """Sell with each (code, order, amount), then let the commissions' holds end."""
+    for code, order, amount in sales:
+        sell(program, code, order, amount)
+    clock.advance(days=2)
+    program.release_due()
+
+
 def setup_two(program: rk.ReferralProgram, **group: Any) -> None:
     program.partners.group("micro", terms=TEN, **group)
     program.partners.add("anna", name="Anna", group="micro", payout_ref="acct_anna")
@@ -146,9 +154,7 @@ def test_a_partner_is_due_once_their_payable_reaches_their_threshold(
     clock.advance(days=2)
     program.release_due()
     assert program.partners.payable() == [PartnerDue("ben", usd("6.00"), usd("5.00"))]
-    sell(program, "ANNA10", "o3", "60")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o3", "60"))
     due = program.partners.payable()
     assert due == [
         PartnerDue("anna", usd("21.00"), usd("20.00")),
@@ -164,9 +170,7 @@ def test_clawbacks_owed_are_netted_before_a_payout(
     program: rk.ReferralProgram, clock: FrozenClock
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"))
     program.partners.pay(Recording(), payout_id="b1")
     program.refund(order_id="o1")  # paid: $10 owed back
     sell(program, "ANNA10", "o2", "300")
@@ -226,10 +230,7 @@ def test_a_failed_line_returns_its_rewards_to_available_in_the_ledger(
     program: rk.ReferralProgram, clock: FrozenClock
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    sell(program, "BEN10", "o2", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"), ("BEN10", "o2", "100"))
     run = program.partners.pay(Recording(fail={"ben"}), payout_id="b1")
     by = {line.partner_id: line for line in run.lines}
     assert (by["ben"].status, by["ben"].reason) == (LineStatus.FAILED, "account_closed")
@@ -251,9 +252,7 @@ def test_a_batch_the_provider_did_not_answer_is_sent_again_under_the_same_line_i
     program: rk.ReferralProgram, clock: FrozenClock
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"))
 
     class Down:
         def send(self, batch: PayoutBatch) -> list[PayoutOutcome]:
@@ -278,15 +277,10 @@ def test_the_csv_provider_writes_every_line_and_reports_it_sent(
     program: rk.ReferralProgram, clock: FrozenClock, tmp_path: Path
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    sell(program, "BEN10", "o2", "55")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"), ("BEN10", "o2", "55"))
     path = tmp_path / "payouts.csv"
     run = program.partners.pay(rk.CsvPayoutProvider(path), payout_id="b1")
-    sell(program, "ANNA10", "o3", "30")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o3", "30"))
     program.partners.pay(rk.CsvPayoutProvider(path), payout_id="b2")
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert [(r["batch_id"], r["partner_id"], r["amount"]) for r in rows] == [
@@ -308,10 +302,7 @@ def test_an_unverified_partner_is_skipped_and_keeps_their_rewards_available(
     program: rk.ReferralProgram, clock: FrozenClock
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    sell(program, "BEN10", "o2", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"), ("BEN10", "o2", "100"))
     verified = program.partners.verify("anna", ok=True, reference="kyc-123")
     assert (verified.verified, verified.verification_ref) == (True, "kyc-123")
     run = program.partners.pay(Recording(), payout_id="b1", require_verification=True)
@@ -328,10 +319,7 @@ def test_a_host_check_is_consulted_and_only_its_answer_is_stored(
     program: rk.ReferralProgram, clock: FrozenClock
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    sell(program, "BEN10", "o2", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"), ("BEN10", "o2", "100"))
     asked: list[str] = []
 
     def check(partner: rk.Partner) -> rk.Verification:
@@ -359,9 +347,7 @@ def test_a_host_check_is_consulted_and_only_its_answer_is_stored(
 
 def test_a_banned_partner_is_not_paid(program: rk.ReferralProgram, clock: FrozenClock) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"))
     program.partners.set_state("anna", "banned")
     [line] = program.partners.pay(Recording(), payout_id="b1").lines
     assert (line.status, line.reason) == (LineStatus.SKIPPED, "banned")
@@ -397,9 +383,7 @@ def test_bad_payout_input_is_refused_naming_the_field_and_writes_nothing(
     program: rk.ReferralProgram, clock: FrozenClock, call: Any, field: str
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"))
     before = len(program.pending_events(limit=1000))
     with pytest.raises(rk.InvalidInput) as caught:
         call(program)
@@ -422,9 +406,7 @@ def test_a_provider_answer_for_no_line_of_the_batch_is_refused(
     program: rk.ReferralProgram, clock: FrozenClock
 ) -> None:
     setup_two(program)
-    sell(program, "ANNA10", "o1", "100")
-    clock.advance(days=2)
-    program.release_due()
+    released(program, clock, ("ANNA10", "o1", "100"))
 
     class Confused:
         def send(self, batch: PayoutBatch) -> list[PayoutOutcome]:

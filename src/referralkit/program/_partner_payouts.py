@@ -32,7 +32,7 @@ from referralkit.payouts import (
     PayoutRun,
     Verification,
 )
-from referralkit.program._clawbacks import net_against_debts
+from referralkit.program._clawbacks import net_against_debts, owed_in
 from referralkit.program._core import ProgramCore
 from referralkit.program._ledger import transition
 from referralkit.program._partner_store import PARTNERS, PartnerRepository
@@ -206,7 +206,7 @@ def _line(
     zero = Money.zero(currency)
     total = sum((r.amount - (r.netted or zero) for r in rewards if r.amount is not None), zero)
     if skip is not None:
-        payable = max(total - _owed(uow, partner.id, currency), zero)
+        payable = max(total - owed_in(uow, partner.id, currency), zero)
         if payable.amount <= 0 or (threshold is not None and payable < threshold):
             return None
         line = PartnerPayout(
@@ -231,15 +231,6 @@ def _line(
     )
     repo.add_payout_line(line)
     return line
-
-
-def _owed(uow: UnitOfWork, customer_id: str, currency: str) -> Money:
-    total = Money.zero(currency)
-    for debt in uow.rewards.outstanding(customer_id, currency):
-        if debt.clawback is not None:
-            owed = debt.clawback - (debt.recovered or Money.zero(currency))
-            total += max(owed, Money.zero(currency))
-    return total
 
 
 def _line_payload(line: PartnerPayout) -> dict[str, object]:

@@ -13,7 +13,6 @@ import attrs
 import pytest
 
 from referralkit.model import (
-    Beneficiary,
     CodeKind,
     Conversion,
     Partner,
@@ -26,7 +25,6 @@ from referralkit.model import (
     Referral,
     ReferralCode,
     ReferralStatus,
-    Reward,
     RewardKind,
     RewardState,
 )
@@ -35,6 +33,7 @@ from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
 from referralkit.program import PARTNERS, PartnerRepository
 from referralkit.protocols import Store, UnitOfWork
 from referralkit.testing._store_base import CapabilityContract, Needs
+from referralkit.testing._store_contract import _reward as reward_row
 
 __all__ = ["PartnersContract"]
 
@@ -377,24 +376,23 @@ def _reward(
     clawback: str | None = None,
     recovered: str | None = None,
 ) -> None:
+    """A cash reward of the partner's: a fee, ``netted`` / ``clawback`` / ``recovered`` set."""
     money = Money(amount, currency)
+    base = reward_row(
+        rid,
+        key=f"partner:{pid}:{rid}",
+        customer=pid,
+        referral=f"acct-{pid}",
+        order=None,
+        state=state,
+        hold_until=None,
+    )
     uow.rewards.add(
-        Reward(
-            id=rid,
-            key=f"partner:{pid}:{rid}",
-            referral_id=f"acct-{pid}",
-            beneficiary=Beneficiary.REFERRER,
-            customer_id=pid,
+        attrs.evolve(
+            base,
             kind=RewardKind.CASH,
             amount=money,
             granted=money,
-            points=0,
-            state=state,
-            order_id=None,
-            policy="partner.post_fee",
-            explanation="a fee",
-            created_at=T0,
-            hold_until=None,
             netted=None if netted is None else Money(netted, currency),
             clawback=None if clawback is None else Money(clawback, currency),
             recovered=None if recovered is None else Money(recovered, currency),
