@@ -455,3 +455,28 @@ def test_the_statement_keeps_every_cent_through_refunds_netting_and_payment(
     assert line.commission == line.held + line.available + line.paid + line.reversed
     assert program.status("anna").available == {"USD": usd("14.00")}
     assert line.payable == Decimal("14.00")
+
+
+def test_a_refund_while_a_line_is_pending_then_a_failure_leaves_nothing_owed(
+    program: rk.ReferralProgram, clock: FrozenClock
+) -> None:
+    """The clawback of money never sent is recovered from the reward it was made on."""
+    setup_two(program)
+    released(program, clock, ("ANNA10", "o1", "100"), ("ANNA10", "o2", "100"))
+    program.partners.pay(Recording(answer=False), payout_id="b1")
+    program.refund(order_id="o1")  # paid in the ledger, so a $10 clawback is recorded
+    program.refund(order_id="o2", amount=usd("50"))  # and $5 of the other
+    [line] = program.partners.pay(Recording(fail={"anna"}), payout_id="b1").lines
+    assert line.status is LineStatus.FAILED
+    statement = program.partners.statement("anna").line("USD")
+    assert statement is not None
+    assert (statement.owed, statement.available, statement.payable) == (
+        Decimal("0.00"),
+        Decimal("5.00"),
+        Decimal("5.00"),
+    )
+    assert statement.commission == (
+        statement.held + statement.available + statement.paid + statement.reversed
+    )
+    assert program.status("anna").available == {"USD": usd("5.00")}
+    assert program.partners.payable() == [PartnerDue("anna", usd("5.00"))]

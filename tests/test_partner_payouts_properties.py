@@ -30,14 +30,17 @@ STORES: dict[str, Callable[[], rk.Store]] = {
 
 
 class Failing:
-    """Fails the lines of some partners, pays the rest."""
+    """Fails the lines of some partners, pays the rest (or, ``silent``, answers nothing)."""
 
-    def __init__(self, fail: set[str]) -> None:
+    def __init__(self, fail: set[str], *, silent: bool = False) -> None:
         self.fail = fail
+        self.silent = silent
         self.sent: list[str] = []
 
     def send(self, batch: PayoutBatch) -> list[PayoutOutcome]:
         self.sent += [line.line_id for line in batch.lines]
+        if self.silent:
+            return []
         return [
             PayoutOutcome.failed(line.line_id, "declined")
             if line.partner_id in self.fail
@@ -125,13 +128,24 @@ def _step(
     elif what == "release":
         clock.advance(days=which)
         program.release_due(all=True)
-    elif what == "pay":
-        fail = {f"p{i}" for i in which}
-        runs.append(program.partners.pay(Failing(fail), payout_id=f"b{n}"))
+    elif what in {"pay", "stall"}:
+        provider = Failing({f"p{i}" for i in which}, silent=what == "stall")
+        runs.append(program.partners.pay(provider, payout_id=f"b{n}"))
     elif what == "retry" and runs:
-        provider = Failing(set())
-        assert program.partners.pay(provider, payout_id=runs[-1].batch_id) == runs[-1]
-        assert provider.sent == []
+        _retry(program, runs, -1, {f"p{i}" for i in which})
+
+
+def _retry(program: rk.ReferralProgram, runs: list[PayoutRun], at: int, fail: set[str]) -> None:
+    """Retry a batch: only its pending lines are sent, and an answered batch is the same."""
+    last = runs[at]
+    pending = [line.line_id for line in last.by_status(LineStatus.PENDING)]
+    provider = Failing(fail)
+    again = program.partners.pay(provider, payout_id=last.batch_id)
+    assert provider.sent == pending
+    assert not pending or not again.by_status(LineStatus.PENDING)
+    if not pending:
+        assert again == last
+    runs[at] = again
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
@@ -145,6 +159,9 @@ def test_no_partner_is_paid_below_their_threshold_nor_any_reward_twice_and_money
     runs: list[PayoutRun] = []
     for step in steps:
         _step(program, clock, step, orders, runs)
+    _check(program, thresholds, runs)
+    for at in range(len(runs)):
+        _retry(program, runs, at, set())
     _check(program, thresholds, runs)
     # Whatever is left available and due is paid by one more batch, below no threshold.
     clock.advance(days=PAYOUT_PARTNERS)

@@ -19,7 +19,7 @@ import attrs
 
 from referralkit._validate import opt_name, positive_int, require_id, require_money
 from referralkit.errors import ConfigError, IdempotencyConflict, InvalidInput, UnknownPartner
-from referralkit.model import Partner, PartnerState, Reward, RewardState
+from referralkit.model import Bucket, Partner, PartnerState, Reward, RewardState
 from referralkit.money import Money
 from referralkit.payouts import (
     LineStatus,
@@ -32,9 +32,9 @@ from referralkit.payouts import (
     PayoutRun,
     Verification,
 )
-from referralkit.program._clawbacks import net_against_debts, owed_in
+from referralkit.program._clawbacks import net_against_debts, outstanding, owed_in
 from referralkit.program._core import ProgramCore
-from referralkit.program._ledger import transition
+from referralkit.program._ledger import Move, entries, plus, reward_payload, transition
 from referralkit.program._partner_store import PARTNERS, PartnerRepository
 from referralkit.program._payouts import pay_rewards
 from referralkit.protocols import UnitOfWork
@@ -275,6 +275,35 @@ def _outcomes(sent: object, pending: dict[str, PartnerPayout]) -> dict[str, Payo
     return found
 
 
+def _unsent_clawback(uow: UnitOfWork, reward: Reward, now: datetime) -> Reward:
+    """Recover a clawback a refund made while the line was pending from the reward itself.
+
+    The money was never sent, so what is owed on it comes out of its own value: the
+    part leaves ``available`` and recovers the debt (as netting would), in the ledger.
+    """
+    owed = outstanding(reward)
+    if owed is None or reward.amount is None:
+        return reward
+    netted = plus(reward.netted, owed)
+    updated = attrs.evolve(
+        reward,
+        netted=netted,
+        recovered=plus(reward.recovered, owed),
+        state=RewardState.PAID if netted == reward.amount else reward.state,
+    )
+    uow.rewards.update(updated)
+    uow.rewards.append(
+        entries(updated, Move(Bucket.CLAWBACK, None, owed, 0, "payout_failed"), now)
+        + entries(updated, Move(Bucket.AVAILABLE, None, owed, 0, "payout_failed"), now)
+    )
+    uow.events.add(
+        "reward.recovered",
+        {**reward_payload(updated), "recovered": owed.to_json(), "how": "payout_failed"},
+        now,
+    )
+    return updated
+
+
 def _record(
     core: ProgramCore, batch_id: str, outcomes: dict[str, PayoutOutcome], now: datetime
 ) -> list[PartnerPayout]:
@@ -300,7 +329,7 @@ def _record(
                     and reward.state is RewardState.PAID
                     and reward.payout_id == line.line_id
                 ):
-                    transition(
+                    back = transition(
                         uow,
                         reward,
                         RewardState.AVAILABLE,
@@ -309,6 +338,7 @@ def _record(
                         now=now,
                         payout_id=None,
                     )
+                    net_against_debts(core, uow, _unsent_clawback(uow, back, now), now)
             failed = attrs.evolve(line, status=LineStatus.FAILED, reason=reason)
             uow.events.add("partner.payout_failed", _line_payload(failed), now)
         return repo.batch_lines(batch_id)
