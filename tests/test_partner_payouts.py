@@ -480,3 +480,15 @@ def test_a_refund_while_a_line_is_pending_then_a_failure_leaves_nothing_owed(
     )
     assert program.status("anna").available == {"USD": usd("5.00")}
     assert program.partners.payable() == [PartnerDue("anna", usd("5.00"))]
+
+
+def test_pay_pages_through_the_due_partners_with_after(
+    program: rk.ReferralProgram, clock: FrozenClock
+) -> None:
+    setup_two(program)
+    released(program, clock, ("ANNA10", "o1", "100"), ("BEN10", "o2", "100"))
+    first = program.partners.pay(Recording(), payout_id="b1", limit=1)
+    assert [line.partner_id for line in first.lines] == ["anna"]
+    second = program.partners.pay(Recording(), payout_id="b2", after=first.lines[-1].key)
+    assert [line.partner_id for line in second.lines] == ["ben"]
+    assert program.partners.pay(Recording(), payout_id="b3").lines == ()

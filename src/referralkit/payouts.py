@@ -130,6 +130,11 @@ class PartnerPayout(JSONForm):
     reference: str | None = None
     reason: str | None = None
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(partner_id, currency)``: pass the last line's as ``after=`` to pay the next page."""
+        return (self.partner_id, self.amount.currency)
+
 
 @attrs.frozen(slots=True)
 class PayoutRun(JSONForm):

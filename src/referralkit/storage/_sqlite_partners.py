@@ -455,8 +455,9 @@ class SQLitePartners:
     def set_verification(self, partner_id: str, ok: bool, reference: str | None) -> bool:
         cur = self._c.execute(
             "UPDATE partners SET verified = ?, verification_ref = ? WHERE id = ?"
-            " AND (verified IS NULL OR verified <> ? OR verification_ref IS NOT ?)",
-            (int(ok), reference, partner_id, int(ok), reference),
+            " AND (verified IS NULL OR verified <> ?"
+            "  OR (verification_ref IS NULL) <> (? IS NULL) OR verification_ref <> ?)",
+            (int(ok), reference, partner_id, int(ok), reference, reference),
         )
         return cur.rowcount == 1
 
