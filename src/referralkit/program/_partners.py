@@ -251,8 +251,13 @@ class Partners:
             )
             stored, created = repo.add(wanted)
             if not created:
-                given = ("payout_threshold",) * (threshold is not None) + ("hold_seconds",) * (
-                    hold_seconds is not None
+                given = tuple(
+                    name
+                    for name, value in (
+                        ("payout_threshold", threshold),
+                        ("hold_seconds", hold_seconds),
+                    )
+                    if value is not None
                 )
                 _differs(stored, wanted, _PARTNER_FIELDS + given, partner_id)
                 return stored
@@ -356,16 +361,17 @@ class Partners:
                 uow.events.add(
                     "partner.group_terms", {"group_id": group_id, "terms_version": version}, now
                 )
-            hold_seconds = stored.hold_seconds if hold_seconds is None else hold_seconds
-            threshold = stored.payout_threshold if threshold is None else threshold
-            if created and hold_seconds is None and threshold is None:
-                return stored
-            if created or (hold_seconds, threshold) != (
-                stored.hold_seconds,
-                stored.payout_threshold,
-            ):
-                repo.set_group_payout_terms(group_id, threshold, hold_seconds)
-                stored = attrs.evolve(stored, hold_seconds=hold_seconds, payout_threshold=threshold)
+            changed = created and (hold_seconds is not None or threshold is not None)
+            if not created:
+                hold_seconds = stored.hold_seconds if hold_seconds is None else hold_seconds
+                threshold = stored.payout_threshold if threshold is None else threshold
+                if (hold_seconds, threshold) != (stored.hold_seconds, stored.payout_threshold):
+                    repo.set_group_payout_terms(group_id, threshold, hold_seconds)
+                    stored = attrs.evolve(
+                        stored, hold_seconds=hold_seconds, payout_threshold=threshold
+                    )
+                    changed = True
+            if changed:
                 uow.events.add(
                     "partner.group_payout_terms",
                     {"group_id": group_id, **_payout_terms(threshold, hold_seconds)},
