@@ -371,6 +371,7 @@ def test_a_banned_partner_is_not_paid(program: rk.ReferralProgram, clock: Frozen
         (lambda p: p.partners.payable(after="anna"), "after"),
         (lambda p: p.partners.pay(object(), payout_id="b"), "provider"),
         (lambda p: p.partners.pay(Recording(), payout_id=""), "payout_id"),
+        (lambda p: p.partners.pay(Recording(), payout_id="2026/11"), "payout_id"),
         (lambda p: p.partners.pay(Recording(), payout_id="b", limit=5_000), "limit"),
         (lambda p: p.partners.pay(Recording(), payout_id="b", check=3), "check"),
         (

@@ -46,9 +46,10 @@ __all__ = [
 class PayoutLine(JSONForm):
     """One transfer the provider is asked to make: a partner's payable in one currency.
 
-    ``line_id`` is unique across batches and the same on a retry: use it as the
-    provider's idempotency key. ``payout_ref`` is the host's opaque id for the partner
-    (a Stripe account id, a PayPal payer id); ``reward_ids`` what the transfer pays.
+    ``line_id`` (``<batch id>/<partner id>/<currency>``) is unique across batches and
+    the same on a retry: use it as the provider's idempotency key. ``payout_ref`` is the
+    host's opaque id for the partner (a Stripe account id, a PayPal payer id);
+    ``reward_ids`` what the transfer pays.
     """
 
     line_id: str

@@ -361,6 +361,9 @@ def pay(
             "provider must have send(batch) (a PayoutProvider)", value=provider, field="provider"
         )
     batch_id = require_id("payout_id", payout_id)
+    if "/" in batch_id:
+        # A line id is "<batch>/<partner>/<currency>": a batch id without "/" keeps it unique.
+        raise InvalidInput("payout_id cannot contain '/'", value=batch_id, field="payout_id")
     currency = opt_name("currency", currency)
     cursor = _cursor(after)
     limit = positive_int("limit", limit)

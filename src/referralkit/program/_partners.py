@@ -698,7 +698,8 @@ class Partners:
         verified (``check`` says no, or ``require_verification`` and no stored yes) is
         skipped with the reason (``partner.payout_skipped``); their rewards stay
         available. The same ``payout_id`` again sends only the lines the provider has
-        not answered yet, under the same line ids, and returns the same run.
+        not answered yet, under the same line ids, and returns the same run. A line's id
+        is ``<payout_id>/<partner id>/<currency>``, so ``payout_id`` has no ``/``.
         """
         return pay(
             self._core,
