@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,10 +14,12 @@ from typing import Any
 import pytest
 
 import referralkit as rk
-from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
+from _payout_stores import payout_store  # noqa: F401 - the `store` fixture: stores with payouts
 from referralkit.model import RewardState
 from referralkit.payouts import LineStatus, PartnerDue, PayoutBatch, PayoutOutcome
 from referralkit.policies import PercentOfOrder
+from referralkit.program import PartnerRepository
+from referralkit.storage import MemoryStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"partner payouts secret, 32 bytes++"
@@ -493,3 +496,49 @@ def test_pay_pages_through_the_due_partners_with_after(
     second = program.partners.pay(Recording(), payout_id="b2", after=first.lines[-1].key)
     assert [line.partner_id for line in second.lines] == ["ben"]
     assert program.partners.pay(Recording(), payout_id="b3").lines == ()
+
+
+# -- a store whose partners cannot be paid -----------------------------------------------------
+
+
+class _PartnersOnly:
+    """``uow.partners`` with `PartnerRepository`'s members and none of the payout ones."""
+
+    _MEMBERS = frozenset(n for n in dir(PartnerRepository) if not n.startswith("_"))
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._MEMBERS:
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+class _NoPayouts(MemoryStore):
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with super().transaction() as uow:
+            uow.partners = _PartnersOnly(uow.partners)  # type: ignore[assignment]
+            yield uow
+
+
+def test_a_store_without_partner_payouts_runs_partners_and_names_what_it_lacks(
+    clock: FrozenClock,
+) -> None:
+    program = rk.ReferralProgram(store=_NoPayouts(), secret=SECRET, policy=TEN, clock=clock)
+    setup_two(program)  # partner programmes run
+    released(program, clock, ("ANNA10", "o1", "100"))
+    for call in (
+        lambda: program.partners.pay(Recording(), payout_id="b1"),
+        program.partners.payable,
+        lambda: program.partners.verify("anna", ok=True),
+        lambda: program.partners.set_payout_terms("anna", hold=DAY),
+        lambda: program.partners.add("cat", name="Cat", terms=TEN, payout_threshold=usd("5")),
+        lambda: program.partners.group("micro", terms=TEN, hold=DAY),
+    ):
+        with pytest.raises(rk.ConfigError, match="partner payouts"):
+            call()
+    assert program.partners.get("anna").payout_threshold is None
+    with pytest.raises(rk.UnknownPartner):
+        program.partners.get("cat")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Protocol, cast
 
 import attrs
 
@@ -35,7 +36,12 @@ from referralkit.payouts import (
 from referralkit.program._clawbacks import net_against_debts, outstanding, owed_in
 from referralkit.program._core import ProgramCore
 from referralkit.program._ledger import Move, entries, plus, reward_payload, transition
-from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partner_store import (
+    PARTNER_PAYOUTS,
+    PARTNERS,
+    PartnerPayoutRepository,
+    PartnerRepository,
+)
 from referralkit.program._payouts import pay_rewards
 from referralkit.protocols import UnitOfWork
 
@@ -43,6 +49,7 @@ __all__ = [
     "VerificationCheck",
     "due",
     "pay",
+    "payout_repo",
     "read_hold",
     "read_threshold",
     "threshold_of",
@@ -88,8 +95,14 @@ def threshold_of(repo: PartnerRepository, partner: Partner) -> Money | None:
     return None if group is None else group.payout_threshold
 
 
-def _repo(core: ProgramCore, uow: UnitOfWork) -> PartnerRepository:
-    return PARTNERS.repository(uow, store=core.store)
+class _Partners(PartnerRepository, PartnerPayoutRepository, Protocol):
+    """``uow.partners`` of a store with both capabilities."""
+
+
+def payout_repo(core: ProgramCore, uow: UnitOfWork) -> _Partners:
+    """The store's partners, refused (`ConfigError`) unless they can be paid too."""
+    PARTNERS.repository(uow, store=core.store)
+    return cast("_Partners", PARTNER_PAYOUTS.repository(uow, store=core.store))
 
 
 def _partner(repo: PartnerRepository, partner_id: str) -> Partner:
@@ -123,12 +136,12 @@ def due(core: ProgramCore, *, currency: object, after: object, limit: object) ->
     if limit > _MAX_LINES:
         raise InvalidInput(f"limit is at most {_MAX_LINES}", value=limit, field="limit")
     with core.transaction() as uow:
-        return _repo(core, uow).due(currency=currency, after=cursor, limit=limit)
+        return payout_repo(core, uow).due(currency=currency, after=cursor, limit=limit)
 
 
 def _record_verification(
     uow: UnitOfWork,
-    repo: PartnerRepository,
+    repo: _Partners,
     partner: Partner,
     decision: Verification,
     now: datetime,
@@ -150,7 +163,7 @@ def verify(core: ProgramCore, partner_id: str, *, ok: object, reference: object)
     ref = opt_name("reference", reference)
     now = core.now()
     with core.transaction() as uow:
-        repo = _repo(core, uow)
+        repo = payout_repo(core, uow)
         partner = _partner(repo, partner_id)
         return _record_verification(uow, repo, partner, Verification(ok, ref), now)
 
@@ -192,7 +205,7 @@ def _line(
     now: datetime,
 ) -> PartnerPayout | None:
     """Net, then pay (or skip) what the partner is due in ``currency``; None if not due now."""
-    repo = _repo(core, uow)
+    repo = payout_repo(core, uow)
     line_id = f"{batch_id}/{partner.id}/{currency}"
     rewards: list[Reward] = []
     for reward_id in repo.available_rewards(partner.id, currency):
@@ -309,7 +322,7 @@ def _record(
 ) -> list[PartnerPayout]:
     """Step 3: what became of each line; a failed line's rewards are available again."""
     with core.transaction() as uow:
-        repo = _repo(core, uow)
+        repo = payout_repo(core, uow)
         for line in repo.batch_lines(batch_id):
             outcome = outcomes.get(line.line_id)
             if outcome is None:
@@ -378,7 +391,7 @@ def pay(
     if check is not None and not callable(check):
         raise InvalidInput("check must be a callable(partner)", value=check, field="check")
     with core.transaction() as uow:
-        repo = _repo(core, uow)
+        repo = payout_repo(core, uow)
         stored = repo.batch(batch_id)
         todo: list[PartnerDue] = []
         partners: dict[str, Partner] = {}
@@ -392,7 +405,7 @@ def pay(
     decisions = {pid: _decision(check, p) for pid, p in partners.items()} if check else {}
     now = core.now()
     with core.transaction() as uow:
-        repo = _repo(core, uow)
+        repo = payout_repo(core, uow)
         (was, created_at), created = repo.add_batch(batch_id, currency, now)
         if created:
             _fill(
@@ -420,7 +433,7 @@ def _fill(
     now: datetime,
 ) -> None:
     """Step 1: a line per due partner and currency, their rewards paid (or skipped)."""
-    repo = _repo(core, uow)
+    repo = payout_repo(core, uow)
     count = 0
     for item in todo:
         partner = _partner(repo, item.partner_id)
@@ -454,7 +467,7 @@ def _same_batch(batch_id: str, was: str | None, currency: str | None) -> None:
 def _send(core: ProgramCore, provider: PayoutProvider, batch_id: str, at: datetime) -> PayoutRun:
     """Steps 2 and 3: send the batch's pending lines, record what became of them."""
     with core.transaction() as uow:
-        lines = _repo(core, uow).batch_lines(batch_id)
+        lines = payout_repo(core, uow).batch_lines(batch_id)
     pending = {line.line_id: line for line in lines if line.status is LineStatus.PENDING}
     if pending:
         batch = PayoutBatch(

@@ -27,7 +27,14 @@ from referralkit.money import Money
 from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
 from referralkit.protocols import Capability
 
-__all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account"]
+__all__ = [
+    "ACCOUNT_REASONS",
+    "PARTNERS",
+    "PARTNER_PAYOUTS",
+    "PartnerPayoutRepository",
+    "PartnerRepository",
+    "is_account",
+]
 
 #: The reasons of a partner's account referral: the record a partner's commissions and
 #: fees hang off. It is no attribution: metrics, status and friends leave it out.
@@ -51,10 +58,7 @@ class PartnerRepository(Protocol):
       (post, as-of time).
     - `set_state` changes a partner's state in one conditional write and says whether it
       changed (a state set again is no change).
-    - `figures` adds up a partner's statement in the store (SQL on SQL stores), and
-      `due` the partners past their payout threshold, paged, without loading rewards.
-    - `add_batch` records a payout batch once per id, `add_payout_line` a line once
-      per line id, and `set_line_outcome` changes only a pending line.
+    - `figures` adds up a partner's statement in the store (SQL on SQL stores).
     """
 
     def add(self, partner: Partner) -> tuple[Partner, bool]:
@@ -131,6 +135,32 @@ class PartnerRepository(Protocol):
         """The partner's statement over ``[since, until)``, one per currency, by currency."""
         ...
 
+
+#: Partner programmes (`PartnerRepository` as ``uow.partners``):
+#: `referralkit.ReferralProgram.partners` needs it; a store without it is a `ConfigError`
+#: naming what it lacks.
+PARTNERS: Capability[PartnerRepository] = Capability(
+    "partner programmes", "partners", PartnerRepository
+)
+
+
+@runtime_checkable
+class PartnerPayoutRepository(Protocol):
+    """Paying partners: payout terms, verification, who is due, and payout batches.
+
+    A second capability on the same ``uow.partners`` repository, so a store whose
+    partners cannot be paid through a provider yet still runs partner programmes (and
+    `referralkit.program.Partners.pay` names what it lacks). The contract:
+
+    - `set_payout_terms` and `set_group_payout_terms` replace in place; they and
+      `PartnerRepository.add` / ``add_group`` store and read back ``payout_threshold``
+      and ``hold_seconds``; `set_verification` says whether the decision changed.
+    - `due` adds up the partners past their payout threshold in the store (SQL on SQL
+      stores), paged, without loading rewards.
+    - `add_batch` records a payout batch once per id, `add_payout_line` a line once per
+      line id, and `set_line_outcome` changes only a pending line, in one write.
+    """
+
     def set_payout_terms(
         self, partner_id: str, threshold: Money | None, hold_seconds: int | None
     ) -> None:
@@ -188,9 +218,9 @@ class PartnerRepository(Protocol):
         ...
 
 
-#: Partner programmes (`PartnerRepository` as ``uow.partners``):
-#: `referralkit.ReferralProgram.partners` needs it; a store without it is a `ConfigError`
-#: naming what it lacks.
-PARTNERS: Capability[PartnerRepository] = Capability(
-    "partner programmes", "partners", PartnerRepository
+#: Partner payouts (`PartnerPayoutRepository`, on ``uow.partners`` too): thresholds,
+#: holds, verification and payout batches need it; a store without it is a
+#: `ConfigError` naming what it lacks.
+PARTNER_PAYOUTS: Capability[PartnerPayoutRepository] = Capability(
+    "partner payouts", "partners", PartnerPayoutRepository
 )

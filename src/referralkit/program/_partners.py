@@ -56,6 +56,7 @@ from referralkit.program._partner_payouts import (
     VerificationCheck,
     due,
     pay,
+    payout_repo,
     read_hold,
     read_threshold,
     verify,
@@ -230,6 +231,8 @@ class Partners:
         now = core.now()
         with core.transaction() as uow:
             repo = self._repo(uow)
+            if threshold is not None or hold_seconds is not None:
+                repo = payout_repo(core, uow)  # a store that keeps them, or refused
             version = None if terms is None else self._terms(uow, terms, now)
             if group is not None and repo.get_group(group) is None:
                 raise UnknownPartner(f"no partner group {group!r}", value=group)
@@ -351,6 +354,8 @@ class Partners:
         now = self._core.now()
         with self._core.transaction() as uow:
             repo = self._repo(uow)
+            if hold_seconds is not None or threshold is not None:
+                repo = payout_repo(self._core, uow)  # a store that keeps them, or refused
             version = self._terms(uow, terms, now)
             wanted = PartnerGroup(group_id, version, now, hold_seconds, threshold)
             stored, created = repo.add_group(wanted)
@@ -366,7 +371,9 @@ class Partners:
                 hold_seconds = stored.hold_seconds if hold_seconds is None else hold_seconds
                 threshold = stored.payout_threshold if threshold is None else threshold
                 if (hold_seconds, threshold) != (stored.hold_seconds, stored.payout_threshold):
-                    repo.set_group_payout_terms(group_id, threshold, hold_seconds)
+                    payout_repo(self._core, uow).set_group_payout_terms(
+                        group_id, threshold, hold_seconds
+                    )
                     stored = attrs.evolve(
                         stored, hold_seconds=hold_seconds, payout_threshold=threshold
                     )
@@ -397,7 +404,7 @@ class Partners:
         hold_seconds = read_hold(hold)
         now = self._core.now()
         with self._core.transaction() as uow:
-            repo = self._repo(uow)
+            repo = payout_repo(self._core, uow)
             partner = self._partner(uow, partner_id)
             if (partner.payout_threshold, partner.hold_seconds) == (threshold, hold_seconds):
                 return partner

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import attrs
 import pytest
 
 from referralkit.model import (
@@ -22,18 +21,12 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
-    Referral,
     ReferralCode,
-    ReferralStatus,
-    RewardKind,
-    RewardState,
 )
 from referralkit.money import Money
-from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
-from referralkit.program import PARTNERS, PartnerRepository
+from referralkit.program import PARTNERS
 from referralkit.protocols import Store, UnitOfWork
 from referralkit.testing._store_base import CapabilityContract, Needs
-from referralkit.testing._store_contract import _reward as reward_row
 
 __all__ = ["PartnersContract"]
 
@@ -76,19 +69,6 @@ def _write_then_fail(store: Store) -> None:
         repo.add_code(PartnerCode("ANNA10", "anna"))
         repo.add_post(PartnerPost("ig-1", "anna", None, T0))
         repo.add_engagement(PartnerEngagement("ig-1", T0, T0, impressions=1))
-        raise _Undo
-
-
-def _pay_then_fail(store: Store) -> None:
-    """Write a threshold, a verification, a batch and a line, then raise inside it."""
-    with store.transaction() as uow:
-        repo = PARTNERS.repository(uow, store=store)
-        repo.set_payout_terms("anna", Money("1.00", "USD"), 1)
-        repo.set_verification("anna", ok=True, reference="kyc")
-        repo.add_batch("b1", None, T0)
-        repo.add_payout_line(
-            PartnerPayout("b1", "b1/a", "anna", None, Money("1", "USD"), (), LineStatus.PENDING)
-        )
         raise _Undo
 
 
@@ -216,185 +196,3 @@ class PartnersContract(CapabilityContract):
             assert repo.code("ANNA10") is None
             assert repo.get_post("ig-1") is None
             assert repo.engagement("ig-1") is None
-
-    # -- payouts: thresholds, holds, verification, due partners, batches -----------------
-
-    def test_payout_terms_and_verification_are_stored_and_read_back(self, store: Store) -> None:
-        """A partner's and a group's threshold and hold; a verification says if it changed."""
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            repo.add_group(PartnerGroup("micro", "v1", T0, 86_400, Money("50.00", "USD")))
-            repo.add(_partner(payout_threshold=Money("20.00", "EUR"), hold_seconds=3_600))
-            repo.add(_partner("ben", account_referral="acct-ben", group="micro"))
-            repo.set_payout_terms("ben", Money("5.00", "USD"), 60)
-            repo.set_group_payout_terms("micro", None, None)
-            assert repo.set_verification("anna", ok=True, reference="kyc-1")
-            assert not repo.set_verification("anna", ok=True, reference="kyc-1")
-            assert repo.set_verification("anna", ok=True, reference=None)
-            assert repo.set_verification("anna", ok=False, reference=None)
-            assert not repo.set_verification("nobody", ok=True, reference=None)
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            anna, ben = repo.get("anna"), repo.get("ben")
-            assert anna is not None
-            assert ben is not None
-            assert (anna.payout_threshold, anna.hold_seconds) == (Money("20.00", "EUR"), 3_600)
-            assert (anna.verified, anna.verification_ref) == (False, None)
-            assert (ben.payout_threshold, ben.hold_seconds, ben.verified) == (
-                Money("5.00", "USD"),
-                60,
-                None,
-            )
-            assert repo.get_group("micro") == PartnerGroup("micro", "v1", T0)
-
-    def test_due_partners_are_added_up_per_currency_past_their_threshold(
-        self, store: Store
-    ) -> None:
-        """Available less netted less owed; a threshold binds its currency; paged by key."""
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            repo.add_group(PartnerGroup("micro", "v1", T0, None, Money("30.00", "USD")))
-            _account(uow, repo, "anna", group="micro")
-            _account(uow, repo, "ben", threshold=Money("5.00", "USD"), group="micro")
-            _account(uow, repo, "cat")
-            _reward(uow, "anna", "a1", "20.00", RewardState.AVAILABLE)
-            _reward(uow, "anna", "a2", "15.00", RewardState.AVAILABLE, netted="2.00")
-            _reward(uow, "anna", "a3", "9.00", RewardState.HELD)
-            _reward(uow, "anna", "a4", "4.00", RewardState.AVAILABLE, currency="EUR")
-            _reward(uow, "ben", "b1", "8.00", RewardState.AVAILABLE)
-            _reward(uow, "ben", "b2", "6.00", RewardState.PAID, clawback="4.00", recovered="1.00")
-            _reward(uow, "cat", "c1", "3.00", RewardState.PAID, clawback="3.00")
-            _reward(uow, "cat", "c2", "2.00", RewardState.AVAILABLE)
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            found = repo.due(currency=None, after=None, limit=10)
-            assert found == [
-                PartnerDue("anna", Money("4.00", "EUR")),
-                PartnerDue("anna", Money("33.00", "USD"), Money("30.00", "USD")),
-                PartnerDue("ben", Money("5.00", "USD"), Money("5.00", "USD")),
-            ]
-            assert repo.due(currency="USD", after=None, limit=1) == [found[1]]
-            assert repo.due(currency=None, after=found[1].key, limit=10) == [found[2]]
-            assert repo.due(currency=None, after=("anna", "AAA"), limit=1) == [found[0]]
-            assert repo.available_rewards("anna", "USD") == ["a1", "a2"]
-            assert repo.available_rewards("anna", "GBP") == []
-            assert repo.available_rewards("nobody", "USD") == []
-
-    def test_a_batch_and_its_lines_are_stored_once_and_an_outcome_set_once(
-        self, store: Store
-    ) -> None:
-        """The first batch under an id stands; only a pending line takes an outcome."""
-        line = PartnerPayout(
-            "b1", "b1/anna/USD", "anna", "acct_1", Money("12.50", "USD"), ("r1", "r2"), PENDING
-        )
-        skipped = PartnerPayout(
-            "b1", "b1/ben/USD", "ben", None, Money("3.00", "USD"), ("r3",), SKIPPED, None, "no"
-        )
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            repo.add(_partner())
-            repo.add(_partner("ben", account_referral="acct-ben"))
-            assert repo.batch("b1") is None
-            assert repo.add_batch("b1", "USD", T0) == (("USD", T0), True)
-            assert repo.add_batch("b1", None, T0 + timedelta(days=1)) == (("USD", T0), False)
-            repo.add_payout_line(line)
-            repo.add_payout_line(line)
-            repo.add_payout_line(skipped)
-            assert repo.set_line_outcome(line.line_id, SENT, "tr_1", None)
-            assert not repo.set_line_outcome(line.line_id, FAILED, None, "late")
-            assert not repo.set_line_outcome(skipped.line_id, SENT, "tr_2", None)
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            assert repo.batch("b1") == ("USD", T0)
-            assert repo.batch_lines("b1") == [
-                attrs.evolve(line, status=SENT, reference="tr_1"),
-                skipped,
-            ]
-            assert repo.batch_lines("b2") == []
-
-    def test_payout_writes_roll_back_with_their_unit_of_work(self, store: Store) -> None:
-        """A unit of work that raises leaves no batch, line, threshold or verification."""
-        with store.transaction() as uow:
-            PARTNERS.repository(uow, store=store).add(_partner())
-        with pytest.raises(_Undo):
-            _pay_then_fail(store)
-        with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
-            assert repo.get("anna") == _partner()
-            assert repo.batch("b1") is None
-            assert repo.batch_lines("b1") == []
-
-
-PENDING, SENT, FAILED, SKIPPED = (
-    LineStatus.PENDING,
-    LineStatus.SENT,
-    LineStatus.FAILED,
-    LineStatus.SKIPPED,
-)
-
-
-def _account(
-    uow: UnitOfWork,
-    repo: PartnerRepository,
-    pid: str,
-    *,
-    threshold: Money | None = None,
-    group: str | None = None,
-) -> None:
-    """A partner with the account code and referral their rewards hang off."""
-    account = f"acct-{pid}"
-    _code(uow, account.upper(), pid)
-    uow.referrals.add(
-        Referral(
-            account,
-            account.upper(),
-            pid,
-            pid,
-            ReferralStatus.REJECTED,
-            ("partner.account",),
-            T0,
-            f"partner:{pid}",
-            "v1",
-        )
-    )
-    repo.add(
-        _partner(pid, account_referral=account, terms_version="v1", group=group)
-        if threshold is None
-        else _partner(pid, account_referral=account, payout_threshold=threshold, group=group)
-    )
-
-
-def _reward(
-    uow: UnitOfWork,
-    pid: str,
-    rid: str,
-    amount: str,
-    state: RewardState,
-    *,
-    currency: str = "USD",
-    netted: str | None = None,
-    clawback: str | None = None,
-    recovered: str | None = None,
-) -> None:
-    """A cash reward of the partner's: a fee, ``netted`` / ``clawback`` / ``recovered`` set."""
-    money = Money(amount, currency)
-    base = reward_row(
-        rid,
-        key=f"partner:{pid}:{rid}",
-        customer=pid,
-        referral=f"acct-{pid}",
-        order=None,
-        state=state,
-        hold_until=None,
-    )
-    uow.rewards.add(
-        attrs.evolve(
-            base,
-            kind=RewardKind.CASH,
-            amount=money,
-            granted=money,
-            netted=None if netted is None else Money(netted, currency),
-            clawback=None if clawback is None else Money(clawback, currency),
-            recovered=None if recovered is None else Money(recovered, currency),
-        )
-    )
