@@ -896,3 +896,40 @@ def moment_histories(draw: st.DrawFn) -> tuple[list[timedelta], timedelta, int, 
     per_period = draw(st.integers(min_value=1, max_value=5))
     period = timedelta(hours=draw(st.integers(min_value=1, max_value=24 * 400)))
     return ago, cooldown, per_period, period
+
+
+# -- partner payouts -------------------------------------------------------------------------
+
+#: How many partners a payout history runs over.
+PAYOUT_PARTNERS = 3
+
+#: One step of a partner payout history: a sale with a partner's code (cents), a post's
+#: fee (cents), a refund of an earlier sale (which one, percent), days passing then a
+#: release, a payout batch whose provider fails some partners (``pay``) or answers
+#: nothing (``stall``), or the last batch retried with a provider failing some.
+payout_steps = st.one_of(
+    st.tuples(
+        st.just("sell"),
+        st.integers(0, PAYOUT_PARTNERS - 1),
+        st.integers(min_value=100, max_value=50_000),
+    ),
+    st.tuples(
+        st.just("fee"),
+        st.integers(0, PAYOUT_PARTNERS - 1),
+        st.integers(min_value=1, max_value=5_000),
+    ),
+    st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 100)),
+    st.tuples(st.just("release"), st.integers(0, 4), st.just(0)),
+    st.tuples(
+        st.sampled_from(["pay", "stall", "retry"]),
+        st.frozensets(st.integers(0, PAYOUT_PARTNERS - 1)).map(sorted).map(tuple),
+        st.just(0),
+    ),
+)
+
+#: Each partner's payout threshold in cents (None: no threshold).
+payout_thresholds = st.lists(
+    st.none() | st.integers(min_value=0, max_value=3_000),
+    min_size=PAYOUT_PARTNERS,
+    max_size=PAYOUT_PARTNERS,
+)

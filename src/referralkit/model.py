@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -526,7 +526,9 @@ class Partner(JSONForm):
     ``kind`` is ``affiliate``, ``influencer`` or a host's own label; ``payout_ref`` an
     opaque host id for paying them (never personal data). ``terms_version`` names the
     partner's own commission terms (None: its group's); ``account_referral`` is the
-    record their commissions and fees are written under.
+    record their commissions and fees are written under. ``payout_threshold`` and
+    ``hold_seconds`` override their group's; ``verified`` and ``verification_ref`` are
+    the host's tax and identity decision (None: none recorded), never its documents.
     """
 
     id: str
@@ -541,15 +543,35 @@ class Partner(JSONForm):
     payout_ref: str | None = None
     terms_version: str | None = None
     group: str | None = None
+    payout_threshold: Money | None = None
+    hold_seconds: int | None = None
+    verified: bool | None = None
+    verification_ref: str | None = None
+
+    @property
+    def hold(self) -> timedelta | None:
+        """The partner's own hold on new commissions and fees (None: their group's)."""
+        return None if self.hold_seconds is None else timedelta(seconds=self.hold_seconds)
 
 
 @attrs.frozen(slots=True)
 class PartnerGroup(JSONForm):
-    """Partners sharing terms: a member without terms of its own earns the group's."""
+    """Partners sharing terms: a member without terms of its own earns the group's.
+
+    ``hold_seconds`` and ``payout_threshold`` are the hold and the payout threshold of
+    members without their own (None: the program's hold, no threshold).
+    """
 
     id: str
     terms_version: str
     created_at: datetime
+    hold_seconds: int | None = None
+    payout_threshold: Money | None = None
+
+    @property
+    def hold(self) -> timedelta | None:
+        """The group's hold on its members' new commissions and fees (None: the program's)."""
+        return None if self.hold_seconds is None else timedelta(seconds=self.hold_seconds)
 
 
 @attrs.frozen(slots=True)

@@ -15,7 +15,7 @@ terms, not the referral's.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -50,6 +50,7 @@ __all__ = [
     "Precedence",
     "account_view",
     "commission_grants",
+    "hold_of",
     "is_partner_reward",
     "terms_policy",
     "terms_version_of",
@@ -90,6 +91,14 @@ def terms_version_of(repo: PartnerRepository, partner: Partner) -> str | None:
         return None
     group = repo.get_group(partner.group)
     return None if group is None else group.terms_version
+
+
+def hold_of(repo: PartnerRepository, partner: Partner) -> timedelta | None:
+    """A partner's hold on new rewards: their own, else their group's (None: the program's)."""
+    if partner.hold is not None or partner.group is None:
+        return partner.hold
+    group = repo.get_group(partner.group)
+    return None if group is None else group.hold
 
 
 def terms_policy(core: ProgramCore, uow: UnitOfWork, version: str) -> RewardPolicy:
@@ -324,7 +333,8 @@ class Checkout:
             now,
         )
         view, grants = commission_grants(self._core, uow, partner, stored, conversion, now=now)
-        rewards = store_grants(self._core, uow, grants, view, conversion, now=now)
+        hold = hold_of(self._repo(uow), partner)
+        rewards = store_grants(self._core, uow, grants, view, conversion, now=now, hold=hold)
         if referral is None:
             return False, rewards
         if not friend:

@@ -312,14 +312,20 @@ def store_grants(
     conversion: Conversion | None,
     *,
     now: datetime,
+    hold: timedelta | None = None,
 ) -> list[Reward]:
-    """Write what a policy granted, once per key, with its ledger entry and event."""
+    """Write what a policy granted, once per key, with its ledger entry and event.
+
+    ``hold`` replaces the program's hold for these rewards (a partner's own hold).
+    """
     rewards: list[Reward] = []
     delivered_at = None
     if conversion is not None and core.holds.waits_for_delivery:
         delivered_at = DELIVERIES.repository(uow, store=core.store).get(conversion.order_id)
     for granted in grants:
-        reward = materialise(core, granted, referral, conversion, now, delivered_at=delivered_at)
+        reward = materialise(
+            core, granted, referral, conversion, now, delivered_at=delivered_at, hold=hold
+        )
         stored, created = uow.rewards.add(reward)
         if not created and stored.state is RewardState.REVERSED and granted.per_referrer:
             # Earned again after it was taken back (the count fell, then rose again).
@@ -353,6 +359,7 @@ def materialise(
     now: datetime,
     *,
     delivered_at: datetime | None = None,
+    hold: timedelta | None = None,
 ) -> Reward:
     """The reward a grant becomes: its key, hold, coupon code and state.
 
@@ -368,9 +375,9 @@ def materialise(
             raise ConfigError(f"policy {grant.policy} granted a negative amount", value=amount)
     if grant.points < 0:
         raise ConfigError(f"policy {grant.policy} granted negative points", value=grant.points)
-    hold = core.holds.for_reward(grant.beneficiary, grant.kind)
-    release = release_at(hold, now, delivered_at)
-    held = isinstance(hold, UntilDelivered) or hold > timedelta(0)
+    wait = core.holds.for_reward(grant.beneficiary, grant.kind) if hold is None else hold
+    release = release_at(wait, now, delivered_at)
+    held = isinstance(wait, UntilDelivered) or wait > timedelta(0)
     customer = referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
     scope = f"signup:{referral.id}" if conversion is None else conversion.order_id
     key = grant.key if grant.per_referrer else f"{scope}:{grant.key}"

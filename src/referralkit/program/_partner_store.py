@@ -23,9 +23,19 @@ from referralkit.model import (
     PartnerState,
     Referral,
 )
+from referralkit.money import Money
+from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
 from referralkit.protocols import Capability
 
-__all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account", "refusal"]
+__all__ = [
+    "ACCOUNT_REASONS",
+    "PARTNERS",
+    "PARTNER_PAYOUTS",
+    "PartnerPayoutRepository",
+    "PartnerRepository",
+    "is_account",
+    "refusal",
+]
 
 #: The reasons of a partner's account referral: the record a partner's commissions and
 #: fees hang off. It is no attribution: metrics, status and friends leave it out.
@@ -146,4 +156,86 @@ class PartnerRepository(Protocol):
 #: naming what it lacks.
 PARTNERS: Capability[PartnerRepository] = Capability(
     "partner programmes", "partners", PartnerRepository
+)
+
+
+@runtime_checkable
+class PartnerPayoutRepository(Protocol):
+    """Paying partners: payout terms, verification, who is due, and payout batches.
+
+    A second capability on the same ``uow.partners`` repository, so a store whose
+    partners cannot be paid through a provider yet still runs partner programmes (and
+    `referralkit.program.Partners.pay` names what it lacks). The contract:
+
+    - `set_payout_terms` and `set_group_payout_terms` replace in place; they and
+      `PartnerRepository.add` / ``add_group`` store and read back ``payout_threshold``
+      and ``hold_seconds``; `set_verification` says whether the decision changed.
+    - `due` adds up the partners past their payout threshold in the store (SQL on SQL
+      stores), paged, without loading rewards.
+    - `add_batch` records a payout batch once per id, `add_payout_line` a line once per
+      line id, and `set_line_outcome` changes only a pending line, in one write.
+    """
+
+    def set_payout_terms(
+        self, partner_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        """Replace the partner's own payout threshold and hold (None: their group's)."""
+        ...
+
+    def set_group_payout_terms(
+        self, group_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        """Replace the group's payout threshold and hold (None: none, the program's hold)."""
+        ...
+
+    def set_verification(self, partner_id: str, ok: bool, reference: str | None) -> bool:
+        """Record the host's decision on the partner; whether it differs from the stored one."""
+        ...
+
+    def due(
+        self, *, currency: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[PartnerDue]:
+        """Partners due a payout, by (partner id, currency) after ``after``: at most ``limit``.
+
+        Per partner and currency, payable is the value of their available rewards (less
+        what was netted) less the clawbacks still owed on their rewards; a partner is due
+        when it is more than nothing and at least their threshold (their own, else their
+        group's; a threshold binds only its own currency). Added up in the store (SQL).
+        """
+        ...
+
+    def available_rewards(self, partner_id: str, currency: str) -> list[str]:
+        """The ids of the partner's available rewards in ``currency``, by id."""
+        ...
+
+    def add_batch(
+        self, batch_id: str, currency: str | None, at: datetime
+    ) -> tuple[tuple[str | None, datetime], bool]:
+        """Record a payout batch unless its id exists: its (currency, created at), and if new."""
+        ...
+
+    def batch(self, batch_id: str) -> tuple[str | None, datetime] | None:
+        """The payout batch's (currency, created at), if it was recorded."""
+        ...
+
+    def add_payout_line(self, line: PartnerPayout) -> None:
+        """Record one line of a batch (its line id is unique across batches)."""
+        ...
+
+    def set_line_outcome(
+        self, line_id: str, status: LineStatus, reference: str | None, reason: str | None
+    ) -> bool:
+        """Record what became of a pending line (one conditional write); whether it was pending."""
+        ...
+
+    def batch_lines(self, batch_id: str) -> list[PartnerPayout]:
+        """The lines of a batch, in the order they were recorded."""
+        ...
+
+
+#: Partner payouts (`PartnerPayoutRepository`, on ``uow.partners`` too): thresholds,
+#: holds, verification and payout batches need it; a store without it is a
+#: `ConfigError` naming what it lacks.
+PARTNER_PAYOUTS: Capability[PartnerPayoutRepository] = Capability(
+    "partner payouts", "partners", PartnerPayoutRepository
 )

@@ -10,7 +10,7 @@ How an order with a partner's code earns is in `referralkit.program._commissions
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
@@ -41,15 +41,26 @@ from referralkit.model import (
     RewardKind,
 )
 from referralkit.money import Money
+from referralkit.payouts import PartnerDue, PayoutProvider, PayoutRun
 from referralkit.policies import policy_definition, policy_version
 from referralkit.program._commissions import (
     ACCOUNT_CAMPAIGN,
     PARTNER_KEY,
     Precedence,
     account_view,
+    hold_of,
 )
 from referralkit.program._conversions import store_grants
 from referralkit.program._core import ProgramCore
+from referralkit.program._partner_payouts import (
+    VerificationCheck,
+    due,
+    pay,
+    payout_repo,
+    read_hold,
+    read_threshold,
+    verify,
+)
 from referralkit.program._partner_store import ACCOUNT_REASONS, PARTNERS, PartnerRepository
 from referralkit.protocols import RewardPolicy, UnitOfWork
 from referralkit.storage import CodeTaken
@@ -94,6 +105,13 @@ def _niches(value: object) -> tuple[str, ...]:
             raise InvalidInput("each niche is a non-empty string", value=tag, field="niches")
         tags.append(tag.strip().lower())
     return tuple(dict.fromkeys(tags))
+
+
+def _payout_terms(threshold: Money | None, hold_seconds: int | None) -> dict[str, object]:
+    return {
+        "payout_threshold": None if threshold is None else threshold.to_json(),
+        "hold_seconds": hold_seconds,
+    }
 
 
 def _differs(stored: object, wanted: object, fields: Iterable[str], key: str) -> None:
@@ -176,14 +194,17 @@ class Partners:
         terms: RewardPolicy | None = None,
         group: str | None = None,
         state: PartnerState | str = PartnerState.APPROVED,
+        payout_threshold: Money | None = None,
+        hold: timedelta | None = None,
     ) -> Partner:
         """Register a partner (``partner.added``); the same call again returns the same partner.
 
         ``kind`` is ``affiliate``, ``influencer`` or a label of the host's; ``payout_ref``
         an opaque host id to pay them by; ``terms`` their commission (any reward policy;
         without it they earn their ``group``'s). A registered partner is ``approved``
-        unless ``state`` says otherwise. A second call with other values is an
-        `IdempotencyConflict` naming the first field that differs.
+        unless ``state`` says otherwise. ``payout_threshold`` and ``hold`` are their own
+        (without them, their group's; see `set_payout_terms`). A second call with other
+        values is an `IdempotencyConflict` naming the first field that differs.
         """
         core = self._core
         partner_id = require_id("partner_id", partner_id)
@@ -205,9 +226,13 @@ class Partners:
             raise InvalidInput(
                 f"state is one of {[s.value for s in PartnerState]}", value=state, field="state"
             ) from None
+        threshold = read_threshold(payout_threshold)
+        hold_seconds = read_hold(hold)
         now = core.now()
         with core.transaction() as uow:
             repo = self._repo(uow)
+            if threshold is not None or hold_seconds is not None:
+                repo = payout_repo(core, uow)  # a store that keeps them, or refused
             version = None if terms is None else self._terms(uow, terms, now)
             if group is not None and repo.get_group(group) is None:
                 raise UnknownPartner(f"no partner group {group!r}", value=group)
@@ -224,15 +249,20 @@ class Partners:
                 payout_ref=payout_ref,
                 terms_version=version,
                 group=group,
+                payout_threshold=threshold,
+                hold_seconds=hold_seconds,
             )
             stored, created = repo.add(wanted)
             if not created:
-                _differs(
-                    stored,
-                    wanted,
-                    _PARTNER_FIELDS,
-                    partner_id,
+                given = tuple(
+                    name
+                    for name, value in (
+                        ("payout_threshold", threshold),
+                        ("hold_seconds", hold_seconds),
+                    )
+                    if value is not None
                 )
+                _differs(stored, wanted, _PARTNER_FIELDS + given, partner_id)
                 return stored
             account = self._account_code(uow, partner_id, now)
             uow.referrals.add(
@@ -303,27 +333,89 @@ class Partners:
                 return moved
             return was
 
-    def group(self, group_id: str, *, terms: RewardPolicy) -> PartnerGroup:
+    def group(
+        self,
+        group_id: str,
+        *,
+        terms: RewardPolicy,
+        hold: timedelta | None = None,
+        payout_threshold: Money | None = None,
+    ) -> PartnerGroup:
         """Create a partner group with ``terms``, or give an existing one new terms.
 
         Its members without terms of their own earn them from their next order on
         (``partner.group_terms``; orders attributed before keep the terms they had).
+        ``hold`` and ``payout_threshold`` are those of members without their own
+        (``partner.group_payout_terms``); left out, a group keeps what it has.
         """
         group_id = require_id("group_id", group_id)
+        hold_seconds = read_hold(hold)
+        threshold = read_threshold(payout_threshold)
         now = self._core.now()
         with self._core.transaction() as uow:
             repo = self._repo(uow)
+            if hold_seconds is not None or threshold is not None:
+                repo = payout_repo(self._core, uow)  # a store that keeps them, or refused
             version = self._terms(uow, terms, now)
-            stored, created = repo.add_group(PartnerGroup(group_id, version, now))
-            if not created and stored.terms_version == version:
-                return stored
+            wanted = PartnerGroup(group_id, version, now, hold_seconds, threshold)
+            stored, created = repo.add_group(wanted)
+            if created or stored.terms_version != version:
+                if not created:
+                    repo.set_group_terms(group_id, version)
+                    stored = attrs.evolve(stored, terms_version=version)
+                uow.events.add(
+                    "partner.group_terms", {"group_id": group_id, "terms_version": version}, now
+                )
+            changed = created and (hold_seconds is not None or threshold is not None)
             if not created:
-                repo.set_group_terms(group_id, version)
-                stored = attrs.evolve(stored, terms_version=version)
-            uow.events.add(
-                "partner.group_terms", {"group_id": group_id, "terms_version": version}, now
-            )
+                hold_seconds = stored.hold_seconds if hold_seconds is None else hold_seconds
+                threshold = stored.payout_threshold if threshold is None else threshold
+                if (hold_seconds, threshold) != (stored.hold_seconds, stored.payout_threshold):
+                    payout_repo(self._core, uow).set_group_payout_terms(
+                        group_id, threshold, hold_seconds
+                    )
+                    stored = attrs.evolve(
+                        stored, hold_seconds=hold_seconds, payout_threshold=threshold
+                    )
+                    changed = True
+            if changed:
+                uow.events.add(
+                    "partner.group_payout_terms",
+                    {"group_id": group_id, **_payout_terms(threshold, hold_seconds)},
+                    now,
+                )
             return stored
+
+    def set_payout_terms(
+        self,
+        partner_id: str,
+        *,
+        payout_threshold: Money | None = None,
+        hold: timedelta | None = None,
+    ) -> Partner:
+        """Give a partner their own payout threshold and hold (None: their group's).
+
+        The hold applies to commissions and fees granted from now on (each reward's hold
+        is decided when it is granted); the threshold to the next `pay`. No event when
+        nothing changes (``partner.payout_terms`` otherwise).
+        """
+        partner_id = require_id("partner_id", partner_id)
+        threshold = read_threshold(payout_threshold)
+        hold_seconds = read_hold(hold)
+        now = self._core.now()
+        with self._core.transaction() as uow:
+            repo = payout_repo(self._core, uow)
+            partner = self._partner(uow, partner_id)
+            if (partner.payout_threshold, partner.hold_seconds) == (threshold, hold_seconds):
+                return partner
+            repo.set_payout_terms(partner_id, threshold, hold_seconds)
+            moved = attrs.evolve(partner, payout_threshold=threshold, hold_seconds=hold_seconds)
+            uow.events.add(
+                "partner.payout_terms",
+                _payload(moved, **_payout_terms(threshold, hold_seconds)),
+                now,
+            )
+            return moved
 
     def join_group(self, partner_id: str, group_id: str | None) -> Partner:
         """Put a partner in a group (None: in none); they keep terms of their own if any."""
@@ -455,7 +547,8 @@ class Partners:
                     per_referrer=True,
                 )
                 view = account_view(partner, partner_id, "partner.post_fee", now)
-                granted = store_grants(core, uow, [fee], view, None, now=now)
+                hold = hold_of(repo, partner)
+                granted = store_grants(core, uow, [fee], view, None, now=now, hold=hold)
                 if granted:
                     reward_id = granted[0].id
                     repo.set_post_reward(post_id, reward_id)
@@ -562,3 +655,66 @@ class Partners:
         from referralkit.metrics._partners import PartnerStatement  # noqa: PLC0415 - pydantic loads with the first statement
 
         return PartnerStatement.of(partner_id, since, until, figures)
+
+    # -- payouts -------------------------------------------------------------------------
+
+    def payable(
+        self,
+        *,
+        currency: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[PartnerDue]:
+        """Partners due a payout now, one `PartnerDue` per partner and currency, paged.
+
+        What each is due is the statement's ``payable`` over all time (available less the
+        clawbacks still owed); a partner is listed once that reaches their payout
+        threshold (their own, else their group's; a threshold binds its own currency
+        only). In (partner id, currency) order after ``after`` (a `PartnerDue.key`);
+        added up by the store (SQL on SQLite), never by loading rewards.
+        """
+        return due(self._core, currency=currency, after=after, limit=limit)
+
+    def verify(self, partner_id: str, *, ok: bool, reference: str | None = None) -> Partner:
+        """Record the host's tax and identity decision on a partner (``partner.verification``).
+
+        Only the yes/no and the host's ``reference`` (a KYC case id) are stored, never any
+        document. `pay` with ``require_verification=True`` pays only verified partners.
+        """
+        return verify(self._core, partner_id, ok=ok, reference=reference)
+
+    def pay(
+        self,
+        provider: PayoutProvider,
+        *,
+        payout_id: str,
+        currency: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+        require_verification: bool = False,
+        check: VerificationCheck | None = None,
+    ) -> PayoutRun:
+        """Pay the partners who are due through ``provider``, as one batch ``payout_id``.
+
+        Takes the first ``limit`` lines of `payable` (after ``after``), nets what each
+        partner owes against their rewards, pays the rest through the payout path
+        (``payout.paid``, one payout per line) and sends the provider one line per
+        partner and currency. Each line records the provider's reference
+        (``partner.payout_sent``), or its failure, which returns the line's rewards to
+        available (``partner.payout_failed``, ``reward.payout_failed``). A partner not
+        verified (``check`` says no, or ``require_verification`` and no stored yes) is
+        skipped with the reason (``partner.payout_skipped``); their rewards stay
+        available. The same ``payout_id`` again sends only the lines the provider has
+        not answered yet, under the same line ids, and returns the same run. A line's id
+        is ``<payout_id>/<partner id>/<currency>``, so ``payout_id`` has no ``/``.
+        """
+        return pay(
+            self._core,
+            provider,
+            payout_id=payout_id,
+            currency=currency,
+            after=after,
+            limit=limit,
+            require_verification=require_verification,
+            check=check,
+        )

@@ -24,6 +24,8 @@ from referralkit.model import (
     Reward,
     RewardState,
 )
+from referralkit.money import Money
+from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
 from referralkit.storage._errors import require_aware
 from referralkit.storage._memory_tables import MemoryTables
 
@@ -43,6 +45,9 @@ class MemoryPartnerTables:
         self.posts: dict[str, PartnerPost] = {}
         self.engagement: dict[tuple[str, datetime], PartnerEngagement] = {}
         self.orders: dict[str, PartnerOrder] = {}
+        self.batches: dict[str, tuple[str | None, datetime]] = {}
+        self.lines: dict[str, PartnerPayout] = {}  # by line id, in the order recorded
+        self.lines_of: dict[str, list[str]] = defaultdict(list)
 
 
 class MemoryPartners:
@@ -194,6 +199,130 @@ class MemoryPartners:
                 _add_reward(by[granted.currency], reward)
         return [PartnerFigures(currency=c, **dict(by[c])) for c in sorted(by)]
 
+    def set_payout_terms(
+        self, partner_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        old = self._t.partners.get(partner_id)
+        if old is not None:
+            new = attrs.evolve(old, payout_threshold=threshold, hold_seconds=hold_seconds)
+            self._set(self._t.partners, partner_id, new)  # type: ignore[arg-type]  # invariant dict
+
+    def set_group_payout_terms(
+        self, group_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        old = self._t.groups.get(group_id)
+        if old is not None:
+            new = attrs.evolve(old, payout_threshold=threshold, hold_seconds=hold_seconds)
+            self._set(self._t.groups, group_id, new)  # type: ignore[arg-type]  # invariant dict
+
+    def set_verification(self, partner_id: str, ok: bool, reference: str | None) -> bool:
+        old = self._t.partners.get(partner_id)
+        if old is None or (old.verified, old.verification_ref) == (ok, reference):
+            return False
+        new = attrs.evolve(old, verified=ok, verification_ref=reference)
+        self._set(self._t.partners, partner_id, new)  # type: ignore[arg-type]  # invariant dict
+        return True
+
+    def due(
+        self, *, currency: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[PartnerDue]:
+        found: list[PartnerDue] = []
+        rewards = self._main.rewards
+        for pid in sorted(self._t.partners):
+            if after is not None and pid < after[0]:
+                continue
+            partner = self._t.partners[pid]
+            by: dict[str, int] = defaultdict(int)
+            for rid in self._main.rewards_by_referral.get(partner.account_referral, ()):
+                reward = rewards[rid]
+                if reward.customer_id == pid and reward.amount is not None:
+                    by[reward.amount.currency] += _payable(reward)
+            threshold = self._threshold(partner)
+            for cur in sorted(by):
+                if (currency is not None and cur != currency) or (
+                    after is not None and (pid, cur) <= after
+                ):
+                    continue
+                minimum = 1
+                if threshold is not None and threshold.currency == cur:
+                    minimum = max(threshold.minor_units, 1)
+                if by[cur] >= minimum:
+                    amount = Money.from_minor(by[cur], cur)
+                    found.append(PartnerDue(pid, amount, _in(threshold, cur)))
+                    if len(found) == limit:
+                        return found
+        return found
+
+    def _threshold(self, partner: Partner) -> Money | None:
+        if partner.payout_threshold is not None or partner.group is None:
+            return partner.payout_threshold
+        group = self._t.groups.get(partner.group)
+        return None if group is None else group.payout_threshold
+
+    def available_rewards(self, partner_id: str, currency: str) -> list[str]:
+        partner = self._t.partners.get(partner_id)
+        if partner is None:
+            return []
+        rewards = self._main.rewards
+        return sorted(
+            rid
+            for rid in self._main.rewards_by_referral.get(partner.account_referral, ())
+            if rewards[rid].customer_id == partner_id
+            and rewards[rid].state is RewardState.AVAILABLE
+            and rewards[rid].amount is not None
+            and rewards[rid].amount.currency == currency  # type: ignore[union-attr]  # checked
+        )
+
+    def add_batch(
+        self, batch_id: str, currency: str | None, at: datetime
+    ) -> tuple[tuple[str | None, datetime], bool]:
+        require_aware(at)
+        existing = self._t.batches.get(batch_id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.batches, batch_id, (currency, at))  # type: ignore[arg-type]  # invariant dict
+        return (currency, at), True
+
+    def batch(self, batch_id: str) -> tuple[str | None, datetime] | None:
+        return self._t.batches.get(batch_id)
+
+    def add_payout_line(self, line: PartnerPayout) -> None:
+        if line.line_id in self._t.lines:
+            return
+        self._set(self._t.lines, line.line_id, line)  # type: ignore[arg-type]  # invariant dict
+        mine = self._t.lines_of[line.batch_id]
+        mine.append(line.line_id)
+        self._undo.append(mine.pop)
+
+    def set_line_outcome(
+        self, line_id: str, status: LineStatus, reference: str | None, reason: str | None
+    ) -> bool:
+        old = self._t.lines.get(line_id)
+        if old is None or old.status is not LineStatus.PENDING:
+            return False
+        new = attrs.evolve(old, status=status, reference=reference, reason=reason)
+        self._set(self._t.lines, line_id, new)  # type: ignore[arg-type]  # invariant dict
+        return True
+
+    def batch_lines(self, batch_id: str) -> list[PartnerPayout]:
+        return [self._t.lines[i] for i in self._t.lines_of.get(batch_id, ())]
+
+
+def _payable(reward: Reward) -> int:
+    """What one reward adds to its partner's payable: available value less what is owed."""
+    value = 0
+    if reward.state is RewardState.AVAILABLE and reward.amount is not None:
+        netted = 0 if reward.netted is None else reward.netted.minor_units
+        value = reward.amount.minor_units - netted
+    if reward.clawback is not None:
+        recovered = 0 if reward.recovered is None else reward.recovered.minor_units
+        value -= max(reward.clawback.minor_units - recovered, 0)
+    return value
+
+
+def _in(threshold: Money | None, currency: str) -> Money | None:
+    return threshold if threshold is not None and threshold.currency == currency else None
+
 
 def _add_reward(row: dict[str, int], reward: Reward) -> None:
     """Add one partner reward to its currency's figures."""
@@ -203,9 +332,14 @@ def _add_reward(row: dict[str, int], reward: Reward) -> None:
     if reward.state is RewardState.REVERSED:
         row["reversed"] += granted
     else:
-        row[reward.state.value] += current
-        if reward.state is not RewardState.PAID:
-            row["reversed"] += granted - current
+        # What netting took of an available reward paid a debt: it counts as paid.
+        netted = 0 if reward.netted is None else reward.netted.minor_units
+        if reward.state is RewardState.AVAILABLE:
+            row["available"] += current - netted
+            row["paid"] += netted
+        else:
+            row[reward.state.value] += current
+        row["reversed"] += granted - current  # what refunds took before it was paid
     if reward.clawback is not None:
         claw = reward.clawback.minor_units
         recovered = 0 if reward.recovered is None else reward.recovered.minor_units

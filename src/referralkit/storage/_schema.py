@@ -491,6 +491,39 @@ _PARTNERS: Step = (
     "CREATE INDEX partner_orders_by_partner ON partner_orders(partner_id)",
 )
 
+#: Partner payouts: a partner's (and a group's) hold and payout threshold, the host's
+#: verification decision (yes/no and its reference only), and payout batches sent
+#: through a provider, each line once per (batch, line) with what became of it.
+_PARTNER_PAYOUTS: Step = (
+    "ALTER TABLE partners ADD COLUMN threshold_currency TEXT",
+    "ALTER TABLE partners ADD COLUMN threshold_minor INTEGER",
+    "ALTER TABLE partners ADD COLUMN hold_seconds INTEGER",
+    "ALTER TABLE partners ADD COLUMN verified INTEGER",
+    "ALTER TABLE partners ADD COLUMN verification_ref TEXT",
+    "ALTER TABLE partner_groups ADD COLUMN threshold_currency TEXT",
+    "ALTER TABLE partner_groups ADD COLUMN threshold_minor INTEGER",
+    "ALTER TABLE partner_groups ADD COLUMN hold_seconds INTEGER",
+    """CREATE TABLE partner_payout_batches (
+    batch_id    TEXT PRIMARY KEY,
+    currency    TEXT,
+    created_at  TEXT NOT NULL
+)""",
+    """CREATE TABLE partner_payout_lines (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id      TEXT NOT NULL REFERENCES partner_payout_batches(batch_id),
+    line_id       TEXT NOT NULL UNIQUE,
+    partner_id    TEXT NOT NULL REFERENCES partners(id),
+    payout_ref    TEXT,
+    currency      TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    reward_ids    TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    reference     TEXT,
+    reason        TEXT
+)""",
+    "CREATE INDEX partner_payout_lines_by_batch ON partner_payout_lines(batch_id, seq)",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -505,6 +538,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _INVITATIONS,
     _WAITLIST,
     _PARTNERS,
+    _PARTNER_PAYOUTS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

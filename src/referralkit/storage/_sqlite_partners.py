@@ -21,6 +21,8 @@ from referralkit.model import (
     PartnerPost,
     PartnerState,
 )
+from referralkit.money import Money
+from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
 from referralkit.storage._sqlite_codec import (
     decode_time,
     encode_time,
@@ -32,7 +34,40 @@ __all__ = ["SQLitePartners"]
 
 _PARTNER_COLUMNS = (
     "id, name, kind, state, created_at, account_referral, audience, niches, region,"
-    " payout_ref, terms_version, group_id"
+    " payout_ref, terms_version, group_id, threshold_currency, threshold_minor, hold_seconds,"
+    " verified, verification_ref"
+)
+_GROUP_COLUMNS = "id, terms_version, created_at, threshold_currency, threshold_minor, hold_seconds"
+_LINE_COLUMNS = (
+    "batch_id, line_id, partner_id, payout_ref, currency, amount_minor, reward_ids, status,"
+    " reference, reason"
+)
+# Per partner and currency: available value (less what was netted) less clawbacks owed,
+# beside the threshold that binds it (the partner's own, else the group's).
+_DUE = (
+    "SELECT d.partner_id, d.currency, d.payable, d.t_currency, d.t_minor FROM ("
+    " SELECT p.id AS partner_id, w.currency AS currency,"
+    "  SUM(CASE WHEN w.state = 'available'"
+    "   THEN w.amount_minor - COALESCE(w.netted_minor, 0) ELSE 0 END)"
+    "  - SUM(CASE WHEN COALESCE(w.clawback_minor, 0) > COALESCE(w.recovered_minor, 0)"
+    "   THEN COALESCE(w.clawback_minor, 0) - COALESCE(w.recovered_minor, 0) ELSE 0 END)"
+    "   AS payable,"
+    "  CASE WHEN p.threshold_minor IS NULL THEN g.threshold_currency"
+    "   ELSE p.threshold_currency END AS t_currency,"
+    "  CASE WHEN p.threshold_minor IS NULL THEN g.threshold_minor"
+    "   ELSE p.threshold_minor END AS t_minor"
+    " FROM partners AS p"
+    " JOIN rewards AS w ON w.referral_id = p.account_referral AND w.customer_id = p.id"
+    " LEFT JOIN partner_groups AS g ON g.id = p.group_id"
+    " WHERE w.currency IS NOT NULL AND w.amount_minor IS NOT NULL"
+    "  AND (? IS NULL OR w.currency = ?)"
+    "  AND (? IS NULL OR p.id > ? OR (p.id = ? AND w.currency > ?))"
+    " GROUP BY p.id, w.currency, p.threshold_currency, p.threshold_minor,"
+    "  g.threshold_currency, g.threshold_minor"
+    ") AS d"
+    " WHERE d.payable > 0"
+    "  AND (d.t_minor IS NULL OR d.t_currency <> d.currency OR d.payable >= d.t_minor)"
+    " ORDER BY d.partner_id, d.currency LIMIT ?"
 )
 _POST_COLUMNS = "id, partner_id, channel, created_at, currency, cost_minor, reward_id"
 _COUNT_COLUMNS = "impressions, reach, engagements, likes, comments, shares, saves"
@@ -48,11 +83,12 @@ _REWARD_FIGURES = (
     " SUM(CASE WHEN w.order_id IS NULL THEN 0 ELSE w.granted_minor END),"
     " SUM(CASE WHEN w.order_id IS NULL THEN w.granted_minor ELSE 0 END),"
     " SUM(CASE WHEN w.state = 'reversed' THEN w.granted_minor"
-    "  WHEN w.state = 'paid' THEN 0"
     "  ELSE w.granted_minor - COALESCE(w.amount_minor, 0) END),"
     " SUM(CASE WHEN w.state = 'held' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
-    " SUM(CASE WHEN w.state = 'available' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
-    " SUM(CASE WHEN w.state = 'paid' THEN COALESCE(w.amount_minor, 0) ELSE 0 END),"
+    " SUM(CASE WHEN w.state = 'available'"
+    "  THEN COALESCE(w.amount_minor, 0) - COALESCE(w.netted_minor, 0) ELSE 0 END),"
+    " SUM(CASE WHEN w.state = 'paid' THEN COALESCE(w.amount_minor, 0)"
+    "  WHEN w.state = 'available' THEN COALESCE(w.netted_minor, 0) ELSE 0 END),"
     " SUM(COALESCE(w.clawback_minor, 0)),"
     " SUM(MAX(COALESCE(w.clawback_minor, 0) - COALESCE(w.recovered_minor, 0), 0))"
     " FROM rewards AS w JOIN partners AS p ON w.referral_id = p.account_referral"
@@ -69,7 +105,8 @@ def _text(value: object) -> str | None:
 def _partner(row: tuple[object, ...] | None) -> Partner | None:
     if row is None:
         return None
-    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row
+    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row[:12]
+    t_currency, t_minor, hold, verified, verification_ref = row[12:]
     return Partner(
         id=str(pid),
         name=str(name),
@@ -83,6 +120,42 @@ def _partner(row: tuple[object, ...] | None) -> Partner | None:
         payout_ref=_text(ref),
         terms_version=_text(terms),
         group=_text(group),
+        payout_threshold=_threshold(t_minor, t_currency),
+        hold_seconds=None if hold is None else int(str(hold)),
+        verified=None if verified is None else bool(verified),
+        verification_ref=_text(verification_ref),
+    )
+
+
+def _threshold(minor: object, currency: object) -> Money | None:
+    return money_from_minor_or_none(None if minor is None else int(str(minor)), _text(currency))
+
+
+def _group(row: tuple[object, ...] | None) -> PartnerGroup | None:
+    if row is None:
+        return None
+    gid, terms, created, t_currency, t_minor, hold = row
+    return PartnerGroup(
+        id=str(gid),
+        terms_version=str(terms),
+        created_at=decode_time(str(created)),
+        hold_seconds=None if hold is None else int(str(hold)),
+        payout_threshold=_threshold(t_minor, t_currency),
+    )
+
+
+def _line(row: tuple[object, ...]) -> PartnerPayout:
+    batch_id, line_id, partner_id, ref, currency, minor, rewards, status, reference, reason = row
+    return PartnerPayout(
+        batch_id=str(batch_id),
+        line_id=str(line_id),
+        partner_id=str(partner_id),
+        payout_ref=_text(ref),
+        amount=Money.from_minor(int(str(minor)), str(currency)),
+        reward_ids=tuple(json.loads(str(rewards))),
+        status=LineStatus(status),
+        reference=_text(reference),
+        reason=_text(reason),
     )
 
 
@@ -147,7 +220,7 @@ class SQLitePartners:
     def add(self, partner: Partner) -> tuple[Partner, bool]:
         cur = self._c.execute(
             f"INSERT INTO partners ({_PARTNER_COLUMNS}) VALUES"  # noqa: S608 - fixed text
-            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (
                 partner.id,
                 partner.name,
@@ -161,6 +234,10 @@ class SQLitePartners:
                 partner.payout_ref,
                 partner.terms_version,
                 partner.group,
+                *_threshold_columns(partner.payout_threshold),
+                partner.hold_seconds,
+                None if partner.verified is None else int(partner.verified),
+                partner.verification_ref,
             ),
         )
         if cur.rowcount == 1:
@@ -189,9 +266,15 @@ class SQLitePartners:
 
     def add_group(self, group: PartnerGroup) -> tuple[PartnerGroup, bool]:
         cur = self._c.execute(
-            "INSERT INTO partner_groups (id, terms_version, created_at) VALUES (?, ?, ?)"
+            f"INSERT INTO partner_groups ({_GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608 - fixed text
             " ON CONFLICT (id) DO NOTHING",
-            (group.id, group.terms_version, encode_time(group.created_at)),
+            (
+                group.id,
+                group.terms_version,
+                encode_time(group.created_at),
+                *_threshold_columns(group.payout_threshold),
+                group.hold_seconds,
+            ),
         )
         if cur.rowcount == 1:
             return group, True
@@ -200,12 +283,9 @@ class SQLitePartners:
         return stored, False
 
     def get_group(self, group_id: str) -> PartnerGroup | None:
-        row = self._one(
-            "SELECT id, terms_version, created_at FROM partner_groups WHERE id = ?", group_id
+        return _group(
+            self._one(f"SELECT {_GROUP_COLUMNS} FROM partner_groups WHERE id = ?", group_id)  # noqa: S608 - fixed text
         )
-        if row is None:
-            return None
-        return PartnerGroup(str(row[0]), str(row[1]), decode_time(str(row[2])))
 
     def set_group_terms(self, group_id: str, terms_version: str) -> None:
         self._c.execute(
@@ -353,3 +433,114 @@ class SQLitePartners:
                 zip(names, (int(v or 0) for v in values), strict=True)
             )
         return [PartnerFigures(currency=c, **by[c]) for c in sorted(by)]
+
+    def set_payout_terms(
+        self, partner_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        self._c.execute(
+            "UPDATE partners SET threshold_currency = ?, threshold_minor = ?, hold_seconds = ?"
+            " WHERE id = ?",
+            (*_threshold_columns(threshold), hold_seconds, partner_id),
+        )
+
+    def set_group_payout_terms(
+        self, group_id: str, threshold: Money | None, hold_seconds: int | None
+    ) -> None:
+        self._c.execute(
+            "UPDATE partner_groups SET threshold_currency = ?, threshold_minor = ?,"
+            " hold_seconds = ? WHERE id = ?",
+            (*_threshold_columns(threshold), hold_seconds, group_id),
+        )
+
+    def set_verification(self, partner_id: str, ok: bool, reference: str | None) -> bool:
+        cur = self._c.execute(
+            "UPDATE partners SET verified = ?, verification_ref = ? WHERE id = ?"
+            " AND (verified IS NULL OR verified <> ?"
+            "  OR (verification_ref IS NULL) <> (? IS NULL) OR verification_ref <> ?)",
+            (int(ok), reference, partner_id, int(ok), reference, reference),
+        )
+        return cur.rowcount == 1
+
+    def due(
+        self, *, currency: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[PartnerDue]:
+        pid, cur = (None, None) if after is None else after
+        rows = self._c.execute(_DUE, (currency, currency, pid, pid, pid, cur, limit))
+        found = []
+        for partner_id, line_currency, payable, t_currency, t_minor in rows:
+            threshold = None
+            if t_minor is not None and t_currency == line_currency:
+                threshold = Money.from_minor(int(t_minor), str(t_currency))
+            amount = Money.from_minor(int(payable), str(line_currency))
+            found.append(PartnerDue(str(partner_id), amount, threshold))
+        return found
+
+    def available_rewards(self, partner_id: str, currency: str) -> list[str]:
+        rows = self._c.execute(
+            "SELECT w.id FROM rewards AS w JOIN partners AS p"
+            " ON w.referral_id = p.account_referral AND w.customer_id = p.id"
+            " WHERE p.id = ? AND w.state = 'available' AND w.currency = ? ORDER BY w.id",
+            (partner_id, currency),
+        )
+        return [str(rid) for (rid,) in rows]
+
+    def add_batch(
+        self, batch_id: str, currency: str | None, at: datetime
+    ) -> tuple[tuple[str | None, datetime], bool]:
+        cur = self._c.execute(
+            "INSERT INTO partner_payout_batches (batch_id, currency, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (batch_id) DO NOTHING",
+            (batch_id, currency, encode_time(at)),
+        )
+        if cur.rowcount == 1:
+            return (currency, at), True
+        stored = self.batch(batch_id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def batch(self, batch_id: str) -> tuple[str | None, datetime] | None:
+        row = self._one(
+            "SELECT currency, created_at FROM partner_payout_batches WHERE batch_id = ?", batch_id
+        )
+        return None if row is None else (_text(row[0]), decode_time(str(row[1])))
+
+    def add_payout_line(self, line: PartnerPayout) -> None:
+        self._c.execute(
+            f"INSERT INTO partner_payout_lines ({_LINE_COLUMNS})"  # noqa: S608 - fixed text
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (line_id) DO NOTHING",
+            (
+                line.batch_id,
+                line.line_id,
+                line.partner_id,
+                line.payout_ref,
+                line.amount.currency,
+                to_minor_units(line.amount),
+                json.dumps(list(line.reward_ids)),
+                line.status.value,
+                line.reference,
+                line.reason,
+            ),
+        )
+
+    def set_line_outcome(
+        self, line_id: str, status: LineStatus, reference: str | None, reason: str | None
+    ) -> bool:
+        cur = self._c.execute(
+            "UPDATE partner_payout_lines SET status = ?, reference = ?, reason = ?"
+            " WHERE line_id = ? AND status = 'pending'",
+            (status.value, reference, reason, line_id),
+        )
+        return cur.rowcount == 1
+
+    def batch_lines(self, batch_id: str) -> list[PartnerPayout]:
+        rows = self._c.execute(
+            f"SELECT {_LINE_COLUMNS} FROM partner_payout_lines WHERE batch_id = ? ORDER BY seq",  # noqa: S608 - fixed text
+            (batch_id,),
+        )
+        return [_line(tuple(row)) for row in rows]
+
+
+def _threshold_columns(threshold: Money | None) -> tuple[str | None, int | None]:
+    if threshold is None:
+        return None, None
+    return threshold.currency, to_minor_units(threshold)
