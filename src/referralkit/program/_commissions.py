@@ -15,6 +15,7 @@ terms, not the referral's.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -160,6 +161,11 @@ _REFUSED = {
 }
 
 
+#: What holds a checkout's partner rewards for review when a partner rule fires (the
+#: partner rules of `referralkit.program._partner_review`): the rewards as they are after.
+Review = Callable[[UnitOfWork, Partner, PartnerOrder, list[Reward], datetime], list[Reward]]
+
+
 @attrs.frozen(slots=True)
 class _Resolved:
     partner: Partner
@@ -170,10 +176,17 @@ class _Resolved:
 class Checkout:
     """A code typed at checkout, for `referralkit.program._conversions.convert`."""
 
-    def __init__(self, core: ProgramCore, code: object, precedence: Precedence) -> None:
+    def __init__(
+        self,
+        core: ProgramCore,
+        code: object,
+        precedence: Precedence,
+        review: Review | None = None,
+    ) -> None:
         self._core = core
         self._text = code
         self._precedence = precedence
+        self._review = review
 
     def _repo(self, uow: UnitOfWork) -> PartnerRepository:
         return PARTNERS.repository(uow, store=self._core.store)
@@ -292,6 +305,8 @@ class Checkout:
         )
         view, grants = commission_grants(self._core, uow, partner, stored, conversion, now=now)
         rewards = store_grants(self._core, uow, grants, view, conversion, now=now)
+        if self._review is not None:
+            rewards = self._review(uow, partner, stored, rewards, now)
         if referral is None:
             return False, rewards
         if not friend:

@@ -599,6 +599,8 @@ class ReferralProgram:
         first_order: bool | None = None,
         occurred_at: datetime | None = None,
         code: str | None = None,
+        identity: Identity | None = None,
+        visitor: str | None = None,
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
 
@@ -607,7 +609,15 @@ class ReferralProgram:
         code typed at checkout: it attributes this order to the partner, who earns their
         commission on it (what a friend's referral then earns: `Partners.precedence`);
         a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
+        With ``code``, the partner rules (`Partners.configure`) read the buyer's
+        ``identity`` (else their stored signals) and the ``visitor`` id their clicks were
+        tracked under (else their customer id): a rule that fires holds the partner's
+        commission for review, never the order.
         """
+        checkout = None
+        if code is not None:
+            screen = self.partners.screen(identity, visitor)
+            checkout = Checkout(self._core, code, self.partners.precedence, screen)
         return _conversions.convert(
             self._core,
             referee=referee,
@@ -615,7 +625,7 @@ class ReferralProgram:
             amount=amount,
             first_order=first_order,
             occurred_at=occurred_at,
-            checkout=None if code is None else Checkout(self._core, code, self.partners.precedence),
+            checkout=checkout,
         )
 
     def refund(
