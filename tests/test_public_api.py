@@ -463,6 +463,7 @@ EXPORTS: dict[str, list[str]] = {
         "MetricsContract",
         "MomentsContract",
         "OutboxContract",
+        "PartnerReviewsContract",
         "PartnersContract",
         "PolicyContract",
         "ReferralsContract",

@@ -113,7 +113,7 @@ class Screen:
         leak = self._rules.leaked_code
         if leak is not None and not CLICKS.missing(uow):
             clicked = self._clicked(uow, repo, partner, order.customer_id, now)
-            repo.check_order(order.order_id, partner.id, now, clicked)
+            repo.check_order(order.order_id, partner.id, now, clicked=clicked)
             if not clicked and leak.check(
                 clicked, repo.unclicked(partner.id, now - leak.window, now)
             ):

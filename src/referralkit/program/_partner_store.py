@@ -140,7 +140,7 @@ class PartnerRepository(Protocol):
         """Every hashed identity signal known for the partner."""
         ...
 
-    def check_order(self, order_id: str, partner_id: str, at: datetime, clicked: bool) -> bool:
+    def check_order(self, order_id: str, partner_id: str, at: datetime, *, clicked: bool) -> bool:
         """Record once whether the buyer of ``order_id`` clicked the partner's links."""
         ...
 

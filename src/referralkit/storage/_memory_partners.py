@@ -210,7 +210,7 @@ class MemoryPartners:
     def signals(self, partner_id: str) -> frozenset[Signal]:
         return frozenset(self._t.signals.get(partner_id, ()))
 
-    def check_order(self, order_id: str, partner_id: str, at: datetime, clicked: bool) -> bool:
+    def check_order(self, order_id: str, partner_id: str, at: datetime, *, clicked: bool) -> bool:
         require_aware(at)
         if order_id in self._t.checks:
             return False

@@ -402,7 +402,7 @@ class SQLitePartners:
         )
         return frozenset((str(kind), str(digest)) for kind, digest in rows)
 
-    def check_order(self, order_id: str, partner_id: str, at: datetime, clicked: bool) -> bool:
+    def check_order(self, order_id: str, partner_id: str, at: datetime, *, clicked: bool) -> bool:
         cur = self._c.execute(
             "INSERT INTO partner_checks (order_id, partner_id, checked_at, clicked)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",

@@ -23,7 +23,8 @@ Optional capabilities beyond the store contract have their own: `MomentsContract
 (``uow.invitations``) and `WaitlistContract` (``uow.waitlist``) check invitations and
 the waitlist.
 `referralkit.program.GroupRepository`) on its own, and `PartnersContract` the optional
-partner programmes (``uow.partners``, `referralkit.program.PartnerRepository`).
+partner programmes (``uow.partners``, `referralkit.program.PartnerRepository`), and
+`PartnerReviewsContract` its fraud signals and reviews.
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
+    from referralkit.testing._partner_reviews_contract import PartnerReviewsContract
     from referralkit.testing._partners_contract import PartnersContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
@@ -77,6 +79,7 @@ _LAZY = {
     "MetricsContract": "_metrics_contract",
     "MomentsContract": "_moments_contract",
     "OutboxContract": "_store_contract",
+    "PartnerReviewsContract": "_partner_reviews_contract",
     "PartnersContract": "_partners_contract",
     "PolicyContract": "_policy_contract",
     "ReferralsContract": "_store_contract",
@@ -128,6 +131,7 @@ __all__ = [
     "MetricsContract",
     "MomentsContract",
     "OutboxContract",
+    "PartnerReviewsContract",
     "PartnersContract",
     "PolicyContract",
     "ReferralsContract",
