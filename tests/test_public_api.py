@@ -338,6 +338,7 @@ EXPORTS: dict[str, list[str]] = {
         "InvitationRepository",
         "Invitations",
         "PartnerRepository",
+        "PartnerRules",
         "Partners",
         "Precedence",
         "ReferralProgram",

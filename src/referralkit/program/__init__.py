@@ -40,6 +40,7 @@ from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
 from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
 from referralkit.program._invitations import Invitations
+from referralkit.program._partner_review import PartnerRules
 from referralkit.program._partner_store import PARTNERS, PartnerRepository
 from referralkit.program._partners import Partners
 from referralkit.program._program import ReferralProgram
@@ -56,6 +57,7 @@ __all__ = [
     "InvitationRepository",
     "Invitations",
     "PartnerRepository",
+    "PartnerRules",
     "Partners",
     "Precedence",
     "ReferralProgram",

@@ -39,10 +39,11 @@ from referralkit.program._partner_store import PARTNERS, PartnerRepository
 from referralkit.protocols import CLICKS, UnitOfWork
 
 __all__ = [
-    "Rules",
+    "PartnerRules",
     "Screen",
     "decide_order",
     "decide_review",
+    "explain",
     "hold_for_review",
     "hold_unpaid",
     "review_queue",
@@ -54,7 +55,7 @@ REJECTED = "rejected"
 
 
 @attrs.frozen(slots=True)
-class Rules:
+class PartnerRules:
     """The partner rules a program runs at checkout (None: that rule is off)."""
 
     own_code: OwnCode | None = attrs.field(factory=OwnCode)
@@ -69,7 +70,7 @@ class Screen:
     """The partner rules for one checkout: the buyer's identity and visitor id, if given."""
 
     def __init__(
-        self, core: ProgramCore, rules: Rules, identity: Identity | None, visitor: str | None
+        self, core: ProgramCore, rules: PartnerRules, identity: Identity | None, visitor: str | None
     ) -> None:
         self._core = core
         self._rules = rules

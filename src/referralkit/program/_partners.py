@@ -55,7 +55,7 @@ from referralkit.program._commissions import (
 from referralkit.program._conversions import store_grants
 from referralkit.program._core import ProgramCore
 from referralkit.program._partner_review import (
-    Rules,
+    PartnerRules,
     Screen,
     decide_order,
     decide_review,
@@ -136,7 +136,7 @@ class Partners:
     def __init__(self, core: ProgramCore) -> None:
         self._core = core
         self._precedence = Precedence.BOTH
-        self._rules = Rules()
+        self._rules = PartnerRules()
 
     @property
     def precedence(self) -> Precedence:
@@ -626,7 +626,7 @@ class Partners:
         self._rules = rules
 
     @property
-    def rules(self) -> Rules:
+    def rules(self) -> PartnerRules:
         """The partner rules in force (`configure` sets them)."""
         return self._rules
 
