@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -336,3 +337,20 @@ def test_an_available_commission_leaves_the_available_bucket_for_review(
     (approved,) = program.partners.approve_order("o-2")
     assert approved.state is RewardState.AVAILABLE
     assert dict(program.status("anna").available) == {"USD": usd("10")}
+
+
+def test_a_partners_identity_is_stored_only_as_keyed_hashes(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """The SQLite file and the events hold no email, device id or card of the partner's."""
+    path = tmp_path / "partners.db"
+    store = SQLiteStore(path)
+    program = make(store, clock)
+    buy(program, "o-1", "cust-1", identity=rk.Identity(email="annabaker+x@gmail.com"))
+    assert queue(program) == [("o-1", ("partner.own_code",))]
+    text = str(program.pending_events(limit=1000))
+    store.close()
+    data = path.read_bytes()
+    for secret in (b"anna.baker", b"annabaker", b"dev-anna", b"gmail"):
+        assert secret not in data
+        assert secret.decode() not in text
