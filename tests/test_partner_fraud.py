@@ -354,3 +354,15 @@ def test_a_partners_identity_is_stored_only_as_keyed_hashes(
     for secret in (b"anna.baker", b"annabaker", b"dev-anna", b"gmail"):
         assert secret not in data
         assert secret.decode() not in text
+
+
+def test_a_bad_identity_or_visitor_at_checkout_is_refused_before_any_write(
+    program: rk.ReferralProgram,
+) -> None:
+    """The buyer's identity and visitor id are checked first: no order is recorded."""
+    with pytest.raises(rk.InvalidIdentity):
+        buy(program, "o-1", "cust-1", identity=rk.Identity(email="not an email"))
+    with pytest.raises(rk.InvalidInput) as err:
+        buy(program, "o-1", "cust-1", visitor="")
+    assert err.value.field == "visitor"
+    assert program.conversion("o-1") is None

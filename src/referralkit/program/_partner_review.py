@@ -76,7 +76,8 @@ class Screen:
         self._rules = rules
         self._identity = identity
         self._visitor = None if visitor is None else require_id("visitor", visitor)
-        core.signals(identity)  # a bad identity is refused before anything is written
+        # Hashed now: a bad identity is refused before anything is written.
+        self._signals = core.match_signals(identity, core.signals(identity))
 
     def __call__(
         self,
@@ -101,14 +102,14 @@ class Screen:
         self, uow: UnitOfWork, partner: Partner, order: PartnerOrder, now: datetime
     ) -> tuple[str, ...]:
         """The reasons the partner rules give for this order (none: it earns as usual)."""
-        core, repo = self._core, _repo(self._core, uow)
+        repo = _repo(self._core, uow)
         found: list[str] = []
         own = self._rules.own_code
         if own is not None:
             if self._identity is None:
                 buyer = uow.identities.signals(order.customer_id)
             else:
-                buyer = core.match_signals(self._identity, core.signals(self._identity))
+                buyer = self._signals
             if own.check(order.customer_id, partner.id, buyer, repo.signals(partner.id)):
                 found.append(own.name)
         leak = self._rules.leaked_code
