@@ -305,7 +305,7 @@ class Checkout:
         )
         view, grants = commission_grants(self._core, uow, partner, stored, conversion, now=now)
         rewards = store_grants(self._core, uow, grants, view, conversion, now=now)
-        if self._review is not None:
+        if self._review is not None and self._text is not None:  # a code typed, not a referral
             rewards = self._review(uow, partner, stored, rewards, now)
         if referral is None:
             return False, rewards

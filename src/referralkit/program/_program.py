@@ -604,20 +604,17 @@ class ReferralProgram:
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
 
+        With a partner's ``code``, the partner rules (`Partners.configure`) read the
+        buyer's ``identity`` (else their stored signals) and the ``visitor`` id their
+        clicks were tracked under (else their customer id): a rule that fires holds the
+        partner's commission for review, never the order.
+
         Returns the rewards this order earned (the same list on every retry). Rewards
         start ``held`` until the program's hold period has passed. ``code`` is a partner's
         code typed at checkout: it attributes this order to the partner, who earns their
         commission on it (what a friend's referral then earns: `Partners.precedence`);
         a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
-        With ``code``, the partner rules (`Partners.configure`) read the buyer's
-        ``identity`` (else their stored signals) and the ``visitor`` id their clicks were
-        tracked under (else their customer id): a rule that fires holds the partner's
-        commission for review, never the order.
         """
-        checkout = None
-        if code is not None:
-            screen = self.partners.screen(identity, visitor)
-            checkout = Checkout(self._core, code, self.partners.precedence, screen)
         return _conversions.convert(
             self._core,
             referee=referee,
@@ -625,7 +622,11 @@ class ReferralProgram:
             amount=amount,
             first_order=first_order,
             occurred_at=occurred_at,
-            checkout=checkout,
+            checkout=None
+            if code is None
+            else Checkout(
+                self._core, code, self.partners.precedence, self.partners.screen(identity, visitor)
+            ),
         )
 
     def refund(
