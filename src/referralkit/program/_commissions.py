@@ -61,6 +61,9 @@ __all__ = [
 PARTNER_KEY = "partner:"
 #: The campaign label of a partner's codes: ``partner:<id>`` (and ``:<post>`` / ``:<code>``).
 ACCOUNT_CAMPAIGN = "partner:{}"
+#: What holds a checkout's partner rewards for review when a partner rule fires (the
+#: partner rules of `referralkit.program._partner_review`): the rewards as they are after.
+Review = Callable[[UnitOfWork, Partner, PartnerOrder, list[Reward], datetime], list[Reward]]
 
 
 class Precedence(str, enum.Enum):
@@ -159,11 +162,6 @@ _REFUSED = {
     PartnerState.APPLIED: ("not_approved", "is not active yet: its partner is not approved"),
     PartnerState.INVITED: ("not_approved", "is not active yet: its partner is not approved"),
 }
-
-
-#: What holds a checkout's partner rewards for review when a partner rule fires (the
-#: partner rules of `referralkit.program._partner_review`): the rewards as they are after.
-Review = Callable[[UnitOfWork, Partner, PartnerOrder, list[Reward], datetime], list[Reward]]
 
 
 @attrs.frozen(slots=True)
