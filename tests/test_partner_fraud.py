@@ -366,3 +366,13 @@ def test_a_bad_identity_or_visitor_at_checkout_is_refused_before_any_write(
         buy(program, "o-1", "cust-1", visitor="")
     assert err.value.field == "visitor"
     assert program.conversion("o-1") is None
+
+
+def test_a_fee_recorded_for_a_banned_partner_waits_for_review(program: rk.ReferralProgram) -> None:
+    """A post fee owed to a partner banned already is held for review like their other rewards."""
+    program.partners.set_state("anna", "banned")
+    post = program.partners.post("anna", "ig-9", cost=usd("80"))
+    assert queue(program) == [(None, ("partner.banned",))]
+    (review,) = program.partners.review_queue()
+    assert review.reward_id == post.reward_id
+    assert program.payable() == []

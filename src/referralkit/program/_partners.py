@@ -27,6 +27,7 @@ from referralkit.errors import (
     UnknownPartner,
 )
 from referralkit.guards import LeakedCode, OwnCode
+from referralkit.guards._partner import BANNED
 from referralkit.model import (
     Beneficiary,
     CodeKind,
@@ -60,6 +61,7 @@ from referralkit.program._partner_review import (
     decide_order,
     decide_review,
     explain,
+    hold_for_review,
     hold_unpaid,
     review_queue,
 )
@@ -486,6 +488,8 @@ class Partners:
                 )
                 view = account_view(partner, partner_id, "partner.post_fee", now)
                 granted = store_grants(core, uow, [fee], view, None, now=now)
+                if partner.state is PartnerState.BANNED:  # owed, but only once a person says so
+                    hold_for_review(core, uow, partner, granted, reasons=(BANNED,), now=now)
                 if granted:
                     reward_id = granted[0].id
                     repo.set_post_reward(post_id, reward_id)
