@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
-from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
+from _partner_review_stores import partner_review_store  # noqa: F401 - the `store` fixture
 from referralkit.guards import LeakedCode, OwnCode
 from referralkit.model import RewardState
 from referralkit.moments import UntilDelivered

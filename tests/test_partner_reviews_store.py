@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
+from _partner_review_stores import partner_review_store  # noqa: F401 - the `store` fixture
 from referralkit.protocols import Store
 from referralkit.testing import PartnerReviewsContract
 

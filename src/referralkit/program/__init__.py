@@ -41,6 +41,7 @@ from referralkit.program._groups import Groups
 from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
 from referralkit.program._invitations import Invitations
 from referralkit.program._partner_review import PartnerRules
+from referralkit.program._partner_review_store import PARTNER_REVIEWS, PartnerReviewRepository
 from referralkit.program._partner_store import PARTNERS, PartnerRepository
 from referralkit.program._partners import Partners
 from referralkit.program._program import ReferralProgram
@@ -51,12 +52,14 @@ __all__ = [
     "GROUPS",
     "INVITATIONS",
     "PARTNERS",
+    "PARTNER_REVIEWS",
     "WAITLIST",
     "GroupRepository",
     "Groups",
     "InvitationRepository",
     "Invitations",
     "PartnerRepository",
+    "PartnerReviewRepository",
     "PartnerRules",
     "Partners",
     "Precedence",

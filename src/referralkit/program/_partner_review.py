@@ -35,7 +35,8 @@ from referralkit.program._clicks import VISITOR
 from referralkit.program._core import ProgramCore
 from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, plus, reward_payload, transition
-from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partner_review_store import PARTNER_REVIEWS, PartnerReviewRepository
+from referralkit.program._partner_store import PARTNERS
 from referralkit.protocols import CLICKS, UnitOfWork
 
 __all__ = [
@@ -62,8 +63,8 @@ class PartnerRules:
     leaked_code: LeakedCode | None = attrs.field(factory=LeakedCode)
 
 
-def _repo(core: ProgramCore, uow: UnitOfWork) -> PartnerRepository:
-    return PARTNERS.repository(uow, store=core.store)
+def _repo(core: ProgramCore, uow: UnitOfWork) -> PartnerReviewRepository:
+    return PARTNER_REVIEWS.repository(uow, store=core.store)
 
 
 class Screen:
@@ -87,7 +88,12 @@ class Screen:
         rewards: list[Reward],
         now: datetime,
     ) -> list[Reward]:
-        """The order's rewards, the partner's held for review when a rule fires."""
+        """The order's rewards, the partner's held for review when a rule fires.
+
+        A store without `PARTNER_REVIEWS` runs no partner rules.
+        """
+        if PARTNER_REVIEWS.missing(uow):
+            return rewards
         reasons = self.reasons(uow, partner, order, now)
         if not reasons:
             return rewards
@@ -114,7 +120,7 @@ class Screen:
                 found.append(own.name)
         leak = self._rules.leaked_code
         if leak is not None and not CLICKS.missing(uow):
-            clicked = self._clicked(uow, repo, partner, order.customer_id, now)
+            clicked = self._clicked(uow, partner, order.customer_id, now)
             repo.check_order(order.order_id, partner.id, now, clicked=clicked)
             if not clicked and leak.check(
                 clicked, repo.unclicked(partner.id, now - leak.window, now)
@@ -122,14 +128,13 @@ class Screen:
                 found.append(LEAKED_CODE)
         return tuple(found)
 
-    def _clicked(
-        self, uow: UnitOfWork, repo: PartnerRepository, partner: Partner, buyer: str, now: datetime
-    ) -> bool:
+    def _clicked(self, uow: UnitOfWork, partner: Partner, buyer: str, now: datetime) -> bool:
         """Whether the buyer (their visitor id, else customer id) clicked the partner's links."""
         visitor = self._visitor or buyer
         hashed = self._core.hasher.match_pairs([(VISITOR, visitor)])
         keys = [*sorted(digest for _, digest in hashed), visitor]
-        codes = {c.code for c in repo.codes(partner.id)}
+        partners = PARTNERS.repository(uow, store=self._core.store)
+        codes = {c.code for c in partners.codes(partner.id)}
         clicks = CLICKS.repository(uow, store=self._core.store).for_visitor(keys, _EPOCH, now)
         return any(click.code in codes for click in clicks)
 
@@ -149,6 +154,8 @@ def hold_for_review(
     available leaves the available bucket for the held one. A reward with an open review
     already keeps it.
     """
+    if PARTNER_REVIEWS.missing(uow):  # the store keeps no reviews: nothing to hold them in
+        return list(rewards)
     repo = _repo(core, uow)
     out: list[Reward] = []
     for reward in rewards:
@@ -253,7 +260,7 @@ def decide_order(
 def _decide(
     core: ProgramCore,
     uow: UnitOfWork,
-    repo: PartnerRepository,
+    repo: PartnerReviewRepository,
     review: PartnerReview,
     *,
     approve: bool,

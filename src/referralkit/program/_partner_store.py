@@ -9,11 +9,9 @@ it wrote and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from referralkit.context import Signal
 from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
     Partner,
@@ -22,7 +20,6 @@ from referralkit.model import (
     PartnerGroup,
     PartnerOrder,
     PartnerPost,
-    PartnerReview,
     PartnerState,
     Referral,
 )
@@ -53,9 +50,6 @@ class PartnerRepository(Protocol):
     - `set_state` changes a partner's state in one conditional write and says whether it
       changed (a state set again is no change).
     - `figures` adds up a partner's statement in the store (SQL on SQL stores).
-    - `check_order` records an order's click check once per order id; `unclicked` counts
-      in the store (SQL on SQL stores). `add_review` opens at most one review per reward
-      (the store enforces it), and `decide` closes it in one conditional write.
     """
 
     def add(self, partner: Partner) -> tuple[Partner, bool]:
@@ -130,50 +124,6 @@ class PartnerRepository(Protocol):
         self, partner_id: str, since: datetime | None, until: datetime | None
     ) -> list[PartnerFigures]:
         """The partner's statement over ``[since, until)``, one per currency, by currency."""
-        ...
-
-    def add_signals(self, partner_id: str, signals: Iterable[Signal]) -> None:
-        """Remember these hashed identity signals for the partner (idempotent)."""
-        ...
-
-    def signals(self, partner_id: str) -> frozenset[Signal]:
-        """Every hashed identity signal known for the partner."""
-        ...
-
-    def check_order(self, order_id: str, partner_id: str, at: datetime, *, clicked: bool) -> bool:
-        """Record once whether the buyer of ``order_id`` clicked the partner's links."""
-        ...
-
-    def unclicked(self, partner_id: str, since: datetime, until: datetime) -> int:
-        """How many of the partner's checked orders had no click, at ``since < t <= until``."""
-        ...
-
-    def add_review(self, review: PartnerReview) -> bool:
-        """Open ``review`` unless its reward has an open review; whether this call opened it."""
-        ...
-
-    def open_review(self, reward_id: str) -> PartnerReview | None:
-        """The reward's open review, if it has one."""
-        ...
-
-    def open_reviews(
-        self,
-        limit: int,
-        *,
-        after: str | None = None,
-        partner_id: str | None = None,
-        order_id: str | None = None,
-        reason: str | None = None,
-    ) -> list[PartnerReview]:
-        """Open reviews in the order they were opened, after the review ``after``, filtered."""
-        ...
-
-    def get_review(self, review_id: str) -> PartnerReview | None:
-        """The review with this id, open or decided."""
-        ...
-
-    def decide(self, review_id: str, decision: str, note: str | None, at: datetime) -> bool:
-        """Close an open review with ``decision``; whether this call closed it (once only)."""
         ...
 
 

@@ -65,6 +65,7 @@ from referralkit.program._partner_review import (
     hold_unpaid,
     review_queue,
 )
+from referralkit.program._partner_review_store import PARTNER_REVIEWS
 from referralkit.program._partner_store import ACCOUNT_REASONS, PARTNERS, PartnerRepository
 from referralkit.protocols import RewardPolicy, UnitOfWork
 from referralkit.storage import CodeTaken
@@ -253,7 +254,7 @@ class Partners:
             )
             stored, created = repo.add(wanted)
             if signals:
-                repo.add_signals(partner_id, signals)
+                PARTNER_REVIEWS.repository(uow, store=core.store).add_signals(partner_id, signals)
             if not created:
                 _differs(
                     stored,

@@ -27,7 +27,7 @@ from referralkit.model import (
     RewardState,
 )
 from referralkit.money import Money
-from referralkit.program import PARTNERS
+from referralkit.program import PARTNER_REVIEWS, PARTNERS
 from referralkit.protocols import Store, UnitOfWork
 from referralkit.testing._store_base import CapabilityContract, Needs
 
@@ -97,7 +97,7 @@ class _Undo(Exception):
 def _write_then_fail(store: Store) -> None:
     """A signal, a check and a review in one unit of work, then raise inside it."""
     with store.transaction() as uow:
-        repo = PARTNERS.repository(uow, store=store)
+        repo = PARTNER_REVIEWS.repository(uow, store=store)
         repo.add_signals("anna", [("email", "h1")])
         repo.check_order("o-1", "anna", T0, clicked=False)
         repo.add_review(_review("rv-1", "rw-1", "o-1"))
@@ -107,19 +107,19 @@ def _write_then_fail(store: Store) -> None:
 class PartnerReviewsContract(CapabilityContract):
     """Partner fraud signals and reviews (``uow.partners``): once per key, counted in the store."""
 
-    needs = Needs(repositories=(PARTNERS,))
+    needs = Needs(repositories=(PARTNERS, PARTNER_REVIEWS))
 
     def test_signals_are_a_set_per_partner(self, store: Store) -> None:
         """Signals added twice are one; another partner's are their own."""
         with store.transaction() as uow:
             _partner(uow)
             _partner(uow, "ben")
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             repo.add_signals("anna", [("email", "h1"), ("device", "h2")])
             repo.add_signals("anna", [("email", "h1")])
             repo.add_signals("ben", [("email", "h3")])
         with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             assert repo.signals("anna") == frozenset({("email", "h1"), ("device", "h2")})
             assert repo.signals("ben") == frozenset({("email", "h3")})
             assert repo.signals("cara") == frozenset()
@@ -129,7 +129,7 @@ class PartnerReviewsContract(CapabilityContract):
         with store.transaction() as uow:
             _partner(uow)
             _partner(uow, "ben")
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             for i, (pid, clicked) in enumerate(
                 [("anna", False), ("anna", True), ("anna", False), ("ben", False)]
             ):
@@ -137,7 +137,7 @@ class PartnerReviewsContract(CapabilityContract):
                 assert repo.check_order(f"o-{i}", pid, T0 + i * MINUTE, clicked=clicked)
             assert not repo.check_order("o-0", "anna", T0, clicked=True)
         with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             assert repo.unclicked("anna", T0 - MINUTE, T0 + 10 * MINUTE) == 2
             assert repo.unclicked("anna", T0, T0 + 10 * MINUTE) == 1
             assert repo.unclicked("anna", T0 - MINUTE, T0) == 1
@@ -150,7 +150,7 @@ class PartnerReviewsContract(CapabilityContract):
             _partner(uow)
             _order(uow, "o-1")
             _reward(uow, "rw-1", "o-1")
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             assert repo.add_review(_review("rv-1", "rw-1", "o-1"))
             assert not repo.add_review(_review("rv-2", "rw-1", "o-1", "partner.banned"))
             assert repo.open_review("rw-1") == _review("rv-1", "rw-1", "o-1")
@@ -159,7 +159,7 @@ class PartnerReviewsContract(CapabilityContract):
             assert repo.open_review("rw-1") is None
             assert repo.add_review(_review("rv-3", "rw-1", "o-1", "partner.banned"))
         with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             decided = repo.get_review("rv-1")
             assert decided is not None
             assert (decided.decision, decided.decided_at, decided.note) == (
@@ -174,7 +174,7 @@ class PartnerReviewsContract(CapabilityContract):
         """Oldest first, after a review id, by partner, order and reason; decided ones leave."""
         with store.transaction() as uow:
             _partner(uow)
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             for i in range(4):
                 _order(uow, f"o-{i}")
                 _reward(uow, f"rw-{i}", f"o-{i}")
@@ -184,7 +184,7 @@ class PartnerReviewsContract(CapabilityContract):
             repo.add_review(_review("rv-fee", "rw-fee", None, "partner.banned"))
             repo.decide("rv-2", "rejected", None, T0)
         with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             ids = [r.id for r in repo.open_reviews(10)]
             assert ids == ["rv-0", "rv-1", "rv-3", "rv-fee"]
             assert [r.id for r in repo.open_reviews(2)] == ["rv-0", "rv-1"]
@@ -210,7 +210,7 @@ class PartnerReviewsContract(CapabilityContract):
         with pytest.raises(_Undo):
             _write_then_fail(store)
         with store.transaction() as uow:
-            repo = PARTNERS.repository(uow, store=store)
+            repo = PARTNER_REVIEWS.repository(uow, store=store)
             assert repo.signals("anna") == frozenset()
             assert repo.unclicked("anna", T0 - MINUTE, T0) == 0
             assert repo.open_review("rw-1") is None
