@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +19,7 @@ from referralkit.guards import LeakedCode, OwnCode
 from referralkit.model import RewardState
 from referralkit.moments import UntilDelivered
 from referralkit.policies import PercentOfOrder
+from referralkit.program import PartnerRepository
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
 from strategies import checkout_histories, distinct_people
@@ -376,3 +379,44 @@ def test_a_fee_recorded_for_a_banned_partner_waits_for_review(program: rk.Referr
     (review,) = program.partners.review_queue()
     assert review.reward_id == post.reward_id
     assert program.payable() == []
+
+
+class _PartnersOnly:
+    """A partner repository with only `PartnerRepository`'s methods (no reviews)."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in dir(PartnerRepository):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+class _NoReviewsStore(MemoryStore):
+    """A memory store whose partner repository lacks `PartnerReviewRepository`."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with super().transaction() as uow:
+            uow.partners = _PartnersOnly(uow.partners)
+            yield uow
+
+
+def test_a_store_without_partner_reviews_runs_partners_without_the_rules(
+    clock: FrozenClock,
+) -> None:
+    """Checkout earns as before; keeping an identity or reading the queue names what lacks."""
+    program = rk.ReferralProgram(
+        store=_NoReviewsStore(), secret=SECRET, policy=TEN_PERCENT, hold=DAY, clock=clock
+    )
+    program.partners.add("anna", name="Anna", terms=TEN_PERCENT)
+    program.partners.code("anna", vanity="ANNA10")
+    program.partners.configure(leaked_code=LeakedCode(limit=0))
+    (reward,) = buy(program, "o-1", "anna")
+    assert reward.hold_until is not None
+    program.partners.set_state("anna", "banned")
+    with pytest.raises(rk.ConfigError, match="partner fraud signals and reviews"):
+        program.partners.review_queue()
+    with pytest.raises(rk.ConfigError, match="add_signals"):
+        program.partners.add("ben", name="Ben", terms=TEN_PERCENT, identity=ANNA)
