@@ -933,3 +933,37 @@ payout_thresholds = st.lists(
     min_size=PAYOUT_PARTNERS,
     max_size=PAYOUT_PARTNERS,
 )
+# -- partner fraud signals -----------------------------------------------------------------
+
+
+@st.composite
+def checkout_histories(draw: st.DrawFn) -> tuple[list[tuple[int, bool]], int, int]:
+    """Orders with a partner's code (minutes after the last one, clicked?), a limit, a window.
+
+    Gaps of zero (orders in the same instant) and gaps that span the window both occur.
+    """
+    window = draw(st.integers(min_value=1, max_value=30))
+    gaps = st.integers(min_value=0, max_value=window + 5)
+    orders = draw(st.lists(st.tuples(gaps, st.booleans()), min_size=1, max_size=14))
+    limit = draw(st.integers(min_value=0, max_value=4))
+    return orders, limit, window
+
+
+#: The personal identity fields a partner and a buyer may carry (all distinct per person).
+IDENTITY_FIELDS = ("email", "phone", "device_id", "payment_fingerprint", "address")
+
+
+@st.composite
+def distinct_people(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, str]]:
+    """A partner's identity fields and a buyer's, sharing no signal (any subset of fields)."""
+    values = {
+        "email": lambda n: f"person{n}@example.com",
+        "phone": lambda n: f"+1 415 555 {1000 + n:04d}",
+        "device_id": lambda n: f"device-{n}",
+        "payment_fingerprint": lambda n: f"card{n}",
+        "address": lambda n: f"{n + 1} Main Street, Springfield",
+    }
+    a, b = draw(st.lists(st.integers(0, 999), min_size=2, max_size=2, unique=True))
+    first = draw(st.sets(st.sampled_from(IDENTITY_FIELDS)))
+    second = draw(st.sets(st.sampled_from(IDENTITY_FIELDS)))
+    return {f: values[f](a) for f in first}, {f: values[f](b) for f in second}

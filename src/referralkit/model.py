@@ -38,6 +38,7 @@ __all__ = [
     "PartnerGroup",
     "PartnerOrder",
     "PartnerPost",
+    "PartnerReview",
     "PartnerState",
     "Redemption",
     "Referral",
@@ -626,3 +627,22 @@ class PartnerCode(JSONForm):
     code: str
     partner_id: str
     post_id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class PartnerReview(JSONForm):
+    """A partner's reward waiting for an operator: held, never released or paid meanwhile.
+
+    ``reasons`` say why (``partner.own_code``, ``partner.leaked_code``, ``partner.banned``);
+    ``decision`` is None while open, then ``approved`` or ``rejected`` (with ``note``).
+    """
+
+    id: str
+    reward_id: str
+    partner_id: str
+    order_id: str | None
+    reasons: tuple[str, ...]
+    opened_at: datetime
+    decision: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None

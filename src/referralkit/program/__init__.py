@@ -41,6 +41,8 @@ from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
 from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
 from referralkit.program._invitations import Invitations
+from referralkit.program._partner_review import PartnerRules
+from referralkit.program._partner_review_store import PARTNER_REVIEWS, PartnerReviewRepository
 from referralkit.program._partner_store import (
     PARTNER_PAYOUTS,
     PARTNERS,
@@ -57,6 +59,7 @@ __all__ = [
     "INVITATIONS",
     "PARTNERS",
     "PARTNER_PAYOUTS",
+    "PARTNER_REVIEWS",
     "WAITLIST",
     "GroupRepository",
     "Groups",
@@ -64,6 +67,8 @@ __all__ = [
     "Invitations",
     "PartnerPayoutRepository",
     "PartnerRepository",
+    "PartnerReviewRepository",
+    "PartnerRules",
     "Partners",
     "Precedence",
     "ReferralProgram",

@@ -15,6 +15,7 @@ terms, not the referral's.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
@@ -60,6 +61,9 @@ __all__ = [
 PARTNER_KEY = "partner:"
 #: The campaign label of a partner's codes: ``partner:<id>`` (and ``:<post>`` / ``:<code>``).
 ACCOUNT_CAMPAIGN = "partner:{}"
+#: What holds a checkout's partner rewards for review when a partner rule fires (the
+#: partner rules of `referralkit.program._partner_review`): the rewards as they are after.
+Review = Callable[[UnitOfWork, Partner, PartnerOrder, list[Reward], datetime], list[Reward]]
 
 
 class Precedence(str, enum.Enum):
@@ -179,10 +183,17 @@ class Checkout:
     partner their commission as if their code had been typed.
     """
 
-    def __init__(self, core: ProgramCore, code: object, precedence: Precedence) -> None:
+    def __init__(
+        self,
+        core: ProgramCore,
+        code: object,
+        precedence: Precedence,
+        review: Review | None = None,
+    ) -> None:
         self._core = core
         self._text = code
         self._precedence = precedence
+        self._review = review
 
     def _repo(self, uow: UnitOfWork) -> PartnerRepository:
         return PARTNERS.repository(uow, store=self._core.store)
@@ -335,6 +346,8 @@ class Checkout:
         view, grants = commission_grants(self._core, uow, partner, stored, conversion, now=now)
         hold = hold_of(self._repo(uow), partner)
         rewards = store_grants(self._core, uow, grants, view, conversion, now=now, hold=hold)
+        if self._review is not None and self._text is not None:  # a code typed, not a referral
+            rewards = self._review(uow, partner, stored, rewards, now)
         if referral is None:
             return False, rewards
         if not friend:

@@ -26,18 +26,23 @@ from referralkit.errors import (
     InvalidState,
     UnknownPartner,
 )
+from referralkit.guards import LeakedCode, OwnCode
+from referralkit.guards._partner import BANNED
 from referralkit.model import (
     Beneficiary,
     CodeKind,
+    Identity,
     Partner,
     PartnerCode,
     PartnerEngagement,
     PartnerGroup,
     PartnerPost,
+    PartnerReview,
     PartnerState,
     Referral,
     ReferralCode,
     ReferralStatus,
+    Reward,
     RewardKind,
 )
 from referralkit.money import Money
@@ -61,6 +66,17 @@ from referralkit.program._partner_payouts import (
     read_threshold,
     verify,
 )
+from referralkit.program._partner_review import (
+    PartnerRules,
+    Screen,
+    decide_order,
+    decide_review,
+    explain,
+    hold_for_review,
+    hold_unpaid,
+    review_queue,
+)
+from referralkit.program._partner_review_store import PARTNER_REVIEWS
 from referralkit.program._partner_store import ACCOUNT_REASONS, PARTNERS, PartnerRepository
 from referralkit.protocols import RewardPolicy, UnitOfWork
 from referralkit.storage import CodeTaken
@@ -70,6 +86,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Partners"]
 
+
+class _Unset:
+    """An argument left out (None means "off")."""
+
+
+_UNSET = _Unset()
 _CODE_ATTEMPTS = 16
 _MAX_NAME = 200
 _PARTNER_FIELDS = (
@@ -135,6 +157,7 @@ class Partners:
     def __init__(self, core: ProgramCore) -> None:
         self._core = core
         self._precedence = Precedence.BOTH
+        self._rules = PartnerRules()
 
     @property
     def precedence(self) -> Precedence:
@@ -196,6 +219,7 @@ class Partners:
         state: PartnerState | str = PartnerState.APPROVED,
         payout_threshold: Money | None = None,
         hold: timedelta | None = None,
+        identity: Identity | None = None,
     ) -> Partner:
         """Register a partner (``partner.added``); the same call again returns the same partner.
 
@@ -205,6 +229,8 @@ class Partners:
         unless ``state`` says otherwise. ``payout_threshold`` and ``hold`` are their own
         (without them, their group's; see `set_payout_terms`). A second call with other
         values is an `IdempotencyConflict` naming the first field that differs.
+        ``identity`` is kept only as keyed hashes, for the partner rules at checkout
+        (`configure`); a call again with an identity adds its signals.
         """
         core = self._core
         partner_id = require_id("partner_id", partner_id)
@@ -228,6 +254,7 @@ class Partners:
             ) from None
         threshold = read_threshold(payout_threshold)
         hold_seconds = read_hold(hold)
+        signals = core.signals(identity)
         now = core.now()
         with core.transaction() as uow:
             repo = self._repo(uow)
@@ -253,6 +280,8 @@ class Partners:
                 hold_seconds=hold_seconds,
             )
             stored, created = repo.add(wanted)
+            if signals:
+                PARTNER_REVIEWS.repository(uow, store=core.store).add_signals(partner_id, signals)
             if not created:
                 given = tuple(
                     name
@@ -314,7 +343,9 @@ class Partners:
         """Move a partner through onboarding (``partner.<state>``; no event if unchanged).
 
         Only an ``approved`` partner's codes earn at checkout; a ``banned`` partner's codes
-        are disabled, not deleted: they stay the partner's, so nobody else can claim them.
+        are disabled, not deleted: they stay the partner's, so nobody else can claim them,
+        and every reward of theirs not paid yet goes to review (`review_queue`) in the
+        same unit of work.
         """
         partner_id = require_id("partner_id", partner_id)
         try:
@@ -330,6 +361,8 @@ class Partners:
             if repo.set_state(partner_id, state):
                 moved = attrs.evolve(was, state=state)
                 uow.events.add(f"partner.{state.value}", _payload(moved, was=was.state.value), now)
+                if state is PartnerState.BANNED:
+                    hold_unpaid(self._core, uow, moved, now)
                 return moved
             return was
 
@@ -549,6 +582,8 @@ class Partners:
                 view = account_view(partner, partner_id, "partner.post_fee", now)
                 hold = hold_of(repo, partner)
                 granted = store_grants(core, uow, [fee], view, None, now=now, hold=hold)
+                if partner.state is PartnerState.BANNED:  # owed, but only once a person says so
+                    hold_for_review(core, uow, partner, granted, reasons=(BANNED,), now=now)
                 if granted:
                     reward_id = granted[0].id
                     repo.set_post_reward(post_id, reward_id)
@@ -718,3 +753,89 @@ class Partners:
             require_verification=require_verification,
             check=check,
         )
+
+    # -- fraud signals and review ----------------------------------------------------------
+
+    def configure(
+        self,
+        *,
+        own_code: OwnCode | _Unset | None = _UNSET,
+        leaked_code: LeakedCode | _Unset | None = _UNSET,
+    ) -> None:
+        """Set the partner rules run on every order with a partner's code (None: off).
+
+        ``own_code`` (`referralkit.guards.OwnCode`): the buyer shares a signal with the
+        partner. ``leaked_code`` (`referralkit.guards.LeakedCode`): more than ``limit``
+        orders with no click on the partner's links within ``window``. Both are on by
+        default; an argument left out keeps its rule as it is.
+        """
+        rules = self._rules
+        if not isinstance(own_code, _Unset):
+            if own_code is not None and not isinstance(own_code, OwnCode):
+                raise ConfigError(
+                    "own_code must be an OwnCode or None", value=own_code, path="own_code"
+                )
+            rules = attrs.evolve(rules, own_code=own_code)
+        if not isinstance(leaked_code, _Unset):
+            if leaked_code is not None and not isinstance(leaked_code, LeakedCode):
+                raise ConfigError(
+                    "leaked_code must be a LeakedCode or None",
+                    value=leaked_code,
+                    path="leaked_code",
+                )
+            rules = attrs.evolve(rules, leaked_code=leaked_code)
+        self._rules = rules
+
+    @property
+    def rules(self) -> PartnerRules:
+        """The partner rules in force (`configure` sets them)."""
+        return self._rules
+
+    def screen(self, identity: Identity | None, visitor: str | None) -> Screen:
+        """The partner rules for one checkout (`referralkit.ReferralProgram.convert`)."""
+        return Screen(self._core, self._rules, identity, visitor)
+
+    def review_queue(
+        self,
+        limit: int = 50,
+        *,
+        after: str | None = None,
+        partner: str | None = None,
+        reason: str | None = None,
+    ) -> list[PartnerReview]:
+        """Partner rewards waiting for an operator, oldest first; ``after`` a review id.
+
+        Filter by ``partner`` id or by ``reason`` (``partner.own_code``,
+        ``partner.leaked_code``, ``partner.banned``). A reward in review is held: it is
+        never released, paid or payable until `approve` or `reject`.
+        """
+        return review_queue(self._core, limit, after=after, partner=partner, reason=reason)
+
+    def approve(self, review_id: str) -> Reward | None:
+        """Let a reward in review earn as it would have (``partner.review_approved``).
+
+        It is held out its hold counted from when it was earned, or available now if
+        that has passed. Raises `InvalidState` for a review decided already.
+        """
+        return decide_review(self._core, review_id, approve=True)
+
+    def reject(self, review_id: str, reason: str = "review.rejected") -> Reward | None:
+        """Take a reward in review back (``partner.review_rejected``, ``reward.reversed``)."""
+        reason = require_id("reason", reason)
+        return decide_review(self._core, review_id, approve=False, note=reason)
+
+    def approve_order(self, order_id: str) -> list[Reward]:
+        """`approve` every partner reward of the order in review; the rewards after."""
+        return decide_order(self._core, order_id, approve=True)
+
+    def reject_order(self, order_id: str, reason: str = "review.rejected") -> list[Reward]:
+        """`reject` every partner reward of the order in review; the rewards after."""
+        reason = require_id("reason", reason)
+        return decide_order(self._core, order_id, approve=False, note=reason)
+
+    @staticmethod
+    def explain(review: PartnerReview) -> list[str]:
+        """A review's reasons in words."""
+        if not isinstance(review, PartnerReview):
+            raise InvalidInput("review must be a PartnerReview", value=review, field="review")
+        return explain(review)

@@ -599,8 +599,15 @@ class ReferralProgram:
         first_order: bool | None = None,
         occurred_at: datetime | None = None,
         code: str | None = None,
+        identity: Identity | None = None,
+        visitor: str | None = None,
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
+
+        With a partner's ``code``, the partner rules (`Partners.configure`) read the
+        buyer's ``identity`` (else their stored signals) and the ``visitor`` id their
+        clicks were tracked under (else their customer id): a rule that fires holds the
+        partner's commission for review, never the order.
 
         Returns the rewards this order earned (the same list on every retry). Rewards
         start ``held`` until the program's hold period has passed. ``code`` is a partner's
@@ -617,7 +624,9 @@ class ReferralProgram:
             amount=amount,
             first_order=first_order,
             occurred_at=occurred_at,
-            checkout=Checkout(self._core, code, self.partners.precedence),
+            checkout=Checkout(
+                self._core, code, self.partners.precedence, self.partners.screen(identity, visitor)
+            ),
         )
 
     def refund(

@@ -7,11 +7,12 @@ one method are one atomic step. Each write records how to undo itself.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import attrs
 
+from referralkit.context import Signal
 from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
     Partner,
@@ -20,6 +21,7 @@ from referralkit.model import (
     PartnerGroup,
     PartnerOrder,
     PartnerPost,
+    PartnerReview,
     PartnerState,
     Reward,
     RewardState,
@@ -48,6 +50,10 @@ class MemoryPartnerTables:
         self.batches: dict[str, tuple[str | None, datetime]] = {}
         self.lines: dict[str, PartnerPayout] = {}  # by line id, in the order recorded
         self.lines_of: dict[str, list[str]] = defaultdict(list)
+        self.signals: dict[str, set[Signal]] = defaultdict(set)
+        self.checks: dict[str, tuple[str, datetime, bool]] = {}
+        self.reviews: dict[str, PartnerReview] = {}
+        self.open_reviews: dict[str, str] = {}
 
 
 class MemoryPartners:
@@ -306,6 +312,83 @@ class MemoryPartners:
 
     def batch_lines(self, batch_id: str) -> list[PartnerPayout]:
         return [self._t.lines[i] for i in self._t.lines_of.get(batch_id, ())]
+
+    def add_signals(self, partner_id: str, signals: Iterable[Signal]) -> None:
+        known = self._t.signals[partner_id]
+        for signal in signals:
+            if signal not in known:
+                known.add(signal)
+                self._undo.append(lambda s=signal: known.discard(s))  # type: ignore[misc]
+
+    def signals(self, partner_id: str) -> frozenset[Signal]:
+        return frozenset(self._t.signals.get(partner_id, ()))
+
+    def check_order(self, order_id: str, partner_id: str, at: datetime, *, clicked: bool) -> bool:
+        require_aware(at)
+        if order_id in self._t.checks:
+            return False
+        self._set(self._t.checks, order_id, (partner_id, at, clicked))  # type: ignore[arg-type]  # invariant dict
+        return True
+
+    def unclicked(self, partner_id: str, since: datetime, until: datetime) -> int:
+        return sum(
+            1
+            for p, at, clicked in self._t.checks.values()
+            if p == partner_id and not clicked and since < at <= until
+        )
+
+    def add_review(self, review: PartnerReview) -> bool:
+        require_aware(review.opened_at)
+        if review.reward_id in self._t.open_reviews:
+            return False
+        self._set(self._t.reviews, review.id, review)  # type: ignore[arg-type]  # invariant dict
+        self._set(self._t.open_reviews, review.reward_id, review.id)  # type: ignore[arg-type]  # invariant dict
+        return True
+
+    def open_review(self, reward_id: str) -> PartnerReview | None:
+        review_id = self._t.open_reviews.get(reward_id)
+        return None if review_id is None else self._t.reviews[review_id]
+
+    def open_reviews(
+        self,
+        limit: int,
+        *,
+        after: str | None = None,
+        partner_id: str | None = None,
+        order_id: str | None = None,
+        reason: str | None = None,
+    ) -> list[PartnerReview]:
+        found: list[PartnerReview] = []
+        started = after is None
+        for review in self._t.reviews.values():
+            if not started:
+                started = review.id == after
+                continue
+            if (
+                review.decision is None
+                and (partner_id is None or review.partner_id == partner_id)
+                and (order_id is None or review.order_id == order_id)
+                and (reason is None or reason in review.reasons)
+            ):
+                found.append(review)
+                if len(found) == limit:
+                    break
+        return found
+
+    def get_review(self, review_id: str) -> PartnerReview | None:
+        return self._t.reviews.get(review_id)
+
+    def decide(self, review_id: str, decision: str, note: str | None, at: datetime) -> bool:
+        require_aware(at)
+        review = self._t.reviews.get(review_id)
+        if review is None or review.decision is not None:
+            return False
+        closed = attrs.evolve(review, decision=decision, decided_at=at, note=note)
+        self._set(self._t.reviews, review_id, closed)  # type: ignore[arg-type]  # invariant dict
+        open_ = self._t.open_reviews
+        del open_[review.reward_id]
+        self._undo.append(lambda: open_.__setitem__(review.reward_id, review_id))
+        return True
 
 
 def _payable(reward: Reward) -> int:

@@ -524,6 +524,42 @@ _PARTNER_PAYOUTS: Step = (
     "CREATE INDEX partner_payout_lines_by_batch ON partner_payout_lines(batch_id, seq)",
 )
 
+#: Partner fraud signals: a partner's hashed identity signals, each checkout order's click
+#: check (counted by partner and time for a leaked code's burst), and the reviews a
+#: partner's rewards wait in: one open review per reward (a partial unique index).
+_PARTNER_REVIEWS: Step = (
+    """CREATE TABLE partner_signals (
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    kind        TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    PRIMARY KEY (partner_id, kind, digest)
+)""",
+    """CREATE TABLE partner_checks (
+    order_id    TEXT PRIMARY KEY REFERENCES partner_orders(order_id),
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    checked_at  TEXT NOT NULL,
+    clicked     INTEGER NOT NULL
+)""",
+    (
+        "CREATE INDEX partner_checks_unclicked ON partner_checks(partner_id, checked_at)"
+        " WHERE clicked = 0"
+    ),
+    """CREATE TABLE partner_reviews (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    reward_id   TEXT NOT NULL REFERENCES rewards(id),
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    order_id    TEXT,
+    reasons     TEXT NOT NULL,
+    opened_at   TEXT NOT NULL,
+    decision    TEXT,
+    decided_at  TEXT,
+    note        TEXT
+)""",
+    "CREATE UNIQUE INDEX partner_reviews_open ON partner_reviews(reward_id) WHERE decision IS NULL",
+    "CREATE INDEX partner_reviews_by_order ON partner_reviews(order_id)",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -539,6 +575,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _WAITLIST,
     _PARTNERS,
     _PARTNER_PAYOUTS,
+    _PARTNER_REVIEWS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

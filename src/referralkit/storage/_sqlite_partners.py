@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 
+from referralkit.context import Signal
 from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
     Partner,
@@ -19,6 +21,7 @@ from referralkit.model import (
     PartnerGroup,
     PartnerOrder,
     PartnerPost,
+    PartnerReview,
     PartnerState,
 )
 from referralkit.money import Money
@@ -72,6 +75,15 @@ _DUE = (
 _POST_COLUMNS = "id, partner_id, channel, created_at, currency, cost_minor, reward_id"
 _COUNT_COLUMNS = "impressions, reach, engagements, likes, comments, shares, saves"
 _ORDER_COLUMNS = "order_id, partner_id, code, customer_id, terms_version, attributed_at, post_id"
+_REVIEW_COLUMNS = (
+    "id, reward_id, partner_id, order_id, reasons, opened_at, decision, decided_at, note"
+)
+_OPEN_REVIEWS = (
+    f"SELECT {_REVIEW_COLUMNS} FROM partner_reviews WHERE decision IS NULL"  # noqa: S608 - fixed text
+    " AND (? IS NULL OR seq > (SELECT seq FROM partner_reviews WHERE id = ?))"
+    " AND (? IS NULL OR partner_id = ?) AND (? IS NULL OR order_id = ?)"
+    " AND (? IS NULL OR reasons LIKE ? ESCAPE '!') ORDER BY seq LIMIT ?"
+)
 _ORDER_FIGURES = (
     "SELECT c.currency, COUNT(*), COALESCE(SUM(c.amount_minor - c.refunded_minor), 0)"
     " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
@@ -205,6 +217,29 @@ def _order(row: tuple[object, ...] | None) -> PartnerOrder | None:
         attributed_at=decode_time(str(at)),
         post_id=_text(post_id),
     )
+
+
+def _review(row: tuple[object, ...] | None) -> PartnerReview | None:
+    if row is None:
+        return None
+    rid, reward_id, partner_id, order_id, reasons, opened, decision, decided, note = row
+    return PartnerReview(
+        id=str(rid),
+        reward_id=str(reward_id),
+        partner_id=str(partner_id),
+        order_id=_text(order_id),
+        reasons=tuple(json.loads(str(reasons))),
+        opened_at=decode_time(str(opened)),
+        decision=_text(decision),
+        decided_at=None if decided is None else decode_time(str(decided)),
+        note=_text(note),
+    )
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` as one JSON string of a reasons list."""
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{json.dumps(escaped)}%"
 
 
 class SQLitePartners:
@@ -538,6 +573,96 @@ class SQLitePartners:
             (batch_id,),
         )
         return [_line(tuple(row)) for row in rows]
+
+    def add_signals(self, partner_id: str, signals: Iterable[Signal]) -> None:
+        self._c.executemany(
+            "INSERT INTO partner_signals (partner_id, kind, digest) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(partner_id, kind, digest) for kind, digest in signals],
+        )
+
+    def signals(self, partner_id: str) -> frozenset[Signal]:
+        rows = self._c.execute(
+            "SELECT kind, digest FROM partner_signals WHERE partner_id = ?", (partner_id,)
+        )
+        return frozenset((str(kind), str(digest)) for kind, digest in rows)
+
+    def check_order(self, order_id: str, partner_id: str, at: datetime, *, clicked: bool) -> bool:
+        cur = self._c.execute(
+            "INSERT INTO partner_checks (order_id, partner_id, checked_at, clicked)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+            (order_id, partner_id, encode_time(at), int(clicked)),
+        )
+        return cur.rowcount == 1
+
+    def unclicked(self, partner_id: str, since: datetime, until: datetime) -> int:
+        row = self._one(
+            "SELECT COUNT(*) FROM partner_checks WHERE partner_id = ? AND clicked = 0"
+            " AND checked_at > ? AND checked_at <= ?",
+            partner_id,
+            encode_time(since),
+            encode_time(until),
+        )
+        return 0 if row is None else int(str(row[0]))
+
+    def add_review(self, review: PartnerReview) -> bool:
+        cur = self._c.execute(
+            f"INSERT INTO partner_reviews ({_REVIEW_COLUMNS}) VALUES"  # noqa: S608 - fixed text
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                review.id,
+                review.reward_id,
+                review.partner_id,
+                review.order_id,
+                json.dumps(list(review.reasons)),
+                encode_time(review.opened_at),
+                review.decision,
+                None if review.decided_at is None else encode_time(review.decided_at),
+                review.note,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def open_review(self, reward_id: str) -> PartnerReview | None:
+        return _review(
+            self._one(
+                f"SELECT {_REVIEW_COLUMNS} FROM partner_reviews"  # noqa: S608 - fixed text
+                " WHERE reward_id = ? AND decision IS NULL",
+                reward_id,
+            )
+        )
+
+    def open_reviews(
+        self,
+        limit: int,
+        *,
+        after: str | None = None,
+        partner_id: str | None = None,
+        order_id: str | None = None,
+        reason: str | None = None,
+    ) -> list[PartnerReview]:
+        pattern = None if reason is None else _like(reason)
+        rows = self._c.execute(
+            _OPEN_REVIEWS,
+            (after, after, partner_id, partner_id, order_id, order_id, pattern, pattern, limit),
+        ).fetchall()
+        return [r for r in map(_review, rows) if r is not None]
+
+    def get_review(self, review_id: str) -> PartnerReview | None:
+        return _review(
+            self._one(
+                f"SELECT {_REVIEW_COLUMNS} FROM partner_reviews WHERE id = ?",  # noqa: S608 - fixed text
+                review_id,
+            )
+        )
+
+    def decide(self, review_id: str, decision: str, note: str | None, at: datetime) -> bool:
+        cur = self._c.execute(
+            "UPDATE partner_reviews SET decision = ?, decided_at = ?, note = ?"
+            " WHERE id = ? AND decision IS NULL",
+            (decision, encode_time(at), note, review_id),
+        )
+        return cur.rowcount == 1
 
 
 def _threshold_columns(threshold: Money | None) -> tuple[str | None, int | None]:
