@@ -80,6 +80,24 @@ VALID: dict[str, dict[str, Any]] = {
     "budget": {"policy": "budget", "reward": LEAF, "total": 1000},
     "all_of": {"policy": "all_of", "policies": [LEAF, LEAF_2]},
     "first_match": {"policy": "first_match", "policies": [LEAF, LEAF_2]},
+    "capped_per_period": {
+        "policy": "capped_per_period",
+        "reward": LEAF,
+        "limit": "100 USD",
+        "period": "week",
+        "timezone": "Europe/Berlin",
+    },
+    "first_orders": {"policy": "first_orders", "reward": LEAF, "orders": 3},
+    "returning_customer": {"policy": "returning_customer", "reward": LEAF},
+    "volume_tiers": {
+        "policy": "volume_tiers",
+        "tiers": [
+            {"min_revenue": "0 USD", "reward": LEAF},
+            {"min_revenue": "1000 USD", "reward": LEAF_2},
+        ],
+        "period": "month",
+        "timezone": "UTC",
+    },
 }
 
 #: How each field of each built-in is written (``Fixed`` is shown with each of its values).
@@ -96,6 +114,15 @@ FIELDS: dict[str, dict[str, str]] = {
     "budget": {"reward": "policy", "total": "limit"},
     "all_of": {"policies": "policies"},
     "first_match": {"policies": "policies"},
+    "capped_per_period": {
+        "reward": "policy",
+        "limit": "limit",
+        "period": "text",
+        "timezone": "text",
+    },
+    "first_orders": {"reward": "policy", "orders": "count"},
+    "returning_customer": {"reward": "policy"},
+    "volume_tiers": {"tiers": "tiers", "period": "text", "timezone": "text"},
 }
 
 #: Wrong values for each way of writing a field; some are accepted, and the snapshot says so.

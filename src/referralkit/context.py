@@ -55,6 +55,9 @@ class RewardContext:
 
     ``qualified`` counts the referrer's qualified referrals including this one;
     ``order_number`` is 1 for the referee's first order, 2 for the next, and so on.
+    ``referrer_revenue`` is read only for a policy whose ``needs`` name a period
+    (``referrer_revenue:month:UTC``): per period key, the referrer's partner revenue in
+    the calendar period that contains the order, before this order, by currency.
     """
 
     referral: Referral
@@ -67,6 +70,7 @@ class RewardContext:
     campaign: str
     now: datetime
     referral_conversions: tuple[Conversion, ...] = ()
+    referrer_revenue: Mapping[str, Mapping[str, Money]] = attrs.field(factory=dict)
 
     @property
     def first_order(self) -> bool:

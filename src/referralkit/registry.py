@@ -84,6 +84,10 @@ _BUILTIN_POLICIES = {
     "budget": "referralkit.policies:Budget",
     "all_of": "referralkit.policies:AllOf",
     "first_match": "referralkit.policies:FirstMatch",
+    "capped_per_period": "referralkit.policies:CappedPerPeriod",
+    "first_orders": "referralkit.policies:FirstOrders",
+    "returning_customer": "referralkit.policies:ReturningCustomer",
+    "volume_tiers": "referralkit.policies:VolumeTiers",
 }
 
 # Imported only when asked for, so the registry never depends on every guard existing.

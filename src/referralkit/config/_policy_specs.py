@@ -40,7 +40,7 @@ from referralkit.config._values import (
 )
 from referralkit.errors import ConfigError
 from referralkit.money import Money
-from referralkit.policies import Tier
+from referralkit.policies import Tier, VolumeTier
 from referralkit.policies._settings import (
     ConfigField,
     Form,
@@ -406,7 +406,12 @@ if typing.TYPE_CHECKING:
     BudgetSpec: TypeAlias = _DeclaredPolicy
     AllOfSpec: TypeAlias = _DeclaredPolicy
     FirstMatchSpec: TypeAlias = _DeclaredPolicy
+    CappedPerPeriodSpec: TypeAlias = _DeclaredPolicy
+    FirstOrdersSpec: TypeAlias = _DeclaredPolicy
+    ReturningCustomerSpec: TypeAlias = _DeclaredPolicy
+    VolumeTiersSpec: TypeAlias = _DeclaredPolicy
     TierSpec: TypeAlias = _Declared
+    VolumeTierSpec: TypeAlias = _Declared
 else:
     _MEMBERS = (
         *(Annotated[spec, Tag(_TAG.format(name))] for name, spec in _BUILTIN_SPECS.items()),
@@ -435,7 +440,12 @@ else:
     BudgetSpec = _BUILTIN_SPECS["budget"]
     AllOfSpec = _BUILTIN_SPECS["all_of"]
     FirstMatchSpec = _BUILTIN_SPECS["first_match"]
+    CappedPerPeriodSpec = _BUILTIN_SPECS["capped_per_period"]
+    FirstOrdersSpec = _BUILTIN_SPECS["first_orders"]
+    ReturningCustomerSpec = _BUILTIN_SPECS["returning_customer"]
+    VolumeTiersSpec = _BUILTIN_SPECS["volume_tiers"]
     TierSpec = _RECORD_SPECS[Tier]
+    VolumeTierSpec = _RECORD_SPECS[VolumeTier]
 
 for _model in [*_RECORD_SPECS.values(), *_BUILTIN_SPECS.values()]:
     _model.model_rebuild()

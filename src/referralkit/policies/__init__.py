@@ -37,8 +37,11 @@ from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recur
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
+from referralkit.policies._periods import CappedPerPeriod, period_bounds
+from referralkit.policies._schedules import FirstOrders, ReturningCustomer
 from referralkit.policies._settings import Form, Setting, one_of, policy_config, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
+from referralkit.policies._volume import VolumeTier, VolumeTiers
 from referralkit.protocols import RewardPolicy as RewardPolicy
 from referralkit.protocols import TieredPolicy as TieredPolicy
 
@@ -46,19 +49,25 @@ __all__ = [
     "AllOf",
     "Budget",
     "Capped",
+    "CappedPerPeriod",
     "DoubleSided",
     "FirstMatch",
     "FirstOrderOnly",
+    "FirstOrders",
     "Fixed",
     "Form",
     "Milestone",
     "MinimumOrder",
     "PercentOfOrder",
     "Recurring",
+    "ReturningCustomer",
     "Setting",
     "Tier",
     "Tiered",
+    "VolumeTier",
+    "VolumeTiers",
     "one_of",
+    "period_bounds",
     "policy_config",
     "policy_definition",
     "policy_version",

@@ -35,6 +35,7 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._feedback import tier_reached
 from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
+from referralkit.program._period_revenue import period_revenue
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
@@ -261,6 +262,7 @@ def reward_context(
         program_points=points,
         campaign=referral.campaign,
         now=now,
+        referrer_revenue=period_revenue(core, uow, needs, referral.referrer, conversion),
     )
 
 

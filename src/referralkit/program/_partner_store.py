@@ -23,6 +23,7 @@ from referralkit.model import (
     PartnerState,
     Referral,
 )
+from referralkit.money import Money
 from referralkit.protocols import Capability
 
 __all__ = ["ACCOUNT_REASONS", "PARTNERS", "PartnerRepository", "is_account"]
@@ -124,6 +125,17 @@ class PartnerRepository(Protocol):
         self, partner_id: str, since: datetime | None, until: datetime | None
     ) -> list[PartnerFigures]:
         """The partner's statement over ``[since, until)``, one per currency, by currency."""
+        ...
+
+    def revenue(
+        self, partner_id: str, since: datetime, until: datetime, *, before: str
+    ) -> list[Money]:
+        """Net revenue of the partner's orders placed in ``[since, until)``, by currency.
+
+        Only orders recorded no later than the order ``before`` count, that order left
+        out: what the partner had brought in the period when that order came (added up
+        in the store; SQL on SQL stores).
+        """
         ...
 
 

@@ -24,6 +24,7 @@ from referralkit.model import (
     Reward,
     RewardState,
 )
+from referralkit.money import Money
 from referralkit.storage._errors import require_aware
 from referralkit.storage._memory_tables import MemoryTables
 
@@ -193,6 +194,25 @@ class MemoryPartners:
             ):
                 _add_reward(by[granted.currency], reward)
         return [PartnerFigures(currency=c, **dict(by[c])) for c in sorted(by)]
+
+    def revenue(
+        self, partner_id: str, since: datetime, until: datetime, *, before: str
+    ) -> list[Money]:
+        conversions = self._main.conversions
+        this = conversions.get(before)
+        cutoff = None if this is None else this.recorded_at or this.occurred_at
+        by: dict[str, Money] = {}
+        for order in self._t.orders.values():
+            conversion = conversions.get(order.order_id)
+            if order.partner_id != partner_id or conversion is None or cutoff is None:
+                continue
+            recorded = conversion.recorded_at or conversion.occurred_at
+            if order.order_id == before or recorded > cutoff:
+                continue
+            if since <= conversion.occurred_at < until:
+                net = conversion.net
+                by[net.currency] = by[net.currency] + net if net.currency in by else net
+        return [by[c] for c in sorted(by)]
 
 
 def _add_reward(row: dict[str, int], reward: Reward) -> None:

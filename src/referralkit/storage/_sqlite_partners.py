@@ -21,6 +21,7 @@ from referralkit.model import (
     PartnerPost,
     PartnerState,
 )
+from referralkit.money import Money
 from referralkit.storage._sqlite_codec import (
     decode_time,
     encode_time,
@@ -42,6 +43,15 @@ _ORDER_FIGURES = (
     " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
     " WHERE o.partner_id = ? AND (? IS NULL OR c.occurred_at >= ?)"
     " AND (? IS NULL OR c.occurred_at < ?) GROUP BY c.currency"
+)
+_REVENUE = (
+    "SELECT c.currency, COALESCE(SUM(c.amount_minor - c.refunded_minor), 0)"
+    " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
+    " WHERE o.partner_id = ? AND c.occurred_at >= ? AND c.occurred_at < ?"
+    " AND c.order_id <> ?"
+    " AND COALESCE(c.recorded_at, c.occurred_at) <= (SELECT COALESCE(b.recorded_at,"
+    " b.occurred_at) FROM conversions AS b WHERE b.order_id = ?)"
+    " GROUP BY c.currency ORDER BY c.currency"
 )
 _REWARD_FIGURES = (
     "SELECT w.currency,"
@@ -353,3 +363,11 @@ class SQLitePartners:
                 zip(names, (int(v or 0) for v in values), strict=True)
             )
         return [PartnerFigures(currency=c, **by[c]) for c in sorted(by)]
+
+    def revenue(
+        self, partner_id: str, since: datetime, until: datetime, *, before: str
+    ) -> list[Money]:
+        rows = self._c.execute(
+            _REVENUE, (partner_id, encode_time(since), encode_time(until), before, before)
+        )
+        return [Money.from_minor(int(minor), str(currency)) for currency, minor in rows]

@@ -1,0 +1,247 @@
+"""Commission schedules as pure policies: first N orders, returning buyers, caps and volumes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from referralkit.config import build_policy
+from referralkit.context import PastReward
+from referralkit.errors import ConfigError, CurrencyMismatch
+from referralkit.money import Money
+from referralkit.policies import (
+    CappedPerPeriod,
+    FirstMatch,
+    FirstOrders,
+    Fixed,
+    PercentOfOrder,
+    ReturningCustomer,
+    VolumeTier,
+    VolumeTiers,
+    period_bounds,
+    policy_config,
+    policy_version,
+)
+from strategies import order_gaps, period_zones, periods, reward_context, usd_amounts, utc_times
+
+A = PercentOfOrder("15%")
+B = PercentOfOrder("5%")
+
+
+def usd(amount: str) -> Money:
+    return Money(amount, "USD")
+
+
+# -- calendar periods ----------------------------------------------------------------------
+
+
+@given(utc_times, periods, period_zones)
+def test_a_calendar_period_contains_the_moment_and_starts_at_local_midnight(
+    when: datetime, period: str, zone: str
+) -> None:
+    """[start, end) holds the moment; both ends are local midnights, a week's on a Monday."""
+    start, end = period_bounds(period, zone, when)
+    assert start <= when < end
+    assert start.tzinfo is timezone.utc
+    local_start, local_end = start.astimezone(ZoneInfo(zone)), end.astimezone(ZoneInfo(zone))
+    assert (local_start.hour, local_start.minute) == (0, 0) == (local_end.hour, local_end.minute)
+    if period == "week":
+        assert local_start.weekday() == 0
+        assert (local_end.date() - local_start.date()).days == 7
+    if period == "month":
+        assert local_start.day == local_end.day == 1
+    assert period_bounds(period, zone, end)[0] == end  # the next period starts where this ends
+
+
+def test_a_month_in_berlin_starts_at_local_midnight_in_utc() -> None:
+    start, end = period_bounds(
+        "month", "Europe/Berlin", datetime(2026, 3, 31, 22, 30, tzinfo=timezone.utc)
+    )
+    assert start == datetime(2026, 3, 31, 22, 0, tzinfo=timezone.utc)  # 1 April, CEST
+    assert end == datetime(2026, 4, 30, 22, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"period": "year"}, "period"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": ""}, "timezone"),
+        ({"limit": -1}, "limit"),
+    ],
+)
+def test_a_bad_calendar_cap_names_its_field(kwargs: dict[str, object], path: str) -> None:
+    options: dict[str, object] = {"reward": Fixed(usd("1")), "limit": usd("10"), **kwargs}
+    with pytest.raises(ConfigError) as caught:
+        CappedPerPeriod(**options)  # type: ignore[arg-type]
+    assert caught.value.path == path
+
+
+# -- first N orders, then another rate -------------------------------------------------------
+
+
+@given(st.integers(1, 12), st.integers(1, 30), usd_amounts.filter(lambda m: m.amount >= 1))
+def test_first_n_orders_earn_a_and_every_later_order_earns_b(
+    n: int, orders: int, amount: Money
+) -> None:
+    """Exactly min(N, orders) orders earn A%; the rest earn B%."""
+    policy = FirstMatch(FirstOrders(A, orders=n), B)
+    rates = []
+    for number in range(1, orders + 1):
+        (grant,) = policy.evaluate(reward_context(amount, order_number=number))
+        rates.append(grant.amount)
+    assert rates.count((amount * A.rate).round()) >= min(n, orders)
+    assert rates[: min(n, orders)] == [(amount * A.rate).round()] * min(n, orders)
+    assert rates[n:] == [(amount * B.rate).round()] * max(orders - n, 0)
+
+
+def test_first_orders_refuses_a_count_below_one() -> None:
+    with pytest.raises(ConfigError) as caught:
+        FirstOrders(A, orders=0)
+    assert caught.value.path == "orders"
+
+
+@given(st.integers(1, 10))
+def test_a_returning_customer_policy_skips_the_first_order_only(number: int) -> None:
+    policy = ReturningCustomer(Fixed(usd("3")))
+    grants = policy.evaluate(reward_context("40", order_number=number))
+    assert bool(grants) is (number > 1)
+
+
+# -- a cap per calendar period -----------------------------------------------------------------
+
+
+@given(
+    st.lists(st.tuples(order_gaps, st.integers(1, 6_000)), min_size=1, max_size=25),
+    st.integers(100, 10_000),
+    periods,
+    period_zones,
+)
+def test_a_calendar_cap_is_never_passed_in_any_period_and_starts_again_in_the_next(
+    orders: list[tuple[timedelta, int]], cap_cents: int, period: str, zone: str
+) -> None:
+    """Never above the cap within a calendar period; a new period starts from zero."""
+    cap = Money.from_minor(cap_cents, "USD")
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    held: list[PastReward] = []
+    spent: dict[datetime, Money] = {}
+    for gap, cents in orders:
+        now += gap
+        wanted = Money.from_minor(cents, "USD")
+        policy = CappedPerPeriod(Fixed(wanted), cap, period=period, timezone=zone)
+        context = attrs.evolve(reward_context("50", now=now), referrer_rewards=tuple(held))
+        grants = policy.evaluate(context)
+        start, _ = period_bounds(period, zone, now)
+        before = spent.get(start, Money.zero("USD"))
+        got = grants[0].amount if grants else Money.zero("USD")
+        assert got is not None
+        assert got == min(wanted, cap - before)
+        spent[start] = before + got
+        assert spent[start] <= cap
+        if grants:
+            held.append(PastReward(f"o-{len(held)}:fixed", "fixed", got, 0, now))
+
+
+def test_a_calendar_cap_counts_points_too() -> None:
+    policy = CappedPerPeriod(Fixed(300), 500, period="day")
+    held = (
+        PastReward("o-0:fixed", "fixed", None, 300, datetime(2026, 5, 2, 1, tzinfo=timezone.utc)),
+    )
+    (grant,) = policy.evaluate(attrs.evolve(reward_context(), referrer_rewards=held))
+    assert grant.points == 200
+    yesterday = (attrs.evolve(held[0], granted_at=datetime(2026, 5, 1, 23, tzinfo=timezone.utc)),)
+    (grant,) = policy.evaluate(attrs.evolve(reward_context(), referrer_rewards=yesterday))
+    assert grant.points == 300
+
+
+# -- volume tiers over a calendar period -------------------------------------------------------
+
+LADDER = VolumeTiers(
+    [VolumeTier(usd("0"), PercentOfOrder("5%")), VolumeTier(usd("1000"), PercentOfOrder("8%"))]
+)
+
+
+def _with_revenue(amount: Money, before: Money | None) -> object:
+    revenue = {} if before is None else {LADDER.key: {"USD": before}}
+    return attrs.evolve(reward_context(amount), referrer_revenue=revenue)
+
+
+@given(st.lists(usd_amounts.filter(lambda m: m.amount >= 1), min_size=1, max_size=40))
+def test_the_higher_rate_applies_from_the_order_that_crosses_the_threshold_on_never_before(
+    amounts: list[Money],
+) -> None:
+    """One month's orders: 5% until the running total reaches 1000 USD, 8% from that order on."""
+    before = Money.zero("USD")
+    crossed = False
+    for amount in amounts:
+        (grant,) = LADDER.evaluate(_with_revenue(amount, before))  # type: ignore[arg-type]
+        reaches = before + amount >= usd("1000")
+        assert not (crossed and not reaches)  # never falls back within the period
+        rate = Decimal("0.08") if reaches else Decimal("0.05")
+        assert grant.amount == (amount * rate).round()
+        crossed = reaches
+        before += amount
+
+
+def test_volume_tiers_without_revenue_read_count_the_order_alone() -> None:
+    (grant,) = LADDER.evaluate(_with_revenue(usd("1200"), None))  # type: ignore[arg-type]
+    assert grant.amount == usd("96.00")
+    assert "volume tier 2" in grant.explanation
+
+
+def test_volume_tiers_name_what_they_read_and_refuse_other_currencies() -> None:
+    assert LADDER.needs == frozenset({"referrer_revenue:month:UTC"})
+    assert LADDER.currencies == frozenset({"USD"})
+    with pytest.raises(CurrencyMismatch):
+        LADDER.evaluate(reward_context(Money("10", "EUR")))
+
+
+def test_volume_tiers_below_the_first_tier_grant_nothing() -> None:
+    ladder = VolumeTiers([VolumeTier(usd("500"), Fixed(usd("20")))], period="week")
+    assert ladder.evaluate(_with_revenue(usd("100"), usd("100"))) == ()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tiers", "path"),
+    [
+        ([], "tiers"),
+        ([VolumeTier(usd("10"), B), VolumeTier(usd("10"), A)], "tiers.1.min_revenue"),
+        ([VolumeTier(usd("10"), B), VolumeTier(Money("20", "EUR"), A)], "tiers.1.min_revenue"),
+        (["5%"], "tiers.0"),
+    ],
+)
+def test_bad_volume_tiers_name_the_tier(tiers: list[object], path: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        VolumeTiers(tiers)  # type: ignore[arg-type]
+    assert caught.value.path == path
+
+
+# -- described as configuration, versioned ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        FirstMatch(FirstOrders(A, orders=3), B),
+        ReturningCustomer(Fixed(usd("2"))),
+        CappedPerPeriod(A, usd("100"), period="week", timezone="Europe/Berlin"),
+        VolumeTiers(LADDER.tiers, period="day", timezone="Asia/Kolkata"),
+    ],
+    ids=["first_orders", "returning_customer", "capped_per_period", "volume_tiers"],
+)
+def test_each_schedule_is_configuration_and_has_a_stable_version(policy: object) -> None:
+    config = policy_config(policy)  # type: ignore[arg-type]
+    assert build_policy(config) == policy
+    assert policy_version(build_policy(config)) == policy_version(policy)  # type: ignore[arg-type]
+
+
+def test_another_period_or_zone_is_another_version() -> None:
+    a = CappedPerPeriod(A, usd("100"))
+    assert policy_version(a) != policy_version(attrs.evolve(a, period="week"))
+    assert policy_version(a) != policy_version(attrs.evolve(a, timezone="Europe/Berlin"))
