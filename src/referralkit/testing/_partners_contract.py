@@ -185,6 +185,42 @@ class PartnersContract(CapabilityContract):
             assert repo.order("o-1") == order
             assert repo.order("o-2") is None
 
+    def test_revenue_adds_up_the_period_before_an_order_net_of_refunds(self, store: Store) -> None:
+        """Orders placed in [since, until), recorded up to the named one (left out), by currency."""
+        hour = timedelta(hours=1)
+        sales = [
+            ("o-1", Money("100", "USD"), T0, "anna"),
+            ("o-2", Money("40", "EUR"), T0 + hour, "anna"),
+            ("o-3", Money("50", "USD"), T0 + 2 * hour, "ben"),
+            ("o-4", Money("30", "USD"), T0 - 48 * hour, "anna"),
+            ("o-5", Money("20", "USD"), T0 + 3 * hour, "anna"),
+            ("o-6", Money("70", "USD"), T0 + 4 * hour, "anna"),
+        ]
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            repo.add(_partner("ben", account_referral="acct-ben"))
+            for n, (order_id, amount, at, pid) in enumerate(sales):
+                uow.conversions.add(
+                    Conversion(order_id, f"c{n}", amount, at, first_order=True, recorded_at=at)
+                )
+                repo.attribute(PartnerOrder(order_id, pid, "ANNA10", f"c{n}", "v1", at))
+            uow.conversions.set_refunded("o-1", Money("25", "USD"))
+        since, until = T0 - hour, T0 + 24 * hour
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.revenue("anna", since, until, before="o-5") == [
+                Money("40", "EUR"),
+                Money("75", "USD"),
+            ]
+            assert repo.revenue("anna", since, until, before="o-6") == [
+                Money("40", "EUR"),
+                Money("95", "USD"),
+            ]
+            assert repo.revenue("anna", since, until, before="o-1") == []
+            assert repo.revenue("ben", since, until, before="o-6") == [Money("50", "USD")]
+            assert repo.revenue("cat", since, until, before="o-6") == []
+
     def test_everything_rolls_back_with_its_unit_of_work(self, store: Store) -> None:
         """A unit of work that raises leaves no partner, group, code, post or report."""
         with pytest.raises(_Undo):

@@ -1,0 +1,166 @@
+"""Partner commission schedules through ``convert(code=...)`` on every store with partners."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import referralkit as rk
+from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
+from referralkit.policies import (
+    CappedPerPeriod,
+    FirstMatch,
+    FirstOrders,
+    Fixed,
+    PercentOfOrder,
+    VolumeTier,
+    VolumeTiers,
+)
+from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.testing import FrozenClock
+
+SECRET = b"partner terms secret, 32 bytes or more"
+START = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def usd(amount: str) -> rk.Money:
+    return rk.Money(amount, "USD")
+
+
+LADDER = VolumeTiers(
+    [
+        VolumeTier(usd("0"), PercentOfOrder("5%", kind="cash")),
+        VolumeTier(usd("1000"), PercentOfOrder("8%", kind="cash")),
+    ]
+)
+
+
+def make(store: rk.Store, clock: FrozenClock, terms: Any) -> rk.ReferralProgram:
+    program = rk.ReferralProgram(
+        store=store, secret=SECRET, policy=Fixed(usd("5")), hold=timedelta(days=1), clock=clock
+    )
+    program.partners.group("affiliates", terms=terms)
+    program.partners.add("aff", name="Affiliate", group="affiliates")
+    program.partners.code("aff", vanity="AFF10")
+    return program
+
+
+def commission(program: rk.ReferralProgram, order: str, amount: str, buyer: str = "") -> rk.Money:
+    rewards = program.convert(
+        referee=buyer or f"buyer-{order}", order_id=order, amount=usd(amount), code="AFF10"
+    )
+    return sum((r.amount for r in rewards if r.amount is not None), rk.Money.zero("USD"))
+
+
+def test_the_volume_rate_applies_from_the_crossing_order_and_resets_next_month(
+    store: rk.Store,
+) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, LADDER)
+    assert commission(program, "o1", "600") == usd("30.00")  # 600 so far: 5%
+    clock.advance(hours=1)
+    assert commission(program, "o2", "500") == usd("40.00")  # 1100 with it: 8%
+    clock.advance(hours=1)
+    assert commission(program, "o3", "100") == usd("8.00")
+    clock.now = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)  # a new calendar month (UTC)
+    assert commission(program, "o4", "100") == usd("5.00")
+
+
+def test_a_refund_lowers_the_period_revenue_that_later_orders_see(store: rk.Store) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, LADDER)
+    commission(program, "o1", "900")
+    program.refund(order_id="o1", amount=usd("400"), refund_id="re-1")
+    clock.advance(minutes=5)
+    assert commission(program, "o2", "200") == usd("10.00")  # 500 + 200 < 1000
+
+
+def test_orders_of_other_partners_do_not_count_towards_a_partners_volume(store: rk.Store) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, LADDER)
+    program.partners.add("other", name="Other", group="affiliates")
+    program.partners.code("other", vanity="OTHER5")
+    program.convert(referee="x", order_id="big", amount=usd("5000"), code="OTHER5")
+    clock.advance(minutes=1)
+    assert commission(program, "o1", "100") == usd("5.00")
+
+
+def test_an_order_earns_the_terms_in_force_when_it_was_attributed(store: rk.Store) -> None:
+    """Terms change between orders; a refund of the first reprices it under its own terms."""
+    clock = FrozenClock(START)
+    program = make(store, clock, PercentOfOrder("10%", kind="cash"))
+    assert commission(program, "o1", "100") == usd("10.00")
+    program.partners.group(
+        "affiliates",
+        terms=FirstMatch(
+            FirstOrders(Fixed(usd("7"), kind="cash"), orders=1), PercentOfOrder("2%", kind="cash")
+        ),
+    )
+    clock.advance(minutes=1)
+    assert commission(program, "o2", "100") == usd(
+        "7.00"
+    )  # the new terms, first order of o2's buyer
+    program.refund(order_id="o1", amount=usd("50"), refund_id="re-1")
+    [repriced] = [r for r in program.rewards("aff") if r.order_id == "o1"]
+    assert repriced.amount == usd("5.00")  # still 10%, of what is left
+
+
+def test_first_n_orders_of_a_buyer_at_one_rate_then_another(store: rk.Store) -> None:
+    clock = FrozenClock(START)
+    schedule = FirstMatch(
+        FirstOrders(PercentOfOrder("15%", kind="cash"), orders=2), PercentOfOrder("5%", kind="cash")
+    )
+    program = make(store, clock, schedule)
+    got = []
+    for n in range(4):
+        clock.advance(minutes=1)
+        got.append(commission(program, f"o{n}", "100", buyer="same-buyer"))
+    assert got == [usd("15.00"), usd("15.00"), usd("5.00"), usd("5.00")]
+
+
+def test_a_partners_spend_limit_per_week_holds_and_starts_again(store: rk.Store) -> None:
+    clock = FrozenClock(datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc))  # a Monday
+    program = make(
+        store, clock, CappedPerPeriod(PercentOfOrder("10%", kind="cash"), usd("25"), period="week")
+    )
+    got = []
+    for n in range(4):
+        got.append(commission(program, f"o{n}", "100"))
+        clock.advance(days=1)
+    assert got == [usd("10.00"), usd("10.00"), usd("5.00"), usd("0")]
+    clock.now = datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)  # next Monday
+    assert commission(program, "o9", "100") == usd("10.00")
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    orders=st.lists(
+        st.tuples(st.integers(1, 40 * 3600), st.integers(100, 80_000)), min_size=1, max_size=12
+    ),
+    sqlite=st.booleans(),
+)
+def test_volume_tiers_on_a_store_match_the_running_total_of_the_month(
+    orders: list[tuple[int, int]], sqlite: bool
+) -> None:
+    """Whatever the gaps and amounts, each order's rate follows its month's running total."""
+    clock = FrozenClock(START)
+    store: rk.Store = SQLiteStore(":memory:") if sqlite else MemoryStore()
+    try:
+        program = make(store, clock, LADDER)
+        totals: dict[tuple[int, int], rk.Money] = {}
+        for n, (gap, cents) in enumerate(orders):
+            clock.advance(seconds=gap)
+            amount = rk.Money.from_minor(cents, "USD")
+            month = (clock.now.year, clock.now.month)
+            total = totals.get(month, rk.Money.zero("USD")) + amount
+            totals[month] = total
+            rate = "0.08" if total >= usd("1000") else "0.05"
+            got = commission(program, f"o{n}", str(amount.amount))
+            assert got == (amount * rk.Money(rate, "USD").amount).round()
+    finally:
+        store.close()
