@@ -21,7 +21,9 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
     Referral,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.protocols import Capability
@@ -49,7 +51,8 @@ class PartnerRepository(Protocol):
       `add_code` maps a code to one partner once, `add_engagement` stores one report per
       (post, as-of time).
     - `set_state` changes a partner's state in one conditional write and says whether it
-      changed (a state set again is no change).
+      changed (a state set again is no change); `decide_submission` decides a pending
+      submission the same way, so it is approved or rejected once.
     - `figures` adds up a partner's statement in the store (SQL on SQL stores).
     """
 
@@ -136,6 +139,26 @@ class PartnerRepository(Protocol):
         out: what the partner had brought in the period when that order came (added up
         in the store; SQL on SQL stores).
         """
+        ...
+
+    def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
+        """Insert a bounty ``submission`` unless its id exists; what is stored, whether new."""
+        ...
+
+    def submission(self, submission_id: str) -> PartnerSubmission | None:
+        """The bounty submission with this id."""
+        ...
+
+    def decide_submission(
+        self,
+        submission_id: str,
+        state: SubmissionState,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        reward_id: str | None = None,
+    ) -> bool:
+        """Decide a pending submission in one conditional write; whether it was pending."""
         ...
 
 

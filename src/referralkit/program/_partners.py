@@ -35,6 +35,7 @@ from referralkit.model import (
     PartnerGroup,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
     Referral,
     ReferralCode,
     ReferralStatus,
@@ -42,6 +43,7 @@ from referralkit.model import (
 )
 from referralkit.money import Money
 from referralkit.policies import policy_definition, policy_version
+from referralkit.program._bounties import Bounties
 from referralkit.program._commissions import (
     ACCOUNT_CAMPAIGN,
     PARTNER_KEY,
@@ -117,6 +119,7 @@ class Partners:
     def __init__(self, core: ProgramCore) -> None:
         self._core = core
         self._precedence = Precedence.BOTH
+        self._bounties = Bounties(core)
 
     @property
     def precedence(self) -> Precedence:
@@ -562,3 +565,28 @@ class Partners:
         from referralkit.metrics._partners import PartnerStatement  # noqa: PLC0415 - pydantic loads with the first statement
 
         return PartnerStatement.of(partner_id, since, until, figures)
+
+    # -- bounties ------------------------------------------------------------------------
+
+    def submit(
+        self, partner_id: str, submission_id: str, *, url: str, fee: Money
+    ) -> PartnerSubmission:
+        """Send in a partner's post for a bounty of ``fee``: pending until an operator decides.
+
+        Idempotent on ``submission_id`` (other values are an `IdempotencyConflict` naming
+        the field); a bad ``url`` or ``fee`` is `InvalidInput` naming it; a banned partner
+        earns no bounties (`InvalidState`).
+        """
+        return self._bounties.submit(partner_id, submission_id, url=url, fee=fee)
+
+    def approve(self, submission_id: str) -> PartnerSubmission:
+        """Approve a pending submission: its fee is owed to the partner (a cash reward), once."""
+        return self._bounties.approve(submission_id)
+
+    def reject(self, submission_id: str, *, reason: str | None = None) -> PartnerSubmission:
+        """Reject a pending submission with the operator's ``reason``: nothing is owed."""
+        return self._bounties.reject(submission_id, reason=reason)
+
+    def submission(self, submission_id: str) -> PartnerSubmission:
+        """The bounty submission with this id (`UnknownPartner` when there is none)."""
+        return self._bounties.get(submission_id)

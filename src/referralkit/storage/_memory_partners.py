@@ -21,8 +21,10 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
     Reward,
     RewardState,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.storage._errors import require_aware
@@ -44,6 +46,7 @@ class MemoryPartnerTables:
         self.posts: dict[str, PartnerPost] = {}
         self.engagement: dict[tuple[str, datetime], PartnerEngagement] = {}
         self.orders: dict[str, PartnerOrder] = {}
+        self.submissions: dict[str, PartnerSubmission] = {}
 
 
 class MemoryPartners:
@@ -213,6 +216,34 @@ class MemoryPartners:
                 net = conversion.net
                 by[net.currency] = by[net.currency] + net if net.currency in by else net
         return [by[c] for c in sorted(by)]
+
+    def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
+        require_aware(submission.submitted_at)
+        existing = self._t.submissions.get(submission.id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.submissions, submission.id, submission)  # type: ignore[arg-type]  # invariant dict
+        return submission, True
+
+    def submission(self, submission_id: str) -> PartnerSubmission | None:
+        return self._t.submissions.get(submission_id)
+
+    def decide_submission(
+        self,
+        submission_id: str,
+        state: SubmissionState,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        reward_id: str | None = None,
+    ) -> bool:
+        require_aware(at)
+        old = self._t.submissions.get(submission_id)
+        if old is None or old.state is not SubmissionState.PENDING:
+            return False
+        new = attrs.evolve(old, state=state, decided_at=at, reason=reason, reward_id=reward_id)
+        self._set(self._t.submissions, submission_id, new)  # type: ignore[arg-type]  # invariant dict
+        return True
 
 
 def _add_reward(row: dict[str, int], reward: Reward) -> None:

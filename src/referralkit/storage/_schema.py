@@ -491,6 +491,22 @@ _PARTNERS: Step = (
     "CREATE INDEX partner_orders_by_partner ON partner_orders(partner_id)",
 )
 
+_PARTNER_BOUNTIES: Step = (
+    """CREATE TABLE partner_submissions (
+    id            TEXT PRIMARY KEY,
+    partner_id    TEXT NOT NULL REFERENCES partners(id),
+    url           TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    fee_minor     INTEGER NOT NULL CHECK (fee_minor > 0),
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    submitted_at  TEXT NOT NULL,
+    decided_at    TEXT,
+    reason        TEXT,
+    reward_id     TEXT
+)""",
+    "CREATE INDEX partner_submissions_by_partner ON partner_submissions(partner_id)",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -505,6 +521,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _INVITATIONS,
     _WAITLIST,
     _PARTNERS,
+    _PARTNER_BOUNTIES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

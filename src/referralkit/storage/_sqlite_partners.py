@@ -20,6 +20,8 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.storage._sqlite_codec import (
@@ -43,6 +45,9 @@ _ORDER_FIGURES = (
     " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
     " WHERE o.partner_id = ? AND (? IS NULL OR c.occurred_at >= ?)"
     " AND (? IS NULL OR c.occurred_at < ?) GROUP BY c.currency"
+)
+_SUBMISSION_COLUMNS = (
+    "id, partner_id, url, currency, fee_minor, state, submitted_at, decided_at, reason, reward_id"
 )
 _REVENUE = (
     "SELECT c.currency, COALESCE(SUM(c.amount_minor - c.refunded_minor), 0)"
@@ -141,6 +146,23 @@ def _order(row: tuple[object, ...] | None) -> PartnerOrder | None:
         terms_version=str(terms),
         attributed_at=decode_time(str(at)),
         post_id=_text(post_id),
+    )
+
+
+def _submission(row: tuple[object, ...] | None) -> PartnerSubmission | None:
+    if row is None:
+        return None
+    sid, partner_id, url, currency, fee, state, submitted, decided, reason, reward_id = row
+    return PartnerSubmission(
+        id=str(sid),
+        partner_id=str(partner_id),
+        url=str(url),
+        fee=Money.from_minor(int(str(fee)), str(currency)),
+        state=SubmissionState(state),
+        submitted_at=decode_time(str(submitted)),
+        decided_at=None if decided is None else decode_time(str(decided)),
+        reason=_text(reason),
+        reward_id=_text(reward_id),
     )
 
 
@@ -371,3 +393,50 @@ class SQLitePartners:
             _REVENUE, (partner_id, encode_time(since), encode_time(until), before, before)
         )
         return [Money.from_minor(int(minor), str(currency)) for currency, minor in rows]
+
+    def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO partner_submissions ({_SUBMISSION_COLUMNS})"  # noqa: S608 - fixed text
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                submission.id,
+                submission.partner_id,
+                submission.url,
+                submission.fee.currency,
+                to_minor_units(submission.fee),
+                submission.state.value,
+                encode_time(submission.submitted_at),
+                None if submission.decided_at is None else encode_time(submission.decided_at),
+                submission.reason,
+                submission.reward_id,
+            ),
+        )
+        if cur.rowcount == 1:
+            return submission, True
+        stored = self.submission(submission.id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def submission(self, submission_id: str) -> PartnerSubmission | None:
+        return _submission(
+            self._one(
+                f"SELECT {_SUBMISSION_COLUMNS} FROM partner_submissions WHERE id = ?",  # noqa: S608 - fixed text
+                submission_id,
+            )
+        )
+
+    def decide_submission(
+        self,
+        submission_id: str,
+        state: SubmissionState,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        reward_id: str | None = None,
+    ) -> bool:
+        cur = self._c.execute(
+            "UPDATE partner_submissions SET state = ?, decided_at = ?, reason = ?, reward_id = ?"
+            " WHERE id = ? AND state = 'pending'",
+            (state.value, encode_time(at), reason, reward_id, submission_id),
+        )
+        return cur.rowcount == 1

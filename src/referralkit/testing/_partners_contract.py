@@ -21,7 +21,9 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
     ReferralCode,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.program import PARTNERS
@@ -69,6 +71,11 @@ def _write_then_fail(store: Store) -> None:
         repo.add_code(PartnerCode("ANNA10", "anna"))
         repo.add_post(PartnerPost("ig-1", "anna", None, T0))
         repo.add_engagement(PartnerEngagement("ig-1", T0, T0, impressions=1))
+        repo.add_submission(
+            PartnerSubmission(
+                "sub-1", "anna", "https://x.example", Money("1", "USD"), SubmissionState.PENDING, T0
+            )
+        )
         raise _Undo
 
 
@@ -221,6 +228,49 @@ class PartnersContract(CapabilityContract):
             assert repo.revenue("ben", since, until, before="o-6") == [Money("50", "USD")]
             assert repo.revenue("cat", since, until, before="o-6") == []
 
+    def test_a_submission_is_stored_once_and_decided_once(self, store: Store) -> None:
+        """A retry returns the stored submission; only a pending one can be decided."""
+        fee = Money("25", "USD")
+        wanted = PartnerSubmission(
+            "sub-1", "anna", "https://ig.example/p/1", fee, SubmissionState.PENDING, T0
+        )
+        later = T0 + timedelta(hours=2)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            stored, created = repo.add_submission(wanted)
+            again, twice = repo.add_submission(
+                PartnerSubmission("sub-1", "anna", "https://x.example", fee, wanted.state, later)
+            )
+            repo.add_submission(
+                PartnerSubmission("sub-2", "anna", "https://x.example", fee, wanted.state, T0)
+            )
+        assert (stored, created) == (wanted, True)
+        assert (again, twice) == (wanted, False)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            approved = SubmissionState.APPROVED
+            assert repo.decide_submission("sub-1", approved, later, reward_id="rw-1")
+            assert not repo.decide_submission("sub-1", SubmissionState.REJECTED, later)
+            assert repo.decide_submission("sub-2", SubmissionState.REJECTED, later, reason="off")
+            assert not repo.decide_submission("sub-3", approved, later)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.submission("sub-1") == PartnerSubmission(
+                "sub-1",
+                "anna",
+                "https://ig.example/p/1",
+                fee,
+                approved,
+                T0,
+                decided_at=later,
+                reward_id="rw-1",
+            )
+            rejected = repo.submission("sub-2")
+            assert rejected is not None
+            assert (rejected.state, rejected.reason) == (SubmissionState.REJECTED, "off")
+            assert repo.submission("sub-3") is None
+
     def test_everything_rolls_back_with_its_unit_of_work(self, store: Store) -> None:
         """A unit of work that raises leaves no partner, group, code, post or report."""
         with pytest.raises(_Undo):
@@ -232,3 +282,4 @@ class PartnersContract(CapabilityContract):
             assert repo.code("ANNA10") is None
             assert repo.get_post("ig-1") is None
             assert repo.engagement("ig-1") is None
+            assert repo.submission("sub-1") is None
