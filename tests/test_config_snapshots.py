@@ -89,6 +89,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "first_orders": {"policy": "first_orders", "reward": LEAF, "orders": 3},
     "returning_customer": {"policy": "returning_customer", "reward": LEAF},
+    "per_lead": {"policy": "per_lead", "reward": LEAF},
     "volume_tiers": {
         "policy": "volume_tiers",
         "tiers": [
@@ -122,6 +123,7 @@ FIELDS: dict[str, dict[str, str]] = {
     },
     "first_orders": {"reward": "policy", "orders": "count"},
     "returning_customer": {"reward": "policy"},
+    "per_lead": {"reward": "policy"},
     "volume_tiers": {"tiers": "tiers", "period": "text", "timezone": "text"},
 }
 

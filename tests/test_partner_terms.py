@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 import referralkit as rk
 from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
 from referralkit.policies import (
+    AllOf,
     CappedPerPeriod,
     FirstMatch,
     FirstOrders,
     Fixed,
     PercentOfOrder,
+    PerLead,
     VolumeTier,
     VolumeTiers,
 )
@@ -164,3 +166,48 @@ def test_volume_tiers_on_a_store_match_the_running_total_of_the_month(
             assert got == (amount * rk.Money(rate, "USD").amount).round()
     finally:
         store.close()
+
+
+# -- pay per lead ----------------------------------------------------------------------------
+
+LEAD_TERMS = AllOf(PercentOfOrder("10%", kind="cash"), PerLead(Fixed(usd("2"), kind="cash")))
+
+
+def lead_fees(program: rk.ReferralProgram) -> list[rk.Reward]:
+    return [r for r in program.rewards("aff") if ":lead:" in r.key]
+
+
+def test_a_sign_up_through_a_partners_code_earns_one_lead_fee_per_customer(
+    store: rk.Store,
+) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, LEAD_TERMS)
+    program.attribute(code="AFF10", referee="new-1", identity=rk.Identity(email="n1@example.com"))
+    program.attribute(code="AFF10", referee="new-1", identity=rk.Identity(email="n1@example.com"))
+    program.attribute(code="AFF10", referee="new-2", identity=rk.Identity(email="n2@example.com"))
+    fees = lead_fees(program)
+    assert sorted(r.key for r in fees) == [
+        "partner:aff:lead:new-1:lead:fixed(2.00 USD)",
+        "partner:aff:lead:new-2:lead:fixed(2.00 USD)",
+    ]
+    assert {(r.amount, r.state, r.customer_id) for r in fees} == {
+        (usd("2.00"), rk.RewardState.HELD, "aff")
+    }
+    # An order with the code earns the commission, and no second lead fee.
+    assert commission(program, "o1", "100", buyer="new-1") == usd("10.00")
+    assert len(lead_fees(program)) == 2
+
+
+def test_terms_without_a_lead_fee_pay_nothing_for_a_sign_up(store: rk.Store) -> None:
+    program = make(
+        store, FrozenClock(START), AllOf(Fixed(usd("4"), kind="cash"), PercentOfOrder("5%"))
+    )
+    program.attribute(code="AFF10", referee="new-1", identity=rk.Identity(email="n1@example.com"))
+    assert program.rewards("aff") == []
+
+
+def test_a_lead_fee_never_pays_on_an_order() -> None:
+    policy = PerLead(Fixed(usd("2")))
+    from strategies import reward_context
+
+    assert policy.evaluate(reward_context("80")) == ()

@@ -58,6 +58,8 @@ class RewardContext:
     ``referrer_revenue`` is read only for a policy whose ``needs`` name a period
     (``referrer_revenue:month:UTC``): per period key, the referrer's partner revenue in
     the calendar period that contains the order, before this order, by currency.
+    ``lead`` is True when the program evaluates a partner's sign-up (`PerLead`), with an
+    order of zero, rather than an order.
     """
 
     referral: Referral
@@ -71,6 +73,7 @@ class RewardContext:
     now: datetime
     referral_conversions: tuple[Conversion, ...] = ()
     referrer_revenue: Mapping[str, Mapping[str, Money]] = attrs.field(factory=dict)
+    lead: bool = False
 
     @property
     def first_order(self) -> bool:

@@ -88,6 +88,7 @@ _BUILTIN_POLICIES = {
     "first_orders": "referralkit.policies:FirstOrders",
     "returning_customer": "referralkit.policies:ReturningCustomer",
     "volume_tiers": "referralkit.policies:VolumeTiers",
+    "per_lead": "referralkit.policies:PerLead",
 }
 
 # Imported only when asked for, so the registry never depends on every guard existing.

@@ -410,6 +410,7 @@ if typing.TYPE_CHECKING:
     FirstOrdersSpec: TypeAlias = _DeclaredPolicy
     ReturningCustomerSpec: TypeAlias = _DeclaredPolicy
     VolumeTiersSpec: TypeAlias = _DeclaredPolicy
+    PerLeadSpec: TypeAlias = _DeclaredPolicy
     TierSpec: TypeAlias = _Declared
     VolumeTierSpec: TypeAlias = _Declared
 else:
@@ -444,6 +445,7 @@ else:
     FirstOrdersSpec = _BUILTIN_SPECS["first_orders"]
     ReturningCustomerSpec = _BUILTIN_SPECS["returning_customer"]
     VolumeTiersSpec = _BUILTIN_SPECS["volume_tiers"]
+    PerLeadSpec = _BUILTIN_SPECS["per_lead"]
     TierSpec = _RECORD_SPECS[Tier]
     VolumeTierSpec = _RECORD_SPECS[VolumeTier]
 

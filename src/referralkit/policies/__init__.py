@@ -35,6 +35,7 @@ from referralkit.policies._base import policy_definition, policy_version
 from referralkit.policies._combinators import AllOf, FirstMatch
 from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recurring
 from referralkit.policies._fixed import DoubleSided, Fixed
+from referralkit.policies._leads import PerLead
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
 from referralkit.policies._periods import CappedPerPeriod, period_bounds
@@ -58,6 +59,7 @@ __all__ = [
     "Form",
     "Milestone",
     "MinimumOrder",
+    "PerLead",
     "PercentOfOrder",
     "Recurring",
     "ReturningCustomer",
