@@ -90,6 +90,13 @@ VALID: dict[str, dict[str, Any]] = {
     "first_orders": {"policy": "first_orders", "reward": LEAF, "orders": 3},
     "returning_customer": {"policy": "returning_customer", "reward": LEAF},
     "per_lead": {"policy": "per_lead", "reward": LEAF},
+    "budget_per_period": {
+        "policy": "budget_per_period",
+        "reward": LEAF,
+        "total": "5000 USD",
+        "period": "day",
+        "timezone": "America/New_York",
+    },
     "volume_tiers": {
         "policy": "volume_tiers",
         "tiers": [
@@ -124,6 +131,12 @@ FIELDS: dict[str, dict[str, str]] = {
     "first_orders": {"reward": "policy", "orders": "count"},
     "returning_customer": {"reward": "policy"},
     "per_lead": {"reward": "policy"},
+    "budget_per_period": {
+        "reward": "policy",
+        "total": "limit",
+        "period": "text",
+        "timezone": "text",
+    },
     "volume_tiers": {"tiers": "tiers", "period": "text", "timezone": "text"},
 }
 

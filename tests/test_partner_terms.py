@@ -12,6 +12,7 @@ import referralkit as rk
 from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
 from referralkit.policies import (
     AllOf,
+    BudgetPerPeriod,
     CappedPerPeriod,
     FirstMatch,
     FirstOrders,
@@ -211,3 +212,27 @@ def test_a_lead_fee_never_pays_on_an_order() -> None:
     from strategies import reward_context
 
     assert policy.evaluate(reward_context("80")) == ()
+
+
+# -- a programme budget per calendar period ----------------------------------------------------
+
+
+def test_a_daily_programme_budget_counts_every_reward_of_the_day_and_starts_again(
+    store: rk.Store,
+) -> None:
+    """Partners' commissions and a refund's give-back count; tomorrow starts at zero."""
+    clock = FrozenClock(START)
+    daily = BudgetPerPeriod(PercentOfOrder("10%", kind="cash"), usd("25"), period="day")
+    program = make(store, clock, daily)
+    program.partners.add("second", name="Second", group="affiliates")
+    program.partners.code("second", vanity="SECOND10")
+    assert commission(program, "o1", "150") == usd("15.00")
+    clock.advance(minutes=1)
+    rewards = program.convert(referee="b2", order_id="o2", amount=usd("150"), code="SECOND10")
+    assert [r.amount for r in rewards] == [usd("10.00")]  # what was left of the day's 25
+    program.refund(order_id="o1", refund_id="re-1")  # 15.00 back into today's budget
+    clock.advance(minutes=1)
+    assert commission(program, "o3", "100") == usd("10.00")
+    assert commission(program, "o4", "100") == usd("5.00")
+    clock.now = datetime(2026, 11, 29, 0, 0, tzinfo=timezone.utc)
+    assert commission(program, "o5", "100") == usd("10.00")

@@ -16,11 +16,13 @@ from referralkit.context import PastReward
 from referralkit.errors import ConfigError, CurrencyMismatch
 from referralkit.money import Money
 from referralkit.policies import (
+    BudgetPerPeriod,
     CappedPerPeriod,
     FirstMatch,
     FirstOrders,
     Fixed,
     PercentOfOrder,
+    PerLead,
     ReturningCustomer,
     VolumeTier,
     VolumeTiers,
@@ -232,8 +234,17 @@ def test_bad_volume_tiers_name_the_tier(tiers: list[object], path: str) -> None:
         ReturningCustomer(Fixed(usd("2"))),
         CappedPerPeriod(A, usd("100"), period="week", timezone="Europe/Berlin"),
         VolumeTiers(LADDER.tiers, period="day", timezone="Asia/Kolkata"),
+        BudgetPerPeriod(A, usd("5000"), period="week"),
+        PerLead(Fixed(usd("2"), kind="cash")),
     ],
-    ids=["first_orders", "returning_customer", "capped_per_period", "volume_tiers"],
+    ids=[
+        "first_orders",
+        "returning_customer",
+        "capped_per_period",
+        "volume_tiers",
+        "budget_per_period",
+        "per_lead",
+    ],
 )
 def test_each_schedule_is_configuration_and_has_a_stable_version(policy: object) -> None:
     config = policy_config(policy)  # type: ignore[arg-type]
@@ -245,3 +256,46 @@ def test_another_period_or_zone_is_another_version() -> None:
     a = CappedPerPeriod(A, usd("100"))
     assert policy_version(a) != policy_version(attrs.evolve(a, period="week"))
     assert policy_version(a) != policy_version(attrs.evolve(a, timezone="Europe/Berlin"))
+
+
+# -- a programme budget per calendar period --------------------------------------------------
+
+
+@given(
+    st.lists(st.tuples(order_gaps, st.integers(1, 6_000)), min_size=1, max_size=25),
+    st.integers(100, 10_000),
+    periods,
+    period_zones,
+)
+def test_a_period_budget_is_never_overspent_and_starts_again_in_the_next_period(
+    orders: list[tuple[timedelta, int]], total_cents: int, period: str, zone: str
+) -> None:
+    """Spend within each calendar period stays within the budget; a new period starts at zero."""
+    total = Money.from_minor(total_cents, "USD")
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    spent: dict[datetime, Money] = {}
+    for gap, cents in orders:
+        now += gap
+        wanted = Money.from_minor(cents, "USD")
+        policy = BudgetPerPeriod(Fixed(wanted), total, period=period, timezone=zone)
+        start, _ = period_bounds(period, zone, now)
+        before = spent.get(start, Money.zero("USD"))
+        context = attrs.evolve(
+            reward_context("50", now=now), period_spend={policy.key: ({"USD": before}, 0)}
+        )
+        grants = policy.evaluate(context)
+        got = grants[0].amount if grants else Money.zero("USD")
+        assert got is not None
+        assert got == min(wanted, total - before)
+        spent[start] = before + got
+        assert spent[start] <= total
+
+
+def test_a_period_budget_names_what_it_reads() -> None:
+    policy = BudgetPerPeriod(Fixed(usd("1")), 500, period="day", timezone="Europe/Berlin")
+    assert policy.needs == frozenset({"program_spend:day:Europe/Berlin"})
+    assert policy.currencies == frozenset({"USD"})  # the reward's; a points budget adds none
+    (grant,) = BudgetPerPeriod(Fixed(300), 500).evaluate(
+        attrs.evolve(reward_context(), period_spend={"month:UTC": ({}, 400)})
+    )
+    assert grant.points == 100

@@ -117,6 +117,7 @@ EXPORTS: dict[str, list[str]] = {
     "referralkit.config": [
         "AllOfSpec",
         "AttributionSpec",
+        "BudgetPerPeriodSpec",
         "BudgetSpec",
         "CampaignSpec",
         "CappedPerPeriodSpec",
@@ -314,6 +315,7 @@ EXPORTS: dict[str, list[str]] = {
     "referralkit.policies": [
         "AllOf",
         "Budget",
+        "BudgetPerPeriod",
         "Capped",
         "CappedPerPeriod",
         "DoubleSided",

@@ -58,8 +58,10 @@ class RewardContext:
     ``referrer_revenue`` is read only for a policy whose ``needs`` name a period
     (``referrer_revenue:month:UTC``): per period key, the referrer's partner revenue in
     the calendar period that contains the order, before this order, by currency.
-    ``lead`` is True when the program evaluates a partner's sign-up (`PerLead`), with an
-    order of zero, rather than an order.
+    ``period_spend`` likewise (``program_spend:month:UTC``): per period key, the
+    programme's spend (money by currency, and points) in the calendar period that
+    contains ``now``. ``lead`` is True when the program evaluates a partner's sign-up
+    (`PerLead`), with an order of zero, rather than an order.
     """
 
     referral: Referral
@@ -74,6 +76,7 @@ class RewardContext:
     referral_conversions: tuple[Conversion, ...] = ()
     referrer_revenue: Mapping[str, Mapping[str, Money]] = attrs.field(factory=dict)
     lead: bool = False
+    period_spend: Mapping[str, tuple[Mapping[str, Money], int]] = attrs.field(factory=dict)
 
     @property
     def first_order(self) -> bool:

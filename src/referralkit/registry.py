@@ -89,6 +89,7 @@ _BUILTIN_POLICIES = {
     "returning_customer": "referralkit.policies:ReturningCustomer",
     "volume_tiers": "referralkit.policies:VolumeTiers",
     "per_lead": "referralkit.policies:PerLead",
+    "budget_per_period": "referralkit.policies:BudgetPerPeriod",
 }
 
 # Imported only when asked for, so the registry never depends on every guard existing.

@@ -33,6 +33,7 @@ from __future__ import annotations
 from referralkit.campaigns import Campaign as Campaign
 from referralkit.config._policy_specs import (
     AllOfSpec,
+    BudgetPerPeriodSpec,
     BudgetSpec,
     CappedPerPeriodSpec,
     CappedSpec,
@@ -69,6 +70,7 @@ from referralkit.config._program_config import (
 __all__ = [
     "AllOfSpec",
     "AttributionSpec",
+    "BudgetPerPeriodSpec",
     "BudgetSpec",
     "CampaignSpec",
     "CappedPerPeriodSpec",

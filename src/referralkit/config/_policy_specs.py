@@ -411,6 +411,7 @@ if typing.TYPE_CHECKING:
     ReturningCustomerSpec: TypeAlias = _DeclaredPolicy
     VolumeTiersSpec: TypeAlias = _DeclaredPolicy
     PerLeadSpec: TypeAlias = _DeclaredPolicy
+    BudgetPerPeriodSpec: TypeAlias = _DeclaredPolicy
     TierSpec: TypeAlias = _Declared
     VolumeTierSpec: TypeAlias = _Declared
 else:
@@ -446,6 +447,7 @@ else:
     ReturningCustomerSpec = _BUILTIN_SPECS["returning_customer"]
     VolumeTiersSpec = _BUILTIN_SPECS["volume_tiers"]
     PerLeadSpec = _BUILTIN_SPECS["per_lead"]
+    BudgetPerPeriodSpec = _BUILTIN_SPECS["budget_per_period"]
     TierSpec = _RECORD_SPECS[Tier]
     VolumeTierSpec = _RECORD_SPECS[VolumeTier]
 

@@ -38,7 +38,7 @@ from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._leads import PerLead
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
-from referralkit.policies._periods import CappedPerPeriod, period_bounds
+from referralkit.policies._periods import BudgetPerPeriod, CappedPerPeriod, period_bounds
 from referralkit.policies._schedules import FirstOrders, ReturningCustomer
 from referralkit.policies._settings import Form, Setting, one_of, policy_config, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
@@ -49,6 +49,7 @@ from referralkit.protocols import TieredPolicy as TieredPolicy
 __all__ = [
     "AllOf",
     "Budget",
+    "BudgetPerPeriod",
     "Capped",
     "CappedPerPeriod",
     "DoubleSided",

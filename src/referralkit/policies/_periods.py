@@ -31,10 +31,19 @@ from referralkit.policies._limits import allot, room_left
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
-__all__ = ["PERIODS", "CappedPerPeriod", "period_bounds", "period_key"]
+__all__ = [
+    "PERIODS",
+    "SPEND_NEED",
+    "BudgetPerPeriod",
+    "CappedPerPeriod",
+    "period_bounds",
+    "period_key",
+]
 
 #: The calendar periods a policy can count over.
 PERIODS: Final = ("day", "week", "month")
+#: The ``needs`` entry of a policy that reads the programme's spend in a period.
+SPEND_NEED: Final = "program_spend:"
 
 
 def check_period(value: object) -> str:
@@ -160,6 +169,81 @@ class CappedPerPeriod:
             applies=lambda g: g.beneficiary is Beneficiary.REFERRER,
             label="the cap",
             why=f"by the cap of {self._limit_text()}",
+        )
+
+    def progress(self, qualified: int) -> TierProgress | None:
+        """The wrapped policy's tier progress, if any."""
+        return first_progress([self.reward], qualified)
+
+
+@attrs.frozen(slots=True)
+class BudgetPerPeriod:
+    """``reward`` until the programme has spent ``total`` in this calendar ``period``.
+
+    `Budget` per day, week or month: spend is programme-wide, both sides, every reward
+    not reversed that was granted in the calendar period containing the grant's time
+    (in ``timezone``, UTC unless an IANA name is given), as the store adds it up. The
+    grant that would cross the budget is cut to what is left; the next period starts
+    from zero. It needs a store with partner programmes (memory, SQLite), which adds
+    the period's spend up (SQL on SQLite).
+
+    Raises:
+        CurrencyMismatch: (when evaluated) a money reward in another currency than the budget.
+    """
+
+    config_summary: ClassVar[str] = (
+        "``reward`` until the programme has spent ``total`` in the calendar ``period``."
+    )
+
+    reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
+    total: Money | int = attrs.field(metadata=setting(Form.LIMIT))
+    period: str = attrs.field(
+        default="month",
+        metadata=setting(Form.CHOICE, choices=PERIODS, description="A calendar period."),
+    )
+    timezone: str = attrs.field(
+        default="UTC",
+        metadata=setting(Form.TEXT, description="An IANA time zone: 'UTC', 'Europe/Berlin'."),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        check_policy(self.reward, "reward")
+        check_limit(self.total, "total")
+        check_period(self.period)
+        check_timezone(self.timezone)
+
+    @property
+    def key(self) -> str:
+        """The period as the context names it: ``month:UTC``."""
+        return period_key(self.period, self.timezone)
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """The programme's spend in the period, and whatever ``reward`` reads."""
+        return combined_needs([self.reward], (SPEND_NEED + self.key,))
+
+    @property
+    def currencies(self) -> frozenset[str] | None:
+        """The budget's currency (a money budget), and whatever ``reward`` covers."""
+        return covered_currencies([self.reward], (self.total,))
+
+    @property
+    def name(self) -> str:
+        """``budget_per_period(<reward>, 1000.00 USD per calendar month (UTC))``."""
+        limit = f"{describe_limit(self.total)} {describe_period(self.period, self.timezone)}"
+        return f"budget_per_period({self.reward.name}, {limit})"
+
+    def evaluate(self, context: RewardContext) -> Sequence[Grant]:
+        """``reward``'s grants, cut to what is left of this period's budget."""
+        grants = self.reward.evaluate(context)
+        money, points = context.period_spend.get(self.key, ({}, 0))
+        limit = f"{describe_limit(self.total)} {describe_period(self.period, self.timezone)}"
+        return allot(
+            grants,
+            room_left(self.total, list(money.values()), points),
+            applies=lambda _: True,
+            label="the budget",
+            why=f"by the programme budget of {limit}",
         )
 
     def progress(self, qualified: int) -> TierProgress | None:

@@ -35,7 +35,7 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._feedback import tier_reached
 from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
-from referralkit.program._period_revenue import period_revenue
+from referralkit.program._period_figures import period_revenue, period_spend
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
@@ -263,6 +263,7 @@ def reward_context(
         campaign=referral.campaign,
         now=now,
         referrer_revenue=period_revenue(core, uow, needs, referral.referrer, conversion),
+        period_spend=period_spend(core, uow, needs, now, exclude_order),
     )
 
 

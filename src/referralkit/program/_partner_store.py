@@ -161,6 +161,14 @@ class PartnerRepository(Protocol):
         """Decide a pending submission in one conditional write; whether it was pending."""
         ...
 
+    def period_spend(self, since: datetime, until: datetime) -> tuple[list[Money], int]:
+        """The programme's spend on rewards granted in ``[since, until)``: money, points.
+
+        Every reward not reversed, for both sides, at its current value, by currency
+        (added up in the store; SQL on SQL stores).
+        """
+        ...
+
 
 #: Partner programmes (`PartnerRepository` as ``uow.partners``):
 #: `referralkit.ReferralProgram.partners` needs it; a store without it is a `ConfigError`

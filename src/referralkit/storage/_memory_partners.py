@@ -245,6 +245,20 @@ class MemoryPartners:
         self._set(self._t.submissions, submission_id, new)  # type: ignore[arg-type]  # invariant dict
         return True
 
+    def period_spend(self, since: datetime, until: datetime) -> tuple[list[Money], int]:
+        by: dict[str, Money] = {}
+        points = 0
+        for reward in self._main.rewards.values():
+            if reward.state is RewardState.REVERSED or not since <= reward.created_at < until:
+                continue
+            points += reward.points
+            amount = reward.amount
+            if amount is not None:
+                by[amount.currency] = (
+                    by[amount.currency] + amount if amount.currency in by else amount
+                )
+        return [by[c] for c in sorted(by)], points
+
 
 def _add_reward(row: dict[str, int], reward: Reward) -> None:
     """Add one partner reward to its currency's figures."""

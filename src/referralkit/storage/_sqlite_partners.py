@@ -58,6 +58,12 @@ _REVENUE = (
     " b.occurred_at) FROM conversions AS b WHERE b.order_id = ?)"
     " GROUP BY c.currency ORDER BY c.currency"
 )
+_PERIOD_SPEND = (
+    "SELECT COALESCE(currency, ''), COALESCE(SUM(COALESCE(amount_minor, 0)), 0),"
+    " COALESCE(SUM(points), 0) FROM rewards"
+    " WHERE state <> 'reversed' AND created_at >= ? AND created_at < ?"
+    " GROUP BY COALESCE(currency, '') ORDER BY 1"
+)
 _REWARD_FIGURES = (
     "SELECT w.currency,"
     " SUM(CASE WHEN w.order_id IS NULL THEN 0 ELSE w.granted_minor END),"
@@ -440,3 +446,14 @@ class SQLitePartners:
             (state.value, encode_time(at), reason, reward_id, submission_id),
         )
         return cur.rowcount == 1
+
+    def period_spend(self, since: datetime, until: datetime) -> tuple[list[Money], int]:
+        money: list[Money] = []
+        points = 0
+        for currency, minor, pts in self._c.execute(
+            _PERIOD_SPEND, (encode_time(since), encode_time(until))
+        ):
+            points += int(pts)
+            if currency:
+                money.append(Money.from_minor(int(minor), str(currency)))
+        return money, points

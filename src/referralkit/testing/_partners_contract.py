@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from referralkit.model import (
+    Beneficiary,
     CodeKind,
     Conversion,
     Partner,
@@ -22,7 +23,12 @@ from referralkit.model import (
     PartnerPost,
     PartnerState,
     PartnerSubmission,
+    Referral,
     ReferralCode,
+    ReferralStatus,
+    Reward,
+    RewardKind,
+    RewardState,
     SubmissionState,
 )
 from referralkit.money import Money
@@ -55,6 +61,29 @@ def _partner(pid: str = "anna", **more: object) -> Partner:
 
 def _code(uow: UnitOfWork, text: str, owner: str = "anna") -> None:
     uow.codes.add(ReferralCode(text, owner, f"partner:{owner}:{text}", CodeKind.VANITY, T0))
+
+
+def _reward(
+    rid: str, amount: Money | None, points: int, at: datetime, state: RewardState
+) -> Reward:
+    return Reward(
+        id=rid,
+        key=f"o-{rid}:fixed",
+        referral_id="ref-1",
+        beneficiary=Beneficiary.REFERRER,
+        customer_id=f"cust-{rid}",
+        kind=RewardKind.CREDIT if amount is not None else RewardKind.POINTS,
+        amount=amount,
+        granted=amount,
+        points=points,
+        granted_points=points,
+        state=state,
+        order_id=None,
+        policy="fixed",
+        explanation="a test reward",
+        created_at=at,
+        hold_until=None,
+    )
 
 
 class _Undo(Exception):
@@ -270,6 +299,36 @@ class PartnersContract(CapabilityContract):
             assert rejected is not None
             assert (rejected.state, rejected.reason) == (SubmissionState.REJECTED, "off")
             assert repo.submission("sub-3") is None
+
+    def test_period_spend_adds_up_rewards_granted_in_the_period_not_reversed(
+        self, store: Store
+    ) -> None:
+        """Both sides, current values, by currency; reversed and out-of-period rewards left out."""
+        hour = timedelta(hours=1)
+        rewards = [
+            ("r1", Money("10", "USD"), 0, T0, RewardState.HELD),
+            ("r2", Money("4", "EUR"), 0, T0 + hour, RewardState.AVAILABLE),
+            ("r3", None, 50, T0 + hour, RewardState.HELD),
+            ("r4", Money("7", "USD"), 0, T0 + hour, RewardState.REVERSED),
+            ("r5", Money("9", "USD"), 0, T0 - 48 * hour, RewardState.PAID),
+            ("r6", Money("3", "USD"), 0, T0 + 2 * hour, RewardState.PAID),
+        ]
+        with store.transaction() as uow:
+            _code(uow, "ANNA10")
+            uow.referrals.add(
+                Referral(
+                    "ref-1", "ANNA10", "anna", "bob", ReferralStatus.QUALIFIED, (), T0, "c", "v1"
+                )
+            )
+            for rid, amount, points, at, state in rewards:
+                uow.rewards.add(_reward(rid, amount, points, at, state))
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.period_spend(T0 - hour, T0 + 24 * hour) == (
+                [Money("4", "EUR"), Money("13", "USD")],
+                50,
+            )
+            assert repo.period_spend(T0 + 5 * hour, T0 + 6 * hour) == ([], 0)
 
     def test_everything_rolls_back_with_its_unit_of_work(self, store: Store) -> None:
         """A unit of work that raises leaves no partner, group, code, post or report."""
