@@ -90,6 +90,7 @@ VALID: dict[str, dict[str, Any]] = {
     "first_orders": {"policy": "first_orders", "reward": LEAF, "orders": 3},
     "returning_customer": {"policy": "returning_customer", "reward": LEAF},
     "per_lead": {"policy": "per_lead", "reward": LEAF},
+    "per_click": {"policy": "per_click", "reward": LEAF, "max_per_day": 100},
     "budget_per_period": {
         "policy": "budget_per_period",
         "reward": LEAF,
@@ -131,6 +132,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "first_orders": {"reward": "policy", "orders": "count"},
     "returning_customer": {"reward": "policy"},
     "per_lead": {"reward": "policy"},
+    "per_click": {"reward": "policy", "max_per_day": "count"},
     "budget_per_period": {
         "reward": "policy",
         "total": "limit",

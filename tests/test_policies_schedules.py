@@ -22,6 +22,7 @@ from referralkit.policies import (
     FirstOrders,
     Fixed,
     PercentOfOrder,
+    PerClick,
     PerLead,
     ReturningCustomer,
     VolumeTier,
@@ -30,7 +31,15 @@ from referralkit.policies import (
     policy_config,
     policy_version,
 )
-from strategies import order_gaps, period_zones, periods, reward_context, usd_amounts, utc_times
+from strategies import (
+    POLICY_NOW,
+    order_gaps,
+    period_zones,
+    periods,
+    reward_context,
+    usd_amounts,
+    utc_times,
+)
 
 A = PercentOfOrder("15%")
 B = PercentOfOrder("5%")
@@ -236,6 +245,7 @@ def test_bad_volume_tiers_name_the_tier(tiers: list[object], path: str) -> None:
         VolumeTiers(LADDER.tiers, period="day", timezone="Asia/Kolkata"),
         BudgetPerPeriod(A, usd("5000"), period="week"),
         PerLead(Fixed(usd("2"), kind="cash")),
+        PerClick(Fixed(usd("0.05"), kind="cash"), max_per_day=200),
     ],
     ids=[
         "first_orders",
@@ -244,6 +254,7 @@ def test_bad_volume_tiers_name_the_tier(tiers: list[object], path: str) -> None:
         "volume_tiers",
         "budget_per_period",
         "per_lead",
+        "per_click",
     ],
 )
 def test_each_schedule_is_configuration_and_has_a_stable_version(policy: object) -> None:
@@ -299,3 +310,33 @@ def test_a_period_budget_names_what_it_reads() -> None:
         attrs.evolve(reward_context(), period_spend={"month:UTC": ({}, 400)})
     )
     assert grant.points == 100
+
+
+# -- fees for leads and clicks -----------------------------------------------------------------
+
+
+@given(st.integers(0, 20), st.integers(1, 10), st.sampled_from(["order", "lead"]))
+def test_a_click_fee_pays_up_to_its_daily_limit_and_never_on_another_event(
+    earlier: int, limit: int, other: str
+) -> None:
+    """With ``earlier`` click fees today, a click earns while fewer than the limit were paid."""
+    policy = PerClick(Fixed(usd("0.10")), max_per_day=limit)
+    today = tuple(
+        PastReward(f"partner:p:click:v{n}:click:fixed", "fixed", usd("0.10"), 0, POLICY_NOW)
+        for n in range(earlier)
+    )
+    yesterday = PastReward(
+        "partner:p:click:y:click:fixed", "x", usd("1"), 0, POLICY_NOW - timedelta(days=1)
+    )
+    context = attrs.evolve(reward_context("0"), referrer_rewards=(*today, yesterday), event="click")
+    grants = policy.evaluate(context)
+    assert bool(grants) is (earlier < limit)
+    assert all(g.key.startswith("click:") for g in grants)
+    assert policy.evaluate(attrs.evolve(context, event=other)) == ()
+
+
+def test_a_lead_fee_is_keyed_as_a_lead_and_pays_only_on_a_lead() -> None:
+    policy = PerLead(Fixed(usd("2")))
+    assert policy.evaluate(reward_context("80")) == ()
+    (grant,) = policy.evaluate(attrs.evolve(reward_context("0"), event="lead"))
+    assert (grant.key, grant.amount) == ("lead:fixed(2.00 USD)", usd("2.00"))

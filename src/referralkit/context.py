@@ -60,8 +60,8 @@ class RewardContext:
     the calendar period that contains the order, before this order, by currency.
     ``period_spend`` likewise (``program_spend:month:UTC``): per period key, the
     programme's spend (money by currency, and points) in the calendar period that
-    contains ``now``. ``lead`` is True when the program evaluates a partner's sign-up
-    (`PerLead`), with an order of zero, rather than an order.
+    contains ``now``. ``event`` is ``order``, or what a partner's fee is evaluated for
+    with an order of zero: ``lead`` (a sign-up, `PerLead`) or ``click`` (`PerClick`).
     """
 
     referral: Referral
@@ -75,7 +75,7 @@ class RewardContext:
     now: datetime
     referral_conversions: tuple[Conversion, ...] = ()
     referrer_revenue: Mapping[str, Mapping[str, Money]] = attrs.field(factory=dict)
-    lead: bool = False
+    event: str = "order"
     period_spend: Mapping[str, tuple[Mapping[str, Money], int]] = attrs.field(factory=dict)
 
     @property

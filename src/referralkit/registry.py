@@ -90,6 +90,7 @@ _BUILTIN_POLICIES = {
     "volume_tiers": "referralkit.policies:VolumeTiers",
     "per_lead": "referralkit.policies:PerLead",
     "budget_per_period": "referralkit.policies:BudgetPerPeriod",
+    "per_click": "referralkit.policies:PerClick",
 }
 
 # Imported only when asked for, so the registry never depends on every guard existing.

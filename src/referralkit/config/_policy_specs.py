@@ -412,6 +412,7 @@ if typing.TYPE_CHECKING:
     VolumeTiersSpec: TypeAlias = _DeclaredPolicy
     PerLeadSpec: TypeAlias = _DeclaredPolicy
     BudgetPerPeriodSpec: TypeAlias = _DeclaredPolicy
+    PerClickSpec: TypeAlias = _DeclaredPolicy
     TierSpec: TypeAlias = _Declared
     VolumeTierSpec: TypeAlias = _Declared
 else:
@@ -448,6 +449,7 @@ else:
     VolumeTiersSpec = _BUILTIN_SPECS["volume_tiers"]
     PerLeadSpec = _BUILTIN_SPECS["per_lead"]
     BudgetPerPeriodSpec = _BUILTIN_SPECS["budget_per_period"]
+    PerClickSpec = _BUILTIN_SPECS["per_click"]
     TierSpec = _RECORD_SPECS[Tier]
     VolumeTierSpec = _RECORD_SPECS[VolumeTier]
 

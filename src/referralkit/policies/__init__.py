@@ -34,8 +34,8 @@ from referralkit.context import RewardContext as RewardContext
 from referralkit.policies._base import policy_definition, policy_version
 from referralkit.policies._combinators import AllOf, FirstMatch
 from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recurring
+from referralkit.policies._event_fees import PerClick, PerLead
 from referralkit.policies._fixed import DoubleSided, Fixed
-from referralkit.policies._leads import PerLead
 from referralkit.policies._limits import Budget, Capped
 from referralkit.policies._percent import PercentOfOrder
 from referralkit.policies._periods import BudgetPerPeriod, CappedPerPeriod, period_bounds
@@ -60,6 +60,7 @@ __all__ = [
     "Form",
     "Milestone",
     "MinimumOrder",
+    "PerClick",
     "PerLead",
     "PercentOfOrder",
     "Recurring",

@@ -27,8 +27,8 @@ from referralkit.model import Identity, PartnerState, Referral, ReferralCode, Re
 from referralkit.program._clicks import Touch, touch
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
+from referralkit.program._event_fees import grant_lead
 from referralkit.program._guard_history import read_guard_history
-from referralkit.program._leads import grant_lead
 from referralkit.program._lookup import Unusable, unusable
 from referralkit.program._partner_store import PARTNERS
 from referralkit.protocols import Guard, UnitOfWork
