@@ -90,6 +90,13 @@ VALID: dict[str, dict[str, Any]] = {
     "first_orders": {"policy": "first_orders", "reward": LEAF, "orders": 3},
     "returning_customer": {"policy": "returning_customer", "reward": LEAF},
     "per_lead": {"policy": "per_lead", "reward": LEAF},
+    "order_attribute": {
+        "policy": "order_attribute",
+        "reward": LEAF,
+        "key": "category",
+        "any_of": ["shoes", "bags"],
+        "none_of": ["gift-cards"],
+    },
     "per_click": {"policy": "per_click", "reward": LEAF, "max_per_day": 100},
     "budget_per_period": {
         "policy": "budget_per_period",
@@ -132,6 +139,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "first_orders": {"reward": "policy", "orders": "count"},
     "returning_customer": {"reward": "policy"},
     "per_lead": {"reward": "policy"},
+    "order_attribute": {"reward": "policy", "key": "text", "any_of": "texts", "none_of": "texts"},
     "per_click": {"reward": "policy", "max_per_day": "count"},
     "budget_per_period": {
         "reward": "policy",
@@ -183,6 +191,7 @@ BAD_VALUES: dict[str, list[Any]] = {
     "points": ["5", 5.0, True, -1, [], {}],
     "count": ["5", 5.0, True, -1, 0, [], {}],
     "text": ["", "   ", 5, [], True],
+    "texts": ["shoes", [""], [5], None, {}, [["a"]]],
     "kind": ["gold", "", 5, True, [], "credit", "cash", "coupon", "points", "perk"],
     "policy": [
         "fixed",

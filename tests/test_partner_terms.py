@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from referralkit.policies import (
     FirstMatch,
     FirstOrders,
     Fixed,
+    OrderAttribute,
     PercentOfOrder,
     PerClick,
     PerLead,
@@ -291,3 +293,79 @@ def test_clicks_earn_nothing_without_a_click_fee_on_a_customers_code_or_for_a_pa
     program.partners.set_state("clicky", "approved")
     program.track_click("CLICKY1", visitor="v1")
     assert len(click_fees(program, "clicky")) == 1
+
+
+# -- conditions on the order -------------------------------------------------------------------
+
+SHOES = OrderAttribute(PercentOfOrder("12%", kind="cash"), key="category", any_of=["shoes"])
+NOT_GIFT_CARDS = OrderAttribute(
+    PercentOfOrder("5%", kind="cash"), key="category", none_of=["gift-cards"]
+)
+
+
+def test_order_attributes_choose_the_rate_and_a_refund_reprices_under_them(
+    store: rk.Store,
+) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, FirstMatch(SHOES, NOT_GIFT_CARDS))
+
+    def order(order_id: str, category: object) -> rk.Money:
+        clock.advance(minutes=1)
+        rewards = program.convert(
+            referee=f"b-{order_id}",
+            order_id=order_id,
+            amount=usd("100"),
+            code="AFF10",
+            attributes={"category": category, "channel": "app"},
+        )
+        return sum((r.amount for r in rewards if r.amount is not None), usd("0"))
+
+    assert order("o1", ["shoes", "socks"]) == usd("12.00")
+    assert order("o2", "socks") == usd("5.00")
+    assert order("o3", ["gift-cards"]) == usd("0")
+    program.refund(order_id="o1", amount=usd("50"), refund_id="re-1")
+    [repriced] = [r for r in program.rewards("aff") if r.order_id == "o1"]
+    assert repriced.amount == usd("6.00")  # still the shoe rate, on what is left
+
+
+def test_a_retried_order_with_other_attributes_is_refused_naming_them(store: rk.Store) -> None:
+    program = make(store, FrozenClock(START), SHOES)
+    kwargs: dict[str, Any] = {
+        "referee": "b",
+        "order_id": "o1",
+        "amount": usd("10"),
+        "code": "AFF10",
+    }
+    first = program.convert(**kwargs, attributes={"category": ["shoes"]})
+    assert program.convert(**kwargs, attributes={"category": "shoes"}) == first
+    with pytest.raises(rk.IdempotencyConflict) as caught:
+        program.convert(**kwargs, attributes={"category": ["bags"]})
+    assert caught.value.field == "attributes"
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        ["category"],
+        {"category": 5},
+        {"category": [""]},
+        {"": ["x"]},
+        {f"k{n}": "v" for n in range(21)},
+        {"product": [f"sku-{n}" for n in range(101)]},
+        {"category": ["ok", None]},
+    ],
+)
+def test_bad_order_attributes_are_refused_naming_the_field(
+    store: rk.Store, attributes: object
+) -> None:
+    program = make(store, FrozenClock(START), SHOES)
+    with pytest.raises(rk.InvalidInput) as caught:
+        program.convert(
+            referee="b",
+            order_id="o1",
+            amount=usd("10"),
+            code="AFF10",
+            attributes=attributes,  # type: ignore[arg-type]
+        )
+    assert caught.value.field == "attributes"
+    assert program.conversion("o1") is None

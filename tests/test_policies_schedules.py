@@ -21,6 +21,7 @@ from referralkit.policies import (
     FirstMatch,
     FirstOrders,
     Fixed,
+    OrderAttribute,
     PercentOfOrder,
     PerClick,
     PerLead,
@@ -246,6 +247,7 @@ def test_bad_volume_tiers_name_the_tier(tiers: list[object], path: str) -> None:
         BudgetPerPeriod(A, usd("5000"), period="week"),
         PerLead(Fixed(usd("2"), kind="cash")),
         PerClick(Fixed(usd("0.05"), kind="cash"), max_per_day=200),
+        OrderAttribute(A, key="category", any_of=["shoes"], none_of=["gift-cards"]),
     ],
     ids=[
         "first_orders",
@@ -255,6 +257,7 @@ def test_bad_volume_tiers_name_the_tier(tiers: list[object], path: str) -> None:
         "budget_per_period",
         "per_lead",
         "per_click",
+        "order_attribute",
     ],
 )
 def test_each_schedule_is_configuration_and_has_a_stable_version(policy: object) -> None:
@@ -340,3 +343,35 @@ def test_a_lead_fee_is_keyed_as_a_lead_and_pays_only_on_a_lead() -> None:
     assert policy.evaluate(reward_context("80")) == ()
     (grant,) = policy.evaluate(attrs.evolve(reward_context("0"), event="lead"))
     assert (grant.key, grant.amount) == ("lead:fixed(2.00 USD)", usd("2.00"))
+
+
+# -- conditions on the order -------------------------------------------------------------------
+
+_LABELS = st.sampled_from(["shoes", "bags", "socks", "gift-cards"])
+
+
+@given(
+    st.sets(_LABELS),
+    st.lists(_LABELS, max_size=3),
+    st.lists(_LABELS, max_size=3),
+)
+def test_an_order_condition_pays_on_one_of_any_of_and_none_of_none_of(
+    held: set[str], any_of: list[str], none_of: list[str]
+) -> None:
+    """The rule, for every order and every pair of lists."""
+    if not any_of and not none_of:
+        with pytest.raises(ConfigError):
+            OrderAttribute(Fixed(usd("1")), key="category")
+        return
+    policy = OrderAttribute(Fixed(usd("1")), key="category", any_of=any_of, none_of=none_of)
+    context = attrs.evolve(reward_context(), order_attributes={"category": tuple(held)})
+    pays = (not any_of or bool(held & set(any_of))) and not held & set(none_of)
+    assert bool(policy.evaluate(context)) is pays
+    assert "order_attributes" in policy.needs
+
+
+def test_an_order_without_the_attribute_holds_no_value() -> None:
+    with_any = OrderAttribute(Fixed(usd("1")), key="category", any_of=["shoes"])
+    with_none = OrderAttribute(Fixed(usd("1")), key="category", none_of=["shoes"])
+    assert with_any.evaluate(reward_context()) == ()
+    assert len(with_none.evaluate(reward_context())) == 1

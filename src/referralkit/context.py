@@ -62,6 +62,8 @@ class RewardContext:
     programme's spend (money by currency, and points) in the calendar period that
     contains ``now``. ``event`` is ``order``, or what a partner's fee is evaluated for
     with an order of zero: ``lead`` (a sign-up, `PerLead`) or ``click`` (`PerClick`).
+    ``order_attributes`` are what the host sent with the order (``convert(attributes=)``),
+    read for a policy that names ``order_attributes`` in ``needs``.
     """
 
     referral: Referral
@@ -76,6 +78,7 @@ class RewardContext:
     referral_conversions: tuple[Conversion, ...] = ()
     referrer_revenue: Mapping[str, Mapping[str, Money]] = attrs.field(factory=dict)
     event: str = "order"
+    order_attributes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     period_spend: Mapping[str, tuple[Mapping[str, Money], int]] = attrs.field(factory=dict)
 
     @property
@@ -170,7 +173,7 @@ class GuardContext:
 
 
 #: Context fields that cost a query; a policy lists those it reads in ``needs``.
-COSTLY_CONTEXT = frozenset({"qualified", "program_spend", "referrer_rewards"})
+COSTLY_CONTEXT = frozenset({"qualified", "program_spend", "referrer_rewards", "order_attributes"})
 
 
 def policy_needs(policy: object) -> frozenset[str]:

@@ -91,6 +91,7 @@ _BUILTIN_POLICIES = {
     "per_lead": "referralkit.policies:PerLead",
     "budget_per_period": "referralkit.policies:BudgetPerPeriod",
     "per_click": "referralkit.policies:PerClick",
+    "order_attribute": "referralkit.policies:OrderAttribute",
 }
 
 # Imported only when asked for, so the registry never depends on every guard existing.

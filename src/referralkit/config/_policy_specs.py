@@ -229,6 +229,7 @@ def _form_type(setting: Setting) -> Any:
         Form.DURATION: DurationField,
         Form.INTEGER: StrictInt,
         Form.TEXT: str,
+        Form.TEXTS: list[str],
         Form.POLICY: _POLICY_REF,
         Form.POLICIES: list[_POLICY_REF],  # type: ignore[valid-type]
         Form.POLICY_BY_COUNT: dict[int, _POLICY_REF],  # type: ignore[valid-type]
@@ -413,6 +414,7 @@ if typing.TYPE_CHECKING:
     PerLeadSpec: TypeAlias = _DeclaredPolicy
     BudgetPerPeriodSpec: TypeAlias = _DeclaredPolicy
     PerClickSpec: TypeAlias = _DeclaredPolicy
+    OrderAttributeSpec: TypeAlias = _DeclaredPolicy
     TierSpec: TypeAlias = _Declared
     VolumeTierSpec: TypeAlias = _Declared
 else:
@@ -450,6 +452,7 @@ else:
     PerLeadSpec = _BUILTIN_SPECS["per_lead"]
     BudgetPerPeriodSpec = _BUILTIN_SPECS["budget_per_period"]
     PerClickSpec = _BUILTIN_SPECS["per_click"]
+    OrderAttributeSpec = _BUILTIN_SPECS["order_attribute"]
     TierSpec = _RECORD_SPECS[Tier]
     VolumeTierSpec = _RECORD_SPECS[VolumeTier]
 

@@ -37,6 +37,7 @@ from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recur
 from referralkit.policies._event_fees import PerClick, PerLead
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
+from referralkit.policies._order_terms import OrderAttribute
 from referralkit.policies._percent import PercentOfOrder
 from referralkit.policies._periods import BudgetPerPeriod, CappedPerPeriod, period_bounds
 from referralkit.policies._schedules import FirstOrders, ReturningCustomer
@@ -60,6 +61,7 @@ __all__ = [
     "Form",
     "Milestone",
     "MinimumOrder",
+    "OrderAttribute",
     "PerClick",
     "PerLead",
     "PercentOfOrder",

@@ -9,6 +9,7 @@ it wrote and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -167,6 +168,16 @@ class PartnerRepository(Protocol):
         Every reward not reversed, for both sides, at its current value, by currency
         (added up in the store; SQL on SQL stores).
         """
+        ...
+
+    def add_order_attributes(
+        self, order_id: str, attributes: Mapping[str, tuple[str, ...]]
+    ) -> Mapping[str, tuple[str, ...]]:
+        """Store what the host sent with the order unless stored; what is stored."""
+        ...
+
+    def order_attributes(self, order_id: str) -> Mapping[str, tuple[str, ...]] | None:
+        """What the host sent with the order, if anything."""
         ...
 
 

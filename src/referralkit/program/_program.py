@@ -599,6 +599,7 @@ class ReferralProgram:
         first_order: bool | None = None,
         occurred_at: datetime | None = None,
         code: str | None = None,
+        attributes: Mapping[str, str | Sequence[str]] | None = None,
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
 
@@ -607,6 +608,9 @@ class ReferralProgram:
         code typed at checkout: it attributes this order to the partner, who earns their
         commission on it (what a friend's referral then earns: `Partners.precedence`);
         a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
+        ``attributes`` are what the order holds for policies that look (`OrderAttribute`):
+        ``{"category": ["shoes"], "product": "sku-1"}``, stored with the order (a store
+        with partner programmes keeps them).
         """
         return _conversions.convert(
             self._core,
@@ -616,6 +620,7 @@ class ReferralProgram:
             first_order=first_order,
             occurred_at=occurred_at,
             checkout=None if code is None else Checkout(self._core, code, self.partners.precedence),
+            attributes=attributes,
         )
 
     def refund(

@@ -7,7 +7,7 @@ one method are one atomic step. Each write records how to undo itself.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import attrs
@@ -47,6 +47,7 @@ class MemoryPartnerTables:
         self.engagement: dict[tuple[str, datetime], PartnerEngagement] = {}
         self.orders: dict[str, PartnerOrder] = {}
         self.submissions: dict[str, PartnerSubmission] = {}
+        self.attributes: dict[str, Mapping[str, tuple[str, ...]]] = {}
 
 
 class MemoryPartners:
@@ -258,6 +259,19 @@ class MemoryPartners:
                     by[amount.currency] + amount if amount.currency in by else amount
                 )
         return [by[c] for c in sorted(by)], points
+
+    def add_order_attributes(
+        self, order_id: str, attributes: Mapping[str, tuple[str, ...]]
+    ) -> Mapping[str, tuple[str, ...]]:
+        existing = self._t.attributes.get(order_id)
+        if existing is not None:
+            return existing
+        self._set(self._t.attributes, order_id, dict(attributes))  # type: ignore[arg-type]  # invariant dict
+        return dict(attributes)
+
+    def order_attributes(self, order_id: str) -> Mapping[str, tuple[str, ...]] | None:
+        found = self._t.attributes.get(order_id)
+        return None if found is None else dict(found)
 
 
 def _add_reward(row: dict[str, int], reward: Reward) -> None:

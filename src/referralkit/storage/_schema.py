@@ -491,7 +491,9 @@ _PARTNERS: Step = (
     "CREATE INDEX partner_orders_by_partner ON partner_orders(partner_id)",
 )
 
-_PARTNER_BOUNTIES: Step = (
+# Partner terms: bounty submissions, and the attributes a host sent with an order (its
+# categories, products, labels) for the policies that read them, kept for repricing.
+_PARTNER_TERMS: Step = (
     """CREATE TABLE partner_submissions (
     id            TEXT PRIMARY KEY,
     partner_id    TEXT NOT NULL REFERENCES partners(id),
@@ -505,6 +507,10 @@ _PARTNER_BOUNTIES: Step = (
     reward_id     TEXT
 )""",
     "CREATE INDEX partner_submissions_by_partner ON partner_submissions(partner_id)",
+    """CREATE TABLE order_attributes (
+    order_id    TEXT PRIMARY KEY REFERENCES conversions(order_id),
+    attributes  TEXT NOT NULL
+)""",
 )
 
 #: Ordered migration steps; the schema version is how many have been applied.
@@ -521,7 +527,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _INVITATIONS,
     _WAITLIST,
     _PARTNERS,
-    _PARTNER_BOUNTIES,
+    _PARTNER_TERMS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 
 from referralkit.metrics._partner_figures import PartnerFigures
@@ -457,3 +458,21 @@ class SQLitePartners:
             if currency:
                 money.append(Money.from_minor(int(minor), str(currency)))
         return money, points
+
+    def add_order_attributes(
+        self, order_id: str, attributes: Mapping[str, tuple[str, ...]]
+    ) -> Mapping[str, tuple[str, ...]]:
+        self._c.execute(
+            "INSERT INTO order_attributes (order_id, attributes) VALUES (?, ?)"
+            " ON CONFLICT (order_id) DO NOTHING",
+            (order_id, json.dumps({k: list(v) for k, v in attributes.items()}, sort_keys=True)),
+        )
+        stored = self.order_attributes(order_id)
+        assert stored is not None  # noqa: S101 - inserted, or there already
+        return stored
+
+    def order_attributes(self, order_id: str) -> Mapping[str, tuple[str, ...]] | None:
+        row = self._one("SELECT attributes FROM order_attributes WHERE order_id = ?", order_id)
+        if row is None:
+            return None
+        return {str(k): tuple(v) for k, v in json.loads(str(row[0])).items()}

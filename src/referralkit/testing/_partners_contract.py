@@ -330,6 +330,19 @@ class PartnersContract(CapabilityContract):
             )
             assert repo.period_spend(T0 + 5 * hour, T0 + 6 * hour) == ([], 0)
 
+    def test_order_attributes_are_stored_once_per_order(self, store: Store) -> None:
+        """The first attributes stored for an order stand, and read back whole."""
+        wanted = {"category": ("shoes", "socks"), "channel": ("app",)}
+        with store.transaction() as uow:
+            uow.conversions.add(Conversion("o-1", "c", Money("9", "USD"), T0, first_order=True))
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.add_order_attributes("o-1", wanted) == wanted
+            assert repo.add_order_attributes("o-1", {"category": ("bags",)}) == wanted
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.order_attributes("o-1") == wanted
+            assert repo.order_attributes("o-2") is None
+
     def test_everything_rolls_back_with_its_unit_of_work(self, store: Store) -> None:
         """A unit of work that raises leaves no partner, group, code, post or report."""
         with pytest.raises(_Undo):
