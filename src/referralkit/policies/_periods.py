@@ -37,7 +37,9 @@ __all__ = [
     "BudgetPerPeriod",
     "CappedPerPeriod",
     "period_bounds",
+    "period_field",
     "period_key",
+    "timezone_field",
 ]
 
 #: The calendar periods a policy can count over.
@@ -70,6 +72,24 @@ def check_timezone(value: object) -> str:
             f"timezone {value!r} is not a known IANA time zone", value=value, path="timezone"
         ) from None
     return value
+
+
+def period_field() -> str:
+    """The ``period`` attribute of a policy that counts over a calendar period (a month)."""
+    return attrs.field(
+        default="month",
+        validator=lambda _, __, value: check_period(value),
+        metadata=setting(Form.CHOICE, choices=PERIODS, description="A calendar period."),
+    )
+
+
+def timezone_field() -> str:
+    """The ``timezone`` attribute the calendar period is counted in (UTC)."""
+    return attrs.field(
+        default="UTC",
+        validator=lambda _, __, value: check_timezone(value),
+        metadata=setting(Form.TEXT, description="An IANA time zone: 'UTC', 'Europe/Berlin'."),
+    )
 
 
 def period_key(period: str, zone: str) -> str:
@@ -124,20 +144,12 @@ class CappedPerPeriod:
 
     reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
     limit: Money | int = attrs.field(metadata=setting(Form.LIMIT))
-    period: str = attrs.field(
-        default="month",
-        metadata=setting(Form.CHOICE, choices=PERIODS, description="A calendar period."),
-    )
-    timezone: str = attrs.field(
-        default="UTC",
-        metadata=setting(Form.TEXT, description="An IANA time zone: 'UTC', 'Europe/Berlin'."),
-    )
+    period: str = period_field()
+    timezone: str = timezone_field()
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
         check_limit(self.limit, "limit")
-        check_period(self.period)
-        check_timezone(self.timezone)
 
     @property
     def needs(self) -> frozenset[str]:
@@ -197,20 +209,12 @@ class BudgetPerPeriod:
 
     reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
     total: Money | int = attrs.field(metadata=setting(Form.LIMIT))
-    period: str = attrs.field(
-        default="month",
-        metadata=setting(Form.CHOICE, choices=PERIODS, description="A calendar period."),
-    )
-    timezone: str = attrs.field(
-        default="UTC",
-        metadata=setting(Form.TEXT, description="An IANA time zone: 'UTC', 'Europe/Berlin'."),
-    )
+    period: str = period_field()
+    timezone: str = timezone_field()
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
         check_limit(self.total, "total")
-        check_period(self.period)
-        check_timezone(self.timezone)
 
     @property
     def key(self) -> str:

@@ -26,11 +26,10 @@ from referralkit.policies._base import (
     same_currency,
 )
 from referralkit.policies._periods import (
-    PERIODS,
-    check_period,
-    check_timezone,
     describe_period,
+    period_field,
     period_key,
+    timezone_field,
 )
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
@@ -92,14 +91,8 @@ class VolumeTiers:
     tiers: tuple[VolumeTier, ...] = attrs.field(
         converter=_tiers, metadata=setting(Form.RECORDS, record=VolumeTier, min_length=1)
     )
-    period: str = attrs.field(
-        default="month",
-        metadata=setting(Form.CHOICE, choices=PERIODS, description="A calendar period."),
-    )
-    timezone: str = attrs.field(
-        default="UTC",
-        metadata=setting(Form.TEXT, description="An IANA time zone: 'UTC', 'Europe/Berlin'."),
-    )
+    period: str = period_field()
+    timezone: str = timezone_field()
 
     def __attrs_post_init__(self) -> None:
         if not self.tiers:
@@ -121,8 +114,6 @@ class VolumeTiers:
                         value=tier.min_revenue,
                         path=f"tiers.{i}.min_revenue",
                     )
-        check_period(self.period)
-        check_timezone(self.timezone)
 
     @property
     def key(self) -> str:
