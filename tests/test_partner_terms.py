@@ -369,3 +369,24 @@ def test_bad_order_attributes_are_refused_naming_the_field(
         )
     assert caught.value.field == "attributes"
     assert program.conversion("o1") is None
+
+
+def test_a_partners_own_new_terms_apply_from_the_next_order_and_old_orders_keep_theirs(
+    store: rk.Store,
+) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, PercentOfOrder("10%", kind="cash"))
+    assert commission(program, "o1", "100") == usd("10.00")
+    changed = program.partners.set_terms("aff", PercentOfOrder("15%", kind="cash"))
+    assert program.partners.set_terms("aff", PercentOfOrder("15%", kind="cash")) == changed
+    assert commission(program, "o2", "100") == usd("15.00")
+    program.partners.set_terms("aff", None)  # back to the group's
+    assert commission(program, "o3", "100") == usd("10.00")
+    program.refund(order_id="o2", amount=usd("20"), refund_id="re-2")
+    [repriced] = [r for r in program.rewards("aff") if r.order_id == "o2"]
+    assert repriced.amount == usd("12.00")  # 15% of the 80.00 USD left
+    changes = [e for e in program.pending_events(limit=500) if e.type == "partner.terms_changed"]
+    assert [e.payload["terms_version"] is None for e in changes] == [False, True]
+    with pytest.raises(rk.InvalidInput) as caught:
+        program.partners.set_terms("aff", "15%")  # type: ignore[arg-type]
+    assert caught.value.field == "terms"

@@ -328,6 +328,29 @@ class Partners:
             )
             return stored
 
+    def set_terms(self, partner_id: str, terms: RewardPolicy | None) -> Partner:
+        """Give a partner new terms of their own (None: their group's) from their next order on.
+
+        Orders attributed before keep the terms they had, refunds included
+        (``partner.terms_changed`` with the new ``terms_version``; no event if unchanged).
+        """
+        partner_id = require_id("partner_id", partner_id)
+        now = self._core.now()
+        with self._core.transaction() as uow:
+            repo = self._repo(uow)
+            partner = self._partner(uow, partner_id)
+            version = None if terms is None else self._terms(uow, terms, now)
+            if version == partner.terms_version:
+                return partner
+            repo.set_terms(partner_id, version, partner.group)
+            changed = attrs.evolve(partner, terms_version=version)
+            uow.events.add(
+                "partner.terms_changed",
+                _payload(changed, terms_version=version, was=partner.terms_version),
+                now,
+            )
+            return changed
+
     def join_group(self, partner_id: str, group_id: str | None) -> Partner:
         """Put a partner in a group (None: in none); they keep terms of their own if any."""
         partner_id = require_id("partner_id", partner_id)
