@@ -22,6 +22,7 @@ from referralkit.policies import (
     PercentOfOrder,
     PerClick,
     PerLead,
+    Recurring,
     VolumeTier,
     VolumeTiers,
 )
@@ -390,3 +391,20 @@ def test_a_partners_own_new_terms_apply_from_the_next_order_and_old_orders_keep_
     with pytest.raises(rk.InvalidInput) as caught:
         program.partners.set_terms("aff", "15%")  # type: ignore[arg-type]
     assert caught.value.field == "terms"
+
+
+def test_recurring_partner_terms_count_from_the_partners_first_order_from_the_buyer(
+    store: rk.Store,
+) -> None:
+    """``Recurring(within=...)`` pays repeat orders with the code for that long, then stops."""
+    clock = FrozenClock(START)
+    program = make(
+        store, clock, Recurring(PercentOfOrder("10%", kind="cash"), within=timedelta(days=90))
+    )
+    program.convert(referee="b", order_id="first", amount=usd("100"))  # no code: not the partner's
+    clock.advance(days=1)
+    assert commission(program, "o1", "100", buyer="b") == usd("10.00")  # a repeat order
+    clock.advance(days=60)
+    assert commission(program, "o2", "100", buyer="b") == usd("10.00")
+    clock.advance(days=40)  # 100 days after the partner brought the buyer
+    assert commission(program, "o3", "100", buyer="b") == usd("0")

@@ -180,6 +180,10 @@ class PartnerRepository(Protocol):
         """What the host sent with the order, if anything."""
         ...
 
+    def first_attributed(self, partner_id: str, customer_id: str) -> datetime | None:
+        """When the partner's first checkout order from this customer was attributed."""
+        ...
+
 
 #: Partner programmes (`PartnerRepository` as ``uow.partners``):
 #: `referralkit.ReferralProgram.partners` needs it; a store without it is a `ConfigError`

@@ -273,6 +273,14 @@ class MemoryPartners:
         found = self._t.attributes.get(order_id)
         return None if found is None else dict(found)
 
+    def first_attributed(self, partner_id: str, customer_id: str) -> datetime | None:
+        times = [
+            o.attributed_at
+            for o in self._t.orders.values()
+            if o.partner_id == partner_id and o.customer_id == customer_id
+        ]
+        return min(times, default=None)
+
 
 def _add_reward(row: dict[str, int], reward: Reward) -> None:
     """Add one partner reward to its currency's figures."""

@@ -476,3 +476,12 @@ class SQLitePartners:
         if row is None:
             return None
         return {str(k): tuple(v) for k, v in json.loads(str(row[0])).items()}
+
+    def first_attributed(self, partner_id: str, customer_id: str) -> datetime | None:
+        row = self._one(
+            "SELECT MIN(attributed_at) FROM partner_orders"
+            " WHERE partner_id = ? AND customer_id = ?",
+            partner_id,
+            customer_id,
+        )
+        return None if row is None or row[0] is None else decode_time(str(row[0]))

@@ -220,6 +220,9 @@ class PartnersContract(CapabilityContract):
             repo = PARTNERS.repository(uow, store=store)
             assert repo.order("o-1") == order
             assert repo.order("o-2") is None
+            assert repo.first_attributed("anna", "cust-9") == T0
+            assert repo.first_attributed("anna", "cust-8") is None
+            assert repo.first_attributed("ben", "cust-9") is None
 
     def test_revenue_adds_up_the_period_before_an_order_net_of_refunds(self, store: Store) -> None:
         """Orders placed in [since, until), recorded up to the named one (left out), by currency."""
