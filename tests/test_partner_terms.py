@@ -408,3 +408,15 @@ def test_recurring_partner_terms_count_from_the_partners_first_order_from_the_bu
     assert commission(program, "o2", "100", buyer="b") == usd("10.00")
     clock.advance(days=40)  # 100 days after the partner brought the buyer
     assert commission(program, "o3", "100", buyer="b") == usd("0")
+
+
+def test_a_sign_up_through_a_partners_link_earns_the_lead_fee_a_self_referral_none(
+    store: rk.Store,
+) -> None:
+    program = make(store, FrozenClock(START), LEAD_TERMS)
+    link = program.link("AFF10", channel="newsletter")
+    program.attribute(link=link, referee="via-link", identity=rk.Identity(email="v@example.com"))
+    assert [r.key.split(":")[3] for r in lead_fees(program)] == ["via-link"]
+    # The partner signing up through their own code is no lead (a self-referral).
+    program.attribute(code="AFF10", referee="aff", identity=rk.Identity(email="v@example.com"))
+    assert len(lead_fees(program)) == 1
