@@ -188,7 +188,7 @@ _DURATIONS = st.sampled_from(["30d", "12h", "1d12h", "P14D", "2w"])
 def _counts_referrer_rewards(spec: object) -> bool:
     """True for a spec using caps or milestones anywhere: the friend's side refuses them."""
     if isinstance(spec, dict):
-        if spec.get("policy") in {"capped", "milestone"}:
+        if spec.get("policy") in {"capped", "capped_per_period", "milestone"}:
             return True
         return any(_counts_referrer_rewards(v) for v in spec.values())
     if isinstance(spec, list):
@@ -219,6 +219,25 @@ def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[
             _MONEY_TEXT | st.integers(0, 10_000),
             st.none() | _DURATIONS,
         ),
+        st.builds(
+            lambda r, cap, period, zone: {
+                "policy": "capped_per_period",
+                "reward": r,
+                "limit": cap,
+                "period": period,
+                "timezone": zone,
+            },
+            inner,
+            _MONEY_TEXT | st.integers(0, 10_000),
+            st.sampled_from(["day", "week", "month"]),
+            st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+        ),
+        st.builds(
+            lambda r, n: {"policy": "first_orders", "reward": r, "orders": n},
+            inner,
+            st.integers(1, 12),
+        ),
+        st.builds(lambda r: {"policy": "returning_customer", "reward": r}, inner),
         st.builds(
             lambda r, t: {"policy": "budget", "reward": r, "total": t},
             inner,
@@ -967,3 +986,17 @@ def distinct_people(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, str]]:
     first = draw(st.sets(st.sampled_from(IDENTITY_FIELDS)))
     second = draw(st.sets(st.sampled_from(IDENTITY_FIELDS)))
     return {f: values[f](a) for f in first}, {f: values[f](b) for f in second}
+
+
+# -- commission schedules ------------------------------------------------------------------
+
+#: Time zones calendar periods are counted in (one with a half-hour offset, two with DST).
+period_zones = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])
+#: Calendar periods.
+periods = st.sampled_from(["day", "week", "month"])
+#: Aware UTC times over a few years, to the second.
+utc_times = st.integers(1_700_000_000, 1_900_000_000).map(
+    lambda s: datetime.fromtimestamp(s, tz=timezone.utc)
+)
+#: Gaps between successive orders: minutes to weeks.
+order_gaps = st.integers(60, 21 * 86_400).map(lambda s: timedelta(seconds=s))

@@ -40,6 +40,7 @@ __all__ = [
     "PartnerPost",
     "PartnerReview",
     "PartnerState",
+    "PartnerSubmission",
     "Redemption",
     "Referral",
     "ReferralCode",
@@ -48,6 +49,7 @@ __all__ = [
     "Reward",
     "RewardKind",
     "RewardState",
+    "SubmissionState",
     "TierProgress",
     "WaitlistEntry",
     "WaitlistState",
@@ -646,3 +648,30 @@ class PartnerReview(JSONForm):
     decision: str | None = None
     decided_at: datetime | None = None
     note: str | None = None
+
+
+class SubmissionState(str, enum.Enum):
+    """Where a partner's bounty submission stands: waiting for an operator, or decided."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@attrs.frozen(slots=True)
+class PartnerSubmission(JSONForm):
+    """A partner's post sent in for a bounty: the fee is owed once an operator approves it.
+
+    ``url`` is the post's address as the host sent it; ``reward_id`` the fee's reward
+    once approved; ``reason`` the operator's words on a rejection.
+    """
+
+    id: str
+    partner_id: str
+    url: str
+    fee: Money
+    state: SubmissionState
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    reason: str | None = None
+    reward_id: str | None = None

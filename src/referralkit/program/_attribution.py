@@ -27,6 +27,7 @@ from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
 from referralkit.program._clicks import Touch, touch
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
+from referralkit.program._event_fees import grant_lead
 from referralkit.program._guard_history import read_guard_history
 from referralkit.program._lookup import Unusable, unusable
 from referralkit.program._partner_store import PARTNERS, refusal
@@ -140,6 +141,7 @@ def attribute_in(
         now=now,
     )
     grant_signup(core, uow, referral, now)
+    grant_lead(core, uow, referral, now)
     return referral, signals
 
 

@@ -144,9 +144,18 @@ def commission_grants(
     now: datetime,
     exclude_order: str | None = None,
 ) -> tuple[Referral, list[Grant]]:
-    """What ``conversion`` earns under the terms the order was attributed with."""
+    """What ``conversion`` earns under the terms the order was attributed with.
+
+    The policy sees the partner's account as a referral attributed when the partner's
+    first checkout order from this buyer was, so ``Recurring(within=...)`` pays on the
+    buyer's repeat orders with the partner's code for that long after.
+    """
     policy = terms_policy(core, uow, order.terms_version)
-    view = account_view(partner, conversion.referee, order.terms_version, order.attributed_at)
+    # The partner brought this customer at their first order with the partner's code:
+    # `Recurring(within=...)` counts from then.
+    repo = PARTNERS.repository(uow, store=core.store)
+    since = repo.first_attributed(partner.id, conversion.referee) or order.attributed_at
+    view = account_view(partner, conversion.referee, order.terms_version, since)
     if conversion.amount.amount <= 0:
         return view, []
     context = reward_context(

@@ -35,6 +35,12 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._feedback import tier_reached
 from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
+from referralkit.program._order_attributes import (
+    check_attributes,
+    read_attributes,
+    store_attributes,
+)
+from referralkit.program._period_figures import period_revenue, period_spend
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
@@ -59,17 +65,11 @@ def convert(
     first_order: bool | None,
     occurred_at: datetime | None,
     checkout: CheckoutCode | None = None,
+    attributes: object = None,
 ) -> list[Reward]:
     """`referralkit.ReferralProgram.convert`; ``checkout``: the partner code typed, if any."""
-    referee = require_id("referee", referee)
-    order_id = require_id("order_id", order_id)
-    amount = require_money("amount", amount)
-    if amount.amount < 0:
-        raise InvalidInput("an order amount cannot be negative", value=amount, field="amount")
-    if first_order is not None and not isinstance(first_order, bool):
-        raise InvalidInput(
-            "first_order must be True, False or None", value=first_order, field="first_order"
-        )
+    referee, order_id, amount = _checked(referee, order_id, amount, first_order)
+    details = check_attributes(attributes)
     now = core.now()
     when = now if occurred_at is None else require_aware("occurred_at", occurred_at)
     with core.transaction() as uow:
@@ -77,6 +77,8 @@ def convert(
         if existing is not None:
             if checkout is not None:
                 checkout.replay(uow, order_id)
+            if details is not None:
+                store_attributes(core, uow, order_id, details)
             return _replay(uow, existing, referee=referee, amount=amount)
         referral = uow.referrals.active_for_referee(referee)
         if referral is not None and when < referral.attributed_at - core.order_grace:
@@ -98,6 +100,8 @@ def convert(
         stored, created = uow.conversions.add(conversion)
         if not created:  # a race lost to another worker inside this instant
             return _replay(uow, stored, referee=referee, amount=amount)
+        if details is not None:
+            store_attributes(core, uow, order_id, details)
         earns, partnered = True, list[Reward]()
         if checkout is not None:
             earns, partnered = checkout.grant(uow, resolved, conversion, referral, now)
@@ -117,6 +121,24 @@ def convert(
             return partnered
         _, rewards = grant(core, uow, referral, conversion, now)
         return rewards + partnered
+
+
+def _checked(
+    referee: object, order_id: object, amount: object, first_order: object
+) -> tuple[str, str, Money]:
+    """An order's arguments checked, each refusal an `InvalidInput` naming its field."""
+    checked = (
+        require_id("referee", referee),
+        require_id("order_id", order_id),
+        require_money("amount", amount),
+    )
+    if checked[2].amount < 0:
+        raise InvalidInput("an order amount cannot be negative", value=amount, field="amount")
+    if first_order is not None and not isinstance(first_order, bool):
+        raise InvalidInput(
+            "first_order must be True, False or None", value=first_order, field="first_order"
+        )
+    return checked
 
 
 class CheckoutCode(Protocol):
@@ -261,6 +283,9 @@ def reward_context(
         program_points=points,
         campaign=referral.campaign,
         now=now,
+        referrer_revenue=period_revenue(core, uow, needs, referral.referrer, conversion),
+        period_spend=period_spend(core, uow, needs, now, exclude_order),
+        order_attributes=read_attributes(core, uow, needs, conversion.order_id),
     )
 
 

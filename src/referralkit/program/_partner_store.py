@@ -9,6 +9,7 @@ it wrote and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -21,7 +22,9 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
     Referral,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
@@ -72,7 +75,8 @@ class PartnerRepository(Protocol):
       `add_code` maps a code to one partner once, `add_engagement` stores one report per
       (post, as-of time).
     - `set_state` changes a partner's state in one conditional write and says whether it
-      changed (a state set again is no change).
+      changed (a state set again is no change); `decide_submission` decides a pending
+      submission the same way, so it is approved or rejected once.
     - `figures` adds up a partner's statement in the store (SQL on SQL stores).
     """
 
@@ -148,6 +152,59 @@ class PartnerRepository(Protocol):
         self, partner_id: str, since: datetime | None, until: datetime | None
     ) -> list[PartnerFigures]:
         """The partner's statement over ``[since, until)``, one per currency, by currency."""
+        ...
+
+    def revenue(
+        self, partner_id: str, since: datetime, until: datetime, *, before: str
+    ) -> list[Money]:
+        """Net revenue of the partner's orders placed in ``[since, until)``, by currency.
+
+        Only orders recorded no later than the order ``before`` count, that order left
+        out: what the partner had brought in the period when that order came (added up
+        in the store; SQL on SQL stores).
+        """
+        ...
+
+    def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
+        """Insert a bounty ``submission`` unless its id exists; what is stored, whether new."""
+        ...
+
+    def submission(self, submission_id: str) -> PartnerSubmission | None:
+        """The bounty submission with this id."""
+        ...
+
+    def decide_submission(
+        self,
+        submission_id: str,
+        state: SubmissionState,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        reward_id: str | None = None,
+    ) -> bool:
+        """Decide a pending submission in one conditional write; whether it was pending."""
+        ...
+
+    def period_spend(self, since: datetime, until: datetime) -> tuple[list[Money], int]:
+        """The programme's spend on rewards granted in ``[since, until)``: money, points.
+
+        Every reward not reversed, for both sides, at its current value, by currency
+        (added up in the store; SQL on SQL stores).
+        """
+        ...
+
+    def add_order_attributes(
+        self, order_id: str, attributes: Mapping[str, tuple[str, ...]]
+    ) -> Mapping[str, tuple[str, ...]]:
+        """Store what the host sent with the order unless stored; what is stored."""
+        ...
+
+    def order_attributes(self, order_id: str) -> Mapping[str, tuple[str, ...]] | None:
+        """What the host sent with the order, if anything."""
+        ...
+
+    def first_attributed(self, partner_id: str, customer_id: str) -> datetime | None:
+        """When the partner's first checkout order from this customer was attributed."""
         ...
 
 

@@ -39,6 +39,7 @@ from referralkit.model import (
     PartnerPost,
     PartnerReview,
     PartnerState,
+    PartnerSubmission,
     Referral,
     ReferralCode,
     ReferralStatus,
@@ -48,6 +49,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.payouts import PartnerDue, PayoutProvider, PayoutRun
 from referralkit.policies import policy_definition, policy_version
+from referralkit.program._bounties import Bounties
 from referralkit.program._commissions import (
     ACCOUNT_CAMPAIGN,
     PARTNER_KEY,
@@ -158,6 +160,7 @@ class Partners:
         self._core = core
         self._precedence = Precedence.BOTH
         self._rules = PartnerRules()
+        self._bounties = Bounties(core)
 
     @property
     def precedence(self) -> Precedence:
@@ -449,6 +452,29 @@ class Partners:
                 now,
             )
             return moved
+
+    def set_terms(self, partner_id: str, terms: RewardPolicy | None) -> Partner:
+        """Give a partner new terms of their own (None: their group's) from their next order on.
+
+        Orders attributed before keep the terms they had, refunds included
+        (``partner.terms_changed`` with the new ``terms_version``; no event if unchanged).
+        """
+        partner_id = require_id("partner_id", partner_id)
+        now = self._core.now()
+        with self._core.transaction() as uow:
+            repo = self._repo(uow)
+            partner = self._partner(uow, partner_id)
+            version = None if terms is None else self._terms(uow, terms, now)
+            if version == partner.terms_version:
+                return partner
+            repo.set_terms(partner_id, version, partner.group)
+            changed = attrs.evolve(partner, terms_version=version)
+            uow.events.add(
+                "partner.terms_changed",
+                _payload(changed, terms_version=version, was=partner.terms_version),
+                now,
+            )
+            return changed
 
     def join_group(self, partner_id: str, group_id: str | None) -> Partner:
         """Put a partner in a group (None: in none); they keep terms of their own if any."""
@@ -839,3 +865,30 @@ class Partners:
         if not isinstance(review, PartnerReview):
             raise InvalidInput("review must be a PartnerReview", value=review, field="review")
         return explain(review)
+
+    # -- bounties ------------------------------------------------------------------------
+
+    def submit(
+        self, partner_id: str, submission_id: str, *, url: str, fee: Money
+    ) -> PartnerSubmission:
+        """Send in a partner's post for a bounty of ``fee``: pending until an operator decides.
+
+        Idempotent on ``submission_id`` (other values are an `IdempotencyConflict` naming
+        the field); a bad ``url`` or ``fee`` is `InvalidInput` naming it; a banned partner
+        earns no bounties (`InvalidState`).
+        """
+        return self._bounties.submit(partner_id, submission_id, url=url, fee=fee)
+
+    def approve_submission(self, submission_id: str) -> PartnerSubmission:
+        """Approve a pending submission: its fee is owed to the partner (a cash reward), once."""
+        return self._bounties.approve(submission_id)
+
+    def reject_submission(
+        self, submission_id: str, *, reason: str | None = None
+    ) -> PartnerSubmission:
+        """Reject a pending submission with the operator's ``reason``: nothing is owed."""
+        return self._bounties.reject(submission_id, reason=reason)
+
+    def submission(self, submission_id: str) -> PartnerSubmission:
+        """The bounty submission with this id (`UnknownPartner` when there is none)."""
+        return self._bounties.get(submission_id)

@@ -601,6 +601,7 @@ class ReferralProgram:
         code: str | None = None,
         identity: Identity | None = None,
         visitor: str | None = None,
+        attributes: Mapping[str, str | Sequence[str]] | None = None,
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
 
@@ -616,6 +617,9 @@ class ReferralProgram:
         a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
         A buyer a partner referred at sign-up earns the partner their commission on every
         order, code typed or not (nothing while the partner is not approved).
+        ``attributes`` are what the order holds for policies that look (`OrderAttribute`):
+        ``{"category": ["shoes"], "product": "sku-1"}``, stored with the order (a store
+        with partner programmes keeps them).
         """
         return _conversions.convert(
             self._core,
@@ -627,6 +631,7 @@ class ReferralProgram:
             checkout=Checkout(
                 self._core, code, self.partners.precedence, self.partners.screen(identity, visitor)
             ),
+            attributes=attributes,
         )
 
     def refund(

@@ -7,7 +7,7 @@ one method are one atomic step. Each write records how to undo itself.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 import attrs
@@ -23,8 +23,10 @@ from referralkit.model import (
     PartnerPost,
     PartnerReview,
     PartnerState,
+    PartnerSubmission,
     Reward,
     RewardState,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
@@ -54,6 +56,8 @@ class MemoryPartnerTables:
         self.checks: dict[str, tuple[str, datetime, bool]] = {}
         self.reviews: dict[str, PartnerReview] = {}
         self.open_reviews: dict[str, str] = {}
+        self.submissions: dict[str, PartnerSubmission] = {}
+        self.attributes: dict[str, Mapping[str, tuple[str, ...]]] = {}
 
 
 class MemoryPartners:
@@ -389,6 +393,88 @@ class MemoryPartners:
         del open_[review.reward_id]
         self._undo.append(lambda: open_.__setitem__(review.reward_id, review_id))
         return True
+
+    def revenue(
+        self, partner_id: str, since: datetime, until: datetime, *, before: str
+    ) -> list[Money]:
+        conversions = self._main.conversions
+        this = conversions.get(before)
+        cutoff = None if this is None else this.recorded_at or this.occurred_at
+        by: dict[str, Money] = {}
+        for order in self._t.orders.values():
+            conversion = conversions.get(order.order_id)
+            if order.partner_id != partner_id or conversion is None or cutoff is None:
+                continue
+            recorded = conversion.recorded_at or conversion.occurred_at
+            if order.order_id == before or recorded > cutoff:
+                continue
+            if since <= conversion.occurred_at < until:
+                net = conversion.net
+                by[net.currency] = by[net.currency] + net if net.currency in by else net
+        return [by[c] for c in sorted(by)]
+
+    def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
+        require_aware(submission.submitted_at)
+        existing = self._t.submissions.get(submission.id)
+        if existing is not None:
+            return existing, False
+        self._set(self._t.submissions, submission.id, submission)  # type: ignore[arg-type]  # invariant dict
+        return submission, True
+
+    def submission(self, submission_id: str) -> PartnerSubmission | None:
+        return self._t.submissions.get(submission_id)
+
+    def decide_submission(
+        self,
+        submission_id: str,
+        state: SubmissionState,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        reward_id: str | None = None,
+    ) -> bool:
+        require_aware(at)
+        old = self._t.submissions.get(submission_id)
+        if old is None or old.state is not SubmissionState.PENDING:
+            return False
+        new = attrs.evolve(old, state=state, decided_at=at, reason=reason, reward_id=reward_id)
+        self._set(self._t.submissions, submission_id, new)  # type: ignore[arg-type]  # invariant dict
+        return True
+
+    def period_spend(self, since: datetime, until: datetime) -> tuple[list[Money], int]:
+        by: dict[str, Money] = {}
+        points = 0
+        for reward in self._main.rewards.values():
+            if reward.state is RewardState.REVERSED or not since <= reward.created_at < until:
+                continue
+            points += reward.points
+            amount = reward.amount
+            if amount is not None:
+                by[amount.currency] = (
+                    by[amount.currency] + amount if amount.currency in by else amount
+                )
+        return [by[c] for c in sorted(by)], points
+
+    def add_order_attributes(
+        self, order_id: str, attributes: Mapping[str, tuple[str, ...]]
+    ) -> Mapping[str, tuple[str, ...]]:
+        existing = self._t.attributes.get(order_id)
+        if existing is not None:
+            return existing
+        self._set(self._t.attributes, order_id, dict(attributes))  # type: ignore[arg-type]  # invariant dict
+        return dict(attributes)
+
+    def order_attributes(self, order_id: str) -> Mapping[str, tuple[str, ...]] | None:
+        found = self._t.attributes.get(order_id)
+        return None if found is None else dict(found)
+
+    def first_attributed(self, partner_id: str, customer_id: str) -> datetime | None:
+        times = [
+            o.attributed_at
+            for o in self._t.orders.values()
+            if o.partner_id == partner_id and o.customer_id == customer_id
+        ]
+        return min(times, default=None)
 
 
 def _payable(reward: Reward) -> int:

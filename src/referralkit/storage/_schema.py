@@ -560,6 +560,28 @@ _PARTNER_REVIEWS: Step = (
     "CREATE INDEX partner_reviews_by_order ON partner_reviews(order_id)",
 )
 
+# Partner terms: bounty submissions, and the attributes a host sent with an order (its
+# categories, products, labels) for the policies that read them, kept for repricing.
+_PARTNER_TERMS: Step = (
+    """CREATE TABLE partner_submissions (
+    id            TEXT PRIMARY KEY,
+    partner_id    TEXT NOT NULL REFERENCES partners(id),
+    url           TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    fee_minor     INTEGER NOT NULL CHECK (fee_minor > 0),
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    submitted_at  TEXT NOT NULL,
+    decided_at    TEXT,
+    reason        TEXT,
+    reward_id     TEXT
+)""",
+    "CREATE INDEX partner_submissions_by_partner ON partner_submissions(partner_id)",
+    """CREATE TABLE order_attributes (
+    order_id    TEXT PRIMARY KEY REFERENCES conversions(order_id),
+    attributes  TEXT NOT NULL
+)""",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -576,6 +598,7 @@ MIGRATIONS: tuple[Step, ...] = (
     _PARTNERS,
     _PARTNER_PAYOUTS,
     _PARTNER_REVIEWS,
+    _PARTNER_TERMS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from referralkit.context import Signal
@@ -23,6 +23,8 @@ from referralkit.model import (
     PartnerPost,
     PartnerReview,
     PartnerState,
+    PartnerSubmission,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
@@ -89,6 +91,24 @@ _ORDER_FIGURES = (
     " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
     " WHERE o.partner_id = ? AND (? IS NULL OR c.occurred_at >= ?)"
     " AND (? IS NULL OR c.occurred_at < ?) GROUP BY c.currency"
+)
+_SUBMISSION_COLUMNS = (
+    "id, partner_id, url, currency, fee_minor, state, submitted_at, decided_at, reason, reward_id"
+)
+_REVENUE = (
+    "SELECT c.currency, COALESCE(SUM(c.amount_minor - c.refunded_minor), 0)"
+    " FROM partner_orders AS o JOIN conversions AS c ON c.order_id = o.order_id"
+    " WHERE o.partner_id = ? AND c.occurred_at >= ? AND c.occurred_at < ?"
+    " AND c.order_id <> ?"
+    " AND COALESCE(c.recorded_at, c.occurred_at) <= (SELECT COALESCE(b.recorded_at,"
+    " b.occurred_at) FROM conversions AS b WHERE b.order_id = ?)"
+    " GROUP BY c.currency ORDER BY c.currency"
+)
+_PERIOD_SPEND = (
+    "SELECT COALESCE(currency, ''), COALESCE(SUM(COALESCE(amount_minor, 0)), 0),"
+    " COALESCE(SUM(points), 0) FROM rewards"
+    " WHERE state <> 'reversed' AND created_at >= ? AND created_at < ?"
+    " GROUP BY COALESCE(currency, '') ORDER BY 1"
 )
 _REWARD_FIGURES = (
     "SELECT w.currency,"
@@ -240,6 +260,23 @@ def _like(text: str) -> str:
     """A LIKE pattern matching ``text`` as one JSON string of a reasons list."""
     escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
     return f"%{json.dumps(escaped)}%"
+
+
+def _submission(row: tuple[object, ...] | None) -> PartnerSubmission | None:
+    if row is None:
+        return None
+    sid, partner_id, url, currency, fee, state, submitted, decided, reason, reward_id = row
+    return PartnerSubmission(
+        id=str(sid),
+        partner_id=str(partner_id),
+        url=str(url),
+        fee=Money.from_minor(int(str(fee)), str(currency)),
+        state=SubmissionState(state),
+        submitted_at=decode_time(str(submitted)),
+        decided_at=None if decided is None else decode_time(str(decided)),
+        reason=_text(reason),
+        reward_id=_text(reward_id),
+    )
 
 
 class SQLitePartners:
@@ -663,6 +700,99 @@ class SQLitePartners:
             (decision, encode_time(at), note, review_id),
         )
         return cur.rowcount == 1
+
+    def revenue(
+        self, partner_id: str, since: datetime, until: datetime, *, before: str
+    ) -> list[Money]:
+        rows = self._c.execute(
+            _REVENUE, (partner_id, encode_time(since), encode_time(until), before, before)
+        )
+        return [Money.from_minor(int(minor), str(currency)) for currency, minor in rows]
+
+    def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
+        cur = self._c.execute(
+            f"INSERT INTO partner_submissions ({_SUBMISSION_COLUMNS})"  # noqa: S608 - fixed text
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (
+                submission.id,
+                submission.partner_id,
+                submission.url,
+                submission.fee.currency,
+                to_minor_units(submission.fee),
+                submission.state.value,
+                encode_time(submission.submitted_at),
+                None if submission.decided_at is None else encode_time(submission.decided_at),
+                submission.reason,
+                submission.reward_id,
+            ),
+        )
+        if cur.rowcount == 1:
+            return submission, True
+        stored = self.submission(submission.id)
+        assert stored is not None  # noqa: S101 - the insert met this very id
+        return stored, False
+
+    def submission(self, submission_id: str) -> PartnerSubmission | None:
+        return _submission(
+            self._one(
+                f"SELECT {_SUBMISSION_COLUMNS} FROM partner_submissions WHERE id = ?",  # noqa: S608 - fixed text
+                submission_id,
+            )
+        )
+
+    def decide_submission(
+        self,
+        submission_id: str,
+        state: SubmissionState,
+        at: datetime,
+        *,
+        reason: str | None = None,
+        reward_id: str | None = None,
+    ) -> bool:
+        cur = self._c.execute(
+            "UPDATE partner_submissions SET state = ?, decided_at = ?, reason = ?, reward_id = ?"
+            " WHERE id = ? AND state = 'pending'",
+            (state.value, encode_time(at), reason, reward_id, submission_id),
+        )
+        return cur.rowcount == 1
+
+    def period_spend(self, since: datetime, until: datetime) -> tuple[list[Money], int]:
+        money: list[Money] = []
+        points = 0
+        for currency, minor, pts in self._c.execute(
+            _PERIOD_SPEND, (encode_time(since), encode_time(until))
+        ):
+            points += int(pts)
+            if currency:
+                money.append(Money.from_minor(int(minor), str(currency)))
+        return money, points
+
+    def add_order_attributes(
+        self, order_id: str, attributes: Mapping[str, tuple[str, ...]]
+    ) -> Mapping[str, tuple[str, ...]]:
+        self._c.execute(
+            "INSERT INTO order_attributes (order_id, attributes) VALUES (?, ?)"
+            " ON CONFLICT (order_id) DO NOTHING",
+            (order_id, json.dumps({k: list(v) for k, v in attributes.items()}, sort_keys=True)),
+        )
+        stored = self.order_attributes(order_id)
+        assert stored is not None  # noqa: S101 - inserted, or there already
+        return stored
+
+    def order_attributes(self, order_id: str) -> Mapping[str, tuple[str, ...]] | None:
+        row = self._one("SELECT attributes FROM order_attributes WHERE order_id = ?", order_id)
+        if row is None:
+            return None
+        return {str(k): tuple(v) for k, v in json.loads(str(row[0])).items()}
+
+    def first_attributed(self, partner_id: str, customer_id: str) -> datetime | None:
+        row = self._one(
+            "SELECT MIN(attributed_at) FROM partner_orders"
+            " WHERE partner_id = ? AND customer_id = ?",
+            partner_id,
+            customer_id,
+        )
+        return None if row is None or row[0] is None else decode_time(str(row[0]))
 
 
 def _threshold_columns(threshold: Money | None) -> tuple[str | None, int | None]:
