@@ -276,6 +276,8 @@ def test_every_comparison_figure_is_defined_once() -> None:
         "band",
         "region",
         "channel",
+        "audience",
+        "niches",
     } <= set(DEFINITIONS)
 
 

@@ -178,6 +178,8 @@ class PartnerRow(_Figures):
     band: str
     region: str | None
     channel: str | None = Field(None, description="The post's channel, for a post's row.")
+    audience: int = Field(0, description="The partner's audience size (followers).")
+    niches: tuple[str, ...] = Field((), description="The partner's niche tags.")
 
 
 class ProgrammeComparison(BaseModel):
@@ -297,6 +299,8 @@ def _partner_row(
         band=audience_band(profile.audience),
         region=profile.region,
         channel=channel,
+        audience=profile.audience,
+        niches=profile.niches,
         **sums.figures(),
     )
 
