@@ -41,25 +41,28 @@ ORDER_SOURCES = (
     " WHERE (o.order_id IS NOT NULL OR r.id IS NOT NULL)"
     " AND (:lo IS NULL OR c.occurred_at >= :lo) AND (:hi IS NULL OR c.occurred_at < :hi)"
 )
-_ORDERS = (
-    f"SELECT partner, post, currency, count(*), sum(net) FROM ({ORDER_SOURCES})"  # noqa: S608 - fixed text
-    " GROUP BY partner, post, currency"
-)
-_ACQUIRED = f"WITH a AS MATERIALIZED (SELECT referee, partner, post, occurred_at AS at FROM ({ORDER_SOURCES}) WHERE first_order = 1)"  # noqa: S608, E501 - fixed text
-_CUSTOMERS = (
-    f"{_ACQUIRED} SELECT a.partner, a.post, count(*), coalesce(sum("  # noqa: S608 - fixed text
-    "(SELECT count(*) FROM (SELECT 1 FROM conversions AS c2 WHERE c2.referee = a.referee"
-    " AND c2.amount_minor > c2.refunded_minor AND (:hi IS NULL OR c2.occurred_at < :hi)"
-    " LIMIT 2)) >= 2), 0) FROM a GROUP BY a.partner, a.post"
-)
 # 90 days after a fixed-width UTC time, in the same form (whole seconds are exact).
 _END_90 = "strftime('%Y-%m-%dT%H:%M:%S', substr(a.at, 1, 19), '+90 days') || substr(a.at, 20)"
-_REVENUE_90D = (
-    f"{_ACQUIRED} SELECT a.partner, a.post, c2.currency,"  # noqa: S608 - fixed text
-    " sum(c2.amount_minor - c2.refunded_minor)"
+#: Orders, acquisitions and their 90 days in one statement: the sources are worked out
+#: once (``src``), the acquired customers' orders joined once (``per``: per customer and
+#: currency, their orders not refunded in full and their 90-day revenue).
+_ORDER_FAMILIES = (
+    f"WITH src AS MATERIALIZED ({ORDER_SOURCES}),"  # noqa: S608 - fixed text
+    " a AS MATERIALIZED (SELECT referee, partner, post, occurred_at AS at,"
+    " row_number() OVER () AS id FROM src WHERE first_order = 1),"
+    " per AS MATERIALIZED (SELECT a.id, a.partner, a.post, c2.currency,"
+    " sum(c2.amount_minor > c2.refunded_minor) AS kept,"
+    f" coalesce(sum(CASE WHEN c2.occurred_at >= a.at AND c2.occurred_at < {_END_90}"
+    " THEN c2.amount_minor - c2.refunded_minor END), 0) AS r90"
     " FROM a JOIN conversions AS c2 ON c2.referee = a.referee"
-    f" AND c2.occurred_at >= a.at AND c2.occurred_at < {_END_90}"
-    " AND (:hi IS NULL OR c2.occurred_at < :hi) GROUP BY a.partner, a.post, c2.currency"
+    " AND (:hi IS NULL OR c2.occurred_at < :hi) GROUP BY a.id, c2.currency)"
+    " SELECT 'orders', partner, post, currency, count(*), sum(net) FROM src"
+    " GROUP BY partner, post, currency"
+    " UNION ALL SELECT 'customers', partner, post, NULL, count(*), sum(kept >= 2)"
+    " FROM (SELECT partner, post, sum(kept) AS kept FROM per GROUP BY id)"
+    " GROUP BY partner, post"
+    " UNION ALL SELECT 'revenue_90d', partner, post, currency, sum(r90), 0 FROM per"
+    " GROUP BY partner, post, currency"
 )
 _CLICKS = (
     "SELECT pc.partner_id, pc.post_id, count(*) FROM clicks AS k"
@@ -117,13 +120,14 @@ def programme_facts(conn: sqlite3.Connection, window: Window) -> ProgrammeFacts:
     }
     counts: dict[tuple[Any, Any], dict[str, int]] = defaultdict(dict)
     money: dict[tuple[Any, Any, str], dict[str, int]] = defaultdict(dict)
-    for partner, post, currency, n, net in conn.execute(_ORDERS, params):
-        counts[partner, post]["orders"] = counts[partner, post].get("orders", 0) + int(n)
-        money[partner, post, currency]["revenue"] = int(net)
-    for partner, post, n, repeat in conn.execute(_CUSTOMERS, params):
-        counts[partner, post].update(customers=int(n), repeat_customers=int(repeat))
-    for partner, post, currency, net in conn.execute(_REVENUE_90D, params):
-        money[partner, post, currency]["revenue_90d"] = int(net)
+    for family, partner, post, currency, n, m in conn.execute(_ORDER_FAMILIES, params):
+        if family == "orders":
+            counts[partner, post]["orders"] = counts[partner, post].get("orders", 0) + int(n)
+            money[partner, post, currency]["revenue"] = int(m)
+        elif family == "customers":
+            counts[partner, post].update(customers=int(n), repeat_customers=int(m))
+        else:
+            money[partner, post, currency]["revenue_90d"] = int(n)
     for name, sql in (("clicks", _CLICKS), ("signups", _SIGNUPS)):
         for partner, post, n in conn.execute(sql, params):
             counts[partner, post][name] = int(n)
