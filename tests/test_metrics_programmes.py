@@ -286,3 +286,22 @@ def test_without_by_programme_the_report_carries_no_comparison() -> None:
     shop = _Shop(MemoryStore())
     assert shop.program.metrics().programmes is None
     assert shop.program.metrics(by=["referrer", "programme"]).breakdowns.keys() == {"referrer"}
+
+
+def test_the_html_page_and_the_text_report_show_the_comparison() -> None:
+    """Programmes, bands, regions, partners and posts, under their DEFINITIONS labels."""
+    from referralkit.metrics import format_report, render_html
+
+    shop = _Shop(MemoryStore())
+    p = shop.program
+    p.partners.post("mika", "ig-1", channel="instagram", cost=usd("150"))
+    p.convert(referee="c1", order_id="o1", amount=usd("80"), code=shop.codes[1])
+    report = p.metrics(by="programme")
+    page = render_html(report, plotly_js="https://cdn.example/plotly.js")
+    text = format_report(report)
+    for title in ("Programmes: customer referrals", "by audience band", "by region", "Per post"):
+        assert title in page
+        assert title in text
+    for name in ("cpa", "source_roi", "acquired_repeat_rate", "revenue_90d_per_customer"):
+        assert DEFINITIONS[name].label in page
+    assert "mika/ig-1" in page
