@@ -305,3 +305,49 @@ def test_the_html_page_and_the_text_report_show_the_comparison() -> None:
     for name in ("cpa", "source_roi", "acquired_repeat_rate", "revenue_90d_per_customer"):
         assert DEFINITIONS[name].label in page
     assert "mika/ig-1" in page
+
+
+class _ReferralShop(_Shop):
+    """The same shop without partners: what a store without partner tables can run."""
+
+    def __init__(self, store: rk.Store) -> None:
+        self.clock = FrozenClock()
+        self.start = self.clock()
+        self.program = _program(store, self.clock)
+        self.codes = ["", "", "", ""]  # no partner codes: customers' from index 4
+        self.checkout: list[str] = []
+        self.posts: list[str] = []
+        self.orders: list[tuple[str, int]] = []
+        self.refunds = 0
+        for i in range(6):
+            self.codes.append(self.program.enroll(f"r{i}").code)
+
+    def play(self, step: tuple[Any, ...]) -> None:
+        if step[0] in {"partner_signup", "post", "engagement"}:
+            return
+        if step[0] == "click":
+            step = ("click", 4 + step[1] % 6)
+        if step[0] == "order":
+            step = (*step[:3], None)
+        super().play(step)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(script=programme_scripts, since=st.none() | st.integers(0, 24 * 60))
+def test_sqlalchemy_compares_the_customer_referrals_as_the_memory_store_does(
+    script: list[tuple[Any, ...]], since: int | None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """SQLAlchemyStore has no partner tables: its comparison is the referrals' row alone."""
+    from referralkit.storage import SQLAlchemyStore
+
+    path = tmp_path_factory.mktemp("sa") / "store.db"
+    memory = _ReferralShop(MemoryStore())
+    other = _ReferralShop(SQLAlchemyStore(f"sqlite:///{path}", migrate=True))
+    for step in script:
+        memory.play(step)
+        other.play(step)
+    lo = None if since is None else memory.start + timedelta(hours=since)
+    mine, theirs = _compare(memory.program, since=lo), _compare(other.program, since=lo)
+    assert theirs.programmes == mine.programmes
+    assert [r.programme for r in theirs.programmes] == [REFERRALS]
+    assert theirs.partners == theirs.posts == theirs.by_band == []

@@ -120,7 +120,8 @@ class ProgrammeView(Protocol):
     """A `referralkit.metrics.MetricsView` that can also compare programmes.
 
     Optional: a view without it reports no comparison (``MetricsReport.programmes`` is
-    None). A store without partner tables returns the customer referrals' sources only.
+    None). A store without partner tables returns the customer referrals' sources only
+    (`SQLAlchemyStore` for now).
     """
 
     def programme_facts(self, window: Window) -> ProgrammeFacts:
