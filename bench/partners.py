@@ -96,6 +96,8 @@ def generate(path: Path, orders: int) -> None:
         " FROM s WHERE n + 1 < ?) SELECT n FROM s",
         (orders,),
     )
+    # A small table to fan rows out by (joining ``seq`` itself would scan it per row).
+    db.execute("CREATE TEMP TABLE small AS SELECT n FROM seq WHERE n < 8")
     regions = "json_array(" + ", ".join(f"'{r}'" for r in REGIONS) + ")"
     # Partners: every fourth an affiliate, the rest influencers of 2k to 300k followers.
     db.execute(
@@ -135,7 +137,7 @@ def generate(path: Path, orders: int) -> None:
         " printf('p%05d', p.n) AS partner, p.n AS pn, k.n AS kn,"
         f" {_ts(post_day)} AS at,"
         f" 10000 + {_h('p.n * 2 + k.n', 3)} % 40000 AS fee"
-        f" FROM seq AS p JOIN seq AS k ON k.n < {POSTS_PER_INFLUENCER}"
+        f" FROM seq AS p JOIN small AS k ON k.n < {POSTS_PER_INFLUENCER}"
         f" WHERE p.n < {PARTNERS} AND p.n % 4 <> 0"
     )
     db.execute(
@@ -165,7 +167,7 @@ def generate(path: Path, orders: int) -> None:
         f" SELECT p.id, {_plus_days('p.at', 'k.n * 3 + 1')}, {_plus_days('p.at', 'k.n * 3 + 1')},"
         f" (k.n + 1) * (1000 + {_h('p.pn', 4)} % 50000), (k.n + 1) * 900,"
         f" (k.n + 1) * (30 + {_h('p.pn', 5)} % 2000), 0, 0, 0, 0"
-        f" FROM posts AS p JOIN seq AS k ON k.n < {REPORTS_PER_POST}"
+        f" FROM posts AS p JOIN small AS k ON k.n < {REPORTS_PER_POST}"
     )
     # Customer referrals: a referrer per 20 orders, a referral per 4; 5 % rejected.
     referrers, referrals = max(1, orders // 20), max(1, orders // 4)
@@ -193,7 +195,7 @@ def generate(path: Path, orders: int) -> None:
         f" 1500 + {_h('r.rowid * 4 + k.n', 8)} % 18500,"
         f" CASE WHEN {_h('r.rowid * 4 + k.n', 9)} % 20 = 0 THEN 1500 ELSE 0 END,"
         f" {_plus_days('r.attributed_at', 'k.n * 20 + 1')}, k.n = 0, r.id, k.n + 1"
-        f" FROM referrals AS r JOIN seq AS k ON k.n < 1 + {_h('r.rowid', 10)} % 3"
+        f" FROM referrals AS r JOIN small AS k ON k.n < 1 + {_h('r.rowid', 10)} % 3"
         " WHERE r.status = 'qualified'"
     )
     buyers = orders * 35 // 100 * 2 // 3  # a third of partners' orders are repeats
@@ -211,7 +213,7 @@ def generate(path: Path, orders: int) -> None:
         " occurred_at, first_order, referral_id, order_number)"
         " SELECT printf('po%09d-%d', b.n, k.n), printf('pb-%09d', b.n), 'USD',"
         f" 1000 + {_h('b.n * 2 + k.n', 12)} % 9000, 0, {_plus_days('b.at', 'k.n * 30')},"
-        f" k.n = 0, NULL, k.n + 1 FROM pbuy AS b JOIN seq AS k ON k.n < 1 + b.n % 4 / 3"
+        f" k.n = 0, NULL, k.n + 1 FROM pbuy AS b JOIN small AS k ON k.n < 1 + b.n % 4 / 3"
     )
     db.execute(
         "INSERT INTO partner_orders (order_id, partner_id, code, customer_id, terms_version,"
