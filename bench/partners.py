@@ -17,7 +17,8 @@ median of three:
 
 Run: ``python bench/partners.py [orders ...]`` (default: 100000 1000000). Files are
 cached in the system temp directory (``referralkit-bench/``) and reused. Exits non-zero
-if the sums differ or referralkit takes more than twice as long as the hand SQL.
+if the sums differ, or if at the largest size referralkit takes more than twice as long
+as the hand SQL (a statement at 100,000 orders takes milliseconds: its ratio is noise).
 """
 
 from __future__ import annotations
@@ -293,6 +294,9 @@ def _iso(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
+_STATEMENT_MONEY = ("revenue", "commission", "fees", "held", "available", "paid")
+
+
 def ours_statement(path: Path, partner: str) -> Callable[[], Any]:
     """Open the store (outside the clock), then time one statement."""
     from referralkit.metrics._partners import PartnerStatement
@@ -304,7 +308,11 @@ def ours_statement(path: Path, partner: str) -> Callable[[], Any]:
     def work() -> Any:
         with store.transaction() as uow:
             figures = CAPABILITY.repository(uow, store=store).figures(partner, *MONTH)
-        return PartnerStatement.of(partner, *MONTH, figures).to_dict()["lines"]
+        lines = PartnerStatement.of(partner, *MONTH, figures).lines
+        return [
+            [x.currency, x.orders, *(int(getattr(x, n) * 100) for n in _STATEMENT_MONEY)]
+            for x in lines
+        ]
 
     return work
 
@@ -334,7 +342,10 @@ def _floor_statement(db: sqlite3.Connection, partner: str) -> Any:
         " AND customer_id = ? AND created_at >= ? AND created_at < ? GROUP BY currency",
         (partner, partner, lo, hi),
     ).fetchall()
-    return {"orders": orders, "rewards": rewards}
+    by = {cur: [n, net] for cur, n, net in orders}
+    for cur, *sums in rewards:
+        by.setdefault(cur, [0, 0]).extend(int(v or 0) for v in sums)
+    return [[cur, *by[cur]] for cur in sorted(by)]
 
 
 def ours_comparison(path: Path, _: str) -> Callable[[], Any]:
@@ -539,8 +550,10 @@ def main(argv: list[str]) -> int:
             ours = measure(f"ours_{what}", path, partner)
             floor = measure(f"floor_{what}", path, partner)
             ratio = ours["seconds"] / floor["seconds"]
-            same = what == "statement" or ours["result"] == floor["result"]
-            ok &= same and ratio <= 2
+            same = ours["result"] == floor["result"]
+            ok &= same
+            if size == sizes[-1]:  # the aim is at full size: milliseconds below it are noise
+                ok &= ratio <= 2
             peaks.setdefault(what, []).append(ours["py_peak"] / 2**20)
             print(
                 f"  {what:<10} referralkit {ours['seconds']:7.3f} s, hand SQL"
