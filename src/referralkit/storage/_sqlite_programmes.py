@@ -81,20 +81,23 @@ _COST = (
     "CASE WHEN w.state = 'reversed' THEN coalesce(w.clawback_minor, 0)"
     " ELSE coalesce(w.amount_minor, 0) END - coalesce(w.recovered_minor, 0)"
 )
+#: Rewards by source: a partner's account rewards (commission on orders, fees without
+#: one, a post's fee by its reward), then every other standing referral's rewards.
 _COSTS = (
-    "SELECT CASE WHEN p.id IS NULL THEN pc.partner_id ELSE p.id END AS partner,"  # noqa: S608 - fixed text
-    " CASE WHEN p.id IS NULL THEN pc.post_id WHEN w.order_id IS NULL THEN pp.id"
-    " ELSE o.post_id END AS post, w.currency,"
-    f" sum(CASE WHEN p.id IS NULL OR w.order_id IS NOT NULL THEN {_COST} ELSE 0 END),"
-    f" sum(CASE WHEN p.id IS NULL OR w.order_id IS NOT NULL THEN 0 ELSE {_COST} END)"
-    " FROM rewards AS w JOIN referrals AS r ON r.id = w.referral_id"
-    " LEFT JOIN partners AS p ON p.account_referral = w.referral_id"
-    " LEFT JOIN partner_orders AS o ON p.id IS NOT NULL AND o.order_id = w.order_id"
-    " LEFT JOIN partner_posts AS pp ON p.id IS NOT NULL AND w.order_id IS NULL"
-    " AND pp.reward_id = w.id"
-    " LEFT JOIN partner_codes AS pc ON p.id IS NULL AND pc.code = r.code"
-    " WHERE w.currency IS NOT NULL AND (p.id IS NOT NULL OR"
-    " (r.status <> 'rejected' AND r.reasons <> '[\"partner.account\"]'))"
+    "SELECT p.id, CASE WHEN w.order_id IS NULL THEN pp.id ELSE o.post_id END, w.currency,"  # noqa: S608 - fixed text
+    f" sum(CASE WHEN w.order_id IS NULL THEN 0 ELSE {_COST} END),"
+    f" sum(CASE WHEN w.order_id IS NULL THEN {_COST} ELSE 0 END)"
+    " FROM partners AS p JOIN rewards AS w ON w.referral_id = p.account_referral"
+    " LEFT JOIN partner_orders AS o ON o.order_id = w.order_id"
+    " LEFT JOIN partner_posts AS pp ON w.order_id IS NULL AND pp.reward_id = w.id"
+    " WHERE w.currency IS NOT NULL"
+    " AND (:lo IS NULL OR w.created_at >= :lo) AND (:hi IS NULL OR w.created_at < :hi)"
+    " GROUP BY 1, 2, 3"
+    f" UNION ALL SELECT pc.partner_id, pc.post_id, w.currency, sum({_COST}), 0"
+    " FROM referrals AS r JOIN rewards AS w ON w.referral_id = r.id"
+    " LEFT JOIN partner_codes AS pc ON pc.code = r.code"
+    " WHERE r.status <> 'rejected' AND r.reasons <> '[\"partner.account\"]'"
+    " AND w.currency IS NOT NULL"
     " AND (:lo IS NULL OR w.created_at >= :lo) AND (:hi IS NULL OR w.created_at < :hi)"
     " GROUP BY 1, 2, 3"
 )
@@ -132,7 +135,9 @@ def programme_facts(conn: sqlite3.Connection, window: Window) -> ProgrammeFacts:
         for partner, post, n in conn.execute(sql, params):
             counts[partner, post][name] = int(n)
     for partner, post, currency, commission, fees in conn.execute(_COSTS, params):
-        money[partner, post, currency].update(commission=int(commission), fees=int(fees))
+        row = money[partner, post, currency]
+        row["commission"] = row.get("commission", 0) + int(commission)
+        row["fees"] = row.get("fees", 0) + int(fees)
     for partner, post, impressions, engagements in conn.execute(_ENGAGEMENT, params):
         counts[partner, post].update(impressions=int(impressions), engagements=int(engagements))
     partners = tuple(
