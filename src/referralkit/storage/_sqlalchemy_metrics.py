@@ -396,7 +396,7 @@ class SQLAlchemyMetricsView:
         return median_micros([int(d) for (d,) in self._all(statement)])
 
     def programme_facts(self, window: Window) -> ProgrammeFacts:
-        """The comparison's sums: the customer referrals only (no partner tables here)."""
+        """The programme comparison's sums per source (`_sqlalchemy_programmes`)."""
         return programme_facts(self._all, self._t, self._d.micros, window)
 
     def visitor_clicks(
