@@ -15,9 +15,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import JSON, Boolean, Column, Engine, insert
 
+from conftest import empty_postgres
+from referralkit.storage import SQLAlchemyStore
 from referralkit.storage._sqlalchemy_tables import UTCDateTime, build_tables
+
+#: The SQLAlchemy stores a metrics test reads the copied rows with, each with its marker.
+SQLALCHEMY_KINDS = [
+    pytest.param("sqlalchemy-sqlite", marks=pytest.mark.sqlalchemy),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+
+
+def fresh_sqlalchemy(kind: str, request: pytest.FixtureRequest, folder: Path) -> SQLAlchemyStore:
+    """An empty `SQLAlchemyStore`: a new SQLite file in ``folder``, or the tests' PostgreSQL
+    emptied (so a store made before it on PostgreSQL is emptied too)."""
+    if kind == "postgres":
+        engine = request.getfixturevalue("postgres_engine")
+        empty_postgres(engine)
+        return SQLAlchemyStore(engine)
+    return SQLAlchemyStore(f"sqlite:///{folder / 'sa.db'}", migrate=True)
 
 
 def _value(column: Column[Any], value: object) -> object:

@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
-from _store_copy import copy_sqlite_rows
-from conftest import empty_postgres
+from _store_copy import SQLALCHEMY_KINDS, copy_sqlite_rows, fresh_sqlalchemy
 from referralkit.errors import ReferralError
 from referralkit.metrics import DEFINITIONS
 from referralkit.metrics._programmes import (
@@ -31,8 +30,7 @@ from referralkit.metrics._programmes import (
     audience_band,
 )
 from referralkit.policies import Fixed, PercentOfOrder
-from referralkit.storage import MemoryStore, SQLiteStore
-from referralkit.storage import SQLAlchemyStore as SQLAlchemyStoreType
+from referralkit.storage import MemoryStore, SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
 from strategies import programme_scripts
 
@@ -313,37 +311,21 @@ def test_the_html_page_and_the_text_report_show_the_comparison() -> None:
     assert "mika/ig-1" in page
 
 
-def _fresh_sqlalchemy(request: pytest.FixtureRequest, folder: Path) -> rk.Store:
-    """An empty `SQLAlchemyStore`: a new SQLite file, or the tests' PostgreSQL emptied."""
-    from referralkit.storage import SQLAlchemyStore
-
-    if request.param == "postgres":
-        engine = request.getfixturevalue("postgres_engine")
-        empty_postgres(engine)
-        return SQLAlchemyStore(engine)
-    return SQLAlchemyStore(f"sqlite:///{folder / 'sa.db'}", migrate=True)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlalchemy-sqlite", marks=pytest.mark.sqlalchemy),
-        pytest.param("postgres", marks=pytest.mark.postgres),
-    ]
-)
+@pytest.fixture(params=SQLALCHEMY_KINDS)
 def sqlalchemy_stores(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[], tuple[rk.Store, Path]]:
+) -> Callable[[], tuple[SQLAlchemyStore, Path]]:
     """Makes an empty `SQLAlchemyStore` and a folder for the SQLite shop copied into it."""
 
-    def make() -> tuple[rk.Store, Path]:
+    def make() -> tuple[SQLAlchemyStore, Path]:
         folder = tmp_path_factory.mktemp("sa")
-        return _fresh_sqlalchemy(request, folder), folder
+        return fresh_sqlalchemy(request.param, request, folder), folder
 
     return make
 
 
 def played_on_sqlalchemy(
-    script: list[tuple[Any, ...]], make: Callable[[], tuple[rk.Store, Path]]
+    script: list[tuple[Any, ...]], make: Callable[[], tuple[SQLAlchemyStore, Path]]
 ) -> rk.ReferralProgram:
     """A program on an `SQLAlchemyStore` holding the rows ``script`` leaves in SQLite."""
     store, folder = make()
@@ -351,7 +333,6 @@ def played_on_sqlalchemy(
     for step in script:
         shop.play(step)
     shop.program.store.close()
-    assert isinstance(store, SQLAlchemyStoreType)
     copy_sqlite_rows(folder / "shop.db", store.engine)
     return _program(store, shop.clock)
 
@@ -366,7 +347,7 @@ def test_sqlalchemy_compares_programmes_as_the_memory_store_does(
     script: list[tuple[Any, ...]],
     since: int | None,
     length: int | None,
-    sqlalchemy_stores: Callable[[], tuple[rk.Store, Path]],
+    sqlalchemy_stores: Callable[[], tuple[SQLAlchemyStore, Path]],
 ) -> None:
     """SQLAlchemy Core on SQLite and PostgreSQL: the comparison the memory store makes."""
     memory = _Shop(MemoryStore())
