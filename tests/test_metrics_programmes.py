@@ -1,14 +1,17 @@
 """The programme comparison: customer referrals, affiliates and influencers side by side.
 
 Per partner and per post, per programme, audience band and region; the same figures on
-the memory store (Python) and SQLite (SQL ``GROUP BY``) for generated shops.
+the memory store (Python), SQLite (SQL ``GROUP BY``) and SQLAlchemy Core on SQLite and
+PostgreSQL for generated shops.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
+from _store_copy import SQLALCHEMY_KINDS, copy_sqlite_rows, fresh_sqlalchemy
 from referralkit.errors import ReferralError
 from referralkit.metrics import DEFINITIONS
 from referralkit.metrics._programmes import (
@@ -26,7 +30,7 @@ from referralkit.metrics._programmes import (
     audience_band,
 )
 from referralkit.policies import Fixed, PercentOfOrder
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore, SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
 from strategies import programme_scripts
 
@@ -307,47 +311,51 @@ def test_the_html_page_and_the_text_report_show_the_comparison() -> None:
     assert "mika/ig-1" in page
 
 
-class _ReferralShop(_Shop):
-    """The same shop without partners: what a store without partner tables can run."""
+@pytest.fixture(params=SQLALCHEMY_KINDS)
+def sqlalchemy_stores(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[], tuple[SQLAlchemyStore, Path]]:
+    """Makes an empty `SQLAlchemyStore` and a folder for the SQLite shop copied into it."""
 
-    def __init__(self, store: rk.Store) -> None:
-        self.clock = FrozenClock()
-        self.start = self.clock()
-        self.program = _program(store, self.clock)
-        self.codes = ["", "", "", ""]  # no partner codes: customers' from index 4
-        self.checkout: list[str] = []
-        self.posts: list[str] = []
-        self.orders: list[tuple[str, int]] = []
-        self.refunds = 0
-        for i in range(6):
-            self.codes.append(self.program.enroll(f"r{i}").code)
+    def make() -> tuple[SQLAlchemyStore, Path]:
+        folder = tmp_path_factory.mktemp("sa")
+        return fresh_sqlalchemy(request.param, request, folder), folder
 
-    def play(self, step: tuple[Any, ...]) -> None:
-        if step[0] in {"partner_signup", "post", "engagement"}:
-            return
-        if step[0] == "click":
-            step = ("click", 4 + step[1] % 6)
-        if step[0] == "order":
-            step = (*step[:3], None)
-        super().play(step)
+    return make
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(script=programme_scripts, since=st.none() | st.integers(0, 24 * 60))
-def test_sqlalchemy_compares_the_customer_referrals_as_the_memory_store_does(
-    script: list[tuple[Any, ...]], since: int | None, tmp_path_factory: pytest.TempPathFactory
+def played_on_sqlalchemy(
+    script: list[tuple[Any, ...]], make: Callable[[], tuple[SQLAlchemyStore, Path]]
+) -> rk.ReferralProgram:
+    """A program on an `SQLAlchemyStore` holding the rows ``script`` leaves in SQLite."""
+    store, folder = make()
+    shop = _Shop(SQLiteStore(folder / "shop.db"))
+    for step in script:
+        shop.play(step)
+    shop.program.store.close()
+    copy_sqlite_rows(folder / "shop.db", store.engine)
+    return _program(store, shop.clock)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    script=programme_scripts,
+    since=st.none() | st.integers(0, 24 * 60),
+    length=st.none() | st.integers(1, 24 * 90),
+)
+def test_sqlalchemy_compares_programmes_as_the_memory_store_does(
+    script: list[tuple[Any, ...]],
+    since: int | None,
+    length: int | None,
+    sqlalchemy_stores: Callable[[], tuple[SQLAlchemyStore, Path]],
 ) -> None:
-    """SQLAlchemyStore has no partner tables: its comparison is the referrals' row alone."""
-    from referralkit.storage import SQLAlchemyStore
-
-    path = tmp_path_factory.mktemp("sa") / "store.db"
-    memory = _ReferralShop(MemoryStore())
-    other = _ReferralShop(SQLAlchemyStore(f"sqlite:///{path}", migrate=True))
+    """SQLAlchemy Core on SQLite and PostgreSQL: the comparison the memory store makes."""
+    memory = _Shop(MemoryStore())
     for step in script:
         memory.play(step)
-        other.play(step)
+    other = played_on_sqlalchemy(script, sqlalchemy_stores)
     lo = None if since is None else memory.start + timedelta(hours=since)
-    mine, theirs = _compare(memory.program, since=lo), _compare(other.program, since=lo)
-    assert theirs.programmes == mine.programmes
-    assert [r.programme for r in theirs.programmes] == [REFERRALS]
-    assert theirs.partners == theirs.posts == theirs.by_band == []
+    hi = None if length is None else (lo or memory.start) + timedelta(hours=length)
+    mine = _compare(memory.program, since=lo, until=hi)
+    assert _compare(other, since=lo, until=hi) == mine
+    other.store.close()

@@ -11,6 +11,10 @@ A view is one read transaction: REPEATABLE READ READ ONLY on PostgreSQL (one sna
 no lock taken, writers never wait for it), a deferred transaction on SQLite. With a
 ``read_engine`` (a replica) views read there, except the clicks an attribution reads
 (`visitor_clicks`), which come from the primary so that a click just tracked counts.
+
+Partners' codes (``partner_codes``), the referrals made with them and their clicks are
+left out: they are the partner programmes' (`_sqlalchemy_programmes`), not customer
+referrals.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from referralkit.metrics._source import (
     median_micros,
 )
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
-from referralkit.storage._sqlalchemy_programmes import programme_facts
+from referralkit.storage._sqlalchemy_programmes import ACCOUNT_REASONS, programme_facts
 from referralkit.storage._sqlalchemy_tables import Tables
 
 
@@ -121,17 +125,6 @@ def _within(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bo
     ]
 
 
-#: A partner's account referral (`referralkit.program.Partners`), as its reasons are
-#: stored: the record their commissions hang off, never an attribution, so no metric
-#: counts it. A bare literal: PostgreSQL reads it as the JSONB it is compared with.
-_ACCOUNT_REASONS: ColumnElement[Any] = literal_column("""'["partner.account"]'""")
-
-
-def _attributed(r: Any, window: Window) -> list[ColumnElement[bool]]:
-    """Referrals (``r``: their columns) attributed in the window, partners' accounts left out."""
-    return [r.reasons != _ACCOUNT_REASONS, *_within(r.attributed_at, window)]
-
-
 def _before_end(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bool]]:
     return [column < window.until] if window.until is not None else []
 
@@ -173,6 +166,19 @@ class SQLAlchemyMetricsView:
         except sa_exc.SQLAlchemyError as error:
             raise storage_error(error, "reading metrics") from cause(error)
 
+    def _customers(self, code: ColumnElement[Any]) -> ColumnElement[bool]:
+        """``code`` is no partner's: partners' codes are the partner programmes'."""
+        return code.not_in(select(self._t.partner_codes.c.code))
+
+    def _attributed(self, window: Window) -> list[ColumnElement[bool]]:
+        """Customers' referrals attributed in the window (partners' codes and accounts out)."""
+        r = self._t.referrals.c
+        return [
+            r.reasons != ACCOUNT_REASONS,
+            self._customers(r.code),
+            *_within(r.attributed_at, window),
+        ]
+
     def _referral_key(self, by: Dimension | None) -> ColumnElement[Any]:
         r = self._t.referrals.c
         if by is None:
@@ -184,10 +190,10 @@ class SQLAlchemyMetricsView:
     def enrolment(self, window: Window) -> tuple[int, int]:
         """Customers with a code by the window's end, and those whose codes were used."""
         codes, r, k = self._t.codes.c, self._t.referrals.c, self._t.clicks.c
-        created = _before_end(codes.created_at, window)
+        created = [self._customers(codes.code), *_before_end(codes.created_at, window)]
         used = union(
-            select(r.code).where(r.status != "rejected", *_attributed(r, window)),
-            select(k.code).where(*_within(k.occurred_at, window)),
+            select(r.code).where(r.status != "rejected", *self._attributed(window)),
+            select(k.code).where(self._customers(k.code), *_within(k.occurred_at, window)),
         )
         statement = select(
             select(func.count(distinct(codes.owner))).where(*created).scalar_subquery(),
@@ -228,7 +234,7 @@ class SQLAlchemyMetricsView:
                 _count_if(n >= 2),  # noqa: PLR2004 - a repeat customer's second order
             )
             .select_from(referrals.outerjoin(orders, orders.c.referral_id == r.id))
-            .where(*_attributed(r, window))
+            .where(*self._attributed(window))
         )
         if by is not None:
             key = k.nulls_first()
@@ -257,7 +263,7 @@ class SQLAlchemyMetricsView:
             .select_from(referrals.join(conversions, c.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                *_attributed(r, window),
+                *self._attributed(window),
                 *_before_end(c.occurred_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -302,7 +308,7 @@ class SQLAlchemyMetricsView:
             .where(
                 r.status != "rejected",
                 or_(~reversed_, w.clawback_minor.is_not(None)),
-                *_attributed(r, window),
+                *self._attributed(window),
                 *_before_end(w.created_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -336,6 +342,7 @@ class SQLAlchemyMetricsView:
             select(k, func.count())
             .select_from(source)
             .where(
+                self._customers(e.code),
                 *_within(e.occurred_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -355,7 +362,7 @@ class SQLAlchemyMetricsView:
         statement = (
             select(value, func.count(distinct(r.id)))
             .select_from(referrals.join(reasons, true()))
-            .where(r.status == "rejected", *_attributed(r, window))
+            .where(r.status == "rejected", *self._attributed(window))
             .group_by(value)
             .order_by(value)
         )
@@ -370,7 +377,7 @@ class SQLAlchemyMetricsView:
             .select_from(referrals.join(conversions, c.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                *_attributed(r, window),
+                *self._attributed(window),
                 *_before_end(c.occurred_at, window),
             )
             .group_by(r.referrer)
@@ -396,7 +403,7 @@ class SQLAlchemyMetricsView:
         return median_micros([int(d) for (d,) in self._all(statement)])
 
     def programme_facts(self, window: Window) -> ProgrammeFacts:
-        """The comparison's sums: the customer referrals only (no partner tables here)."""
+        """The programme comparison's sums per source (`_sqlalchemy_programmes`)."""
         return programme_facts(self._all, self._t, self._d.micros, window)
 
     def visitor_clicks(
