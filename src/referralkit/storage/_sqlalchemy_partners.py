@@ -10,9 +10,8 @@ rewards under the partner's customer lock (`SQLAlchemyRewards.for_customer`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,7 +34,6 @@ from referralkit.storage._sqlite_codec import money_from_minor_or_none, to_minor
 
 __all__ = ["PartnerStatements", "SQLAlchemyPartners"]
 
-_T = TypeVar("_T")
 _STATE = {s.value: s for s in PartnerState}
 #: The reward figures of a statement, in the order `PartnerStatements.reward_figures` sums them.
 _REWARD_FIGURES = (
@@ -274,16 +272,6 @@ class SQLAlchemyPartners:
     def _first(self, statement: Any, **params: Any) -> Any:
         return self._s.run(statement, params).first()
 
-    def _insert(
-        self, statement: Any, params: dict[str, Any], wanted: _T, stored: Callable[[], _T | None]
-    ) -> tuple[_T, bool]:
-        """Insert ``wanted`` unless its key exists; what is stored, and whether it is new."""
-        if self._s.run(statement, params).rowcount == 1:
-            return wanted, True
-        found = stored()
-        assert found is not None  # noqa: S101 - the insert met this very key
-        return found, False
-
     def add(self, partner: Partner) -> tuple[Partner, bool]:
         """Insert ``partner`` unless its id exists; what is stored, and whether it is new."""
         params = {
@@ -300,7 +288,9 @@ class SQLAlchemyPartners:
             "terms_version": partner.terms_version,
             "group_id": partner.group,
         }
-        return self._insert(self._q.partner_insert, params, partner, lambda: self.get(partner.id))
+        return self._s.insert_once(
+            self._q.partner_insert, params, partner, lambda: self.get(partner.id)
+        )
 
     def get(self, partner_id: str) -> Partner | None:
         """The partner with this id."""
@@ -323,7 +313,9 @@ class SQLAlchemyPartners:
             "terms_version": group.terms_version,
             "created_at": group.created_at,
         }
-        return self._insert(self._q.group_insert, params, group, lambda: self.get_group(group.id))
+        return self._s.insert_once(
+            self._q.group_insert, params, group, lambda: self.get_group(group.id)
+        )
 
     def get_group(self, group_id: str) -> PartnerGroup | None:
         """The partner group with this id."""
@@ -364,7 +356,9 @@ class SQLAlchemyPartners:
             "cost_minor": None if cost is None else to_minor_units(cost),
             "reward_id": post.reward_id,
         }
-        return self._insert(self._q.post_insert, params, post, lambda: self.get_post(post.id))
+        return self._s.insert_once(
+            self._q.post_insert, params, post, lambda: self.get_post(post.id)
+        )
 
     def get_post(self, post_id: str) -> PartnerPost | None:
         """The post with this id."""
@@ -382,7 +376,7 @@ class SQLAlchemyPartners:
             "recorded_at": report.recorded_at,
         }
         params.update((name, getattr(report, name)) for name in ENGAGEMENT_COUNTS)
-        return self._insert(
+        return self._s.insert_once(
             self._q.engagement_insert,
             params,
             report,
@@ -406,7 +400,9 @@ class SQLAlchemyPartners:
             "attributed_at": order.attributed_at,
             "post_id": order.post_id,
         }
-        return self._insert(self._q.order_insert, params, order, lambda: self.order(order.order_id))
+        return self._s.insert_once(
+            self._q.order_insert, params, order, lambda: self.order(order.order_id)
+        )
 
     def order(self, order_id: str) -> PartnerOrder | None:
         """The partner the order was attributed to at checkout, if any."""
