@@ -188,7 +188,7 @@ _DURATIONS = st.sampled_from(["30d", "12h", "1d12h", "P14D", "2w"])
 def _counts_referrer_rewards(spec: object) -> bool:
     """True for a spec using caps or milestones anywhere: the friend's side refuses them."""
     if isinstance(spec, dict):
-        if spec.get("policy") in {"capped", "milestone"}:
+        if spec.get("policy") in {"capped", "capped_per_period", "milestone"}:
             return True
         return any(_counts_referrer_rewards(v) for v in spec.values())
     if isinstance(spec, list):
@@ -219,6 +219,25 @@ def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[
             _MONEY_TEXT | st.integers(0, 10_000),
             st.none() | _DURATIONS,
         ),
+        st.builds(
+            lambda r, cap, period, zone: {
+                "policy": "capped_per_period",
+                "reward": r,
+                "limit": cap,
+                "period": period,
+                "timezone": zone,
+            },
+            inner,
+            _MONEY_TEXT | st.integers(0, 10_000),
+            st.sampled_from(["day", "week", "month"]),
+            st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+        ),
+        st.builds(
+            lambda r, n: {"policy": "first_orders", "reward": r, "orders": n},
+            inner,
+            st.integers(1, 12),
+        ),
+        st.builds(lambda r: {"policy": "returning_customer", "reward": r}, inner),
         st.builds(
             lambda r, t: {"policy": "budget", "reward": r, "total": t},
             inner,
@@ -896,3 +915,88 @@ def moment_histories(draw: st.DrawFn) -> tuple[list[timedelta], timedelta, int, 
     per_period = draw(st.integers(min_value=1, max_value=5))
     period = timedelta(hours=draw(st.integers(min_value=1, max_value=24 * 400)))
     return ago, cooldown, per_period, period
+
+
+# -- partner payouts -------------------------------------------------------------------------
+
+#: How many partners a payout history runs over.
+PAYOUT_PARTNERS = 3
+
+#: One step of a partner payout history: a sale with a partner's code (cents), a post's
+#: fee (cents), a refund of an earlier sale (which one, percent), days passing then a
+#: release, a payout batch whose provider fails some partners (``pay``) or answers
+#: nothing (``stall``), or the last batch retried with a provider failing some.
+payout_steps = st.one_of(
+    st.tuples(
+        st.just("sell"),
+        st.integers(0, PAYOUT_PARTNERS - 1),
+        st.integers(min_value=100, max_value=50_000),
+    ),
+    st.tuples(
+        st.just("fee"),
+        st.integers(0, PAYOUT_PARTNERS - 1),
+        st.integers(min_value=1, max_value=5_000),
+    ),
+    st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 100)),
+    st.tuples(st.just("release"), st.integers(0, 4), st.just(0)),
+    st.tuples(
+        st.sampled_from(["pay", "stall", "retry"]),
+        st.frozensets(st.integers(0, PAYOUT_PARTNERS - 1)).map(sorted).map(tuple),
+        st.just(0),
+    ),
+)
+
+#: Each partner's payout threshold in cents (None: no threshold).
+payout_thresholds = st.lists(
+    st.none() | st.integers(min_value=0, max_value=3_000),
+    min_size=PAYOUT_PARTNERS,
+    max_size=PAYOUT_PARTNERS,
+)
+# -- partner fraud signals -----------------------------------------------------------------
+
+
+@st.composite
+def checkout_histories(draw: st.DrawFn) -> tuple[list[tuple[int, bool]], int, int]:
+    """Orders with a partner's code (minutes after the last one, clicked?), a limit, a window.
+
+    Gaps of zero (orders in the same instant) and gaps that span the window both occur.
+    """
+    window = draw(st.integers(min_value=1, max_value=30))
+    gaps = st.integers(min_value=0, max_value=window + 5)
+    orders = draw(st.lists(st.tuples(gaps, st.booleans()), min_size=1, max_size=14))
+    limit = draw(st.integers(min_value=0, max_value=4))
+    return orders, limit, window
+
+
+#: The personal identity fields a partner and a buyer may carry (all distinct per person).
+IDENTITY_FIELDS = ("email", "phone", "device_id", "payment_fingerprint", "address")
+
+
+@st.composite
+def distinct_people(draw: st.DrawFn) -> tuple[dict[str, str], dict[str, str]]:
+    """A partner's identity fields and a buyer's, sharing no signal (any subset of fields)."""
+    values = {
+        "email": lambda n: f"person{n}@example.com",
+        "phone": lambda n: f"+1 415 555 {1000 + n:04d}",
+        "device_id": lambda n: f"device-{n}",
+        "payment_fingerprint": lambda n: f"card{n}",
+        "address": lambda n: f"{n + 1} Main Street, Springfield",
+    }
+    a, b = draw(st.lists(st.integers(0, 999), min_size=2, max_size=2, unique=True))
+    first = draw(st.sets(st.sampled_from(IDENTITY_FIELDS)))
+    second = draw(st.sets(st.sampled_from(IDENTITY_FIELDS)))
+    return {f: values[f](a) for f in first}, {f: values[f](b) for f in second}
+
+
+# -- commission schedules ------------------------------------------------------------------
+
+#: Time zones calendar periods are counted in (one with a half-hour offset, two with DST).
+period_zones = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])
+#: Calendar periods.
+periods = st.sampled_from(["day", "week", "month"])
+#: Aware UTC times over a few years, to the second.
+utc_times = st.integers(1_700_000_000, 1_900_000_000).map(
+    lambda s: datetime.fromtimestamp(s, tz=timezone.utc)
+)
+#: Gaps between successive orders: minutes to weeks.
+order_gaps = st.integers(60, 21 * 86_400).map(lambda s: timedelta(seconds=s))

@@ -80,6 +80,40 @@ VALID: dict[str, dict[str, Any]] = {
     "budget": {"policy": "budget", "reward": LEAF, "total": 1000},
     "all_of": {"policy": "all_of", "policies": [LEAF, LEAF_2]},
     "first_match": {"policy": "first_match", "policies": [LEAF, LEAF_2]},
+    "capped_per_period": {
+        "policy": "capped_per_period",
+        "reward": LEAF,
+        "limit": "100 USD",
+        "period": "week",
+        "timezone": "Europe/Berlin",
+    },
+    "first_orders": {"policy": "first_orders", "reward": LEAF, "orders": 3},
+    "returning_customer": {"policy": "returning_customer", "reward": LEAF},
+    "per_lead": {"policy": "per_lead", "reward": LEAF},
+    "order_attribute": {
+        "policy": "order_attribute",
+        "reward": LEAF,
+        "key": "category",
+        "any_of": ["shoes", "bags"],
+        "none_of": ["gift-cards"],
+    },
+    "per_click": {"policy": "per_click", "reward": LEAF, "max_per_day": 100},
+    "budget_per_period": {
+        "policy": "budget_per_period",
+        "reward": LEAF,
+        "total": "5000 USD",
+        "period": "day",
+        "timezone": "America/New_York",
+    },
+    "volume_tiers": {
+        "policy": "volume_tiers",
+        "tiers": [
+            {"min_revenue": "0 USD", "reward": LEAF},
+            {"min_revenue": "1000 USD", "reward": LEAF_2},
+        ],
+        "period": "month",
+        "timezone": "UTC",
+    },
 }
 
 #: How each field of each built-in is written (``Fixed`` is shown with each of its values).
@@ -96,6 +130,24 @@ FIELDS: dict[str, dict[str, str]] = {
     "budget": {"reward": "policy", "total": "limit"},
     "all_of": {"policies": "policies"},
     "first_match": {"policies": "policies"},
+    "capped_per_period": {
+        "reward": "policy",
+        "limit": "limit",
+        "period": "text",
+        "timezone": "text",
+    },
+    "first_orders": {"reward": "policy", "orders": "count"},
+    "returning_customer": {"reward": "policy"},
+    "per_lead": {"reward": "policy"},
+    "order_attribute": {"reward": "policy", "key": "text", "any_of": "texts", "none_of": "texts"},
+    "per_click": {"reward": "policy", "max_per_day": "count"},
+    "budget_per_period": {
+        "reward": "policy",
+        "total": "limit",
+        "period": "text",
+        "timezone": "text",
+    },
+    "volume_tiers": {"tiers": "tiers", "period": "text", "timezone": "text"},
 }
 
 #: Wrong values for each way of writing a field; some are accepted, and the snapshot says so.
@@ -139,6 +191,7 @@ BAD_VALUES: dict[str, list[Any]] = {
     "points": ["5", 5.0, True, -1, [], {}],
     "count": ["5", 5.0, True, -1, 0, [], {}],
     "text": ["", "   ", 5, [], True],
+    "texts": ["shoes", [""], [5], None, {}, [["a"]]],
     "kind": ["gold", "", 5, True, [], "credit", "cash", "coupon", "points", "perk"],
     "policy": [
         "fixed",

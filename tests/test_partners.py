@@ -130,7 +130,7 @@ def test_bad_input_is_refused_naming_the_field(
 
 def test_each_onboarding_state_is_an_event(program: rk.ReferralProgram) -> None:
     anna(program, state="applied")
-    for state in ("invited", "approved", "paused", "banned"):
+    for state in ("invited", "approved", "paused", "ended", "banned"):
         assert program.partners.set_state("anna", state).state.value == state
     program.partners.set_state("anna", "banned")  # no change, no event
     types = [e.type for e in program.pending_events(limit=100) if e.type.startswith("partner.")]
@@ -139,6 +139,7 @@ def test_each_onboarding_state_is_an_event(program: rk.ReferralProgram) -> None:
         "partner.invited",
         "partner.approved",
         "partner.paused",
+        "partner.ended",
         "partner.banned",
     ]
 
@@ -218,6 +219,32 @@ def test_a_banned_partners_codes_are_disabled_not_released(
     assert (signup.value.field, signup.value.reason) == ("code", "banned")
     program.partners.set_state("anna", "approved")
     assert program.attribute(code="ANNA10", referee="c2").referrer == "anna"
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ("applied", "not_approved"),
+        ("invited", "not_approved"),
+        ("paused", "paused"),
+        ("banned", "banned"),
+        ("ended", "ended"),
+    ],
+)
+def test_only_an_approved_partners_codes_attribute_at_checkout_or_sign_up(
+    program: rk.ReferralProgram, state: str, reason: str
+) -> None:
+    anna(program)
+    program.partners.code("anna", vanity="ANNA10")
+    program.partners.set_state("anna", state)
+    with pytest.raises(rk.PartnerCodeRefused) as checkout:
+        program.convert(referee="c1", order_id="o1", amount=usd("50"), code="ANNA10")
+    with pytest.raises(rk.PartnerCodeRefused) as signup:
+        program.attribute(code="ANNA10", referee="c2")
+    assert {(e.value.field, e.value.reason) for e in (checkout, signup)} == {("code", reason)}
+    assert program.conversion("o1") is None
+    assert program.referral_of("c2") is None
+    assert program.owner_of("ANNA10") == "anna"
 
 
 # -- checkout attribution ----------------------------------------------------------------
@@ -315,6 +342,97 @@ def test_a_customer_the_partner_referred_earns_the_partner_once_under_partner_te
     [commission] = program.convert(referee="fan", order_id="o", amount=usd("70"), code="ANNA10")
     assert commission.amount == usd("7.00")  # the partner's 10%, not the program's $5
     assert len(partner_rewards(program)) == 1
+
+
+@pytest.mark.parametrize("signed_up_by", ["code", "link"])
+def test_a_buyer_the_partner_referred_earns_them_commission_without_a_code_typed(
+    store: rk.Store, clock: FrozenClock, signed_up_by: str
+) -> None:
+    program = make(store, clock, link_base="https://shop.example/r")
+    anna(program)
+    program.partners.post("anna", "ig-0312", channel="instagram")
+    code = program.partners.code("anna", vanity="ANNA-IG-0312", post="ig-0312").code
+    if signed_up_by == "link":
+        program.attribute(link=program.link(code, channel="instagram"), referee="fan")
+    else:
+        program.attribute(code=code, referee="fan")
+    [first] = program.convert(referee="fan", order_id="o1", amount=usd("70"))
+    [second] = program.convert(referee="fan", order_id="o2", amount=usd("30"))
+    # The partner's 10% in cash on each order, not the program's $5 credit.
+    assert (first.amount, second.amount) == (usd("7.00"), usd("3.00"))
+    assert {r.kind.value for r in (first, second)} == {"cash"}
+    assert program.convert(referee="fan", order_id="o1", amount=usd("70")) == [first]
+    referral = program.referral_of("fan")
+    assert referral is not None
+    assert referral.status.value == "qualified"
+    line = program.partners.statement("anna").line("USD")
+    assert line is not None
+    assert (line.orders, line.revenue, line.commission) == (
+        2,
+        Decimal("100.00"),
+        Decimal("10.00"),
+    )
+    assert len(partner_rewards(program)) == 2
+
+
+@pytest.mark.parametrize("state", ["paused", "banned", "ended"])
+def test_a_buyer_an_inactive_partner_referred_earns_nobody_anything(
+    program: rk.ReferralProgram, state: str
+) -> None:
+    anna(program)
+    code = program.partners.code("anna", vanity="ANNA10").code
+    program.attribute(code=code, referee="fan")
+    program.partners.set_state("anna", state)
+    assert program.convert(referee="fan", order_id="o1", amount=usd("70")) == []
+    assert program.conversion("o1") is not None  # the order itself is recorded
+    assert partner_rewards(program) == []
+    program.partners.set_state("anna", "approved")
+    [later] = program.convert(referee="fan", order_id="o2", amount=usd("10"))
+    assert later.amount == usd("1.00")
+
+
+def test_a_buyer_a_partner_without_terms_referred_earns_the_customer_terms(
+    program: rk.ReferralProgram,
+) -> None:
+    program.partners.add("ben", name="Ben")
+    code = program.partners.code("ben", vanity="BEN1").code
+    program.attribute(code=code, referee="fan")
+    [reward] = program.convert(referee="fan", order_id="o1", amount=usd("70"))
+    assert (reward.customer_id, reward.amount, reward.kind.value) == ("ben", usd("5"), "credit")
+
+
+@given(
+    orders=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=50_000), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_a_referred_buyers_orders_earn_the_partner_once_each_code_typed_or_not(
+    orders: list[tuple[int, bool]],
+) -> None:
+    """Typing the partner's code on some orders never pays a referred buyer's order twice."""
+    program = make(MemoryStore(), FrozenClock())
+    anna(program)
+    code = program.partners.code("anna", vanity="ANNA10").code
+    program.attribute(code=code, referee="fan")
+    for n, (cents, typed) in enumerate(orders):
+        amount = rk.Money.from_minor(cents, "USD")
+        program.convert(
+            referee="fan", order_id=f"o{n}", amount=amount, code=code if typed else None
+        )
+    earned = partner_rewards(program)
+
+    def commission(cents: int) -> rk.Money:
+        return rk.Money(rk.Money.from_minor(cents, "USD").amount * Decimal("0.10"), "USD").round()
+
+    paying = [f"o{n}" for n, (cents, _) in enumerate(orders) if not commission(cents).is_zero()]
+    assert sorted(r.order_id or "" for r in earned) == sorted(paying)
+    for reward in earned:
+        conversion = program.conversion(reward.order_id or "")
+        assert conversion is not None
+        assert reward.amount == commission(conversion.amount.minor_units)
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,7 @@ from referralkit.model import (
     TierProgress,
 )
 from referralkit.money import Money
+from referralkit.payouts import CsvPayoutProvider, PayoutOutcome, PayoutProvider, Verification
 from referralkit.program import ReferralProgram
 from referralkit.protocols import Guard, RewardPolicy, Store
 
@@ -117,6 +118,7 @@ __all__ = [
     "CodeKind",
     "ConfigError",
     "Conversion",
+    "CsvPayoutProvider",
     "CurrencyMismatch",
     "Decision",
     "Event",
@@ -148,6 +150,8 @@ __all__ = [
     "PartnerCodeRefused",
     "PartnerState",
     "PastReward",
+    "PayoutOutcome",
+    "PayoutProvider",
     "Referral",
     "ReferralCode",
     "ReferralError",
@@ -171,6 +175,7 @@ __all__ = [
     "UnknownPartner",
     "UnknownReferral",
     "Verdict",
+    "Verification",
     "__version__",
     "build_link",
     "generate_code",

@@ -55,6 +55,15 @@ class RewardContext:
 
     ``qualified`` counts the referrer's qualified referrals including this one;
     ``order_number`` is 1 for the referee's first order, 2 for the next, and so on.
+    ``referrer_revenue`` is read only for a policy whose ``needs`` name a period
+    (``referrer_revenue:month:UTC``): per period key, the referrer's partner revenue in
+    the calendar period that contains the order, before this order, by currency.
+    ``period_spend`` likewise (``program_spend:month:UTC``): per period key, the
+    programme's spend (money by currency, and points) in the calendar period that
+    contains ``now``. ``event`` is ``order``, or what a partner's fee is evaluated for
+    with an order of zero: ``lead`` (a sign-up, `PerLead`) or ``click`` (`PerClick`).
+    ``order_attributes`` are what the host sent with the order (``convert(attributes=)``),
+    read for a policy that names ``order_attributes`` in ``needs``.
     """
 
     referral: Referral
@@ -67,6 +76,10 @@ class RewardContext:
     campaign: str
     now: datetime
     referral_conversions: tuple[Conversion, ...] = ()
+    referrer_revenue: Mapping[str, Mapping[str, Money]] = attrs.field(factory=dict)
+    event: str = "order"
+    order_attributes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    period_spend: Mapping[str, tuple[Mapping[str, Money], int]] = attrs.field(factory=dict)
 
     @property
     def first_order(self) -> bool:
@@ -160,7 +173,7 @@ class GuardContext:
 
 
 #: Context fields that cost a query; a policy lists those it reads in ``needs``.
-COSTLY_CONTEXT = frozenset({"qualified", "program_spend", "referrer_rewards"})
+COSTLY_CONTEXT = frozenset({"qualified", "program_spend", "referrer_rewards", "order_attributes"})
 
 
 def policy_needs(policy: object) -> frozenset[str]:

@@ -151,7 +151,8 @@ class PartnerCodeRefused(InvalidInput):
 
     ``.field`` is ``"code"``; ``.reason`` one of ``unknown`` (nobody owns it), ``invalid``
     (not a code), ``not_partner`` (a customer's code), ``banned`` (the partner is banned:
-    their codes are disabled), ``paused`` or ``not_approved``.
+    their codes are disabled), ``ended`` (the partnership ended), ``paused`` or
+    ``not_approved``.
     """
 
     def __init__(self, message: str, *, value: Any = None, reason: str = "") -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -38,7 +38,9 @@ __all__ = [
     "PartnerGroup",
     "PartnerOrder",
     "PartnerPost",
+    "PartnerReview",
     "PartnerState",
+    "PartnerSubmission",
     "Redemption",
     "Referral",
     "ReferralCode",
@@ -47,6 +49,7 @@ __all__ = [
     "Reward",
     "RewardKind",
     "RewardState",
+    "SubmissionState",
     "TierProgress",
     "WaitlistEntry",
     "WaitlistState",
@@ -504,13 +507,19 @@ class WaitlistEntry(JSONForm):
 
 
 class PartnerState(str, enum.Enum):
-    """A partner's onboarding state; only an approved partner's codes earn at checkout."""
+    """A partner's onboarding state; only an approved partner's codes earn at checkout.
+
+    ``approved`` is an active partner; ``ended`` a partnership that ended on good terms
+    (their codes stop earning, what they earned is still theirs); ``banned`` one ended for
+    cause.
+    """
 
     APPLIED = "applied"
     INVITED = "invited"
     APPROVED = "approved"
     PAUSED = "paused"
     BANNED = "banned"
+    ENDED = "ended"
 
 
 @attrs.frozen(slots=True)
@@ -520,7 +529,9 @@ class Partner(JSONForm):
     ``kind`` is ``affiliate``, ``influencer`` or a host's own label; ``payout_ref`` an
     opaque host id for paying them (never personal data). ``terms_version`` names the
     partner's own commission terms (None: its group's); ``account_referral`` is the
-    record their commissions and fees are written under.
+    record their commissions and fees are written under. ``payout_threshold`` and
+    ``hold_seconds`` override their group's; ``verified`` and ``verification_ref`` are
+    the host's tax and identity decision (None: none recorded), never its documents.
     """
 
     id: str
@@ -535,15 +546,35 @@ class Partner(JSONForm):
     payout_ref: str | None = None
     terms_version: str | None = None
     group: str | None = None
+    payout_threshold: Money | None = None
+    hold_seconds: int | None = None
+    verified: bool | None = None
+    verification_ref: str | None = None
+
+    @property
+    def hold(self) -> timedelta | None:
+        """The partner's own hold on new commissions and fees (None: their group's)."""
+        return None if self.hold_seconds is None else timedelta(seconds=self.hold_seconds)
 
 
 @attrs.frozen(slots=True)
 class PartnerGroup(JSONForm):
-    """Partners sharing terms: a member without terms of its own earns the group's."""
+    """Partners sharing terms: a member without terms of its own earns the group's.
+
+    ``hold_seconds`` and ``payout_threshold`` are the hold and the payout threshold of
+    members without their own (None: the program's hold, no threshold).
+    """
 
     id: str
     terms_version: str
     created_at: datetime
+    hold_seconds: int | None = None
+    payout_threshold: Money | None = None
+
+    @property
+    def hold(self) -> timedelta | None:
+        """The group's hold on its members' new commissions and fees (None: the program's)."""
+        return None if self.hold_seconds is None else timedelta(seconds=self.hold_seconds)
 
 
 @attrs.frozen(slots=True)
@@ -598,3 +629,49 @@ class PartnerCode(JSONForm):
     code: str
     partner_id: str
     post_id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class PartnerReview(JSONForm):
+    """A partner's reward waiting for an operator: held, never released or paid meanwhile.
+
+    ``reasons`` say why (``partner.own_code``, ``partner.leaked_code``, ``partner.banned``);
+    ``decision`` is None while open, then ``approved`` or ``rejected`` (with ``note``).
+    """
+
+    id: str
+    reward_id: str
+    partner_id: str
+    order_id: str | None
+    reasons: tuple[str, ...]
+    opened_at: datetime
+    decision: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+class SubmissionState(str, enum.Enum):
+    """Where a partner's bounty submission stands: waiting for an operator, or decided."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@attrs.frozen(slots=True)
+class PartnerSubmission(JSONForm):
+    """A partner's post sent in for a bounty: the fee is owed once an operator approves it.
+
+    ``url`` is the post's address as the host sent it; ``reward_id`` the fee's reward
+    once approved; ``reason`` the operator's words on a rejection.
+    """
+
+    id: str
+    partner_id: str
+    url: str
+    fee: Money
+    state: SubmissionState
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    reason: str | None = None
+    reward_id: str | None = None

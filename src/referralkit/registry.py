@@ -84,6 +84,14 @@ _BUILTIN_POLICIES = {
     "budget": "referralkit.policies:Budget",
     "all_of": "referralkit.policies:AllOf",
     "first_match": "referralkit.policies:FirstMatch",
+    "capped_per_period": "referralkit.policies:CappedPerPeriod",
+    "first_orders": "referralkit.policies:FirstOrders",
+    "returning_customer": "referralkit.policies:ReturningCustomer",
+    "volume_tiers": "referralkit.policies:VolumeTiers",
+    "per_lead": "referralkit.policies:PerLead",
+    "budget_per_period": "referralkit.policies:BudgetPerPeriod",
+    "per_click": "referralkit.policies:PerClick",
+    "order_attribute": "referralkit.policies:OrderAttribute",
 }
 
 # Imported only when asked for, so the registry never depends on every guard existing.

@@ -40,7 +40,7 @@ from referralkit.config._values import (
 )
 from referralkit.errors import ConfigError
 from referralkit.money import Money
-from referralkit.policies import Tier
+from referralkit.policies import Tier, VolumeTier
 from referralkit.policies._settings import (
     ConfigField,
     Form,
@@ -229,6 +229,7 @@ def _form_type(setting: Setting) -> Any:
         Form.DURATION: DurationField,
         Form.INTEGER: StrictInt,
         Form.TEXT: str,
+        Form.TEXTS: list[str],
         Form.POLICY: _POLICY_REF,
         Form.POLICIES: list[_POLICY_REF],  # type: ignore[valid-type]
         Form.POLICY_BY_COUNT: dict[int, _POLICY_REF],  # type: ignore[valid-type]
@@ -406,7 +407,16 @@ if typing.TYPE_CHECKING:
     BudgetSpec: TypeAlias = _DeclaredPolicy
     AllOfSpec: TypeAlias = _DeclaredPolicy
     FirstMatchSpec: TypeAlias = _DeclaredPolicy
+    CappedPerPeriodSpec: TypeAlias = _DeclaredPolicy
+    FirstOrdersSpec: TypeAlias = _DeclaredPolicy
+    ReturningCustomerSpec: TypeAlias = _DeclaredPolicy
+    VolumeTiersSpec: TypeAlias = _DeclaredPolicy
+    PerLeadSpec: TypeAlias = _DeclaredPolicy
+    BudgetPerPeriodSpec: TypeAlias = _DeclaredPolicy
+    PerClickSpec: TypeAlias = _DeclaredPolicy
+    OrderAttributeSpec: TypeAlias = _DeclaredPolicy
     TierSpec: TypeAlias = _Declared
+    VolumeTierSpec: TypeAlias = _Declared
 else:
     _MEMBERS = (
         *(Annotated[spec, Tag(_TAG.format(name))] for name, spec in _BUILTIN_SPECS.items()),
@@ -435,7 +445,16 @@ else:
     BudgetSpec = _BUILTIN_SPECS["budget"]
     AllOfSpec = _BUILTIN_SPECS["all_of"]
     FirstMatchSpec = _BUILTIN_SPECS["first_match"]
+    CappedPerPeriodSpec = _BUILTIN_SPECS["capped_per_period"]
+    FirstOrdersSpec = _BUILTIN_SPECS["first_orders"]
+    ReturningCustomerSpec = _BUILTIN_SPECS["returning_customer"]
+    VolumeTiersSpec = _BUILTIN_SPECS["volume_tiers"]
+    PerLeadSpec = _BUILTIN_SPECS["per_lead"]
+    BudgetPerPeriodSpec = _BUILTIN_SPECS["budget_per_period"]
+    PerClickSpec = _BUILTIN_SPECS["per_click"]
+    OrderAttributeSpec = _BUILTIN_SPECS["order_attribute"]
     TierSpec = _RECORD_SPECS[Tier]
+    VolumeTierSpec = _RECORD_SPECS[VolumeTier]
 
 for _model in [*_RECORD_SPECS.values(), *_BUILTIN_SPECS.values()]:
     _model.model_rebuild()

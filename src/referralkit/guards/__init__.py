@@ -22,6 +22,7 @@ from referralkit.guards._disposable import BUILTIN_DISPOSABLE_DOMAINS, Disposabl
 from referralkit.guards._duplicate import DuplicateReferee
 from referralkit.guards._email import DEFAULT_EMAIL_RULES, EmailRules, email_domain, normalize_email
 from referralkit.guards._network import normalize_ip
+from referralkit.guards._partner import LeakedCode, OwnCode
 from referralkit.guards._phone import PHONE_REGIONS, PhoneRegion, normalize_phone
 from referralkit.guards._reasons import REASON_CODES
 from referralkit.guards._self_referral import SelfReferral
@@ -47,6 +48,8 @@ __all__ = [
     "DisposableEmail",
     "DuplicateReferee",
     "EmailRules",
+    "LeakedCode",
+    "OwnCode",
     "PhoneRegion",
     "ReferralCycle",
     "SelfReferral",

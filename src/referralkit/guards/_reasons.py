@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from referralkit.guards._duplicate import PERSONAL_KINDS
+from referralkit.guards._partner import BANNED, LEAKED_CODE, OWN_CODE
 from referralkit.guards._structural import ALREADY_REFERRED, SELF_REFERRAL_BY_ID
 
 __all__ = ["REASON_CODES"]
@@ -51,5 +52,8 @@ REASON_CODES: Mapping[str, str] = MappingProxyType(
         "review.approved": "a person approved the referral after review",
         "review.rejected": "a person rejected the referral after review",
         "reassign.operator": "an operator credited the referral to another referrer",
+        OWN_CODE: "the buyer is the partner (same id, or one of their identity signals)",
+        LEAKED_CODE: "one order too many with the partner's code and no click on their links",
+        BANNED: "the partner was banned before this reward was paid",
     }
 )

@@ -19,9 +19,11 @@ class PartnerFigures:
     ``orders`` and ``revenue`` are the partner's checkout orders placed in the window
     (revenue net of refunds); the rest is over the partner's rewards granted in the
     window: ``commission`` and ``fees`` as granted, ``reversed`` what refunds took back
-    before payment, the current value of those ``held``, ``available`` and ``paid``,
-    ``clawed_back`` what refunds took back after payment and ``owed`` what of that is
-    still outstanding.
+    before payment (of rewards paid since too), the current value of those ``held``,
+    ``available`` and ``paid`` (the part of an available reward netted against a debt
+    counts as paid: it paid the debt), ``clawed_back`` what refunds took back after
+    payment and ``owed`` what of that is still outstanding. ``held + available + paid +
+    reversed`` is always ``commission + fees``.
     """
 
     currency: str

@@ -34,31 +34,46 @@ from referralkit.context import RewardContext as RewardContext
 from referralkit.policies._base import policy_definition, policy_version
 from referralkit.policies._combinators import AllOf, FirstMatch
 from referralkit.policies._conditions import FirstOrderOnly, MinimumOrder, Recurring
+from referralkit.policies._event_fees import PerClick, PerLead
 from referralkit.policies._fixed import DoubleSided, Fixed
 from referralkit.policies._limits import Budget, Capped
+from referralkit.policies._order_terms import OrderAttribute
 from referralkit.policies._percent import PercentOfOrder
+from referralkit.policies._periods import BudgetPerPeriod, CappedPerPeriod, period_bounds
+from referralkit.policies._schedules import FirstOrders, ReturningCustomer
 from referralkit.policies._settings import Form, Setting, one_of, policy_config, setting
 from referralkit.policies._tiers import Milestone, Tier, Tiered
+from referralkit.policies._volume import VolumeTier, VolumeTiers
 from referralkit.protocols import RewardPolicy as RewardPolicy
 from referralkit.protocols import TieredPolicy as TieredPolicy
 
 __all__ = [
     "AllOf",
     "Budget",
+    "BudgetPerPeriod",
     "Capped",
+    "CappedPerPeriod",
     "DoubleSided",
     "FirstMatch",
     "FirstOrderOnly",
+    "FirstOrders",
     "Fixed",
     "Form",
     "Milestone",
     "MinimumOrder",
+    "OrderAttribute",
+    "PerClick",
+    "PerLead",
     "PercentOfOrder",
     "Recurring",
+    "ReturningCustomer",
     "Setting",
     "Tier",
     "Tiered",
+    "VolumeTier",
+    "VolumeTiers",
     "one_of",
+    "period_bounds",
     "policy_config",
     "policy_definition",
     "policy_version",

@@ -33,10 +33,10 @@ from referralkit.policies._base import (
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
-__all__ = ["Budget", "Capped"]
+__all__ = ["Budget", "Capped", "allot", "room_left"]
 
 
-def _room(limit: Money | int, amounts: Sequence[Money | None], points: int) -> Money | int:
+def room_left(limit: Money | int, amounts: Sequence[Money | None], points: int) -> Money | int:
     """What is left of ``limit`` once ``amounts`` (money) or ``points`` are spent."""
     if isinstance(limit, int):
         return limit - points
@@ -73,7 +73,7 @@ def _fit_money(grant: Grant, room: Money, label: str, why: str) -> tuple[Grant |
     return attrs.evolve(cut, explanation=f"{grant.explanation}; cut to {room} {why}"), room - room
 
 
-def _allot(
+def allot(
     grants: Sequence[Grant],
     room: Money | int,
     *,
@@ -158,8 +158,10 @@ class Capped:
         if self.window is not None:
             since = context.now - self.window
             past = tuple(r for r in past if r.granted_at > since)
-        room = _room(self.max_per_referrer, [r.amount for r in past], sum(r.points for r in past))
-        return _allot(
+        room = room_left(
+            self.max_per_referrer, [r.amount for r in past], sum(r.points for r in past)
+        )
+        return allot(
             grants,
             room,
             applies=lambda g: g.beneficiary is Beneficiary.REFERRER,
@@ -218,9 +220,9 @@ class Budget:
         """``reward``'s grants, cut to what is left of the budget."""
         grants = self.reward.evaluate(context)
         spent = list(context.program_spend.values())
-        return _allot(
+        return allot(
             grants,
-            _room(self.total, spent, context.program_points),
+            room_left(self.total, spent, context.program_points),
             applies=lambda _: True,
             label="the budget",
             why=f"by the program budget of {describe_limit(self.total)}",

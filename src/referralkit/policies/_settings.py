@@ -66,6 +66,8 @@ class Form(enum.Enum):
     INTEGER = "integer"
     #: A string.
     TEXT = "text"
+    #: A list of strings: ``["shoes", "bags"]``.
+    TEXTS = "texts"
     #: One of the setting's ``choices`` (an enum attribute is written as its value).
     CHOICE = "choice"
     #: A nested policy: ``{"policy": "<name>", ...its parameters}``.

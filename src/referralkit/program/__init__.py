@@ -27,7 +27,8 @@ that opens a unit of work. The capabilities, one concept each:
   ``program.waitlist``), its store capability in ``_waitlist_store`` (`WAITLIST`).
 - ``_partners``: partner programmes (`Partners`, as ``program.partners``); ``_commissions``
   what a partner's code typed at checkout earns; ``_partner_store`` the store capability
-  (`PartnerRepository`, `PARTNERS`).
+  (`PartnerRepository`, `PARTNERS`); ``_partner_payouts`` paying partners, with its own
+  store capability (`PartnerPayoutRepository`, `PARTNER_PAYOUTS`).
 
 See *Architecture* in the docs for the layers and where a new capability goes.
 """
@@ -40,7 +41,14 @@ from referralkit.program._group_store import GROUPS, GroupRepository
 from referralkit.program._groups import Groups
 from referralkit.program._invitation_store import INVITATIONS, InvitationRepository
 from referralkit.program._invitations import Invitations
-from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partner_review import PartnerRules
+from referralkit.program._partner_review_store import PARTNER_REVIEWS, PartnerReviewRepository
+from referralkit.program._partner_store import (
+    PARTNER_PAYOUTS,
+    PARTNERS,
+    PartnerPayoutRepository,
+    PartnerRepository,
+)
 from referralkit.program._partners import Partners
 from referralkit.program._program import ReferralProgram
 from referralkit.program._waitlist import Waitlist
@@ -50,12 +58,17 @@ __all__ = [
     "GROUPS",
     "INVITATIONS",
     "PARTNERS",
+    "PARTNER_PAYOUTS",
+    "PARTNER_REVIEWS",
     "WAITLIST",
     "GroupRepository",
     "Groups",
     "InvitationRepository",
     "Invitations",
+    "PartnerPayoutRepository",
     "PartnerRepository",
+    "PartnerReviewRepository",
+    "PartnerRules",
     "Partners",
     "Precedence",
     "ReferralProgram",

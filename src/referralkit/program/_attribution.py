@@ -23,13 +23,14 @@ from referralkit.errors import (
     SharedNetworkWarning,
 )
 from referralkit.guards import ALREADY_REFERRED, Structural
-from referralkit.model import Identity, PartnerState, Referral, ReferralCode, ReferralStatus
+from referralkit.model import Identity, Referral, ReferralCode, ReferralStatus
 from referralkit.program._clicks import Touch, touch
 from referralkit.program._conversions import grant_signup
 from referralkit.program._core import ProgramCore
+from referralkit.program._event_fees import grant_lead
 from referralkit.program._guard_history import read_guard_history
 from referralkit.program._lookup import Unusable, unusable
-from referralkit.program._partner_store import PARTNERS
+from referralkit.program._partner_store import PARTNERS, refusal
 from referralkit.protocols import Guard, UnitOfWork
 
 __all__ = ["STATUS_OF", "attribute", "attribute_in", "judge", "usable_code"]
@@ -140,6 +141,7 @@ def attribute_in(
         now=now,
     )
     grant_signup(core, uow, referral, now)
+    grant_lead(core, uow, referral, now)
     return referral, signals
 
 
@@ -231,16 +233,10 @@ def _refuse_inactive_partner(core: ProgramCore, uow: UnitOfWork, code: str) -> N
     repo = PARTNERS.repository(uow, store=core.store)
     mapped = repo.code(code)
     partner = None if mapped is None else repo.get(mapped.partner_id)
-    if partner is None or partner.state is PartnerState.APPROVED:
+    refused = None if partner is None else refusal(partner.state)
+    if refused is None:
         return
-    reason = {PartnerState.BANNED: "banned", PartnerState.PAUSED: "paused"}.get(
-        partner.state, "not_approved"
-    )
-    raise PartnerCodeRefused(
-        f"the code {code!r} cannot be used: its partner is {partner.state.value}",
-        value=code,
-        reason=reason,
-    )
+    raise PartnerCodeRefused(f"the code {code!r} {refused[1]}", value=code, reason=refused[0])
 
 
 def usable_code(core: ProgramCore, rc: ReferralCode, now: datetime) -> ReferralCode:

@@ -21,7 +21,7 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._ledger import Move, entries, plus, reward_payload
 from referralkit.protocols import UnitOfWork
 
-__all__ = ["net_against_debts", "outstanding", "settle_clawback"]
+__all__ = ["net_against_debts", "outstanding", "owed_in", "settle_clawback"]
 
 
 def outstanding(reward: Reward) -> Money | None:
@@ -58,7 +58,8 @@ def _recover(
     return changed
 
 
-def _owed(uow: UnitOfWork, customer_id: str, currency: str) -> Money:
+def owed_in(uow: UnitOfWork, customer_id: str, currency: str) -> Money:
+    """What the customer still owes in clawbacks in ``currency``."""
     total = Money.zero(currency)
     for debt in uow.rewards.outstanding(customer_id, currency):
         total += outstanding(debt) or Money.zero(currency)
@@ -85,7 +86,7 @@ def settle_clawback(
                     field="amount",
                 )
             return []  # settled before: nothing changes
-        owed = _owed(uow, customer_id, amount.currency)
+        owed = owed_in(uow, customer_id, amount.currency)
         if amount > owed:
             raise InvalidInput(
                 f"{customer_id!r} owes {owed} in clawbacks, less than {amount}",
@@ -114,7 +115,7 @@ def net_against_debts(core: ProgramCore, uow: UnitOfWork, reward: Reward, now: d
     ):
         return reward
     free = reward.amount - (reward.netted or Money.zero(reward.amount.currency))
-    owed = _owed(uow, reward.customer_id, reward.amount.currency)
+    owed = owed_in(uow, reward.customer_id, reward.amount.currency)
     if owed.amount <= 0 or free.amount <= 0:
         return reward
     part = min(owed, free)

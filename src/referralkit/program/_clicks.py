@@ -23,6 +23,7 @@ from referralkit.errors import InvalidInput
 from referralkit.metrics._attribution import record_click
 from referralkit.metrics._source import Click
 from referralkit.program._core import ProgramCore
+from referralkit.program._event_fees import grant_click
 from referralkit.protocols import CLICKS, UnitOfWork
 
 __all__ = ["VISITOR", "Touch", "attribution_for", "touch", "track_click", "visitor_key"]
@@ -106,14 +107,16 @@ def track_click(
     with core.transaction() as uow:
         CLICKS.repository(uow, store=core.store)  # a store without clicks is told so first
         owned = core.find_code(uow, typed)
+        key = visitor_key(core, visitor)
         stored = record_click(
             uow,
             code=owned.code,
-            visitor=visitor_key(core, visitor),
+            visitor=key,
             now=now,
             channel=channel,
             campaign=owned.campaign if campaign is None else campaign,
         )
+        grant_click(core, uow, owned.code, key, now)
     return attrs.evolve(stored, visitor=visitor)
 
 

@@ -15,7 +15,8 @@ terms, not the referral's.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -33,7 +34,6 @@ from referralkit.model import (
     Partner,
     PartnerCode,
     PartnerOrder,
-    PartnerState,
     Referral,
     ReferralStatus,
     Reward,
@@ -41,7 +41,7 @@ from referralkit.model import (
 from referralkit.money import Money
 from referralkit.program._conversions import qualify, reward_context, store_grants
 from referralkit.program._core import ProgramCore
-from referralkit.program._partner_store import PARTNERS, PartnerRepository
+from referralkit.program._partner_store import PARTNERS, PartnerRepository, refusal
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "Precedence",
     "account_view",
     "commission_grants",
+    "hold_of",
     "is_partner_reward",
     "terms_policy",
     "terms_version_of",
@@ -60,6 +61,9 @@ __all__ = [
 PARTNER_KEY = "partner:"
 #: The campaign label of a partner's codes: ``partner:<id>`` (and ``:<post>`` / ``:<code>``).
 ACCOUNT_CAMPAIGN = "partner:{}"
+#: What holds a checkout's partner rewards for review when a partner rule fires (the
+#: partner rules of `referralkit.program._partner_review`): the rewards as they are after.
+Review = Callable[[UnitOfWork, Partner, PartnerOrder, list[Reward], datetime], list[Reward]]
 
 
 class Precedence(str, enum.Enum):
@@ -91,6 +95,14 @@ def terms_version_of(repo: PartnerRepository, partner: Partner) -> str | None:
         return None
     group = repo.get_group(partner.group)
     return None if group is None else group.terms_version
+
+
+def hold_of(repo: PartnerRepository, partner: Partner) -> timedelta | None:
+    """A partner's hold on new rewards: their own, else their group's (None: the program's)."""
+    if partner.hold is not None or partner.group is None:
+        return partner.hold
+    group = repo.get_group(partner.group)
+    return None if group is None else group.hold
 
 
 def terms_policy(core: ProgramCore, uow: UnitOfWork, version: str) -> RewardPolicy:
@@ -132,9 +144,18 @@ def commission_grants(
     now: datetime,
     exclude_order: str | None = None,
 ) -> tuple[Referral, list[Grant]]:
-    """What ``conversion`` earns under the terms the order was attributed with."""
+    """What ``conversion`` earns under the terms the order was attributed with.
+
+    The policy sees the partner's account as a referral attributed when the partner's
+    first checkout order from this buyer was, so ``Recurring(within=...)`` pays on the
+    buyer's repeat orders with the partner's code for that long after.
+    """
     policy = terms_policy(core, uow, order.terms_version)
-    view = account_view(partner, conversion.referee, order.terms_version, order.attributed_at)
+    # The partner brought this customer at their first order with the partner's code:
+    # `Recurring(within=...)` counts from then.
+    repo = PARTNERS.repository(uow, store=core.store)
+    since = repo.first_attributed(partner.id, conversion.referee) or order.attributed_at
+    view = account_view(partner, conversion.referee, order.terms_version, since)
     if conversion.amount.amount <= 0:
         return view, []
     context = reward_context(
@@ -152,14 +173,6 @@ def commission_grants(
     return view, grants
 
 
-_REFUSED = {
-    PartnerState.BANNED: ("banned", "is disabled: its partner is banned"),
-    PartnerState.PAUSED: ("paused", "is paused: its partner is paused"),
-    PartnerState.APPLIED: ("not_approved", "is not active yet: its partner is not approved"),
-    PartnerState.INVITED: ("not_approved", "is not active yet: its partner is not approved"),
-}
-
-
 @attrs.frozen(slots=True)
 class _Resolved:
     partner: Partner
@@ -167,22 +180,40 @@ class _Resolved:
     terms_version: str
 
 
-class Checkout:
-    """A code typed at checkout, for `referralkit.program._conversions.convert`."""
+#: What an order of a buyer a partner referred, placed while the partner is not approved,
+#: earns: nothing, for the partner or under the customer terms.
+_NOTHING = object()
 
-    def __init__(self, core: ProgramCore, code: object, precedence: Precedence) -> None:
+
+class Checkout:
+    """A code typed at checkout (or none), for `referralkit.program._conversions.convert`.
+
+    Without a typed code, an order of a buyer a partner referred at sign-up earns the
+    partner their commission as if their code had been typed.
+    """
+
+    def __init__(
+        self,
+        core: ProgramCore,
+        code: object,
+        precedence: Precedence,
+        review: Review | None = None,
+    ) -> None:
         self._core = core
         self._text = code
         self._precedence = precedence
+        self._review = review
 
     def _repo(self, uow: UnitOfWork) -> PartnerRepository:
         return PARTNERS.repository(uow, store=self._core.store)
 
-    def resolve(self, uow: UnitOfWork, amount: Money) -> _Resolved:
+    def resolve(self, uow: UnitOfWork, amount: Money, referral: Referral | None) -> object:
         """The partner the code names; refused before anything is written.
 
         Raises `CurrencyMismatch` when the partner's terms pay in other currencies only.
         """
+        if self._text is None:
+            return self._referred(uow, amount, referral)
         repo = self._repo(uow)  # a store without partners says so first
         text = self._text
         if not isinstance(text, str) or not text.strip():
@@ -210,7 +241,7 @@ class Checkout:
                 value=rc.code,
                 reason="not_partner",
             )
-        refused = _REFUSED.get(partner.state)
+        refused = refusal(partner.state)
         if refused is not None:
             raise PartnerCodeRefused(
                 f"the code {rc.code!r} given at checkout (code) {refused[1]}",
@@ -225,18 +256,47 @@ class Checkout:
                 value=partner.id,
                 path="terms",
             )
-        policy = terms_policy(self._core, uow, version)
+        return self._covered(uow, _Resolved(partner, mapped, version), amount)
+
+    def _covered(self, uow: UnitOfWork, resolved: _Resolved, amount: Money) -> _Resolved:
+        policy = terms_policy(self._core, uow, resolved.terms_version)
         covers = getattr(policy, "currencies", None)
         if covers is not None and amount.currency not in covers:
             raise CurrencyMismatch(
-                f"the partner {partner.id!r}'s terms ({policy.name}) pay in {sorted(covers)},"
-                f" not {amount.currency}: give them terms in {amount.currency}",
+                f"the partner {resolved.partner.id!r}'s terms ({policy.name}) pay in"
+                f" {sorted(covers)}, not {amount.currency}: give them terms in {amount.currency}",
                 value=amount.currency,
             )
-        return _Resolved(partner, mapped, version)
+        return resolved
+
+    def _referred(self, uow: UnitOfWork, amount: Money, referral: Referral | None) -> object:
+        """The partner who referred the buyer at sign-up, if one did (no code typed).
+
+        None leaves the order to the customer terms: no partner referred the buyer, or the
+        partner has no commission terms (they earn the customer terms, as before terms).
+        """
+        if (
+            referral is None
+            or not referral.campaign.startswith(PARTNER_KEY)
+            or PARTNERS.missing(uow)
+        ):
+            return None
+        repo = self._repo(uow)
+        mapped = repo.code(referral.code)
+        partner = None if mapped is None else repo.get(mapped.partner_id)
+        if mapped is None or partner is None or partner.id != referral.referrer:
+            return None
+        if refusal(partner.state) is not None:
+            return _NOTHING
+        version = terms_version_of(repo, partner)
+        if version is None:
+            return None
+        return self._covered(uow, _Resolved(partner, mapped, version), amount)
 
     def replay(self, uow: UnitOfWork, order_id: str) -> None:
         """Refuse a retried order that names another code than it was attributed with."""
+        if self._text is None:
+            return
         stored = self._repo(uow).order(order_id)
         if stored is None:
             return
@@ -254,12 +314,14 @@ class Checkout:
     def grant(
         self,
         uow: UnitOfWork,
-        resolved: _Resolved,
+        resolved: object,
         conversion: Conversion,
         referral: Referral | None,
         now: datetime,
     ) -> tuple[bool, list[Reward]]:
         """Attribute the order and grant the commission; and whether the referral still earns."""
+        if not isinstance(resolved, _Resolved):  # no partner (None), or one not approved
+            return resolved is None, []
         partner = resolved.partner
         friend = referral is not None and referral.referrer != partner.id
         if friend and self._precedence is Precedence.REFERRAL:
@@ -291,7 +353,10 @@ class Checkout:
             now,
         )
         view, grants = commission_grants(self._core, uow, partner, stored, conversion, now=now)
-        rewards = store_grants(self._core, uow, grants, view, conversion, now=now)
+        hold = hold_of(self._repo(uow), partner)
+        rewards = store_grants(self._core, uow, grants, view, conversion, now=now, hold=hold)
+        if self._review is not None and self._text is not None:  # a code typed, not a referral
+            rewards = self._review(uow, partner, stored, rewards, now)
         if referral is None:
             return False, rewards
         if not friend:

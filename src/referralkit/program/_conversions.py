@@ -35,6 +35,12 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._feedback import tier_reached
 from referralkit.program._holds import UntilDelivered, release_at
 from referralkit.program._ledger import Move, bucket_of, entries, reward_payload
+from referralkit.program._order_attributes import (
+    check_attributes,
+    read_attributes,
+    store_attributes,
+)
+from referralkit.program._period_figures import period_revenue, period_spend
 from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = [
@@ -59,17 +65,11 @@ def convert(
     first_order: bool | None,
     occurred_at: datetime | None,
     checkout: CheckoutCode | None = None,
+    attributes: object = None,
 ) -> list[Reward]:
     """`referralkit.ReferralProgram.convert`; ``checkout``: the partner code typed, if any."""
-    referee = require_id("referee", referee)
-    order_id = require_id("order_id", order_id)
-    amount = require_money("amount", amount)
-    if amount.amount < 0:
-        raise InvalidInput("an order amount cannot be negative", value=amount, field="amount")
-    if first_order is not None and not isinstance(first_order, bool):
-        raise InvalidInput(
-            "first_order must be True, False or None", value=first_order, field="first_order"
-        )
+    referee, order_id, amount = _checked(referee, order_id, amount, first_order)
+    details = check_attributes(attributes)
     now = core.now()
     when = now if occurred_at is None else require_aware("occurred_at", occurred_at)
     with core.transaction() as uow:
@@ -77,11 +77,13 @@ def convert(
         if existing is not None:
             if checkout is not None:
                 checkout.replay(uow, order_id)
+            if details is not None:
+                store_attributes(core, uow, order_id, details)
             return _replay(uow, existing, referee=referee, amount=amount)
-        resolved = None if checkout is None else checkout.resolve(uow, amount)
         referral = uow.referrals.active_for_referee(referee)
         if referral is not None and when < referral.attributed_at - core.order_grace:
             referral = None  # placed before the referral existed: not a referred order
+        resolved = None if checkout is None else checkout.resolve(uow, amount, referral)
         number = uow.conversions.count_for_referee(referee) + 1
         conversion = Conversion(
             order_id=order_id,
@@ -98,6 +100,8 @@ def convert(
         stored, created = uow.conversions.add(conversion)
         if not created:  # a race lost to another worker inside this instant
             return _replay(uow, stored, referee=referee, amount=amount)
+        if details is not None:
+            store_attributes(core, uow, order_id, details)
         earns, partnered = True, list[Reward]()
         if checkout is not None:
             earns, partnered = checkout.grant(uow, resolved, conversion, referral, now)
@@ -119,11 +123,29 @@ def convert(
         return rewards + partnered
 
 
+def _checked(
+    referee: object, order_id: object, amount: object, first_order: object
+) -> tuple[str, str, Money]:
+    """An order's arguments checked, each refusal an `InvalidInput` naming its field."""
+    checked = (
+        require_id("referee", referee),
+        require_id("order_id", order_id),
+        require_money("amount", amount),
+    )
+    if checked[2].amount < 0:
+        raise InvalidInput("an order amount cannot be negative", value=amount, field="amount")
+    if first_order is not None and not isinstance(first_order, bool):
+        raise InvalidInput(
+            "first_order must be True, False or None", value=first_order, field="first_order"
+        )
+    return checked
+
+
 class CheckoutCode(Protocol):
     """A code typed at checkout (a partner's): resolved before any write, granted after."""
 
-    def resolve(self, uow: UnitOfWork, amount: Money) -> Any:
-        """What the code names; raises before anything is written when it cannot earn."""
+    def resolve(self, uow: UnitOfWork, amount: Money, referral: Referral | None) -> Any:
+        """What the code (or the buyer's ``referral``) names; raises before any write."""
         ...
 
     def replay(self, uow: UnitOfWork, order_id: str) -> None:
@@ -261,6 +283,9 @@ def reward_context(
         program_points=points,
         campaign=referral.campaign,
         now=now,
+        referrer_revenue=period_revenue(core, uow, needs, referral.referrer, conversion),
+        period_spend=period_spend(core, uow, needs, now, exclude_order),
+        order_attributes=read_attributes(core, uow, needs, conversion.order_id),
     )
 
 
@@ -312,14 +337,20 @@ def store_grants(
     conversion: Conversion | None,
     *,
     now: datetime,
+    hold: timedelta | None = None,
 ) -> list[Reward]:
-    """Write what a policy granted, once per key, with its ledger entry and event."""
+    """Write what a policy granted, once per key, with its ledger entry and event.
+
+    ``hold`` replaces the program's hold for these rewards (a partner's own hold).
+    """
     rewards: list[Reward] = []
     delivered_at = None
     if conversion is not None and core.holds.waits_for_delivery:
         delivered_at = DELIVERIES.repository(uow, store=core.store).get(conversion.order_id)
     for granted in grants:
-        reward = materialise(core, granted, referral, conversion, now, delivered_at=delivered_at)
+        reward = materialise(
+            core, granted, referral, conversion, now, delivered_at=delivered_at, hold=hold
+        )
         stored, created = uow.rewards.add(reward)
         if not created and stored.state is RewardState.REVERSED and granted.per_referrer:
             # Earned again after it was taken back (the count fell, then rose again).
@@ -353,6 +384,7 @@ def materialise(
     now: datetime,
     *,
     delivered_at: datetime | None = None,
+    hold: timedelta | None = None,
 ) -> Reward:
     """The reward a grant becomes: its key, hold, coupon code and state.
 
@@ -368,9 +400,9 @@ def materialise(
             raise ConfigError(f"policy {grant.policy} granted a negative amount", value=amount)
     if grant.points < 0:
         raise ConfigError(f"policy {grant.policy} granted negative points", value=grant.points)
-    hold = core.holds.for_reward(grant.beneficiary, grant.kind)
-    release = release_at(hold, now, delivered_at)
-    held = isinstance(hold, UntilDelivered) or hold > timedelta(0)
+    wait = core.holds.for_reward(grant.beneficiary, grant.kind) if hold is None else hold
+    release = release_at(wait, now, delivered_at)
+    held = isinstance(wait, UntilDelivered) or wait > timedelta(0)
     customer = referral.referrer if grant.beneficiary is Beneficiary.REFERRER else referral.referee
     scope = f"signup:{referral.id}" if conversion is None else conversion.order_id
     key = grant.key if grant.per_referrer else f"{scope}:{grant.key}"

@@ -18,6 +18,7 @@ from referralkit.model import Reward, RewardState
 from referralkit.moments import DELIVERED, DELIVERIES, MOMENTS, MomentRecord, UntilDelivered
 from referralkit.program._core import ProgramCore
 from referralkit.program._ledger import reward_payload
+from referralkit.program._partner_review_store import PARTNER_REVIEWS
 from referralkit.protocols import UnitOfWork
 
 __all__ = ["delivered"]
@@ -36,8 +37,15 @@ def delivered(core: ProgramCore, order_id: str, at: datetime | None) -> list[Rew
                 {"order_id": order_id, "delivered_at": stored_at.isoformat()},
                 now,
             )
+        reviews = (
+            None
+            if PARTNER_REVIEWS.missing(uow)
+            else PARTNER_REVIEWS.repository(uow, store=core.store)
+        )
         for reward in uow.rewards.for_order(order_id):
             if reward.state is RewardState.HELD and reward.hold_until is None:
+                if reviews is not None and reviews.open_review(reward.id) is not None:
+                    continue  # a partner's reward in review waits for the operator
                 _schedule(core, uow, reward, stored_at, now)
         conversion = uow.conversions.get(order_id)
         if new and conversion is not None and not MOMENTS.missing(uow):

@@ -10,7 +10,7 @@ How an order with a partner's code earns is in `referralkit.program._commissions
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
@@ -26,30 +26,59 @@ from referralkit.errors import (
     InvalidState,
     UnknownPartner,
 )
+from referralkit.guards import LeakedCode, OwnCode
+from referralkit.guards._partner import BANNED
 from referralkit.model import (
     Beneficiary,
     CodeKind,
+    Identity,
     Partner,
     PartnerCode,
     PartnerEngagement,
     PartnerGroup,
     PartnerPost,
+    PartnerReview,
     PartnerState,
+    PartnerSubmission,
     Referral,
     ReferralCode,
     ReferralStatus,
+    Reward,
     RewardKind,
 )
 from referralkit.money import Money
+from referralkit.payouts import PartnerDue, PayoutProvider, PayoutRun
 from referralkit.policies import policy_definition, policy_version
+from referralkit.program._bounties import Bounties
 from referralkit.program._commissions import (
     ACCOUNT_CAMPAIGN,
     PARTNER_KEY,
     Precedence,
     account_view,
+    hold_of,
 )
 from referralkit.program._conversions import store_grants
 from referralkit.program._core import ProgramCore
+from referralkit.program._partner_payouts import (
+    VerificationCheck,
+    due,
+    pay,
+    payout_repo,
+    read_hold,
+    read_threshold,
+    verify,
+)
+from referralkit.program._partner_review import (
+    PartnerRules,
+    Screen,
+    decide_order,
+    decide_review,
+    explain,
+    hold_for_review,
+    hold_unpaid,
+    review_queue,
+)
+from referralkit.program._partner_review_store import PARTNER_REVIEWS
 from referralkit.program._partner_store import ACCOUNT_REASONS, PARTNERS, PartnerRepository
 from referralkit.protocols import RewardPolicy, UnitOfWork
 from referralkit.storage import CodeTaken
@@ -59,6 +88,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Partners"]
 
+
+class _Unset:
+    """An argument left out (None means "off")."""
+
+
+_UNSET = _Unset()
 _CODE_ATTEMPTS = 16
 _MAX_NAME = 200
 _PARTNER_FIELDS = (
@@ -96,6 +131,13 @@ def _niches(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
+def _payout_terms(threshold: Money | None, hold_seconds: int | None) -> dict[str, object]:
+    return {
+        "payout_threshold": None if threshold is None else threshold.to_json(),
+        "hold_seconds": hold_seconds,
+    }
+
+
 def _differs(stored: object, wanted: object, fields: Iterable[str], key: str) -> None:
     for field in fields:
         was, now = getattr(stored, field), getattr(wanted, field)
@@ -117,6 +159,8 @@ class Partners:
     def __init__(self, core: ProgramCore) -> None:
         self._core = core
         self._precedence = Precedence.BOTH
+        self._rules = PartnerRules()
+        self._bounties = Bounties(core)
 
     @property
     def precedence(self) -> Precedence:
@@ -176,14 +220,20 @@ class Partners:
         terms: RewardPolicy | None = None,
         group: str | None = None,
         state: PartnerState | str = PartnerState.APPROVED,
+        payout_threshold: Money | None = None,
+        hold: timedelta | None = None,
+        identity: Identity | None = None,
     ) -> Partner:
         """Register a partner (``partner.added``); the same call again returns the same partner.
 
         ``kind`` is ``affiliate``, ``influencer`` or a label of the host's; ``payout_ref``
         an opaque host id to pay them by; ``terms`` their commission (any reward policy;
         without it they earn their ``group``'s). A registered partner is ``approved``
-        unless ``state`` says otherwise. A second call with other values is an
-        `IdempotencyConflict` naming the first field that differs.
+        unless ``state`` says otherwise. ``payout_threshold`` and ``hold`` are their own
+        (without them, their group's; see `set_payout_terms`). A second call with other
+        values is an `IdempotencyConflict` naming the first field that differs.
+        ``identity`` is kept only as keyed hashes, for the partner rules at checkout
+        (`configure`); a call again with an identity adds its signals.
         """
         core = self._core
         partner_id = require_id("partner_id", partner_id)
@@ -205,9 +255,14 @@ class Partners:
             raise InvalidInput(
                 f"state is one of {[s.value for s in PartnerState]}", value=state, field="state"
             ) from None
+        threshold = read_threshold(payout_threshold)
+        hold_seconds = read_hold(hold)
+        signals = core.signals(identity)
         now = core.now()
         with core.transaction() as uow:
             repo = self._repo(uow)
+            if threshold is not None or hold_seconds is not None:
+                repo = payout_repo(core, uow)  # a store that keeps them, or refused
             version = None if terms is None else self._terms(uow, terms, now)
             if group is not None and repo.get_group(group) is None:
                 raise UnknownPartner(f"no partner group {group!r}", value=group)
@@ -224,15 +279,22 @@ class Partners:
                 payout_ref=payout_ref,
                 terms_version=version,
                 group=group,
+                payout_threshold=threshold,
+                hold_seconds=hold_seconds,
             )
             stored, created = repo.add(wanted)
+            if signals:
+                PARTNER_REVIEWS.repository(uow, store=core.store).add_signals(partner_id, signals)
             if not created:
-                _differs(
-                    stored,
-                    wanted,
-                    _PARTNER_FIELDS,
-                    partner_id,
+                given = tuple(
+                    name
+                    for name, value in (
+                        ("payout_threshold", threshold),
+                        ("hold_seconds", hold_seconds),
+                    )
+                    if value is not None
                 )
+                _differs(stored, wanted, _PARTNER_FIELDS + given, partner_id)
                 return stored
             account = self._account_code(uow, partner_id, now)
             uow.referrals.add(
@@ -284,7 +346,9 @@ class Partners:
         """Move a partner through onboarding (``partner.<state>``; no event if unchanged).
 
         Only an ``approved`` partner's codes earn at checkout; a ``banned`` partner's codes
-        are disabled, not deleted: they stay the partner's, so nobody else can claim them.
+        are disabled, not deleted: they stay the partner's, so nobody else can claim them,
+        and every reward of theirs not paid yet goes to review (`review_queue`) in the
+        same unit of work.
         """
         partner_id = require_id("partner_id", partner_id)
         try:
@@ -300,30 +364,117 @@ class Partners:
             if repo.set_state(partner_id, state):
                 moved = attrs.evolve(was, state=state)
                 uow.events.add(f"partner.{state.value}", _payload(moved, was=was.state.value), now)
+                if state is PartnerState.BANNED:
+                    hold_unpaid(self._core, uow, moved, now)
                 return moved
             return was
 
-    def group(self, group_id: str, *, terms: RewardPolicy) -> PartnerGroup:
+    def group(
+        self,
+        group_id: str,
+        *,
+        terms: RewardPolicy,
+        hold: timedelta | None = None,
+        payout_threshold: Money | None = None,
+    ) -> PartnerGroup:
         """Create a partner group with ``terms``, or give an existing one new terms.
 
         Its members without terms of their own earn them from their next order on
         (``partner.group_terms``; orders attributed before keep the terms they had).
+        ``hold`` and ``payout_threshold`` are those of members without their own
+        (``partner.group_payout_terms``); left out, a group keeps what it has.
         """
         group_id = require_id("group_id", group_id)
+        hold_seconds = read_hold(hold)
+        threshold = read_threshold(payout_threshold)
         now = self._core.now()
         with self._core.transaction() as uow:
             repo = self._repo(uow)
+            if hold_seconds is not None or threshold is not None:
+                repo = payout_repo(self._core, uow)  # a store that keeps them, or refused
             version = self._terms(uow, terms, now)
-            stored, created = repo.add_group(PartnerGroup(group_id, version, now))
-            if not created and stored.terms_version == version:
-                return stored
+            wanted = PartnerGroup(group_id, version, now, hold_seconds, threshold)
+            stored, created = repo.add_group(wanted)
+            if created or stored.terms_version != version:
+                if not created:
+                    repo.set_group_terms(group_id, version)
+                    stored = attrs.evolve(stored, terms_version=version)
+                uow.events.add(
+                    "partner.group_terms", {"group_id": group_id, "terms_version": version}, now
+                )
+            changed = created and (hold_seconds is not None or threshold is not None)
             if not created:
-                repo.set_group_terms(group_id, version)
-                stored = attrs.evolve(stored, terms_version=version)
-            uow.events.add(
-                "partner.group_terms", {"group_id": group_id, "terms_version": version}, now
-            )
+                hold_seconds = stored.hold_seconds if hold_seconds is None else hold_seconds
+                threshold = stored.payout_threshold if threshold is None else threshold
+                if (hold_seconds, threshold) != (stored.hold_seconds, stored.payout_threshold):
+                    payout_repo(self._core, uow).set_group_payout_terms(
+                        group_id, threshold, hold_seconds
+                    )
+                    stored = attrs.evolve(
+                        stored, hold_seconds=hold_seconds, payout_threshold=threshold
+                    )
+                    changed = True
+            if changed:
+                uow.events.add(
+                    "partner.group_payout_terms",
+                    {"group_id": group_id, **_payout_terms(threshold, hold_seconds)},
+                    now,
+                )
             return stored
+
+    def set_payout_terms(
+        self,
+        partner_id: str,
+        *,
+        payout_threshold: Money | None = None,
+        hold: timedelta | None = None,
+    ) -> Partner:
+        """Give a partner their own payout threshold and hold (None: their group's).
+
+        The hold applies to commissions and fees granted from now on (each reward's hold
+        is decided when it is granted); the threshold to the next `pay`. No event when
+        nothing changes (``partner.payout_terms`` otherwise).
+        """
+        partner_id = require_id("partner_id", partner_id)
+        threshold = read_threshold(payout_threshold)
+        hold_seconds = read_hold(hold)
+        now = self._core.now()
+        with self._core.transaction() as uow:
+            repo = payout_repo(self._core, uow)
+            partner = self._partner(uow, partner_id)
+            if (partner.payout_threshold, partner.hold_seconds) == (threshold, hold_seconds):
+                return partner
+            repo.set_payout_terms(partner_id, threshold, hold_seconds)
+            moved = attrs.evolve(partner, payout_threshold=threshold, hold_seconds=hold_seconds)
+            uow.events.add(
+                "partner.payout_terms",
+                _payload(moved, **_payout_terms(threshold, hold_seconds)),
+                now,
+            )
+            return moved
+
+    def set_terms(self, partner_id: str, terms: RewardPolicy | None) -> Partner:
+        """Give a partner new terms of their own (None: their group's) from their next order on.
+
+        Orders attributed before keep the terms they had, refunds included
+        (``partner.terms_changed`` with the new ``terms_version``; no event if unchanged).
+        """
+        partner_id = require_id("partner_id", partner_id)
+        now = self._core.now()
+        with self._core.transaction() as uow:
+            repo = self._repo(uow)
+            partner = self._partner(uow, partner_id)
+            version = None if terms is None else self._terms(uow, terms, now)
+            if version == partner.terms_version:
+                return partner
+            repo.set_terms(partner_id, version, partner.group)
+            changed = attrs.evolve(partner, terms_version=version)
+            uow.events.add(
+                "partner.terms_changed",
+                _payload(changed, terms_version=version, was=partner.terms_version),
+                now,
+            )
+            return changed
 
     def join_group(self, partner_id: str, group_id: str | None) -> Partner:
         """Put a partner in a group (None: in none); they keep terms of their own if any."""
@@ -455,7 +606,10 @@ class Partners:
                     per_referrer=True,
                 )
                 view = account_view(partner, partner_id, "partner.post_fee", now)
-                granted = store_grants(core, uow, [fee], view, None, now=now)
+                hold = hold_of(repo, partner)
+                granted = store_grants(core, uow, [fee], view, None, now=now, hold=hold)
+                if partner.state is PartnerState.BANNED:  # owed, but only once a person says so
+                    hold_for_review(core, uow, partner, granted, reasons=(BANNED,), now=now)
                 if granted:
                     reward_id = granted[0].id
                     repo.set_post_reward(post_id, reward_id)
@@ -562,3 +716,179 @@ class Partners:
         from referralkit.metrics._partners import PartnerStatement  # noqa: PLC0415 - pydantic loads with the first statement
 
         return PartnerStatement.of(partner_id, since, until, figures)
+
+    # -- payouts -------------------------------------------------------------------------
+
+    def payable(
+        self,
+        *,
+        currency: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+    ) -> list[PartnerDue]:
+        """Partners due a payout now, one `PartnerDue` per partner and currency, paged.
+
+        What each is due is the statement's ``payable`` over all time (available less the
+        clawbacks still owed); a partner is listed once that reaches their payout
+        threshold (their own, else their group's; a threshold binds its own currency
+        only). In (partner id, currency) order after ``after`` (a `PartnerDue.key`);
+        added up by the store (SQL on SQLite), never by loading rewards.
+        """
+        return due(self._core, currency=currency, after=after, limit=limit)
+
+    def verify(self, partner_id: str, *, ok: bool, reference: str | None = None) -> Partner:
+        """Record the host's tax and identity decision on a partner (``partner.verification``).
+
+        Only the yes/no and the host's ``reference`` (a KYC case id) are stored, never any
+        document. `pay` with ``require_verification=True`` pays only verified partners.
+        """
+        return verify(self._core, partner_id, ok=ok, reference=reference)
+
+    def pay(
+        self,
+        provider: PayoutProvider,
+        *,
+        payout_id: str,
+        currency: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 100,
+        require_verification: bool = False,
+        check: VerificationCheck | None = None,
+    ) -> PayoutRun:
+        """Pay the partners who are due through ``provider``, as one batch ``payout_id``.
+
+        Takes the first ``limit`` lines of `payable` (after ``after``), nets what each
+        partner owes against their rewards, pays the rest through the payout path
+        (``payout.paid``, one payout per line) and sends the provider one line per
+        partner and currency. Each line records the provider's reference
+        (``partner.payout_sent``), or its failure, which returns the line's rewards to
+        available (``partner.payout_failed``, ``reward.payout_failed``). A partner not
+        verified (``check`` says no, or ``require_verification`` and no stored yes) is
+        skipped with the reason (``partner.payout_skipped``); their rewards stay
+        available. The same ``payout_id`` again sends only the lines the provider has
+        not answered yet, under the same line ids, and returns the same run. A line's id
+        is ``<payout_id>/<partner id>/<currency>``, so ``payout_id`` has no ``/``.
+        """
+        return pay(
+            self._core,
+            provider,
+            payout_id=payout_id,
+            currency=currency,
+            after=after,
+            limit=limit,
+            require_verification=require_verification,
+            check=check,
+        )
+
+    # -- fraud signals and review ----------------------------------------------------------
+
+    def configure(
+        self,
+        *,
+        own_code: OwnCode | _Unset | None = _UNSET,
+        leaked_code: LeakedCode | _Unset | None = _UNSET,
+    ) -> None:
+        """Set the partner rules run on every order with a partner's code (None: off).
+
+        ``own_code`` (`referralkit.guards.OwnCode`): the buyer shares a signal with the
+        partner. ``leaked_code`` (`referralkit.guards.LeakedCode`): more than ``limit``
+        orders with no click on the partner's links within ``window``. Both are on by
+        default; an argument left out keeps its rule as it is.
+        """
+        rules = self._rules
+        if not isinstance(own_code, _Unset):
+            if own_code is not None and not isinstance(own_code, OwnCode):
+                raise ConfigError(
+                    "own_code must be an OwnCode or None", value=own_code, path="own_code"
+                )
+            rules = attrs.evolve(rules, own_code=own_code)
+        if not isinstance(leaked_code, _Unset):
+            if leaked_code is not None and not isinstance(leaked_code, LeakedCode):
+                raise ConfigError(
+                    "leaked_code must be a LeakedCode or None",
+                    value=leaked_code,
+                    path="leaked_code",
+                )
+            rules = attrs.evolve(rules, leaked_code=leaked_code)
+        self._rules = rules
+
+    @property
+    def rules(self) -> PartnerRules:
+        """The partner rules in force (`configure` sets them)."""
+        return self._rules
+
+    def screen(self, identity: Identity | None, visitor: str | None) -> Screen:
+        """The partner rules for one checkout (`referralkit.ReferralProgram.convert`)."""
+        return Screen(self._core, self._rules, identity, visitor)
+
+    def review_queue(
+        self,
+        limit: int = 50,
+        *,
+        after: str | None = None,
+        partner: str | None = None,
+        reason: str | None = None,
+    ) -> list[PartnerReview]:
+        """Partner rewards waiting for an operator, oldest first; ``after`` a review id.
+
+        Filter by ``partner`` id or by ``reason`` (``partner.own_code``,
+        ``partner.leaked_code``, ``partner.banned``). A reward in review is held: it is
+        never released, paid or payable until `approve` or `reject`.
+        """
+        return review_queue(self._core, limit, after=after, partner=partner, reason=reason)
+
+    def approve(self, review_id: str) -> Reward | None:
+        """Let a reward in review earn as it would have (``partner.review_approved``).
+
+        It is held out its hold counted from when it was earned, or available now if
+        that has passed. Raises `InvalidState` for a review decided already.
+        """
+        return decide_review(self._core, review_id, approve=True)
+
+    def reject(self, review_id: str, reason: str = "review.rejected") -> Reward | None:
+        """Take a reward in review back (``partner.review_rejected``, ``reward.reversed``)."""
+        reason = require_id("reason", reason)
+        return decide_review(self._core, review_id, approve=False, note=reason)
+
+    def approve_order(self, order_id: str) -> list[Reward]:
+        """`approve` every partner reward of the order in review; the rewards after."""
+        return decide_order(self._core, order_id, approve=True)
+
+    def reject_order(self, order_id: str, reason: str = "review.rejected") -> list[Reward]:
+        """`reject` every partner reward of the order in review; the rewards after."""
+        reason = require_id("reason", reason)
+        return decide_order(self._core, order_id, approve=False, note=reason)
+
+    @staticmethod
+    def explain(review: PartnerReview) -> list[str]:
+        """A review's reasons in words."""
+        if not isinstance(review, PartnerReview):
+            raise InvalidInput("review must be a PartnerReview", value=review, field="review")
+        return explain(review)
+
+    # -- bounties ------------------------------------------------------------------------
+
+    def submit(
+        self, partner_id: str, submission_id: str, *, url: str, fee: Money
+    ) -> PartnerSubmission:
+        """Send in a partner's post for a bounty of ``fee``: pending until an operator decides.
+
+        Idempotent on ``submission_id`` (other values are an `IdempotencyConflict` naming
+        the field); a bad ``url`` or ``fee`` is `InvalidInput` naming it; a banned partner
+        earns no bounties (`InvalidState`).
+        """
+        return self._bounties.submit(partner_id, submission_id, url=url, fee=fee)
+
+    def approve_submission(self, submission_id: str) -> PartnerSubmission:
+        """Approve a pending submission: its fee is owed to the partner (a cash reward), once."""
+        return self._bounties.approve(submission_id)
+
+    def reject_submission(
+        self, submission_id: str, *, reason: str | None = None
+    ) -> PartnerSubmission:
+        """Reject a pending submission with the operator's ``reason``: nothing is owed."""
+        return self._bounties.reject(submission_id, reason=reason)
+
+    def submission(self, submission_id: str) -> PartnerSubmission:
+        """The bounty submission with this id (`UnknownPartner` when there is none)."""
+        return self._bounties.get(submission_id)

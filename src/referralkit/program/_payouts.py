@@ -18,7 +18,7 @@ from referralkit.program._core import ProgramCore
 from referralkit.program._ledger import transition
 from referralkit.protocols import UnitOfWork
 
-__all__ = ["mark_paid", "payable", "payout", "release_due"]
+__all__ = ["mark_paid", "pay_rewards", "payable", "payout", "release_due"]
 
 _MAX_BATCH = 10_000
 
@@ -125,29 +125,38 @@ def payout(core: ProgramCore, reward_ids: Sequence[str], *, payout_id: str) -> l
         raise InvalidInput("a payout lists each reward once", value=ids, field="reward_ids")
     now = core.now()
     with core.transaction() as uow:
-        stored, created = uow.rewards.add_payout(payout_id, ids, now)
-        if not created:
-            if sorted(stored) != sorted(ids):
-                raise IdempotencyConflict(
-                    f"payout {payout_id!r} was recorded with other rewards",
-                    value=ids,
-                    field="reward_ids",
-                )
-            found = (uow.rewards.get(reward_id) for reward_id in stored)
-            return [reward for reward in found if reward is not None]
-        paid = []
-        for reward_id in ids:
-            reward = uow.rewards.get(reward_id)
-            if reward is None:
-                raise NotFound(f"no reward {reward_id!r}", value=reward_id)
-            if reward.state is not RewardState.AVAILABLE:
-                raise InvalidState(
-                    f"reward {reward_id!r} is {reward.state.value}: only available rewards"
-                    " can be paid (nothing in this payout was paid)",
-                    value=reward_id,
-                )
-            paid.append(_pay(uow, reward, payout_id, now))
-        uow.events.add(
-            "payout.paid", {"payout_id": payout_id, "reward_ids": ids, "count": len(ids)}, now
-        )
-        return paid
+        return pay_rewards(uow, ids, payout_id, now)
+
+
+def pay_rewards(uow: UnitOfWork, ids: list[str], payout_id: str, now: datetime) -> list[Reward]:
+    """Pay the available rewards ``ids`` under ``payout_id`` in ``uow``, once per payout id.
+
+    A payout id seen before pays nothing again and gives back its rewards; one reward
+    that is not available refuses the whole batch (`InvalidState`).
+    """
+    stored, created = uow.rewards.add_payout(payout_id, ids, now)
+    if not created:
+        if sorted(stored) != sorted(ids):
+            raise IdempotencyConflict(
+                f"payout {payout_id!r} was recorded with other rewards",
+                value=ids,
+                field="reward_ids",
+            )
+        found = (uow.rewards.get(reward_id) for reward_id in stored)
+        return [reward for reward in found if reward is not None]
+    paid = []
+    for reward_id in ids:
+        reward = uow.rewards.get(reward_id)
+        if reward is None:
+            raise NotFound(f"no reward {reward_id!r}", value=reward_id)
+        if reward.state is not RewardState.AVAILABLE:
+            raise InvalidState(
+                f"reward {reward_id!r} is {reward.state.value}: only available rewards"
+                " can be paid (nothing in this payout was paid)",
+                value=reward_id,
+            )
+        paid.append(_pay(uow, reward, payout_id, now))
+    uow.events.add(
+        "payout.paid", {"payout_id": payout_id, "reward_ids": ids, "count": len(ids)}, now
+    )
+    return paid

@@ -599,14 +599,27 @@ class ReferralProgram:
         first_order: bool | None = None,
         occurred_at: datetime | None = None,
         code: str | None = None,
+        identity: Identity | None = None,
+        visitor: str | None = None,
+        attributes: Mapping[str, str | Sequence[str]] | None = None,
     ) -> list[Reward]:
         """Record an order and grant what it earns; a repeated ``order_id`` grants nothing new.
+
+        With a partner's ``code``, the partner rules (`Partners.configure`) read the
+        buyer's ``identity`` (else their stored signals) and the ``visitor`` id their
+        clicks were tracked under (else their customer id): a rule that fires holds the
+        partner's commission for review, never the order.
 
         Returns the rewards this order earned (the same list on every retry). Rewards
         start ``held`` until the program's hold period has passed. ``code`` is a partner's
         code typed at checkout: it attributes this order to the partner, who earns their
         commission on it (what a friend's referral then earns: `Partners.precedence`);
         a code that names no active partner is a `PartnerCodeRefused` (``.field`` code).
+        A buyer a partner referred at sign-up earns the partner their commission on every
+        order, code typed or not (nothing while the partner is not approved).
+        ``attributes`` are what the order holds for policies that look (`OrderAttribute`):
+        ``{"category": ["shoes"], "product": "sku-1"}``, stored with the order (a store
+        with partner programmes keeps them).
         """
         return _conversions.convert(
             self._core,
@@ -615,7 +628,10 @@ class ReferralProgram:
             amount=amount,
             first_order=first_order,
             occurred_at=occurred_at,
-            checkout=None if code is None else Checkout(self._core, code, self.partners.precedence),
+            checkout=Checkout(
+                self._core, code, self.partners.precedence, self.partners.screen(identity, visitor)
+            ),
+            attributes=attributes,
         )
 
     def refund(

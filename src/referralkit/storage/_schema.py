@@ -491,6 +491,97 @@ _PARTNERS: Step = (
     "CREATE INDEX partner_orders_by_partner ON partner_orders(partner_id)",
 )
 
+#: Partner payouts: a partner's (and a group's) hold and payout threshold, the host's
+#: verification decision (yes/no and its reference only), and payout batches sent
+#: through a provider, each line once per (batch, line) with what became of it.
+_PARTNER_PAYOUTS: Step = (
+    "ALTER TABLE partners ADD COLUMN threshold_currency TEXT",
+    "ALTER TABLE partners ADD COLUMN threshold_minor INTEGER",
+    "ALTER TABLE partners ADD COLUMN hold_seconds INTEGER",
+    "ALTER TABLE partners ADD COLUMN verified INTEGER",
+    "ALTER TABLE partners ADD COLUMN verification_ref TEXT",
+    "ALTER TABLE partner_groups ADD COLUMN threshold_currency TEXT",
+    "ALTER TABLE partner_groups ADD COLUMN threshold_minor INTEGER",
+    "ALTER TABLE partner_groups ADD COLUMN hold_seconds INTEGER",
+    """CREATE TABLE partner_payout_batches (
+    batch_id    TEXT PRIMARY KEY,
+    currency    TEXT,
+    created_at  TEXT NOT NULL
+)""",
+    """CREATE TABLE partner_payout_lines (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id      TEXT NOT NULL REFERENCES partner_payout_batches(batch_id),
+    line_id       TEXT NOT NULL UNIQUE,
+    partner_id    TEXT NOT NULL REFERENCES partners(id),
+    payout_ref    TEXT,
+    currency      TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    reward_ids    TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    reference     TEXT,
+    reason        TEXT
+)""",
+    "CREATE INDEX partner_payout_lines_by_batch ON partner_payout_lines(batch_id, seq)",
+)
+
+#: Partner fraud signals: a partner's hashed identity signals, each checkout order's click
+#: check (counted by partner and time for a leaked code's burst), and the reviews a
+#: partner's rewards wait in: one open review per reward (a partial unique index).
+_PARTNER_REVIEWS: Step = (
+    """CREATE TABLE partner_signals (
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    kind        TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    PRIMARY KEY (partner_id, kind, digest)
+)""",
+    """CREATE TABLE partner_checks (
+    order_id    TEXT PRIMARY KEY REFERENCES partner_orders(order_id),
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    checked_at  TEXT NOT NULL,
+    clicked     INTEGER NOT NULL
+)""",
+    (
+        "CREATE INDEX partner_checks_unclicked ON partner_checks(partner_id, checked_at)"
+        " WHERE clicked = 0"
+    ),
+    """CREATE TABLE partner_reviews (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    reward_id   TEXT NOT NULL REFERENCES rewards(id),
+    partner_id  TEXT NOT NULL REFERENCES partners(id),
+    order_id    TEXT,
+    reasons     TEXT NOT NULL,
+    opened_at   TEXT NOT NULL,
+    decision    TEXT,
+    decided_at  TEXT,
+    note        TEXT
+)""",
+    "CREATE UNIQUE INDEX partner_reviews_open ON partner_reviews(reward_id) WHERE decision IS NULL",
+    "CREATE INDEX partner_reviews_by_order ON partner_reviews(order_id)",
+)
+
+# Partner terms: bounty submissions, and the attributes a host sent with an order (its
+# categories, products, labels) for the policies that read them, kept for repricing.
+_PARTNER_TERMS: Step = (
+    """CREATE TABLE partner_submissions (
+    id            TEXT PRIMARY KEY,
+    partner_id    TEXT NOT NULL REFERENCES partners(id),
+    url           TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    fee_minor     INTEGER NOT NULL CHECK (fee_minor > 0),
+    state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    submitted_at  TEXT NOT NULL,
+    decided_at    TEXT,
+    reason        TEXT,
+    reward_id     TEXT
+)""",
+    "CREATE INDEX partner_submissions_by_partner ON partner_submissions(partner_id)",
+    """CREATE TABLE order_attributes (
+    order_id    TEXT PRIMARY KEY REFERENCES conversions(order_id),
+    attributes  TEXT NOT NULL
+)""",
+)
+
 #: Ordered migration steps; the schema version is how many have been applied.
 MIGRATIONS: tuple[Step, ...] = (
     _V1,
@@ -505,6 +596,9 @@ MIGRATIONS: tuple[Step, ...] = (
     _INVITATIONS,
     _WAITLIST,
     _PARTNERS,
+    _PARTNER_PAYOUTS,
+    _PARTNER_REVIEWS,
+    _PARTNER_TERMS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -23,7 +23,9 @@ Optional capabilities beyond the store contract have their own: `MomentsContract
 (``uow.invitations``) and `WaitlistContract` (``uow.waitlist``) check invitations and
 the waitlist.
 `referralkit.program.GroupRepository`) on its own, and `PartnersContract` the optional
-partner programmes (``uow.partners``, `referralkit.program.PartnerRepository`).
+partner programmes (``uow.partners``, `referralkit.program.PartnerRepository`), and
+`PartnerPayoutsContract` paying them (`referralkit.program.PartnerPayoutRepository`),
+`PartnerReviewsContract` their fraud signals and reviews.
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
     from referralkit.testing._metrics_contract import MetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
+    from referralkit.testing._partner_payouts_contract import PartnerPayoutsContract
+    from referralkit.testing._partner_reviews_contract import PartnerReviewsContract
     from referralkit.testing._partners_contract import PartnersContract
     from referralkit.testing._policy_contract import PolicyContract
     from referralkit.testing._store_contract import (
@@ -77,6 +81,8 @@ _LAZY = {
     "MetricsContract": "_metrics_contract",
     "MomentsContract": "_moments_contract",
     "OutboxContract": "_store_contract",
+    "PartnerPayoutsContract": "_partner_payouts_contract",
+    "PartnerReviewsContract": "_partner_reviews_contract",
     "PartnersContract": "_partners_contract",
     "PolicyContract": "_policy_contract",
     "ReferralsContract": "_store_contract",
@@ -128,6 +134,8 @@ __all__ = [
     "MetricsContract",
     "MomentsContract",
     "OutboxContract",
+    "PartnerPayoutsContract",
+    "PartnerReviewsContract",
     "PartnersContract",
     "PolicyContract",
     "ReferralsContract",

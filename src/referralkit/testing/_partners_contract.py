@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from referralkit.model import (
+    Beneficiary,
     CodeKind,
     Conversion,
     Partner,
@@ -21,7 +22,14 @@ from referralkit.model import (
     PartnerOrder,
     PartnerPost,
     PartnerState,
+    PartnerSubmission,
+    Referral,
     ReferralCode,
+    ReferralStatus,
+    Reward,
+    RewardKind,
+    RewardState,
+    SubmissionState,
 )
 from referralkit.money import Money
 from referralkit.program import PARTNERS
@@ -55,6 +63,29 @@ def _code(uow: UnitOfWork, text: str, owner: str = "anna") -> None:
     uow.codes.add(ReferralCode(text, owner, f"partner:{owner}:{text}", CodeKind.VANITY, T0))
 
 
+def _reward(
+    rid: str, amount: Money | None, points: int, at: datetime, state: RewardState
+) -> Reward:
+    return Reward(
+        id=rid,
+        key=f"o-{rid}:fixed",
+        referral_id="ref-1",
+        beneficiary=Beneficiary.REFERRER,
+        customer_id=f"cust-{rid}",
+        kind=RewardKind.CREDIT if amount is not None else RewardKind.POINTS,
+        amount=amount,
+        granted=amount,
+        points=points,
+        granted_points=points,
+        state=state,
+        order_id=None,
+        policy="fixed",
+        explanation="a test reward",
+        created_at=at,
+        hold_until=None,
+    )
+
+
 class _Undo(Exception):
     pass
 
@@ -69,6 +100,11 @@ def _write_then_fail(store: Store) -> None:
         repo.add_code(PartnerCode("ANNA10", "anna"))
         repo.add_post(PartnerPost("ig-1", "anna", None, T0))
         repo.add_engagement(PartnerEngagement("ig-1", T0, T0, impressions=1))
+        repo.add_submission(
+            PartnerSubmission(
+                "sub-1", "anna", "https://x.example", Money("1", "USD"), SubmissionState.PENDING, T0
+            )
+        )
         raise _Undo
 
 
@@ -184,6 +220,131 @@ class PartnersContract(CapabilityContract):
             repo = PARTNERS.repository(uow, store=store)
             assert repo.order("o-1") == order
             assert repo.order("o-2") is None
+            assert repo.first_attributed("anna", "cust-9") == T0
+            assert repo.first_attributed("anna", "cust-8") is None
+            assert repo.first_attributed("ben", "cust-9") is None
+
+    def test_revenue_adds_up_the_period_before_an_order_net_of_refunds(self, store: Store) -> None:
+        """Orders placed in [since, until), recorded up to the named one (left out), by currency."""
+        hour = timedelta(hours=1)
+        sales = [
+            ("o-1", Money("100", "USD"), T0, "anna"),
+            ("o-2", Money("40", "EUR"), T0 + hour, "anna"),
+            ("o-3", Money("50", "USD"), T0 + 2 * hour, "ben"),
+            ("o-4", Money("30", "USD"), T0 - 48 * hour, "anna"),
+            ("o-5", Money("20", "USD"), T0 + 3 * hour, "anna"),
+            ("o-6", Money("70", "USD"), T0 + 4 * hour, "anna"),
+        ]
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            repo.add(_partner("ben", account_referral="acct-ben"))
+            for n, (order_id, amount, at, pid) in enumerate(sales):
+                uow.conversions.add(
+                    Conversion(order_id, f"c{n}", amount, at, first_order=True, recorded_at=at)
+                )
+                repo.attribute(PartnerOrder(order_id, pid, "ANNA10", f"c{n}", "v1", at))
+            uow.conversions.set_refunded("o-1", Money("25", "USD"))
+        since, until = T0 - hour, T0 + 24 * hour
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.revenue("anna", since, until, before="o-5") == [
+                Money("40", "EUR"),
+                Money("75", "USD"),
+            ]
+            assert repo.revenue("anna", since, until, before="o-6") == [
+                Money("40", "EUR"),
+                Money("95", "USD"),
+            ]
+            assert repo.revenue("anna", since, until, before="o-1") == []
+            assert repo.revenue("ben", since, until, before="o-6") == [Money("50", "USD")]
+            assert repo.revenue("cat", since, until, before="o-6") == []
+
+    def test_a_submission_is_stored_once_and_decided_once(self, store: Store) -> None:
+        """A retry returns the stored submission; only a pending one can be decided."""
+        fee = Money("25", "USD")
+        wanted = PartnerSubmission(
+            "sub-1", "anna", "https://ig.example/p/1", fee, SubmissionState.PENDING, T0
+        )
+        later = T0 + timedelta(hours=2)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            repo.add(_partner())
+            stored, created = repo.add_submission(wanted)
+            again, twice = repo.add_submission(
+                PartnerSubmission("sub-1", "anna", "https://x.example", fee, wanted.state, later)
+            )
+            repo.add_submission(
+                PartnerSubmission("sub-2", "anna", "https://x.example", fee, wanted.state, T0)
+            )
+        assert (stored, created) == (wanted, True)
+        assert (again, twice) == (wanted, False)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            approved = SubmissionState.APPROVED
+            assert repo.decide_submission("sub-1", approved, later, reward_id="rw-1")
+            assert not repo.decide_submission("sub-1", SubmissionState.REJECTED, later)
+            assert repo.decide_submission("sub-2", SubmissionState.REJECTED, later, reason="off")
+            assert not repo.decide_submission("sub-3", approved, later)
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.submission("sub-1") == PartnerSubmission(
+                "sub-1",
+                "anna",
+                "https://ig.example/p/1",
+                fee,
+                approved,
+                T0,
+                decided_at=later,
+                reward_id="rw-1",
+            )
+            rejected = repo.submission("sub-2")
+            assert rejected is not None
+            assert (rejected.state, rejected.reason) == (SubmissionState.REJECTED, "off")
+            assert repo.submission("sub-3") is None
+
+    def test_period_spend_adds_up_rewards_granted_in_the_period_not_reversed(
+        self, store: Store
+    ) -> None:
+        """Both sides, current values, by currency; reversed and out-of-period rewards left out."""
+        hour = timedelta(hours=1)
+        rewards = [
+            ("r1", Money("10", "USD"), 0, T0, RewardState.HELD),
+            ("r2", Money("4", "EUR"), 0, T0 + hour, RewardState.AVAILABLE),
+            ("r3", None, 50, T0 + hour, RewardState.HELD),
+            ("r4", Money("7", "USD"), 0, T0 + hour, RewardState.REVERSED),
+            ("r5", Money("9", "USD"), 0, T0 - 48 * hour, RewardState.PAID),
+            ("r6", Money("3", "USD"), 0, T0 + 2 * hour, RewardState.PAID),
+        ]
+        with store.transaction() as uow:
+            _code(uow, "ANNA10")
+            uow.referrals.add(
+                Referral(
+                    "ref-1", "ANNA10", "anna", "bob", ReferralStatus.QUALIFIED, (), T0, "c", "v1"
+                )
+            )
+            for rid, amount, points, at, state in rewards:
+                uow.rewards.add(_reward(rid, amount, points, at, state))
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.period_spend(T0 - hour, T0 + 24 * hour) == (
+                [Money("4", "EUR"), Money("13", "USD")],
+                50,
+            )
+            assert repo.period_spend(T0 + 5 * hour, T0 + 6 * hour) == ([], 0)
+
+    def test_order_attributes_are_stored_once_per_order(self, store: Store) -> None:
+        """The first attributes stored for an order stand, and read back whole."""
+        wanted = {"category": ("shoes", "socks"), "channel": ("app",)}
+        with store.transaction() as uow:
+            uow.conversions.add(Conversion("o-1", "c", Money("9", "USD"), T0, first_order=True))
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.add_order_attributes("o-1", wanted) == wanted
+            assert repo.add_order_attributes("o-1", {"category": ("bags",)}) == wanted
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            assert repo.order_attributes("o-1") == wanted
+            assert repo.order_attributes("o-2") is None
 
     def test_everything_rolls_back_with_its_unit_of_work(self, store: Store) -> None:
         """A unit of work that raises leaves no partner, group, code, post or report."""
@@ -196,3 +357,4 @@ class PartnersContract(CapabilityContract):
             assert repo.code("ANNA10") is None
             assert repo.get_post("ig-1") is None
             assert repo.engagement("ig-1") is None
+            assert repo.submission("sub-1") is None
