@@ -28,6 +28,15 @@ from referralkit.model import (
     PartnerState,
     RewardState,
 )
+from referralkit.storage._sqlalchemy_partner_bounties import BountyStatements, SQLAlchemyBounties
+from referralkit.storage._sqlalchemy_partner_payouts import (
+    PayoutStatements,
+    SQLAlchemyPayouts,
+    threshold_columns,
+    threshold_of,
+)
+from referralkit.storage._sqlalchemy_partner_reviews import ReviewStatements, SQLAlchemyReviews
+from referralkit.storage._sqlalchemy_partner_terms import SQLAlchemyTermsReads, TermsStatements
 from referralkit.storage._sqlalchemy_session import Session
 from referralkit.storage._sqlalchemy_tables import ENGAGEMENT_COUNTS, Tables, UTCDateTime
 from referralkit.storage._sqlite_codec import money_from_minor_or_none, to_minor_units
@@ -83,6 +92,11 @@ class PartnerStatements:
             pc.payout_ref,
             pc.terms_version,
             pc.group_id,
+            pc.threshold_currency,
+            pc.threshold_minor,
+            pc.hold_seconds,
+            pc.verified,
+            pc.verification_ref,
         )
         self.partner_insert = insert(t.partners).on_conflict_do_nothing(index_elements=[pc.id])
         self.partner = select(*self.partner_columns).where(pc.id == p("pid"))
@@ -99,7 +113,14 @@ class PartnerStatements:
 
         gc = t.partner_groups.c
         self.group_insert = insert(t.partner_groups).on_conflict_do_nothing(index_elements=[gc.id])
-        self.group = select(gc.id, gc.terms_version, gc.created_at).where(gc.id == p("gid"))
+        self.group = select(
+            gc.id,
+            gc.terms_version,
+            gc.created_at,
+            gc.threshold_currency,
+            gc.threshold_minor,
+            gc.hold_seconds,
+        ).where(gc.id == p("gid"))
         self.set_group_terms = (
             update(t.partner_groups).where(gc.id == p("gid")).values(terms_version=p("new_terms"))
         )
@@ -153,6 +174,10 @@ class PartnerStatements:
         )
         self.order = select(*self.order_columns).where(rc.order_id == p("order"))
         self.order_figures, self.reward_figures = _figures(tables)
+        self.terms = TermsStatements(tables, dialect)
+        self.bounties = BountyStatements(tables, dialect)
+        self.payouts = PayoutStatements(tables, dialect)
+        self.reviews = ReviewStatements(tables, dialect)
 
 
 def _figures(t: Tables) -> tuple[Any, Any]:
@@ -167,8 +192,11 @@ def _figures(t: Tables) -> tuple[Any, Any]:
     w, pc = t.rewards.c, t.partners.c
     granted = w.granted_minor
     current = func.coalesce(w.amount_minor, 0)
+    netted = func.coalesce(w.netted_minor, 0)
     claw = func.coalesce(w.clawback_minor, 0)
     unrecovered = claw - func.coalesce(w.recovered_minor, 0)
+
+    available = w.state == RewardState.AVAILABLE.value
 
     def in_state(state: RewardState) -> Any:
         return _sum(case((w.state == state.value, current), else_=0))
@@ -178,16 +206,11 @@ def _figures(t: Tables) -> tuple[Any, Any]:
             w.currency,
             _sum(case((w.order_id.is_(None), 0), else_=granted)),
             _sum(case((w.order_id.is_(None), granted), else_=0)),
-            _sum(
-                case(
-                    (w.state == RewardState.REVERSED.value, granted),
-                    (w.state == RewardState.PAID.value, 0),
-                    else_=granted - current,
-                )
-            ),
+            _sum(case((w.state == RewardState.REVERSED.value, granted), else_=granted - current)),
             in_state(RewardState.HELD),
-            in_state(RewardState.AVAILABLE),
-            in_state(RewardState.PAID),
+            # What netting took of an available reward paid a debt: it counts as paid.
+            _sum(case((available, current - netted), else_=0)),
+            _sum(case((w.state == RewardState.PAID.value, current), (available, netted), else_=0)),
             _sum(claw),
             _sum(case((unrecovered > 0, unrecovered), else_=0)),
         )
@@ -206,7 +229,8 @@ def _figures(t: Tables) -> tuple[Any, Any]:
 def _partner(row: Any) -> Partner | None:
     if row is None:
         return None
-    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row
+    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row[:12]
+    t_currency, t_minor, hold, verified, verification_ref = row[12:]
     return Partner(
         id=pid,
         name=name,
@@ -220,6 +244,10 @@ def _partner(row: Any) -> Partner | None:
         payout_ref=ref,
         terms_version=terms,
         group=group,
+        payout_threshold=threshold_of(t_minor, t_currency),
+        hold_seconds=None if hold is None else int(hold),
+        verified=None if verified is None else bool(verified),
+        verification_ref=verification_ref,
     )
 
 
@@ -260,8 +288,14 @@ def _order(row: Any) -> PartnerOrder | None:
     )
 
 
-class SQLAlchemyPartners:
-    """`referralkit.program.PartnerRepository` for `referralkit.storage.SQLAlchemyStore`."""
+class SQLAlchemyPartners(
+    SQLAlchemyTermsReads, SQLAlchemyBounties, SQLAlchemyPayouts, SQLAlchemyReviews
+):
+    """`referralkit.program.PartnerRepository` for `referralkit.storage.SQLAlchemyStore`.
+
+    With its payouts (`PartnerPayoutRepository`) and reviews (`PartnerReviewRepository`):
+    the parts other than the partners' own rows live in the mixins' modules.
+    """
 
     __slots__ = ("_q", "_s")
 
@@ -287,6 +321,10 @@ class SQLAlchemyPartners:
             "payout_ref": partner.payout_ref,
             "terms_version": partner.terms_version,
             "group_id": partner.group,
+            **threshold_columns(partner.payout_threshold),
+            "hold_seconds": partner.hold_seconds,
+            "verified": partner.verified,
+            "verification_ref": partner.verification_ref,
         }
         return self._s.insert_once(
             self._q.partner_insert, params, partner, lambda: self.get(partner.id)
@@ -312,6 +350,8 @@ class SQLAlchemyPartners:
             "id": group.id,
             "terms_version": group.terms_version,
             "created_at": group.created_at,
+            **threshold_columns(group.payout_threshold),
+            "hold_seconds": group.hold_seconds,
         }
         return self._s.insert_once(
             self._q.group_insert, params, group, lambda: self.get_group(group.id)
@@ -320,7 +360,16 @@ class SQLAlchemyPartners:
     def get_group(self, group_id: str) -> PartnerGroup | None:
         """The partner group with this id."""
         row = self._first(self._q.group, gid=group_id)
-        return None if row is None else PartnerGroup(row[0], row[1], row[2])
+        if row is None:
+            return None
+        gid, terms, created, t_currency, t_minor, hold = row
+        return PartnerGroup(
+            id=gid,
+            terms_version=terms,
+            created_at=created,
+            hold_seconds=None if hold is None else int(hold),
+            payout_threshold=threshold_of(t_minor, t_currency),
+        )
 
     def set_group_terms(self, group_id: str, terms_version: str) -> None:
         """Replace the group's terms."""
