@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from referralkit.model import PartnerSubmission, SubmissionState
 from referralkit.money import Money
-from referralkit.storage._sqlalchemy_tables import Tables, UTCDateTime
+from referralkit.storage._sqlalchemy_tables import Tables, time_param
 from referralkit.storage._sqlite_codec import to_minor_units
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class BountyStatements:
             .where(c.id == bindparam("sid"), c.state == SubmissionState.PENDING.value)
             .values(
                 state=bindparam("new_state"),
-                decided_at=bindparam("at", type_=UTCDateTime()),
+                decided_at=time_param("at"),
                 reason=bindparam("new_reason"),
                 reward_id=bindparam("new_reward"),
             )

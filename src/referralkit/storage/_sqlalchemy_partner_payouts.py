@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Boolean, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import BindParameter
 
 from referralkit.model import RewardState
 from referralkit.money import Money
 from referralkit.payouts import LineStatus, PartnerDue, PartnerPayout
-from referralkit.storage._sqlalchemy_tables import IdText, Tables
+from referralkit.storage._sqlalchemy_tables import Tables, id_param
 from referralkit.storage._sqlite_codec import money_from_minor_or_none, to_minor_units
 
 if TYPE_CHECKING:
@@ -29,10 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["PayoutStatements", "SQLAlchemyPayouts", "threshold_columns", "threshold_of"]
 
 _STATUS = {s.value: s for s in LineStatus}
-
-
-def _id(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=IdText())
 
 
 def threshold_columns(threshold: Money | None) -> dict[str, Any]:
@@ -62,7 +57,7 @@ class PayoutStatements:
         }
         self.set_terms = update(partners).where(pc.id == p("pid")).values(**terms)
         self.set_group_terms = update(groups).where(gc.id == p("gid")).values(**terms)
-        ok, ref = p("ok", type_=Boolean()), _id("ref")
+        ok, ref = p("ok", type_=Boolean()), id_param("ref")
         self.set_verification = (
             update(partners)
             .where(
@@ -130,8 +125,8 @@ def _due(t: Tables) -> Any:
         case((available, w.amount_minor - func.coalesce(w.netted_minor, 0)), else_=0)
     ) - func.sum(case((claw > recovered, claw - recovered), else_=0))
     own = pc.threshold_minor.is_not(None)
-    currency, after_id = _id("currency"), _id("after_id")
-    after_currency = _id("after_currency")
+    currency, after_id = id_param("currency"), id_param("after_id")
+    after_currency = id_param("after_currency")
     d = (
         select(
             pc.id.label("partner_id"),

@@ -19,21 +19,13 @@ from sqlalchemy.sql.elements import BindParameter
 
 from referralkit.context import Signal
 from referralkit.model import PartnerReview
-from referralkit.storage._sqlalchemy_tables import IdText, Tables, UTCDateTime
+from referralkit.storage._sqlalchemy_tables import Tables, id_param, time_param
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlalchemy_partners import PartnerStatements
     from referralkit.storage._sqlalchemy_session import Session
 
 __all__ = ["ReviewStatements", "SQLAlchemyReviews"]
-
-
-def _id(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=IdText())
-
-
-def _time(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=UTCDateTime())
 
 
 class ReviewStatements:
@@ -48,13 +40,13 @@ class ReviewStatements:
         )
         sc, cc, rc = signals.c, checks.c, reviews.c
         self.signal_insert = insert(signals).on_conflict_do_nothing()
-        self.signals = select(sc.kind, sc.digest).where(sc.partner_id == _id("pid"))
+        self.signals = select(sc.kind, sc.digest).where(sc.partner_id == id_param("pid"))
         self.check_insert = insert(checks).on_conflict_do_nothing(index_elements=[cc.order_id])
         self.unclicked = select(func.count()).where(
-            cc.partner_id == _id("pid"),
+            cc.partner_id == id_param("pid"),
             cc.clicked.is_(False),
-            cc.checked_at > _time("since"),
-            cc.checked_at <= _time("until"),
+            cc.checked_at > time_param("since"),
+            cc.checked_at <= time_param("until"),
         )
 
         self.columns = (
@@ -71,9 +63,14 @@ class ReviewStatements:
         picked = select(*self.columns)
         # Any conflict: the review's id (a retry) or the reward's open review.
         self.review_insert = insert(reviews).on_conflict_do_nothing()
-        self.open_review = picked.where(rc.reward_id == _id("rid"), rc.decision.is_(None))
-        self.review = picked.where(rc.id == _id("review"))
-        after, partner, order, reason = _id("after"), _id("pid"), _id("order"), _id("reason")
+        self.open_review = picked.where(rc.reward_id == id_param("rid"), rc.decision.is_(None))
+        self.review = picked.where(rc.id == id_param("review"))
+        after, partner, order, reason = (
+            id_param("after"),
+            id_param("pid"),
+            id_param("order"),
+            id_param("reason"),
+        )
         earlier = reviews.alias("earlier")
         self.open_reviews = (
             picked.where(
@@ -91,8 +88,12 @@ class ReviewStatements:
         )
         self.decide = (
             update(reviews)
-            .where(rc.id == _id("review"), rc.decision.is_(None))
-            .values(decision=_id("new_decision"), decided_at=_time("at"), note=_id("new_note"))
+            .where(rc.id == id_param("review"), rc.decision.is_(None))
+            .values(
+                decision=id_param("new_decision"),
+                decided_at=time_param("at"),
+                note=id_param("new_note"),
+            )
         )
 
 

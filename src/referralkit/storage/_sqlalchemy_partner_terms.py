@@ -11,29 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import BindParameter
 
 from referralkit.model import RewardState
 from referralkit.money import Money
-from referralkit.storage._sqlalchemy_tables import IdText, Tables, UTCDateTime
+from referralkit.storage._sqlalchemy_tables import Tables, id_param, time_param
 
 if TYPE_CHECKING:
     from referralkit.storage._sqlalchemy_partners import PartnerStatements
     from referralkit.storage._sqlalchemy_session import Session
 
 __all__ = ["SQLAlchemyTermsReads", "TermsStatements"]
-
-
-def _time(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=UTCDateTime())
-
-
-def _id(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=IdText())
 
 
 class TermsStatements:
@@ -47,17 +38,17 @@ class TermsStatements:
         b = before.c
         cutoff = (
             select(func.coalesce(b.recorded_at, b.occurred_at))
-            .where(b.order_id == _id("before"))
+            .where(b.order_id == id_param("before"))
             .scalar_subquery()
         )
         self.revenue = (
             select(c.currency, func.coalesce(func.sum(c.amount_minor - c.refunded_minor), 0))
             .select_from(t.partner_orders.join(t.conversions, c.order_id == o.order_id))
             .where(
-                o.partner_id == _id("pid"),
-                c.occurred_at >= _time("since"),
-                c.occurred_at < _time("until"),
-                c.order_id != _id("before"),
+                o.partner_id == id_param("pid"),
+                c.occurred_at >= time_param("since"),
+                c.occurred_at < time_param("until"),
+                c.order_id != id_param("before"),
                 func.coalesce(c.recorded_at, c.occurred_at) <= cutoff,
             )
             .group_by(c.currency)
@@ -73,18 +64,18 @@ class TermsStatements:
             )
             .where(
                 w.state != RewardState.REVERSED.value,
-                w.created_at >= _time("since"),
-                w.created_at < _time("until"),
+                w.created_at >= time_param("since"),
+                w.created_at < time_param("until"),
             )
             .group_by(currency)
             .order_by(currency)
         )
         self.first_attributed = select(func.min(o.attributed_at)).where(
-            o.partner_id == _id("pid"), o.customer_id == _id("customer")
+            o.partner_id == id_param("pid"), o.customer_id == id_param("customer")
         )
         a = t.order_attributes
         self.attributes_insert = insert(a).on_conflict_do_nothing(index_elements=[a.c.order_id])
-        self.attributes = select(a.c.attributes).where(a.c.order_id == _id("order"))
+        self.attributes = select(a.c.attributes).where(a.c.order_id == id_param("order"))
 
 
 class SQLAlchemyTermsReads:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import BindParameter
 
 from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
@@ -38,7 +37,11 @@ from referralkit.storage._sqlalchemy_partner_payouts import (
 from referralkit.storage._sqlalchemy_partner_reviews import ReviewStatements, SQLAlchemyReviews
 from referralkit.storage._sqlalchemy_partner_terms import SQLAlchemyTermsReads, TermsStatements
 from referralkit.storage._sqlalchemy_session import Session
-from referralkit.storage._sqlalchemy_tables import ENGAGEMENT_COUNTS, Tables, UTCDateTime
+from referralkit.storage._sqlalchemy_tables import (
+    ENGAGEMENT_COUNTS,
+    Tables,
+    time_param,
+)
 from referralkit.storage._sqlite_codec import money_from_minor_or_none, to_minor_units
 
 __all__ = ["PartnerStatements", "SQLAlchemyPartners"]
@@ -57,13 +60,9 @@ _REWARD_FIGURES = (
 )
 
 
-def _time(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=UTCDateTime())
-
-
 def _window(column: Any) -> Any:
     """``column`` within the optional ``[since, until)`` window of the statement's binds."""
-    lo, hi = _time("since"), _time("until")
+    lo, hi = time_param("since"), time_param("until")
     return and_(or_(lo.is_(None), column >= lo), or_(hi.is_(None), column < hi))
 
 
@@ -154,7 +153,7 @@ class PartnerStatements:
         self.engagement_insert = insert(t.partner_engagement).on_conflict_do_nothing(
             index_elements=[ec.post_id, ec.as_of]
         )
-        self.engagement = reports.where(ec.post_id == p("post"), ec.as_of == _time("at"))
+        self.engagement = reports.where(ec.post_id == p("post"), ec.as_of == time_param("at"))
         self.latest_engagement = (
             reports.where(ec.post_id == p("post")).order_by(ec.as_of.desc()).limit(1)
         )

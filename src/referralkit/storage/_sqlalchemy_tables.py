@@ -38,10 +38,12 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    bindparam,
     false,
     text,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from referralkit.errors import ConfigError
@@ -58,6 +60,8 @@ __all__ = [
     "build_tables",
     "check_prefix",
     "check_schema",
+    "id_param",
+    "time_param",
 ]
 
 #: A post's engagement figures, one column each (`referralkit.model.PartnerEngagement`).
@@ -160,6 +164,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is timezone.utc:
             return value
         return value.astimezone(timezone.utc)
+
+
+def id_param(name: str) -> BindParameter[Any]:
+    """A bound parameter holding an id (`IdText`), typed even where it is only tested for NULL."""
+    return bindparam(name, type_=IdText())
+
+
+def time_param(name: str) -> BindParameter[Any]:
+    """A bound parameter holding a time (`UTCDateTime`), typed likewise."""
+    return bindparam(name, type_=UTCDateTime())
 
 
 #: An integer primary key that counts up: BIGSERIAL on PostgreSQL, the rowid on SQLite.
