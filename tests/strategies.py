@@ -1000,3 +1000,25 @@ utc_times = st.integers(1_700_000_000, 1_900_000_000).map(
 )
 #: Gaps between successive orders: minutes to weeks.
 order_gaps = st.integers(60, 21 * 86_400).map(lambda s: timedelta(seconds=s))
+# -- programme comparison ------------------------------------------------------------------
+
+#: One step of a shop's life with customer referrals, affiliates and influencers; see
+#: ``tests/test_metrics_programmes.py`` for how each is played.
+programme_steps = st.one_of(
+    st.tuples(st.just("refer"), st.integers(0, 5), st.integers(0, 11)),
+    st.tuples(st.just("partner_signup"), st.integers(0, 3), st.integers(0, 11)),
+    st.tuples(st.just("click"), st.integers(0, 9)),
+    st.tuples(
+        st.just("order"),
+        st.integers(0, 11),
+        st.integers(0, 30_000),
+        st.none() | st.integers(0, 5),
+    ),
+    st.tuples(st.just("refund"), st.integers(0, 40), st.integers(1, 100)),
+    st.tuples(st.just("post"), st.integers(0, 3), st.integers(0, 20_000)),
+    st.tuples(
+        st.just("engagement"), st.integers(0, 5), st.integers(0, 90_000), st.integers(0, 9_000)
+    ),
+    st.tuples(st.just("advance"), st.integers(1, 24 * 40)),
+)
+programme_scripts = st.lists(programme_steps, max_size=40)

@@ -754,3 +754,110 @@ def test_junk_arguments_get_a_message_and_exit_2_never_a_traceback(
     monkeypatch.chdir(junkyard)
     code = _run_hostile(argv, junkyard, capsys)
     event(f"{argv[0] or 'no command'}: exit {code}")
+
+
+# -- partners statement and the programme comparison -------------------------------------
+
+
+def _partner_db(path: Path) -> Path:
+    """A program file with an influencer who sold in November 2026 and in December."""
+    from referralkit.policies import PercentOfOrder
+    from referralkit.storage import SQLiteStore
+    from referralkit.testing import FrozenClock
+
+    clock = FrozenClock(datetime(2026, 11, 20, tzinfo=timezone.utc))
+    store = SQLiteStore(path)
+    program = rk.ReferralProgram(
+        store=store,
+        secret=b"cli partner secret, 32 bytes long",
+        policy=Fixed(rk.Money("5", "USD")),
+        clock=clock,
+    )
+    program.partners.add(
+        "anna",
+        name="Anna",
+        kind="influencer",
+        audience=12_000,
+        terms=PercentOfOrder("10%", kind="cash"),
+    )
+    program.partners.post("anna", "ig-1", cost=rk.Money("150", "USD"))
+    code = program.partners.code("anna", vanity="ANNA10").code
+    program.convert(referee="c1", order_id="o1", amount=rk.Money("80", "USD"), code=code)
+    clock.advance(days=15)  # December
+    program.convert(referee="c2", order_id="o2", amount=rk.Money("40", "USD"), code=code)
+    store.close()
+    return path
+
+
+def test_partners_statement_prints_the_month_as_text_csv_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--period is the calendar month (UTC): November holds one order and the post's fee."""
+    import csv
+    import io
+    import json
+
+    db = str(_partner_db(tmp_path / "shop.db"))
+    base = ["partners", "statement", "--db", db, "--partner", "anna", "--period", "2026-11"]
+    assert main(base) == 0
+    text = capsys.readouterr().out
+    assert "statement for 2026-11" in text
+    assert re.search(r"orders\s+1\s", text)
+    assert main([*base, "--csv"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert (row["orders"], row["revenue"], row["commission"], row["fees"]) == (
+        "1",
+        "80.00",
+        "8.00",
+        "150.00",
+    )
+    assert row["since"] == "2026-11-01T00:00:00+00:00"
+    assert row["until"] == "2026-12-01T00:00:00+00:00"
+    assert main([*base[:-1], "2026-12", "--json"]) == 0
+    december = json.loads(capsys.readouterr().out)
+    assert [(x["orders"], x["revenue"], x["fees"]) for x in december["lines"]] == [
+        (1, "40.00", "0.00")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--period", "2026-13"], "--period"),
+        (["--period", "11/2026"], "--period"),
+        (["--period", "2026-11-01"], "--period"),
+        (["--period", "0000-01"], "--period"),
+        (["--period", "2026-11", "--partner", "nobody"], "nobody"),
+        (["--period", "2026-11", "--csv", "--json"], "--csv"),
+    ],
+)
+def test_a_bad_statement_request_exits_2_with_one_line(
+    args: list[str], field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(_partner_db(tmp_path / "shop.db"))
+    argv = ["partners", "statement", "--db", db, "--partner", "anna", *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert field in err
+    assert "Traceback" not in err
+
+
+def test_metrics_by_programme_prints_the_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--by programme adds the programmes, bands, regions, partners and posts tables."""
+    import json
+
+    db = str(_partner_db(tmp_path / "shop.db"))
+    assert main(["metrics", "--db", db, "--by", "programme"]) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("Programmes: customer referrals") :]
+    assert "customer referrals" in block
+    assert re.search(r"\n  influencer\s+1\s+2\s", block)  # one partner, two new customers
+    assert "Per post" in block
+    assert main(["metrics", "--db", db, "--by", "programme", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (anna,) = report["programmes"]["partners"]
+    assert (anna["partner_id"], anna["band"], anna["new_customers"]) == ("anna", "micro", 2)
+    assert anna["total_cost"] == {"USD": "162.00"}

@@ -183,6 +183,7 @@ _CLI_BASES = {
     "db": ["upgrade", "--url"],
     "demo": ["--customers", "5", "--days", "1", "--db", "demo.db"],
     "metrics": ["--db", "missing.db"],
+    "partners": ["statement", "--db", "missing.db", "--partner", "anna", "--period", "2026-11"],
     "simulate": ["--customers", "20", "--weeks", "1", "--runs", "2"],
 }
 
@@ -244,6 +245,7 @@ ENTRY_POINTS = frozenset(
         "cli db",
         "cli demo",
         "cli metrics",
+        "cli partners",
         "cli simulate",
         "codes.code_key",
         "codes.generate_code",

@@ -250,6 +250,7 @@ def test_each_figure_is_defined_once_and_documented() -> None:
         "breakdowns",
         "cohorts",
         "moments",
+        "programmes",
     }
     assert fields <= set(DEFINITIONS)
     reference = (DOCS / "reference" / "metrics.md").read_text()

@@ -8,7 +8,9 @@ Every few days a member starts a group-buy of three that friends join (a credit 
 each member once it fills, or nothing when its deadline passes), and when an order is
 delivered the shop asks whether to invite the customer at that moment. People also join
 the waitlist of a limited drop, move up by bringing others, and are admitted weekly with
-an invitation of their own.
+an invitation of their own. Beside the customer referrals run two influencers and an
+affiliate (`referralkit._demo_partners`): posts with fees and engagement, orders with
+their codes at checkout, so the report's programme comparison shows all three.
 Everything goes through the public `ReferralProgram` API on an SQLite file, and the
 run ends with the program's metrics report: every figure the demo prints comes from
 that report (`referralkit.metrics.DEFINITIONS`), except the ledger's rewards by state,
@@ -29,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from referralkit._demo_partners import PartnerShop, SwitchableBytes
 from referralkit.errors import InvalidInput, ReferralError
 from referralkit.metrics import DEFINITIONS, format_report
 from referralkit.model import GroupState, Identity, ReferralStatus, RewardState
@@ -157,6 +160,7 @@ class _Shop:
         self.open_groups: list[str] = []  # their codes
         self.to_deliver: list[tuple[int, str, str]] = []  # (day, order id, customer)
         self.waiting: list[str] = []
+        self.partners: PartnerShop | None = None
 
     def customers(self) -> list[str]:
         """Everyone who may hold a reward: the enrolled and the friends attributed."""
@@ -325,6 +329,8 @@ class _Shop:
 
     def pay_out(self) -> None:
         for reward in self.program.release_due():
+            if self.partners is not None and self.partners.is_partner_reward(reward):
+                continue  # partners are paid through payouts, on the host's schedule
             if self.rng.random() < HOST_PAYS_OUT:
                 self.program.mark_paid(reward.id)
 
@@ -345,6 +351,7 @@ def run_demo(
     rng = random.Random(seed)
     _fresh(path, force=force)
     clock = _Clock(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))
+    ids = SwitchableBytes(rng)
     store = SQLiteStore(path)
     try:
         program = ReferralProgram(
@@ -356,9 +363,10 @@ def run_demo(
             link_base="https://shop.example/r",
             hold=timedelta(days=14),
             clock=clock,
-            rng=rng.randbytes,
+            rng=ids,
         )
         shop = _Shop(program, rng, customers)
+        shop.partners = PartnerShop(program, random.Random(f"{seed}-partners"), ids)
         out(
             f"referralkit demo: a shop of {customers} customers ({len(shop.members)} at the"
             f" start, {len(shop.prospects)} friends they may invite) over {days} days -> {path}"
@@ -378,10 +386,11 @@ def run_demo(
                 shop.review()
             shop.repeat_orders(day)
             shop.refund_sometimes()
+            shop.partners.day(day)
             shop.pay_out()
             if (day + 1) % 10 == 0:
                 out(f"  day {day + 1:>3}: {_progress(program.metrics())}")
-        report = program.metrics(by="referrer", top=5)
+        report = program.metrics(by=["referrer", "programme"], top=5)
         out("")
         for line in _ledger(program, shop.customers(), report):
             out(line)

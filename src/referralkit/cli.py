@@ -1,8 +1,9 @@
-"""The referralkit command: demo, codes, metrics, simulate.
+"""The referralkit command: demo, codes, metrics, simulate, partners.
 
 demo runs a simulated shop on an SQLite file, codes prints fresh referral codes,
 metrics prints the report of a program's SQLite file (a table, JSON, or an HTML
-page), simulate forecasts one or more reward policies before launch. Bad input
+page), simulate forecasts one or more reward policies before launch, partners
+statement prints a partner's statement for a calendar month (text, CSV or JSON). Bad input
 ends with a one-line message and exit status 2; no file is replaced unless it is
 one the command wrote before, or --force says so.
 """
@@ -24,6 +25,7 @@ import attrs
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     FilePath,
@@ -44,6 +46,7 @@ if typing.TYPE_CHECKING:
     from referralkit.metrics import MetricsReport
     from referralkit.metrics._groups import GroupFacts
     from referralkit.metrics._invitations import InvitationFacts
+    from referralkit.metrics._partners import PartnerStatement
     from referralkit.metrics._waitlist import WaitlistFacts
     from referralkit.moments import MomentStats
 
@@ -134,8 +137,12 @@ class _MetricsArgs(_Args):
     until: datetime | None = Field(
         None, description="end, excluded: ISO date or time (UTC if no zone)"
     )
-    by: Annotated[list[Literal["campaign", "channel", "referrer"]], _Cli(commas=True)] = Field(
-        [], description="breakdowns: campaign, channel, referrer (comma-separated or repeated)"
+    by: Annotated[
+        list[Literal["campaign", "channel", "referrer", "programme"]], _Cli(commas=True)
+    ] = Field(
+        [],
+        description="breakdowns: campaign, channel, referrer, and programme (customer"
+        " referrals, affiliates and influencers side by side); comma-separated or repeated",
     )
     active_customers: int | None = Field(
         None,
@@ -181,12 +188,51 @@ class _SimulateArgs(_Args):
     json_out: Annotated[bool, _Cli(flag="--json")] = Field(default=False, description="print JSON")
 
 
+def _month(value: object) -> object:
+    """``2026-11``: the calendar month, as its first day (UTC)."""
+    if isinstance(value, str):
+        year, dash, month = value.partition("-")
+        if not (dash and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):  # noqa: PLR2004 - YYYY-MM
+            raise ValueError("a period is a calendar month, YYYY-MM (e.g. 2026-11)")
+        if not 1 <= int(month) <= 12:  # noqa: PLR2004 - months
+            raise ValueError("a period's month is 01 to 12")
+        if int(year) < 1 or int(year) > 9998:  # noqa: PLR2004 - the month after must exist
+            raise ValueError("a period's year is 0001 to 9998")
+        return date(int(year), int(month), 1)
+    return value
+
+
+class _StatementArgs(_Args):
+    """Print a partner's statement for a calendar month (UTC)."""
+
+    db: FilePath = Field(description="the program's SQLite file")
+    partner: str = Field(min_length=1, max_length=200, description="the partner's id")
+    period: Annotated[date, BeforeValidator(_month)] = Field(
+        description="the calendar month, YYYY-MM (UTC)"
+    )
+    csv_out: Annotated[bool, _Cli(flag="--csv")] = Field(default=False, description="print CSV")
+    json_out: Annotated[bool, _Cli(flag="--json")] = Field(default=False, description="print JSON")
+
+    def window(self) -> tuple[datetime, datetime]:
+        """The month's first instant and the next month's, UTC."""
+        start = self.period
+        after = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        return (
+            datetime.combine(start, time(), timezone.utc),
+            datetime.combine(after, time(), timezone.utc),
+        )
+
+
+#: ``referralkit partners <action>``: the partner programmes' commands.
+_PARTNER_COMMANDS: dict[str, type[_Args]] = {"statement": _StatementArgs}
+
 _COMMANDS: dict[str, type[_Args]] = {
     "demo": _DemoArgs,
     "codes": _CodesArgs,
     "metrics": _MetricsArgs,
     "simulate": _SimulateArgs,
 }
+_NESTED = {"partners": ("partners_action", _PARTNER_COMMANDS)}
 
 
 def _money_arg(field: str, text: str) -> Money:
@@ -250,6 +296,12 @@ def _parser() -> argparse.ArgumentParser:
     for command, model in _COMMANDS.items():
         about = (model.__doc__ or "").strip()
         _add_options(sub.add_parser(command, help=about, description=about), model)
+    about = "partner programmes: statements"
+    partners = sub.add_parser("partners", help=about, description=about)
+    actions = partners.add_subparsers(dest="partners_action", required=True)
+    for action, model in _PARTNER_COMMANDS.items():
+        about = (model.__doc__ or "").strip()
+        _add_options(actions.add_parser(action, help=about, description=about), model)
     add_db_command(sub)
     return parser
 
@@ -484,6 +536,51 @@ def _demo(opts: _DemoArgs) -> None:
         _write_html(report, opts.html, None)
 
 
+def _statement(opts: _StatementArgs) -> None:
+    from referralkit.errors import UnknownPartner  # noqa: PLC0415 - only this command needs it
+    from referralkit.metrics._partners import PartnerStatement  # noqa: PLC0415 - only this command needs it
+    from referralkit.program import PARTNERS  # noqa: PLC0415 - only this command needs it
+    from referralkit.storage import SQLiteStore  # noqa: PLC0415 - only this command needs it
+
+    if opts.csv_out and opts.json_out:
+        raise InvalidInput("give --csv or --json, not both", value="--csv --json", field="csv")
+    since, until = opts.window()
+    _check_program_file(opts.db)
+    store = SQLiteStore(opts.db)
+    try:
+        with store.transaction() as uow:
+            repo = PARTNERS.repository(uow, store=store)
+            if repo.get(opts.partner) is None:
+                raise UnknownPartner(
+                    f"no partner {opts.partner!r} in {opts.db}", value=opts.partner
+                )
+            statement = PartnerStatement.of(
+                opts.partner, since, until, repo.figures(opts.partner, since, until)
+            )
+    finally:
+        store.close()
+    if opts.csv_out:
+        _say(sys.stdout, statement.to_csv())
+    elif opts.json_out:
+        _say(sys.stdout, statement.model_dump_json(indent=2) + "\n")
+    else:
+        _say(sys.stdout, _statement_text(statement, opts.period))
+
+
+def _statement_text(statement: PartnerStatement, period: date) -> str:
+    from referralkit.metrics._partners import StatementLine  # noqa: PLC0415 - only this command needs it
+
+    lines = [f"partner {statement.partner_id}: statement for {period:%Y-%m} (UTC)"]
+    if not statement.lines:
+        lines.append("  nothing in this period")
+    for line in statement.lines:
+        lines.append(f"  {line.currency}")
+        for name, field in StatementLine.model_fields.items():
+            if name != "currency":
+                lines.append(f"    {name:<14}{getattr(line, name)!s:>14}   {field.description}")
+    return "\n".join(lines) + "\n"
+
+
 def _codes(opts: _CodesArgs) -> None:
     # Only ASCII is upper-cased here: CodeFormat refuses ß rather than reading SS.
     prefix = opts.prefix.upper() if opts.prefix.isascii() else opts.prefix
@@ -539,6 +636,8 @@ def _run(opts: _Args) -> None:
         _simulate(opts)
     elif isinstance(opts, _CodesArgs):
         _codes(opts)
+    elif isinstance(opts, _StatementArgs):
+        _statement(opts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -556,7 +655,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main_command(ns: argparse.Namespace) -> int:
     """Validate and run a command other than ``db``; the exit status as ``main`` says."""
     args = {k: v for k, v in vars(ns).items() if k != "command"}
-    command = _COMMANDS[ns.command]
+    if ns.command in _NESTED:
+        dest, actions = _NESTED[ns.command]
+        command = actions[args.pop(dest)]
+    else:
+        command = _COMMANDS[ns.command]
     try:
         _run(command.model_validate(args))
     except ValidationError as exc:

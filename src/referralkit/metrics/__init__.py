@@ -9,6 +9,9 @@
   then first or last touch in a window).
 - `format_report` prints the report as a table; `render_html` / `write_html` make a
   self-contained page with charts (``pip install 'referralkit[report]'``).
+- `ProgrammeComparison` (``by="programme"``): customer referrals, affiliates and
+  influencers side by side, by audience band and region, per partner and per post;
+  `Scorecard` ranks current and candidate partners by expected cost per acquisition.
 - `simulate`: a seeded Monte Carlo forecast of new customers, reward spend and CAC per
   week under a real reward policy, to compare two policies before launching.
 """
@@ -46,6 +49,7 @@ from referralkit.metrics._source import (
 
 if TYPE_CHECKING:
     from referralkit.metrics._html import CHART_COLOURS, render_html, write_html
+    from referralkit.metrics._programmes import PartnerRow, ProgrammeComparison, ProgrammeRow
     from referralkit.metrics._render import format_forecast, format_report
     from referralkit.metrics._report import (
         BREAKDOWNS,
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
         MomentRow,
         build_report,
     )
+    from referralkit.metrics._scorecard import Candidate, Scorecard, ScorecardRow
     from referralkit.metrics._simulate import Forecast, Interval, WeekForecast, simulate
 
 # The report and the forecast are pydantic models, the page is drawn by plotly: their
@@ -64,6 +69,12 @@ _LAZY = {
     "BREAKDOWNS": "_report",
     "BreakdownRow": "_report",
     "CHART_COLOURS": "_html",
+    "Candidate": "_scorecard",
+    "PartnerRow": "_programmes",
+    "ProgrammeComparison": "_programmes",
+    "ProgrammeRow": "_programmes",
+    "Scorecard": "_scorecard",
+    "ScorecardRow": "_scorecard",
     "CohortRow": "_report",
     "CurrencySection": "_report",
     "Forecast": "_simulate",
@@ -109,6 +120,7 @@ __all__ = [
     "AttributionModel",
     "Breakdown",
     "BreakdownRow",
+    "Candidate",
     "Click",
     "ClickRow",
     "CohortRow",
@@ -123,7 +135,12 @@ __all__ = [
     "MetricsView",
     "MomentRow",
     "MoneyRow",
+    "PartnerRow",
+    "ProgrammeComparison",
+    "ProgrammeRow",
     "RewardRow",
+    "Scorecard",
+    "ScorecardRow",
     "WeekForecast",
     "Window",
     "build_report",

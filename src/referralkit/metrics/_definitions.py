@@ -18,7 +18,7 @@ __all__ = ["DEFINITIONS", "Definition", "definitions_markdown"]
 #: ``rate``: a share, always in [0, 1] (or None); ``ratio``: a quotient with no upper
 #: bound (K-factor, ROI); ``counts``: a count per reason code.
 Unit = Literal["count", "rate", "ratio", "money", "duration", "counts"]
-Scope = Literal["program", "currency", "moment"]
+Scope = Literal["program", "currency", "moment", "source"]
 
 _LABELS = {
     "moment_decisions": "asked",
@@ -37,6 +37,19 @@ _LABELS = {
     "cac": "CAC",
     "roi": "ROI",
     "ltv": "LTV",
+    "source_clicks": "clicks",
+    "signups": "sign-ups",
+    "source_orders": "orders",
+    "net_revenue": "revenue",
+    "total_cost": "total cost",
+    "cpa": "CAC",
+    "source_roi": "ROI",
+    "source_conversion_rate": "new customers per click",
+    "acquired_repeat_customers": "repeat customers",
+    "acquired_repeat_rate": "repeat-purchase rate",
+    "revenue_90d_per_customer": "90-day revenue per customer",
+    "cpm": "cost per 1,000 impressions",
+    "orders_per_mille": "orders per 1,000 impressions",
 }
 _UNITS = {
     "count": "count",
@@ -48,7 +61,12 @@ _UNITS = {
 }
 
 
-_WHERE = {"program": "", "currency": " (per currency)", "moment": " (per moment type)"}
+_WHERE = {
+    "program": "",
+    "currency": " (per currency)",
+    "moment": " (per moment type)",
+    "source": " (per programme, partner and post)",
+}
 
 
 def _label(definition: Definition) -> str:
@@ -490,9 +508,181 @@ _MOMENTS = (
     ),
 )
 
+# The programme comparison (``MetricsReport.programmes``): per programme, audience band
+# and region, per partner and per post. Sources and acquisition: see
+# `referralkit.metrics._programme_facts`. Money figures are per currency.
+_PROGRAMMES = (
+    Definition(
+        "partners",
+        "partners in the row (a programme's, a band's or a region's)",
+        "How many partners the row's figures come from.",
+        "Recruiting partners; ending the ones that do not pay back.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "source_clicks",
+        "clicks in the window on the source's codes and links",
+        "How much traffic the source sent.",
+        "Reach of the posts, placement of the link, the offer.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "signups",
+        "referrals (not rejected) attributed in the window with the source's codes",
+        "Sign-ups the source brought.",
+        "The landing page, the sign-up offer.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "source_orders",
+        "orders placed in the window attributed to the source (a partner's code typed at"
+        " checkout, else the buyer's referral)",
+        "Orders the source can claim, new and returning buyers alike.",
+        "The discount, the code's reach, the audience's fit.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "new_customers",
+        "first orders placed in the window attributed to the source",
+        "Customers the source acquired: each counts once, for the source of their first order.",
+        "Reaching people who have not bought yet; a first-order offer.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "net_revenue",
+        "the source's orders in the window, less refunds",
+        "What the source's orders brought in.",
+        "Order value, refunds, the audience's fit.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "commission",
+        "what the rewards granted in the window on the source's orders and sign-ups cost"
+        " (a reversed one's clawback), less recoveries",
+        "The variable cost: commissions, friends' rewards, buyers' discounts.",
+        "The commission terms and the referral policy.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "fees",
+        "what a partner's fees granted in the window cost (per post, per campaign,"
+        " bounties), less recoveries",
+        "The fixed cost, paid whatever the posts sell.",
+        "Negotiating fees; paying per result instead.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "total_cost",
+        "commission + fees",
+        "Everything the source cost in the window.",
+        "Terms and fees.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "cpa",
+        "total_cost / new_customers",
+        "Cost per acquisition (CAC): what one new customer cost through this source.",
+        "Lower fees and commissions, more first orders per post.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "source_roi",
+        "(net_revenue - total_cost) / total_cost",
+        "Return on what the source cost (0.5: 50 % more came in than went out).",
+        "Cost down, order value and repeat orders up.",
+        "ratio",
+        "source",
+    ),
+    Definition(
+        "source_conversion_rate",
+        "new_customers / source_clicks",
+        "New customers per click: clicks are the step every programme shares (a buyer who"
+        " types a partner's code may never click), so it can pass 1.",
+        "The landing page, the offer, the audience's fit.",
+        "ratio",
+        "source",
+    ),
+    Definition(
+        "acquired_repeat_customers",
+        "of new_customers, those with two or more orders not refunded in full by `until`",
+        "Acquired customers who came back.",
+        "The product, follow-up offers, the audience's fit.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "acquired_repeat_rate",
+        "acquired_repeat_customers / new_customers",
+        "The share of acquired customers who ordered again: bargain hunters rarely do.",
+        "The audience's fit, a first-order offer that is not too rich.",
+        "rate",
+        "source",
+    ),
+    Definition(
+        "revenue_90d_per_customer",
+        "what new_customers spent within 90 days of their first order (before `until`),"
+        " less refunds, / new_customers",
+        "Early value of an acquired customer, to set against the CAC.",
+        "The audience's fit, repeat purchases.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "impressions",
+        "impressions of the partner's posts made in the window, from each post's latest"
+        " report before `until`",
+        "How many times the posts were seen.",
+        "Audience size, the platform's reach.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "engagements",
+        "engagements (likes, comments, shares, saves) in the same reports",
+        "How many times the posts were acted on.",
+        "The content, the audience's interest.",
+        "count",
+        "source",
+    ),
+    Definition(
+        "engagement_rate",
+        "engagements / impressions",
+        "How engaged the audience is; small, niche audiences often score higher.",
+        "The content, the audience's fit.",
+        "ratio",
+        "source",
+    ),
+    Definition(
+        "cpm",
+        "total_cost / impressions * 1000",
+        "Cost per thousand impressions, to compare with paid ads.",
+        "Fees against reach.",
+        "money",
+        "source",
+    ),
+    Definition(
+        "orders_per_mille",
+        "source_orders / impressions * 1000",
+        "Orders per thousand impressions: how well seeing a post turns into buying.",
+        "The offer, the audience's fit, the code's visibility.",
+        "ratio",
+        "source",
+    ),
+)
+
 #: Every figure of a `MetricsReport`, by name, in report order.
 DEFINITIONS: Mapping[str, Definition] = MappingProxyType(
-    {d.name: d for d in (*_ALL, *_GROUPS, *_INVITATIONS, *_MOMENTS)}
+    {d.name: d for d in (*_ALL, *_GROUPS, *_INVITATIONS, *_MOMENTS, *_PROGRAMMES)}
 )
 
 

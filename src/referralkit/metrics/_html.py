@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from referralkit.errors import ConfigError, InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._groups import GROUP_FIGURES
+from referralkit.metrics._programme_render import partner_table, programme_tables
+from referralkit.metrics._programmes import ProgrammeComparison
 from referralkit.metrics._render import (
     COHORTS_TITLE,
     FRAUD,
@@ -332,7 +334,32 @@ def _tables(report: MetricsReport) -> str:
     if report.cohorts:
         header, body = cohort_table(report.cohorts)
         parts.append(_table(COHORTS_TITLE, header, body))
+    if report.programmes is not None:
+        parts += _programme_tables(report.programmes)
     return "".join(parts)
+
+
+def _programme_tables(comparison: ProgrammeComparison) -> list[str]:
+    """The comparison: programmes, bands, regions, then per partner and per post."""
+    parts = [
+        _table(title, header, body, PROGRAMMES_NOTE)
+        for title, header, body in programme_tables(comparison)
+        if body
+    ]
+    for title, rows, posts in (
+        ("Per partner", comparison.partners, False),
+        ("Per post", comparison.posts, True),
+    ):
+        if rows:
+            parts.append(_table(title, *partner_table(rows, posts=posts)))
+    return parts
+
+
+#: Under each programme table: how the programmes are made comparable.
+PROGRAMMES_NOTE = (
+    "each order belongs to one source (a partner's code at checkout, else the buyer's"
+    " referral); each new customer to the source of their first order in the window"
+)
 
 
 def _check_script_url(url: object) -> str:

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._groups import GROUP_FIGURES
+from referralkit.metrics._programme_render import partner_table, programme_tables
+from referralkit.metrics._programmes import ProgrammeComparison
 from referralkit.metrics._report import (
     INVITATION_FIGURES,
     WAITLIST_FIGURES,
@@ -66,6 +68,7 @@ _RATIO_PLACES = {
     "new_customers_per_group": 2,
     "group_k_factor": 3,
     "referrals_per_invite": 2,
+    "orders_per_mille": 3,
 }
 
 
@@ -293,7 +296,25 @@ def format_report(report: MetricsReport) -> str:
     cohorts = _cohorts(report.cohorts)
     if cohorts:
         blocks.append(cohorts)
+    if report.programmes is not None:
+        blocks += _programmes(report.programmes)
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
+
+
+def _programmes(comparison: ProgrammeComparison) -> list[list[str]]:
+    """The comparison's blocks: programmes, bands, regions, then partners and posts."""
+    blocks = [
+        [title, *_table(header, body)]
+        for title, header, body in programme_tables(comparison)
+        if body
+    ]
+    for title, rows, posts in (
+        ("Per partner", comparison.partners, False),
+        ("Per post", comparison.posts, True),
+    ):
+        if rows:
+            blocks.append([title, *_table(*partner_table(rows, posts=posts))])
+    return blocks
 
 
 def _band(value: Interval | None, places: int = 1) -> str:

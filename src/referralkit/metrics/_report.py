@@ -21,6 +21,8 @@ from referralkit.errors import InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
 from referralkit.metrics._groups import GroupFacts
 from referralkit.metrics._invitations import InvitationFacts
+from referralkit.metrics._programme_facts import programme_view
+from referralkit.metrics._programmes import ProgrammeComparison, compare_programmes
 from referralkit.metrics._source import (
     DIMENSIONS,
     Breakdown,
@@ -48,6 +50,8 @@ __all__ = [
 
 #: The breakdowns a report can carry (``by=``).
 BREAKDOWNS: tuple[Breakdown, ...] = ("campaign", "channel", "referrer")
+#: ``by=`` this adds the comparison of programmes (`MetricsReport.programmes`).
+PROGRAMME: Breakdown = "programme"
 _RATE_PLACES = Decimal("0.000001")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -219,6 +223,11 @@ class MetricsReport(BaseModel):
     moments: list[MomentRow] = Field(
         default_factory=list,
         description="Per moment type with decisions in the window (by name); empty without.",
+    )
+    programmes: ProgrammeComparison | None = Field(
+        None,
+        description="Customer referrals, affiliates and influencers side by side (by="
+        "'programme'); None when not asked for, or the store cannot compare them.",
     )
 
     def section(self, currency: str) -> CurrencySection | None:
@@ -393,19 +402,24 @@ def check_window(since: object, until: object) -> Window:
 
 
 def check_by(by: object) -> tuple[Dimension, ...]:
-    """Validate ``by=``: None, one of `BREAKDOWNS`, or a sequence of them."""
+    """Validate ``by=``: None, one of `BREAKDOWNS` (or `PROGRAMME`), or a sequence of them.
+
+    The dimensions to break the report down by (`PROGRAMME` is no dimension: see
+    `wants_programmes`).
+    """
     if by is None:
         return ()
     items = [by] if isinstance(by, str) else by
+    choices = (*BREAKDOWNS, PROGRAMME)
     if not isinstance(items, Sequence):
-        raise InvalidInput(
-            f"by must be one of {BREAKDOWNS} or a list of them", value=by, field="by"
-        )
+        raise InvalidInput(f"by must be one of {choices} or a list of them", value=by, field="by")
     out: list[Dimension] = []
     for item in items:
+        if item == PROGRAMME:
+            continue
         if item not in BREAKDOWNS:
             raise InvalidInput(
-                f"cannot break the report down by {item!r}; choose from {', '.join(BREAKDOWNS)}",
+                f"cannot break the report down by {item!r}; choose from {', '.join(choices)}",
                 value=item,
                 field="by",
             )
@@ -413,6 +427,16 @@ def check_by(by: object) -> tuple[Dimension, ...]:
         if dim not in out:
             out.append(dim)
     return tuple(out)
+
+
+def wants_programmes(by: object) -> bool:
+    """Whether ``by=`` (already checked) asks for the comparison of programmes."""
+    return by == PROGRAMME or (not isinstance(by, str) and PROGRAMME in (by or ()))  # type: ignore[operator]  # a checked sequence
+
+
+def _programmes(view: MetricsView, window: Window) -> ProgrammeComparison | None:
+    source = programme_view(view)
+    return None if source is None else compare_programmes(source.programme_facts(window))
 
 
 def _check_count(name: str, value: object, minimum: int) -> int | None:
@@ -440,7 +464,8 @@ def build_report(
 
     ``active_customers`` replaces ``enrolled`` as the base of ``participation_rate``
     and ``k_factor``; ``by`` adds breakdowns (``"campaign"``, ``"channel"``,
-    ``"referrer"``), each cut to its ``top`` rows; ``groups`` the group-buy facts of
+    ``"referrer"``), each cut to its ``top`` rows, and ``"programme"`` the comparison of
+    programmes (`MetricsReport.programmes`); ``groups`` the group-buy facts of
     the window, when the store has group-buys (the group figures stay None when no
     group was started in the window); ``moments`` the moment types' counts of the window;
     ``invitations`` the facts of the invitations issued in the window and ``waitlist``
@@ -497,4 +522,5 @@ def build_report(
             else _invitation_figures(invitations)
         ),
         **({} if waitlist is None or not waitlist.joined else _waitlist_figures(waitlist)),
+        programmes=_programmes(view, window) if wants_programmes(by) else None,
     )

@@ -44,8 +44,9 @@ __all__ = [
 #: the ISO week (Monday, UTC) it was attributed in.
 Dimension = Literal["campaign", "channel", "referrer", "week"]
 DIMENSIONS: tuple[Dimension, ...] = ("campaign", "channel", "referrer", "week")
-#: What a report can be broken down by (``by=``): the weeks are the cohorts.
-Breakdown = Literal["campaign", "channel", "referrer"]
+#: What a report can be broken down by (``by=``): the weeks are the cohorts;
+#: ``programme`` adds the comparison of programmes (`MetricsReport.programmes`).
+Breakdown = Literal["campaign", "channel", "referrer", "programme"]
 
 
 @attrs.frozen(slots=True)

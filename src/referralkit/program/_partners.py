@@ -9,7 +9,7 @@ How an order with a partner's code earns is in `referralkit.program._commissions
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -85,6 +85,7 @@ from referralkit.storage import CodeTaken
 
 if TYPE_CHECKING:
     from referralkit.metrics._partners import PartnerStatement
+    from referralkit.metrics._scorecard import Candidate, Scorecard
 
 __all__ = ["Partners"]
 
@@ -892,3 +893,42 @@ class Partners:
     def submission(self, submission_id: str) -> PartnerSubmission:
         """The bounty submission with this id (`UnknownPartner` when there is none)."""
         return self._bounties.get(submission_id)
+
+    # -- scorecard -----------------------------------------------------------------------
+
+    def scorecard(
+        self,
+        candidates: Sequence[Candidate] = (),
+        *,
+        niches: Sequence[str] = (),
+        regions: Sequence[str] = (),
+        currency: str = "USD",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Scorecard:
+        """Rank the partners and ``candidates`` by expected cost per acquisition.
+
+        ``niches`` and ``regions`` are the shop's (a partner outside them fits less); the
+        partners' history is their figures over ``[since, until)``. The formula and its
+        inputs: `referralkit.metrics.Scorecard` (module ``referralkit.metrics._scorecard``).
+        """
+        from referralkit.metrics._attribution import metrics_source  # noqa: PLC0415 - pydantic loads with the first scorecard
+        from referralkit.metrics._programme_facts import programme_view  # noqa: PLC0415 - as above
+        from referralkit.metrics._programmes import compare_programmes  # noqa: PLC0415 - as above
+        from referralkit.metrics._report import check_window  # noqa: PLC0415 - as above
+        from referralkit.metrics._scorecard import score_partners  # noqa: PLC0415 - as above
+
+        window = check_window(since, until)
+        with metrics_source(self._core.store).snapshot() as view:
+            source = programme_view(view)
+            if source is None:
+                raise ConfigError(
+                    "this store cannot compare programmes (its metrics view has no"
+                    " programme_facts): the scorecard needs the partners' history",
+                    value=type(self._core.store).__name__,
+                    path="store",
+                )
+            comparison = compare_programmes(source.programme_facts(window))
+        return score_partners(
+            comparison, candidates, currency=currency, niches=niches, regions=regions
+        )

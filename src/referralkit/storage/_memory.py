@@ -878,7 +878,7 @@ class MemoryStore:
         """Read the store's facts as metrics aggregates (`referralkit.metrics.MetricsSource`)."""
         from referralkit.storage._memory_metrics import MemoryMetricsSource  # noqa: PLC0415 - metrics load on first use
 
-        return MemoryMetricsSource(self._tables, self._lock)
+        return MemoryMetricsSource(self._tables, self._lock, self._partners)
 
 
 def _spend_of(reward: Reward | None) -> tuple[int, Money | None]:

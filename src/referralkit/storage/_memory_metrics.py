@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
+from referralkit.metrics._programme_facts import ProgrammeFacts
 from referralkit.metrics._source import (
     Click,
     ClickRow,
@@ -27,6 +28,8 @@ from referralkit.metrics._source import (
 )
 from referralkit.model import Referral, ReferralStatus, RewardState
 from referralkit.money import CURRENCY_EXPONENTS, Money
+from referralkit.storage._memory_partners import MemoryPartnerTables
+from referralkit.storage._memory_programmes import programme_facts
 from referralkit.storage._memory_tables import MemoryTables
 
 __all__ = ["MemoryMetricsSource", "MemoryMetricsView"]
@@ -54,8 +57,9 @@ def _wanted(key: str | None, keys: Sequence[str | None] | None) -> bool:
 class MemoryMetricsView:
     """Aggregates over a `MemoryStore`'s tables (see `referralkit.metrics.MetricsView`)."""
 
-    def __init__(self, tables: MemoryTables) -> None:
+    def __init__(self, tables: MemoryTables, partners: MemoryPartnerTables | None = None) -> None:
         self._t = tables
+        self._partners = partners
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -273,16 +277,26 @@ class MemoryMetricsView:
         found.sort(key=lambda c: (c.occurred_at, c.id))
         return found
 
+    def programme_facts(self, window: Window) -> ProgrammeFacts:
+        """The programme comparison's sums per source (`_memory_programmes`)."""
+        return programme_facts(self._t, self._partners, window)
+
 
 class MemoryMetricsSource:
     """`MetricsSource` of a `MemoryStore`: views read under the store's lock."""
 
-    def __init__(self, tables: MemoryTables, lock: threading.RLock) -> None:
+    def __init__(
+        self,
+        tables: MemoryTables,
+        lock: threading.RLock,
+        partners: MemoryPartnerTables | None = None,
+    ) -> None:
         self._tables = tables
         self._lock = lock
+        self._partners = partners
 
     @contextmanager
     def snapshot(self) -> Iterator[MemoryMetricsView]:
         """A consistent view: writers wait until the block ends."""
         with self._lock:
-            yield MemoryMetricsView(self._tables)
+            yield MemoryMetricsView(self._tables, self._partners)

@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
+from referralkit.metrics._programme_facts import ProgrammeFacts
 from referralkit.metrics._source import (
     Click,
     ClickRow,
@@ -55,6 +56,7 @@ from referralkit.metrics._source import (
     median_micros,
 )
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
+from referralkit.storage._sqlalchemy_programmes import programme_facts
 from referralkit.storage._sqlalchemy_tables import Tables
 
 
@@ -392,6 +394,10 @@ class SQLAlchemyMetricsView:
             .order_by(deltas.c.d)
         )
         return median_micros([int(d) for (d,) in self._all(statement)])
+
+    def programme_facts(self, window: Window) -> ProgrammeFacts:
+        """The comparison's sums: the customer referrals only (no partner tables here)."""
+        return programme_facts(self._all, self._t, self._d.micros, window)
 
     def visitor_clicks(
         self, visitor: str, since: datetime | None = None, until: datetime | None = None

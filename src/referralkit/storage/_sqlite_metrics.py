@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from referralkit.errors import StorageError
+from referralkit.metrics._programme_facts import ProgrammeFacts
 from referralkit.metrics._source import (
     Click,
     ClickRow,
@@ -33,6 +34,7 @@ from referralkit.metrics._source import (
     median_micros,
 )
 from referralkit.storage._sqlite_codec import encode_time
+from referralkit.storage._sqlite_programmes import programme_facts
 
 __all__ = ["SQLiteMetricsSource", "SQLiteMetricsView"]
 
@@ -287,6 +289,10 @@ class SQLiteMetricsView:
             )
             for click_id, code, at, channel, campaign in rows
         ]
+
+    def programme_facts(self, window: Window) -> ProgrammeFacts:
+        """The programme comparison's sums per source (`_sqlite_programmes`)."""
+        return programme_facts(self._c, window)
 
 
 class SQLiteMetricsSource:
