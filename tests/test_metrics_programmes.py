@@ -26,7 +26,7 @@ from referralkit.metrics._programmes import (
     audience_band,
 )
 from referralkit.policies import Fixed, PercentOfOrder
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore, SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
 from strategies import programme_scripts
 
@@ -180,7 +180,15 @@ def _check_sums(comparison: ProgrammeComparison) -> None:
         assert _total(posts, "source_orders") <= row.source_orders
 
 
-@pytest.mark.parametrize("make", [MemoryStore, lambda: SQLiteStore(":memory:")])
+@pytest.mark.parametrize(
+    "make",
+    [
+        MemoryStore,
+        lambda: SQLiteStore(":memory:"),
+        lambda: SQLAlchemyStore("sqlite://", migrate=True),
+    ],
+    ids=["memory", "sqlite", "sqlalchemy-sqlite"],
+)
 def test_a_known_shop_gives_the_figures_worked_out_by_hand(make: Any) -> None:
     """Referrals, an affiliate's fixed fee and an influencer's post, figure by figure."""
     shop = _Shop(make())
@@ -307,47 +315,64 @@ def test_the_html_page_and_the_text_report_show_the_comparison() -> None:
     assert "mika/ig-1" in page
 
 
-class _ReferralShop(_Shop):
-    """The same shop without partners: what a store without partner tables can run."""
-
-    def __init__(self, store: rk.Store) -> None:
-        self.clock = FrozenClock()
-        self.start = self.clock()
-        self.program = _program(store, self.clock)
-        self.codes = ["", "", "", ""]  # no partner codes: customers' from index 4
-        self.checkout: list[str] = []
-        self.posts: list[str] = []
-        self.orders: list[tuple[str, int]] = []
-        self.refunds = 0
-        for i in range(6):
-            self.codes.append(self.program.enroll(f"r{i}").code)
-
-    def play(self, step: tuple[Any, ...]) -> None:
-        if step[0] in {"partner_signup", "post", "engagement"}:
-            return
-        if step[0] == "click":
-            step = ("click", 4 + step[1] % 6)
-        if step[0] == "order":
-            step = (*step[:3], None)
-        super().play(step)
-
-
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(script=programme_scripts, since=st.none() | st.integers(0, 24 * 60))
-def test_sqlalchemy_compares_the_customer_referrals_as_the_memory_store_does(
-    script: list[tuple[Any, ...]], since: int | None, tmp_path_factory: pytest.TempPathFactory
+def _alike(
+    store: rk.Store, script: list[tuple[Any, ...]], since: int | None, length: int | None
 ) -> None:
-    """SQLAlchemyStore has no partner tables: its comparison is the referrals' row alone."""
-    from referralkit.storage import SQLAlchemyStore
-
-    path = tmp_path_factory.mktemp("sa") / "store.db"
-    memory = _ReferralShop(MemoryStore())
-    other = _ReferralShop(SQLAlchemyStore(f"sqlite:///{path}", migrate=True))
+    """The shop played on ``store`` and on the memory store compares programmes alike."""
+    memory, other = _Shop(MemoryStore()), _Shop(store)
     for step in script:
         memory.play(step)
         other.play(step)
     lo = None if since is None else memory.start + timedelta(hours=since)
-    mine, theirs = _compare(memory.program, since=lo), _compare(other.program, since=lo)
-    assert theirs.programmes == mine.programmes
-    assert [r.programme for r in theirs.programmes] == [REFERRALS]
-    assert theirs.partners == theirs.posts == theirs.by_band == []
+    hi = None if length is None else (lo or memory.start) + timedelta(hours=length)
+    mine = _compare(memory.program, since=lo, until=hi)
+    assert _compare(other.program, since=lo, until=hi) == mine
+    store.close()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    script=programme_scripts,
+    since=st.none() | st.integers(0, 24 * 60),
+    length=st.none() | st.integers(1, 24 * 90),
+)
+def test_sqlalchemy_compares_programmes_as_the_memory_store_does(
+    script: list[tuple[Any, ...]], since: int | None, length: int | None
+) -> None:
+    """SQLAlchemyStore on SQLite: the comparison in SQLAlchemy Core, the same figures."""
+    from referralkit.storage import SQLAlchemyStore
+
+    _alike(SQLAlchemyStore("sqlite://", migrate=True), script, since, length)
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    script=programme_scripts,
+    since=st.none() | st.integers(0, 24 * 60),
+    length=st.none() | st.integers(1, 24 * 90),
+)
+def test_postgres_compares_programmes_as_the_memory_store_does(
+    postgres_engine: Any, script: list[tuple[Any, ...]], since: int | None, length: int | None
+) -> None:
+    """SQLAlchemyStore on PostgreSQL: the same figures as the memory store's."""
+    from conftest import empty_postgres
+    from referralkit.storage import SQLAlchemyStore
+
+    empty_postgres(postgres_engine)
+    _alike(SQLAlchemyStore(postgres_engine), script, since, length)
+
+
+@pytest.mark.postgres
+def test_a_known_shop_gives_the_figures_worked_out_by_hand_on_postgres(
+    postgres_engine: Any,
+) -> None:
+    from conftest import empty_postgres
+    from referralkit.storage import SQLAlchemyStore
+
+    empty_postgres(postgres_engine)
+    test_a_known_shop_gives_the_figures_worked_out_by_hand(lambda: SQLAlchemyStore(postgres_engine))

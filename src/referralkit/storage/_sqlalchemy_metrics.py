@@ -57,7 +57,7 @@ from referralkit.metrics._source import (
 )
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
 from referralkit.storage._sqlalchemy_programmes import programme_facts
-from referralkit.storage._sqlalchemy_tables import Tables
+from referralkit.storage._sqlalchemy_tables import ACCOUNT_REASONS, Tables
 
 
 class MeasuredStore(Protocol):
@@ -121,15 +121,9 @@ def _within(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bo
     ]
 
 
-#: A partner's account referral (`referralkit.program.Partners`), as its reasons are
-#: stored: the record their commissions hang off, never an attribution, so no metric
-#: counts it. A bare literal: PostgreSQL reads it as the JSONB it is compared with.
-_ACCOUNT_REASONS: ColumnElement[Any] = literal_column("""'["partner.account"]'""")
-
-
 def _attributed(r: Any, window: Window) -> list[ColumnElement[bool]]:
     """Referrals (``r``: their columns) attributed in the window, partners' accounts left out."""
-    return [r.reasons != _ACCOUNT_REASONS, *_within(r.attributed_at, window)]
+    return [r.reasons != ACCOUNT_REASONS, *_within(r.attributed_at, window)]
 
 
 def _before_end(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bool]]:
@@ -396,7 +390,7 @@ class SQLAlchemyMetricsView:
         return median_micros([int(d) for (d,) in self._all(statement)])
 
     def programme_facts(self, window: Window) -> ProgrammeFacts:
-        """The comparison's sums: the customer referrals only (no partner tables here)."""
+        """The programme comparison's sums per source, in SQL (`_sqlalchemy_programmes`)."""
         return programme_facts(self._all, self._t, self._d.micros, window)
 
     def visitor_clicks(
