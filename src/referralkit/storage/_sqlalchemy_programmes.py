@@ -23,12 +23,11 @@ from referralkit.metrics._programme_facts import (
     PartnerProfile,
     PostProfile,
     ProgrammeFacts,
-    SourceCounts,
-    SourceMoney,
 )
 from referralkit.metrics._source import Window
 from referralkit.model import ReferralStatus, RewardState
 from referralkit.storage._sqlalchemy_tables import ACCOUNT_REASONS, Tables
+from referralkit.storage._sqlite_programmes import facts_of
 
 __all__ = ["programme_facts"]
 
@@ -214,11 +213,6 @@ class _Queries:
         )
 
 
-def _key(source: tuple[Any, ...]) -> tuple[bool, str, bool, str]:
-    partner, post = source[0], source[1]
-    return (partner is not None, partner or "", post is not None, post or "")
-
-
 def programme_facts(run: _Run, tables: Tables, micros: _Micros, window: Window) -> ProgrammeFacts:
     """The comparison's sums per source over ``window``, each family one query.
 
@@ -255,17 +249,4 @@ def programme_facts(run: _Run, tables: Tables, micros: _Micros, window: Window) 
         PostProfile(i, partner, channel)
         for i, partner, channel in run(select(pp.id, pp.partner_id, pp.channel).order_by(pp.id))
     )
-    return ProgrammeFacts(
-        partners=partners,
-        posts=posts,
-        counts=tuple(
-            SourceCounts(partner, post, **row)
-            for (partner, post), row in sorted(counts.items(), key=lambda kv: _key(kv[0]))
-        ),
-        money=tuple(
-            SourceMoney(partner, post, currency, **row)
-            for (partner, post, currency), row in sorted(
-                money.items(), key=lambda kv: (*_key(kv[0]), kv[0][2])
-            )
-        ),
-    )
+    return facts_of(partners, posts, counts, money)
