@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import referralkit as rk
 from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
-from referralkit.model import Beneficiary, PartnerState, RewardState
-from referralkit.policies import Fixed, PercentOfOrder
+from referralkit.model import Beneficiary, PartnerState, RewardKind, RewardState
+from referralkit.policies import DoubleSided, Fixed, PercentOfOrder
 from referralkit.program import Precedence
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
@@ -342,6 +342,25 @@ def test_a_customer_the_partner_referred_earns_the_partner_once_under_partner_te
     [commission] = program.convert(referee="fan", order_id="o", amount=usd("70"), code="ANNA10")
     assert commission.amount == usd("7.00")  # the partner's 10%, not the program's $5
     assert len(partner_rewards(program)) == 1
+
+
+def test_a_partners_terms_give_the_buyer_their_discount_and_the_landing_page_says_so(
+    program: rk.ReferralProgram,
+) -> None:
+    terms = DoubleSided(
+        referrer=PercentOfOrder("10%", kind="cash"),
+        referee=PercentOfOrder("15%", kind="coupon"),
+    )
+    program.partners.add("anna", name="Anna", terms=terms)
+    program.partners.code("anna", vanity="ANNA10")
+    [offer] = program.landing("anna10").offers
+    assert (offer.kind, offer.percent, offer.when) == (RewardKind.COUPON, Decimal(15), "order")
+    rewards = program.convert(referee="fan", order_id="o1", amount=usd("60"), code="ANNA10")
+    got = sorted((r.customer_id, r.kind.value, r.amount) for r in rewards)
+    assert got == [("anna", "cash", usd("6.00")), ("fan", "coupon", usd("9.00"))]
+    # A customer's code still offers the customer terms (here: nothing for the invitee).
+    friend = program.enroll("cust-1")
+    assert program.landing(friend.code).offers == ()
 
 
 @pytest.mark.parametrize("signed_up_by", ["code", "link"])

@@ -19,9 +19,12 @@ from referralkit.invitee import DISPLAY_NAMES, ClaimToken, Landing, check_displa
 from referralkit.invitee._claims import claim_key, sign_token
 from referralkit.model import CheckReason
 from referralkit.program import _code_check, _enrolment
+from referralkit.program._commissions import PARTNER_KEY, terms_policy, terms_version_of
 from referralkit.program._core import ProgramCore
 from referralkit.program._lookup import find_code
 from referralkit.program._offers import offers_for
+from referralkit.program._partner_store import PARTNERS
+from referralkit.protocols import RewardPolicy, UnitOfWork
 
 __all__ = ["landing", "set_display_name"]
 
@@ -65,10 +68,17 @@ def landing(core: ProgramCore, link_or_code: str, *, claim_ttl: timedelta) -> La
             None if DISPLAY_NAMES.missing(uow) else DISPLAY_NAMES.repository(uow, store=core.store)
         )
         name = None if found is None or names is None else names.get(found.owner)
+        partner_terms = (
+            None
+            if found is None or not found.campaign.startswith(PARTNER_KEY)
+            else _partner_terms(core, uow, found.code)
+        )
     if found is None:  # the code went between the check and this read: say what the check said
         return Landing(check.code, check.usable, check.reason, check.message, channel=channel)
     campaign = core.stored_campaign(found.campaign)
     policy, _ = core.terms_of(campaign)
+    if partner_terms is not None:  # a partner's code offers what the partner's terms give
+        policy = partner_terms
     shown = Landing(
         code=check.code,
         usable=check.usable,
@@ -92,6 +102,17 @@ def landing(core: ProgramCore, link_or_code: str, *, claim_ttl: timedelta) -> La
     return attrs.evolve(
         shown, claim_token=sign_token(token, claim_key(core.link_key)), claim_expires_at=expires
     )
+
+
+def _partner_terms(core: ProgramCore, uow: UnitOfWork, code: str) -> RewardPolicy | None:
+    """The terms a partner's code earns under (their own, else their group's), if it is one."""
+    if PARTNERS.missing(uow):
+        return None
+    repo = PARTNERS.repository(uow, store=core.store)
+    mapped = repo.code(code)
+    partner = None if mapped is None else repo.get(mapped.partner_id)
+    version = None if partner is None else terms_version_of(repo, partner)
+    return None if version is None else terms_policy(core, uow, version)
 
 
 def _link_for(core: ProgramCore, code: str, channel: str | None) -> str | None:
