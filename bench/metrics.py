@@ -282,6 +282,8 @@ _ORDER_COUNTS = (
     "(SELECT referral_id, count(*) AS n, min(occurred_at) AS first_at FROM conversions"
     " WHERE referral_id IS NOT NULL GROUP BY referral_id)"
 )
+#: Customer referrals only: a partner's codes (and their referrals and clicks) are left out.
+_CUSTOMERS = "NOT IN (SELECT code FROM partner_codes)"
 _KEYS = {
     "campaign": "r.campaign",
     "channel": "r.channel",
@@ -303,13 +305,13 @@ def floor_report(path: Path) -> dict[str, object]:
     """The same figures with plain sqlite3: the queries a person would write by hand."""
     db = sqlite3.connect(path)
     q = db.execute
-    (enrolled,) = q("SELECT count(DISTINCT owner) FROM codes").fetchone()
+    (enrolled,) = q(f"SELECT count(DISTINCT owner) FROM codes WHERE code {_CUSTOMERS}").fetchone()
     (participants,) = q(
         "SELECT count(DISTINCT owner) FROM codes WHERE code IN ("
-        " SELECT code FROM referrals WHERE status <> 'rejected'"
-        " UNION SELECT code FROM clicks)"
+        f" SELECT code FROM referrals WHERE status <> 'rejected' AND code {_CUSTOMERS}"
+        f" UNION SELECT code FROM clicks WHERE code {_CUSTOMERS})"
     ).fetchone()
-    (clicks,) = q("SELECT count(*) FROM clicks").fetchone()
+    (clicks,) = q(f"SELECT count(*) FROM clicks WHERE code {_CUSTOMERS}").fetchone()
 
     def funnel(key: str | None, top: int | None = None) -> list[tuple]:
         k = "NULL" if key is None else _KEYS[key]
@@ -321,27 +323,30 @@ def floor_report(path: Path) -> dict[str, object]:
             " sum(r.status <> 'rejected') AS referrals,"
             " sum(r.status <> 'rejected' AND coalesce(o.n, 0) >= 1) AS converted,"
             " sum(r.status <> 'rejected' AND coalesce(o.n, 0) >= 2)"
-            f" FROM referrals AS r LEFT JOIN {_ORDER_COUNTS} AS o ON o.referral_id = r.id{tail}"
+            f" FROM referrals AS r LEFT JOIN {_ORDER_COUNTS} AS o ON o.referral_id = r.id"
+            f" WHERE r.code {_CUSTOMERS}{tail}"
         ).fetchall()
 
     (_, attributions, rejected, review, referrals, converted, repeated) = funnel(None)[0]
     reasons = dict(
         q(
             "SELECT j.value, count(*) FROM referrals AS r, json_each(r.reasons) AS j"
-            " WHERE r.status = 'rejected' GROUP BY j.value ORDER BY j.value"
+            f" WHERE r.status = 'rejected' AND r.code {_CUSTOMERS}"
+            " GROUP BY j.value ORDER BY j.value"
         ).fetchall()
     )
     money = {}
     for currency, n, amount, refunded in q(
         "SELECT c.currency, count(*), sum(c.amount_minor), sum(c.refunded_minor)"
         " FROM conversions AS c JOIN referrals AS r ON r.id = c.referral_id"
-        " WHERE r.status <> 'rejected' GROUP BY c.currency"
+        f" WHERE r.status <> 'rejected' AND r.code {_CUSTOMERS} GROUP BY c.currency"
     ):
         money[currency] = [n, _minor_text(amount - refunded), _minor_text(refunded), None]
     for currency, cost in q(
         "SELECT w.currency, sum(w.amount_minor) FROM rewards AS w"
         " JOIN referrals AS r ON r.id = w.referral_id"
-        " WHERE r.status <> 'rejected' AND w.state <> 'reversed' GROUP BY w.currency"
+        " WHERE r.status <> 'rejected' AND w.state <> 'reversed'"
+        f" AND r.code {_CUSTOMERS} GROUP BY w.currency"
     ):
         money.setdefault(currency, [0, "0.00", "0.00", None])[3] = _minor_text(cost)
     deltas = (
@@ -350,7 +355,7 @@ def floor_report(path: Path) -> dict[str, object]:
         " + CAST(substr(f.at, 21, 6) AS INTEGER) - CAST(substr(e.at, 21, 6) AS INTEGER) AS d"
         " FROM (SELECT r.referrer AS who, min(o.first_at) AS at FROM referrals AS r"
         f" JOIN {_ORDER_COUNTS} AS o ON o.referral_id = r.id WHERE r.status <> 'rejected'"
-        " GROUP BY r.referrer) AS f"
+        f" AND r.code {_CUSTOMERS} GROUP BY r.referrer) AS f"
         " JOIN (SELECT owner, min(created_at) AS at FROM codes GROUP BY owner) AS e"
         " ON e.owner = f.who"
     )
@@ -379,7 +384,7 @@ def floor_report(path: Path) -> dict[str, object]:
         for k, currency, net in q(
             f"SELECT {_KEYS[dim]}, c.currency, sum(c.amount_minor - c.refunded_minor)"
             " FROM conversions AS c JOIN referrals AS r ON r.id = c.referral_id"
-            f" WHERE r.status <> 'rejected' AND {where} GROUP BY 1, 2",
+            f" WHERE r.status <> 'rejected' AND r.code {_CUSTOMERS} AND {where} GROUP BY 1, 2",
             args,
         ):
             revenue.setdefault(k, {})[currency] = str(Decimal(_minor_text(net)))
@@ -387,7 +392,8 @@ def floor_report(path: Path) -> dict[str, object]:
         for k, currency, minor in q(
             f"SELECT {_KEYS[dim]}, w.currency, sum(w.amount_minor) FROM rewards AS w"
             " JOIN referrals AS r ON r.id = w.referral_id"
-            f" WHERE r.status <> 'rejected' AND w.state <> 'reversed' AND {where} GROUP BY 1, 2",
+            f" WHERE r.status <> 'rejected' AND w.state <> 'reversed' AND r.code {_CUSTOMERS}"
+            f" AND {where} GROUP BY 1, 2",
             args,
         ):
             cost.setdefault(k, {})[currency] = str(Decimal(_minor_text(minor)))
@@ -396,7 +402,7 @@ def floor_report(path: Path) -> dict[str, object]:
         click_counts = dict(
             q(
                 f"SELECT {_CLICK_KEYS[dim]} AS k, count(*) FROM clicks AS e"
-                f"{join if dim == 'referrer' else ''} WHERE {click_where}"
+                f"{join if dim == 'referrer' else ''} WHERE e.code {_CUSTOMERS} AND {click_where}"
                 " GROUP BY k",
                 args,
             ).fetchall()

@@ -1022,3 +1022,36 @@ programme_steps = st.one_of(
     st.tuples(st.just("advance"), st.integers(1, 24 * 40)),
 )
 programme_scripts = st.lists(programme_steps, max_size=40)
+
+# -- customer referrals beside partners ----------------------------------------------------
+
+#: One step of a shop's customer referrals: a referral (referrer 0-5, friend 0-11), a
+#: click on a customer's code, a referred customer's order, a refund, time passing; see
+#: ``tests/test_metrics_customers_only.py`` for how each is played.
+customer_steps = st.one_of(
+    st.tuples(st.just("refer"), st.integers(0, 5), st.integers(0, 11)),
+    st.tuples(st.just("click"), st.integers(0, 5)),
+    st.tuples(st.just("order"), st.integers(0, 11), st.integers(0, 30_000)),
+    st.tuples(st.just("refund"), st.integers(0, 40), st.integers(1, 100)),
+    st.tuples(st.just("advance"), st.integers(1, 24 * 20)),
+)
+#: What partners add beside them, with their own audience (fans, never a customer's
+#: friend): clicks on a partner's link, a fan's sign-up with a partner's code, a fan's
+#: order (a partner's code typed at checkout, or none), a refund of one, a post.
+partner_steps = st.one_of(
+    st.tuples(st.just("partner_click"), st.integers(0, 3)),
+    st.tuples(st.just("partner_signup"), st.integers(0, 3), st.integers(0, 11)),
+    st.tuples(
+        st.just("fan_order"),
+        st.integers(0, 11),
+        st.integers(0, 30_000),
+        st.none() | st.integers(0, 5),
+    ),
+    st.tuples(st.just("fan_refund"), st.integers(0, 40), st.integers(1, 100)),
+    st.tuples(st.just("partner_post"), st.integers(0, 3), st.integers(0, 20_000)),
+)
+#: A customer-referral script, and partner steps with the place each goes in it.
+shops_with_partners = st.tuples(
+    st.lists(customer_steps, max_size=30),
+    st.lists(st.tuples(st.integers(0, 30), partner_steps), max_size=20),
+)

@@ -1,14 +1,17 @@
 """The programme comparison: customer referrals, affiliates and influencers side by side.
 
 Per partner and per post, per programme, audience band and region; the same figures on
-the memory store (Python) and SQLite (SQL ``GROUP BY``) for generated shops.
+the memory store (Python), SQLite (SQL ``GROUP BY``) and SQLAlchemy Core on SQLite and
+PostgreSQL for generated shops.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
+from _store_copy import SQLALCHEMY_KINDS, copy_sqlite_rows, fresh_sqlalchemy
 from referralkit.errors import ReferralError
 from referralkit.metrics import DEFINITIONS
 from referralkit.metrics._programmes import (
@@ -180,15 +184,7 @@ def _check_sums(comparison: ProgrammeComparison) -> None:
         assert _total(posts, "source_orders") <= row.source_orders
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        MemoryStore,
-        lambda: SQLiteStore(":memory:"),
-        lambda: SQLAlchemyStore("sqlite://", migrate=True),
-    ],
-    ids=["memory", "sqlite", "sqlalchemy-sqlite"],
-)
+@pytest.mark.parametrize("make", [MemoryStore, lambda: SQLiteStore(":memory:")])
 def test_a_known_shop_gives_the_figures_worked_out_by_hand(make: Any) -> None:
     """Referrals, an affiliate's fixed fee and an influencer's post, figure by figure."""
     shop = _Shop(make())
@@ -315,64 +311,51 @@ def test_the_html_page_and_the_text_report_show_the_comparison() -> None:
     assert "mika/ig-1" in page
 
 
-def _alike(
-    store: rk.Store, script: list[tuple[Any, ...]], since: int | None, length: int | None
-) -> None:
-    """The shop played on ``store`` and on the memory store compares programmes alike."""
-    memory, other = _Shop(MemoryStore()), _Shop(store)
+@pytest.fixture(params=SQLALCHEMY_KINDS)
+def sqlalchemy_stores(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[], tuple[SQLAlchemyStore, Path]]:
+    """Makes an empty `SQLAlchemyStore` and a folder for the SQLite shop copied into it."""
+
+    def make() -> tuple[SQLAlchemyStore, Path]:
+        folder = tmp_path_factory.mktemp("sa")
+        return fresh_sqlalchemy(request.param, request, folder), folder
+
+    return make
+
+
+def played_on_sqlalchemy(
+    script: list[tuple[Any, ...]], make: Callable[[], tuple[SQLAlchemyStore, Path]]
+) -> rk.ReferralProgram:
+    """A program on an `SQLAlchemyStore` holding the rows ``script`` leaves in SQLite."""
+    store, folder = make()
+    shop = _Shop(SQLiteStore(folder / "shop.db"))
     for step in script:
-        memory.play(step)
-        other.play(step)
-    lo = None if since is None else memory.start + timedelta(hours=since)
-    hi = None if length is None else (lo or memory.start) + timedelta(hours=length)
-    mine = _compare(memory.program, since=lo, until=hi)
-    assert _compare(other.program, since=lo, until=hi) == mine
-    store.close()
+        shop.play(step)
+    shop.program.store.close()
+    copy_sqlite_rows(folder / "shop.db", store.engine)
+    return _program(store, shop.clock)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     script=programme_scripts,
     since=st.none() | st.integers(0, 24 * 60),
     length=st.none() | st.integers(1, 24 * 90),
 )
 def test_sqlalchemy_compares_programmes_as_the_memory_store_does(
-    script: list[tuple[Any, ...]], since: int | None, length: int | None
+    script: list[tuple[Any, ...]],
+    since: int | None,
+    length: int | None,
+    sqlalchemy_stores: Callable[[], tuple[SQLAlchemyStore, Path]],
 ) -> None:
-    """SQLAlchemyStore on SQLite: the comparison in SQLAlchemy Core, the same figures."""
-    from referralkit.storage import SQLAlchemyStore
-
-    _alike(SQLAlchemyStore("sqlite://", migrate=True), script, since, length)
-
-
-@pytest.mark.postgres
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    script=programme_scripts,
-    since=st.none() | st.integers(0, 24 * 60),
-    length=st.none() | st.integers(1, 24 * 90),
-)
-def test_postgres_compares_programmes_as_the_memory_store_does(
-    postgres_engine: Any, script: list[tuple[Any, ...]], since: int | None, length: int | None
-) -> None:
-    """SQLAlchemyStore on PostgreSQL: the same figures as the memory store's."""
-    from conftest import empty_postgres
-    from referralkit.storage import SQLAlchemyStore
-
-    empty_postgres(postgres_engine)
-    _alike(SQLAlchemyStore(postgres_engine), script, since, length)
-
-
-@pytest.mark.postgres
-def test_a_known_shop_gives_the_figures_worked_out_by_hand_on_postgres(
-    postgres_engine: Any,
-) -> None:
-    from conftest import empty_postgres
-    from referralkit.storage import SQLAlchemyStore
-
-    empty_postgres(postgres_engine)
-    test_a_known_shop_gives_the_figures_worked_out_by_hand(lambda: SQLAlchemyStore(postgres_engine))
+    """SQLAlchemy Core on SQLite and PostgreSQL: the comparison the memory store makes."""
+    memory = _Shop(MemoryStore())
+    for step in script:
+        memory.play(step)
+    other = played_on_sqlalchemy(script, sqlalchemy_stores)
+    lo = None if since is None else memory.start + timedelta(hours=since)
+    hi = None if length is None else (lo or memory.start) + timedelta(hours=length)
+    mine = _compare(memory.program, since=lo, until=hi)
+    assert _compare(other, since=lo, until=hi) == mine
+    other.store.close()

@@ -515,6 +515,7 @@ EXPORTS: dict[str, list[str]] = {
         "PartnerReviewsContract",
         "PartnersContract",
         "PolicyContract",
+        "ProgrammeMetricsContract",
         "ReferralsContract",
         "StoreContract",
         "TransactionsContract",

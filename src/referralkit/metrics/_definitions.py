@@ -93,7 +93,8 @@ class Definition:
 _ALL = (
     Definition(
         "enrolled",
-        "customers who own a code created before `until`",
+        "customers who own a code created before `until` (partners' codes are not"
+        " customers': partners are measured in the programme comparison)",
         "How many customers could refer someone.",
         "Enrolling customers automatically (after their first order, at sign-up).",
         "count",
@@ -116,14 +117,15 @@ _ALL = (
     ),
     Definition(
         "clicks",
-        "tracked clicks (`track_click`) in the window",
+        "tracked clicks (`track_click`) in the window on customers' codes (not on a partner's)",
         "Traffic the referral links bring.",
         "Number of shares, the channel chosen, the message shown with the link.",
         "count",
     ),
     Definition(
         "referrals",
-        "non-rejected referrals attributed in the window",
+        "non-rejected referrals attributed in the window with a customer's code (a"
+        " sign-up with a partner's code or link is the partner programme's)",
         "Referees attributed to a referrer (pending, qualified or in review).",
         "Sharing, the landing page, the referee's incentive, the attribution window.",
         "count",
@@ -197,7 +199,7 @@ _ALL = (
     ),
     Definition(
         "attributions",
-        "every referral attributed in the window, whatever its status",
+        "every referral attributed in the window with a customer's code, whatever its status",
         "All attempts, honest or not.",
         "Traffic, and fraud attempts.",
         "count",

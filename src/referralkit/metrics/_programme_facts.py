@@ -120,8 +120,7 @@ class ProgrammeView(Protocol):
     """A `referralkit.metrics.MetricsView` that can also compare programmes.
 
     Optional: a view without it reports no comparison (``MetricsReport.programmes`` is
-    None). A store without partner tables returns the customer referrals' sources only
-    (`SQLAlchemyStore` for now).
+    None). A store without partner tables returns the customer referrals' sources only.
     """
 
     def programme_facts(self, window: Window) -> ProgrammeFacts:

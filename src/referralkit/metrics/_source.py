@@ -160,6 +160,8 @@ class MetricsView(Protocol):
     rewards up to the window's end. ``keys`` (when given) restricts grouped rows to
     those group keys; None in ``keys`` stands for "no value" (a referral without a
     channel). Rows with a key come back ordered by key, None first, then by currency.
+    Customer referrals only: a partner's codes, the referrals made with them and the
+    clicks on them are left out (partners are measured by `programme_facts`).
     """
 
     def enrolment(self, window: Window) -> tuple[int, int]:

@@ -1,7 +1,9 @@
 """The memory store's `MetricsSource`: one streaming pass over its tables per row family.
 
 The view holds the store's lock for the whole ``with`` block, so a report reads one
-consistent state, exactly as a SQL read transaction would.
+consistent state, exactly as a SQL read transaction would. Partners' codes (those in
+the partner tables' code map), the referrals made with them and their clicks are left
+out: they are the partner programmes' (`programme_facts`), not customer referrals.
 """
 
 from __future__ import annotations
@@ -74,21 +76,27 @@ class MemoryMetricsView:
             return referral.referrer
         return week_of(referral.attributed_at)
 
+    def _partner_code(self, code: str) -> bool:
+        """Whether ``code`` is a partner's (their referrals and clicks are no customer's)."""
+        return self._partners is not None and code in self._partners.codes
+
     def _referrals(self, window: Window) -> Iterator[Referral]:
         return (
             r
             for r in self._t.referrals.values()
-            if window.holds(r.attributed_at) and r.reasons != _ACCOUNT_REASONS
+            if window.holds(r.attributed_at)
+            and r.reasons != _ACCOUNT_REASONS
+            and not self._partner_code(r.code)
         )
 
     def _active(self, referral_id: str | None, window: Window) -> Referral | None:
-        """The referral, if it is non-rejected and attributed in the window."""
+        """The referral, if it is a customer's, non-rejected and attributed in the window."""
         if referral_id is None:
             return None
         r = self._t.referrals.get(referral_id)
         if r is None or r.status is _REJECTED or not window.holds(r.attributed_at):
             return None
-        return r
+        return None if self._partner_code(r.code) else r
 
     def _orders(self, window: Window, *, earning: bool = False) -> dict[str, tuple[int, datetime]]:
         """Per referral id: orders placed before the window's end, and the first one's time.
@@ -107,7 +115,11 @@ class MemoryMetricsView:
         return out
 
     def _clicks(self, window: Window) -> Iterator[Click]:
-        return (c for c in self._t.clicks if window.holds(c.occurred_at))
+        return (
+            c
+            for c in self._t.clicks
+            if window.holds(c.occurred_at) and not self._partner_code(c.code)
+        )
 
     def _click_key(self, click: Click, by: Dimension | None) -> str | None:
         if by is None:
@@ -124,7 +136,11 @@ class MemoryMetricsView:
     def enrolment(self, window: Window) -> tuple[int, int]:
         """Customers with a code by the window's end, and those whose codes were used."""
         t = self._t
-        enrolled = {c.owner for c in t.codes.values() if window.before_end(c.created_at)}
+        enrolled = {
+            c.owner
+            for c in t.codes.values()
+            if window.before_end(c.created_at) and not self._partner_code(c.code)
+        }
         used = {r.code for r in self._referrals(window) if r.status is not _REJECTED}
         used.update(c.code for c in self._clicks(window))
         participants = {

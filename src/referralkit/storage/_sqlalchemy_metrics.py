@@ -11,6 +11,10 @@ A view is one read transaction: REPEATABLE READ READ ONLY on PostgreSQL (one sna
 no lock taken, writers never wait for it), a deferred transaction on SQLite. With a
 ``read_engine`` (a replica) views read there, except the clicks an attribution reads
 (`visitor_clicks`), which come from the primary so that a click just tracked counts.
+
+Partners' codes (``partner_codes``), the referrals made with them and their clicks are
+left out: they are the partner programmes' (`_sqlalchemy_programmes`), not customer
+referrals.
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ from referralkit.metrics._source import (
     median_micros,
 )
 from referralkit.storage._sqlalchemy_errors import cause, storage_error
-from referralkit.storage._sqlalchemy_programmes import programme_facts
-from referralkit.storage._sqlalchemy_tables import ACCOUNT_REASONS, Tables
+from referralkit.storage._sqlalchemy_programmes import ACCOUNT_REASONS, programme_facts
+from referralkit.storage._sqlalchemy_tables import Tables
 
 
 class MeasuredStore(Protocol):
@@ -121,11 +125,6 @@ def _within(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bo
     ]
 
 
-def _attributed(r: Any, window: Window) -> list[ColumnElement[bool]]:
-    """Referrals (``r``: their columns) attributed in the window, partners' accounts left out."""
-    return [r.reasons != ACCOUNT_REASONS, *_within(r.attributed_at, window)]
-
-
 def _before_end(column: ColumnElement[Any], window: Window) -> list[ColumnElement[bool]]:
     return [column < window.until] if window.until is not None else []
 
@@ -167,6 +166,19 @@ class SQLAlchemyMetricsView:
         except sa_exc.SQLAlchemyError as error:
             raise storage_error(error, "reading metrics") from cause(error)
 
+    def _customers(self, code: ColumnElement[Any]) -> ColumnElement[bool]:
+        """``code`` is no partner's: partners' codes are the partner programmes'."""
+        return code.not_in(select(self._t.partner_codes.c.code))
+
+    def _attributed(self, window: Window) -> list[ColumnElement[bool]]:
+        """Customers' referrals attributed in the window (partners' codes and accounts out)."""
+        r = self._t.referrals.c
+        return [
+            r.reasons != ACCOUNT_REASONS,
+            self._customers(r.code),
+            *_within(r.attributed_at, window),
+        ]
+
     def _referral_key(self, by: Dimension | None) -> ColumnElement[Any]:
         r = self._t.referrals.c
         if by is None:
@@ -178,10 +190,10 @@ class SQLAlchemyMetricsView:
     def enrolment(self, window: Window) -> tuple[int, int]:
         """Customers with a code by the window's end, and those whose codes were used."""
         codes, r, k = self._t.codes.c, self._t.referrals.c, self._t.clicks.c
-        created = _before_end(codes.created_at, window)
+        created = [self._customers(codes.code), *_before_end(codes.created_at, window)]
         used = union(
-            select(r.code).where(r.status != "rejected", *_attributed(r, window)),
-            select(k.code).where(*_within(k.occurred_at, window)),
+            select(r.code).where(r.status != "rejected", *self._attributed(window)),
+            select(k.code).where(self._customers(k.code), *_within(k.occurred_at, window)),
         )
         statement = select(
             select(func.count(distinct(codes.owner))).where(*created).scalar_subquery(),
@@ -222,7 +234,7 @@ class SQLAlchemyMetricsView:
                 _count_if(n >= 2),  # noqa: PLR2004 - a repeat customer's second order
             )
             .select_from(referrals.outerjoin(orders, orders.c.referral_id == r.id))
-            .where(*_attributed(r, window))
+            .where(*self._attributed(window))
         )
         if by is not None:
             key = k.nulls_first()
@@ -251,7 +263,7 @@ class SQLAlchemyMetricsView:
             .select_from(referrals.join(conversions, c.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                *_attributed(r, window),
+                *self._attributed(window),
                 *_before_end(c.occurred_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -296,7 +308,7 @@ class SQLAlchemyMetricsView:
             .where(
                 r.status != "rejected",
                 or_(~reversed_, w.clawback_minor.is_not(None)),
-                *_attributed(r, window),
+                *self._attributed(window),
                 *_before_end(w.created_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -330,6 +342,7 @@ class SQLAlchemyMetricsView:
             select(k, func.count())
             .select_from(source)
             .where(
+                self._customers(e.code),
                 *_within(e.occurred_at, window),
                 *_keys(key, keys if by is not None else None),
             )
@@ -349,7 +362,7 @@ class SQLAlchemyMetricsView:
         statement = (
             select(value, func.count(distinct(r.id)))
             .select_from(referrals.join(reasons, true()))
-            .where(r.status == "rejected", *_attributed(r, window))
+            .where(r.status == "rejected", *self._attributed(window))
             .group_by(value)
             .order_by(value)
         )
@@ -364,7 +377,7 @@ class SQLAlchemyMetricsView:
             .select_from(referrals.join(conversions, c.referral_id == r.id))
             .where(
                 r.status != "rejected",
-                *_attributed(r, window),
+                *self._attributed(window),
                 *_before_end(c.occurred_at, window),
             )
             .group_by(r.referrer)
@@ -390,7 +403,7 @@ class SQLAlchemyMetricsView:
         return median_micros([int(d) for (d,) in self._all(statement)])
 
     def programme_facts(self, window: Window) -> ProgrammeFacts:
-        """The programme comparison's sums per source, in SQL (`_sqlalchemy_programmes`)."""
+        """The programme comparison's sums per source (`_sqlalchemy_programmes`)."""
         return programme_facts(self._all, self._t, self._d.micros, window)
 
     def visitor_clicks(

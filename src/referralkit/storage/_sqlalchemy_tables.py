@@ -25,7 +25,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    ColumnElement,
     DateTime,
     Dialect,
     Double,
@@ -41,7 +40,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     false,
-    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB
@@ -52,7 +50,6 @@ from referralkit.errors import ConfigError
 from referralkit.storage._errors import require_aware
 
 __all__ = [
-    "ACCOUNT_REASONS",
     "ENGAGEMENT_COUNTS",
     "NAMING_CONVENTION",
     "Document",
@@ -67,10 +64,6 @@ __all__ = [
     "time_param",
 ]
 
-#: The reasons of a partner's account referral (`referralkit.program.Partners`) as they
-#: are stored: the record their commissions hang off, never an attribution, so no metric
-#: counts it. A bare literal: PostgreSQL reads it as the JSONB it is compared with.
-ACCOUNT_REASONS: ColumnElement[Any] = literal_column("""'["partner.account"]'""")
 #: A post's engagement figures, one column each (`referralkit.model.PartnerEngagement`).
 ENGAGEMENT_COUNTS = ("impressions", "reach", "engagements", "likes", "comments", "shares", "saves")
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,29}\Z|\Z")

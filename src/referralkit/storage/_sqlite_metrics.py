@@ -10,6 +10,9 @@ Times are fixed-width ISO-8601 UTC text (``2026-03-01T09:30:00.000000+00:00``), 
 SQL compares them as text and cuts them with ``substr``: the first 10 characters are
 the UTC date, the first 19 the second, characters 21-26 the microseconds. SQLite's
 own date functions round fractional seconds, so they only ever see whole seconds.
+
+Partners' codes (``partner_codes``), the referrals made with them and their clicks are
+left out: they are the partner programmes' (`_sqlite_programmes`), not customer referrals.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def _micros(column: str) -> str:
 #: The reasons of a partner's account referral (`referralkit.program.Partners`), as stored:
 #: the record their commissions hang off, never an attribution, so no metric counts it.
 _ACCOUNT_REASONS = '["partner.account"]'
+#: Customer referrals only: a partner's code (mapped in ``partner_codes``), the referrals
+#: made with it and its clicks are the partner programmes' (`_sqlite_programmes`).
+_PARTNER_CODES = "SELECT code FROM partner_codes"
 
 
 class _Query:
@@ -82,6 +88,9 @@ class _Query:
     def window(self, column: str, window: Window, name: str = "") -> _Query:
         if column == "r.attributed_at":  # a partner's account record is no attribution
             self.add(f"r.reasons <> '{_ACCOUNT_REASONS}'")
+            self.add(f"r.code NOT IN ({_PARTNER_CODES})")
+        if column == "k.occurred_at":
+            self.add(f"k.code NOT IN ({_PARTNER_CODES})")
         if window.since is not None:
             self.add(f"{column} >= :since{name}", **{f"since{name}": encode_time(window.since)})
         return self.before_end(column, window, name)
@@ -117,7 +126,7 @@ class SQLiteMetricsView:
 
     def enrolment(self, window: Window) -> tuple[int, int]:
         """Customers with a code by the window's end, and those whose codes were used."""
-        codes = _Query().before_end("created_at", window)
+        codes = _Query().add(f"code NOT IN ({_PARTNER_CODES})").before_end("created_at", window)
         (enrolled,) = self._c.execute(
             f"SELECT count(DISTINCT owner) FROM codes WHERE {codes.sql()}",  # noqa: S608 - clauses are constants
             codes.params,

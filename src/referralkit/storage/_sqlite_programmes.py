@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
 from referralkit.metrics._programme_facts import (
@@ -25,7 +24,7 @@ from referralkit.metrics._programme_facts import (
 from referralkit.metrics._source import Window
 from referralkit.storage._sqlite_codec import encode_time
 
-__all__ = ["ORDER_SOURCES", "facts_of", "programme_facts"]
+__all__ = ["ORDER_SOURCES", "programme_facts"]
 
 
 #: Every order of the window with its source (shared with the bench's hand-written SQL).
@@ -153,20 +152,6 @@ def programme_facts(conn: sqlite3.Connection, window: Window) -> ProgrammeFacts:
         PostProfile(str(i), str(p), None if c is None else str(c))
         for i, p, c in conn.execute("SELECT id, partner_id, channel FROM partner_posts ORDER BY id")
     )
-    return facts_of(partners, posts, counts, money)
-
-
-def facts_of(
-    partners: tuple[PartnerProfile, ...],
-    posts: tuple[PostProfile, ...],
-    counts: Mapping[tuple[Any, Any], Mapping[str, int]],
-    money: Mapping[tuple[Any, Any, str], Mapping[str, int]],
-) -> ProgrammeFacts:
-    """The facts of sums per (partner, post) and per (partner, post, currency), in order.
-
-    Sources sort with the customer referrals (no partner) first, then by partner and post
-    (a partner's own codes before its posts'), so every store returns the same tuple.
-    """
     return ProgrammeFacts(
         partners=partners,
         posts=posts,

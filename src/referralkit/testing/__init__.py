@@ -25,7 +25,8 @@ the waitlist.
 `referralkit.program.GroupRepository`) on its own, and `PartnersContract` the optional
 partner programmes (``uow.partners``, `referralkit.program.PartnerRepository`), and
 `PartnerPayoutsContract` paying them (`referralkit.program.PartnerPayoutRepository`),
-`PartnerReviewsContract` their fraud signals and reviews.
+`PartnerReviewsContract` their fraud signals and reviews, and `ProgrammeMetricsContract`
+their programme comparison beside customer referrals (``metrics(by="programme")``).
 Before each test the store is checked against the protocols that capability relies on,
 and a missing method fails the test with a message naming it and its protocol.
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from referralkit.testing._groups_contract import GroupsContract
     from referralkit.testing._invitations_contract import InvitationsContract, WaitlistContract
     from referralkit.testing._invitee_contract import ClaimsContract, DisplayNamesContract
-    from referralkit.testing._metrics_contract import MetricsContract
+    from referralkit.testing._metrics_contract import MetricsContract, ProgrammeMetricsContract
     from referralkit.testing._moments_contract import DeliveriesContract, MomentsContract
     from referralkit.testing._partner_payouts_contract import PartnerPayoutsContract
     from referralkit.testing._partner_reviews_contract import PartnerReviewsContract
@@ -85,6 +86,7 @@ _LAZY = {
     "PartnerReviewsContract": "_partner_reviews_contract",
     "PartnersContract": "_partners_contract",
     "PolicyContract": "_policy_contract",
+    "ProgrammeMetricsContract": "_metrics_contract",
     "ReferralsContract": "_store_contract",
     "StoreContract": "_store_contract",
     "TransactionsContract": "_store_contract",
@@ -138,6 +140,7 @@ __all__ = [
     "PartnerReviewsContract",
     "PartnersContract",
     "PolicyContract",
+    "ProgrammeMetricsContract",
     "ReferralsContract",
     "StoreContract",
     "TransactionsContract",

@@ -2,6 +2,8 @@
 
 Each case drives the same seeded program on the store under test and on a fresh
 `MemoryStore` reference, then compares the two reports figure by figure.
+`ProgrammeMetricsContract` does the same for the programme comparison
+(``metrics(by="programme")``) of a store that also keeps partner programmes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import timedelta, timezone
 import pytest
 
 from referralkit.metrics import BREAKDOWNS
-from referralkit.program import ReferralProgram
+from referralkit.program import PARTNERS, ReferralProgram
 from referralkit.protocols import CLICKS, MeasurableStore, Store
 from referralkit.storage._memory import MemoryStore
 from referralkit.testing._clock import FrozenClock
@@ -22,15 +24,16 @@ from referralkit.testing._metrics_program import (
     corners_program,
     generated_program,
 )
+from referralkit.testing._programmes_program import PROGRAMMES_START, programmes_program
 from referralkit.testing._store_base import CORE, CapabilityContract, Needs
 
-__all__ = ["MetricsContract"]
+__all__ = ["MetricsContract", "ProgrammeMetricsContract"]
 
 _EVERY_EVENT = 1_000_000
 
 
 def _against_the_reference(
-    build: Callable[[Store, int], ReferralProgram], store: Store, seed: int
+    build: Callable[[Store, int], ReferralProgram], store: Store, seed: int = 0
 ) -> tuple[ReferralProgram, ReferralProgram]:
     """The program generated from ``seed`` on the store under test, and on a `MemoryStore`.
 
@@ -135,3 +138,49 @@ class MetricsContract(CapabilityContract):
         assert program.pending_events(_EVERY_EVENT) == []
         after = [program.metrics(**kwargs) for kwargs in windows]  # type: ignore[arg-type]
         assert after == before
+
+
+class ProgrammeMetricsContract(CapabilityContract):
+    """The programme comparison of a `MeasurableStore` with partner programmes (`PARTNERS`).
+
+    Customer referrals, affiliates and influencers side by side, by band and region,
+    per partner and per post: every figure equals the `MemoryStore`'s on the same facts.
+    """
+
+    needs = Needs(store=(MeasurableStore,), repositories=(*CORE, CLICKS, PARTNERS))
+
+    def test_the_programme_comparison_is_identical_to_the_reference(self, store: Store) -> None:
+        """A fixed shop with partners, posts, engagement, clicks and refunds, in five windows."""
+        mine, reference = _against_the_reference(lambda s, _: programmes_program(s), store)
+        whole = reference.metrics(by="programme").programmes
+        assert whole is not None
+        # The fixed shop reaches every part of the comparison.
+        assert [r.programme for r in whole.programmes] == [
+            "customer_referrals",
+            "affiliate",
+            "influencer",
+        ]
+        assert all(r.new_customers and r.source_clicks for r in whole.programmes)
+        assert {r.band for r in whole.by_band} == {"nano", "macro"}
+        assert {r.region for r in whole.by_region} == {"be", None}
+        assert all(p.fees and p.impressions for p in whole.posts)
+        assert any(p.signups for p in whole.partners)
+        assert all(r.acquired_repeat_customers for r in whole.programmes)
+        revenue = sum(r.net_revenue["USD"] for r in whole.programmes)
+        refunds = reference.metrics().currencies[0].refunded
+        assert revenue
+        assert refunds
+        windows: list[dict[str, object]] = [
+            {},
+            {"since": PROGRAMMES_START + timedelta(days=10)},
+            {"until": PROGRAMMES_START + timedelta(days=20, hours=5)},
+            {
+                "since": PROGRAMMES_START + timedelta(days=6, hours=3),
+                "until": PROGRAMMES_START + timedelta(days=30),
+            },
+            {"since": PROGRAMMES_START + timedelta(days=60)},
+        ]
+        for kwargs in windows:
+            theirs = mine.metrics(by="programme", **kwargs)  # type: ignore[arg-type]
+            ours = reference.metrics(by="programme", **kwargs)  # type: ignore[arg-type]
+            assert theirs.programmes == ours.programmes, kwargs
