@@ -1,5 +1,6 @@
 """Worker process for the partner review races (run as a script, not collected).
 
+``PATH`` is a SQLite file or a database URL (`SQLAlchemyStore`).
 ``checkout PATH WORKER ORDERS``: converts ``ORDERS`` orders with the partner's code, no
 buyer having clicked. ``decide PATH``: approves every open partner review it can and
 prints how many decisions it won, as JSON.
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import referralkit as rk
 from referralkit.guards import LeakedCode
 from referralkit.policies import PercentOfOrder
-from referralkit.storage import SQLiteStore
+from referralkit.storage import SQLAlchemyStore, SQLiteStore
 
 SECRET = b"partner review race secret, 32 bytes+"
 TERMS = PercentOfOrder("10%", kind="cash")
@@ -22,9 +23,10 @@ LIMIT = 5
 
 
 def program_on(path: str) -> rk.ReferralProgram:
-    """The program every process builds on the shared file (the real clock, no hold)."""
+    """The program every process builds on the shared store (the real clock, no hold)."""
+    store: rk.Store = SQLAlchemyStore(path) if "://" in path else SQLiteStore(path)
     program = rk.ReferralProgram(
-        store=SQLiteStore(path),
+        store=store,
         secret=SECRET,
         policy=TERMS,
         guards=[],

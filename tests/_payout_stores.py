@@ -1,37 +1,12 @@
-"""The stores partner payouts run on: those with `PARTNER_PAYOUTS` (memory, SQLite).
+"""The stores partner payouts run on: every built-in store (the shared ``store`` fixture).
 
-`SQLAlchemyStore` keeps partner programmes without payouts until its partners implement
-`PartnerPayoutRepository` too: the payout tests import this ``store`` fixture
-(``payout_store``) in place of the shared one.
+Memory, SQLite (a file and ``:memory:``), and `SQLAlchemyStore` on PostgreSQL and on
+SQLite all have `PARTNER_PAYOUTS`, so this ``store`` fixture (``payout_store``, imported
+under that name) is the one in ``conftest.py``, with its params and markers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from conftest import store as payout_store
 
-import pytest
-
-from referralkit.protocols import Store
-from referralkit.storage import MemoryStore, SQLiteStore
-
-_STORES: dict[str, Callable[[Path], Store]] = {
-    "memory": lambda _: MemoryStore(),
-    "sqlite": lambda tmp: SQLiteStore(tmp / "store.db"),
-    "sqlite-memory": lambda _: SQLiteStore(":memory:"),
-}
-
-
-@pytest.fixture(
-    name="store",
-    params=[
-        pytest.param("memory", marks=pytest.mark.memory),
-        pytest.param("sqlite", marks=pytest.mark.sqlite),
-        pytest.param("sqlite-memory", marks=pytest.mark.sqlite),
-    ],
-)
-def payout_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty built-in store whose partners can be paid through a provider."""
-    opened = _STORES[request.param](tmp_path)
-    yield opened
-    opened.close()
+__all__ = ["payout_store"]

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import referralkit
+
+#: The processes import the referralkit this test imported (a checkout's src, not an install).
+ENV = {**os.environ, "PYTHONPATH": str(Path(referralkit.__file__).parents[1])}
 
 
 def run_together(
     commands: Sequence[Sequence[str]], work: Callable[[int], object], threads: int
 ) -> None:
     """Start every command as a process and ``work(i)`` on ``threads`` threads; all must succeed."""
-    procs = [subprocess.Popen(list(c), stderr=subprocess.PIPE, text=True) for c in commands]
+    procs = [
+        subprocess.Popen(list(c), stderr=subprocess.PIPE, text=True, env=ENV) for c in commands
+    ]
     errors: list[BaseException] = []
 
     def run(i: int) -> None:

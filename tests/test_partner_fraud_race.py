@@ -1,4 +1,7 @@
-"""Partner checkouts and review decisions from several processes on one SQLite file.
+"""Partner checkouts and review decisions from several processes on one store.
+
+On one SQLite file, and on PostgreSQL through `SQLAlchemyStore` (the processes share
+the database).
 
 The leaked-code count is taken in the store inside each checkout's unit of work, so the
 orders held are exactly those past the limit, each held once; a review is decided once
@@ -11,59 +14,88 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from _partner_fraud_workers import LIMIT, TERMS, program_on
-from _together import run_together
-
-pytestmark = pytest.mark.sqlite
+from _together import ENV, run_together
 
 WORKERS = Path(__file__).with_name("_partner_fraud_workers.py")
 PROCESSES = 4
 ORDERS = 12
 
 
-def _prepare(path: Path) -> None:
-    program = program_on(str(path))
+_Query = Callable[[str], object]
+
+
+def _prepare(path: str) -> None:
+    program = program_on(path)
     program.partners.add("anna", name="Anna", terms=TERMS)
     program.partners.code("anna", vanity="ANNA10")
     program.store.close()
 
 
-def _one(db: sqlite3.Connection, sql: str) -> object:
-    return db.execute(sql).fetchone()[0]
-
-
 @pytest.mark.slow
+@pytest.mark.sqlite
 def test_racing_checkouts_hold_exactly_the_orders_past_the_limit_and_decide_each_once(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "shared.db"
+
+    def one(sql: str) -> object:
+        db = sqlite3.connect(path)
+        try:
+            return db.execute(sql.format(p="")).fetchone()[0]
+        finally:
+            db.close()
+
+    _race(str(path), one)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_racing_checkouts_hold_exactly_the_orders_past_the_limit_on_postgres(
+    postgres_engine: object,
+) -> None:
+    """The same race on `SQLAlchemyStore` over PostgreSQL: the partner's lock orders the count."""
+    from sqlalchemy import Engine, text
+
+    from conftest import empty_postgres
+
+    assert isinstance(postgres_engine, Engine)
+    empty_postgres(postgres_engine)
+
+    def one(sql: str) -> object:
+        with postgres_engine.connect() as conn:
+            return conn.execute(text(sql.format(p="referralkit_"))).scalar()
+
+    _race(postgres_engine.url.render_as_string(hide_password=False), one)
+
+
+def _race(path: str, one: _Query) -> None:
+    """Race the checkouts, then the deciders, on ``path``; ``one`` reads one figure."""
     _prepare(path)
     run_together(
         [
-            [sys.executable, str(WORKERS), "checkout", str(path), str(w), str(ORDERS)]
+            [sys.executable, str(WORKERS), "checkout", path, str(w), str(ORDERS)]
             for w in range(PROCESSES)
         ],
         lambda _: None,
         threads=0,
     )
     total = PROCESSES * ORDERS
-    db = sqlite3.connect(path)
-    try:
-        assert _one(db, "SELECT count(*) FROM partner_checks WHERE clicked = 0") == total
-        assert _one(db, "SELECT count(*) FROM partner_reviews") == total - LIMIT
-        assert _one(db, "SELECT count(DISTINCT reward_id) FROM partner_reviews") == total - LIMIT
-    finally:
-        db.close()
+    assert one("SELECT count(*) FROM {p}partner_checks WHERE NOT clicked") == total
+    assert one("SELECT count(*) FROM {p}partner_reviews") == total - LIMIT
+    assert one("SELECT count(DISTINCT reward_id) FROM {p}partner_reviews") == total - LIMIT
     deciders = [
         subprocess.Popen(
-            [sys.executable, str(WORKERS), "decide", str(path)],
+            [sys.executable, str(WORKERS), "decide", path],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=ENV,
         )
         for _ in range(PROCESSES)
     ]
@@ -73,18 +105,18 @@ def test_racing_checkouts_hold_exactly_the_orders_past_the_limit_and_decide_each
         assert p.returncode == 0, err
         won += json.loads(out)["won"]
     assert won == total - LIMIT
-    db = sqlite3.connect(path)
-    try:
-        assert _one(db, "SELECT count(*) FROM partner_reviews WHERE decision IS NULL") == 0
-        assert _one(db, "SELECT count(*) FROM partner_reviews WHERE decision = 'approved'") == (
-            total - LIMIT
+    assert one("SELECT count(*) FROM {p}partner_reviews WHERE decision IS NULL") == 0
+    assert one("SELECT count(*) FROM {p}partner_reviews WHERE decision = 'approved'") == (
+        total - LIMIT
+    )
+    # grant (1), into review (2), approved back to available (2): five entries each
+    for entries, rewards in ((1, LIMIT), (5, total - LIMIT)):
+        assert (
+            one(
+                "SELECT count(*) FROM (SELECT r.id FROM {p}rewards r JOIN {p}ledger l"
+                f" ON l.reward_id = r.id GROUP BY r.id HAVING count(l.reward_id) = {entries}) AS n"
+            )
+            == rewards
         )
-        # grant (1), into review (2), approved back to available (2): five entries each
-        entries = db.execute(
-            "SELECT n, count(*) FROM (SELECT r.id, count(l.reward_id) AS n FROM rewards r"
-            " JOIN ledger l ON l.reward_id = r.id GROUP BY r.id) GROUP BY n ORDER BY n"
-        ).fetchall()
-        assert entries == [(1, LIMIT), (5, total - LIMIT)]
-        assert _one(db, "SELECT count(*) FROM rewards WHERE state <> 'available'") == 0
-    finally:
-        db.close()
+    assert one("SELECT count(*) FROM {p}rewards") == total
+    assert one("SELECT count(*) FROM {p}rewards WHERE state <> 'available'") == 0

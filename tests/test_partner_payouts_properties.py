@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 import referralkit as rk
 from referralkit.payouts import LineStatus, PayoutBatch, PayoutOutcome, PayoutRun
 from referralkit.policies import PercentOfOrder
-from referralkit.storage import MemoryStore, SQLiteStore
+from referralkit.storage import MemoryStore, SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
 from strategies import PAYOUT_PARTNERS, payout_steps, payout_thresholds
 
 STORES: dict[str, Callable[[], rk.Store]] = {
     "memory": MemoryStore,
     "sqlite": lambda: SQLiteStore(":memory:"),
+    "sqlalchemy": lambda: SQLAlchemyStore("sqlite://", migrate=True),
 }
 
 

@@ -13,18 +13,18 @@ import referralkit as rk
 from _together import run_together
 from referralkit.payouts import LineStatus, PayoutBatch, PayoutOutcome
 from referralkit.policies import PercentOfOrder
-from referralkit.storage import SQLiteStore
+from referralkit.storage import SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
-
-pytestmark = pytest.mark.sqlite
 
 SECRET = b"partner payouts race secret, 32 b+"
 PARTNERS = 12
 
 
-def _program(path: Path, clock: FrozenClock) -> rk.ReferralProgram:
+def _program(target: Path | str, clock: FrozenClock) -> rk.ReferralProgram:
+    """The race's program on a SQLite file, or on a database URL (`SQLAlchemyStore`)."""
+    store: rk.Store = SQLAlchemyStore(target) if isinstance(target, str) else SQLiteStore(target)
     return rk.ReferralProgram(
-        store=SQLiteStore(path),
+        store=store,
         secret=SECRET,
         policy=PercentOfOrder(Decimal("0.1")),
         hold=timedelta(days=1),
@@ -46,8 +46,33 @@ class Counting:
         return [PayoutOutcome.sent(line.line_id, f"tr-{line.line_id}") for line in batch.lines]
 
 
+@pytest.mark.sqlite
 def test_racing_payout_runs_pay_each_reward_once(tmp_path: Path) -> None:
-    path = tmp_path / "race.db"
+    _race(tmp_path / "race.db", sweep=False)
+
+
+@pytest.mark.postgres
+def test_racing_payout_runs_pay_each_reward_once_on_postgres(postgres_engine: object) -> None:
+    """The same runs on `SQLAlchemyStore` over PostgreSQL: row locks decide who pays.
+
+    Runs that overlap here may pick the same partners (a run picks them in one unit of
+    work and pays in the next): a reward is still paid once, the later run pays what is
+    left of those partners, and one more run pays the partners nobody picked.
+    """
+    from sqlalchemy import Engine
+
+    from conftest import empty_postgres
+
+    assert isinstance(postgres_engine, Engine)
+    empty_postgres(postgres_engine)
+    _race(postgres_engine.url.render_as_string(hide_password=False), sweep=True)
+
+
+def _race(path: Path | str, *, sweep: bool) -> None:
+    """Six payout runs (one batch id four times) at once on ``path``; each reward paid once.
+
+    With ``sweep``, a last run (batch ``b4``) pays whoever the racing runs left due.
+    """
     clock = FrozenClock()
     setup = _program(path, clock)
     for n in range(PARTNERS):
@@ -79,6 +104,8 @@ def test_racing_payout_runs_pay_each_reward_once(tmp_path: Path) -> None:
         for batch in ("b1", "b2", "b3")
         for line in check.partners.pay(Counting([], lock), payout_id=batch).lines
     ]
+    if sweep:
+        lines += check.partners.pay(Counting(sent, lock), payout_id="b4").lines
     assert {line.status for line in lines} == {LineStatus.SENT}
     assert set(sent) == {line.line_id for line in lines}
     paid = [reward_id for line in lines for reward_id in line.reward_ids]
@@ -86,6 +113,7 @@ def test_racing_payout_runs_pay_each_reward_once(tmp_path: Path) -> None:
     for n in range(PARTNERS):
         for reward in check.rewards(f"p{n:02d}"):
             assert (reward.state is rk.RewardState.PAID) == (reward.id in paid)
-    # Three batches of at most five lines cover the twelve partners: $30 each, all paid.
+    # The batches (three of at most five lines on SQLite) cover the twelve partners:
+    # $30 each, all paid.
     assert sum(line.amount.amount for line in lines) == Decimal(30) * PARTNERS
     check.store.close()

@@ -10,7 +10,7 @@ from referralkit.testing import PartnerReviewsContract
 
 
 class TestBuiltinPartnerReviews(PartnerReviewsContract):
-    """Memory, a SQLite file and SQLite in memory: the ``store`` fixture's params."""
+    """Every built-in store (memory, SQLite, SQLAlchemy on SQLite and PostgreSQL)."""
 
     @pytest.fixture
     def store(self, store: Store) -> Store:

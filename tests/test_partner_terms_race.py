@@ -18,7 +18,7 @@ import pytest
 import referralkit as rk
 from _together import run_together
 from referralkit.policies import CappedPerPeriod, Fixed, PercentOfOrder
-from referralkit.storage import SQLiteStore
+from referralkit.storage import SQLAlchemyStore, SQLiteStore
 from referralkit.testing import FrozenClock
 
 SECRET = b"partner-cap-concurrency-secret-0123456789"
@@ -29,9 +29,10 @@ WHEN = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
 
 
 def capped_program(path: str) -> rk.ReferralProgram:
-    """The program every worker builds on the shared file, at one frozen instant."""
+    """The program every worker builds on the shared file (or database URL), at one instant."""
+    store: rk.Store = SQLAlchemyStore(path) if "://" in path else SQLiteStore(path)
     return rk.ReferralProgram(
-        store=SQLiteStore(path),
+        store=store,
         secret=SECRET,
         guards=[],
         policy=Fixed(rk.Money("5", "USD")),
@@ -51,16 +52,39 @@ def deliver(path: str, seed: int) -> None:
     program.store.close()
 
 
+# The workers import the tests' modules and the referralkit this test imported (a
+# checkout's src, not an install).
 WORKER = (
-    "import sys; sys.path.insert(0, sys.argv[1]); import {module} as m;"
-    " m.deliver(sys.argv[2], int(sys.argv[3]))"
+    "import sys; sys.path[:0] = sys.argv[1:3]; import {module} as m;"
+    " m.deliver(sys.argv[3], int(sys.argv[4]))"
 )
+SRC = str(Path(rk.__file__).parents[1])
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite
 def test_four_processes_never_pay_a_partner_past_their_monthly_cap(tmp_path: Path) -> None:
-    path = tmp_path / "partners.db"
-    program = capped_program(str(path))
+    _race(str(tmp_path / "partners.db"))
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_four_processes_never_pay_a_partner_past_their_monthly_cap_on_postgres(
+    postgres_engine: object,
+) -> None:
+    """The same race on `SQLAlchemyStore` over PostgreSQL: the partner's lock decides the room."""
+    from sqlalchemy import Engine
+
+    from conftest import empty_postgres
+
+    assert isinstance(postgres_engine, Engine)
+    empty_postgres(postgres_engine)
+    _race(postgres_engine.url.render_as_string(hide_password=False))
+
+
+def _race(path: str) -> None:
+    """Four processes and this one deliver every order on ``path``; the cap ends exactly spent."""
+    program = capped_program(path)
     terms = CappedPerPeriod(PercentOfOrder("10%", kind="cash"), CAP, period="month")
     program.partners.add("aff", name="Affiliate", terms=terms)
     program.partners.code("aff", vanity="AFF10")
@@ -68,12 +92,12 @@ def test_four_processes_never_pay_a_partner_past_their_monthly_cap(tmp_path: Pat
 
     script = WORKER.format(module=Path(__file__).stem)
     run_together(
-        [[sys.executable, "-c", script, str(HERE), str(path), str(seed)] for seed in range(4)],
-        lambda i: deliver(str(path), 100 + i),
+        [[sys.executable, "-c", script, str(HERE), SRC, path, str(seed)] for seed in range(4)],
+        lambda i: deliver(path, 100 + i),
         threads=0,
     )
 
-    program = capped_program(str(path))
+    program = capped_program(path)
     paid = [r for r in program.rewards("aff") if r.customer_id == "aff"]
     assert sum((r.amount for r in paid if r.amount is not None), rk.Money.zero("USD")) == CAP
     assert len({r.order_id for r in paid}) == len(paid)  # one commission per order at most

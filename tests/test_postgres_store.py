@@ -138,7 +138,7 @@ def test_prefix_and_schema_apply_to_every_table_index_and_the_version_table(fres
         }
         assert found.get_table_names() == []  # nothing in the default schema
         indexes = {i["name"] for t in tables for i in found.get_indexes(t, schema="referrals")}
-        assert len(indexes) == 48  # 32 indexes and 16 unique constraints
+        assert len(indexes) == 55  # 37 indexes and 18 unique constraints
         assert all(str(name).startswith("rk_") for name in indexes)
         with engine.connect() as conn:
             assert current_revision(conn, table_prefix="rk_", schema="referrals") == HEAD

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: The newest revision this referralkit ships; a database at it needs no migration.
-HEAD = "0005"
+HEAD = "0006"
 #: Where the revision files are (a folder inside the installed package).
 MIGRATIONS = Path(__file__).with_name("_migrations")
 _OPTIONS = "referralkit"

@@ -10,13 +10,11 @@ rewards under the partner's customer lock (`SQLAlchemyRewards.for_customer`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import BindParameter
 
 from referralkit.metrics._partner_figures import PartnerFigures
 from referralkit.model import (
@@ -29,13 +27,25 @@ from referralkit.model import (
     PartnerState,
     RewardState,
 )
+from referralkit.storage._sqlalchemy_partner_bounties import BountyStatements, SQLAlchemyBounties
+from referralkit.storage._sqlalchemy_partner_payouts import (
+    PayoutStatements,
+    SQLAlchemyPayouts,
+    threshold_columns,
+    threshold_of,
+)
+from referralkit.storage._sqlalchemy_partner_reviews import ReviewStatements, SQLAlchemyReviews
+from referralkit.storage._sqlalchemy_partner_terms import SQLAlchemyTermsReads, TermsStatements
 from referralkit.storage._sqlalchemy_session import Session
-from referralkit.storage._sqlalchemy_tables import ENGAGEMENT_COUNTS, Tables, UTCDateTime
+from referralkit.storage._sqlalchemy_tables import (
+    ENGAGEMENT_COUNTS,
+    Tables,
+    time_param,
+)
 from referralkit.storage._sqlite_codec import money_from_minor_or_none, to_minor_units
 
 __all__ = ["PartnerStatements", "SQLAlchemyPartners"]
 
-_T = TypeVar("_T")
 _STATE = {s.value: s for s in PartnerState}
 #: The reward figures of a statement, in the order `PartnerStatements.reward_figures` sums them.
 _REWARD_FIGURES = (
@@ -50,13 +60,9 @@ _REWARD_FIGURES = (
 )
 
 
-def _time(name: str) -> BindParameter[Any]:
-    return bindparam(name, type_=UTCDateTime())
-
-
 def _window(column: Any) -> Any:
     """``column`` within the optional ``[since, until)`` window of the statement's binds."""
-    lo, hi = _time("since"), _time("until")
+    lo, hi = time_param("since"), time_param("until")
     return and_(or_(lo.is_(None), column >= lo), or_(hi.is_(None), column < hi))
 
 
@@ -85,6 +91,11 @@ class PartnerStatements:
             pc.payout_ref,
             pc.terms_version,
             pc.group_id,
+            pc.threshold_currency,
+            pc.threshold_minor,
+            pc.hold_seconds,
+            pc.verified,
+            pc.verification_ref,
         )
         self.partner_insert = insert(t.partners).on_conflict_do_nothing(index_elements=[pc.id])
         self.partner = select(*self.partner_columns).where(pc.id == p("pid"))
@@ -101,7 +112,14 @@ class PartnerStatements:
 
         gc = t.partner_groups.c
         self.group_insert = insert(t.partner_groups).on_conflict_do_nothing(index_elements=[gc.id])
-        self.group = select(gc.id, gc.terms_version, gc.created_at).where(gc.id == p("gid"))
+        self.group = select(
+            gc.id,
+            gc.terms_version,
+            gc.created_at,
+            gc.threshold_currency,
+            gc.threshold_minor,
+            gc.hold_seconds,
+        ).where(gc.id == p("gid"))
         self.set_group_terms = (
             update(t.partner_groups).where(gc.id == p("gid")).values(terms_version=p("new_terms"))
         )
@@ -135,7 +153,7 @@ class PartnerStatements:
         self.engagement_insert = insert(t.partner_engagement).on_conflict_do_nothing(
             index_elements=[ec.post_id, ec.as_of]
         )
-        self.engagement = reports.where(ec.post_id == p("post"), ec.as_of == _time("at"))
+        self.engagement = reports.where(ec.post_id == p("post"), ec.as_of == time_param("at"))
         self.latest_engagement = (
             reports.where(ec.post_id == p("post")).order_by(ec.as_of.desc()).limit(1)
         )
@@ -155,6 +173,10 @@ class PartnerStatements:
         )
         self.order = select(*self.order_columns).where(rc.order_id == p("order"))
         self.order_figures, self.reward_figures = _figures(tables)
+        self.terms = TermsStatements(tables, dialect)
+        self.bounties = BountyStatements(tables, dialect)
+        self.payouts = PayoutStatements(tables, dialect)
+        self.reviews = ReviewStatements(tables, dialect)
 
 
 def _figures(t: Tables) -> tuple[Any, Any]:
@@ -169,8 +191,11 @@ def _figures(t: Tables) -> tuple[Any, Any]:
     w, pc = t.rewards.c, t.partners.c
     granted = w.granted_minor
     current = func.coalesce(w.amount_minor, 0)
+    netted = func.coalesce(w.netted_minor, 0)
     claw = func.coalesce(w.clawback_minor, 0)
     unrecovered = claw - func.coalesce(w.recovered_minor, 0)
+
+    available = w.state == RewardState.AVAILABLE.value
 
     def in_state(state: RewardState) -> Any:
         return _sum(case((w.state == state.value, current), else_=0))
@@ -180,16 +205,11 @@ def _figures(t: Tables) -> tuple[Any, Any]:
             w.currency,
             _sum(case((w.order_id.is_(None), 0), else_=granted)),
             _sum(case((w.order_id.is_(None), granted), else_=0)),
-            _sum(
-                case(
-                    (w.state == RewardState.REVERSED.value, granted),
-                    (w.state == RewardState.PAID.value, 0),
-                    else_=granted - current,
-                )
-            ),
+            _sum(case((w.state == RewardState.REVERSED.value, granted), else_=granted - current)),
             in_state(RewardState.HELD),
-            in_state(RewardState.AVAILABLE),
-            in_state(RewardState.PAID),
+            # What netting took of an available reward paid a debt: it counts as paid.
+            _sum(case((available, current - netted), else_=0)),
+            _sum(case((w.state == RewardState.PAID.value, current), (available, netted), else_=0)),
             _sum(claw),
             _sum(case((unrecovered > 0, unrecovered), else_=0)),
         )
@@ -208,7 +228,8 @@ def _figures(t: Tables) -> tuple[Any, Any]:
 def _partner(row: Any) -> Partner | None:
     if row is None:
         return None
-    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row
+    pid, name, kind, state, created, account, audience, niches, region, ref, terms, group = row[:12]
+    t_currency, t_minor, hold, verified, verification_ref = row[12:]
     return Partner(
         id=pid,
         name=name,
@@ -222,6 +243,10 @@ def _partner(row: Any) -> Partner | None:
         payout_ref=ref,
         terms_version=terms,
         group=group,
+        payout_threshold=threshold_of(t_minor, t_currency),
+        hold_seconds=None if hold is None else int(hold),
+        verified=None if verified is None else bool(verified),
+        verification_ref=verification_ref,
     )
 
 
@@ -262,8 +287,14 @@ def _order(row: Any) -> PartnerOrder | None:
     )
 
 
-class SQLAlchemyPartners:
-    """`referralkit.program.PartnerRepository` for `referralkit.storage.SQLAlchemyStore`."""
+class SQLAlchemyPartners(
+    SQLAlchemyTermsReads, SQLAlchemyBounties, SQLAlchemyPayouts, SQLAlchemyReviews
+):
+    """`referralkit.program.PartnerRepository` for `referralkit.storage.SQLAlchemyStore`.
+
+    With its payouts (`PartnerPayoutRepository`) and reviews (`PartnerReviewRepository`):
+    the parts other than the partners' own rows live in the mixins' modules.
+    """
 
     __slots__ = ("_q", "_s")
 
@@ -273,16 +304,6 @@ class SQLAlchemyPartners:
 
     def _first(self, statement: Any, **params: Any) -> Any:
         return self._s.run(statement, params).first()
-
-    def _insert(
-        self, statement: Any, params: dict[str, Any], wanted: _T, stored: Callable[[], _T | None]
-    ) -> tuple[_T, bool]:
-        """Insert ``wanted`` unless its key exists; what is stored, and whether it is new."""
-        if self._s.run(statement, params).rowcount == 1:
-            return wanted, True
-        found = stored()
-        assert found is not None  # noqa: S101 - the insert met this very key
-        return found, False
 
     def add(self, partner: Partner) -> tuple[Partner, bool]:
         """Insert ``partner`` unless its id exists; what is stored, and whether it is new."""
@@ -299,8 +320,14 @@ class SQLAlchemyPartners:
             "payout_ref": partner.payout_ref,
             "terms_version": partner.terms_version,
             "group_id": partner.group,
+            **threshold_columns(partner.payout_threshold),
+            "hold_seconds": partner.hold_seconds,
+            "verified": partner.verified,
+            "verification_ref": partner.verification_ref,
         }
-        return self._insert(self._q.partner_insert, params, partner, lambda: self.get(partner.id))
+        return self._s.insert_once(
+            self._q.partner_insert, params, partner, lambda: self.get(partner.id)
+        )
 
     def get(self, partner_id: str) -> Partner | None:
         """The partner with this id."""
@@ -322,13 +349,26 @@ class SQLAlchemyPartners:
             "id": group.id,
             "terms_version": group.terms_version,
             "created_at": group.created_at,
+            **threshold_columns(group.payout_threshold),
+            "hold_seconds": group.hold_seconds,
         }
-        return self._insert(self._q.group_insert, params, group, lambda: self.get_group(group.id))
+        return self._s.insert_once(
+            self._q.group_insert, params, group, lambda: self.get_group(group.id)
+        )
 
     def get_group(self, group_id: str) -> PartnerGroup | None:
         """The partner group with this id."""
         row = self._first(self._q.group, gid=group_id)
-        return None if row is None else PartnerGroup(row[0], row[1], row[2])
+        if row is None:
+            return None
+        gid, terms, created, t_currency, t_minor, hold = row
+        return PartnerGroup(
+            id=gid,
+            terms_version=terms,
+            created_at=created,
+            hold_seconds=None if hold is None else int(hold),
+            payout_threshold=threshold_of(t_minor, t_currency),
+        )
 
     def set_group_terms(self, group_id: str, terms_version: str) -> None:
         """Replace the group's terms."""
@@ -364,7 +404,9 @@ class SQLAlchemyPartners:
             "cost_minor": None if cost is None else to_minor_units(cost),
             "reward_id": post.reward_id,
         }
-        return self._insert(self._q.post_insert, params, post, lambda: self.get_post(post.id))
+        return self._s.insert_once(
+            self._q.post_insert, params, post, lambda: self.get_post(post.id)
+        )
 
     def get_post(self, post_id: str) -> PartnerPost | None:
         """The post with this id."""
@@ -382,7 +424,7 @@ class SQLAlchemyPartners:
             "recorded_at": report.recorded_at,
         }
         params.update((name, getattr(report, name)) for name in ENGAGEMENT_COUNTS)
-        return self._insert(
+        return self._s.insert_once(
             self._q.engagement_insert,
             params,
             report,
@@ -406,7 +448,9 @@ class SQLAlchemyPartners:
             "attributed_at": order.attributed_at,
             "post_id": order.post_id,
         }
-        return self._insert(self._q.order_insert, params, order, lambda: self.order(order.order_id))
+        return self._s.insert_once(
+            self._q.order_insert, params, order, lambda: self.order(order.order_id)
+        )
 
     def order(self, order_id: str) -> PartnerOrder | None:
         """The partner the order was attributed to at checkout, if any."""

@@ -29,8 +29,8 @@ closing a referral ring at the same instant, is detected by PostgreSQL and raise
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Connection, Executable, bindparam, text
 from sqlalchemy import exc as sa_exc
@@ -49,6 +49,8 @@ except ImportError:  # pragma: no cover - SQLite only
     _DRIVER_ERRORS = ()
 
 __all__ = ["Locks", "Session", "lock_salt"]
+
+_T = TypeVar("_T")
 
 _LOCK_ONE = text("SELECT pg_advisory_xact_lock(:key)").bindparams(
     bindparam("key", type_=BigInteger)
@@ -103,6 +105,23 @@ class Session:
         except _DRIVER_ERRORS as error:
             self._lost(error)
             raise storage_error(error, "a statement") from cause(error)
+
+    def insert_once(
+        self,
+        statement: Executable,
+        params: Mapping[str, Any],
+        wanted: _T,
+        stored: Callable[[], _T | None],
+    ) -> tuple[_T, bool]:
+        """Run an ``INSERT ... ON CONFLICT DO NOTHING`` of ``wanted``; what is stored, and if new.
+
+        When the insert met a row under the same key, ``stored`` reads that row back.
+        """
+        if self.run(statement, params).rowcount == 1:
+            return wanted, True
+        found = stored()
+        assert found is not None  # noqa: S101 - the insert met this very key
+        return found, False
 
     def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Execute ``statement`` and fetch every row at once; failures are `StorageError`s."""

@@ -38,10 +38,12 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    bindparam,
     false,
     text,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.types import TypeEngine
 
 from referralkit.errors import ConfigError
@@ -58,6 +60,8 @@ __all__ = [
     "build_tables",
     "check_prefix",
     "check_schema",
+    "id_param",
+    "time_param",
 ]
 
 #: A post's engagement figures, one column each (`referralkit.model.PartnerEngagement`).
@@ -162,6 +166,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
+def id_param(name: str) -> BindParameter[Any]:
+    """A bound parameter holding an id (`IdText`), typed even where it is only tested for NULL."""
+    return bindparam(name, type_=IdText())
+
+
+def time_param(name: str) -> BindParameter[Any]:
+    """A bound parameter holding a time (`UTCDateTime`), typed likewise."""
+    return bindparam(name, type_=UTCDateTime())
+
+
 #: An integer primary key that counts up: BIGSERIAL on PostgreSQL, the rowid on SQLite.
 Serial = BigInteger().with_variant(Integer(), "sqlite")
 #: A JSON document: JSONB on PostgreSQL.
@@ -206,6 +220,13 @@ class Tables:
     partner_posts: Table
     partner_engagement: Table
     partner_orders: Table
+    partner_submissions: Table
+    order_attributes: Table
+    partner_payout_batches: Table
+    partner_payout_lines: Table
+    partner_signals: Table
+    partner_checks: Table
+    partner_reviews: Table
 
     @property
     def version_table(self) -> str:
@@ -246,6 +267,13 @@ class Tables:
             self.partner_posts,
             self.partner_engagement,
             self.partner_orders,
+            self.partner_submissions,
+            self.order_attributes,
+            self.partner_payout_batches,
+            self.partner_payout_lines,
+            self.partner_signals,
+            self.partner_checks,
+            self.partner_reviews,
         )
 
 
@@ -631,6 +659,15 @@ def _invitations(md: MetaData, p: str, referrals: Table) -> tuple[Table, Table, 
     return invitations, redemptions, waitlist
 
 
+def _payout_terms() -> tuple[Column[Any], ...]:
+    """A partner's (or a group's) payout threshold and hold (revision 0006)."""
+    return (
+        Column("threshold_currency", IdText),
+        Column("threshold_minor", BigInteger),
+        Column("hold_seconds", BigInteger),
+    )
+
+
 @attrs.frozen(slots=True)
 class _PartnerTables:
     groups: Table
@@ -649,6 +686,7 @@ def _partners(md: MetaData, p: str, codes: Table, conversions: Table) -> _Partne
         Column("id", IdText, primary_key=True),
         Column("terms_version", IdText, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
+        *_payout_terms(),
     )
     partners = Table(
         f"{p}partners",
@@ -666,6 +704,9 @@ def _partners(md: MetaData, p: str, codes: Table, conversions: Table) -> _Partne
         Column("terms_version", IdText),
         Column("group_id", IdText, ForeignKey(groups.c.id)),
         CheckConstraint("audience >= 0", name=f"{p}partners_audience_check"),
+        *_payout_terms(),
+        Column("verified", Boolean),
+        Column("verification_ref", IdText),
     )
     partner_codes = Table(
         f"{p}partner_codes",
@@ -711,6 +752,132 @@ def _partners(md: MetaData, p: str, codes: Table, conversions: Table) -> _Partne
     return _PartnerTables(groups, partners, partner_codes, posts, engagement, orders)
 
 
+@attrs.frozen(slots=True)
+class _ProgrammeTables:
+    submissions: Table
+    order_attributes: Table
+    payout_batches: Table
+    payout_lines: Table
+    signals: Table
+    checks: Table
+    reviews: Table
+
+
+def _programmes(
+    md: MetaData, p: str, t: _PartnerTables, conversions: Table, rewards: Table
+) -> _ProgrammeTables:
+    """Partner programmes' second revision: bounties, order attributes, payouts, reviews."""
+    submissions = Table(
+        f"{p}partner_submissions",
+        md,
+        Column("id", IdText, primary_key=True),
+        Column("partner_id", IdText, ForeignKey(t.partners.c.id), nullable=False),
+        Column("url", IdText, nullable=False),
+        Column("currency", IdText, nullable=False),
+        Column("fee_minor", BigInteger, nullable=False),
+        Column("state", IdText, nullable=False),
+        Column("submitted_at", UTCDateTime, nullable=False),
+        Column("decided_at", UTCDateTime),
+        Column("reason", IdText),
+        Column("reward_id", IdText),
+        CheckConstraint("fee_minor > 0", name=f"{p}partner_submissions_fee_minor_check"),
+        CheckConstraint(
+            "state IN ('pending', 'approved', 'rejected')",
+            name=f"{p}partner_submissions_state_check",
+        ),
+    )
+    Index(f"{p}partner_submissions_by_partner", submissions.c.partner_id)
+    attributes = Table(
+        f"{p}order_attributes",
+        md,
+        Column("order_id", IdText, ForeignKey(conversions.c.order_id), primary_key=True),
+        Column("attributes", Document, nullable=False),
+    )
+    batches, lines = _payout_batches(md, p, t.partners)
+    signals, checks, reviews = _reviews(md, p, t, rewards)
+    return _ProgrammeTables(submissions, attributes, batches, lines, signals, checks, reviews)
+
+
+def _payout_batches(md: MetaData, p: str, partners: Table) -> tuple[Table, Table]:
+    """Partner payout batches, and their lines (each once, with what became of it)."""
+    batches = _keyed(
+        md,
+        f"{p}partner_payout_batches",
+        "batch_id",
+        Column("currency", IdText),
+        Column("created_at", UTCDateTime, nullable=False),
+    )
+    lines = Table(
+        f"{p}partner_payout_lines",
+        md,
+        _seq(),
+        Column("batch_id", IdText, ForeignKey(batches.c.batch_id), nullable=False),
+        Column("line_id", IdText, nullable=False, unique=True),
+        Column("partner_id", IdText, ForeignKey(partners.c.id), nullable=False),
+        Column("payout_ref", IdText),
+        Column("currency", IdText, nullable=False),
+        Column("amount_minor", BigInteger, nullable=False),
+        Column("reward_ids", Document, nullable=False),
+        Column("status", IdText, nullable=False),
+        Column("reference", IdText),
+        Column("reason", IdText),
+    )
+    Index(f"{p}partner_payout_lines_by_batch", lines.c.batch_id, lines.c.seq)
+    return batches, lines
+
+
+def _reviews(md: MetaData, p: str, t: _PartnerTables, rewards: Table) -> tuple[Table, Table, Table]:
+    """A partner's hashed signals, each checkout order's click check, and reward reviews."""
+    signals = Table(
+        f"{p}partner_signals",
+        md,
+        Column("partner_id", IdText, ForeignKey(t.partners.c.id), nullable=False),
+        Column("kind", IdText, nullable=False),
+        Column("digest", IdText, nullable=False),
+        PrimaryKeyConstraint("partner_id", "kind", "digest"),
+    )
+    checks = Table(
+        f"{p}partner_checks",
+        md,
+        Column("order_id", IdText, ForeignKey(t.orders.c.order_id), primary_key=True),
+        Column("partner_id", IdText, ForeignKey(t.partners.c.id), nullable=False),
+        Column("checked_at", UTCDateTime, nullable=False),
+        Column("clicked", Boolean, nullable=False),
+    )
+    unclicked = checks.c.clicked == false()
+    Index(
+        f"{p}partner_checks_unclicked",
+        checks.c.partner_id,
+        checks.c.checked_at,
+        postgresql_where=unclicked,
+        sqlite_where=unclicked,
+    )
+    reviews = Table(
+        f"{p}partner_reviews",
+        md,
+        _seq(),
+        Column("id", IdText, nullable=False, unique=True),
+        Column("reward_id", IdText, ForeignKey(rewards.c.id), nullable=False),
+        Column("partner_id", IdText, ForeignKey(t.partners.c.id), nullable=False),
+        Column("order_id", IdText),
+        Column("reasons", Document, nullable=False),
+        Column("opened_at", UTCDateTime, nullable=False),
+        Column("decision", IdText),
+        Column("decided_at", UTCDateTime),
+        Column("note", IdText),
+    )
+    is_open = reviews.c.decision.is_(None)
+    Index(
+        f"{p}partner_reviews_open",
+        reviews.c.reward_id,
+        unique=True,
+        postgresql_where=is_open,
+        sqlite_where=is_open,
+    )
+    Index(f"{p}partner_reviews_by_order", reviews.c.order_id)
+    return signals, checks, reviews
+
+
 @functools.lru_cache(maxsize=32)
 def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tables:
     """The tables of the installation with this ``prefix`` in ``schema`` (None: the default)."""
@@ -724,6 +891,7 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
     groups, group_members = _groups(md, prefix, referrals)
     invitations, invitation_redemptions, waitlist = _invitations(md, prefix, referrals)
     partners = _partners(md, prefix, codes, conversions)
+    more = _programmes(md, prefix, partners, conversions, rewards)
     return Tables(
         metadata=md,
         prefix=prefix,
@@ -810,4 +978,11 @@ def build_tables(prefix: str = "referralkit_", schema: str | None = None) -> Tab
         partner_posts=partners.posts,
         partner_engagement=partners.engagement,
         partner_orders=partners.orders,
+        partner_submissions=more.submissions,
+        order_attributes=more.order_attributes,
+        partner_payout_batches=more.payout_batches,
+        partner_payout_lines=more.payout_lines,
+        partner_signals=more.signals,
+        partner_checks=more.checks,
+        partner_reviews=more.reviews,
     )
