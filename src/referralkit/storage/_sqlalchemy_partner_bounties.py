@@ -7,7 +7,7 @@ decided by one ``UPDATE ... WHERE state = 'pending'``: approved or rejected once
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,10 +18,17 @@ from referralkit.storage._sqlalchemy_tables import Tables, time_param
 from referralkit.storage._sqlite_codec import to_minor_units
 
 if TYPE_CHECKING:
-    from referralkit.storage._sqlalchemy_partners import PartnerStatements
     from referralkit.storage._sqlalchemy_session import Session
 
 __all__ = ["BountyStatements", "SQLAlchemyBounties"]
+
+
+class _BountyReads(Protocol):
+    """What the mixin reads of the repository's statements (no import of their module)."""
+
+    @property
+    def bounties(self) -> BountyStatements: ...
+
 
 _STATE = {s.value: s for s in SubmissionState}
 
@@ -80,7 +87,7 @@ class SQLAlchemyBounties:
 
     __slots__ = ()
     _s: Session
-    _q: PartnerStatements
+    _q: _BountyReads
 
     def add_submission(self, submission: PartnerSubmission) -> tuple[PartnerSubmission, bool]:
         """Insert ``submission`` unless its id exists; what is stored, and whether new."""

@@ -10,7 +10,7 @@ one ``UPDATE ... WHERE status = 'pending'``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import BigInteger, Boolean, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,10 +22,17 @@ from referralkit.storage._sqlalchemy_tables import Tables, id_param
 from referralkit.storage._sqlite_codec import money_from_minor_or_none, to_minor_units
 
 if TYPE_CHECKING:
-    from referralkit.storage._sqlalchemy_partners import PartnerStatements
     from referralkit.storage._sqlalchemy_session import Session
 
 __all__ = ["PayoutStatements", "SQLAlchemyPayouts", "threshold_columns", "threshold_of"]
+
+
+class _PayoutReads(Protocol):
+    """What the mixin reads of the repository's statements (no import of their module)."""
+
+    @property
+    def payouts(self) -> PayoutStatements: ...
+
 
 _STATUS = {s.value: s for s in LineStatus}
 
@@ -195,7 +202,7 @@ class SQLAlchemyPayouts:
 
     __slots__ = ()
     _s: Session
-    _q: PartnerStatements
+    _q: _PayoutReads
 
     def set_payout_terms(
         self, partner_id: str, threshold: Money | None, hold_seconds: int | None

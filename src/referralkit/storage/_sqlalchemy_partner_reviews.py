@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import BigInteger, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,10 +22,16 @@ from referralkit.model import PartnerReview
 from referralkit.storage._sqlalchemy_tables import Tables, id_param, time_param
 
 if TYPE_CHECKING:
-    from referralkit.storage._sqlalchemy_partners import PartnerStatements
     from referralkit.storage._sqlalchemy_session import Session
 
 __all__ = ["ReviewStatements", "SQLAlchemyReviews"]
+
+
+class _ReviewReads(Protocol):
+    """What the mixin reads of the repository's statements (no import of their module)."""
+
+    @property
+    def reviews(self) -> ReviewStatements: ...
 
 
 class ReviewStatements:
@@ -127,7 +133,7 @@ class SQLAlchemyReviews:
 
     __slots__ = ()
     _s: Session
-    _q: PartnerStatements
+    _q: _ReviewReads
 
     def add_signals(self, partner_id: str, signals: Iterable[Signal]) -> None:
         """Remember these hashed identity signals for the partner (idempotent)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,10 +21,16 @@ from referralkit.money import Money
 from referralkit.storage._sqlalchemy_tables import Tables, id_param, time_param
 
 if TYPE_CHECKING:
-    from referralkit.storage._sqlalchemy_partners import PartnerStatements
     from referralkit.storage._sqlalchemy_session import Session
 
 __all__ = ["SQLAlchemyTermsReads", "TermsStatements"]
+
+
+class _TermsReads(Protocol):
+    """What the mixin reads of the repository's statements (no import of their module)."""
+
+    @property
+    def terms(self) -> TermsStatements: ...
 
 
 class TermsStatements:
@@ -83,7 +89,7 @@ class SQLAlchemyTermsReads:
 
     __slots__ = ()
     _s: Session
-    _q: PartnerStatements
+    _q: _TermsReads
 
     def revenue(
         self, partner_id: str, since: datetime, until: datetime, *, before: str

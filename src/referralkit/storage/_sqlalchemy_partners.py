@@ -297,6 +297,7 @@ class SQLAlchemyPartners(
     """
 
     __slots__ = ("_q", "_s")
+    _q: PartnerStatements
 
     def __init__(self, session: Session, statements: PartnerStatements) -> None:
         self._s = session
