@@ -410,6 +410,22 @@ def test_recurring_partner_terms_count_from_the_partners_first_order_from_the_bu
     assert commission(program, "o3", "100", buyer="b") == usd("0")
 
 
+def test_recurring_partner_terms_in_calendar_months_end_on_the_clamped_day(
+    store: rk.Store,
+) -> None:
+    """``Recurring(months=3)`` from 29 November ends at the same time on 28 February."""
+    clock = FrozenClock(START)
+    program = make(store, clock, Recurring(PercentOfOrder("10%", kind="cash"), months=3))
+    program.convert(referee="b", order_id="first", amount=usd("100"))  # no code: not the partner's
+    clock.advance(days=1)  # 29 November, 12:00 UTC: the partner's first order from b
+    assert commission(program, "o1", "100", buyer="b") == usd("10.00")
+    end = datetime(2027, 2, 28, 12, 0, tzinfo=timezone.utc)  # 2027 has no 29 February
+    clock.advance(end - clock() - timedelta(minutes=1))
+    assert commission(program, "o2", "100", buyer="b") == usd("10.00")
+    clock.advance(minutes=1)
+    assert commission(program, "o3", "100", buyer="b") == usd("0")
+
+
 def test_a_sign_up_through_a_partners_link_earns_the_lead_fee_a_self_referral_none(
     store: rk.Store,
 ) -> None:

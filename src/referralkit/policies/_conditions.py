@@ -23,6 +23,7 @@ from referralkit.policies._base import (
     prefixed,
     same_currency,
 )
+from referralkit.policies._periods import add_months, check_timezone
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
@@ -116,16 +117,25 @@ class MinimumOrder:
         return first_progress([self.reward], qualified)
 
 
-def _orders(value: object) -> int | None:
+def _positive_count(value: object, path: str, meaning: str) -> int | None:
+    """``value`` if it is a positive int or None, else `ConfigError` naming ``path``."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(
-            f"orders must be a positive int (how many repeat orders earn), or None, not {value!r}",
+            f"{path} must be a positive int ({meaning}), or None, not {value!r}",
             value=value,
-            path="orders",
+            path=path,
         )
     return value
+
+
+def _orders(value: object) -> int | None:
+    return _positive_count(value, "orders", "how many repeat orders earn")
+
+
+def _months(value: object) -> int | None:
+    return _positive_count(value, "months", "how many calendar months after the referral earn")
 
 
 @attrs.frozen(slots=True)
@@ -138,22 +148,48 @@ class Recurring:
     - with ``orders=N``, its ``context.order_number`` is at most ``N + 1``: the order
       numbers 2 to N+1, the first N repeat orders (``None``: no limit);
     - with ``within=W``, it was placed (``conversion.occurred_at``) less than ``W``
-      after the referral was attributed (``referral.attributed_at``): "for 12 months
-      after the friend signed up" (``None``: no limit).
+      after the referral was attributed (``referral.attributed_at``): "for 90 days
+      after the friend signed up" (``None``: no limit);
+    - with ``months=N``, it was placed before the same local time N calendar months
+      after the attribution, in ``timezone`` (UTC unless an IANA name is given), the
+      day clamped to a shorter month's last day: "for 12 months after the friend
+      signed up" (``None``: no limit).
 
     Combine it with `FirstOrderOnly` to pay differently on the first order:
     ``AllOf(FirstOrderOnly(Fixed(...)), Recurring(PercentOfOrder(...), orders=12))``.
     """
 
     config_summary: ClassVar[str] = (
-        "``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` of the referral."
+        "``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` of the referral"
+        " or ``months`` calendar months after it."
     )
 
     reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))
     orders: int | None = attrs.field(
-        default=None, converter=_orders, metadata=setting(Form.INTEGER, ge=1)
+        default=None,
+        converter=_orders,
+        metadata=setting(Form.INTEGER, ge=1),
     )
     within: timedelta | None = attrs.field(default=None, metadata=setting(Form.DURATION))
+    months: int | None = attrs.field(
+        default=None,
+        converter=_months,
+        metadata=setting(
+            Form.INTEGER,
+            ge=1,
+            omit_default=True,
+            description="Calendar months after the referral that repeat orders earn.",
+        ),
+    )
+    timezone: str = attrs.field(
+        default="UTC",
+        validator=lambda _, __, value: check_timezone(value),
+        metadata=setting(
+            Form.TEXT,
+            omit_default=True,
+            description="The IANA time zone calendar months are counted in: 'Europe/Berlin'.",
+        ),
+    )
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")
@@ -171,10 +207,14 @@ class Recurring:
 
     @property
     def name(self) -> str:
-        """``recurring(<reward>, orders=12, within=365 days)``."""
+        """``recurring(<reward>, orders=12, within=90 days, months=12)``."""
         extra = "" if self.orders is None else f", orders={self.orders}"
         if self.within is not None:
             extra += f", within={describe_duration(self.within)}"
+        if self.months is not None:
+            extra += f", months={self.months}"
+            if self.timezone != "UTC":
+                extra += f" ({self.timezone})"
         return f"recurring({self.reward.name}{extra})"
 
     def evaluate(self, context: RewardContext) -> Sequence[Grant]:
@@ -188,11 +228,18 @@ class Recurring:
             elapsed = context.conversion.occurred_at - context.referral.attributed_at
             if elapsed >= self.within:
                 return ()
+        if self.months is not None:
+            end = add_months(context.referral.attributed_at, self.months, self.timezone)
+            if context.conversion.occurred_at >= end:
+                return ()
         why = f"repeat order {number} of the friend"
         if self.orders is not None:
             why += f" (repeat orders 2 to {self.orders + 1} earn)"
         if self.within is not None:
             why += f", within {describe_duration(self.within)} of the referral"
+        if self.months is not None:
+            unit = "month" if self.months == 1 else "months"
+            why += f", within {self.months} calendar {unit} of the referral"
         return prefixed(self.reward.evaluate(context), why)
 
     def progress(self, qualified: int) -> TierProgress | None:

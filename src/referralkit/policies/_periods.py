@@ -8,6 +8,7 @@ so stores compare them with stored UTC times.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import ClassVar, Final
@@ -36,6 +37,7 @@ __all__ = [
     "SPEND_NEED",
     "BudgetPerPeriod",
     "CappedPerPeriod",
+    "add_months",
     "period_bounds",
     "period_field",
     "period_key",
@@ -115,6 +117,22 @@ def period_bounds(period: str, zone: str, when: datetime) -> tuple[datetime, dat
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     end = datetime(following.year, following.month, following.day, tzinfo=tz)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def add_months(when: datetime, months: int, zone: str) -> datetime:
+    """The same local time ``months`` calendar months after ``when`` in ``zone``, in UTC.
+
+    The day of the month is kept, or clamped to the last day of a shorter month: one
+    month after 31 January is 28 (or 29) February. A local time that a clock change
+    skips is read with the offset in force before the change.
+    """
+    tz = ZoneInfo(zone)
+    local = when.astimezone(tz)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    moved = local.replace(year=year, month=month, day=min(local.day, last_day), fold=0)
+    return moved.astimezone(timezone.utc)
 
 
 def describe_period(period: str, zone: str) -> str:

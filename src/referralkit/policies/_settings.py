@@ -91,6 +91,9 @@ class Setting:
     ``min_length`` a text's or a list's shortest length. ``choices`` are the words a
     `Form.CHOICE` accepts and ``record`` the class a `Form.RECORDS` list holds;
     ``alternatives`` and ``message`` make a `Form.ONE_OF` (see `one_of`).
+    ``omit_default`` marks a parameter added after release: it is left out of the
+    canonical configuration while it holds its default, so the terms versions stored
+    before it existed keep their definitions and ids.
     """
 
     form: Form
@@ -102,6 +105,7 @@ class Setting:
     record: type | None = None
     alternatives: tuple[Setting, ...] = ()
     message: str = ""
+    omit_default: bool = False
 
     def __attrs_post_init__(self) -> None:
         if (self.form is Form.CHOICE) != bool(self.choices):
@@ -146,6 +150,7 @@ def setting(
     min_length: int | None = None,
     choices: tuple[str, ...] = (),
     record: type | None = None,
+    omit_default: bool = False,
 ) -> dict[str, Setting]:
     """Field metadata declaring how the field is written in configuration.
 
@@ -160,6 +165,7 @@ def setting(
             min_length=min_length,
             choices=choices,
             record=record,
+            omit_default=omit_default,
         )
     }
 
@@ -251,6 +257,8 @@ def _parameters(obj: object, path: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for field in config_fields(cls):
             value = getattr(obj, field.attribute.name)
+            if _omitted(field, value):
+                continue
             if field.setting is not None and field.setting.form is Form.ONE_OF:
                 chosen = _alternative(field.setting, value)
                 if chosen is None:
@@ -271,6 +279,12 @@ def _parameters(obj: object, path: str | None) -> dict[str, Any]:
             raise _undescribable(obj, path, f"its parameter {param.name!r} is not an attribute")
         out[param.name] = _value(getattr(obj, param.name), None, _join(path, param.name))
     return out
+
+
+def _omitted(field: ConfigField, value: object) -> bool:
+    """True for a parameter added after release that still holds its default."""
+    declared = field.setting
+    return declared is not None and declared.omit_default and value == field.attribute.default
 
 
 def _alternative(declared: Setting, value: object) -> str | None:
