@@ -163,3 +163,15 @@ def test_bad_months_or_zones_are_refused_naming_the_field(
     with pytest.raises(rk.ConfigError) as caught:
         Recurring(Fixed(1), **kwargs)  # type: ignore[arg-type]
     assert caught.value.path == path
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+def test_months_past_the_calendars_end_never_end(zone: str) -> None:
+    """A huge ``months`` is no limit, not an overflow escaping from ``convert``."""
+    latest = datetime.max.replace(tzinfo=UTC)
+    assert add_months(datetime(2026, 1, 1, tzinfo=UTC), 10**9, zone) == latest
+    assert add_months(datetime(9999, 12, 15, tzinfo=UTC), 1, zone) == latest
+    assert _earns(Recurring(Fixed(1), months=10**9, timezone=zone), START, START)
+
+
+START = datetime(2026, 6, 1, tzinfo=UTC)

@@ -119,20 +119,30 @@ def period_bounds(period: str, zone: str, when: datetime) -> tuple[datetime, dat
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
 
 
+#: The latest moment a calendar sum saturates at.
+_LATEST: Final = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def add_months(when: datetime, months: int, zone: str) -> datetime:
     """The same local time ``months`` calendar months after ``when`` in ``zone``, in UTC.
 
     The day of the month is kept, or clamped to the last day of a shorter month: one
     month after 31 January is 28 (or 29) February. A local time that a clock change
-    skips is read with the offset in force before the change.
+    skips is read with the offset in force before the change. A sum past the year 9999
+    is the latest moment Python can write.
     """
     tz = ZoneInfo(zone)
     local = when.astimezone(tz)
     index = local.month - 1 + months
     year, month = local.year + index // 12, index % 12 + 1
+    if year > _LATEST.year:  # past the calendar Python can write: never reached
+        return _LATEST
     last_day = calendar.monthrange(year, month)[1]
     moved = local.replace(year=year, month=month, day=min(local.day, last_day), fold=0)
-    return moved.astimezone(timezone.utc)
+    try:
+        return moved.astimezone(timezone.utc)
+    except OverflowError:
+        return _LATEST
 
 
 def describe_period(period: str, zone: str) -> str:
