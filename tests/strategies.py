@@ -203,10 +203,21 @@ def _wrappers(inner: st.SearchStrategy[dict[str, object]]) -> st.SearchStrategy[
             lambda r, a: {"policy": "minimum_order", "reward": r, "amount": a}, inner, _MONEY_TEXT
         ),
         st.builds(
-            lambda r, n, w: {"policy": "recurring", "reward": r, "orders": n, "within": w},
+            lambda r, n, w, m: {
+                "policy": "recurring",
+                "reward": r,
+                "orders": n,
+                "within": w,
+                **m,
+            },
             inner,
             st.none() | st.integers(1, 24),
             st.none() | _DURATIONS,
+            st.just({})
+            | st.fixed_dictionaries(
+                {"months": st.integers(1, 36)},
+                optional={"timezone": st.sampled_from(["UTC", "Europe/Berlin", "Asia/Tokyo"])},
+            ),
         ),
         st.builds(
             lambda r, cap, w: {

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import referralkit as rk
 from _partner_stores import partner_store  # noqa: F401 - the `store` fixture: stores with partners
+from referralkit.config import build_policy
 from referralkit.policies import (
     AllOf,
     BudgetPerPeriod,
@@ -23,11 +25,13 @@ from referralkit.policies import (
     PerClick,
     PerLead,
     Recurring,
+    ReturningCustomer,
     VolumeTier,
     VolumeTiers,
 )
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing import FrozenClock
+from strategies import policy_specs, reward_context
 
 SECRET = b"partner terms secret, 32 bytes or more"
 START = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -275,6 +279,47 @@ def test_click_fees_stop_at_the_daily_limit_and_start_again_the_next_day(store: 
     clock.now = datetime(2026, 11, 29, 0, 0, tzinfo=timezone.utc)
     program.track_click("AFF10", visitor="v9")
     assert len(click_fees(program)) == 4
+
+
+# A smaller fee for returning buyers, else the usual fee beside the lead and click fees:
+# a sign-up or a click is no first order, so the returning-buyer fee sees one, and must
+# not end the match before the lead or click fee.
+SCHEDULE_WITH_FEES = FirstMatch(
+    ReturningCustomer(Fixed(usd("3"), kind="cash")),
+    AllOf(
+        Fixed(usd("5"), kind="cash"),
+        PerLead(Fixed(usd("2"), kind="cash")),
+        PerClick(Fixed(usd("0.10"), kind="cash")),
+    ),
+)
+
+
+def test_lead_and_click_fees_inside_a_first_match_are_paid_past_an_earlier_order_rate(
+    store: rk.Store,
+) -> None:
+    clock = FrozenClock(START)
+    program = make(store, clock, SCHEDULE_WITH_FEES)
+    program.track_click("AFF10", visitor="cookie-1")
+    program.attribute(code="AFF10", referee="lead-1", identity=rk.Identity(email="l@example.com"))
+    assert [r.amount for r in click_fees(program)] == [usd("0.10")]
+    assert [r.amount for r in lead_fees(program)] == [usd("2.00")]
+    # Orders still take the first policy that grants: 5.00 on the first, then 3.00.
+    rates = [commission(program, f"o{n}", "100", buyer="lead-1") for n in range(3)]
+    assert rates == [usd("5.00"), usd("3.00"), usd("3.00")]
+
+
+@settings(deadline=None)
+@given(spec=policy_specs, event=st.sampled_from(["lead", "click"]))
+def test_on_a_lead_or_click_a_first_match_reaches_the_fee_past_any_order_policy(
+    spec: dict[str, object], event: str
+) -> None:
+    """Whatever an earlier order policy grants on the event's zero order, the fee is paid."""
+    fee = PerLead(Fixed(usd("2"), kind="cash")) if event == "lead" else PerClick(Fixed(usd("0.1")))
+    context = attrs.evolve(reward_context("0", order_number=0), event=event)
+    grants = FirstMatch(build_policy(spec), fee).evaluate(context)
+    assert [(g.key.split(":")[0], g.amount) for g in grants] == [
+        (event, fee.evaluate(context)[0].amount)
+    ]
 
 
 def test_clicks_earn_nothing_without_a_click_fee_on_a_customers_code_or_for_a_paused_partner(

@@ -16,6 +16,7 @@ from referralkit.policies._base import (
     covered_currencies,
     first_progress,
 )
+from referralkit.policies._event_fees import event_grants
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
@@ -90,6 +91,9 @@ class FirstMatch:
 
     ``FirstMatch(MinimumOrder(Fixed(Money("20", "USD")), Money("100", "USD")),
     Fixed(Money("10", "USD")))``: 20 USD on orders of 100 USD or more, else 10 USD.
+    On a partner's lead or click (``context.event``), a policy grants only what
+    `PerLead` / `PerClick` give for it: a per-order rate that sees the event's zero
+    order does not stop the match before the lead or click fee.
     """
 
     config_summary: ClassVar[str] = "The rewards of the first policy that grants anything."
@@ -115,9 +119,9 @@ class FirstMatch:
         return f"first_match({', '.join(p.name for p in self.policies)})"
 
     def evaluate(self, context: RewardContext) -> Sequence[Grant]:
-        """The first non-empty list of grants."""
+        """The first non-empty list of grants (of the event's fees, on a lead or click)."""
         for policy in self.policies:
-            grants = tuple(policy.evaluate(context))
+            grants = event_grants(policy.evaluate(context), context.event)
             if grants:
                 return grants
         return ()

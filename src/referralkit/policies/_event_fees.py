@@ -28,7 +28,7 @@ from referralkit.policies._periods import period_bounds
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
-__all__ = ["CLICK_KEY", "CLICK_MARK", "LEAD_KEY", "PerClick", "PerLead"]
+__all__ = ["CLICK_KEY", "CLICK_MARK", "LEAD_KEY", "PerClick", "PerLead", "event_grants"]
 
 #: The key prefix of a grant `PerLead` made; the program keeps only these on a lead.
 LEAD_KEY: Final = "lead:"
@@ -36,6 +36,22 @@ LEAD_KEY: Final = "lead:"
 CLICK_KEY: Final = "click:"
 #: The part of a stored click fee's key that marks it (``partner:<id>:click:...``).
 CLICK_MARK: Final = ":click:"
+
+
+#: The key prefix of the grants kept on each event that is not an order.
+_EVENT_KEYS: Final = {"lead": LEAD_KEY, "click": CLICK_KEY}
+
+
+def event_grants(grants: Sequence[Grant], event: str) -> tuple[Grant, ...]:
+    """The grants the program keeps on ``event``: all on an order, else the event's fees.
+
+    On a lead or a click the terms see an order of zero; only what `PerLead` /
+    `PerClick` granted for it counts, so a fixed fee per order pays nothing there.
+    """
+    if event == "order":
+        return tuple(grants)
+    prefix = _EVENT_KEYS.get(event)
+    return tuple(g for g in grants if prefix is not None and g.key.startswith(prefix))
 
 
 def _keyed(grants: Sequence[Grant], prefix: str) -> tuple[Grant, ...]:

@@ -16,7 +16,7 @@ import attrs
 
 from referralkit.model import Conversion, Partner, PartnerState, Referral, ReferralStatus, Reward
 from referralkit.money import Money
-from referralkit.policies._event_fees import CLICK_KEY, LEAD_KEY
+from referralkit.policies._event_fees import event_grants
 from referralkit.program._commissions import (
     PARTNER_KEY,
     account_view,
@@ -72,7 +72,6 @@ def _event_fees(
     context = attrs.evolve(
         reward_context(core, uow, policy, view, nothing, now=now), order_number=0, event=event
     )
-    prefix = LEAD_KEY if event == "lead" else CLICK_KEY
     grants = [
         attrs.evolve(
             g,
@@ -80,8 +79,7 @@ def _event_fees(
             per_referrer=True,
             explanation=f"partner {partner.id}, code {code}: {g.explanation}",
         )
-        for g in policy.evaluate(context)
-        if g.key.startswith(prefix)
+        for g in event_grants(policy.evaluate(context), event)
     ]
     return store_grants(core, uow, grants, view, None, now=now)
 
