@@ -160,8 +160,8 @@ class Recurring:
     """
 
     config_summary: ClassVar[str] = (
-        "``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` of the referral"
-        " or ``months`` calendar months after it."
+        "``reward`` on repeat orders 2 to ``orders`` + 1, placed ``within`` or ``months``"
+        " calendar months of the referral."
     )
 
     reward: RewardPolicy = attrs.field(metadata=setting(Form.POLICY))

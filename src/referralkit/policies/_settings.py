@@ -226,7 +226,9 @@ def policy_config(policy: RewardPolicy) -> dict[str, Any]:
     the amount has them), rates as decimal strings (``"0.05"``), durations in the
     short form (``"14d"``), nested policies as nested objects. Every parameter is
     included, defaults too (None as ``null``), so a changed default changes the
-    configuration; equal policies give identical JSON text with ``sort_keys=True``.
+    configuration, except a parameter added after release while it holds its default
+    (``omit_default``), so stored definitions stay the same; equal policies give
+    identical JSON text with ``sort_keys=True``.
 
     Built-in policies, and plugins that are attrs classes or whose ``__init__``
     parameters are attributes of the same name, are described by their declarations
