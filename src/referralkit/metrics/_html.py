@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from referralkit.errors import ConfigError, InvalidInput
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._format import format_figure
 from referralkit.metrics._groups import GROUP_FIGURES
 from referralkit.metrics._programme_render import partner_table, programme_tables
 from referralkit.metrics._programmes import ProgrammeComparison
@@ -33,7 +34,6 @@ from referralkit.metrics._render import (
     breakdown_table,
     breakdown_title,
     cohort_table,
-    format_figure,
     invitation_figures,
     label,
     moment_table,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._format import DASH, amounts, format_figure
 from referralkit.metrics._programmes import PartnerRow, ProgrammeComparison, ProgrammeRow
 
 __all__ = [
@@ -46,18 +47,15 @@ PARTNER_COLUMNS = (
     "orders_per_mille",
     "acquired_repeat_rate",
 )
-_DASH = "-"
 
 
 def _cell(name: str, value: object) -> str:
-    from referralkit.metrics._render import amounts, format_figure  # noqa: PLC0415 - _render imports this module
-
     if isinstance(value, dict) and DEFINITIONS[name].unit == "money":
         return amounts(value)
     if isinstance(value, dict):  # a ratio per currency (ROI)
         if len(value) == 1:
             return format_figure(name, next(iter(value.values())))
-        return ", ".join(f"{format_figure(name, v)} {c}" for c, v in sorted(value.items())) or _DASH
+        return ", ".join(f"{format_figure(name, v)} {c}" for c, v in sorted(value.items())) or DASH
     return format_figure(name, value)
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
-from decimal import Decimal
 
 from referralkit.metrics._definitions import DEFINITIONS
+from referralkit.metrics._format import (
+    DASH,
+    amounts,
+    format_duration,
+    format_figure,
+    format_rate,
+)
 from referralkit.metrics._groups import GROUP_FIGURES
 from referralkit.metrics._programme_render import partner_table, programme_tables
 from referralkit.metrics._programmes import ProgrammeComparison
@@ -23,7 +28,6 @@ from referralkit.metrics._simulate import Forecast, Interval
 
 __all__ = ["format_duration", "format_figure", "format_forecast", "format_rate", "format_report"]
 
-_DASH = "-"
 _LABEL = 26
 _VALUE = 14
 
@@ -37,55 +41,6 @@ INVITATIONS_TITLE = "Invitations and waitlist"
 def invitation_figures(report: MetricsReport) -> list[str]:
     """The invitation and waitlist figures the report carries (None ones left out)."""
     return [n for n in (*INVITATION_FIGURES, *WAITLIST_FIGURES) if getattr(report, n) is not None]
-
-
-def format_rate(value: Decimal | None) -> str:
-    """A rate as a percentage with one decimal (``37.5 %``), or ``-``."""
-    return _DASH if value is None else f"{value * 100:.1f} %"
-
-
-def format_duration(value: timedelta | None) -> str:
-    """A duration as days and hours (``6d 04h``), or ``-``."""
-    if value is None:
-        return _DASH
-    hours = int(value.total_seconds() // 3600)
-    return f"{hours // 24}d {hours % 24:02d}h"
-
-
-def _number(value: Decimal | None, places: int) -> str:
-    return _DASH if value is None else f"{value:.{places}f}"
-
-
-def _format_amount(value: Decimal | None) -> str:
-    return _DASH if value is None else f"{value:,}"
-
-
-#: Decimal places of the ratios printed as numbers (ROI prints as a percentage).
-_RATIO_PLACES = {
-    "k_factor": 3,
-    "invites_per_participant": 2,
-    "members_per_group": 2,
-    "new_customers_per_group": 2,
-    "group_k_factor": 3,
-    "referrals_per_invite": 2,
-    "orders_per_mille": 3,
-}
-
-
-def format_figure(name: str, value: object) -> str:
-    """A figure of `DEFINITIONS` as printed everywhere: by its unit, ``-`` for None."""
-    unit = DEFINITIONS[name].unit
-    if value is None:
-        return _DASH
-    if unit == "rate" or (unit == "ratio" and name not in _RATIO_PLACES):
-        return format_rate(Decimal(str(value)))
-    if unit == "ratio":
-        return _number(Decimal(str(value)), _RATIO_PLACES[name])
-    if unit == "money":
-        return _format_amount(Decimal(str(value)))
-    if isinstance(value, timedelta):
-        return format_duration(value)
-    return str(value)
 
 
 def label(name: str) -> str:
@@ -184,11 +139,6 @@ def _section(s: CurrencySection) -> list[str]:
     return [f"Money ({s.currency})", *(_figure_line(n, getattr(s, n)) for n in MONEY)]
 
 
-def amounts(values: dict[str, Decimal]) -> str:
-    """Amounts in several currencies, as ``12.00 USD + 3.00 EUR``."""
-    return " + ".join(f"{v:,} {c}" for c, v in sorted(values.items())) or _DASH
-
-
 BREAKDOWN_COLUMNS = (
     "clicks",
     "referrals",
@@ -274,8 +224,8 @@ def _cohorts(rows: list[CohortRow]) -> list[str]:
 
 def period(report: MetricsReport) -> str:
     """The report's window, as ``all time`` or ``since .. until``."""
-    since = _DASH if report.since is None else report.since.isoformat()
-    until = _DASH if report.until is None else report.until.isoformat()
+    since = DASH if report.since is None else report.since.isoformat()
+    until = DASH if report.until is None else report.until.isoformat()
     return "all time" if report.since is None and report.until is None else f"{since} .. {until}"
 
 
@@ -319,7 +269,7 @@ def _programmes(comparison: ProgrammeComparison) -> list[list[str]]:
 
 def _band(value: Interval | None, places: int = 1) -> str:
     if value is None:
-        return _DASH
+        return DASH
     return f"{value.mean:,.{places}f} [{value.low:,.{places}f}-{value.high:,.{places}f}]"
 
 
@@ -348,7 +298,7 @@ def format_forecast(forecast: Forecast) -> str:
         ]
         if forecast.budget is not None:
             used = w.budget_used
-            row.append(_DASH if used is None else f"{used.mean * 100:.1f} %")
+            row.append(DASH if used is None else f"{used.mean * 100:.1f} %")
         body.append(row)
     title = (
         f"Forecast for {forecast.policy}: {forecast.customers:,} customers, K-factor"
