@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Literal, overload
 
 import attrs
 
@@ -22,6 +23,7 @@ from referralkit.money import Money
 from referralkit.protocols import RewardPolicy, TieredPolicy
 
 __all__ = [
+    "check_count",
     "check_duration",
     "check_limit",
     "check_money",
@@ -123,6 +125,29 @@ def check_limit(value: object, path: str) -> Money | int:
         value=value,
         path=path,
     )
+
+
+@overload
+def check_count(value: object, path: str, meaning: str, *, allow_none: Literal[False]) -> int: ...
+@overload
+def check_count(
+    value: object, path: str, meaning: str, *, allow_none: bool = True
+) -> int | None: ...
+def check_count(value: object, path: str, meaning: str, *, allow_none: bool = True) -> int | None:
+    """A positive int (or None when allowed), else `ConfigError` naming ``path``.
+
+    ``meaning`` says what the count is in the message: ``how many repeat orders earn``.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        other = ", or None," if allow_none else ","
+        raise ConfigError(
+            f"{path} must be a positive int ({meaning}){other} not {value!r}",
+            value=value,
+            path=path,
+        )
+    return value
 
 
 def check_duration(value: object, path: str, *, allow_none: bool = True) -> timedelta | None:

@@ -9,10 +9,10 @@ from typing import ClassVar
 import attrs
 
 from referralkit.context import Grant, RewardContext
-from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
 from referralkit.money import Money
 from referralkit.policies._base import (
+    check_count,
     check_duration,
     check_money,
     check_policy,
@@ -23,7 +23,7 @@ from referralkit.policies._base import (
     prefixed,
     same_currency,
 )
-from referralkit.policies._periods import add_months, check_timezone
+from referralkit.policies._periods import add_months, timezone_field
 from referralkit.policies._settings import Form, setting
 from referralkit.protocols import RewardPolicy
 
@@ -117,25 +117,12 @@ class MinimumOrder:
         return first_progress([self.reward], qualified)
 
 
-def _positive_count(value: object, path: str, meaning: str) -> int | None:
-    """``value`` if it is a positive int or None, else `ConfigError` naming ``path``."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"{path} must be a positive int ({meaning}), or None, not {value!r}",
-            value=value,
-            path=path,
-        )
-    return value
-
-
 def _orders(value: object) -> int | None:
-    return _positive_count(value, "orders", "how many repeat orders earn")
+    return check_count(value, "orders", "how many repeat orders earn")
 
 
 def _months(value: object) -> int | None:
-    return _positive_count(value, "months", "how many calendar months after the referral earn")
+    return check_count(value, "months", "how many calendar months after the referral earn")
 
 
 @attrs.frozen(slots=True)
@@ -181,15 +168,7 @@ class Recurring:
             description="Calendar months after the referral that repeat orders earn.",
         ),
     )
-    timezone: str = attrs.field(
-        default="UTC",
-        validator=lambda _, __, value: check_timezone(value),
-        metadata=setting(
-            Form.TEXT,
-            omit_default=True,
-            description="The IANA time zone calendar months are counted in: 'Europe/Berlin'.",
-        ),
-    )
+    timezone: str = timezone_field(omit_default=True)
 
     def __attrs_post_init__(self) -> None:
         check_policy(self.reward, "reward")

@@ -15,9 +15,9 @@ from typing import ClassVar, Final
 import attrs
 
 from referralkit.context import Grant, RewardContext
-from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
 from referralkit.policies._base import (
+    check_count,
     check_policy,
     combined_needs,
     covered_currencies,
@@ -103,15 +103,7 @@ class PerLead:
 
 
 def _max_per_day(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"max_per_day must be a positive int (click fees a day), or None, not {value!r}",
-            value=value,
-            path="max_per_day",
-        )
-    return value
+    return check_count(value, "max_per_day", "click fees a day")
 
 
 @attrs.frozen(slots=True)

@@ -85,12 +85,19 @@ def period_field() -> str:
     )
 
 
-def timezone_field() -> str:
-    """The ``timezone`` attribute the calendar period is counted in (UTC)."""
+def timezone_field(*, omit_default: bool = False) -> str:
+    """The ``timezone`` attribute calendar periods are counted in (UTC).
+
+    ``omit_default`` for a policy that gained the field after release (see `Setting`).
+    """
     return attrs.field(
         default="UTC",
         validator=lambda _, __, value: check_timezone(value),
-        metadata=setting(Form.TEXT, description="An IANA time zone: 'UTC', 'Europe/Berlin'."),
+        metadata=setting(
+            Form.TEXT,
+            description="An IANA time zone: 'UTC', 'Europe/Berlin'.",
+            omit_default=omit_default,
+        ),
     )
 
 

@@ -13,9 +13,9 @@ from typing import ClassVar
 import attrs
 
 from referralkit.context import Grant, RewardContext
-from referralkit.errors import ConfigError
 from referralkit.model import TierProgress
 from referralkit.policies._base import (
+    check_count,
     check_policy,
     combined_needs,
     covered_currencies,
@@ -29,13 +29,7 @@ __all__ = ["FirstOrders", "ReturningCustomer"]
 
 
 def _orders(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"orders must be a positive int (how many first orders earn), not {value!r}",
-            value=value,
-            path="orders",
-        )
-    return value
+    return check_count(value, "orders", "how many first orders earn", allow_none=False)
 
 
 @attrs.frozen(slots=True)
