@@ -28,7 +28,7 @@ from referralkit.metrics import (
     render_html,
     write_html,
 )
-from referralkit.metrics._render import format_figure
+from referralkit.metrics._format import format_figure
 from referralkit.storage import MemoryStore, SQLiteStore
 from referralkit.testing._metrics_program import generated_program
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from referralkit.metrics._definitions import DEFINITIONS
-from referralkit.metrics._format import (
-    DASH,
-    amounts,
-    format_duration,
-    format_figure,
-    format_rate,
-)
+from referralkit.metrics._format import DASH, amounts, format_figure
 from referralkit.metrics._groups import GROUP_FIGURES
 from referralkit.metrics._programme_render import partner_table, programme_tables
 from referralkit.metrics._programmes import ProgrammeComparison
@@ -26,7 +20,7 @@ from referralkit.metrics._report import (
 )
 from referralkit.metrics._simulate import Forecast, Interval
 
-__all__ = ["format_duration", "format_figure", "format_forecast", "format_rate", "format_report"]
+__all__ = ["format_forecast", "format_report"]
 
 _LABEL = 26
 _VALUE = 14
